@@ -1,0 +1,49 @@
+# rill: the two commands a newcomer needs, plus a few more.
+#   make run    installs missing Debian packages (as root; else names them), builds
+#               in Release and runs WordCount on the bundled text.
+#   make test   builds (Debug) and runs the whole cmocka suite through ctest.
+#   make bench  builds in Release and runs the benchmark suite (QUICK=1: under a minute).
+#   make docs   regenerates the diagrams under docs/.
+#   make sanitize  runs the suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+
+PACKAGES := build-essential cmake pkg-config libzmq3-dev libczmq-dev libgraphviz-dev \
+            libcmocka-dev libxxhash-dev libjansson-dev
+JOBS     ?= 2
+BUILD    ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test bench docs sanitize clean install
+
+all: build
+
+deps:
+	@./tools/install-deps.sh $(PACKAGES)
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/bin/rill run wordcount -p 2 -- --input data/pride-and-prejudice.txt --top 20
+
+test: deps
+	cmake -S . -B $(BUILD)-test -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD)-test -j $(JOBS)
+	cd $(BUILD)-test && ctest --output-on-failure -j $(JOBS)
+
+sanitize: deps
+	cmake -S . -B $(BUILD)-san -DCMAKE_BUILD_TYPE=Debug -DRILL_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD)-san -j $(JOBS)
+	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,)
+
+docs: build
+	./tools/make-docs.sh $(BUILD)/bin/rill docs
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-test $(BUILD)-san

@@ -1,0 +1,130 @@
+/*  rill_keyed_table.c: see the header. Linear probing keeps a lookup to one or two cache
+    lines; the table doubles at 70% load. */
+#include "rill_keyed_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+struct rill_keyed_table_t {
+    rill_keyed_entry_t *slots;
+    size_t slot_count; //  a power of two
+    size_t size;
+};
+
+uint64_t rill_keyed_hash(const void *key, size_t size)
+{
+    uint64_t hash = XXH3_64bits(key, size);
+    return hash ? hash : 1;
+}
+
+rill_keyed_table_t *rill_keyed_table_new(void)
+{
+    rill_keyed_table_t *self = calloc(1, sizeof(rill_keyed_table_t));
+    if (!self)
+        return NULL;
+    self->slot_count = 64;
+    self->slots = calloc(self->slot_count, sizeof(rill_keyed_entry_t));
+    if (!self->slots) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void rill_keyed_table_destroy(rill_keyed_table_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rill_keyed_table_t *self = *self_p;
+    for (size_t i = 0; i < self->slot_count; i++)
+        free(self->slots[i].memory);
+    free(self->slots);
+    free(self);
+    *self_p = NULL;
+}
+
+static rill_keyed_entry_t *s_probe(rill_keyed_entry_t *slots, size_t slot_count, const void *key,
+                                   size_t size, uint64_t hash)
+{
+    size_t mask = slot_count - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        rill_keyed_entry_t *entry = &slots[i];
+        if (!entry->hash)
+            return entry;
+        if (entry->hash == hash && entry->key_size == size &&
+            memcmp(entry->memory, key, size) == 0)
+            return entry;
+    }
+}
+
+rill_keyed_entry_t *rill_keyed_table_find(rill_keyed_table_t *self, const void *key, size_t size,
+                                          uint64_t hash)
+{
+    rill_keyed_entry_t *entry = s_probe(self->slots, self->slot_count, key, size, hash);
+    return entry->hash ? entry : NULL;
+}
+
+static int s_grow(rill_keyed_table_t *self)
+{
+    size_t slot_count = self->slot_count * 2;
+    rill_keyed_entry_t *slots = calloc(slot_count, sizeof(rill_keyed_entry_t));
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < self->slot_count; i++) {
+        rill_keyed_entry_t *old = &self->slots[i];
+        if (!old->hash)
+            continue;
+        size_t mask = slot_count - 1, at = old->hash & mask;
+        while (slots[at].hash)
+            at = (at + 1) & mask;
+        slots[at] = *old;
+    }
+    free(self->slots);
+    self->slots = slots;
+    self->slot_count = slot_count;
+    return 0;
+}
+
+rill_keyed_entry_t *rill_keyed_table_put(rill_keyed_table_t *self, const void *key,
+                                         size_t key_size, uint64_t hash, const void *value,
+                                         size_t value_size, int64_t timestamp)
+{
+    if ((self->size + 1) * 10 > self->slot_count * 7 && s_grow(self))
+        return NULL;
+    rill_keyed_entry_t *entry = s_probe(self->slots, self->slot_count, key, key_size, hash);
+    if (!entry->hash || entry->capacity < value_size) {
+        size_t capacity = value_size < 16 ? 16 : value_size;
+        uint8_t *memory = realloc(entry->memory, key_size + capacity);
+        if (!memory)
+            return NULL;
+        if (!entry->hash) {
+            memcpy(memory, key, key_size);
+            entry->hash = hash;
+            entry->key_size = (uint32_t)key_size;
+            self->size++;
+        }
+        entry->memory = memory;
+        entry->capacity = (uint32_t)capacity;
+    }
+    if (value_size)
+        memmove(entry->memory + entry->key_size, value, value_size);
+    entry->value_size = (uint32_t)value_size;
+    entry->timestamp = timestamp;
+    return entry;
+}
+
+size_t rill_keyed_table_size(const rill_keyed_table_t *self)
+{
+    return self->size;
+}
+
+size_t rill_keyed_table_slots(const rill_keyed_table_t *self)
+{
+    return self->slot_count;
+}
+
+rill_keyed_entry_t *rill_keyed_table_slot(rill_keyed_table_t *self, size_t slot)
+{
+    return self->slots[slot].hash ? &self->slots[slot] : NULL;
+}

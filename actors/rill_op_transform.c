@@ -1,0 +1,53 @@
+/*  rill_op_transform.c: the stateless record-at-a-time operators: map, filter, flat_map.
+    Each calls the user function once per record; map writes into the subtask's reused
+    scratch buffer, so nothing is allocated per record. */
+#include "rill_operator.h"
+#include "rill_buffer_private.h"
+
+#include <stdio.h>
+
+static int s_failed(rill_operator_t *self)
+{
+    snprintf(self->error, sizeof self->error, "user function failed");
+    return -1;
+}
+
+static int s_map(rill_operator_t *self, const rill_record_t *record, int input,
+                 rill_collector_t *out)
+{
+    rill_buffer_reset(self->scratch);
+    if (self->spec->fn.map(record, self->scratch, self->spec->ctx))
+        return s_failed(self);
+    return rill_collector_emit(out, self->scratch->data, self->scratch->size, record->timestamp);
+}
+
+static int s_filter(rill_operator_t *self, const rill_record_t *record, int input,
+                    rill_collector_t *out)
+{
+    int keep = self->spec->fn.filter(record, self->spec->ctx);
+    if (keep < 0)
+        return s_failed(self);
+    return keep ? rill_collector_emit(out, record->data, record->size, record->timestamp) : 0;
+}
+
+static int s_flat_map(rill_operator_t *self, const rill_record_t *record, int input,
+                      rill_collector_t *out)
+{
+    if (self->spec->fn.flat_map(record, out, self->spec->ctx))
+        return out->stopping ? -1 : s_failed(self);
+    return 0;
+}
+
+static const rill_operator_vtable_t s_map_vtable = {.on_record = s_map};
+static const rill_operator_vtable_t s_filter_vtable = {.on_record = s_filter};
+static const rill_operator_vtable_t s_flat_map_vtable = {.on_record = s_flat_map};
+
+int rill_op_transform_open(rill_operator_t *self)
+{
+    switch (self->spec->kind) {
+    case RILL_OP_MAP: self->vtable = &s_map_vtable; break;
+    case RILL_OP_FILTER: self->vtable = &s_filter_vtable; break;
+    default: self->vtable = &s_flat_map_vtable; break;
+    }
+    return 0;
+}

@@ -1,0 +1,74 @@
+/*  rill_operator.c: picks the vtable for an operator kind, and the collector's emit. */
+#include "rill_operator.h"
+#include "rill_buffer_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, int64_t timestamp)
+{
+    if (self->stopping)
+        return -1;
+    rill_record_t record = {data, size, timestamp};
+    return self->emit(self->target, &record);
+}
+
+int rill_collector_subtask(const rill_collector_t *self)
+{
+    return self->subtask;
+}
+
+int rill_collector_parallelism(const rill_collector_t *self)
+{
+    return self->parallelism;
+}
+
+rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, char *error,
+                                   size_t error_size)
+{
+    rill_operator_t *self = calloc(1, sizeof(rill_operator_t));
+    if (!self || !(self->scratch = rill_buffer_new())) {
+        snprintf(error, error_size, "out of memory");
+        free(self);
+        return NULL;
+    }
+    self->plan = plan;
+    self->spec = rill_graph_operator(rill_plan_graph(plan), op);
+    self->op = rill_plan_operator(plan, op);
+    self->index = index;
+    self->mode = rill_plan_mode(plan);
+    int rc;
+    switch (self->spec->kind) {
+    case RILL_OP_SOURCE_FILE: rc = rill_op_text_file_open(self); break;
+    case RILL_OP_SOURCE_GENERATOR: rc = rill_op_generator_open(self); break;
+    case RILL_OP_SOURCE_USER: rc = rill_op_user_source_open(self); break;
+    case RILL_OP_MAP:
+    case RILL_OP_FILTER:
+    case RILL_OP_FLAT_MAP: rc = rill_op_transform_open(self); break;
+    case RILL_OP_REDUCE: rc = rill_op_reduce_open(self); break;
+    case RILL_OP_SINK_PRINT:
+    case RILL_OP_SINK_COLLECT:
+    case RILL_OP_SINK_DISCARD: rc = rill_op_sink_open(self); break;
+    default:
+        snprintf(self->error, sizeof self->error, "unknown operator kind %d", self->spec->kind);
+        rc = -1;
+    }
+    if (rc) {
+        snprintf(error, error_size, "%s", self->error);
+        rill_operator_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void rill_operator_destroy(rill_operator_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rill_operator_t *self = *self_p;
+    if (self->vtable && self->vtable->close)
+        self->vtable->close(self);
+    rill_buffer_destroy(&self->scratch);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,64 @@
+/*  rill_operator.h: what a subtask runs. One small vtable per operator kind (sources,
+    record-at-a-time transforms, keyed reduce, sinks); the subtask actor drives it: produce()
+    for sources, on_record() per input record, on_end() once every input has ended. Output goes
+    through a collector, which the subtask points at its writer. */
+#ifndef RILL_OPERATOR_H_INCLUDED
+#define RILL_OPERATOR_H_INCLUDED
+
+#include "rill_graph.h"
+#include "rill_plan.h"
+#include "rill_record.h"
+
+//  The collector behind rill_collector_emit: a target and how to hand it a record.
+struct rill_collector_t {
+    int (*emit)(void *target, const rill_record_t *record);
+    void *target;
+    int subtask;
+    int parallelism;
+    bool stopping; //  set when the job fails or is cancelled: emit refuses
+};
+
+typedef struct rill_operator_t rill_operator_t;
+
+typedef struct {
+    //  Sources only: emit a chunk of records; RILL_SOURCE_MORE, RILL_SOURCE_END or -1.
+    int (*produce)(rill_operator_t *self, rill_collector_t *out);
+    //  Non-sources: one input record from input edge number `input`. 0 or -1.
+    int (*on_record)(rill_operator_t *self, const rill_record_t *record, int input,
+                     rill_collector_t *out);
+    //  Every input has ended (sources: produce returned END or the job was cancelled).
+    int (*on_end)(rill_operator_t *self, rill_collector_t *out);
+    //  Frees the kind's state.
+    void (*close)(rill_operator_t *self);
+} rill_operator_vtable_t;
+
+struct rill_operator_t {
+    const rill_operator_vtable_t *vtable;
+    const rill_plan_t *plan;
+    const rill_operator_spec_t *spec;
+    const rill_plan_operator_t *op;
+    int index;        //  subtask index within the operator
+    rill_mode_t mode; //  resolved: streaming or batch
+    rill_buffer_t *scratch; //  output buffer for map and reduce results
+    void *state;            //  the kind's own state
+    char error[256];        //  why the last call failed, in the operator's words
+};
+
+//  Creates the operator for subtask `index` of plan operator `op`, opening what it needs
+//  (files). NULL with error filled (at least 256 bytes) when it cannot.
+rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, char *error,
+                                   size_t error_size);
+void rill_operator_destroy(rill_operator_t **self_p);
+
+//  Each kind's constructor fills vtable and state; 0 or -1 with self->error set.
+int rill_op_text_file_open(rill_operator_t *self);
+int rill_op_generator_open(rill_operator_t *self);
+int rill_op_user_source_open(rill_operator_t *self);
+int rill_op_transform_open(rill_operator_t *self);
+int rill_op_reduce_open(rill_operator_t *self);
+int rill_op_sink_open(rill_operator_t *self);
+
+//  Records emitted per produce() call: bounds the time between checks of the actor pipe.
+#define RILL_SOURCE_CHUNK 1024
+
+#endif

@@ -1,0 +1,27 @@
+/*  rill_subtask.h: the actor every operator subtask runs (one czmq zactor each). The job's
+    coordinator drives it through the actor pipe with a few string commands:
+        BIND     -> create the operator, bind input sockets    reply OK | ERROR <why>
+        CONNECT  -> connect output sockets to the receivers      reply OK | ERROR <why>
+        START    -> run until the input ends                     later DONE | FAILED <why>
+        CANCEL   -> (sources) stop producing, end the stream cleanly
+        $TERM    -> stop at once and exit (answered promptly even while blocked on a send) */
+#ifndef RILL_SUBTASK_H_INCLUDED
+#define RILL_SUBTASK_H_INCLUDED
+
+#include <czmq.h>
+
+#include "rill_metrics.h"
+#include "rill_plan.h"
+
+typedef struct {
+    const rill_plan_t *plan;
+    int subtask; //  global subtask id
+    rill_metrics_t *metrics;
+    size_t batch_size;
+    int buffer_timeout_ms;
+} rill_subtask_args_t;
+
+//  The actor function: zactor_new (rill_subtask_actor, &args). args must outlive the actor.
+void rill_subtask_actor(zsock_t *pipe, void *args);
+
+#endif

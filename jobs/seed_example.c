@@ -1,0 +1,71 @@
+/*  seed_example.c: the parallel dataflow Flink's concept documentation draws: a source, a
+    map(), a key_by() into a keyed operator, and a sink with parallelism 1 (2 elsewhere). The
+    source generates sensor readings "sensor-K<TAB>celsius"; map() converts them to
+    Fahrenheit; the keyed operator keeps each sensor's maximum. */
+#include "rill.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *rill_job_describe(void)
+{
+    return "Flink's example shape: source -> map() -> key_by()/max() -> sink [-- --count N]";
+}
+
+#define S_SENSORS 8
+
+static int s_generate(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    char text[64];
+    //  A repeatable reading: each sensor drifts around its own base temperature.
+    int sensor = (int)(index % S_SENSORS);
+    int celsius = 10 + sensor * 2 + (int)((index * 7919) % 11) - 5;
+    int size = snprintf(text, sizeof text, "sensor-%d\t%d", sensor, celsius);
+    return rill_collector_emit(out, text, (size_t)size, (int64_t)index * 100);
+}
+
+static int s_to_fahrenheit(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    const char *text = in->data;
+    size_t tab = 0;
+    while (tab < in->size && text[tab] != '\t')
+        tab++;
+    if (tab >= in->size)
+        return -1;
+    char number[32];
+    size_t digits = in->size - tab - 1;
+    if (digits >= sizeof number)
+        return -1;
+    memcpy(number, text + tab + 1, digits);
+    number[digits] = 0;
+    double fahrenheit = atof(number) * 9.0 / 5.0 + 32.0;
+    return rill_buffer_appendf(out, "%.*s\t%.1f", (int)tab, text, fahrenheit);
+}
+
+int rill_job_build(rill_env_t *env, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"count", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    long count = 10000;
+    optind = 1;
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, ":c:", options, NULL)) != -1) {
+        char *end;
+        if (option == 'c' && (count = strtol(optarg, &end, 10)) >= 0 && !*end)
+            continue;
+        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N]\n");
+        return 2;
+    }
+    rill_stream_t *source = rill_stream_name(
+        rill_env_from_generator(env, s_generate, NULL, (uint64_t)count), "Source");
+    rill_stream_t *mapped = rill_stream_name(rill_stream_map(source, s_to_fahrenheit, NULL), "map()");
+    rill_stream_t *keyed = rill_stream_key_by(mapped, rill_key_first_field, NULL);
+    rill_stream_t *maxima = rill_stream_name(rill_stream_max(keyed), "key_by()/max()");
+    rill_stream_parallelism(rill_stream_name(rill_stream_print(maxima, NULL), "Sink"), 1);
+    return 0;
+}

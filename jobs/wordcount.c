@@ -1,0 +1,102 @@
+/*  wordcount.c: the classic job. Lines of a text file are split into words (ASCII letters
+    lower-cased, words split on anything that is not an ASCII letter or digit), keyed by word
+    and counted; one "word<TAB>count" line per word goes to stdout or --output. */
+#include "rill.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *rill_job_describe(void)
+{
+    return "count words of a text file: -- --input FILE [--output FILE]";
+}
+
+static inline bool s_is_word_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+//  Emits each word of the line, lower-cased. Words are copied to lower-case them; a word
+//  longer than the stack buffer (rare: a very long token) takes one heap buffer.
+static int s_split(const rill_record_t *in, rill_collector_t *out, void *ctx)
+{
+    const unsigned char *text = in->data;
+    size_t size = in->size;
+    char word[512];
+    for (size_t i = 0; i < size;) {
+        while (i < size && !s_is_word_char(text[i]))
+            i++;
+        size_t start = i;
+        while (i < size && s_is_word_char(text[i]))
+            i++;
+        size_t length = i - start;
+        if (!length)
+            continue;
+        char *into = length <= sizeof word ? word : malloc(length);
+        if (!into)
+            return -1;
+        for (size_t k = 0; k < length; k++) {
+            unsigned char c = text[start + k];
+            into[k] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        }
+        int rc = rill_collector_emit(out, into, length, in->timestamp);
+        if (into != word)
+            free(into);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static void s_usage(void)
+{
+    fprintf(stderr, "usage: rill run wordcount [-p N] -- --input FILE [--output FILE]\n");
+}
+
+int rill_job_build(rill_env_t *env, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *input = NULL, *output = NULL;
+    optind = 1;
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, ":i:o:h", options, NULL)) != -1) {
+        switch (option) {
+        case 'i': input = optarg; break;
+        case 'o': output = optarg; break;
+        case 'h': s_usage(); return 2;
+        case ':':
+            fprintf(stderr, "wordcount: option '%s' needs a value\n", argv[optind - 1]);
+            s_usage();
+            return 2;
+        default:
+            fprintf(stderr, "wordcount: unknown option '%s'\n", argv[optind - 1]);
+            s_usage();
+            return 2;
+        }
+    }
+    if (!input || optind < argc) {
+        fprintf(stderr, optind < argc ? "wordcount: unexpected argument '%s'\n"
+                                      : "wordcount: --input FILE is required%s\n",
+                optind < argc ? argv[optind] : "");
+        s_usage();
+        return 2;
+    }
+    rill_stream_t *lines = rill_stream_name(rill_env_from_text_file(env, input), "Source: lines");
+    rill_stream_t *words = rill_stream_name(rill_stream_flat_map(lines, s_split, NULL), "split()");
+    rill_stream_t *keyed = rill_stream_key_by(words, rill_key_first_field, NULL);
+    rill_stream_t *counts = rill_stream_name(rill_stream_count(keyed), "key_by/count()");
+    rill_stream_t *sink = rill_stream_print(counts, output);
+    rill_stream_name(sink, "Sink: print");
+    //  One output file, not one per subtask, when the user names a file.
+    if (output)
+        rill_stream_parallelism(sink, 1);
+    return 0;
+}

@@ -1,0 +1,100 @@
+/*  rill_buffer.c: the growable byte buffer user functions write results into. The runtime
+    keeps one per subtask and resets it per record, so it grows once and then never allocates. */
+#include "rill_buffer_private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+rill_buffer_t *rill_buffer_new(void)
+{
+    return calloc(1, sizeof(rill_buffer_t));
+}
+
+void rill_buffer_destroy(rill_buffer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->data);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static int s_grow(rill_buffer_t *self, size_t extra)
+{
+    if (self->size + extra <= self->capacity)
+        return 0;
+    size_t capacity = self->capacity ? self->capacity : 64;
+    while (capacity < self->size + extra)
+        capacity *= 2;
+    uint8_t *grown = realloc(self->data, capacity);
+    if (!grown)
+        return -1;
+    self->data = grown;
+    self->capacity = capacity;
+    return 0;
+}
+
+int rill_buffer_set(rill_buffer_t *self, const void *data, size_t size)
+{
+    self->size = 0;
+    return rill_buffer_append(self, data, size);
+}
+
+int rill_buffer_append(rill_buffer_t *self, const void *data, size_t size)
+{
+    if (s_grow(self, size))
+        return -1;
+    if (size)
+        memcpy(self->data + self->size, data, size);
+    self->size += size;
+    return 0;
+}
+
+int rill_buffer_appendf(rill_buffer_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int needed = vsnprintf(NULL, 0, format, args);
+    va_end(args);
+    if (needed < 0 || s_grow(self, (size_t)needed + 1))
+        return -1;
+    va_start(args, format);
+    vsnprintf((char *)self->data + self->size, (size_t)needed + 1, format, args);
+    va_end(args);
+    self->size += (size_t)needed;
+    return 0;
+}
+
+void *rill_buffer_reserve(rill_buffer_t *self, size_t size)
+{
+    if (s_grow(self, size))
+        return NULL;
+    void *start = self->data + self->size;
+    self->size += size;
+    return start;
+}
+
+void rill_buffer_reset(rill_buffer_t *self)
+{
+    self->size = 0;
+}
+
+const void *rill_buffer_data(const rill_buffer_t *self)
+{
+    return self->data;
+}
+
+size_t rill_buffer_size(const rill_buffer_t *self)
+{
+    return self->size;
+}
+
+int rill_key_first_field(const rill_record_t *in, rill_key_t *key, void *ctx)
+{
+    const char *tab = memchr(in->data, '\t', in->size);
+    key->data = in->data;
+    key->size = tab ? (size_t)(tab - (const char *)in->data) : in->size;
+    return 0;
+}

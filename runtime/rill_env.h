@@ -1,0 +1,134 @@
+/*  rill_env.h: the API a job is written against. An environment holds the job's settings and
+    its logical graph; stream handles add operators and streams to it. Nothing runs until
+    rill_env_execute() plans the graph and deploys it as one czmq actor per operator subtask.
+
+        rill_env_t *env = rill_env_new ();
+        rill_stream_t *lines = rill_env_from_text_file (env, "input.txt");
+        rill_stream_t *words = rill_stream_flat_map (lines, split_words, NULL);
+        rill_stream_t *counts = rill_stream_count (rill_stream_key_by (words, rill_key_first_field, NULL));
+        rill_stream_print (counts, NULL);
+        if (rill_env_execute (env)) fprintf (stderr, "%s\n", rill_env_error (env));
+        rill_env_destroy (&env);
+
+    Stream handles belong to the environment and live as long as it does. Every function that
+    takes a stream accepts NULL (the result of an earlier error) and then returns NULL, so a
+    job may build its whole graph and check rill_env_error() once, at execute. */
+#ifndef RILL_ENV_H_INCLUDED
+#define RILL_ENV_H_INCLUDED
+
+#include "rill_collect.h"
+#include "rill_metrics.h"
+#include "rill_plan.h"
+#include "rill_record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rill_env_t rill_env_t;
+typedef struct rill_stream_t rill_stream_t;
+
+//  Batches are flushed when this full (bytes), ...
+#define RILL_DEFAULT_BATCH_SIZE (32 * 1024)
+//  ... or when the oldest unsent record is this old (milliseconds; 0 = after every record).
+#define RILL_DEFAULT_BUFFER_TIMEOUT 10
+
+//  ---- the environment
+
+//  Creates an environment: parallelism 1, mode automatic, default batch size and timeout.
+rill_env_t *rill_env_new(void);
+//  Destroys it, its graph, its streams and the last run's plan and metrics.
+void rill_env_destroy(rill_env_t **self_p);
+//  Settings. Each returns 0, or -1 (with rill_env_error set) for a value out of range:
+//  parallelism 1..RILL_MAX_PARALLELISM, batch size 64 bytes .. 64 MiB, timeout >= 0.
+int rill_env_set_parallelism(rill_env_t *self, int parallelism);
+int rill_env_set_mode(rill_env_t *self, rill_mode_t mode);
+int rill_env_set_batch_size(rill_env_t *self, size_t bytes);
+int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds);
+//  Names the job (used in endpoints, reports and diagrams). Default "job".
+int rill_env_set_job_name(rill_env_t *self, const char *name);
+int rill_env_parallelism(const rill_env_t *self);
+//  The message of the first error since the environment was made ("" when none).
+const char *rill_env_error(const rill_env_t *self);
+//  The logical graph built so far.
+rill_graph_t *rill_env_graph(rill_env_t *self);
+
+//  Plans the graph without running it. The plan belongs to the environment (valid until the
+//  next plan or execute). NULL with rill_env_error set when the graph is invalid.
+const rill_plan_t *rill_env_plan(rill_env_t *self);
+//  Plans and runs the job to its end. 0 when it finished; -1 when it failed or was cancelled
+//  (rill_env_error says why; rill_env_cancelled tells the two apart).
+int rill_env_execute(rill_env_t *self);
+//  Asks a running job to stop: sources stop and what is in flight drains. Safe from a signal
+//  handler or another thread. Also triggered by SIGINT/SIGTERM (czmq's zsys_interrupted).
+void rill_env_cancel(rill_env_t *self);
+bool rill_env_cancelled(const rill_env_t *self);
+//  Calls fn(ctx, metrics) from the calling thread about every interval_ms while the job runs,
+//  and once when it ends (live views, progress lines). fn NULL turns it off.
+void rill_env_set_monitor(rill_env_t *self, rill_monitor_fn *fn, void *ctx, int interval_ms);
+//  Counters of the last (or current) run; NULL before the first run.
+const rill_metrics_t *rill_env_metrics(const rill_env_t *self);
+
+//  ---- sources
+
+//  Lines of a text file (bounded), without their line ends. With parallelism p, the file is
+//  split into p byte ranges, each starting at a line start. Timestamps: RILL_NO_TIMESTAMP.
+rill_stream_t *rill_env_from_text_file(rill_env_t *self, const char *path);
+//  Records made by fn for indices 0..count-1 (count RILL_UNBOUNDED: never ends).
+rill_stream_t *rill_env_from_generator(rill_env_t *self, rill_generate_fn fn, void *ctx,
+                                       uint64_t count);
+//  A user-defined source; bounded says whether it ends by itself.
+rill_stream_t *rill_env_from_source(rill_env_t *self, rill_source_fn fn, void *ctx, bool bounded);
+
+//  ---- transformations
+
+rill_stream_t *rill_stream_map(rill_stream_t *in, rill_map_fn fn, void *ctx);
+rill_stream_t *rill_stream_filter(rill_stream_t *in, rill_filter_fn fn, void *ctx);
+rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map_fn fn, void *ctx);
+//  Partitions the stream by key (hash of the key picks the receiving subtask); the result
+//  is a keyed stream, which the keyed operations below require.
+rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
+//  Keyed reduce. In streaming mode every update is emitted; in batch mode only the final
+//  value per key, when the input ends.
+rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx);
+//  Built-in keyed aggregations over "KEY<TAB>...<TAB>NUMBER" records (count ignores the
+//  number); each emits "KEY<TAB>VALUE". Integers stay integers; otherwise %.17g.
+rill_stream_t *rill_stream_sum(rill_stream_t *keyed);
+rill_stream_t *rill_stream_count(rill_stream_t *keyed);
+rill_stream_t *rill_stream_min(rill_stream_t *keyed);
+rill_stream_t *rill_stream_max(rill_stream_t *keyed);
+//  One stream made of several; the next operator reads all of them.
+rill_stream_t *rill_stream_union(rill_stream_t *a, rill_stream_t *b);
+rill_stream_t *rill_stream_union_n(rill_stream_t **streams, size_t count);
+
+//  ---- exchange patterns: how the next operator receives this stream
+
+rill_stream_t *rill_stream_forward(rill_stream_t *in);
+rill_stream_t *rill_stream_broadcast(rill_stream_t *in);
+rill_stream_t *rill_stream_rebalance(rill_stream_t *in);
+rill_stream_t *rill_stream_rescale(rill_stream_t *in);
+rill_stream_t *rill_stream_shuffle(rill_stream_t *in);
+rill_stream_t *rill_stream_global(rill_stream_t *in);
+//  fn picks the receiver; key (may be NULL) extracts a key handed to fn.
+rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn fn, void *ctx,
+                                            rill_key_fn key, void *key_ctx);
+
+//  ---- operator settings: apply to the operator that produces the stream; return it
+
+rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name);
+rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism);
+
+//  ---- sinks (each returns the sink's handle, for naming it or setting its parallelism)
+
+//  Writes each record and a newline to path (NULL: stdout). With parallelism above 1 and a
+//  path, subtask i writes path.i (Flink writes one file per subtask too).
+rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path);
+//  Hands every record to collect (read it after execute).
+rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_collect_t *collect);
+//  Counts and drops.
+rill_stream_t *rill_stream_discard(rill_stream_t *in);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

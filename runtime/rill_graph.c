@@ -1,0 +1,170 @@
+/*  rill_graph.c: the logical dataflow as two growable arrays, operators and edges. The stream
+    API (rill_env) writes it; the planner reads it. */
+#include "rill_graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct rill_graph_t {
+    rill_operator_spec_t *operators;
+    int operator_count;
+    int operator_capacity;
+    rill_edge_spec_t *edges;
+    int edge_count;
+    int edge_capacity;
+};
+
+rill_graph_t *rill_graph_new(void)
+{
+    return calloc(1, sizeof(rill_graph_t));
+}
+
+void rill_graph_destroy(rill_graph_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rill_graph_t *self = *self_p;
+    for (int i = 0; i < self->operator_count; i++) {
+        free((char *)self->operators[i].name);
+        free((char *)self->operators[i].path);
+    }
+    free(self->operators);
+    free(self->edges);
+    free(self);
+    *self_p = NULL;
+}
+
+static char *s_strdup_or_null(const char *text)
+{
+    return text ? strdup(text) : NULL;
+}
+
+int rill_graph_add_operator(rill_graph_t *self, const rill_operator_spec_t *spec)
+{
+    if (self->operator_count == self->operator_capacity) {
+        int capacity = self->operator_capacity ? self->operator_capacity * 2 : 8;
+        rill_operator_spec_t *grown =
+            realloc(self->operators, (size_t)capacity * sizeof(rill_operator_spec_t));
+        if (!grown)
+            return -1;
+        self->operators = grown;
+        self->operator_capacity = capacity;
+    }
+    rill_operator_spec_t *op = &self->operators[self->operator_count];
+    *op = *spec;
+    op->name = s_strdup_or_null(spec->name);
+    op->path = s_strdup_or_null(spec->path);
+    if ((spec->name && !op->name) || (spec->path && !op->path)) {
+        free((char *)op->name);
+        free((char *)op->path);
+        return -1;
+    }
+    return self->operator_count++;
+}
+
+int rill_graph_add_edge(rill_graph_t *self, const rill_edge_spec_t *spec)
+{
+    if (spec->from < 0 || spec->from >= self->operator_count || spec->to < 0 ||
+        spec->to >= self->operator_count)
+        return -1;
+    if (self->edge_count == self->edge_capacity) {
+        int capacity = self->edge_capacity ? self->edge_capacity * 2 : 8;
+        rill_edge_spec_t *grown = realloc(self->edges, (size_t)capacity * sizeof(rill_edge_spec_t));
+        if (!grown)
+            return -1;
+        self->edges = grown;
+        self->edge_capacity = capacity;
+    }
+    self->edges[self->edge_count] = *spec;
+    return self->edge_count++;
+}
+
+int rill_graph_operator_count(const rill_graph_t *self)
+{
+    return self->operator_count;
+}
+
+int rill_graph_edge_count(const rill_graph_t *self)
+{
+    return self->edge_count;
+}
+
+const rill_operator_spec_t *rill_graph_operator(const rill_graph_t *self, int id)
+{
+    return id >= 0 && id < self->operator_count ? &self->operators[id] : NULL;
+}
+
+const rill_edge_spec_t *rill_graph_edge(const rill_graph_t *self, int id)
+{
+    return id >= 0 && id < self->edge_count ? &self->edges[id] : NULL;
+}
+
+int rill_graph_set_name(rill_graph_t *self, int id, const char *name)
+{
+    if (id < 0 || id >= self->operator_count || !name)
+        return -1;
+    char *copy = strdup(name);
+    if (!copy)
+        return -1;
+    free((char *)self->operators[id].name);
+    self->operators[id].name = copy;
+    return 0;
+}
+
+int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism)
+{
+    if (id < 0 || id >= self->operator_count)
+        return -1;
+    self->operators[id].parallelism = parallelism;
+    return 0;
+}
+
+static const char *s_kind_names[] = {
+    [RILL_OP_SOURCE_FILE] = "source",  [RILL_OP_SOURCE_GENERATOR] = "source",
+    [RILL_OP_SOURCE_USER] = "source",  [RILL_OP_MAP] = "map",
+    [RILL_OP_FILTER] = "filter",       [RILL_OP_FLAT_MAP] = "flat_map",
+    [RILL_OP_REDUCE] = "reduce",       [RILL_OP_SINK_PRINT] = "sink",
+    [RILL_OP_SINK_COLLECT] = "sink",   [RILL_OP_SINK_DISCARD] = "sink",
+};
+
+const char *rill_op_kind_name(rill_op_kind_t kind)
+{
+    if ((unsigned)kind < sizeof s_kind_names / sizeof s_kind_names[0] && s_kind_names[kind])
+        return s_kind_names[kind];
+    return "unknown";
+}
+
+static const char *s_pattern_names[] = {
+    [RILL_PATTERN_DEFAULT] = "default",     [RILL_PATTERN_FORWARD] = "forward",
+    [RILL_PATTERN_HASH] = "hash",           [RILL_PATTERN_BROADCAST] = "broadcast",
+    [RILL_PATTERN_REBALANCE] = "rebalance", [RILL_PATTERN_RESCALE] = "rescale",
+    [RILL_PATTERN_SHUFFLE] = "shuffle",     [RILL_PATTERN_GLOBAL] = "global",
+    [RILL_PATTERN_CUSTOM] = "custom",
+};
+
+const char *rill_pattern_name(rill_pattern_t pattern)
+{
+    if ((unsigned)pattern < sizeof s_pattern_names / sizeof s_pattern_names[0])
+        return s_pattern_names[pattern];
+    return "unknown";
+}
+
+int rill_pattern_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof s_pattern_names / sizeof s_pattern_names[0]; i++)
+        if (strcmp(name, s_pattern_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool rill_op_kind_is_source(rill_op_kind_t kind)
+{
+    return kind == RILL_OP_SOURCE_FILE || kind == RILL_OP_SOURCE_GENERATOR ||
+           kind == RILL_OP_SOURCE_USER;
+}
+
+bool rill_op_kind_is_sink(rill_op_kind_t kind)
+{
+    return kind == RILL_OP_SINK_PRINT || kind == RILL_OP_SINK_COLLECT ||
+           kind == RILL_OP_SINK_DISCARD;
+}

@@ -1,0 +1,122 @@
+/*  rill_graph.h: the logical dataflow, the user's program as data. Operators and the
+    edges (streams) between them, each edge with its exchange pattern. rill_env builds one
+    through the stream API; tests and tools may build one directly. Nothing runs here; the
+    planner (rill_plan) validates a graph and expands it into the parallel dataflow. */
+#ifndef RILL_GRAPH_H_INCLUDED
+#define RILL_GRAPH_H_INCLUDED
+
+#include "rill_record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Highest parallelism an operator may have; also the number of key groups a keyed stream
+//  is split into, so that key group -> subtask stays stable and rescaling can move whole
+//  groups later (Flink's "max parallelism").
+#define RILL_MAX_PARALLELISM 256
+
+typedef enum {
+    RILL_PATTERN_DEFAULT = 0, //  forward when both ends have the same parallelism, else rebalance
+    RILL_PATTERN_FORWARD,
+    RILL_PATTERN_HASH,
+    RILL_PATTERN_BROADCAST,
+    RILL_PATTERN_REBALANCE,
+    RILL_PATTERN_RESCALE,
+    RILL_PATTERN_SHUFFLE,
+    RILL_PATTERN_GLOBAL,
+    RILL_PATTERN_CUSTOM,
+} rill_pattern_t;
+
+typedef enum {
+    RILL_OP_SOURCE_FILE,
+    RILL_OP_SOURCE_GENERATOR,
+    RILL_OP_SOURCE_USER,
+    RILL_OP_MAP,
+    RILL_OP_FILTER,
+    RILL_OP_FLAT_MAP,
+    RILL_OP_REDUCE,
+    RILL_OP_SINK_PRINT,
+    RILL_OP_SINK_COLLECT,
+    RILL_OP_SINK_DISCARD,
+} rill_op_kind_t;
+
+//  The built-in keyed aggregations; each reads records "KEY<TAB>...<TAB>NUMBER" (the number
+//  is the last field) and emits "KEY<TAB>VALUE" where KEY is what the key extractor returned.
+typedef enum {
+    RILL_AGG_NONE = 0, //  a user reduce function
+    RILL_AGG_SUM,
+    RILL_AGG_COUNT,
+    RILL_AGG_MIN,
+    RILL_AGG_MAX,
+} rill_agg_t;
+
+typedef struct rill_collect_t rill_collect_t;
+
+//  What one operator is. Which members matter depends on kind.
+typedef struct {
+    rill_op_kind_t kind;
+    const char *name;  //  copied; NULL gives a default name from the kind
+    int parallelism;   //  0 takes the environment's default
+    union {
+        rill_map_fn map;
+        rill_filter_fn filter;
+        rill_flat_map_fn flat_map;
+        rill_reduce_fn reduce;
+        rill_generate_fn generate;
+        rill_source_fn source;
+    } fn;
+    void *ctx;               //  handed to fn
+    rill_agg_t agg;          //  RILL_OP_REDUCE: a built-in aggregation instead of fn.reduce
+    const char *path;        //  RILL_OP_SOURCE_FILE input; RILL_OP_SINK_PRINT output (NULL: stdout)
+    uint64_t count;          //  RILL_OP_SOURCE_GENERATOR: how many records (RILL_UNBOUNDED: no end)
+    bool bounded;            //  RILL_OP_SOURCE_USER: whether the source ends by itself
+    rill_collect_t *collect; //  RILL_OP_SINK_COLLECT: where results go (not owned)
+} rill_operator_spec_t;
+
+#define RILL_UNBOUNDED UINT64_MAX
+
+//  One stream from operator `from` to operator `to`.
+typedef struct {
+    int from;
+    int to;
+    rill_pattern_t pattern;
+    rill_key_fn key; //  set for a keyed stream (pattern HASH); also handed to custom partitioners
+    void *key_ctx;
+    rill_partition_fn partition; //  RILL_PATTERN_CUSTOM
+    void *partition_ctx;
+} rill_edge_spec_t;
+
+typedef struct rill_graph_t rill_graph_t;
+
+//  Creates an empty graph. NULL when out of memory.
+rill_graph_t *rill_graph_new(void);
+//  Destroys a graph and sets the caller's pointer to NULL.
+void rill_graph_destroy(rill_graph_t **self_p);
+//  Adds an operator (the spec is copied) and returns its id (0, 1, ...), or -1 when out of memory.
+int rill_graph_add_operator(rill_graph_t *self, const rill_operator_spec_t *spec);
+//  Adds an edge and returns its id, or -1 when an end is not an operator of this graph.
+int rill_graph_add_edge(rill_graph_t *self, const rill_edge_spec_t *spec);
+//  Number of operators and edges; and each by id (NULL when out of range).
+int rill_graph_operator_count(const rill_graph_t *self);
+int rill_graph_edge_count(const rill_graph_t *self);
+const rill_operator_spec_t *rill_graph_operator(const rill_graph_t *self, int id);
+const rill_edge_spec_t *rill_graph_edge(const rill_graph_t *self, int id);
+//  Sets an operator's name (copied) or parallelism after it was added. 0, or -1.
+int rill_graph_set_name(rill_graph_t *self, int id, const char *name);
+int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism);
+
+//  Names for kinds and patterns as they appear in diagrams, JSON and messages
+//  ("source", "map", "reduce", "sink"...; "forward", "hash", ...).
+const char *rill_op_kind_name(rill_op_kind_t kind);
+const char *rill_pattern_name(rill_pattern_t pattern);
+//  The pattern with this name, or -1.
+int rill_pattern_from_name(const char *name);
+//  True for the source kinds and the sink kinds.
+bool rill_op_kind_is_source(rill_op_kind_t kind);
+bool rill_op_kind_is_sink(rill_op_kind_t kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

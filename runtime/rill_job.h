@@ -1,0 +1,29 @@
+/*  rill_job.h: deploys a plan and runs it to its end (internal; rill_env_execute is the
+    public way in). The coordinator creates one zactor per subtask, has every subtask bind its
+    inputs, then connect its outputs, then starts them all and watches their pipes: DONE from
+    every subtask ends the job; FAILED from any stops every actor and fails the job. */
+#ifndef RILL_JOB_H_INCLUDED
+#define RILL_JOB_H_INCLUDED
+
+#include <signal.h>
+
+#include "rill_metrics.h"
+#include "rill_plan.h"
+
+typedef struct rill_job_t rill_job_t;
+
+
+rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_t batch_size,
+                         int buffer_timeout_ms);
+void rill_job_destroy(rill_job_t **self_p);
+//  Registers a callback the coordinator calls about every interval_ms while the job runs,
+//  and once at the end (optional).
+void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int interval_ms);
+//  Runs the job. *cancel is read while it runs: 1 asks the sources to stop (the job drains
+//  and ends), 2 or more stops every actor at once. 0 when the job finished (also after a
+//  drained cancel: see rill_job_cancelled), -1 when it failed (rill_job_error).
+int rill_job_run(rill_job_t *self, volatile sig_atomic_t *cancel);
+const char *rill_job_error(const rill_job_t *self);
+bool rill_job_cancelled(const rill_job_t *self);
+
+#endif

@@ -1,0 +1,63 @@
+/*  rill_metrics.h: what every subtask and every channel counted during a run. Subtasks write
+    their own counters (single writer, relaxed atomic stores, no locks on the record path);
+    the job and tools read them while the job runs and after it ends. Indexed by the plan's
+    subtask and channel ids. */
+#ifndef RILL_METRICS_H_INCLUDED
+#define RILL_METRICS_H_INCLUDED
+
+#include <stdint.h>
+#include "rill_plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    uint64_t records_in;
+    uint64_t records_out;
+    uint64_t bytes_in;  //  record payload bytes
+    uint64_t bytes_out;
+    uint64_t batches_in;
+    uint64_t batches_out;
+    uint64_t busy_ns;         //  running operator code and moving records
+    uint64_t idle_ns;         //  waiting for input
+    uint64_t backpressure_ns; //  blocked on a full output channel
+    uint64_t finished;        //  1 once the subtask has ended
+} rill_subtask_metrics_t;
+
+typedef struct {
+    uint64_t records; //  counted by the sender
+    uint64_t bytes;
+    uint64_t batches;
+    uint64_t records_received; //  counted by the receiver
+} rill_channel_metrics_t;
+
+typedef struct rill_metrics_t rill_metrics_t;
+
+//  Creates zeroed counters for every subtask and channel of plan (the plan must outlive it).
+rill_metrics_t *rill_metrics_new(const rill_plan_t *plan);
+void rill_metrics_destroy(rill_metrics_t **self_p);
+const rill_plan_t *rill_metrics_plan(const rill_metrics_t *self);
+//  A consistent-enough copy of one subtask's or channel's counters (each field read
+//  atomically; safe while the job runs).
+rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *self, int subtask);
+rill_channel_metrics_t rill_metrics_channel(const rill_metrics_t *self, int channel);
+//  Where a subtask (or the channel sender/receiver) writes its live counters.
+rill_subtask_metrics_t *rill_metrics_subtask_slot(rill_metrics_t *self, int subtask);
+rill_channel_metrics_t *rill_metrics_channel_slot(rill_metrics_t *self, int channel);
+//  Wall time of the run in nanoseconds (so far, while it runs).
+uint64_t rill_metrics_duration_ns(const rill_metrics_t *self);
+void rill_metrics_set_duration_ns(rill_metrics_t *self, uint64_t ns);
+
+//  A callback that sees the live counters while a job runs (rill_env_set_monitor).
+typedef void(rill_monitor_fn)(void *ctx, const rill_metrics_t *metrics);
+
+//  Single-writer counter updates: plain loads and relaxed stores, no locked instructions.
+#define RILL_COUNTER_ADD(field, n)                                                             \
+    __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define RILL_COUNTER_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,88 @@
+/*  rill_partitioner.c: one selection rule per exchange pattern. Keys are hashed once with
+    xxHash's XXH3 into one of RILL_MAX_PARALLELISM key groups; a key group maps to a receiver,
+    so every record of a key reaches the same receiver and rescaling can move whole groups. */
+#include "rill_partitioner.h"
+
+#include <xxhash.h>
+
+void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edge,
+                           rill_pattern_t pattern, int sender, int receivers, int lo, int hi)
+{
+    *self = (rill_partitioner_t){
+        .pattern = pattern,
+        .sender = sender,
+        .receivers = receivers,
+        .lo = lo,
+        .hi = hi,
+        .key = edge->key,
+        .key_ctx = edge->key_ctx,
+        .custom = edge->partition,
+        .custom_ctx = edge->partition_ctx,
+    };
+    //  Start each sender's round robin at a different receiver so that small inputs from
+    //  many senders still spread over all receivers.
+    self->next = hi > lo ? sender % (hi - lo) : 0;
+    self->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)sender * 0xBF58476D1CE4E5B9ull) ^ 1;
+}
+
+int rill_key_group(const void *key, size_t size)
+{
+    return (int)(XXH3_64bits(key, size) % RILL_MAX_PARALLELISM);
+}
+
+static inline int s_round_robin(rill_partitioner_t *self)
+{
+    int target = self->lo + self->next;
+    if (++self->next == self->hi - self->lo)
+        self->next = 0;
+    return target;
+}
+
+int rill_partitioner_select(rill_partitioner_t *self, const rill_record_t *record,
+                            const char **error)
+{
+    switch (self->pattern) {
+    case RILL_PATTERN_FORWARD:
+        return self->sender;
+    case RILL_PATTERN_GLOBAL:
+        return 0;
+    case RILL_PATTERN_BROADCAST:
+        return RILL_PARTITION_ALL;
+    case RILL_PATTERN_REBALANCE:
+    case RILL_PATTERN_RESCALE:
+        return s_round_robin(self);
+    case RILL_PATTERN_SHUFFLE: {
+        uint64_t x = self->rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self->rng = x;
+        return (int)(x % (uint64_t)self->receivers);
+    }
+    case RILL_PATTERN_HASH: {
+        rill_key_t key;
+        if (self->key(record, &key, self->key_ctx)) {
+            *error = "key extractor failed";
+            return -1;
+        }
+        return rill_key_group_receiver(rill_key_group(key.data, key.size), self->receivers);
+    }
+    case RILL_PATTERN_CUSTOM: {
+        rill_key_t key = {0};
+        if (self->key && self->key(record, &key, self->key_ctx)) {
+            *error = "key extractor failed";
+            return -1;
+        }
+        int target = self->custom(record, self->key ? &key : NULL, self->receivers,
+                                  self->custom_ctx);
+        if (target < 0 || target >= self->receivers) {
+            *error = "custom partitioner returned a receiver out of range";
+            return -1;
+        }
+        return target;
+    }
+    default:
+        *error = "unknown exchange pattern";
+        return -1;
+    }
+}

@@ -1,0 +1,497 @@
+/*  rill_plan.c: the planner. Validates a logical graph (every check names the operator at
+    fault) and expands it into subtasks and channels, choosing the sockets per exchange
+    pattern. The result is plain data that the job deploys and the viz module draws. */
+#include "rill_plan_private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static const char *s_mode_names[] = {"automatic", "streaming", "batch"};
+
+const char *rill_mode_name(rill_mode_t mode)
+{
+    return (unsigned)mode < 3 ? s_mode_names[mode] : "unknown";
+}
+
+int rill_mode_from_name(const char *name)
+{
+    for (int i = 0; name && i < 3; i++)
+        if (strcmp(name, s_mode_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void s_error(char *error, size_t error_size, const char *format, ...)
+{
+    if (!error || !error_size)
+        return;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(error, error_size, format, args);
+    va_end(args);
+}
+
+//  A default name for an operator that was given none, in the style of Flink's web UI.
+static const char *s_default_name(const rill_operator_spec_t *spec)
+{
+    switch (spec->kind) {
+    case RILL_OP_SOURCE_FILE: return "Source: text file";
+    case RILL_OP_SOURCE_GENERATOR: return "Source: generator";
+    case RILL_OP_SOURCE_USER: return "Source: custom";
+    case RILL_OP_MAP: return "map()";
+    case RILL_OP_FILTER: return "filter()";
+    case RILL_OP_FLAT_MAP: return "flat_map()";
+    case RILL_OP_REDUCE:
+        switch (spec->agg) {
+        case RILL_AGG_SUM: return "sum()";
+        case RILL_AGG_COUNT: return "count()";
+        case RILL_AGG_MIN: return "min()";
+        case RILL_AGG_MAX: return "max()";
+        default: return "reduce()";
+        }
+    case RILL_OP_SINK_PRINT: return "Sink: print";
+    case RILL_OP_SINK_COLLECT: return "Sink: collect";
+    case RILL_OP_SINK_DISCARD: return "Sink: discard";
+    }
+    return "operator";
+}
+
+static bool s_source_bounded(const rill_operator_spec_t *spec)
+{
+    switch (spec->kind) {
+    case RILL_OP_SOURCE_FILE: return true;
+    case RILL_OP_SOURCE_GENERATOR: return spec->count != RILL_UNBOUNDED;
+    case RILL_OP_SOURCE_USER: return spec->bounded;
+    default: return false;
+    }
+}
+
+static int s_add_channel(rill_plan_t *self, rill_plan_edge_t *edge, int from_index, int to_index)
+{
+    if (self->channel_count == self->channel_capacity) {
+        int capacity = self->channel_capacity ? self->channel_capacity * 2 : 64;
+        rill_plan_channel_t *grown =
+            realloc(self->channels, (size_t)capacity * sizeof(rill_plan_channel_t));
+        if (!grown)
+            return -1;
+        self->channels = grown;
+        self->channel_capacity = capacity;
+    }
+    rill_plan_channel_t *channel = &self->channels[self->channel_count];
+    const rill_plan_operator_t *from = &self->operators[edge->from];
+    const rill_plan_operator_t *to = &self->operators[edge->to];
+    channel->id = self->channel_count;
+    channel->edge = edge->id;
+    channel->from_index = from_index;
+    channel->to_index = to_index;
+    channel->from_subtask = from->first_subtask + from_index;
+    channel->to_subtask = to->first_subtask + to_index;
+    //  The plan's address keeps endpoints apart when one process runs several jobs.
+    snprintf(channel->endpoint, sizeof channel->endpoint, "inproc://rill-%.24s-%p-e%d-r%d",
+             self->job_name, (void *)self, edge->id, to_index);
+    edge->channel_count++;
+    self->channel_count++;
+    return 0;
+}
+
+//  Which receivers sender `i` reaches on this edge: [*lo, *hi).
+static void s_receiver_range(rill_pattern_t pattern, int i, int senders, int receivers, int *lo,
+                             int *hi)
+{
+    switch (pattern) {
+    case RILL_PATTERN_FORWARD:
+        *lo = i, *hi = i + 1;
+        break;
+    case RILL_PATTERN_GLOBAL:
+        *lo = 0, *hi = 1;
+        break;
+    case RILL_PATTERN_RESCALE:
+        //  Local groups, as Flink's pointwise connection: fewer senders fan out to a
+        //  contiguous block of receivers each; more senders share one receiver per group.
+        if (senders >= receivers) {
+            *lo = (int)((long)i * receivers / senders);
+            *hi = *lo + 1;
+        } else {
+            *lo = (int)((long)i * receivers / senders);
+            *hi = (int)((long)(i + 1) * receivers / senders);
+        }
+        break;
+    default:
+        *lo = 0, *hi = receivers;
+        break;
+    }
+}
+
+static int s_fail(rill_plan_t **self_p, char *error, size_t error_size, const char *format, ...)
+{
+    if (error && error_size) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(error, error_size, format, args);
+        va_end(args);
+    }
+    rill_plan_destroy(self_p);
+    return -1;
+}
+
+//  Resolves names, parallelism and the execution mode; checks each operator's place.
+static int s_plan_operators(rill_plan_t *self, const rill_graph_t *graph, int default_parallelism,
+                            rill_mode_t mode, char *error, size_t error_size)
+{
+    int count = rill_graph_operator_count(graph);
+    bool all_bounded = true;
+    int subtasks = 0;
+    for (int id = 0; id < count; id++) {
+        const rill_operator_spec_t *spec = rill_graph_operator(graph, id);
+        rill_plan_operator_t *op = &self->operators[id];
+        const char *base = spec->name && *spec->name ? spec->name : s_default_name(spec);
+        //  Names must be unique: they label diagrams and metrics.
+        int clash = 1;
+        for (int other = 0; other < id; other++) {
+            const rill_operator_spec_t *o = rill_graph_operator(graph, other);
+            if (strcmp(o->name && *o->name ? o->name : s_default_name(o), base) == 0)
+                clash++;
+        }
+        char name[256];
+        if (clash > 1)
+            snprintf(name, sizeof name, "%s #%d", base, clash);
+        else
+            snprintf(name, sizeof name, "%s", base);
+        self->names[id] = strdup(name);
+        if (!self->names[id]) {
+            s_error(error, error_size, "plan: out of memory");
+            return -1;
+        }
+        op->id = id;
+        op->name = self->names[id];
+        op->kind = spec->kind;
+        op->kind_name = rill_op_kind_name(spec->kind);
+        op->parallelism = spec->parallelism ? spec->parallelism : default_parallelism;
+        if (op->parallelism < 1 || op->parallelism > RILL_MAX_PARALLELISM) {
+            s_error(error, error_size,
+                    "operator '%s': parallelism %d is out of range (1..%d)", op->name,
+                    op->parallelism, RILL_MAX_PARALLELISM);
+            return -1;
+        }
+        if (rill_op_kind_is_source(spec->kind)) {
+            op->bounded = s_source_bounded(spec);
+            all_bounded = all_bounded && op->bounded;
+        }
+        op->first_subtask = subtasks;
+        subtasks += op->parallelism;
+    }
+    if (mode == RILL_MODE_AUTOMATIC)
+        mode = all_bounded ? RILL_MODE_BATCH : RILL_MODE_STREAMING;
+    if (mode == RILL_MODE_BATCH)
+        for (int id = 0; id < count; id++)
+            if (rill_op_kind_is_source(self->operators[id].kind) && !self->operators[id].bounded) {
+                s_error(error, error_size,
+                        "operator '%s': batch mode needs bounded sources, and this one is "
+                        "unbounded",
+                        self->operators[id].name);
+                return -1;
+            }
+    self->mode = mode;
+    self->subtask_count = subtasks;
+    self->subtasks = calloc((size_t)subtasks + 1, sizeof(rill_plan_subtask_t));
+    if (!self->subtasks) {
+        s_error(error, error_size, "plan: out of memory");
+        return -1;
+    }
+    for (int id = 0; id < count; id++)
+        for (int i = 0; i < self->operators[id].parallelism; i++) {
+            rill_plan_subtask_t *subtask = &self->subtasks[self->operators[id].first_subtask + i];
+            subtask->id = self->operators[id].first_subtask + i;
+            subtask->op = id;
+            subtask->index = i;
+        }
+    return 0;
+}
+
+//  Resolves each edge's pattern and checks it against its two ends.
+static int s_plan_edges(rill_plan_t *self, const rill_graph_t *graph, char *error,
+                        size_t error_size)
+{
+    for (int id = 0; id < self->edge_count; id++) {
+        const rill_edge_spec_t *spec = rill_graph_edge(graph, id);
+        rill_plan_edge_t *edge = &self->edges[id];
+        rill_plan_operator_t *from = &self->operators[spec->from];
+        rill_plan_operator_t *to = &self->operators[spec->to];
+        edge->id = id;
+        edge->from = spec->from;
+        edge->to = spec->to;
+        edge->keyed = spec->key != NULL && spec->pattern == RILL_PATTERN_HASH;
+        edge->input_index = to->input_count++;
+        edge->output_index = from->output_count++;
+        rill_pattern_t pattern = spec->pattern;
+        if (pattern == RILL_PATTERN_DEFAULT)
+            pattern = from->parallelism == to->parallelism ? RILL_PATTERN_FORWARD
+                                                           : RILL_PATTERN_REBALANCE;
+        edge->pattern = pattern;
+        if (pattern == RILL_PATTERN_FORWARD && from->parallelism != to->parallelism) {
+            s_error(error, error_size,
+                    "operator '%s': a forward stream needs the same parallelism at both ends, "
+                    "but '%s' has %d and '%s' has %d",
+                    to->name, from->name, from->parallelism, to->name, to->parallelism);
+            return -1;
+        }
+        if (pattern == RILL_PATTERN_HASH && !spec->key) {
+            s_error(error, error_size, "operator '%s': a hash stream needs a key extractor",
+                    to->name);
+            return -1;
+        }
+        if (pattern == RILL_PATTERN_CUSTOM && !spec->partition) {
+            s_error(error, error_size,
+                    "operator '%s': a custom stream needs a partitioner function", to->name);
+            return -1;
+        }
+        if ((unsigned)pattern > RILL_PATTERN_CUSTOM) {
+            s_error(error, error_size, "operator '%s': unknown exchange pattern %d", to->name,
+                    (int)pattern);
+            return -1;
+        }
+        bool forward = pattern == RILL_PATTERN_FORWARD;
+        edge->sender_socket = forward ? "PAIR" : "ROUTER";
+        edge->receiver_socket = forward ? "PAIR" : "DEALER";
+    }
+    return 0;
+}
+
+//  Checks each operator's inputs and outputs against its kind, and that the graph is acyclic.
+static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *error,
+                         size_t error_size)
+{
+    for (int id = 0; id < self->operator_count; id++) {
+        const rill_plan_operator_t *op = &self->operators[id];
+        const rill_operator_spec_t *spec = rill_graph_operator(graph, id);
+        bool source = rill_op_kind_is_source(op->kind);
+        if (source && op->input_count) {
+            s_error(error, error_size, "operator '%s': a source cannot have an input", op->name);
+            return -1;
+        }
+        if (!source && !op->input_count) {
+            s_error(error, error_size, "operator '%s': has no input", op->name);
+            return -1;
+        }
+        if (rill_op_kind_is_sink(op->kind) && op->output_count) {
+            s_error(error, error_size, "operator '%s': a sink cannot have an output", op->name);
+            return -1;
+        }
+        if (!rill_op_kind_is_sink(op->kind) && !op->output_count) {
+            s_error(error, error_size,
+                    "operator '%s': its output stream has no sink (add a print, collect or "
+                    "discard sink)",
+                    op->name);
+            return -1;
+        }
+        if (op->kind == RILL_OP_REDUCE)
+            for (int e = 0; e < self->edge_count; e++)
+                if (self->edges[e].to == id && !self->edges[e].keyed) {
+                    s_error(error, error_size,
+                            "operator '%s': a keyed operation needs a keyed input stream "
+                            "(use key_by first)",
+                            op->name);
+                    return -1;
+                }
+        bool needs_fn = false;
+        switch (op->kind) {
+        case RILL_OP_MAP: needs_fn = !spec->fn.map; break;
+        case RILL_OP_FILTER: needs_fn = !spec->fn.filter; break;
+        case RILL_OP_FLAT_MAP: needs_fn = !spec->fn.flat_map; break;
+        case RILL_OP_REDUCE: needs_fn = spec->agg == RILL_AGG_NONE && !spec->fn.reduce; break;
+        case RILL_OP_SOURCE_GENERATOR: needs_fn = !spec->fn.generate; break;
+        case RILL_OP_SOURCE_USER: needs_fn = !spec->fn.source; break;
+        case RILL_OP_SOURCE_FILE: needs_fn = !spec->path; break;
+        case RILL_OP_SINK_COLLECT: needs_fn = !spec->collect; break;
+        default: break;
+        }
+        if (needs_fn) {
+            s_error(error, error_size, "operator '%s': no %s given", op->name,
+                    op->kind == RILL_OP_SOURCE_FILE     ? "input path"
+                    : op->kind == RILL_OP_SINK_COLLECT ? "collect result set"
+                                                       : "user function");
+            return -1;
+        }
+    }
+    //  Kahn's algorithm: whatever cannot be ordered lies on a cycle.
+    int *pending = calloc((size_t)self->operator_count + 1, sizeof(int));
+    int *queue = calloc((size_t)self->operator_count + 1, sizeof(int));
+    if (!pending || !queue) {
+        free(pending);
+        free(queue);
+        s_error(error, error_size, "plan: out of memory");
+        return -1;
+    }
+    int head = 0, tail = 0;
+    for (int id = 0; id < self->operator_count; id++)
+        if (!(pending[id] = self->operators[id].input_count))
+            queue[tail++] = id;
+    while (head < tail) {
+        int id = queue[head++];
+        for (int e = 0; e < self->edge_count; e++)
+            if (self->edges[e].from == id && --pending[self->edges[e].to] == 0)
+                queue[tail++] = self->edges[e].to;
+    }
+    int cyclic = -1;
+    for (int id = 0; id < self->operator_count && cyclic < 0; id++)
+        if (pending[id] > 0)
+            cyclic = id;
+    free(pending);
+    free(queue);
+    if (cyclic >= 0) {
+        s_error(error, error_size, "operator '%s': lies on a cycle; a dataflow must be acyclic",
+                self->operators[cyclic].name);
+        return -1;
+    }
+    return 0;
+}
+
+rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
+                           int default_parallelism, rill_mode_t mode, char *error,
+                           size_t error_size)
+{
+    rill_plan_t *self = calloc(1, sizeof(rill_plan_t));
+    if (!self) {
+        s_error(error, error_size, "plan: out of memory");
+        return NULL;
+    }
+    self->graph = graph;
+    self->job_name = strdup(job_name && *job_name ? job_name : "job");
+    self->operator_count = rill_graph_operator_count(graph);
+    self->edge_count = rill_graph_edge_count(graph);
+    self->operators = calloc((size_t)self->operator_count + 1, sizeof(rill_plan_operator_t));
+    self->edges = calloc((size_t)self->edge_count + 1, sizeof(rill_plan_edge_t));
+    self->names = calloc((size_t)self->operator_count + 1, sizeof(char *));
+    if (!self->job_name || !self->operators || !self->edges || !self->names) {
+        s_fail(&self, error, error_size, "plan: out of memory");
+        return NULL;
+    }
+    if (self->operator_count == 0) {
+        s_fail(&self, error, error_size, "the job has no operators: add a source and a sink");
+        return NULL;
+    }
+    if (s_plan_operators(self, graph, default_parallelism, mode, error, error_size) ||
+        s_plan_edges(self, graph, error, error_size) ||
+        s_check_shape(self, graph, error, error_size)) {
+        rill_plan_destroy(&self);
+        return NULL;
+    }
+    for (int id = 0; id < self->edge_count; id++) {
+        rill_plan_edge_t *edge = &self->edges[id];
+        int senders = self->operators[edge->from].parallelism;
+        int receivers = self->operators[edge->to].parallelism;
+        edge->first_channel = self->channel_count;
+        for (int i = 0; i < senders; i++) {
+            int lo, hi;
+            s_receiver_range(edge->pattern, i, senders, receivers, &lo, &hi);
+            for (int j = lo; j < hi; j++)
+                if (s_add_channel(self, edge, i, j)) {
+                    s_fail(&self, error, error_size, "plan: out of memory");
+                    return NULL;
+                }
+        }
+    }
+    return self;
+}
+
+void rill_plan_destroy(rill_plan_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rill_plan_t *self = *self_p;
+    if (self->names)
+        for (int i = 0; i < self->operator_count; i++)
+            free(self->names[i]);
+    free(self->names);
+    free(self->job_name);
+    free(self->operators);
+    free(self->edges);
+    free(self->subtasks);
+    free(self->channels);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *rill_plan_job_name(const rill_plan_t *self)
+{
+    return self->job_name;
+}
+
+rill_mode_t rill_plan_mode(const rill_plan_t *self)
+{
+    return self->mode;
+}
+
+const rill_graph_t *rill_plan_graph(const rill_plan_t *self)
+{
+    return self->graph;
+}
+
+int rill_plan_operator_count(const rill_plan_t *self)
+{
+    return self->operator_count;
+}
+
+int rill_plan_edge_count(const rill_plan_t *self)
+{
+    return self->edge_count;
+}
+
+int rill_plan_subtask_count(const rill_plan_t *self)
+{
+    return self->subtask_count;
+}
+
+int rill_plan_channel_count(const rill_plan_t *self)
+{
+    return self->channel_count;
+}
+
+const rill_plan_operator_t *rill_plan_operator(const rill_plan_t *self, int id)
+{
+    return id >= 0 && id < self->operator_count ? &self->operators[id] : NULL;
+}
+
+const rill_plan_edge_t *rill_plan_edge(const rill_plan_t *self, int id)
+{
+    return id >= 0 && id < self->edge_count ? &self->edges[id] : NULL;
+}
+
+const rill_plan_subtask_t *rill_plan_subtask(const rill_plan_t *self, int id)
+{
+    return id >= 0 && id < self->subtask_count ? &self->subtasks[id] : NULL;
+}
+
+const rill_plan_channel_t *rill_plan_channel(const rill_plan_t *self, int id)
+{
+    return id >= 0 && id < self->channel_count ? &self->channels[id] : NULL;
+}
+
+int rill_plan_input_edge(const rill_plan_t *self, int op, int input_index)
+{
+    for (int e = 0; e < self->edge_count; e++)
+        if (self->edges[e].to == op && self->edges[e].input_index == input_index)
+            return e;
+    return -1;
+}
+
+int rill_plan_output_edge(const rill_plan_t *self, int op, int output_index)
+{
+    for (int e = 0; e < self->edge_count; e++)
+        if (self->edges[e].from == op && self->edges[e].output_index == output_index)
+            return e;
+    return -1;
+}
+
+int rill_plan_channels_into(const rill_plan_t *self, int edge, int to_index)
+{
+    const rill_plan_edge_t *e = rill_plan_edge(self, edge);
+    int count = 0;
+    for (int c = e->first_channel; c < e->first_channel + e->channel_count; c++)
+        if (self->channels[c].to_index == to_index)
+            count++;
+    return count;
+}

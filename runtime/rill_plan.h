@@ -1,0 +1,113 @@
+/*  rill_plan.h: the parallel dataflow (Flink's ExecutionGraph) as plain data. The planner
+    validates a logical graph and expands every operator into its subtasks and every edge into
+    its channels, with the socket types and endpoints each channel uses. Nothing runs here:
+    the job deploys a plan; the viz module and `rill plan` draw or print one. */
+#ifndef RILL_PLAN_H_INCLUDED
+#define RILL_PLAN_H_INCLUDED
+
+#include "rill_graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    RILL_MODE_AUTOMATIC = 0, //  batch when every source is bounded, else streaming
+    RILL_MODE_STREAMING,
+    RILL_MODE_BATCH,
+} rill_mode_t;
+
+//  "automatic", "streaming", "batch"; and back (-1 for an unknown name).
+const char *rill_mode_name(rill_mode_t mode);
+int rill_mode_from_name(const char *name);
+
+typedef struct {
+    int id;               //  same as the logical operator id
+    const char *name;     //  unique within the plan ("map()", or "map() #2" on a clash)
+    rill_op_kind_t kind;
+    const char *kind_name; //  "source", "map", ... (rill_op_kind_name)
+    int parallelism;
+    bool bounded;          //  sources only: whether it ends by itself
+    int first_subtask;     //  subtasks first_subtask .. first_subtask + parallelism - 1
+    int input_count;       //  edges into and out of this operator
+    int output_count;
+} rill_plan_operator_t;
+
+typedef struct {
+    int id;                 //  same as the logical edge id
+    int from;               //  operator ids
+    int to;
+    rill_pattern_t pattern; //  resolved: never RILL_PATTERN_DEFAULT
+    bool keyed;
+    int input_index;        //  which input of operator `to` this edge is (0..input_count-1)
+    int output_index;       //  which output of operator `from`
+    int first_channel;      //  channels first_channel .. first_channel + channel_count - 1
+    int channel_count;
+    const char *sender_socket;   //  "PAIR" or "ROUTER"
+    const char *receiver_socket; //  "PAIR" or "DEALER"
+} rill_plan_edge_t;
+
+typedef struct {
+    int id;       //  global subtask id, 0..subtask_count-1
+    int op;       //  operator id
+    int index;    //  0..parallelism-1 within the operator
+} rill_plan_subtask_t;
+
+#define RILL_ENDPOINT_MAX 96
+
+typedef struct {
+    int id;
+    int edge;
+    int from_subtask; //  global subtask ids
+    int to_subtask;
+    int from_index;   //  indices within the two operators
+    int to_index;
+    //  The address the receiver binds for this edge and the sender connects to. On a
+    //  redistributing edge all channels into one receiver share it (one DEALER per edge).
+    char endpoint[RILL_ENDPOINT_MAX];
+} rill_plan_channel_t;
+
+typedef struct rill_plan_t rill_plan_t;
+
+//  Validates graph and expands it. default_parallelism applies to operators that set none.
+//  job_name (copied) names the job and makes the endpoints unique in the process. Returns
+//  the plan, or NULL with a message naming the operator in error (at least 256 bytes).
+rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
+                           int default_parallelism, rill_mode_t mode, char *error,
+                           size_t error_size);
+//  Destroys a plan and sets the caller's pointer to NULL.
+void rill_plan_destroy(rill_plan_t **self_p);
+
+const char *rill_plan_job_name(const rill_plan_t *self);
+//  The execution mode after resolving automatic: RILL_MODE_STREAMING or RILL_MODE_BATCH.
+rill_mode_t rill_plan_mode(const rill_plan_t *self);
+//  The logical graph the plan was made from (not owned; valid while the graph lives).
+const rill_graph_t *rill_plan_graph(const rill_plan_t *self);
+
+int rill_plan_operator_count(const rill_plan_t *self);
+int rill_plan_edge_count(const rill_plan_t *self);
+int rill_plan_subtask_count(const rill_plan_t *self);
+int rill_plan_channel_count(const rill_plan_t *self);
+const rill_plan_operator_t *rill_plan_operator(const rill_plan_t *self, int id);
+const rill_plan_edge_t *rill_plan_edge(const rill_plan_t *self, int id);
+const rill_plan_subtask_t *rill_plan_subtask(const rill_plan_t *self, int id);
+const rill_plan_channel_t *rill_plan_channel(const rill_plan_t *self, int id);
+//  The id of the edge that is input number input_index of operator op, or of output number
+//  output_index; -1 when there is none.
+int rill_plan_input_edge(const rill_plan_t *self, int op, int input_index);
+int rill_plan_output_edge(const rill_plan_t *self, int op, int output_index);
+//  How many channels of edge deliver into receiver index `to_index` (its end-of-stream count).
+int rill_plan_channels_into(const rill_plan_t *self, int edge, int to_index);
+
+//  The plan as JSON (schema in README.md: job, mode, operators, edges, subtasks, channels).
+//  A new string the caller frees, or NULL when out of memory.
+char *rill_plan_to_json(const rill_plan_t *self);
+//  Rebuilds a plan from rill_plan_to_json's output, for drawing a plan saved elsewhere. It has
+//  no logical graph (rill_plan_graph returns NULL) and cannot be run. NULL with a message in
+//  error when the text is not such a plan (malformed, truncated, inconsistent ids).
+rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,225 @@
+/*  rill_reader.c: frame decoding and end-of-stream tracking for one subtask's inputs. Order
+    is kept per channel because each sender's frames travel one ZeroMQ pipe in order; across
+    channels the DEALER fair-queues, which is all the model promises. */
+#include "rill_reader.h"
+#include "rill_frame.h"
+#include "rill_writer.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+    const rill_plan_edge_t *edge;
+    zsock_t *socket;
+    void *handle;
+    const char *endpoint;
+    int senders;                         //  sending operator's parallelism
+    rill_channel_metrics_t **by_sender;  //  channel counters; NULL entry: no such channel
+    bool *ended;                         //  END seen, by sender
+    int expected_ends;
+    int ends;
+} s_input_t;
+
+struct rill_reader_t {
+    const rill_plan_t *plan;
+    const rill_plan_subtask_t *subtask;
+    rill_subtask_metrics_t *metrics;
+    s_input_t *inputs;
+    int input_count;
+    uint64_t records;
+    uint64_t payload;
+    uint64_t batches;
+    char error[256];
+};
+
+rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics)
+{
+    rill_reader_t *self = calloc(1, sizeof(rill_reader_t));
+    if (!self)
+        return NULL;
+    self->plan = plan;
+    self->subtask = rill_plan_subtask(plan, subtask);
+    self->metrics = metrics ? rill_metrics_subtask_slot(metrics, subtask) : NULL;
+    const rill_plan_operator_t *op = rill_plan_operator(plan, self->subtask->op);
+    self->inputs = calloc((size_t)op->input_count + 1, sizeof(s_input_t));
+    if (!self->inputs)
+        goto fail;
+    self->input_count = op->input_count;
+    for (int i = 0; i < op->input_count; i++) {
+        s_input_t *in = &self->inputs[i];
+        in->edge = rill_plan_edge(plan, rill_plan_input_edge(plan, op->id, i));
+        in->senders = rill_plan_operator(plan, in->edge->from)->parallelism;
+        in->by_sender = calloc((size_t)in->senders, sizeof(rill_channel_metrics_t *));
+        in->ended = calloc((size_t)in->senders, sizeof(bool));
+        if (!in->by_sender || !in->ended)
+            goto fail;
+        for (int c = 0; c < in->edge->channel_count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(plan, in->edge->first_channel + c);
+            if (ch->to_subtask != subtask)
+                continue;
+            in->expected_ends++;
+            in->endpoint = ch->endpoint;
+            //  A channel with no counters still needs a non-NULL entry to be known.
+            in->by_sender[ch->from_index] =
+                metrics ? rill_metrics_channel_slot(metrics, ch->id) : (void *)in;
+        }
+    }
+    return self;
+fail:
+    rill_reader_destroy(&self);
+    return NULL;
+}
+
+void rill_reader_destroy(rill_reader_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rill_reader_t *self = *self_p;
+    for (int i = 0; i < self->input_count; i++) {
+        zsock_destroy(&self->inputs[i].socket);
+        free(self->inputs[i].by_sender);
+        free(self->inputs[i].ended);
+    }
+    free(self->inputs);
+    free(self);
+    *self_p = NULL;
+}
+
+int rill_reader_bind(rill_reader_t *self)
+{
+    for (int i = 0; i < self->input_count; i++) {
+        s_input_t *in = &self->inputs[i];
+        if (!in->expected_ends)
+            continue; //  no channel reaches this subtask on this edge (global, rescale)
+        bool forward = in->edge->pattern == RILL_PATTERN_FORWARD;
+        in->socket = zsock_new(forward ? ZMQ_PAIR : ZMQ_DEALER);
+        if (!in->socket) {
+            snprintf(self->error, sizeof self->error, "cannot create an input socket: %s",
+                     zmq_strerror(errno));
+            return -1;
+        }
+        zsock_set_rcvhwm(in->socket, RILL_INPUT_HWM);
+        zsock_set_linger(in->socket, 0);
+        if (zsock_bind(in->socket, "%s", in->endpoint) < 0) {
+            snprintf(self->error, sizeof self->error, "cannot bind %s: %s", in->endpoint,
+                     zmq_strerror(errno));
+            return -1;
+        }
+        in->handle = zsock_resolve(in->socket);
+    }
+    return 0;
+}
+
+int rill_reader_socket_count(const rill_reader_t *self)
+{
+    return self->input_count;
+}
+
+void *rill_reader_handle(const rill_reader_t *self, int input)
+{
+    return self->inputs[input].handle;
+}
+
+bool rill_reader_input_finished(const rill_reader_t *self, int input)
+{
+    return self->inputs[input].ends == self->inputs[input].expected_ends;
+}
+
+bool rill_reader_finished(const rill_reader_t *self)
+{
+    for (int i = 0; i < self->input_count; i++)
+        if (!rill_reader_input_finished(self, i))
+            return false;
+    return true;
+}
+
+const char *rill_reader_error(const rill_reader_t *self)
+{
+    return self->error;
+}
+
+static int s_bad_frame(rill_reader_t *self, s_input_t *in, const char *why)
+{
+    snprintf(self->error, sizeof self->error, "malformed frame on input %d (edge %d): %s",
+             in->edge->input_index, in->edge->id, why);
+    return -1;
+}
+
+//  Decodes one frame and hands its records on.
+static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
+                          rill_reader_record_fn *fn, void *ctx)
+{
+    s_input_t *in = &self->inputs[input];
+    const uint8_t *at = zmq_msg_data(msg);
+    const uint8_t *end = at + zmq_msg_size(msg);
+    rill_frame_header_t header;
+    if (zmq_msg_size(msg) < sizeof header)
+        return s_bad_frame(self, in, "shorter than its header");
+    memcpy(&header, at, sizeof header);
+    at += sizeof header;
+    if (header.magic != RILL_FRAME_MAGIC)
+        return s_bad_frame(self, in, "bad magic byte");
+    if (header.sender >= in->senders || !in->by_sender[header.sender])
+        return s_bad_frame(self, in, "from a sender with no channel to this subtask");
+    if (in->ended[header.sender])
+        return s_bad_frame(self, in, "arrived after the sender's END");
+    switch (header.kind) {
+    case RILL_FRAME_DATA: {
+        uint64_t payload = 0;
+        for (uint32_t i = 0; i < header.count; i++) {
+            rill_record_t record;
+            if (rill_frame_get_record(&at, end, &record))
+                return s_bad_frame(self, in, "truncated record");
+            payload += record.size;
+            if (fn(ctx, &record, input))
+                return -1;
+        }
+        self->records += header.count;
+        self->payload += payload;
+        self->batches++;
+        if (self->metrics) {
+            rill_channel_metrics_t *channel = in->by_sender[header.sender];
+            RILL_COUNTER_ADD(channel->records_received, header.count);
+        }
+        break;
+    }
+    case RILL_FRAME_END:
+        in->ended[header.sender] = true;
+        in->ends++;
+        break;
+    default:
+        return s_bad_frame(self, in, "unknown frame kind");
+    }
+    return 0;
+}
+
+int rill_reader_receive(rill_reader_t *self, int input, int max_frames, rill_reader_record_fn *fn,
+                        void *ctx)
+{
+    s_input_t *in = &self->inputs[input];
+    int taken = 0;
+    while (taken < max_frames && in->handle && in->ends < in->expected_ends) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, in->handle, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            if (errno == EAGAIN)
+                break;
+            snprintf(self->error, sizeof self->error, "receive failed: %s", zmq_strerror(errno));
+            return -1;
+        }
+        int rc = s_handle_frame(self, input, &msg, fn, ctx);
+        zmq_msg_close(&msg);
+        if (rc)
+            return -1;
+        taken++;
+    }
+    if (self->metrics && taken) {
+        __atomic_store_n(&self->metrics->records_in, self->records, __ATOMIC_RELAXED);
+        __atomic_store_n(&self->metrics->bytes_in, self->payload, __ATOMIC_RELAXED);
+        __atomic_store_n(&self->metrics->batches_in, self->batches, __ATOMIC_RELAXED);
+    }
+    return taken;
+}

@@ -1,0 +1,35 @@
+/*  rill_reader.h: a subtask's inputs. Binds one socket per input edge (PAIR for forward,
+    DEALER for redistributing edges; the DEALER fair-queues its senders), decodes frames into
+    records for the subtask, and tracks END per channel: the input is finished once every
+    channel into this subtask has delivered END. */
+#ifndef RILL_READER_H_INCLUDED
+#define RILL_READER_H_INCLUDED
+
+#include "rill_metrics.h"
+#include "rill_plan.h"
+
+typedef struct rill_reader_t rill_reader_t;
+
+//  Handles one decoded record from input edge number `input`. 0, or -1 to stop (the reader
+//  returns -1 and the subtask reports the error).
+typedef int(rill_reader_record_fn)(void *ctx, const rill_record_t *record, int input);
+
+rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics);
+void rill_reader_destroy(rill_reader_t **self_p);
+//  Binds the input sockets at the plan's endpoints. 0, or -1 with rill_reader_error set.
+int rill_reader_bind(rill_reader_t *self);
+//  Number of input sockets and the raw ZeroMQ handle of each, for zmq_poll.
+int rill_reader_socket_count(const rill_reader_t *self);
+void *rill_reader_handle(const rill_reader_t *self, int input);
+//  Takes up to max_frames waiting frames from input `input` without blocking and hands their
+//  records to fn. Returns the number of frames taken, or -1 (fn failed, or a malformed frame;
+//  see rill_reader_error).
+int rill_reader_receive(rill_reader_t *self, int input, int max_frames, rill_reader_record_fn *fn,
+                        void *ctx);
+//  True once every channel into this subtask delivered END (at once when there are none).
+bool rill_reader_finished(const rill_reader_t *self);
+//  True once input `input` is finished (its socket need not be polled any more).
+bool rill_reader_input_finished(const rill_reader_t *self, int input);
+const char *rill_reader_error(const rill_reader_t *self);
+
+#endif

@@ -1,0 +1,103 @@
+/*  rill_record.h: records, the growable buffers user functions write into, and the collector
+    through which operators emit records. These are the only data types a user function sees;
+    none of them exposes ZeroMQ. */
+#ifndef RILL_RECORD_H_INCLUDED
+#define RILL_RECORD_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Event timestamps are milliseconds since the Unix epoch; a record without one carries this.
+#define RILL_NO_TIMESTAMP INT64_MIN
+
+//  One record: a byte string (not NUL-terminated; may hold any bytes) and its event timestamp.
+//  The bytes belong to the runtime and are valid only during the call that receives them.
+typedef struct {
+    const void *data;
+    size_t size;
+    int64_t timestamp;
+} rill_record_t;
+
+//  A key extracted from a record. Point data into the record's bytes, or write up to
+//  RILL_KEY_SCRATCH bytes into scratch and point data at it (for computed keys).
+#define RILL_KEY_SCRATCH 48
+typedef struct {
+    const void *data;
+    size_t size;
+    uint8_t scratch[RILL_KEY_SCRATCH];
+} rill_key_t;
+
+//  A growable byte buffer. Map and reduce functions write their result into one that the
+//  runtime owns and reuses, so the record path does not allocate per record.
+typedef struct rill_buffer_t rill_buffer_t;
+
+//  Creates an empty buffer (for user code that wants one of its own). NULL when out of memory.
+rill_buffer_t *rill_buffer_new(void);
+//  Destroys a buffer and sets the caller's pointer to NULL.
+void rill_buffer_destroy(rill_buffer_t **self_p);
+//  Replaces the contents with size bytes from data. 0, or -1 when out of memory.
+int rill_buffer_set(rill_buffer_t *self, const void *data, size_t size);
+//  Appends size bytes. 0, or -1 when out of memory.
+int rill_buffer_append(rill_buffer_t *self, const void *data, size_t size);
+//  Appends printf-formatted text (no terminating NUL is kept). 0, or -1.
+int rill_buffer_appendf(rill_buffer_t *self, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+//  Grows the contents by size bytes and returns where they start, for the caller to fill.
+void *rill_buffer_reserve(rill_buffer_t *self, size_t size);
+//  Empties the buffer, keeping its memory.
+void rill_buffer_reset(rill_buffer_t *self);
+//  The contents and their length.
+const void *rill_buffer_data(const rill_buffer_t *self);
+size_t rill_buffer_size(const rill_buffer_t *self);
+
+//  Where an operator's output goes. Emitting serializes the record straight into the outgoing
+//  batch of the channel it is routed to (or into the sink).
+typedef struct rill_collector_t rill_collector_t;
+
+//  Emits one record. 0, or -1 when the job is failing or being cancelled (stop emitting then).
+int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, int64_t timestamp);
+//  The index (0-based) of the subtask this collector belongs to, and its operator's parallelism.
+int rill_collector_subtask(const rill_collector_t *self);
+int rill_collector_parallelism(const rill_collector_t *self);
+
+//  ---- user function types; ctx is the pointer given when the operator was added. A function
+//  may be called from several threads at once (one per subtask): keep ctx read-only or index
+//  per-subtask state by rill_collector_subtask(). Return 0 on success, -1 to fail the job.
+
+//  map: write exactly one output record into out (it keeps the input's timestamp).
+typedef int (*rill_map_fn)(const rill_record_t *in, rill_buffer_t *out, void *ctx);
+//  filter: 1 keeps the record, 0 drops it, -1 fails the job.
+typedef int (*rill_filter_fn)(const rill_record_t *in, void *ctx);
+//  flat_map: emit zero or more records through out.
+typedef int (*rill_flat_map_fn)(const rill_record_t *in, rill_collector_t *out, void *ctx);
+//  key_by: set *key to the record's key.
+typedef int (*rill_key_fn)(const rill_record_t *in, rill_key_t *key, void *ctx);
+//  reduce: combine the accumulated record for a key with a new one into out (same key).
+typedef int (*rill_reduce_fn)(const rill_record_t *acc, const rill_record_t *in,
+                              rill_buffer_t *out, void *ctx);
+//  custom partitioner: return the receiving subtask, 0 <= result < receivers.
+typedef int (*rill_partition_fn)(const rill_record_t *in, const rill_key_t *key, int receivers,
+                                 void *ctx);
+//  generator source: emit the records for sequence number index (each index is generated
+//  exactly once, by subtask index % parallelism).
+typedef int (*rill_generate_fn)(uint64_t index, rill_collector_t *out, void *ctx);
+
+//  user source: emit some records and return RILL_SOURCE_MORE, or RILL_SOURCE_END when the
+//  subtask's input is exhausted, or -1 on error. Called again and again until it ends; emit
+//  a modest amount per call (up to a few thousand records) so cancellation stays prompt.
+#define RILL_SOURCE_END 0
+#define RILL_SOURCE_MORE 1
+typedef int (*rill_source_fn)(rill_collector_t *out, void *ctx);
+
+//  A ready-made key extractor: the bytes before the first TAB (the whole record if none).
+int rill_key_first_field(const rill_record_t *in, rill_key_t *key, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,408 @@
+/*  rill_writer.c: record serialization, batching and sending for one subtask.
+
+    Sockets per exchange pattern: a forward channel is a PAIR->PAIR pipe of its own; every
+    redistributing edge uses one ROUTER per sender, connected to the DEALER each receiver binds,
+    with the receiver's index as routing id. ROUTER_MANDATORY makes a full peer block the send
+    (or fail with EAGAIN after SNDTIMEO) instead of dropping; broadcast sends the same refcounted
+    zmq_msg_t to every receiver (zmq_msg_copy shares the buffer), so it is serialized once and
+    each receiver applies its own backpressure. */
+#include "rill_writer.h"
+#include "rill_frame.h"
+#include "rill_partitioner.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define S_SEND_TIMEOUT_MS 100
+
+uint64_t rill_clock_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+//  One batch being filled. Its bytes are handed to ZeroMQ on send (zero copy) and a fresh
+//  buffer is taken for the next batch.
+typedef struct {
+    uint8_t *data; //  header, then records
+    size_t size;
+    uint32_t count;
+    uint64_t payload; //  record bytes in this batch
+} s_batch_t;
+
+typedef struct {
+    int receiver;                    //  index within the receiving operator
+    char routing_id[8];              //  ROUTER only
+    size_t routing_id_size;
+    rill_channel_metrics_t *metrics; //  NULL when not counting
+} s_target_t;
+
+typedef struct {
+    const rill_plan_edge_t *edge;
+    zsock_t *socket;
+    void *handle;
+    bool router;
+    rill_partitioner_t partitioner;
+    s_target_t *targets; //  indexed by receiver - lo
+    s_batch_t *batches;  //  one per target; broadcast uses batches[0] for all
+    int lo, hi;
+} s_output_t;
+
+struct rill_writer_t {
+    const rill_plan_t *plan;
+    const rill_plan_subtask_t *subtask;
+    rill_subtask_metrics_t *metrics;
+    rill_metrics_t *all_metrics;
+    size_t batch_size;
+    int buffer_timeout_ms;
+    rill_writer_blocked_fn *blocked;
+    void *blocked_ctx;
+    s_output_t *outputs;
+    int output_count;
+    uint64_t due_ns; //  when pending batches must go; 0 when none pending
+    uint64_t records;
+    uint64_t payload;
+    uint64_t batches;
+    char error[256];
+};
+
+static void s_free_batch(void *data, void *hint)
+{
+    free(data);
+}
+
+static int s_batch_open(s_batch_t *batch, size_t capacity)
+{
+    batch->data = malloc(capacity);
+    batch->size = sizeof(rill_frame_header_t);
+    batch->count = 0;
+    batch->payload = 0;
+    return batch->data ? 0 : -1;
+}
+
+rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics,
+                               size_t batch_size, int buffer_timeout_ms,
+                               rill_writer_blocked_fn *blocked, void *blocked_ctx)
+{
+    rill_writer_t *self = calloc(1, sizeof(rill_writer_t));
+    if (!self)
+        return NULL;
+    self->plan = plan;
+    self->subtask = rill_plan_subtask(plan, subtask);
+    self->all_metrics = metrics;
+    self->metrics = metrics ? rill_metrics_subtask_slot(metrics, subtask) : NULL;
+    self->batch_size = batch_size < 64 ? 64 : batch_size;
+    self->buffer_timeout_ms = buffer_timeout_ms;
+    self->blocked = blocked;
+    self->blocked_ctx = blocked_ctx;
+    const rill_plan_operator_t *op = rill_plan_operator(plan, self->subtask->op);
+    self->outputs = calloc((size_t)op->output_count + 1, sizeof(s_output_t));
+    if (!self->outputs)
+        goto fail;
+    self->output_count = op->output_count;
+    for (int i = 0; i < op->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        out->edge = rill_plan_edge(plan, rill_plan_output_edge(plan, op->id, i));
+        out->router = out->edge->pattern != RILL_PATTERN_FORWARD;
+        //  This sender's channels on the edge form a contiguous receiver range.
+        out->lo = INT32_MAX;
+        out->hi = -1;
+        for (int c = 0; c < out->edge->channel_count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(plan, out->edge->first_channel + c);
+            if (ch->from_subtask != subtask)
+                continue;
+            out->lo = ch->to_index < out->lo ? ch->to_index : out->lo;
+            out->hi = ch->to_index + 1 > out->hi ? ch->to_index + 1 : out->hi;
+        }
+        if (out->hi < 0)
+            out->lo = out->hi = 0;
+        int targets = out->hi - out->lo;
+        out->targets = calloc((size_t)targets + 1, sizeof(s_target_t));
+        out->batches = calloc((size_t)targets + 1, sizeof(s_batch_t));
+        if (!out->targets || !out->batches)
+            goto fail;
+        for (int c = 0; c < out->edge->channel_count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(plan, out->edge->first_channel + c);
+            if (ch->from_subtask != subtask)
+                continue;
+            s_target_t *target = &out->targets[ch->to_index - out->lo];
+            target->receiver = ch->to_index;
+            //  A routing id must not start with a zero byte (libzmq reserves those).
+            target->routing_id_size =
+                (size_t)snprintf(target->routing_id, sizeof target->routing_id, "r%d", ch->to_index);
+            target->metrics = metrics ? rill_metrics_channel_slot(metrics, ch->id) : NULL;
+        }
+        int batches = out->edge->pattern == RILL_PATTERN_BROADCAST ? 1 : targets;
+        for (int b = 0; b < batches; b++)
+            if (s_batch_open(&out->batches[b], self->batch_size))
+                goto fail;
+        const rill_graph_t *graph = rill_plan_graph(plan);
+        rill_partitioner_init(&out->partitioner, rill_graph_edge(graph, out->edge->id),
+                              out->edge->pattern, self->subtask->index,
+                              rill_plan_operator(plan, out->edge->to)->parallelism, out->lo,
+                              out->hi);
+    }
+    return self;
+fail:
+    rill_writer_destroy(&self);
+    return NULL;
+}
+
+void rill_writer_destroy(rill_writer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rill_writer_t *self = *self_p;
+    for (int i = 0; i < self->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        zsock_destroy(&out->socket);
+        if (out->batches)
+            for (int b = 0; b < out->hi - out->lo; b++)
+                free(out->batches[b].data);
+        free(out->batches);
+        free(out->targets);
+    }
+    free(self->outputs);
+    free(self);
+    *self_p = NULL;
+}
+
+static int s_fail(rill_writer_t *self, const char *format, const char *detail)
+{
+    snprintf(self->error, sizeof self->error, format, detail);
+    return -1;
+}
+
+int rill_writer_connect(rill_writer_t *self)
+{
+    for (int i = 0; i < self->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        out->socket = zsock_new(out->router ? ZMQ_ROUTER : ZMQ_PAIR);
+        if (!out->socket)
+            return s_fail(self, "cannot create an output socket: %s", zmq_strerror(errno));
+        zsock_set_sndhwm(out->socket, RILL_CHANNEL_HWM);
+        zsock_set_sndtimeo(out->socket, S_SEND_TIMEOUT_MS);
+        zsock_set_linger(out->socket, 0);
+        if (out->router)
+            zsock_set_router_mandatory(out->socket, 1);
+        out->handle = zsock_resolve(out->socket);
+        for (int c = 0; c < out->edge->channel_count; c++) {
+            const rill_plan_channel_t *ch =
+                rill_plan_channel(self->plan, out->edge->first_channel + c);
+            if (ch->from_subtask != self->subtask->id)
+                continue;
+            if (out->router)
+                zsock_set_connect_rid(out->socket, out->targets[ch->to_index - out->lo].routing_id);
+            if (zsock_connect(out->socket, "%s", ch->endpoint))
+                return s_fail(self, "cannot connect to %s", ch->endpoint);
+        }
+    }
+    return 0;
+}
+
+//  Sends one frame to one receiver, blocking while the channel is full. Takes the message.
+static int s_send(rill_writer_t *self, s_output_t *out, s_target_t *target, zmq_msg_t *msg)
+{
+    uint64_t blocked_since = 0;
+    int flags = ZMQ_DONTWAIT; //  the first try never blocks, so the usual path reads no clock
+    for (;;) {
+        int rc = 0;
+        if (out->router)
+            rc = zmq_send(out->handle, target->routing_id, target->routing_id_size,
+                          ZMQ_SNDMORE | flags);
+        if (rc >= 0)
+            rc = zmq_msg_send(msg, out->handle, flags);
+        if (rc >= 0)
+            break;
+        if (errno != EAGAIN) {
+            zmq_msg_close(msg);
+            return s_fail(self, "send failed: %s", zmq_strerror(errno));
+        }
+        if (!blocked_since)
+            blocked_since = rill_clock_ns();
+        else if (self->blocked && self->blocked(self->blocked_ctx)) {
+            zmq_msg_close(msg);
+            return s_fail(self, "%s", "send abandoned: the job is stopping");
+        }
+        flags = 0; //  from now on wait up to SNDTIMEO per try
+    }
+    if (blocked_since && self->metrics)
+        RILL_COUNTER_ADD(self->metrics->backpressure_ns, rill_clock_ns() - blocked_since);
+    return 0;
+}
+
+static void s_count(rill_writer_t *self, s_target_t *target, uint64_t records, uint64_t bytes)
+{
+    if (!target->metrics)
+        return;
+    RILL_COUNTER_ADD(target->metrics->records, records);
+    RILL_COUNTER_ADD(target->metrics->bytes, bytes);
+    RILL_COUNTER_ADD(target->metrics->batches, 1);
+}
+
+//  Sends batch b of out (to one receiver, or to all for broadcast) and opens a fresh one.
+static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
+{
+    s_batch_t *batch = &out->batches[b];
+    if (!batch->count)
+        return 0;
+    rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_DATA,
+                                  (uint16_t)self->subtask->index, batch->count, 0};
+    memcpy(batch->data, &header, sizeof header);
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, batch->data, batch->size, s_free_batch, NULL)) {
+        free(batch->data);
+        batch->data = NULL;
+        return s_fail(self, "%s", "out of memory");
+    }
+    uint64_t records = batch->count, bytes = batch->size;
+    batch->data = NULL;
+    int rc = 0;
+    if (out->edge->pattern == RILL_PATTERN_BROADCAST) {
+        for (int t = 0; t < out->hi - out->lo && rc == 0; t++) {
+            zmq_msg_t copy;
+            zmq_msg_init(&copy);
+            zmq_msg_copy(&copy, &msg); //  shares the refcounted buffer
+            rc = s_send(self, out, &out->targets[t], &copy);
+            if (rc == 0)
+                s_count(self, &out->targets[t], records, bytes);
+        }
+        zmq_msg_close(&msg);
+    } else {
+        rc = s_send(self, out, &out->targets[b], &msg);
+        if (rc == 0)
+            s_count(self, &out->targets[b], records, bytes);
+    }
+    self->batches++;
+    if (s_batch_open(batch, self->batch_size))
+        return s_fail(self, "%s", "out of memory");
+    return rc;
+}
+
+static void s_publish(rill_writer_t *self)
+{
+    if (!self->metrics)
+        return;
+    __atomic_store_n(&self->metrics->records_out, self->records, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->metrics->bytes_out, self->payload, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->metrics->batches_out, self->batches, __ATOMIC_RELAXED);
+}
+
+//  Appends a record to batch b, flushing first when it does not fit. A record larger than a
+//  whole batch travels alone in a frame of its own size.
+static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_record_t *record)
+{
+    s_batch_t *batch = &out->batches[b];
+    size_t needed = RILL_RECORD_HEADER_SIZE + record->size;
+    if (batch->size + needed > self->batch_size && batch->count) {
+        if (s_flush_batch(self, out, b))
+            return -1;
+    }
+    if (batch->size + needed > self->batch_size) {
+        uint8_t *bigger = realloc(batch->data, batch->size + needed);
+        if (!bigger)
+            return s_fail(self, "%s", "out of memory");
+        batch->data = bigger;
+    }
+    if (!batch->count && !self->due_ns && self->buffer_timeout_ms > 0)
+        self->due_ns = rill_clock_ns() + (uint64_t)self->buffer_timeout_ms * 1000000ull;
+    rill_frame_put_record(batch->data + batch->size, record->data, (uint32_t)record->size,
+                          record->timestamp);
+    batch->size += needed;
+    batch->count++;
+    batch->payload += record->size;
+    //  An oversized batch goes at once, so the buffer returns to its normal size.
+    if (batch->size >= self->batch_size)
+        return s_flush_batch(self, out, b);
+    return 0;
+}
+
+int rill_writer_emit(rill_writer_t *self, const rill_record_t *record)
+{
+    if (record->size > UINT32_MAX)
+        return s_fail(self, "%s", "record larger than 4 GiB");
+    self->records++;
+    self->payload += record->size;
+    for (int i = 0; i < self->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        if (out->hi == out->lo)
+            continue; //  this sender has no channel on the edge (e.g. global, rescale)
+        const char *why = NULL;
+        int target = rill_partitioner_select(&out->partitioner, record, &why);
+        if (target == RILL_PARTITION_ALL)
+            target = out->lo;
+        else if (target < out->lo || target >= out->hi) {
+            if (target >= 0)
+                why = "partitioner chose a receiver this sender has no channel to";
+            return s_fail(self, "%s", why);
+        }
+        if (s_append(self, out, target - out->lo, record))
+            return -1;
+    }
+    if (self->buffer_timeout_ms == 0)
+        return rill_writer_flush(self);
+    return 0;
+}
+
+int rill_writer_flush(rill_writer_t *self)
+{
+    for (int i = 0; i < self->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        int batches = out->edge->pattern == RILL_PATTERN_BROADCAST ? 1 : out->hi - out->lo;
+        for (int b = 0; b < batches && out->hi > out->lo; b++)
+            if (s_flush_batch(self, out, b))
+                return -1;
+    }
+    self->due_ns = 0;
+    s_publish(self);
+    return 0;
+}
+
+int rill_writer_flush_if_due(rill_writer_t *self, uint64_t now_ns)
+{
+    if (self->due_ns && now_ns >= self->due_ns)
+        return rill_writer_flush(self);
+    return 0;
+}
+
+long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns)
+{
+    if (!self->due_ns)
+        return -1;
+    if (now_ns >= self->due_ns)
+        return 0;
+    return (long)((self->due_ns - now_ns + 999999) / 1000000);
+}
+
+int rill_writer_end(rill_writer_t *self)
+{
+    if (rill_writer_flush(self))
+        return -1;
+    for (int i = 0; i < self->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        for (int t = 0; t < out->hi - out->lo; t++) {
+            rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_END,
+                                          (uint16_t)self->subtask->index, 0, 0};
+            zmq_msg_t msg;
+            zmq_msg_init_size(&msg, sizeof header);
+            memcpy(zmq_msg_data(&msg), &header, sizeof header);
+            if (s_send(self, out, &out->targets[t], &msg))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+const char *rill_writer_error(const rill_writer_t *self)
+{
+    return self->error;
+}
+
+uint64_t rill_writer_records(const rill_writer_t *self)
+{
+    return self->records;
+}

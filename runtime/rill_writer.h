@@ -1,0 +1,51 @@
+/*  rill_writer.h: a subtask's outputs (Flink's RecordWriter). Owns one socket per output edge
+    and one batch buffer per outgoing channel; serializes each record once, straight into the
+    batch of the channel the partitioner picks; flushes a batch when it is full, when the buffer
+    timeout expires, or before a control event; counts what it sends. A full channel blocks the
+    send (backpressure); while blocked it asks its owner whether to give up. */
+#ifndef RILL_WRITER_H_INCLUDED
+#define RILL_WRITER_H_INCLUDED
+
+#include "rill_metrics.h"
+#include "rill_plan.h"
+
+//  High-water mark, in batches, on each side of a channel: at most about 2 * RILL_CHANNEL_HWM
+//  batches are queued per channel, plus the one being filled.
+#define RILL_CHANNEL_HWM 4
+#define RILL_INPUT_HWM RILL_CHANNEL_HWM
+
+typedef struct rill_writer_t rill_writer_t;
+
+//  Called while a send is blocked on a full channel (about every 100 ms): return 0 to keep
+//  waiting, -1 to abandon the send (the job is being torn down).
+typedef int(rill_writer_blocked_fn)(void *ctx);
+
+//  A writer for global subtask id `subtask` of plan. batch_size in bytes; buffer_timeout_ms 0
+//  sends every record at once. metrics may be NULL.
+rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics,
+                               size_t batch_size, int buffer_timeout_ms,
+                               rill_writer_blocked_fn *blocked, void *blocked_ctx);
+void rill_writer_destroy(rill_writer_t **self_p);
+//  Creates the output sockets and connects them to the receivers' endpoints (which must be
+//  bound already). 0, or -1 with rill_writer_error set.
+int rill_writer_connect(rill_writer_t *self);
+//  Routes one record to every output edge. 0, or -1 (user key/partition function failed or
+//  the send was abandoned) with rill_writer_error set.
+int rill_writer_emit(rill_writer_t *self, const rill_record_t *record);
+//  Sends every non-empty batch now.
+int rill_writer_flush(rill_writer_t *self);
+//  Sends the pending batches if the buffer timeout has expired at now_ns (monotonic).
+int rill_writer_flush_if_due(rill_writer_t *self, uint64_t now_ns);
+//  Milliseconds until pending batches are due (0: now), or -1 when nothing is pending.
+long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns);
+//  Flushes, then sends END on every channel: the receivers will get nothing more from us.
+int rill_writer_end(rill_writer_t *self);
+//  Why the last call failed.
+const char *rill_writer_error(const rill_writer_t *self);
+//  Records emitted so far (once per record, whatever the fan-out).
+uint64_t rill_writer_records(const rill_writer_t *self);
+
+//  Monotonic clock in nanoseconds, for deadlines and busy/idle accounting.
+uint64_t rill_clock_ns(void);
+
+#endif

@@ -1,0 +1,137 @@
+/*  testutil.c: see testutil.h. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int test_generate_sequence(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    char text[32];
+    int size = snprintf(text, sizeof text, "%llu", (unsigned long long)index);
+    return rill_collector_emit(out, text, (size_t)size, (int64_t)index);
+}
+
+int test_tag_subtask(const rill_record_t *in, rill_collector_t *out, void *ctx)
+{
+    char text[256];
+    int size = snprintf(text, sizeof text, "%d\t%.*s", rill_collector_subtask(out),
+                        (int)in->size, (const char *)in->data);
+    return rill_collector_emit(out, text, (size_t)size, in->timestamp);
+}
+
+uint64_t test_record_number(const rill_record_t *record)
+{
+    const char *text = record->data;
+    uint64_t value = 0;
+    size_t i = 0;
+    for (; i < record->size && text[i] >= '0' && text[i] <= '9'; i++)
+        value = value * 10 + (uint64_t)(text[i] - '0');
+    return i ? value : UINT64_MAX;
+}
+
+static char *s_read_all(int fd)
+{
+    size_t size = 0, capacity = 4096;
+    char *text = malloc(capacity);
+    for (;;) {
+        if (size + 1 == capacity)
+            text = realloc(text, capacity *= 2);
+        ssize_t got = read(fd, text + size, capacity - size - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        size += (size_t)got;
+    }
+    text[size] = 0;
+    return text;
+}
+
+int test_run_toolv(char **out, char **err, const char *const *args)
+{
+    const char *bin = getenv("RILL_BIN");
+    if (!bin)
+        return -1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rill", bin);
+    //  Output goes to temporary files: two pipes read in turn could deadlock on a full pipe.
+    char out_name[] = "/tmp/rill-test-out-XXXXXX", err_name[] = "/tmp/rill-test-err-XXXXXX";
+    int out_fd = mkstemp(out_name), err_fd = mkstemp(err_name);
+    if (out_fd < 0 || err_fd < 0)
+        return -1;
+    unlink(out_name);
+    unlink(err_name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_RDONLY);
+        dup2(null_fd, 0);
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
+        size_t count = 0;
+        while (args[count])
+            count++;
+        char **argv = calloc(count + 2, sizeof(char *));
+        argv[0] = path;
+        for (size_t i = 0; i < count; i++)
+            argv[i + 1] = (char *)args[i];
+        execv(path, argv);
+        _exit(127);
+    }
+    int status = -1;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    lseek(out_fd, 0, SEEK_SET);
+    lseek(err_fd, 0, SEEK_SET);
+    if (out)
+        *out = s_read_all(out_fd);
+    if (err)
+        *err = s_read_all(err_fd);
+    close(out_fd);
+    close(err_fd);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+int test_run_tool(char **out, char **err, const char *arg, ...)
+{
+    const char *args[64];
+    size_t count = 0;
+    va_list list;
+    va_start(list, arg);
+    for (const char *a = arg; a && count < 63; a = va_arg(list, const char *))
+        args[count++] = a;
+    va_end(list);
+    args[count] = NULL;
+    return test_run_toolv(out, err, args);
+}
+
+char *test_source_path(const char *relative)
+{
+    const char *root = getenv("RILL_SOURCE_DIR");
+    char *path = malloc(4096);
+    snprintf(path, 4096, "%s/%s", root ? root : ".", relative);
+    return path;
+}
+
+char *test_temp_file(const char *text)
+{
+    char *path = strdup("/tmp/rill-test-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        free(path);
+        return NULL;
+    }
+    size_t size = strlen(text);
+    if (write(fd, text, size) != (ssize_t)size) {
+        close(fd);
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    return path;
+}

@@ -1,0 +1,36 @@
+/*  rill_cli.h: the subcommands of the `rill` tool, one file each, and what they share:
+    loading a job (bundled name or plugin path) onto an environment. Tools print and choose
+    exit codes: 0 success, 1 the job or the input failed, 2 usage error. */
+#ifndef RILL_CLI_H_INCLUDED
+#define RILL_CLI_H_INCLUDED
+
+#include "rill.h"
+#include <stdio.h>
+
+#define RILL_EXIT_OK 0
+#define RILL_EXIT_FAILURE 1
+#define RILL_EXIT_USAGE 2
+#define RILL_EXIT_CANCELLED 130
+
+//  Each subcommand gets argv with argv[0] = the subcommand's name.
+int rill_cmd_run(int argc, char **argv);
+int rill_cmd_jobs(int argc, char **argv);
+int rill_cmd_plan(int argc, char **argv);
+int rill_cmd_viz(int argc, char **argv);
+
+//  A loaded job plugin. rill_job_load finds JOB (a bundled job's name, or a path to a
+//  shared object), and calls its entry with argv (argv[0] = the job's name) to build the
+//  graph on env. Returns the plugin handle to close after the env is destroyed, or NULL with
+//  a message printed to stderr; *exit_code tells 1 (not found / failed) from 2 (the job
+//  rejected its arguments).
+typedef struct rill_job_plugin_t rill_job_plugin_t;
+rill_job_plugin_t *rill_job_load(const char *job, rill_env_t *env, int argc, char **argv,
+                                 int *exit_code);
+void rill_job_plugin_destroy(rill_job_plugin_t **self_p);
+//  The directories searched for bundled jobs, in order; fills dirs (up to max), returns count.
+int rill_job_dirs(const char **dirs, int max, char *storage, size_t storage_size);
+
+//  Parses a whole positive int (base 10) from text; 0, or -1 when it is not one.
+int rill_cli_parse_int(const char *text, int min, int max, int *value);
+
+#endif
