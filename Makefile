@@ -8,6 +8,8 @@
 
 PACKAGES := build-essential cmake pkg-config libzmq3-dev libczmq-dev libgraphviz-dev \
             libcmocka-dev libxxhash-dev libjansson-dev
+SHELL    := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 JOBS     ?= 2
 BUILD    ?= build
 CMAKE_FLAGS ?=
@@ -24,7 +26,8 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/bin/rill run wordcount -p 2 -- --input data/pride-and-prejudice.txt --top 20
+	@echo "rill: WordCount at parallelism 2 on data/declaration-of-independence.txt, 20 most frequent words:"
+	@./$(BUILD)/bin/rill run wordcount -p 2 -- --input data/declaration-of-independence.txt | sort -t "$$(printf '\t')" -k2,2nr -k1,1 | head -n 20
 
 test: deps
 	cmake -S . -B $(BUILD)-test -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null

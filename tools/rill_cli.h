@@ -7,6 +7,11 @@
 #include "rill.h"
 #include <stdio.h>
 
+//  Where `cmake --install` puts the bundled jobs (set by CMake).
+#ifndef RILL_INSTALL_JOBDIR
+#define RILL_INSTALL_JOBDIR "/usr/local/lib/rill/jobs"
+#endif
+
 #define RILL_EXIT_OK 0
 #define RILL_EXIT_FAILURE 1
 #define RILL_EXIT_USAGE 2

@@ -10,9 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef RILL_INSTALL_JOBDIR
-#define RILL_INSTALL_JOBDIR "/usr/local/lib/rill/jobs"
-#endif
 
 struct rill_job_plugin_t {
     void *handle;
