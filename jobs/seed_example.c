@@ -11,7 +11,8 @@
 
 const char *rill_job_describe(void)
 {
-    return "Flink's example shape: source -> map() -> key_by()/max() -> sink [-- --count N]";
+    return "Flink's example shape: source -> map() -> key_by()/max() -> sink "
+           "[-- --count N | --unbounded]";
 }
 
 #define S_SENSORS 8
@@ -48,21 +49,32 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
 {
     static const struct option options[] = {
         {"count", required_argument, NULL, 'c'},
+        {"unbounded", no_argument, NULL, 'u'},
         {NULL, 0, NULL, 0},
     };
     long count = 10000;
+    bool unbounded = false;
     optind = 1;
     opterr = 0;
     int option;
-    while ((option = getopt_long(argc, argv, ":c:", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":c:u", options, NULL)) != -1) {
         char *end;
+        if (option == 'u') {
+            unbounded = true;
+            continue;
+        }
         if (option == 'c' && (count = strtol(optarg, &end, 10)) >= 0 && !*end)
             continue;
-        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N]\n");
+        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded]\n");
         return 2;
     }
+    if (optind < argc) {
+        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded]\n");
+        return 2;
+    }
+    uint64_t records = unbounded ? RILL_UNBOUNDED : (uint64_t)count;
     rill_stream_t *source = rill_stream_name(
-        rill_env_from_generator(env, s_generate, NULL, (uint64_t)count), "Source");
+        rill_env_from_generator(env, s_generate, NULL, records), "Source");
     rill_stream_t *mapped = rill_stream_name(rill_stream_map(source, s_to_fahrenheit, NULL), "map()");
     rill_stream_t *keyed = rill_stream_key_by(mapped, rill_key_first_field, NULL);
     rill_stream_t *maxima = rill_stream_name(rill_stream_max(keyed), "key_by()/max()");

@@ -1,0 +1,121 @@
+/*  test_cli.c: the rill tool as a user meets it: help, the job list, usage errors (exit 2),
+    failures (exit 1), and Ctrl-C on a running job (drains, exit 130, no hang). */
+#include "testutil.h"
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static void s_expect(int expected_status, const char *stdout_has, const char *stderr_has,
+                     const char *const *args)
+{
+    char *out = NULL, *err = NULL;
+    int status = test_run_toolv(&out, &err, args);
+    if (status != expected_status || (stdout_has && !strstr(out, stdout_has)) ||
+        (stderr_has && !strstr(err, stderr_has)))
+        fail_msg("rill %s ...: status %d (wanted %d)\nstdout: %s\nstderr: %s", args[0], status,
+                 expected_status, out, err);
+    free(out);
+    free(err);
+}
+
+#define EXPECT(status, out, err, ...)                                                          \
+    s_expect(status, out, err, (const char *const[]){__VA_ARGS__, NULL})
+
+static void help_goes_to_stdout_and_exits_0(void **state)
+{
+    EXPECT(0, "usage: rill COMMAND", NULL, "--help");
+    EXPECT(0, "usage: rill run JOB", NULL, "run", "--help");
+    EXPECT(0, "usage: rill jobs", NULL, "jobs", "--help");
+}
+
+static void jobs_lists_the_bundled_jobs(void **state)
+{
+    EXPECT(0, "wordcount", NULL, "jobs");
+    EXPECT(0, "seed-example", NULL, "jobs");
+}
+
+static void bad_command_lines_print_usage_and_exit_2(void **state)
+{
+    EXPECT(2, NULL, "usage: rill COMMAND", "frobnicate");
+    EXPECT(2, NULL, "no JOB given", "run");
+    EXPECT(2, NULL, "usage: rill run", "run", "seed-example", "-p", "0");
+    EXPECT(2, NULL, "usage: rill run", "run", "seed-example", "-p", "abc");
+    EXPECT(2, NULL, "usage: rill run", "run", "seed-example", "-p", "2x");
+    EXPECT(2, NULL, "usage: rill run", "run", "seed-example", "-p", "257");
+    EXPECT(2, NULL, "unknown option '--bogus'", "run", "seed-example", "--bogus");
+    EXPECT(2, NULL, "needs a value", "run", "seed-example", "-p");
+    EXPECT(2, NULL, "unknown mode", "run", "seed-example", "--mode", "fast");
+    EXPECT(2, NULL, "batch size", "run", "seed-example", "--batch-size", "10");
+    EXPECT(2, NULL, "buffer timeout", "run", "seed-example", "--buffer-timeout", "-1");
+    EXPECT(2, NULL, "job arguments go after --", "run", "seed-example", "extra");
+    EXPECT(2, NULL, "usage: rill run wordcount", "run", "wordcount", "--", "--bogus");
+    EXPECT(2, NULL, "--input FILE is required", "run", "wordcount");
+    EXPECT(2, NULL, "usage: rill jobs", "jobs", "extra");
+}
+
+static void failures_exit_1_with_a_clear_message(void **state)
+{
+    EXPECT(1, NULL, "no job named 'nosuchjob'", "run", "nosuchjob");
+    EXPECT(1, NULL, "cannot load job plugin", "run", "./not/a/plugin.so");
+    EXPECT(1, NULL, "/nonexistent/words.txt", "run", "wordcount", "--", "--input",
+           "/nonexistent/words.txt");
+    EXPECT(1, NULL, "is a directory", "run", "wordcount", "--", "--input", "/tmp");
+    //  Batch mode cannot run an unbounded source: the planner names the operator.
+    EXPECT(1, NULL, "operator 'Source'", "run", "seed-example", "--mode", "batch", "--",
+           "--unbounded");
+}
+
+static void a_bounded_job_runs_and_exits_0(void **state)
+{
+    EXPECT(0, "sensor-7\t", NULL, "run", "seed-example", "-p", "2", "--", "--count", "1000");
+    EXPECT(0, "sensor-0\t", "records in", "run", "seed-example", "--metrics", "--mode",
+           "streaming", "--batch-size", "128", "--buffer-timeout", "0");
+}
+
+static void ctrl_c_drains_a_running_job_and_exits_130(void **state)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rill", getenv("RILL_BIN"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null_fd = open("/dev/null", 1);
+        dup2(null_fd, 1);
+        dup2(null_fd, 2);
+        execl(path, path, "run", "seed-example", "-p", "2", "--", "--unbounded", (char *)NULL);
+        _exit(127);
+    }
+    usleep(400 * 1000);
+    kill(pid, SIGINT);
+    //  It must end promptly: poll for up to 10 s, then kill it and fail.
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 1000 && done == 0; i++) {
+        done = waitpid(pid, &status, WNOHANG);
+        if (done == 0)
+            usleep(10 * 1000);
+    }
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("rill run did not stop within 10 s of SIGINT");
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(help_goes_to_stdout_and_exits_0),
+        cmocka_unit_test(jobs_lists_the_bundled_jobs),
+        cmocka_unit_test(bad_command_lines_print_usage_and_exit_2),
+        cmocka_unit_test(failures_exit_1_with_a_clear_message),
+        cmocka_unit_test(a_bounded_job_runs_and_exits_0),
+        cmocka_unit_test(ctrl_c_drains_a_running_job_and_exits_130),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
