@@ -2,6 +2,7 @@
     lines; the table doubles at 70% load. */
 #include "rill_keyed_table.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -112,6 +113,44 @@ rill_keyed_entry_t *rill_keyed_table_put(rill_keyed_table_t *self, const void *k
     entry->value_size = (uint32_t)value_size;
     entry->timestamp = timestamp;
     return entry;
+}
+
+int rill_keyed_table_remove(rill_keyed_table_t *self, const void *key, size_t size, uint64_t hash)
+{
+    rill_keyed_entry_t *entry = s_probe(self->slots, self->slot_count, key, size, hash);
+    if (!entry->hash)
+        return 0;
+    free(entry->memory);
+    //  Backward-shift deletion: pull later entries of the probe run into the hole, so no
+    //  tombstones are needed and lookups stay short.
+    size_t mask = self->slot_count - 1;
+    size_t hole = (size_t)(entry - self->slots);
+    for (size_t next = (hole + 1) & mask; self->slots[next].hash; next = (next + 1) & mask) {
+        size_t home = self->slots[next].hash & mask;
+        //  The entry at next may move to the hole if its home is not in (hole, next].
+        bool movable = hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
+        if (movable) {
+            self->slots[hole] = self->slots[next];
+            hole = next;
+        }
+    }
+    memset(&self->slots[hole], 0, sizeof(rill_keyed_entry_t));
+    self->size--;
+    return 1;
+}
+
+uint8_t *rill_keyed_table_resize(rill_keyed_entry_t *entry, size_t value_size)
+{
+    if (value_size > entry->capacity) {
+        size_t capacity = entry->capacity * 2 > value_size ? entry->capacity * 2 : value_size;
+        uint8_t *memory = realloc(entry->memory, entry->key_size + capacity);
+        if (!memory)
+            return NULL;
+        entry->memory = memory;
+        entry->capacity = (uint32_t)capacity;
+    }
+    entry->value_size = (uint32_t)value_size;
+    return entry->memory + entry->key_size;
 }
 
 size_t rill_keyed_table_size(const rill_keyed_table_t *self)

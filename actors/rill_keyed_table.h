@@ -29,6 +29,11 @@ rill_keyed_entry_t *rill_keyed_table_find(rill_keyed_table_t *self, const void *
 rill_keyed_entry_t *rill_keyed_table_put(rill_keyed_table_t *self, const void *key,
                                          size_t key_size, uint64_t hash, const void *value,
                                          size_t value_size, int64_t timestamp);
+//  Removes key's entry; 1 when there was one, else 0. Entry pointers taken before are invalid.
+int rill_keyed_table_remove(rill_keyed_table_t *self, const void *key, size_t size, uint64_t hash);
+//  Resizes an entry's value to value_size bytes, keeping the first bytes; returns the value
+//  bytes, or NULL when out of memory (the entry is unchanged then).
+uint8_t *rill_keyed_table_resize(rill_keyed_entry_t *entry, size_t value_size);
 //  The key and value bytes of an entry.
 static inline const uint8_t *rill_keyed_entry_key(const rill_keyed_entry_t *entry)
 {

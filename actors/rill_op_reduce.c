@@ -2,6 +2,7 @@
     is one rill_keyed_table per subtask. In streaming mode every update is emitted; in batch
     mode each key's final value is emitted once, when the input ends. */
 #include "rill_keyed_table.h"
+#include "rill_number.h"
 #include "rill_operator.h"
 #include "rill_buffer_private.h"
 
@@ -12,69 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  A built-in aggregation's accumulator, stored as the table's value bytes.
-typedef struct {
-    int64_t integer;
-    double real;
-    bool is_real; //  once any input is not an integer, the aggregate is a double
-} s_number_t;
-
 typedef struct {
     rill_keyed_table_t *table;
     rill_key_fn *keys; //  key extractor per input edge
     void **key_ctxs;
 } s_reduce_t;
 
-//  Parses the last TAB-separated field of a record as a number.
-static int s_parse_number(const rill_record_t *record, s_number_t *number)
-{
-    const char *start = record->data, *end = start + record->size;
-    const char *field = end;
-    while (field > start && field[-1] != '\t')
-        field--;
-    char text[64];
-    size_t size = (size_t)(end - field);
-    if (size == 0 || size >= sizeof text)
-        return -1;
-    memcpy(text, field, size);
-    text[size] = 0;
-    char *rest;
-    errno = 0;
-    long long integer = strtoll(text, &rest, 10);
-    if (*rest == 0 && errno == 0) {
-        *number = (s_number_t){.integer = integer, .real = (double)integer};
-        return 0;
-    }
-    errno = 0;
-    double real = strtod(text, &rest);
-    if (*rest != 0 || errno != 0 || isnan(real))
-        return -1;
-    *number = (s_number_t){.real = real, .is_real = true};
-    return 0;
-}
-
-static void s_combine(rill_agg_t agg, s_number_t *acc, const s_number_t *in)
-{
-    bool real = acc->is_real || in->is_real;
-    switch (agg) {
-    case RILL_AGG_SUM:
-    case RILL_AGG_COUNT:
-        acc->integer += in->integer;
-        acc->real += in->real;
-        break;
-    case RILL_AGG_MIN:
-        if (in->real < acc->real || (!real && in->integer < acc->integer))
-            acc->integer = in->integer, acc->real = in->real;
-        break;
-    case RILL_AGG_MAX:
-        if (in->real > acc->real || (!real && in->integer > acc->integer))
-            acc->integer = in->integer, acc->real = in->real;
-        break;
-    default:
-        break;
-    }
-    acc->is_real = real;
-}
+static const rill_number_result_t s_results[] = {
+    [RILL_AGG_SUM] = RILL_NUMBER_SUM,
+    [RILL_AGG_COUNT] = RILL_NUMBER_COUNT,
+    [RILL_AGG_MIN] = RILL_NUMBER_MIN,
+    [RILL_AGG_MAX] = RILL_NUMBER_MAX,
+};
 
 //  Writes "KEY<TAB>VALUE" (built-ins) or the stored record (user reduce) and emits it.
 static int s_emit(rill_operator_t *self, const rill_keyed_entry_t *entry, rill_collector_t *out)
@@ -82,13 +32,12 @@ static int s_emit(rill_operator_t *self, const rill_keyed_entry_t *entry, rill_c
     if (self->spec->agg == RILL_AGG_NONE)
         return rill_collector_emit(out, rill_keyed_entry_value(entry), entry->value_size,
                                    entry->timestamp);
-    s_number_t number;
-    memcpy(&number, rill_keyed_entry_value(entry), sizeof number);
+    rill_number_acc_t acc;
+    memcpy(&acc, rill_keyed_entry_value(entry), sizeof acc);
     rill_buffer_t *text = self->scratch;
-    rill_buffer_set(text, rill_keyed_entry_key(entry), entry->key_size);
-    int rc = number.is_real ? rill_buffer_appendf(text, "\t%.17g", number.real)
-                            : rill_buffer_appendf(text, "\t%" PRId64, number.integer);
-    if (rc)
+    if (rill_buffer_set(text, rill_keyed_entry_key(entry), entry->key_size) ||
+        rill_buffer_append(text, "\t", 1) ||
+        rill_number_acc_format(&acc, s_results[self->spec->agg], text))
         return -1;
     return rill_collector_emit(out, text->data, text->size, entry->timestamp);
 }
@@ -110,7 +59,7 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
     rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key.data, key.size, hash);
     const void *value;
     size_t value_size;
-    s_number_t number = {.integer = 1, .real = 1};
+    rill_number_acc_t acc;
     rill_agg_t agg = self->spec->agg;
     if (agg == RILL_AGG_NONE) {
         if (entry) {
@@ -126,20 +75,18 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
             value_size = record->size;
         }
     } else {
-        if (agg != RILL_AGG_COUNT && s_parse_number(record, &number)) {
+        if (entry)
+            memcpy(&acc, rill_keyed_entry_value(entry), sizeof acc);
+        else
+            rill_number_acc_init(&acc);
+        if (rill_number_acc_add(&acc, record, agg == RILL_AGG_COUNT)) {
             snprintf(self->error, sizeof self->error,
-                     "record '%.*s' has no number in its last field", (int)(record->size > 60 ? 60 : record->size),
-                     (const char *)record->data);
+                     "record '%.*s' has no number in its last field",
+                     (int)(record->size > 60 ? 60 : record->size), (const char *)record->data);
             return -1;
         }
-        if (entry) {
-            s_number_t acc;
-            memcpy(&acc, rill_keyed_entry_value(entry), sizeof acc);
-            s_combine(agg, &acc, &number);
-            number = acc;
-        }
-        value = &number;
-        value_size = sizeof number;
+        value = &acc;
+        value_size = sizeof acc;
     }
     int64_t timestamp = record->timestamp;
     if (entry && entry->timestamp != RILL_NO_TIMESTAMP && entry->timestamp > timestamp)

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, int64_t timestamp)
 {
@@ -11,6 +12,30 @@ int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, i
         return -1;
     rill_record_t record = {data, size, timestamp};
     return self->emit(self->target, &record);
+}
+
+int rill_collector_emit_tagged(rill_collector_t *self, int tag, const rill_record_t *record)
+{
+    if (self->stopping)
+        return -1;
+    return self->emit_tagged(self->target, tag, record);
+}
+
+int rill_collector_watermark(rill_collector_t *self, int64_t watermark)
+{
+    return self->stopping ? -1 : self->watermark(self->target, watermark);
+}
+
+int rill_collector_idle(rill_collector_t *self)
+{
+    return self->stopping ? -1 : self->idle(self->target);
+}
+
+int64_t rill_clock_wall_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 int rill_collector_subtask(const rill_collector_t *self)
@@ -49,6 +74,9 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
     case RILL_OP_SINK_PRINT:
     case RILL_OP_SINK_COLLECT:
     case RILL_OP_SINK_DISCARD: rc = rill_op_sink_open(self); break;
+    case RILL_OP_TIMESTAMPS: rc = rill_op_timestamps_open(self); break;
+    case RILL_OP_WINDOW: rc = rill_op_window_open(self); break;
+    case RILL_OP_PROCESS: rc = rill_op_process_open(self); break;
     default:
         snprintf(self->error, sizeof self->error, "unknown operator kind %d", self->spec->kind);
         rc = -1;

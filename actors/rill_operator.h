@@ -12,6 +12,9 @@
 //  The collector behind rill_collector_emit: a target and how to hand it a record.
 struct rill_collector_t {
     int (*emit)(void *target, const rill_record_t *record);
+    int (*emit_tagged)(void *target, int tag, const rill_record_t *record);
+    int (*watermark)(void *target, int64_t watermark); //  an assigner's own watermarks
+    int (*idle)(void *target);
     void *target;
     int subtask;
     int parallelism;
@@ -28,6 +31,13 @@ typedef struct {
                      rill_collector_t *out);
     //  Every input has ended (sources: produce returned END or the job was cancelled).
     int (*on_end)(rill_operator_t *self, rill_collector_t *out);
+    //  The subtask's input watermark advanced (before it is forwarded downstream).
+    int (*on_watermark)(rill_operator_t *self, int64_t watermark, rill_collector_t *out);
+    //  The wall clock (ms) reached the time next_tick asked for: processing-time timers,
+    //  periodic watermarks, idleness.
+    int (*on_tick)(rill_operator_t *self, int64_t now_ms, rill_collector_t *out);
+    //  When on_tick wants to run next (wall ms), or INT64_MAX.
+    int64_t (*next_tick)(rill_operator_t *self);
     //  Frees the kind's state.
     void (*close)(rill_operator_t *self);
 } rill_operator_vtable_t;
@@ -50,6 +60,14 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
                                    size_t error_size);
 void rill_operator_destroy(rill_operator_t **self_p);
 
+//  Side outputs and control events from inside operators (internal; users emit through
+//  rill_collector_emit only).
+int rill_collector_emit_tagged(rill_collector_t *self, int tag, const rill_record_t *record);
+int rill_collector_watermark(rill_collector_t *self, int64_t watermark);
+int rill_collector_idle(rill_collector_t *self);
+//  The wall clock in ms since the epoch (processing time).
+int64_t rill_clock_wall_ms(void);
+
 //  Each kind's constructor fills vtable and state; 0 or -1 with self->error set.
 int rill_op_text_file_open(rill_operator_t *self);
 int rill_op_generator_open(rill_operator_t *self);
@@ -57,6 +75,9 @@ int rill_op_user_source_open(rill_operator_t *self);
 int rill_op_transform_open(rill_operator_t *self);
 int rill_op_reduce_open(rill_operator_t *self);
 int rill_op_sink_open(rill_operator_t *self);
+int rill_op_timestamps_open(rill_operator_t *self);
+int rill_op_window_open(rill_operator_t *self);
+int rill_op_process_open(rill_operator_t *self);
 
 //  Records emitted per produce() call: bounds the time between checks of the actor pipe.
 #define RILL_SOURCE_CHUNK 1024

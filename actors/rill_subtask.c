@@ -37,6 +37,24 @@ static int s_emit(void *target, const rill_record_t *record)
     return rill_writer_emit(self->writer, record);
 }
 
+static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
+{
+    self_t *self = target;
+    return self->writer ? rill_writer_emit_tagged(self->writer, tag, record) : -1;
+}
+
+static int s_emit_watermark(void *target, int64_t watermark)
+{
+    self_t *self = target;
+    return self->writer ? rill_writer_watermark(self->writer, watermark) : 0;
+}
+
+static int s_emit_idle(void *target)
+{
+    self_t *self = target;
+    return self->writer ? rill_writer_idle(self->writer) : 0;
+}
+
 //  Reads one command from the pipe; handles CANCEL and $TERM, returns the others (or NULL).
 static char *s_handle_pipe(self_t *self)
 {
@@ -78,7 +96,8 @@ static self_t *s_self_new(zsock_t *pipe, rill_subtask_args_t *args)
     self->subtask = rill_plan_subtask(args->plan, args->subtask);
     self->op = rill_plan_operator(args->plan, self->subtask->op);
     self->metrics = args->metrics ? rill_metrics_subtask_slot(args->metrics, args->subtask) : NULL;
-    self->collector = (rill_collector_t){s_emit, self, self->subtask->index,
+    self->collector = (rill_collector_t){s_emit,          s_emit_tagged, s_emit_watermark,
+                                         s_emit_idle,     self,          self->subtask->index,
                                          self->op->parallelism, false};
     return self;
 }
@@ -111,6 +130,8 @@ static void s_set_operator_error(self_t *self)
     s_set_error(self, *why ? why : "failed");
 }
 
+static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle);
+
 static int s_handle_bind(self_t *self)
 {
     char why[256] = "";
@@ -129,11 +150,64 @@ static int s_handle_bind(self_t *self)
         s_set_error(self, "out of memory");
         return -1;
     }
+    rill_reader_on_watermark(self->reader, s_on_input_watermark, self);
     if (rill_reader_bind(self->reader)) {
         s_set_error(self, rill_reader_error(self->reader));
         return -1;
     }
     return 0;
+}
+
+//  The input watermark advanced, or the input went idle or active: let the operator act on it
+//  (windows fire, timers run), then pass it on. A timestamp assigner makes its own
+//  watermarks instead, so it passes on nothing.
+static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle)
+{
+    self_t *self = ctx;
+    const rill_operator_vtable_t *vtable = self->operator->vtable;
+    if (vtable->on_watermark && vtable->on_watermark(self->operator, watermark, &self->collector)) {
+        s_set_operator_error(self);
+        return -1;
+    }
+    if (self->op->kind == RILL_OP_TIMESTAMPS || !self->writer)
+        return 0;
+    int rc = idle ? rill_writer_idle(self->writer) : rill_writer_watermark(self->writer, watermark);
+    if (rc)
+        s_set_operator_error(self);
+    return rc;
+}
+
+//  Runs the operator's clock-driven work when it is due. 0, or -1 with self->error set.
+static int s_tick(self_t *self)
+{
+    const rill_operator_vtable_t *vtable = self->operator->vtable;
+    if (!vtable->on_tick)
+        return 0;
+    int64_t now = rill_clock_wall_ms();
+    if (now < vtable->next_tick(self->operator))
+        return 0;
+    if (vtable->on_tick(self->operator, now, &self->collector)) {
+        s_set_operator_error(self);
+        return -1;
+    }
+    return 0;
+}
+
+//  How long the loop may sleep: until a batch is due or the operator's next tick.
+static long s_poll_timeout(self_t *self, uint64_t now_ns)
+{
+    long timeout = self->writer ? rill_writer_due_in_ms(self->writer, now_ns) : -1;
+    const rill_operator_vtable_t *vtable = self->operator->vtable;
+    if (vtable->next_tick) {
+        int64_t next = vtable->next_tick(self->operator);
+        if (next != INT64_MAX) {
+            int64_t wait = next - rill_clock_wall_ms();
+            long tick = wait < 0 ? 0 : wait > 1000 ? 1000 : (long)wait;
+            if (timeout < 0 || tick < timeout)
+                timeout = tick;
+        }
+    }
+    return timeout;
 }
 
 static int s_handle_connect(self_t *self)
@@ -219,7 +293,7 @@ static int s_run_inputs(self_t *self)
                     (zmq_pollitem_t){rill_reader_handle(self->reader, i), 0, ZMQ_POLLIN, 0};
             }
         uint64_t before = rill_clock_ns();
-        long timeout = self->writer ? rill_writer_due_in_ms(self->writer, before) : -1;
+        long timeout = s_poll_timeout(self, before);
         if (zmq_poll(items, count, timeout) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -243,6 +317,8 @@ static int s_run_inputs(self_t *self)
                     s_set_error(self, rill_reader_error(self->reader));
                 goto cleanup;
             }
+        if (s_tick(self))
+            goto cleanup;
         uint64_t now = rill_clock_ns();
         if (self->writer && rill_writer_flush_if_due(self->writer, now)) {
             s_set_operator_error(self);

@@ -13,5 +13,6 @@
 #include "rill_metrics.h"
 #include "rill_plan.h"
 #include "rill_record.h"
+#include "rill_time.h"
 
 #endif

@@ -2,7 +2,7 @@
     logical graph and returns a stream handle: the producing operator(s) plus how the next
     operator will receive them (pattern, key). execute() hands the graph to the planner and
     the plan to the job. */
-#include "rill_env.h"
+#include "rill_env_private.h"
 #include "rill_job.h"
 
 #include <stdarg.h>
@@ -18,6 +18,7 @@ typedef struct {
     void *key_ctx;
     rill_partition_fn partition;
     void *partition_ctx;
+    int output_tag;
 } s_part_t;
 
 struct rill_stream_t {
@@ -260,7 +261,7 @@ static rill_stream_t *s_stream_of(rill_env_t *env, int op, bool sink)
 }
 
 //  Adds operator spec fed by every part of `in`; returns the new operator's handle.
-static rill_stream_t *s_apply(rill_stream_t *in, const rill_operator_spec_t *spec,
+rill_stream_t *rill_env_apply(rill_stream_t *in, const rill_operator_spec_t *spec,
                               const char *what)
 {
     if (!in)
@@ -277,8 +278,9 @@ static rill_stream_t *s_apply(rill_stream_t *in, const rill_operator_spec_t *spe
     }
     for (int i = 0; i < in->part_count; i++) {
         const s_part_t *part = &in->parts[i];
-        rill_edge_spec_t edge = {part->op,  op,          part->pattern,      part->key,
-                                 part->key_ctx, part->partition, part->partition_ctx};
+        rill_edge_spec_t edge = {part->op,        op,           part->pattern,
+                                 part->key,       part->key_ctx, part->partition,
+                                 part->partition_ctx, part->output_tag};
         if (rill_graph_add_edge(env->graph, &edge) < 0) {
             s_error(env, "out of memory");
             return NULL;
@@ -319,20 +321,20 @@ rill_stream_t *rill_env_from_source(rill_env_t *self, rill_source_fn fn, void *c
 
 rill_stream_t *rill_stream_map(rill_stream_t *in, rill_map_fn fn, void *ctx)
 {
-    return s_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_MAP, .fn.map = fn, .ctx = ctx},
+    return rill_env_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_MAP, .fn.map = fn, .ctx = ctx},
                    "map");
 }
 
 rill_stream_t *rill_stream_filter(rill_stream_t *in, rill_filter_fn fn, void *ctx)
 {
-    return s_apply(
+    return rill_env_apply(
         in, &(rill_operator_spec_t){.kind = RILL_OP_FILTER, .fn.filter = fn, .ctx = ctx},
         "filter");
 }
 
 rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map_fn fn, void *ctx)
 {
-    return s_apply(
+    return rill_env_apply(
         in, &(rill_operator_spec_t){.kind = RILL_OP_FLAT_MAP, .fn.flat_map = fn, .ctx = ctx},
         "flat_map");
 }
@@ -352,8 +354,8 @@ static rill_stream_t *s_repartition(rill_stream_t *in, rill_pattern_t pattern, r
     if (!self)
         return NULL;
     for (int i = 0; i < in->part_count; i++)
-        self->parts[i] = (s_part_t){in->parts[i].op, pattern, key, key_ctx, partition,
-                                    partition_ctx};
+        self->parts[i] = (s_part_t){in->parts[i].op,      pattern,       key, key_ctx,
+                                    partition,           partition_ctx, in->parts[i].output_tag};
     return self;
 }
 
@@ -370,7 +372,7 @@ static rill_stream_t *s_keyed(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx
                               const char *what)
 {
     //  A non-keyed input is left for the planner, which names the operator in its message.
-    return s_apply(keyed,
+    return rill_env_apply(keyed,
                    &(rill_operator_spec_t){
                        .kind = RILL_OP_REDUCE, .fn.reduce = fn, .ctx = ctx, .agg = agg},
                    what);
@@ -433,6 +435,31 @@ rill_stream_t *rill_stream_union_n(rill_stream_t **streams, size_t count)
         for (int p = 0; p < streams[i]->part_count; p++)
             self->parts[at++] = streams[i]->parts[p];
     return self;
+}
+
+rill_stream_t *rill_env_side_output(rill_stream_t *in, rill_op_kind_t kind, int tag,
+                                   const char *what)
+{
+    if (!in)
+        return NULL;
+    if (in->part_count != 1 || rill_graph_operator(in->env->graph, in->parts[0].op)->kind != kind) {
+        s_error(in->env, "%s: the stream does not come from the right kind of operator", what);
+        return NULL;
+    }
+    rill_stream_t *self = s_stream_of(in->env, in->parts[0].op, false);
+    if (self)
+        self->parts[0].output_tag = tag;
+    return self;
+}
+
+void rill_env_fail(rill_env_t *self, const char *message)
+{
+    s_error(self, "%s", message);
+}
+
+rill_env_t *rill_stream_env(rill_stream_t *stream)
+{
+    return stream->env;
 }
 
 rill_stream_t *rill_stream_forward(rill_stream_t *in)
@@ -511,7 +538,7 @@ rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism)
 
 rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path)
 {
-    return s_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_SINK_PRINT, .path = path},
+    return rill_env_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_SINK_PRINT, .path = path},
                    "print");
 }
 
@@ -521,11 +548,11 @@ rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_collect_t *collect)
         s_error(in->env, "collect: no result set given");
         return NULL;
     }
-    return s_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_SINK_COLLECT, .collect = collect},
+    return rill_env_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_SINK_COLLECT, .collect = collect},
                    "collect");
 }
 
 rill_stream_t *rill_stream_discard(rill_stream_t *in)
 {
-    return s_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_SINK_DISCARD}, "discard");
+    return rill_env_apply(in, &(rill_operator_spec_t){.kind = RILL_OP_SINK_DISCARD}, "discard");
 }

@@ -14,6 +14,7 @@ typedef enum {
     RILL_FRAME_DATA = 1,      //  records follow
     RILL_FRAME_END = 2,       //  end of partition: this sender sends nothing more on this channel
     RILL_FRAME_WATERMARK = 3, //  value = the sender's event-time watermark
+    RILL_FRAME_IDLE = 4,      //  the sender has no data for a while: leave it out of the minimum
 } rill_frame_kind_t;
 
 #define RILL_FRAME_MAGIC 0x52u //  'R': a cheap check that a frame is ours

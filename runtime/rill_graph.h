@@ -39,7 +39,18 @@ typedef enum {
     RILL_OP_SINK_PRINT,
     RILL_OP_SINK_COLLECT,
     RILL_OP_SINK_DISCARD,
+    RILL_OP_TIMESTAMPS, //  timestamp assigner and watermark generator
+    RILL_OP_WINDOW,     //  keyed windows
+    RILL_OP_PROCESS,    //  keyed process function with state and timers
 } rill_op_kind_t;
+
+//  What a window operator computes per window.
+typedef enum {
+    RILL_WINDOW_FN_REDUCE,
+    RILL_WINDOW_FN_AGGREGATE,
+    RILL_WINDOW_FN_PROCESS,
+    RILL_WINDOW_FN_BUILTIN,
+} rill_window_fn_kind_t;
 
 //  The built-in keyed aggregations; each reads records "KEY<TAB>...<TAB>NUMBER" (the number
 //  is the last field) and emits "KEY<TAB>VALUE" where KEY is what the key extractor returned.
@@ -65,6 +76,9 @@ typedef struct {
         rill_reduce_fn reduce;
         rill_generate_fn generate;
         rill_source_fn source;
+        rill_timestamp_fn timestamp;
+        rill_window_process_fn window_process;
+        rill_process_fn process;
     } fn;
     void *ctx;               //  handed to fn
     rill_agg_t agg;          //  RILL_OP_REDUCE: a built-in aggregation instead of fn.reduce
@@ -72,6 +86,13 @@ typedef struct {
     uint64_t count;          //  RILL_OP_SOURCE_GENERATOR: how many records (RILL_UNBOUNDED: no end)
     bool bounded;            //  RILL_OP_SOURCE_USER: whether the source ends by itself
     rill_collect_t *collect; //  RILL_OP_SINK_COLLECT: where results go (not owned)
+    rill_watermarks_t watermarks;     //  RILL_OP_TIMESTAMPS
+    rill_window_t window;             //  RILL_OP_WINDOW: which windows ...
+    rill_window_fn_kind_t window_fn;  //  ... and what is computed per window:
+    rill_reduce_fn window_reduce;     //  RILL_WINDOW_FN_REDUCE
+    rill_aggregate_t aggregate;       //  RILL_WINDOW_FN_AGGREGATE
+    rill_window_agg_t window_agg;     //  RILL_WINDOW_FN_BUILTIN
+    rill_timer_fn on_timer;           //  RILL_OP_PROCESS
 } rill_operator_spec_t;
 
 #define RILL_UNBOUNDED UINT64_MAX
@@ -85,7 +106,13 @@ typedef struct {
     void *key_ctx;
     rill_partition_fn partition; //  RILL_PATTERN_CUSTOM
     void *partition_ctx;
+    int output_tag; //  which output of `from` feeds this edge: RILL_OUTPUT_MAIN or a side output
 } rill_edge_spec_t;
+
+//  Output tags: an operator's main output, and the side output of records too late for
+//  their window (rill_stream_late_records).
+#define RILL_OUTPUT_MAIN 0
+#define RILL_OUTPUT_LATE 1
 
 typedef struct rill_graph_t rill_graph_t;
 

@@ -55,6 +55,9 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SINK_PRINT: return "Sink: print";
     case RILL_OP_SINK_COLLECT: return "Sink: collect";
     case RILL_OP_SINK_DISCARD: return "Sink: discard";
+    case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
+    case RILL_OP_WINDOW: return "window()";
+    case RILL_OP_PROCESS: return "process()";
     }
     return "operator";
 }
@@ -224,6 +227,7 @@ static int s_plan_edges(rill_plan_t *self, const rill_graph_t *graph, char *erro
         edge->from = spec->from;
         edge->to = spec->to;
         edge->keyed = spec->key != NULL && spec->pattern == RILL_PATTERN_HASH;
+        edge->output_tag = spec->output_tag;
         edge->input_index = to->input_count++;
         edge->output_index = from->output_count++;
         rill_pattern_t pattern = spec->pattern;
@@ -251,6 +255,12 @@ static int s_plan_edges(rill_plan_t *self, const rill_graph_t *graph, char *erro
         if ((unsigned)pattern > RILL_PATTERN_CUSTOM) {
             s_error(error, error_size, "operator '%s': unknown exchange pattern %d", to->name,
                     (int)pattern);
+            return -1;
+        }
+        if (spec->output_tag != RILL_OUTPUT_MAIN &&
+            rill_graph_operator(graph, spec->from)->kind != RILL_OP_WINDOW) {
+            s_error(error, error_size, "operator '%s': only a window operator has late records",
+                    from->name);
             return -1;
         }
         bool forward = pattern == RILL_PATTERN_FORWARD;
@@ -287,7 +297,7 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
                     op->name);
             return -1;
         }
-        if (op->kind == RILL_OP_REDUCE)
+        if (op->kind == RILL_OP_REDUCE || op->kind == RILL_OP_WINDOW || op->kind == RILL_OP_PROCESS)
             for (int e = 0; e < self->edge_count; e++)
                 if (self->edges[e].to == id && !self->edges[e].keyed) {
                     s_error(error, error_size,
@@ -306,6 +316,15 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         case RILL_OP_SOURCE_USER: needs_fn = !spec->fn.source; break;
         case RILL_OP_SOURCE_FILE: needs_fn = !spec->path; break;
         case RILL_OP_SINK_COLLECT: needs_fn = !spec->collect; break;
+        case RILL_OP_TIMESTAMPS: needs_fn = !spec->fn.timestamp; break;
+        case RILL_OP_PROCESS: needs_fn = !spec->fn.process; break;
+        case RILL_OP_WINDOW:
+            needs_fn = (spec->window_fn == RILL_WINDOW_FN_REDUCE && !spec->window_reduce) ||
+                       (spec->window_fn == RILL_WINDOW_FN_PROCESS && !spec->fn.window_process) ||
+                       (spec->window_fn == RILL_WINDOW_FN_AGGREGATE &&
+                        (!spec->aggregate.create || !spec->aggregate.add ||
+                         !spec->aggregate.result));
+            break;
         default: break;
         }
         if (needs_fn) {

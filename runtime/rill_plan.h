@@ -43,6 +43,7 @@ typedef struct {
     int output_index;       //  which output of operator `from`
     int first_channel;      //  channels first_channel .. first_channel + channel_count - 1
     int channel_count;
+    int output_tag;         //  RILL_OUTPUT_MAIN, or RILL_OUTPUT_LATE for late records
     const char *sender_socket;   //  "PAIR" or "ROUTER"
     const char *receiver_socket; //  "PAIR" or "DEALER"
 } rill_plan_edge_t;

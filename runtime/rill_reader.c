@@ -18,6 +18,8 @@ typedef struct {
     int senders;                         //  sending operator's parallelism
     rill_channel_metrics_t **by_sender;  //  channel counters; NULL entry: no such channel
     bool *ended;                         //  END seen, by sender
+    int64_t *watermarks;                 //  by sender: its last watermark (+inf once ended)
+    bool *idle;                          //  by sender: it said IDLE and sent nothing since
     int expected_ends;
     int ends;
 } s_input_t;
@@ -31,6 +33,10 @@ struct rill_reader_t {
     uint64_t records;
     uint64_t payload;
     uint64_t batches;
+    int64_t watermark; //  combined over every channel, never decreasing
+    bool idle;
+    rill_reader_watermark_fn *on_watermark;
+    void *on_watermark_ctx;
     char error[256];
 };
 
@@ -42,6 +48,7 @@ rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metric
     self->plan = plan;
     self->subtask = rill_plan_subtask(plan, subtask);
     self->metrics = metrics ? rill_metrics_subtask_slot(metrics, subtask) : NULL;
+    self->watermark = INT64_MIN;
     const rill_plan_operator_t *op = rill_plan_operator(plan, self->subtask->op);
     self->inputs = calloc((size_t)op->input_count + 1, sizeof(s_input_t));
     if (!self->inputs)
@@ -53,8 +60,12 @@ rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metric
         in->senders = rill_plan_operator(plan, in->edge->from)->parallelism;
         in->by_sender = calloc((size_t)in->senders, sizeof(rill_channel_metrics_t *));
         in->ended = calloc((size_t)in->senders, sizeof(bool));
-        if (!in->by_sender || !in->ended)
+        in->idle = calloc((size_t)in->senders, sizeof(bool));
+        in->watermarks = malloc((size_t)in->senders * sizeof(int64_t));
+        if (!in->by_sender || !in->ended || !in->idle || !in->watermarks)
             goto fail;
+        for (int s = 0; s < in->senders; s++)
+            in->watermarks[s] = INT64_MIN;
         for (int c = 0; c < in->edge->channel_count; c++) {
             const rill_plan_channel_t *ch = rill_plan_channel(plan, in->edge->first_channel + c);
             if (ch->to_subtask != subtask)
@@ -81,6 +92,8 @@ void rill_reader_destroy(rill_reader_t **self_p)
         zsock_destroy(&self->inputs[i].socket);
         free(self->inputs[i].by_sender);
         free(self->inputs[i].ended);
+        free(self->inputs[i].idle);
+        free(self->inputs[i].watermarks);
     }
     free(self->inputs);
     free(self);
@@ -140,6 +153,49 @@ const char *rill_reader_error(const rill_reader_t *self)
     return self->error;
 }
 
+void rill_reader_on_watermark(rill_reader_t *self, rill_reader_watermark_fn *fn, void *ctx)
+{
+    self->on_watermark = fn;
+    self->on_watermark_ctx = ctx;
+}
+
+int64_t rill_reader_watermark(const rill_reader_t *self)
+{
+    return self->watermark;
+}
+
+//  Recomputes the combined watermark after a channel's changed, and reports an advance or a
+//  change of idleness. O(channels), but only per control event, never per record.
+static int s_update_watermark(rill_reader_t *self)
+{
+    int64_t lowest = INT64_MAX;
+    bool any_active = false, any_open = false;
+    for (int i = 0; i < self->input_count; i++) {
+        s_input_t *in = &self->inputs[i];
+        for (int s = 0; s < in->senders; s++) {
+            if (!in->by_sender[s])
+                continue;
+            if (!in->ended[s])
+                any_open = true;
+            if (in->idle[s] && !in->ended[s])
+                continue;
+            any_active = true;
+            if (in->watermarks[s] < lowest)
+                lowest = in->watermarks[s];
+        }
+    }
+    bool idle = any_open && !any_active;
+    bool advanced = any_active && lowest > self->watermark;
+    if (advanced)
+        self->watermark = lowest;
+    if (!advanced && idle == self->idle)
+        return 0;
+    self->idle = idle;
+    return self->on_watermark
+               ? self->on_watermark(self->on_watermark_ctx, self->watermark, self->idle)
+               : 0;
+}
+
 static int s_bad_frame(rill_reader_t *self, s_input_t *in, const char *why)
 {
     snprintf(self->error, sizeof self->error, "malformed frame on input %d (edge %d): %s",
@@ -165,6 +221,12 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
         return s_bad_frame(self, in, "from a sender with no channel to this subtask");
     if (in->ended[header.sender])
         return s_bad_frame(self, in, "arrived after the sender's END");
+    //  Anything from an idle sender makes it active again.
+    if (in->idle[header.sender] && header.kind != RILL_FRAME_IDLE) {
+        in->idle[header.sender] = false;
+        if (s_update_watermark(self))
+            return -1;
+    }
     switch (header.kind) {
     case RILL_FRAME_DATA: {
         uint64_t payload = 0;
@@ -188,7 +250,15 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
     case RILL_FRAME_END:
         in->ended[header.sender] = true;
         in->ends++;
-        break;
+        in->watermarks[header.sender] = INT64_MAX; //  nothing earlier can come from it
+        return s_update_watermark(self);
+    case RILL_FRAME_WATERMARK:
+        if (header.value > in->watermarks[header.sender])
+            in->watermarks[header.sender] = header.value;
+        return s_update_watermark(self);
+    case RILL_FRAME_IDLE:
+        in->idle[header.sender] = true;
+        return s_update_watermark(self);
     default:
         return s_bad_frame(self, in, "unknown frame kind");
     }

@@ -14,8 +14,17 @@ typedef struct rill_reader_t rill_reader_t;
 //  returns -1 and the subtask reports the error).
 typedef int(rill_reader_record_fn)(void *ctx, const rill_record_t *record, int input);
 
+//  Called, in order with the records, when this subtask's input watermark advances (the
+//  minimum over its input channels; ended channels count as +infinity, idle ones not at all)
+//  or when the input turns idle (every channel still open is idle) or active again.
+typedef int(rill_reader_watermark_fn)(void *ctx, int64_t watermark, bool idle);
+
 rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics);
 void rill_reader_destroy(rill_reader_t **self_p);
+//  Registers the watermark callback (optional).
+void rill_reader_on_watermark(rill_reader_t *self, rill_reader_watermark_fn *fn, void *ctx);
+//  The input watermark so far (INT64_MIN before any; INT64_MAX once every input ended).
+int64_t rill_reader_watermark(const rill_reader_t *self);
 //  Binds the input sockets at the plan's endpoints. 0, or -1 with rill_reader_error set.
 int rill_reader_bind(rill_reader_t *self);
 //  Number of input sockets and the raw ZeroMQ handle of each, for zmq_poll.

@@ -94,6 +94,92 @@ typedef int (*rill_generate_fn)(uint64_t index, rill_collector_t *out, void *ctx
 #define RILL_SOURCE_MORE 1
 typedef int (*rill_source_fn)(rill_collector_t *out, void *ctx);
 
+//  ---- time, windows and keyed processing (used through rill_time.h)
+
+//  Sets *timestamp (ms since the epoch) for a record. Return -1 to fail the job, or 1 to
+//  drop a record whose time cannot be read (it is counted as dropped in the metrics).
+typedef int (*rill_timestamp_fn)(const rill_record_t *in, int64_t *timestamp, void *ctx);
+
+//  How an assigner makes watermarks. Zero values give monotonous timestamps (no delay),
+//  emission whenever the watermark advances, and no idleness.
+typedef struct {
+    //  Bounded out-of-orderness: watermark = highest timestamp seen - this - 1 (ms).
+    int64_t out_of_orderness;
+    //  Emit at most every interval ms (periodic emission; Flink's default is 200). 0: after
+    //  every record that advances the watermark (exact, for tests and low rates).
+    int interval_ms;
+    //  When > 0: after this many ms without records the subtask is marked idle and does not
+    //  hold back the watermark downstream until it sends again.
+    int idle_timeout_ms;
+} rill_watermarks_t;
+
+typedef enum {
+    RILL_WINDOW_TUMBLING,       //  [k*size, (k+1)*size)
+    RILL_WINDOW_SLIDING,        //  size long, one starting every slide
+    RILL_WINDOW_SESSION,        //  records closer than gap join one window
+    RILL_WINDOW_COUNT_TUMBLING, //  every size records of a key
+    RILL_WINDOW_COUNT_SLIDING,  //  the last size records, every slide records
+} rill_window_kind_t;
+
+typedef enum {
+    RILL_TIME_EVENT,      //  the records' timestamps, and watermarks
+    RILL_TIME_PROCESSING, //  the wall clock of the subtask that windows them
+} rill_time_domain_t;
+
+typedef struct {
+    rill_window_kind_t kind;
+    rill_time_domain_t time;
+    int64_t size;  //  ms (time windows) or records (count windows)
+    int64_t slide; //  sliding windows
+    int64_t gap;   //  session windows (ms)
+    //  Event time: records up to this many ms behind the watermark still update a fired window
+    //  (which fires again); later ones go to rill_stream_late_records.
+    int64_t allowed_lateness;
+} rill_window_t;
+
+//  A window's bounds: [start, end) in ms for time windows; for count windows the timestamps
+//  of the first and last record + 1.
+typedef struct {
+    int64_t start;
+    int64_t end;
+} rill_window_bounds_t;
+
+//  An incremental aggregation with a fixed-size accumulator (so averages work): create sets
+//  up an empty accumulator, add folds in a record, merge folds `other` into acc (session
+//  windows merge), result writes the output record for the window and key.
+typedef struct {
+    size_t accumulator_size;
+    void (*create)(void *acc, void *ctx);
+    int (*add)(void *acc, const rill_record_t *in, void *ctx);
+    void (*merge)(void *acc, const void *other, void *ctx);
+    int (*result)(const void *acc, const rill_window_bounds_t *window, const rill_key_t *key,
+                  rill_buffer_t *out, void *ctx);
+} rill_aggregate_t;
+
+//  A full-window function: sees every record of the window (in arrival order), the key and
+//  the bounds, and emits through out.
+typedef int (*rill_window_process_fn)(const rill_window_bounds_t *window, const rill_key_t *key,
+                                      const rill_record_t *records, size_t count,
+                                      rill_collector_t *out, void *ctx);
+
+typedef enum {
+    RILL_WINDOW_AGG_COUNT,
+    RILL_WINDOW_AGG_SUM,
+    RILL_WINDOW_AGG_MIN,
+    RILL_WINDOW_AGG_MAX,
+    RILL_WINDOW_AGG_AVG,
+} rill_window_agg_t;
+
+typedef struct rill_process_t rill_process_t;
+
+//  Called per record, with the record's key current: read and write state, register timers.
+typedef int (*rill_process_fn)(rill_process_t *process, const rill_record_t *in,
+                               rill_collector_t *out, void *ctx);
+
+//  Called when a timer fires, with the key that registered it current.
+typedef int (*rill_timer_fn)(rill_process_t *process, int64_t time, rill_time_domain_t domain,
+                             rill_collector_t *out, void *ctx);
+
 //  A ready-made key extractor: the bytes before the first TAB (the whole record if none).
 int rill_key_first_field(const rill_record_t *in, rill_key_t *key, void *ctx);
 

@@ -321,7 +321,7 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
     return 0;
 }
 
-int rill_writer_emit(rill_writer_t *self, const rill_record_t *record)
+int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *record)
 {
     if (record->size > UINT32_MAX)
         return s_fail(self, "%s", "record larger than 4 GiB");
@@ -329,8 +329,8 @@ int rill_writer_emit(rill_writer_t *self, const rill_record_t *record)
     self->payload += record->size;
     for (int i = 0; i < self->output_count; i++) {
         s_output_t *out = &self->outputs[i];
-        if (out->hi == out->lo)
-            continue; //  this sender has no channel on the edge (e.g. global, rescale)
+        if (out->hi == out->lo || out->edge->output_tag != tag)
+            continue; //  no channel on the edge from here (global, rescale), or another output
         const char *why = NULL;
         int target = rill_partitioner_select(&out->partitioner, record, &why);
         if (target == RILL_PARTITION_ALL)
@@ -346,6 +346,11 @@ int rill_writer_emit(rill_writer_t *self, const rill_record_t *record)
     if (self->buffer_timeout_ms == 0)
         return rill_writer_flush(self);
     return 0;
+}
+
+int rill_writer_emit(rill_writer_t *self, const rill_record_t *record)
+{
+    return rill_writer_emit_tagged(self, RILL_OUTPUT_MAIN, record);
 }
 
 int rill_writer_flush(rill_writer_t *self)
@@ -378,15 +383,17 @@ long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns)
     return (long)((self->due_ns - now_ns + 999999) / 1000000);
 }
 
-int rill_writer_end(rill_writer_t *self)
+//  Flushes, then sends one control frame on every channel of every output: in band, so
+//  each receiver sees it after all the records sent before it.
+static int s_control(rill_writer_t *self, rill_frame_kind_t kind, int64_t value)
 {
     if (rill_writer_flush(self))
         return -1;
     for (int i = 0; i < self->output_count; i++) {
         s_output_t *out = &self->outputs[i];
         for (int t = 0; t < out->hi - out->lo; t++) {
-            rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_END,
-                                          (uint16_t)self->subtask->index, 0, 0};
+            rill_frame_header_t header = {RILL_FRAME_MAGIC, (uint8_t)kind,
+                                          (uint16_t)self->subtask->index, 0, value};
             zmq_msg_t msg;
             zmq_msg_init_size(&msg, sizeof header);
             memcpy(zmq_msg_data(&msg), &header, sizeof header);
@@ -395,6 +402,21 @@ int rill_writer_end(rill_writer_t *self)
         }
     }
     return 0;
+}
+
+int rill_writer_watermark(rill_writer_t *self, int64_t watermark)
+{
+    return s_control(self, RILL_FRAME_WATERMARK, watermark);
+}
+
+int rill_writer_idle(rill_writer_t *self)
+{
+    return s_control(self, RILL_FRAME_IDLE, 0);
+}
+
+int rill_writer_end(rill_writer_t *self)
+{
+    return s_control(self, RILL_FRAME_END, 0);
 }
 
 const char *rill_writer_error(const rill_writer_t *self)

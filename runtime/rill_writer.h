@@ -32,6 +32,13 @@ int rill_writer_connect(rill_writer_t *self);
 //  Routes one record to every output edge. 0, or -1 (user key/partition function failed or
 //  the send was abandoned) with rill_writer_error set.
 int rill_writer_emit(rill_writer_t *self, const rill_record_t *record);
+//  Routes one record to the output edges of side output `tag` (RILL_OUTPUT_LATE, ...).
+int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *record);
+//  Flushes, then sends the event-time watermark on every channel, in order after the data.
+int rill_writer_watermark(rill_writer_t *self, int64_t watermark);
+//  Flushes, then tells every receiver this subtask is idle (no records for a while): they
+//  leave its channels out of their watermark until it sends again.
+int rill_writer_idle(rill_writer_t *self);
 //  Sends every non-empty batch now.
 int rill_writer_flush(rill_writer_t *self);
 //  Sends the pending batches if the buffer timeout has expired at now_ns (monotonic).

@@ -6,7 +6,7 @@
 
 #define HEADERS(X)                                                                             \
     X(rill) X(rill_record) X(rill_graph) X(rill_plan) X(rill_env) X(rill_collect)              \
-        X(rill_metrics) X(rill_job_plugin)
+        X(rill_metrics) X(rill_job_plugin) X(rill_time)
 #define DECLARE(name) const char *header_alone_##name(void);
 HEADERS(DECLARE)
 

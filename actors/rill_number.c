@@ -1,0 +1,102 @@
+/*  rill_number.c: see the header. */
+#include "rill_number.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rill_number_parse(const rill_record_t *record, int64_t *integer, double *real, bool *is_real)
+{
+    const char *start = record->data, *end = start + record->size;
+    const char *field = end;
+    while (field > start && field[-1] != '\t')
+        field--;
+    char text[64];
+    size_t size = (size_t)(end - field);
+    if (size == 0 || size >= sizeof text)
+        return -1;
+    memcpy(text, field, size);
+    text[size] = 0;
+    char *rest;
+    errno = 0;
+    long long parsed = strtoll(text, &rest, 10);
+    if (*rest == 0 && errno == 0) {
+        *integer = parsed;
+        *real = (double)parsed;
+        *is_real = false;
+        return 0;
+    }
+    errno = 0;
+    double value = strtod(text, &rest);
+    if (*rest != 0 || errno != 0 || isnan(value))
+        return -1;
+    *integer = 0;
+    *real = value;
+    *is_real = true;
+    return 0;
+}
+
+void rill_number_acc_init(rill_number_acc_t *acc)
+{
+    *acc = (rill_number_acc_t){0};
+    acc->integer_min = INT64_MAX;
+    acc->integer_max = INT64_MIN;
+    acc->real_min = INFINITY;
+    acc->real_max = -INFINITY;
+}
+
+int rill_number_acc_add(rill_number_acc_t *acc, const rill_record_t *record, bool counting_only)
+{
+    acc->count++;
+    if (counting_only)
+        return 0;
+    int64_t integer;
+    double real;
+    bool is_real;
+    if (rill_number_parse(record, &integer, &real, &is_real))
+        return -1;
+    acc->is_real = acc->is_real || is_real;
+    acc->integer_sum += integer;
+    acc->real_sum += real;
+    if (!is_real) {
+        acc->integer_min = integer < acc->integer_min ? integer : acc->integer_min;
+        acc->integer_max = integer > acc->integer_max ? integer : acc->integer_max;
+    }
+    acc->real_min = real < acc->real_min ? real : acc->real_min;
+    acc->real_max = real > acc->real_max ? real : acc->real_max;
+    return 0;
+}
+
+void rill_number_acc_merge(rill_number_acc_t *acc, const rill_number_acc_t *other)
+{
+    acc->count += other->count;
+    acc->integer_sum += other->integer_sum;
+    acc->real_sum += other->real_sum;
+    acc->is_real = acc->is_real || other->is_real;
+    acc->integer_min = other->integer_min < acc->integer_min ? other->integer_min : acc->integer_min;
+    acc->integer_max = other->integer_max > acc->integer_max ? other->integer_max : acc->integer_max;
+    acc->real_min = other->real_min < acc->real_min ? other->real_min : acc->real_min;
+    acc->real_max = other->real_max > acc->real_max ? other->real_max : acc->real_max;
+}
+
+int rill_number_acc_format(const rill_number_acc_t *acc, rill_number_result_t which,
+                           rill_buffer_t *out)
+{
+    switch (which) {
+    case RILL_NUMBER_COUNT: return rill_buffer_appendf(out, "%" PRIu64, acc->count);
+    case RILL_NUMBER_SUM:
+        return acc->is_real ? rill_buffer_appendf(out, "%.17g", acc->real_sum)
+                            : rill_buffer_appendf(out, "%" PRId64, acc->integer_sum);
+    case RILL_NUMBER_MIN:
+        return acc->is_real ? rill_buffer_appendf(out, "%.17g", acc->real_min)
+                            : rill_buffer_appendf(out, "%" PRId64, acc->integer_min);
+    case RILL_NUMBER_MAX:
+        return acc->is_real ? rill_buffer_appendf(out, "%.17g", acc->real_max)
+                            : rill_buffer_appendf(out, "%" PRId64, acc->integer_max);
+    case RILL_NUMBER_AVG:
+        return rill_buffer_appendf(out, "%.17g", acc->count ? acc->real_sum / (double)acc->count : 0.0);
+    }
+    return -1;
+}

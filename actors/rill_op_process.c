@@ -1,0 +1,273 @@
+/*  rill_op_process.c: keyed process functions. The user function sees one record at a time
+    with its key current, reads and writes per-key state and registers timers that call back
+    into it with the same key. State lives in the subtask's one keyed table, under state keys
+    (record key, namespace): a value is (key, name, 'V'); a map entry is (key, name, 'M',
+    map key). The whole store is one flat table, which a snapshot could write out as is.
+    Timers are deduplicated per (domain, time, key) by a marker entry in the same table. */
+#include "rill_keyed_table.h"
+#include "rill_operator.h"
+#include "rill_timer_heap.h"
+#include "rill_time.h"
+#include "rill_buffer_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rill_process_t {
+    rill_operator_t *op;
+    rill_keyed_table_t *table;
+    rill_timer_heap_t *timers[2]; //  by rill_time_domain_t
+    rill_key_fn *keys;
+    void **key_ctxs;
+    rill_buffer_t *state_key; //  scratch
+    rill_buffer_t *current;   //  the current key's bytes (a copy: the record may go away)
+    rill_key_t key;           //  view of current
+    int64_t watermark;
+    int64_t now;
+};
+
+//  state_key = u32 key size, key, then the namespace bytes.
+static int s_state_key(rill_process_t *self, const char *name, char kind, const void *map_key,
+                       size_t map_key_size)
+{
+    uint32_t key_size = (uint32_t)self->current->size;
+    rill_buffer_t *k = self->state_key;
+    return rill_buffer_set(k, &key_size, sizeof key_size) ||
+           rill_buffer_append(k, self->current->data, self->current->size) ||
+           rill_buffer_append(k, name, strlen(name) + 1) || rill_buffer_append(k, &kind, 1) ||
+           rill_buffer_append(k, map_key, map_key_size);
+}
+
+static rill_keyed_entry_t *s_find(rill_process_t *self)
+{
+    return rill_keyed_table_find(self->table, self->state_key->data, self->state_key->size,
+                                 rill_keyed_hash(self->state_key->data, self->state_key->size));
+}
+
+static int s_put(rill_process_t *self, const void *data, size_t size)
+{
+    return rill_keyed_table_put(self->table, self->state_key->data, self->state_key->size,
+                                rill_keyed_hash(self->state_key->data, self->state_key->size),
+                                data, size, 0)
+               ? 0
+               : -1;
+}
+
+static int s_remove(rill_process_t *self)
+{
+    rill_keyed_table_remove(self->table, self->state_key->data, self->state_key->size,
+                            rill_keyed_hash(self->state_key->data, self->state_key->size));
+    return 0;
+}
+
+static int s_get(rill_process_t *self, const void **data, size_t *size)
+{
+    rill_keyed_entry_t *entry = s_find(self);
+    if (!entry)
+        return -1;
+    *data = rill_keyed_entry_value(entry);
+    *size = entry->value_size;
+    return 0;
+}
+
+const rill_key_t *rill_process_key(rill_process_t *self)
+{
+    return &self->key;
+}
+
+int64_t rill_process_watermark(rill_process_t *self)
+{
+    return self->watermark;
+}
+
+int64_t rill_process_now(rill_process_t *self)
+{
+    return rill_clock_wall_ms();
+}
+
+int rill_state_value_get(rill_process_t *self, const char *name, const void **data, size_t *size)
+{
+    return s_state_key(self, name, 'V', NULL, 0) ? -1 : s_get(self, data, size);
+}
+
+int rill_state_value_set(rill_process_t *self, const char *name, const void *data, size_t size)
+{
+    return s_state_key(self, name, 'V', NULL, 0) ? -1 : s_put(self, data, size);
+}
+
+int rill_state_map_get(rill_process_t *self, const char *name, const void *map_key,
+                       size_t map_key_size, const void **data, size_t *size)
+{
+    return s_state_key(self, name, 'M', map_key, map_key_size) ? -1 : s_get(self, data, size);
+}
+
+int rill_state_map_put(rill_process_t *self, const char *name, const void *map_key,
+                       size_t map_key_size, const void *data, size_t size)
+{
+    return s_state_key(self, name, 'M', map_key, map_key_size) ? -1 : s_put(self, data, size);
+}
+
+int rill_state_map_remove(rill_process_t *self, const char *name, const void *map_key,
+                          size_t map_key_size)
+{
+    return s_state_key(self, name, 'M', map_key, map_key_size) ? -1 : s_remove(self);
+}
+
+int rill_state_clear(rill_process_t *self, const char *name)
+{
+    return s_state_key(self, name, 'V', NULL, 0) ? -1 : s_remove(self);
+}
+
+//  The dedup marker of a timer: namespace "\x01timer", kind = domain, map key = time.
+static int s_timer_marker(rill_process_t *self, rill_time_domain_t domain, int64_t time)
+{
+    return s_state_key(self, "\x01timer", domain == RILL_TIME_EVENT ? 'E' : 'P', &time,
+                       sizeof time);
+}
+
+int rill_timer_register(rill_process_t *self, rill_time_domain_t domain, int64_t time)
+{
+    if (domain != RILL_TIME_EVENT && domain != RILL_TIME_PROCESSING)
+        return -1;
+    if (s_timer_marker(self, domain, time))
+        return -1;
+    if (s_find(self))
+        return 0; //  already registered for this key and time
+    if (s_put(self, NULL, 0))
+        return -1;
+    return rill_timer_heap_push(self->timers[domain], time, self->current->data,
+                                self->current->size, 0);
+}
+
+static int s_set_key(rill_process_t *self, const void *key, size_t size)
+{
+    if (rill_buffer_set(self->current, key, size))
+        return -1;
+    self->key.data = self->current->data;
+    self->key.size = size;
+    return 0;
+}
+
+static int s_on_record(rill_operator_t *op, const rill_record_t *record, int input,
+                       rill_collector_t *out)
+{
+    rill_process_t *self = op->state;
+    rill_key_t key;
+    if (self->keys[input](record, &key, self->key_ctxs[input]) ||
+        s_set_key(self, key.data, key.size)) {
+        snprintf(op->error, sizeof op->error, "key extractor failed");
+        return -1;
+    }
+    if (op->spec->fn.process(self, record, out, op->spec->ctx)) {
+        if (!out->stopping)
+            snprintf(op->error, sizeof op->error, "process function failed");
+        return -1;
+    }
+    return 0;
+}
+
+//  Fires the timers of one domain due at `until`, in time order.
+static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
+                  rill_collector_t *out)
+{
+    rill_process_t *self = op->state;
+    rill_timer_t timer;
+    while (rill_timer_heap_pop(self->timers[domain], until, &timer)) {
+        int rc = s_set_key(self, timer.key, timer.key_size);
+        free(timer.key);
+        if (rc == 0 && s_timer_marker(self, domain, timer.time) == 0)
+            s_remove(self);
+        if (rc == 0 && op->spec->on_timer &&
+            op->spec->on_timer(self, timer.time, domain, out, op->spec->ctx)) {
+            if (!out->stopping)
+                snprintf(op->error, sizeof op->error, "timer function failed");
+            return -1;
+        }
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int s_on_watermark(rill_operator_t *op, int64_t watermark, rill_collector_t *out)
+{
+    rill_process_t *self = op->state;
+    self->watermark = watermark;
+    return s_fire(op, RILL_TIME_EVENT, watermark, out);
+}
+
+static int64_t s_next_tick(rill_operator_t *op)
+{
+    rill_process_t *self = op->state;
+    return rill_timer_heap_next(self->timers[RILL_TIME_PROCESSING]);
+}
+
+static int s_on_tick(rill_operator_t *op, int64_t now, rill_collector_t *out)
+{
+    return s_fire(op, RILL_TIME_PROCESSING, now, out);
+}
+
+//  Bounded input: pending processing-time timers fire now rather than be lost (event-time
+//  timers have fired: the last watermark was +infinity).
+static int s_on_end(rill_operator_t *op, rill_collector_t *out)
+{
+    return s_fire(op, RILL_TIME_EVENT, INT64_MAX, out) ||
+           s_fire(op, RILL_TIME_PROCESSING, INT64_MAX, out);
+}
+
+static void s_close(rill_operator_t *op)
+{
+    rill_process_t *self = op->state;
+    if (!self)
+        return;
+    rill_keyed_table_destroy(&self->table);
+    rill_timer_heap_destroy(&self->timers[0]);
+    rill_timer_heap_destroy(&self->timers[1]);
+    rill_buffer_destroy(&self->state_key);
+    rill_buffer_destroy(&self->current);
+    free(self->keys);
+    free(self->key_ctxs);
+    free(self);
+}
+
+static const rill_operator_vtable_t s_vtable = {
+    .on_record = s_on_record,
+    .on_end = s_on_end,
+    .on_watermark = s_on_watermark,
+    .on_tick = s_on_tick,
+    .next_tick = s_next_tick,
+    .close = s_close,
+};
+
+int rill_op_process_open(rill_operator_t *op)
+{
+    rill_process_t *self = calloc(1, sizeof(rill_process_t));
+    if (!self)
+        return -1;
+    op->vtable = &s_vtable;
+    op->state = self;
+    self->op = op;
+    self->watermark = INT64_MIN;
+    int inputs = op->op->input_count;
+    self->table = rill_keyed_table_new();
+    self->timers[0] = rill_timer_heap_new();
+    self->timers[1] = rill_timer_heap_new();
+    self->state_key = rill_buffer_new();
+    self->current = rill_buffer_new();
+    self->keys = calloc((size_t)inputs, sizeof(rill_key_fn));
+    self->key_ctxs = calloc((size_t)inputs, sizeof(void *));
+    if (!self->table || !self->timers[0] || !self->timers[1] || !self->state_key ||
+        !self->current || !self->keys || !self->key_ctxs) {
+        snprintf(op->error, sizeof op->error, "out of memory");
+        return -1;
+    }
+    const rill_graph_t *graph = rill_plan_graph(op->plan);
+    for (int i = 0; i < inputs; i++) {
+        const rill_edge_spec_t *edge =
+            rill_graph_edge(graph, rill_plan_input_edge(op->plan, op->op->id, i));
+        self->keys[i] = edge->key;
+        self->key_ctxs[i] = edge->key_ctx;
+    }
+    return 0;
+}

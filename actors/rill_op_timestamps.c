@@ -1,0 +1,124 @@
+/*  rill_op_timestamps.c: the timestamp assigner and watermark generator. Sets each record's
+    event time with the user's function and makes watermarks with bounded out-of-orderness:
+    watermark = highest timestamp seen - out_of_orderness - 1. They are emitted after every
+    advancing record (interval 0) or every interval ms, and the subtask is marked idle when no
+    record came for idle_timeout ms. Incoming watermarks are not passed on: this operator
+    makes its own (the subtask knows). */
+#include "rill_operator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+    int64_t highest;        //  highest timestamp seen
+    int64_t emitted;        //  last watermark sent
+    int64_t next_emit;      //  wall ms of the next periodic emission
+    int64_t last_record;    //  wall ms of the last record (idleness)
+    bool idle;
+    uint64_t dropped;       //  records whose time could not be read
+} s_timestamps_t;
+
+static int64_t s_watermark(rill_operator_t *self, s_timestamps_t *state)
+{
+    if (state->highest == INT64_MIN)
+        return INT64_MIN;
+    return state->highest - self->spec->watermarks.out_of_orderness - 1;
+}
+
+static int s_emit_watermark(rill_operator_t *self, s_timestamps_t *state, rill_collector_t *out)
+{
+    int64_t watermark = s_watermark(self, state);
+    if (watermark <= state->emitted)
+        return 0;
+    state->emitted = watermark;
+    return rill_collector_watermark(out, watermark);
+}
+
+static int s_on_record(rill_operator_t *self, const rill_record_t *record, int input,
+                       rill_collector_t *out)
+{
+    s_timestamps_t *state = self->state;
+    int64_t timestamp = record->timestamp;
+    int rc = self->spec->fn.timestamp(record, &timestamp, self->spec->ctx);
+    if (rc < 0) {
+        snprintf(self->error, sizeof self->error, "timestamp function failed");
+        return -1;
+    }
+    if (rc > 0) {
+        state->dropped++;
+        return 0;
+    }
+    if (self->spec->watermarks.idle_timeout_ms > 0) {
+        state->last_record = rill_clock_wall_ms();
+        state->idle = false;
+    }
+    if (timestamp > state->highest)
+        state->highest = timestamp;
+    if (rill_collector_emit(out, record->data, record->size, timestamp))
+        return -1;
+    return self->spec->watermarks.interval_ms == 0 ? s_emit_watermark(self, state, out) : 0;
+}
+
+static int64_t s_next_tick(rill_operator_t *self)
+{
+    s_timestamps_t *state = self->state;
+    const rill_watermarks_t *strategy = &self->spec->watermarks;
+    int64_t next = INT64_MAX;
+    if (strategy->interval_ms > 0)
+        next = state->next_emit;
+    if (strategy->idle_timeout_ms > 0 && !state->idle) {
+        int64_t idle_at = state->last_record + strategy->idle_timeout_ms;
+        next = idle_at < next ? idle_at : next;
+    }
+    return next;
+}
+
+static int s_on_tick(rill_operator_t *self, int64_t now, rill_collector_t *out)
+{
+    s_timestamps_t *state = self->state;
+    const rill_watermarks_t *strategy = &self->spec->watermarks;
+    if (strategy->interval_ms > 0 && now >= state->next_emit) {
+        state->next_emit = now + strategy->interval_ms;
+        if (s_emit_watermark(self, state, out))
+            return -1;
+    }
+    if (strategy->idle_timeout_ms > 0 && !state->idle &&
+        now >= state->last_record + strategy->idle_timeout_ms) {
+        state->idle = true;
+        return rill_collector_idle(out);
+    }
+    return 0;
+}
+
+static int s_on_end(rill_operator_t *self, rill_collector_t *out)
+{
+    //  The last periodic watermark may lag; END (sent next) counts as +infinity downstream.
+    return 0;
+}
+
+static void s_close(rill_operator_t *self)
+{
+    free(self->state);
+}
+
+static const rill_operator_vtable_t s_vtable = {
+    .on_record = s_on_record,
+    .on_end = s_on_end,
+    .on_tick = s_on_tick,
+    .next_tick = s_next_tick,
+    .close = s_close,
+};
+
+int rill_op_timestamps_open(rill_operator_t *self)
+{
+    s_timestamps_t *state = calloc(1, sizeof(s_timestamps_t));
+    if (!state)
+        return -1;
+    state->highest = INT64_MIN;
+    state->emitted = INT64_MIN;
+    state->last_record = rill_clock_wall_ms();
+    state->next_emit = state->last_record + self->spec->watermarks.interval_ms;
+    self->vtable = &s_vtable;
+    self->state = state;
+    return 0;
+}

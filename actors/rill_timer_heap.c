@@ -1,0 +1,91 @@
+/*  rill_timer_heap.c: a plain binary heap ordered by (time, sequence). */
+#include "rill_timer_heap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct rill_timer_heap_t {
+    rill_timer_t *items;
+    size_t size;
+    size_t capacity;
+    uint64_t sequence;
+};
+
+rill_timer_heap_t *rill_timer_heap_new(void)
+{
+    return calloc(1, sizeof(rill_timer_heap_t));
+}
+
+void rill_timer_heap_destroy(rill_timer_heap_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    for (size_t i = 0; i < (*self_p)->size; i++)
+        free((*self_p)->items[i].key);
+    free((*self_p)->items);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static int s_before(const rill_timer_t *a, const rill_timer_t *b)
+{
+    return a->time < b->time || (a->time == b->time && a->sequence < b->sequence);
+}
+
+int rill_timer_heap_push(rill_timer_heap_t *self, int64_t time, const void *key, size_t key_size,
+                         int tag)
+{
+    if (self->size == self->capacity) {
+        size_t capacity = self->capacity ? self->capacity * 2 : 64;
+        rill_timer_t *grown = realloc(self->items, capacity * sizeof(rill_timer_t));
+        if (!grown)
+            return -1;
+        self->items = grown;
+        self->capacity = capacity;
+    }
+    uint8_t *copy = malloc(key_size ? key_size : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, key, key_size);
+    size_t at = self->size++;
+    rill_timer_t timer = {time, self->sequence++, copy, key_size, tag};
+    while (at > 0 && s_before(&timer, &self->items[(at - 1) / 2])) {
+        self->items[at] = self->items[(at - 1) / 2];
+        at = (at - 1) / 2;
+    }
+    self->items[at] = timer;
+    return 0;
+}
+
+int64_t rill_timer_heap_next(const rill_timer_heap_t *self)
+{
+    return self->size ? self->items[0].time : INT64_MAX;
+}
+
+int rill_timer_heap_pop(rill_timer_heap_t *self, int64_t until, rill_timer_t *timer)
+{
+    if (!self->size || self->items[0].time > until)
+        return 0;
+    *timer = self->items[0];
+    rill_timer_t last = self->items[--self->size];
+    size_t at = 0;
+    for (;;) {
+        size_t child = 2 * at + 1;
+        if (child >= self->size)
+            break;
+        if (child + 1 < self->size && s_before(&self->items[child + 1], &self->items[child]))
+            child++;
+        if (!s_before(&self->items[child], &last))
+            break;
+        self->items[at] = self->items[child];
+        at = child;
+    }
+    if (self->size)
+        self->items[at] = last;
+    return 1;
+}
+
+size_t rill_timer_heap_size(const rill_timer_heap_t *self)
+{
+    return self->size;
+}

@@ -1,0 +1,19 @@
+/*  rill_env_private.h: what the time and window API (rill_time.c) needs from the stream API
+    (rill_env.c) to add its operators. */
+#ifndef RILL_ENV_PRIVATE_H_INCLUDED
+#define RILL_ENV_PRIVATE_H_INCLUDED
+
+#include "rill_env.h"
+
+//  Adds an operator fed by every part of `in` and returns its stream (NULL propagates; `what`
+//  names the call in error messages).
+rill_stream_t *rill_env_apply(rill_stream_t *in, const rill_operator_spec_t *spec,
+                              const char *what);
+//  A handle on side output `tag` of the single operator behind `in`, which must be of `kind`.
+rill_stream_t *rill_env_side_output(rill_stream_t *in, rill_op_kind_t kind, int tag,
+                                   const char *what);
+//  Records a build error (the first one wins).
+void rill_env_fail(rill_env_t *self, const char *message);
+rill_env_t *rill_stream_env(rill_stream_t *stream);
+
+#endif

@@ -1,0 +1,94 @@
+/*  rill_time.c: the time, window and keyed-process calls of the stream API (rill_time.h).
+    Each adds one operator to the logical graph; the operators live in actors/. */
+#include "rill_time.h"
+#include "rill_env_private.h"
+
+rill_stream_t *rill_stream_assign_timestamps(rill_stream_t *in, rill_timestamp_fn fn, void *ctx,
+                                             const rill_watermarks_t *strategy)
+{
+    rill_operator_spec_t spec = {.kind = RILL_OP_TIMESTAMPS, .fn.timestamp = fn, .ctx = ctx};
+    if (strategy)
+        spec.watermarks = *strategy;
+    return rill_env_apply(in, &spec, "assign_timestamps");
+}
+
+rill_window_t rill_window_tumbling(int64_t size_ms)
+{
+    return (rill_window_t){.kind = RILL_WINDOW_TUMBLING, .size = size_ms};
+}
+
+rill_window_t rill_window_sliding(int64_t size_ms, int64_t slide_ms)
+{
+    return (rill_window_t){.kind = RILL_WINDOW_SLIDING, .size = size_ms, .slide = slide_ms};
+}
+
+rill_window_t rill_window_session(int64_t gap_ms)
+{
+    return (rill_window_t){.kind = RILL_WINDOW_SESSION, .gap = gap_ms};
+}
+
+rill_window_t rill_window_count(int64_t size, int64_t slide)
+{
+    return (rill_window_t){.kind = slide && slide != size ? RILL_WINDOW_COUNT_SLIDING
+                                                          : RILL_WINDOW_COUNT_TUMBLING,
+                           .size = size,
+                           .slide = slide ? slide : size};
+}
+
+static rill_stream_t *s_window(rill_stream_t *keyed, const rill_window_t *window,
+                               rill_operator_spec_t *spec, const char *what)
+{
+    if (keyed && !window) {
+        rill_env_fail(rill_stream_env(keyed), "window: no window given");
+        return NULL;
+    }
+    spec->kind = RILL_OP_WINDOW;
+    if (window)
+        spec->window = *window;
+    return rill_env_apply(keyed, spec, what);
+}
+
+rill_stream_t *rill_stream_window_reduce(rill_stream_t *keyed, const rill_window_t *window,
+                                         rill_reduce_fn fn, void *ctx)
+{
+    rill_operator_spec_t spec = {
+        .window_fn = RILL_WINDOW_FN_REDUCE, .window_reduce = fn, .ctx = ctx};
+    return s_window(keyed, window, &spec, "window_reduce");
+}
+
+rill_stream_t *rill_stream_window_aggregate(rill_stream_t *keyed, const rill_window_t *window,
+                                            const rill_aggregate_t *aggregate, void *ctx)
+{
+    rill_operator_spec_t spec = {.window_fn = RILL_WINDOW_FN_AGGREGATE, .ctx = ctx};
+    if (aggregate)
+        spec.aggregate = *aggregate;
+    return s_window(keyed, window, &spec, "window_aggregate");
+}
+
+rill_stream_t *rill_stream_window_process(rill_stream_t *keyed, const rill_window_t *window,
+                                          rill_window_process_fn fn, void *ctx)
+{
+    rill_operator_spec_t spec = {
+        .window_fn = RILL_WINDOW_FN_PROCESS, .fn.window_process = fn, .ctx = ctx};
+    return s_window(keyed, window, &spec, "window_process");
+}
+
+rill_stream_t *rill_stream_window_builtin(rill_stream_t *keyed, const rill_window_t *window,
+                                          rill_window_agg_t agg)
+{
+    rill_operator_spec_t spec = {.window_fn = RILL_WINDOW_FN_BUILTIN, .window_agg = agg};
+    return s_window(keyed, window, &spec, "window_builtin");
+}
+
+rill_stream_t *rill_stream_late_records(rill_stream_t *windowed)
+{
+    return rill_env_side_output(windowed, RILL_OP_WINDOW, RILL_OUTPUT_LATE, "late_records");
+}
+
+rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn, rill_timer_fn on_timer,
+                                   void *ctx)
+{
+    rill_operator_spec_t spec = {
+        .kind = RILL_OP_PROCESS, .fn.process = fn, .on_timer = on_timer, .ctx = ctx};
+    return rill_env_apply(keyed, &spec, "process");
+}
