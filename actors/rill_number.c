@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,22 +82,35 @@ void rill_number_acc_merge(rill_number_acc_t *acc, const rill_number_acc_t *othe
     acc->real_max = other->real_max > acc->real_max ? other->real_max : acc->real_max;
 }
 
+//  The shortest decimal that reads back as exactly this double (15 to 17 significant digits):
+//  46.4 prints as 46.4, while 5/3 keeps all 17 digits.
+static int s_append_real(rill_buffer_t *out, double value)
+{
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, value);
+        if (digits == 17 || strtod(text, NULL) == value)
+            break;
+    }
+    return rill_buffer_append(out, text, strlen(text));
+}
+
 int rill_number_acc_format(const rill_number_acc_t *acc, rill_number_result_t which,
                            rill_buffer_t *out)
 {
     switch (which) {
     case RILL_NUMBER_COUNT: return rill_buffer_appendf(out, "%" PRIu64, acc->count);
     case RILL_NUMBER_SUM:
-        return acc->is_real ? rill_buffer_appendf(out, "%.17g", acc->real_sum)
+        return acc->is_real ? s_append_real(out, acc->real_sum)
                             : rill_buffer_appendf(out, "%" PRId64, acc->integer_sum);
     case RILL_NUMBER_MIN:
-        return acc->is_real ? rill_buffer_appendf(out, "%.17g", acc->real_min)
+        return acc->is_real ? s_append_real(out, acc->real_min)
                             : rill_buffer_appendf(out, "%" PRId64, acc->integer_min);
     case RILL_NUMBER_MAX:
-        return acc->is_real ? rill_buffer_appendf(out, "%.17g", acc->real_max)
+        return acc->is_real ? s_append_real(out, acc->real_max)
                             : rill_buffer_appendf(out, "%" PRId64, acc->integer_max);
     case RILL_NUMBER_AVG:
-        return rill_buffer_appendf(out, "%.17g", acc->count ? acc->real_sum / (double)acc->count : 0.0);
+        return s_append_real(out, acc->count ? acc->real_sum / (double)acc->count : 0.0);
     }
     return -1;
 }

@@ -37,7 +37,8 @@ typedef enum {
     RILL_NUMBER_AVG,
 } rill_number_result_t;
 
-//  Appends the chosen result as text (integers in decimal, reals as %.17g). 0 or -1.
+//  Appends the chosen result as text: integers in decimal, reals as the shortest decimal that
+//  reads back as the same double (full precision, at most 17 digits). 0 or -1.
 int rill_number_acc_format(const rill_number_acc_t *acc, rill_number_result_t which,
                            rill_buffer_t *out);
 

@@ -1,7 +1,8 @@
 /*  seed_example.c: the parallel dataflow Flink's concept documentation draws: a source, a
-    map(), a key_by() into a keyed operator, and a sink with parallelism 1 (2 elsewhere). The
-    source generates sensor readings "sensor-K<TAB>celsius"; map() converts them to
-    Fahrenheit; the keyed operator keeps each sensor's maximum. */
+    map(), a key_by()/window() step, and a sink with parallelism 1 (2 elsewhere). The source
+    generates sensor readings "sensor-K<TAB>celsius", one every 100 ms of event time; map()
+    converts them to Fahrenheit; the window step keeps each sensor's maximum per second and
+    emits "start<TAB>end<TAB>sensor<TAB>max". */
 #include "rill.h"
 
 #include <getopt.h>
@@ -11,7 +12,7 @@
 
 const char *rill_job_describe(void)
 {
-    return "Flink's example shape: source -> map() -> key_by()/max() -> sink "
+    return "Flink's example shape: source -> map() -> key_by()/window() -> sink "
            "[-- --count N | --unbounded]";
 }
 
@@ -25,6 +26,12 @@ static int s_generate(uint64_t index, rill_collector_t *out, void *ctx)
     int celsius = 10 + sensor * 2 + (int)((index * 7919) % 11) - 5;
     int size = snprintf(text, sizeof text, "sensor-%d\t%d", sensor, celsius);
     return rill_collector_emit(out, text, (size_t)size, (int64_t)index * 100);
+}
+
+static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
+{
+    *timestamp = in->timestamp;
+    return 0;
 }
 
 static int s_to_fahrenheit(const rill_record_t *in, rill_buffer_t *out, void *ctx)
@@ -73,11 +80,17 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         return 2;
     }
     uint64_t records = unbounded ? RILL_UNBOUNDED : (uint64_t)count;
+    //  Each source subtask's timestamps rise, so watermarks need no delay (monotonous).
     rill_stream_t *source = rill_stream_name(
-        rill_env_from_generator(env, s_generate, NULL, records), "Source");
+        rill_stream_assign_timestamps(
+            rill_stream_name(rill_env_from_generator(env, s_generate, NULL, records), "Source"),
+            s_record_time, NULL, NULL),
+        "timestamps");
     rill_stream_t *mapped = rill_stream_name(rill_stream_map(source, s_to_fahrenheit, NULL), "map()");
     rill_stream_t *keyed = rill_stream_key_by(mapped, rill_key_first_field, NULL);
-    rill_stream_t *maxima = rill_stream_name(rill_stream_max(keyed), "key_by()/max()");
+    rill_window_t second = rill_window_tumbling(1000);
+    rill_stream_t *maxima = rill_stream_name(
+        rill_stream_window_builtin(keyed, &second, RILL_WINDOW_AGG_MAX), "key_by()/window()");
     rill_stream_parallelism(rill_stream_name(rill_stream_print(maxima, NULL), "Sink"), 1);
     return 0;
 }

@@ -92,7 +92,8 @@ rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
 //  value per key, when the input ends.
 rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx);
 //  Built-in keyed aggregations over "KEY<TAB>...<TAB>NUMBER" records (count ignores the
-//  number); each emits "KEY<TAB>VALUE". Integers stay integers; otherwise %.17g.
+//  number); each emits "KEY<TAB>VALUE". Integers stay integers; reals print as the shortest
+//  decimal that reads back as the same double.
 rill_stream_t *rill_stream_sum(rill_stream_t *keyed);
 rill_stream_t *rill_stream_count(rill_stream_t *keyed);
 rill_stream_t *rill_stream_min(rill_stream_t *keyed);

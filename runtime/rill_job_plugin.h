@@ -23,6 +23,11 @@ typedef int (*rill_job_build_fn)(rill_env_t *env, int argc, char **argv);
 #define RILL_JOB_DESCRIBE "rill_job_describe"
 typedef const char *(*rill_job_describe_fn)(void);
 
+//  Optional: called after the run (whatever its outcome), for a job's own report and cleanup.
+//      void rill_job_finish (rill_env_t *env);
+#define RILL_JOB_FINISH "rill_job_finish"
+typedef void (*rill_job_finish_fn)(rill_env_t *env);
+
 #ifdef __cplusplus
 }
 #endif

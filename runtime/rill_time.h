@@ -53,7 +53,8 @@ rill_stream_t *rill_stream_window_aggregate(rill_stream_t *keyed, const rill_win
 rill_stream_t *rill_stream_window_process(rill_stream_t *keyed, const rill_window_t *window,
                                           rill_window_process_fn fn, void *ctx);
 //  Built-ins over "KEY<TAB>...<TAB>NUMBER" records, emitting "START<TAB>END<TAB>KEY<TAB>VALUE":
-//  count, sum, min, max (integers stay integers) and avg (%.17g, full double precision).
+//  count, sum, min, max (integers stay integers) and avg (full double precision: the shortest
+//  decimal that reads back as the same double).
 rill_stream_t *rill_stream_window_builtin(rill_stream_t *keyed, const rill_window_t *window,
                                           rill_window_agg_t agg);
 //  The records a window operator found too late (beyond allowed lateness), as a stream.

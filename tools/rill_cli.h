@@ -31,6 +31,8 @@ int rill_cmd_viz(int argc, char **argv);
 typedef struct rill_job_plugin_t rill_job_plugin_t;
 rill_job_plugin_t *rill_job_load(const char *job, rill_env_t *env, int argc, char **argv,
                                  int *exit_code);
+//  Calls the plugin's optional rill_job_finish(env): after the run, before env is destroyed.
+void rill_job_plugin_finish(rill_job_plugin_t *self, rill_env_t *env);
 void rill_job_plugin_destroy(rill_job_plugin_t **self_p);
 //  The directories searched for bundled jobs, in order; fills dirs (up to max), returns count.
 int rill_job_dirs(const char **dirs, int max, char *storage, size_t storage_size);

@@ -144,6 +144,7 @@ int rill_cmd_run(int argc, char **argv)
             fprintf(stderr, "rill run: job '%s' failed: %s\n", job, rill_env_error(env));
             code = RILL_EXIT_FAILURE;
         }
+        rill_job_plugin_finish(plugin, env);
         if (metrics && rill_env_metrics(env)) {
             fflush(stdout);
             rill_metrics_table_print(rill_env_metrics(env), stderr);

@@ -49,6 +49,13 @@ int rill_job_dirs(const char **dirs, int max, char *storage, size_t storage_size
     return count;
 }
 
+void rill_job_plugin_finish(rill_job_plugin_t *self, rill_env_t *env)
+{
+    rill_job_finish_fn finish = (rill_job_finish_fn)dlsym(self->handle, RILL_JOB_FINISH);
+    if (finish)
+        finish(env);
+}
+
 void rill_job_plugin_destroy(rill_job_plugin_t **self_p)
 {
     if (!self_p || !*self_p)
