@@ -166,7 +166,8 @@ static long s_decode(s_window_t *state, const uint8_t *list, size_t size)
             state->records = grown;
             state->records_capacity = capacity;
         }
-        if (rill_frame_get_record(&at, end, &state->records[count]))
+        uint64_t trace;
+        if (rill_frame_get_record(&at, end, &state->records[count], &trace))
             return -1;
     }
     return (long)count;
@@ -297,7 +298,7 @@ static int s_add(rill_operator_t *self, const void *key, size_t key_size, s_boun
     *created = entry == NULL;
     if (state->lists) {
         size_t old = entry ? entry->value_size : 0;
-        size_t grown = old + RILL_RECORD_HEADER_SIZE + record->size;
+        size_t grown = old + rill_frame_record_size(record->size, 0);
         if (!entry)
             entry = rill_keyed_table_put(state->table, state->state_key->data,
                                          state->state_key->size, hash, NULL, 0, 0);
@@ -305,7 +306,7 @@ static int s_add(rill_operator_t *self, const void *key, size_t key_size, s_boun
         if (!value)
             return s_fail(self, "out of memory for window state");
         rill_frame_put_record(value + old, record->data, (uint32_t)record->size,
-                              record->timestamp);
+                              record->timestamp, 0);
         return 0;
     }
     if (entry)

@@ -24,16 +24,34 @@ typedef struct {
     rill_reader_t *reader;
     rill_writer_t *writer;
     rill_collector_t collector;
+    uint64_t emitted;  //  records a source emitted (tracing samples every n-th)
     bool terminated; //  $TERM received: leave now
     bool cancelled;  //  CANCEL received: sources end their stream
     char error[512];
 } self_t;
+
+//  A source's records: one in `sample` starts a trace when tracing is on.
+static int s_emit_traced(self_t *self, const rill_record_t *record)
+{
+    rill_trace_t *trace = self->args->trace;
+    if (++self->emitted % rill_trace_sample(trace) != 0)
+        return rill_writer_emit(self->writer, record);
+    uint64_t id = rill_trace_id(self->subtask->id, self->emitted);
+    uint64_t made = rill_clock_ns();
+    rill_writer_set_trace(self->writer, id);
+    int rc = rill_writer_emit(self->writer, record);
+    rill_writer_set_trace(self->writer, 0);
+    rill_trace_hop(trace, id, self->subtask->id, -1, -1, made, rill_clock_ns());
+    return rc;
+}
 
 static int s_emit(void *target, const rill_record_t *record)
 {
     self_t *self = target;
     if (!self->writer)
         return -1; //  sinks have no outputs
+    if (self->args->trace && rill_op_kind_is_source(self->op->kind))
+        return s_emit_traced(self, record);
     return rill_writer_emit(self->writer, record);
 }
 
@@ -219,10 +237,32 @@ static int s_handle_connect(self_t *self)
     return 0;
 }
 
-static int s_on_record(void *ctx, const rill_record_t *record, int input)
+static int s_on_record(void *ctx, const rill_record_t *record, int input, int sender,
+                       uint64_t trace)
 {
     self_t *self = ctx;
-    if (self->operator->vtable->on_record(self->operator, record, input, &self->collector)) {
+    uint64_t arrived = 0;
+    if (trace) {
+        //  What the operator emits while handling a traced record carries the trace on.
+        arrived = rill_clock_ns();
+        if (self->writer)
+            rill_writer_set_trace(self->writer, trace);
+    }
+    int rc = self->operator->vtable->on_record(self->operator, record, input, &self->collector);
+    if (trace) {
+        if (self->writer)
+            rill_writer_set_trace(self->writer, 0);
+        if (self->args->trace) {
+            int edge = rill_plan_input_edge(self->args->plan, self->op->id, input);
+            int from = rill_plan_operator(self->args->plan,
+                                          rill_plan_edge(self->args->plan, edge)->from)
+                           ->first_subtask +
+                       sender;
+            rill_trace_hop(self->args->trace, trace, self->subtask->id, from, edge, arrived,
+                           rill_clock_ns());
+        }
+    }
+    if (rc) {
         s_set_operator_error(self);
         return -1;
     }

@@ -12,6 +12,7 @@
 
 #include "rill_metrics.h"
 #include "rill_plan.h"
+#include "rill_trace.h"
 
 typedef struct {
     const rill_plan_t *plan;
@@ -19,6 +20,7 @@ typedef struct {
     rill_metrics_t *metrics;
     size_t batch_size;
     int buffer_timeout_ms;
+    rill_trace_t *trace; //  NULL: not tracing
 } rill_subtask_args_t;
 
 //  The actor function: zactor_new (rill_subtask_actor, &args). args must outlive the actor.

@@ -42,6 +42,8 @@ struct rill_env_t {
     rill_monitor_fn *tick;
     void *tick_ctx;
     int tick_interval_ms;
+    FILE *trace_out;
+    uint64_t trace_sample;
     volatile sig_atomic_t cancel;
     bool cancelled;
     char error[1024];
@@ -188,10 +190,14 @@ int rill_env_execute(rill_env_t *self)
     if (!rill_env_plan(self))
         return -1;
     self->metrics = rill_metrics_new(self->plan);
+    rill_trace_t *trace =
+        self->trace_out ? rill_trace_new(self->trace_out, self->trace_sample, self->plan) : NULL;
     rill_job_t *job = self->metrics ? rill_job_new(self->plan, self->metrics, self->batch_size,
-                                                   self->buffer_timeout_ms)
+                                                   self->buffer_timeout_ms, trace)
                                     : NULL;
-    if (!job) {
+    if (!job || (self->trace_out && !trace)) {
+        rill_job_destroy(&job);
+        rill_trace_destroy(&trace);
         s_error(self, "out of memory");
         return -1;
     }
@@ -206,8 +212,20 @@ int rill_env_execute(rill_env_t *self)
         rc = -1;
     }
     rill_job_destroy(&job);
+    rill_trace_destroy(&trace);
     self->cancel = 0;
     return rc;
+}
+
+int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample)
+{
+    if (out && sample == 0) {
+        s_error(self, "trace: the sample rate must be at least 1");
+        return -1;
+    }
+    self->trace_out = out;
+    self->trace_sample = sample;
+    return 0;
 }
 
 void rill_env_cancel(rill_env_t *self)

@@ -16,6 +16,8 @@
 #ifndef RILL_ENV_H_INCLUDED
 #define RILL_ENV_H_INCLUDED
 
+#include <stdio.h>
+
 #include "rill_collect.h"
 #include "rill_metrics.h"
 #include "rill_plan.h"
@@ -66,6 +68,10 @@ bool rill_env_cancelled(const rill_env_t *self);
 //  Calls fn(ctx, metrics) from the calling thread about every interval_ms while the job runs,
 //  and once when it ends (live views, progress lines). fn NULL turns it off.
 void rill_env_set_monitor(rill_env_t *self, rill_monitor_fn *fn, void *ctx, int interval_ms);
+//  Traces one record in `sample` from the sources through the dataflow: each subtask that
+//  handles it writes a hop (JSON line; see README "Traces") to out, which the caller keeps
+//  open through execute. out NULL turns tracing off. 0, or -1 for sample 0.
+int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample);
 //  Counters of the last (or current) run; NULL before the first run.
 const rill_metrics_t *rill_env_metrics(const rill_env_t *self);
 

@@ -28,33 +28,58 @@ typedef struct {
 } rill_frame_header_t;
 
 //  Each record: its size, its timestamp, its bytes. Fields are copied with memcpy because
-//  records are packed without padding.
+//  records are packed without padding. A record sampled for tracing has the top bit of its
+//  size set and its 8-byte trace id between the timestamp and the bytes.
 #define RILL_RECORD_HEADER_SIZE (sizeof(uint32_t) + sizeof(int64_t))
+#define RILL_RECORD_TRACED 0x80000000u
+#define RILL_RECORD_MAX_SIZE 0x7fffffffu
 
-static inline uint8_t *rill_frame_put_record(uint8_t *at, const void *data, uint32_t size,
-                                             int64_t timestamp)
+//  Bytes a record takes in a frame.
+static inline size_t rill_frame_record_size(size_t size, uint64_t trace)
 {
-    memcpy(at, &size, sizeof size);
-    memcpy(at + sizeof size, &timestamp, sizeof timestamp);
-    if (size)
-        memcpy(at + RILL_RECORD_HEADER_SIZE, data, size);
-    return at + RILL_RECORD_HEADER_SIZE + size;
+    return RILL_RECORD_HEADER_SIZE + (trace ? sizeof trace : 0) + size;
 }
 
-//  Reads the record at *at, within [*at, end). Returns 0, or -1 when the frame is truncated.
+static inline uint8_t *rill_frame_put_record(uint8_t *at, const void *data, uint32_t size,
+                                             int64_t timestamp, uint64_t trace)
+{
+    uint32_t field = trace ? size | RILL_RECORD_TRACED : size;
+    memcpy(at, &field, sizeof field);
+    memcpy(at + sizeof field, &timestamp, sizeof timestamp);
+    at += RILL_RECORD_HEADER_SIZE;
+    if (trace) {
+        memcpy(at, &trace, sizeof trace);
+        at += sizeof trace;
+    }
+    if (size)
+        memcpy(at, data, size);
+    return at + size;
+}
+
+//  Reads the record at *at, within [*at, end), and its trace id (0: not traced). Returns 0,
+//  or -1 when the frame is truncated.
 static inline int rill_frame_get_record(const uint8_t **at, const uint8_t *end,
-                                        rill_record_t *record)
+                                        rill_record_t *record, uint64_t *trace)
 {
     if ((size_t)(end - *at) < RILL_RECORD_HEADER_SIZE)
         return -1;
     uint32_t size;
     memcpy(&size, *at, sizeof size);
     memcpy(&record->timestamp, *at + sizeof size, sizeof record->timestamp);
-    if ((size_t)(end - *at) - RILL_RECORD_HEADER_SIZE < size)
+    const uint8_t *body = *at + RILL_RECORD_HEADER_SIZE;
+    *trace = 0;
+    if (size & RILL_RECORD_TRACED) {
+        size &= RILL_RECORD_MAX_SIZE;
+        if ((size_t)(end - body) < sizeof *trace)
+            return -1;
+        memcpy(trace, body, sizeof *trace);
+        body += sizeof *trace;
+    }
+    if ((size_t)(end - body) < size)
         return -1;
-    record->data = *at + RILL_RECORD_HEADER_SIZE;
+    record->data = body;
     record->size = size;
-    *at += RILL_RECORD_HEADER_SIZE + size;
+    *at = body + size;
     return 0;
 }
 

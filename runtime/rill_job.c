@@ -24,7 +24,7 @@ struct rill_job_t {
 };
 
 rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_t batch_size,
-                         int buffer_timeout_ms)
+                         int buffer_timeout_ms, rill_trace_t *trace)
 {
     rill_job_t *self = calloc(1, sizeof(rill_job_t));
     if (!self)
@@ -39,7 +39,8 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
         return NULL;
     }
     for (int i = 0; i < self->count; i++)
-        self->args[i] = (rill_subtask_args_t){plan, i, metrics, batch_size, buffer_timeout_ms};
+        self->args[i] =
+            (rill_subtask_args_t){plan, i, metrics, batch_size, buffer_timeout_ms, trace};
     return self;
 }
 

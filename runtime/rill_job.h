@@ -9,12 +9,14 @@
 
 #include "rill_metrics.h"
 #include "rill_plan.h"
+#include "rill_trace.h"
 
 typedef struct rill_job_t rill_job_t;
 
 
+//  trace (may be NULL) samples records for tracing; it must outlive the run.
 rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_t batch_size,
-                         int buffer_timeout_ms);
+                         int buffer_timeout_ms, rill_trace_t *trace);
 void rill_job_destroy(rill_job_t **self_p);
 //  Registers a callback the coordinator calls about every interval_ms while the job runs,
 //  and once at the end (optional).

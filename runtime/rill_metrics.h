@@ -5,6 +5,7 @@
 #ifndef RILL_METRICS_H_INCLUDED
 #define RILL_METRICS_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "rill_plan.h"
 
@@ -48,6 +49,11 @@ rill_channel_metrics_t *rill_metrics_channel_slot(rill_metrics_t *self, int chan
 //  Wall time of the run in nanoseconds (so far, while it runs).
 uint64_t rill_metrics_duration_ns(const rill_metrics_t *self);
 void rill_metrics_set_duration_ns(rill_metrics_t *self, uint64_t ns);
+
+//  The counters as one JSON document (schema in README.md: job, mode, running, duration_ns,
+//  plan, operators, subtasks, channels, totals). running tells a live snapshot from the
+//  final one. A new string the caller frees; NULL when out of memory.
+char *rill_metrics_to_json(const rill_metrics_t *self, bool running);
 
 //  A callback that sees the live counters while a job runs (rill_env_set_monitor).
 typedef void(rill_monitor_fn)(void *ctx, const rill_metrics_t *metrics);

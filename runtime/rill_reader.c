@@ -232,10 +232,11 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
         uint64_t payload = 0;
         for (uint32_t i = 0; i < header.count; i++) {
             rill_record_t record;
-            if (rill_frame_get_record(&at, end, &record))
+            uint64_t trace;
+            if (rill_frame_get_record(&at, end, &record, &trace))
                 return s_bad_frame(self, in, "truncated record");
             payload += record.size;
-            if (fn(ctx, &record, input))
+            if (fn(ctx, &record, input, header.sender, trace))
                 return -1;
         }
         self->records += header.count;

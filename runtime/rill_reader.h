@@ -10,9 +10,11 @@
 
 typedef struct rill_reader_t rill_reader_t;
 
-//  Handles one decoded record from input edge number `input`. 0, or -1 to stop (the reader
-//  returns -1 and the subtask reports the error).
-typedef int(rill_reader_record_fn)(void *ctx, const rill_record_t *record, int input);
+//  Handles one decoded record from input edge number `input`, sent by subtask index `sender`
+//  of the upstream operator; trace is its trace id (0: not sampled). 0, or -1 to stop (the
+//  reader returns -1 and the subtask reports the error).
+typedef int(rill_reader_record_fn)(void *ctx, const rill_record_t *record, int input, int sender,
+                                   uint64_t trace);
 
 //  Called, in order with the records, when this subtask's input watermark advances (the
 //  minimum over its input channels; ended channels count as +infinity, idle ones not at all)

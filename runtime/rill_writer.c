@@ -67,6 +67,7 @@ struct rill_writer_t {
     uint64_t records;
     uint64_t payload;
     uint64_t batches;
+    uint64_t trace; //  trace id stamped on the records emitted now (0: none)
     char error[256];
 };
 
@@ -297,7 +298,7 @@ static void s_publish(rill_writer_t *self)
 static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_record_t *record)
 {
     s_batch_t *batch = &out->batches[b];
-    size_t needed = RILL_RECORD_HEADER_SIZE + record->size;
+    size_t needed = rill_frame_record_size(record->size, self->trace);
     if (batch->size + needed > self->batch_size && batch->count) {
         if (s_flush_batch(self, out, b))
             return -1;
@@ -311,7 +312,7 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
     if (!batch->count && !self->due_ns && self->buffer_timeout_ms > 0)
         self->due_ns = rill_clock_ns() + (uint64_t)self->buffer_timeout_ms * 1000000ull;
     rill_frame_put_record(batch->data + batch->size, record->data, (uint32_t)record->size,
-                          record->timestamp);
+                          record->timestamp, self->trace);
     batch->size += needed;
     batch->count++;
     batch->payload += record->size;
@@ -323,8 +324,8 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
 
 int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *record)
 {
-    if (record->size > UINT32_MAX)
-        return s_fail(self, "%s", "record larger than 4 GiB");
+    if (record->size > RILL_RECORD_MAX_SIZE)
+        return s_fail(self, "%s", "record larger than 2 GiB");
     self->records++;
     self->payload += record->size;
     for (int i = 0; i < self->output_count; i++) {
@@ -422,6 +423,11 @@ int rill_writer_end(rill_writer_t *self)
 const char *rill_writer_error(const rill_writer_t *self)
 {
     return self->error;
+}
+
+void rill_writer_set_trace(rill_writer_t *self, uint64_t trace)
+{
+    self->trace = trace;
 }
 
 uint64_t rill_writer_records(const rill_writer_t *self)

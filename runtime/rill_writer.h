@@ -49,6 +49,8 @@ long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns);
 int rill_writer_end(rill_writer_t *self);
 //  Why the last call failed.
 const char *rill_writer_error(const rill_writer_t *self);
+//  Stamps the records emitted from now on with a trace id (0: stop stamping).
+void rill_writer_set_trace(rill_writer_t *self, uint64_t trace);
 //  Records emitted so far (once per record, whatever the fan-out).
 uint64_t rill_writer_records(const rill_writer_t *self);
 

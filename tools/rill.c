@@ -15,6 +15,8 @@ static void s_usage(FILE *out)
             "  jobs        list the bundled jobs\n"
             "  plan JOB    draw a job's logical or parallel dataflow without running it\n"
             "  viz FILE    draw a plan saved as JSON by 'rill plan --format json'\n"
+            "  top ENDPOINT  watch a running job's subtasks live ('rill run --monitor')\n"
+            "  trace FILE  latency report of records sampled by 'rill run --trace'\n"
             "\n"
             "'rill COMMAND --help' describes each command.\n");
 }
@@ -43,6 +45,10 @@ int main(int argc, char **argv)
         return rill_cmd_plan(argc - 1, argv + 1);
     if (strcmp(command, "viz") == 0)
         return rill_cmd_viz(argc - 1, argv + 1);
+    if (strcmp(command, "top") == 0)
+        return rill_cmd_top(argc - 1, argv + 1);
+    if (strcmp(command, "trace") == 0)
+        return rill_cmd_trace(argc - 1, argv + 1);
     fprintf(stderr, "rill: unknown command '%s'\n\n", command);
     s_usage(stderr);
     return RILL_EXIT_USAGE;

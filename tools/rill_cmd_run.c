@@ -2,12 +2,16 @@
     plugin build its graph, executes it, and reports. Ctrl-C once drains the job (sources
     stop, records in flight are delivered); twice stops it at once. */
 #include "rill_cli.h"
+#include "rill_live.h"
 #include "rill_metrics_table.h"
+#include "rill_report.h"
 
 #include <czmq.h>
 #include <getopt.h>
 #include <signal.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static void s_usage(FILE *out)
 {
@@ -25,6 +29,15 @@ static void s_usage(FILE *out)
             "  --buffer-timeout MS      send a partial batch after MS ms (0: every record;\n"
             "                           default %d)\n"
             "  --metrics                print per-subtask and per-channel counts after the run\n"
+            "  --metrics-json FILE      write the run's counters and plan as JSON (README:\n"
+            "                           metrics schema)\n"
+            "  --monitor ENDPOINT       publish a metrics snapshot every interval on a ZeroMQ\n"
+            "                           PUB socket bound at ENDPOINT; watch with 'rill top'\n"
+            "  --monitor-interval MS    snapshot interval (default 1000)\n"
+            "  --trace FILE             follow sampled records through the dataflow; write each\n"
+            "                           hop as a JSON line (read it with 'rill trace FILE')\n"
+            "  --trace-sample N         trace one record in N (default 1000)\n"
+            "  --report FILE            write one self-contained HTML report of the run\n"
             "  -h, --help               show this help\n"
             "\n"
             "exit status: 0 done, 1 the job failed, 2 usage error, 130 cancelled\n",
@@ -38,6 +51,19 @@ static void s_on_signal(int signal)
 {
     if (s_running_env)
         rill_env_cancel(s_running_env);
+}
+
+static int s_write_metrics_json(const rill_metrics_t *metrics, const char *path)
+{
+    char *json = rill_metrics_to_json(metrics, false);
+    FILE *file = json ? fopen(path, "w") : NULL;
+    bool ok = file && fputs(json, file) >= 0 && fputc('\n', file) != EOF;
+    if (file && fclose(file))
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "rill run: cannot write metrics to '%s': %s\n", path, strerror(errno));
+    free(json);
+    return ok ? 0 : -1;
 }
 
 static int s_usage_error(const char *format, const char *detail)
@@ -58,19 +84,38 @@ int rill_cmd_run(int argc, char **argv)
             split = i;
             break;
         }
-    enum { OPT_MODE = 256, OPT_BATCH, OPT_TIMEOUT, OPT_METRICS };
+    enum {
+        OPT_MODE = 256,
+        OPT_BATCH,
+        OPT_TIMEOUT,
+        OPT_METRICS,
+        OPT_METRICS_JSON,
+        OPT_MONITOR,
+        OPT_MONITOR_INTERVAL,
+        OPT_TRACE,
+        OPT_TRACE_SAMPLE,
+        OPT_REPORT,
+    };
     static const struct option options[] = {
         {"parallelism", required_argument, NULL, 'p'},
         {"mode", required_argument, NULL, OPT_MODE},
         {"batch-size", required_argument, NULL, OPT_BATCH},
         {"buffer-timeout", required_argument, NULL, OPT_TIMEOUT},
         {"metrics", no_argument, NULL, OPT_METRICS},
+        {"metrics-json", required_argument, NULL, OPT_METRICS_JSON},
+        {"monitor", required_argument, NULL, OPT_MONITOR},
+        {"monitor-interval", required_argument, NULL, OPT_MONITOR_INTERVAL},
+        {"trace", required_argument, NULL, OPT_TRACE},
+        {"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
+        {"report", required_argument, NULL, OPT_REPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int parallelism = 1, mode = RILL_MODE_AUTOMATIC, batch_size = RILL_DEFAULT_BATCH_SIZE;
     int timeout = RILL_DEFAULT_BUFFER_TIMEOUT;
     bool metrics = false;
+    const char *metrics_json = NULL, *monitor = NULL, *trace_path = NULL, *report = NULL;
+    int monitor_interval = 1000, trace_sample = 1000;
     opterr = 0;
     optind = 1;
     int option;
@@ -94,6 +139,18 @@ int rill_cmd_run(int argc, char **argv)
                 return s_usage_error("buffer timeout must be 0..3600000 ms, not '%s'", optarg);
             break;
         case OPT_METRICS: metrics = true; break;
+        case OPT_METRICS_JSON: metrics_json = optarg; break;
+        case OPT_MONITOR: monitor = optarg; break;
+        case OPT_MONITOR_INTERVAL:
+            if (rill_cli_parse_int(optarg, 10, 3600 * 1000, &monitor_interval))
+                return s_usage_error("monitor interval must be 10..3600000 ms, not '%s'", optarg);
+            break;
+        case OPT_TRACE: trace_path = optarg; break;
+        case OPT_TRACE_SAMPLE:
+            if (rill_cli_parse_int(optarg, 1, 1 << 30, &trace_sample))
+                return s_usage_error("trace sample must be a whole number >= 1, not '%s'", optarg);
+            break;
+        case OPT_REPORT: report = optarg; break;
         case 'h': s_usage(stdout); return RILL_EXIT_OK;
         case ':': return s_usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return s_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -125,6 +182,26 @@ int rill_cmd_run(int argc, char **argv)
     rill_env_set_buffer_timeout(env, timeout);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
+    FILE *trace = NULL;
+    rill_live_t *live = NULL;
+    if (plugin && trace_path) {
+        trace = fopen(trace_path, "w");
+        if (!trace) {
+            fprintf(stderr, "rill run: cannot write trace '%s': %s\n", trace_path,
+                    strerror(errno));
+            code = RILL_EXIT_FAILURE;
+            rill_job_plugin_destroy(&plugin);
+        } else
+            rill_env_set_trace(env, trace, (uint64_t)trace_sample);
+    }
+    if (plugin) {
+        live = rill_live_new(monitor, monitor_interval, isatty(STDERR_FILENO));
+        if (!live) {
+            code = RILL_EXIT_FAILURE;
+            rill_job_plugin_destroy(&plugin);
+        } else
+            rill_live_attach(live, env);
+    }
     if (plugin) {
         s_running_env = env;
         struct sigaction action = {.sa_handler = s_on_signal};
@@ -135,6 +212,7 @@ int rill_cmd_run(int argc, char **argv)
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         s_running_env = NULL;
+        rill_live_finish(live, rill_env_metrics(env));
         if (rc == 0)
             code = RILL_EXIT_OK;
         else if (rill_env_cancelled(env)) {
@@ -145,13 +223,23 @@ int rill_cmd_run(int argc, char **argv)
             code = RILL_EXIT_FAILURE;
         }
         rill_job_plugin_finish(plugin, env);
-        if (metrics && rill_env_metrics(env)) {
+        const rill_metrics_t *counts = rill_env_metrics(env);
+        if (metrics && counts) {
             fflush(stdout);
-            rill_metrics_table_print(rill_env_metrics(env), stderr);
+            rill_metrics_table_print(counts, stderr);
         }
+        if (metrics_json && counts && s_write_metrics_json(counts, metrics_json))
+            code = code ? code : RILL_EXIT_FAILURE;
+        if (report && counts && rill_report_write(counts, report))
+            code = code ? code : RILL_EXIT_FAILURE;
     }
     rill_env_destroy(&env);
     rill_job_plugin_destroy(&plugin);
+    rill_live_destroy(&live);
+    if (trace && fclose(trace)) {
+        fprintf(stderr, "rill run: cannot write trace '%s': %s\n", trace_path, strerror(errno));
+        code = code ? code : RILL_EXIT_FAILURE;
+    }
     free(job_argv);
     return code;
 }

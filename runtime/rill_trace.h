@@ -1,0 +1,32 @@
+/*  rill_trace.h: record tracing. Sources mark one record in `sample` with a trace id; the id
+    travels with the record (rill_frame.h) and with whatever an operator emits while handling
+    it; every subtask that handles a traced record writes one hop as a JSON line:
+        {"trace":T,"subtask":S,"operator":"map()","op":1,"index":0,"from":F,"edge":E,
+         "time_in":NS,"time_out":NS}
+    from/edge: the sending subtask and the edge it came over (null at a source); times are
+    CLOCK_MONOTONIC nanoseconds: in = decoded (or made, at a source), out = handled. The first
+    line is {"rill_trace":1,"plan":PLAN} with the plan as rill_plan_to_json writes it.
+    Internal: rill_env_set_trace is the public way in. */
+#ifndef RILL_TRACE_H_INCLUDED
+#define RILL_TRACE_H_INCLUDED
+
+#include <stdio.h>
+
+#include "rill_plan.h"
+
+typedef struct rill_trace_t rill_trace_t;
+
+//  Writes hops to out (not owned) for the subtasks of plan; sample >= 1.
+rill_trace_t *rill_trace_new(FILE *out, uint64_t sample, const rill_plan_t *plan);
+void rill_trace_destroy(rill_trace_t **self_p);
+uint64_t rill_trace_sample(const rill_trace_t *self);
+//  A new trace id for the n-th sampled record of a source subtask (never 0).
+static inline uint64_t rill_trace_id(int subtask, uint64_t n)
+{
+    return ((uint64_t)(subtask + 1) << 40) | (n & ((1ull << 40) - 1));
+}
+//  Writes one hop (thread-safe). from_subtask and edge are -1 at a source.
+void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_subtask, int edge,
+                    uint64_t time_in, uint64_t time_out);
+
+#endif

@@ -1,0 +1,317 @@
+/*  rill_cmd_draw.c: `rill plan JOB` (draw a job without running it) and `rill viz FILE`
+    (draw a plan saved as JSON, or the flow recorded in a metrics JSON file). Both render
+    through viz/rill_diagram, in process. */
+#include "rill_cli.h"
+#include "rill_diagram.h"
+#include "rill_draw.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    rill_view_t view;
+    int format; //  rill_format_t, or S_FORMAT_JSON
+    const char *output;
+    int collapse;
+    const char *metrics;
+} s_options_t;
+
+#define S_FORMAT_JSON 99
+
+static void s_usage(FILE *out, const char *command)
+{
+    if (strcmp(command, "plan") == 0)
+        fprintf(out,
+                "usage: rill plan JOB [-p N] [--view logical|parallel] [--format dot|svg|png|json]\n"
+                "                 [-o FILE] [--collapse N] [--metrics FILE.json] [-- JOB ARGS]\n"
+                "\n"
+                "Draws JOB's dataflow without running it (Graphviz, in process).\n");
+    else
+        fprintf(out, "usage: rill viz FILE.json [--view logical|parallel] [--format dot|svg|png]\n"
+                     "                [-o FILE] [--collapse N] [--metrics FILE.json]\n"
+                     "\n"
+                     "Draws a plan saved with 'rill plan --format json', or the plan inside a\n"
+                     "metrics file written by 'rill run --metrics-json' (then as a flow diagram).\n");
+    fprintf(out,
+            "\n"
+            "options:\n"
+            "  --view V        logical (default: operators and streams) or parallel (subtasks\n"
+            "                  and channels)\n"
+            "  --format F      svg (default), png, dot%s\n"
+            "  -o FILE         write there (default: stdout)\n"
+            "  --collapse N    in the parallel view, collapse operators with more than N\n"
+            "                  subtasks (default %d; -1 never)\n"
+            "  --metrics FILE  a metrics JSON file of a run of this job ('rill run\n"
+            "                  --metrics-json'): draw the flow: channel width and colour by\n"
+            "                  records, subtask colour by backpressure, exchange matrices\n",
+            strcmp(command, "plan") == 0 ? ", json (the plan as data)" : "",
+            RILL_DIAGRAM_COLLAPSE_DEFAULT);
+    if (strcmp(command, "plan") == 0)
+        fprintf(out, "  -p N            default parallelism of the job's operators\n");
+}
+
+static int s_usage_error(const char *command, const char *why, const char *detail)
+{
+    fprintf(stderr, "rill %s: %s%s\n\n", command, why, detail ? detail : "");
+    s_usage(stderr, command);
+    return RILL_EXIT_USAGE;
+}
+
+char *rill_draw_read_file(const char *path, const char *command)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        fprintf(stderr, "rill %s: cannot read '%s': %s\n", command, path, strerror(errno));
+        return NULL;
+    }
+    size_t size = 0, capacity = 65536;
+    char *text = malloc(capacity);
+    size_t got;
+    while (text && (got = fread(text + size, 1, capacity - size - 1, file)) > 0) {
+        size += got;
+        if (size + 1 == capacity)
+            text = realloc(text, capacity *= 2);
+    }
+    fclose(file);
+    if (text)
+        text[size] = 0;
+    return text;
+}
+
+int rill_draw_write(const char *data, size_t size, const char *path, const char *command)
+{
+    FILE *file = path && strcmp(path, "-") ? fopen(path, "wb") : stdout;
+    if (!file || fwrite(data, 1, size, file) != size || (file != stdout && fclose(file))) {
+        fprintf(stderr, "rill %s: cannot write '%s': %s\n", command, path ? path : "stdout",
+                strerror(errno));
+        return -1;
+    }
+    if (file == stdout)
+        fflush(stdout);
+    return 0;
+}
+
+//  Reads the flow counters of a metrics JSON file into arrays indexed like plan; the file's
+//  plan must have plan's shape (the same job and parallelism).
+static int s_load_flow(const rill_plan_t *plan, const char *path, uint64_t **records,
+                       double **backpressure, const char *command)
+{
+    char *text = rill_draw_read_file(path, command);
+    if (!text)
+        return -1;
+    json_error_t error;
+    json_t *root = json_loads(text, 0, &error);
+    free(text);
+    json_t *channels = json_object_get(root, "channels"), *subtasks = json_object_get(root, "subtasks");
+    if (!root || !json_is_array(channels) || !json_is_array(subtasks)) {
+        fprintf(stderr, "rill %s: '%s' is not a metrics file%s%s\n", command, path,
+                root ? "" : ": ", root ? "" : error.text);
+        json_decref(root);
+        return -1;
+    }
+    if (json_array_size(channels) != (size_t)rill_plan_channel_count(plan) ||
+        json_array_size(subtasks) != (size_t)rill_plan_subtask_count(plan)) {
+        fprintf(stderr,
+                "rill %s: '%s' is from a run with another shape (%zu subtasks, %zu channels; "
+                "the plan has %d and %d): use the same job and parallelism\n",
+                command, path, json_array_size(subtasks), json_array_size(channels),
+                rill_plan_subtask_count(plan), rill_plan_channel_count(plan));
+        json_decref(root);
+        return -1;
+    }
+    *records = calloc(json_array_size(channels) + 1, sizeof(uint64_t));
+    *backpressure = calloc(json_array_size(subtasks) + 1, sizeof(double));
+    size_t i;
+    json_t *item;
+    json_array_foreach(channels, i, item)
+        (*records)[i] = (uint64_t)json_integer_value(json_object_get(item, "records"));
+    json_array_foreach(subtasks, i, item)
+        (*backpressure)[i] = json_number_value(json_object_get(item, "backpressure_ratio"));
+    json_decref(root);
+    return 0;
+}
+
+//  Renders or prints plan per the options.
+static int s_draw(const rill_plan_t *plan, const s_options_t *options, const char *command)
+{
+    if (options->format == S_FORMAT_JSON) {
+        char *json = rill_plan_to_json(plan);
+        int rc = json ? rill_draw_write(json, strlen(json), options->output, command) : -1;
+        if (json && rc == 0 && (!options->output || strcmp(options->output, "-") == 0))
+            printf("\n");
+        free(json);
+        return rc ? RILL_EXIT_FAILURE : RILL_EXIT_OK;
+    }
+    rill_diagram_options_t diagram = {
+        .view = options->view, .format = (rill_format_t)options->format,
+        .collapse = options->collapse};
+    uint64_t *records = NULL;
+    double *backpressure = NULL;
+    if (options->metrics) {
+        if (s_load_flow(plan, options->metrics, &records, &backpressure, command))
+            return RILL_EXIT_FAILURE;
+        diagram.channel_records = records;
+        diagram.subtask_backpressure = backpressure;
+    }
+    char *data = NULL, error[256];
+    size_t size = 0;
+    int rc = rill_diagram_render(plan, &diagram, &data, &size, error, sizeof error);
+    free(records);
+    free(backpressure);
+    if (rc) {
+        fprintf(stderr, "rill %s: %s\n", command, error);
+        return RILL_EXIT_FAILURE;
+    }
+    rc = rill_draw_write(data, size, options->output, command);
+    free(data);
+    return rc ? RILL_EXIT_FAILURE : RILL_EXIT_OK;
+}
+
+//  Parses the drawing options shared by plan and viz; stops at "--". Returns -1 when done,
+//  or an exit code.
+static int s_parse(int argc, char **argv, const char *command, s_options_t *options,
+                   int *parallelism, bool allow_json)
+{
+    enum { OPT_VIEW = 256, OPT_FORMAT, OPT_COLLAPSE, OPT_METRICS };
+    static const struct option long_options[] = {
+        {"view", required_argument, NULL, OPT_VIEW},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"collapse", required_argument, NULL, OPT_COLLAPSE},
+        {"metrics", required_argument, NULL, OPT_METRICS},
+        {"parallelism", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int option;
+    while ((option = getopt_long(argc, argv, ":p:o:h", long_options, NULL)) != -1) {
+        switch (option) {
+        case OPT_VIEW:
+            if (strcmp(optarg, "logical") == 0)
+                options->view = RILL_VIEW_LOGICAL;
+            else if (strcmp(optarg, "parallel") == 0)
+                options->view = RILL_VIEW_PARALLEL;
+            else
+                return s_usage_error(command, "unknown view ", optarg);
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "dot") == 0)
+                options->format = RILL_FORMAT_DOT;
+            else if (strcmp(optarg, "svg") == 0)
+                options->format = RILL_FORMAT_SVG;
+            else if (strcmp(optarg, "png") == 0)
+                options->format = RILL_FORMAT_PNG;
+            else if (allow_json && strcmp(optarg, "json") == 0)
+                options->format = S_FORMAT_JSON;
+            else
+                return s_usage_error(command, "unknown format ", optarg);
+            break;
+        case 'o': options->output = optarg; break;
+        case OPT_COLLAPSE:
+            if (rill_cli_parse_int(optarg, -1, RILL_MAX_PARALLELISM, &options->collapse))
+                return s_usage_error(command, "collapse must be -1..256, not ", optarg);
+            if (options->collapse == 0)
+                return s_usage_error(command, "collapse must be -1 or at least 1", NULL);
+            break;
+        case OPT_METRICS: options->metrics = optarg; break;
+        case 'p':
+            if (!parallelism || rill_cli_parse_int(optarg, 1, RILL_MAX_PARALLELISM, parallelism))
+                return s_usage_error(command, "bad parallelism ", optarg);
+            break;
+        case 'h': s_usage(stdout, command); return RILL_EXIT_OK;
+        case ':': return s_usage_error(command, "option needs a value: ", argv[optind - 1]);
+        default: return s_usage_error(command, "unknown option ", argv[optind - 1]);
+        }
+    }
+    return -1;
+}
+
+int rill_cmd_plan(int argc, char **argv)
+{
+    int split = argc;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            split = i;
+            break;
+        }
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL};
+    int parallelism = 1;
+    int rc = s_parse(split, argv, "plan", &options, &parallelism, true);
+    if (rc >= 0)
+        return rc;
+    if (optind >= split)
+        return s_usage_error("plan", "no JOB given", NULL);
+    if (optind + 1 < split)
+        return s_usage_error("plan", "unexpected argument (job arguments go after --): ",
+                             argv[optind + 1]);
+    const char *job = argv[optind];
+    int job_argc = 1 + (split < argc ? argc - split - 1 : 0);
+    char **job_argv = calloc((size_t)job_argc + 1, sizeof(char *));
+    job_argv[0] = (char *)job;
+    for (int i = 1; i < job_argc; i++)
+        job_argv[i] = argv[split + i];
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, parallelism);
+    int code;
+    rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
+    if (plugin) {
+        const rill_plan_t *plan = rill_env_plan(env);
+        if (!plan) {
+            fprintf(stderr, "rill plan: %s\n", rill_env_error(env));
+            code = RILL_EXIT_FAILURE;
+        } else
+            code = s_draw(plan, &options, "plan");
+    }
+    rill_env_destroy(&env);
+    rill_job_plugin_destroy(&plugin);
+    free(job_argv);
+    return code;
+}
+
+rill_plan_t *rill_draw_load_plan(const char *path, const char *command)
+{
+    char *text = rill_draw_read_file(path, command);
+    if (!text)
+        return NULL;
+    //  A metrics file carries its plan inside: draw that.
+    json_t *root = json_loads(text, 0, NULL);
+    json_t *inner = json_object_get(root, "plan");
+    if (json_is_object(inner)) {
+        free(text);
+        text = json_dumps(inner, 0);
+    }
+    json_decref(root);
+    char error[512];
+    rill_plan_t *plan = text ? rill_plan_from_json(text, error, sizeof error) : NULL;
+    if (!plan)
+        fprintf(stderr, "rill %s: '%s': %s\n", command, path, text ? error : "out of memory");
+    free(text);
+    return plan;
+}
+
+int rill_cmd_viz(int argc, char **argv)
+{
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL};
+    int rc = s_parse(argc, argv, "viz", &options, NULL, false);
+    if (rc >= 0)
+        return rc;
+    if (optind != argc - 1)
+        return s_usage_error("viz", optind >= argc ? "no FILE given" : "unexpected argument ",
+                             optind >= argc ? NULL : argv[optind + 1]);
+    rill_plan_t *plan = rill_draw_load_plan(argv[optind], "viz");
+    if (!plan)
+        return RILL_EXIT_FAILURE;
+    //  A metrics file draws as the flow it recorded.
+    char *text = options.metrics ? NULL : rill_draw_read_file(argv[optind], "viz");
+    if (text && strstr(text, "\"rill_metrics\""))
+        options.metrics = argv[optind];
+    free(text);
+    rc = s_draw(plan, &options, "viz");
+    rill_plan_destroy(&plan);
+    return rc;
+}

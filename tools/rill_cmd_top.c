@@ -1,0 +1,194 @@
+/*  rill_cmd_top.c: `rill top ENDPOINT`: a refreshing terminal view of a running job, fed by
+    the snapshots `rill run --monitor ENDPOINT` publishes. Per subtask: records/s in and out
+    (between the last two snapshots), busy and backpressure ratios; 80 columns. It exits when
+    the job's final snapshot arrives, on `q`, or (--count N) after N snapshots. */
+#include "rill_cli.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: rill top ENDPOINT [--count N] [--wait SECONDS]\n"
+                 "\n"
+                 "Shows a running job's subtasks live, from the metrics a job publishes with\n"
+                 "'rill run JOB --monitor ENDPOINT' (e.g. tcp://127.0.0.1:5599 or ipc:///tmp/rill).\n"
+                 "Per subtask: records/s in and out, busy and backpressure share of its time.\n"
+                 "Exits when the job ends or on 'q'.\n"
+                 "\n"
+                 "options:\n"
+                 "  --count N        exit after N snapshots\n"
+                 "  --wait SECONDS   give up when no snapshot came for this long (default: never)\n");
+}
+
+//  Human-readable rate: 950, 12.3k, 4.56M.
+static void s_rate(char *text, size_t size, double rate)
+{
+    if (rate >= 1e9)
+        snprintf(text, size, "%.3gG", rate / 1e9);
+    else if (rate >= 1e6)
+        snprintf(text, size, "%.3gM", rate / 1e6);
+    else if (rate >= 1e3)
+        snprintf(text, size, "%.3gk", rate / 1e3);
+    else
+        snprintf(text, size, "%.0f", rate);
+}
+
+static json_int_t s_int(json_t *object, const char *key)
+{
+    return json_integer_value(json_object_get(object, key));
+}
+
+//  Draws one frame from snapshot `now` (rates against `before`, which may be NULL).
+static void s_draw(json_t *now, json_t *before, bool terminal)
+{
+    if (terminal)
+        printf("\033[H\033[2J");
+    double seconds = (double)s_int(now, "duration_ns") / 1e9;
+    double dt = before ? seconds - (double)s_int(before, "duration_ns") / 1e9 : seconds;
+    bool running = json_is_true(json_object_get(now, "running"));
+    printf("rill top: job '%.30s' (%s) %s %.1f s%s\n",
+           json_string_value(json_object_get(now, "job")),
+           json_string_value(json_object_get(now, "mode")), running ? "running" : "finished in",
+           seconds, terminal && running ? "   q: quit" : "");
+    printf("%-34s %10s %10s %6s %6s %6s\n", "subtask", "in/s", "out/s", "busy", "idle", "bp");
+    json_t *plan = json_object_get(now, "plan");
+    json_t *operators = json_object_get(plan, "operators");
+    json_t *subtasks = json_object_get(now, "subtasks");
+    json_t *previous = before ? json_object_get(before, "subtasks") : NULL;
+    size_t i;
+    json_t *subtask;
+    json_array_foreach(subtasks, i, subtask) {
+        json_t *op = json_array_get(operators, (size_t)s_int(subtask, "operator"));
+        json_t *old = previous ? json_array_get(previous, i) : NULL;
+        double in = (double)(s_int(subtask, "records_in") - (old ? s_int(old, "records_in") : 0));
+        double out =
+            (double)(s_int(subtask, "records_out") - (old ? s_int(old, "records_out") : 0));
+        double busy = (double)(s_int(subtask, "busy_ns") - (old ? s_int(old, "busy_ns") : 0));
+        double idle = (double)(s_int(subtask, "idle_ns") - (old ? s_int(old, "idle_ns") : 0));
+        double bp = (double)(s_int(subtask, "backpressure_ns") -
+                             (old ? s_int(old, "backpressure_ns") : 0));
+        double total = busy + idle + bp;
+        char label[64], in_rate[16], out_rate[16];
+        snprintf(label, sizeof label, "%.24s [%lld/%lld]",
+                 json_string_value(json_object_get(op, "name")),
+                 (long long)s_int(subtask, "index") + 1, (long long)s_int(op, "parallelism"));
+        s_rate(in_rate, sizeof in_rate, dt > 0 ? in / dt : 0);
+        s_rate(out_rate, sizeof out_rate, dt > 0 ? out / dt : 0);
+        printf("%-34s %10s %10s %5.0f%% %5.0f%% %5.0f%%\n", label, in_rate, out_rate,
+               total ? 100 * busy / total : 0, total ? 100 * idle / total : 0,
+               total ? 100 * bp / total : 0);
+    }
+    json_t *totals = json_object_get(now, "totals");
+    printf("total: %lld records in, %lld out\n", (long long)s_int(totals, "records_in"),
+           (long long)s_int(totals, "records_out"));
+    if (!terminal)
+        printf("\n");
+    fflush(stdout);
+}
+
+int rill_cmd_top(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"count", required_argument, NULL, 'c'},
+        {"wait", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int count = 0, wait_s = 0;
+    opterr = 0;
+    optind = 1;
+    int option;
+    while ((option = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (option) {
+        case 'c':
+            if (rill_cli_parse_int(optarg, 1, 1 << 30, &count))
+                goto usage;
+            break;
+        case 'w':
+            if (rill_cli_parse_int(optarg, 1, 86400, &wait_s))
+                goto usage;
+            break;
+        case 'h': s_usage(stdout); return RILL_EXIT_OK;
+        default: goto usage;
+        }
+    }
+    if (optind != argc - 1)
+        goto usage;
+    zsock_t *subscriber = zsock_new_sub(argv[optind], "metrics");
+    if (!subscriber) {
+        fprintf(stderr, "rill top: cannot connect to '%s'\n", argv[optind]);
+        return RILL_EXIT_FAILURE;
+    }
+    bool terminal = isatty(STDOUT_FILENO);
+    bool keys = isatty(STDIN_FILENO);
+    struct termios saved;
+    if (keys) {
+        //  Read single key presses without echo, so `q` quits at once.
+        tcgetattr(STDIN_FILENO, &saved);
+        struct termios raw = saved;
+        raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    }
+    if (terminal)
+        printf("\033[H\033[2Jrill top: waiting for metrics on %s ...\n", argv[optind]);
+    json_t *before = NULL;
+    int shown = 0, rc = RILL_EXIT_OK;
+    int64_t last = zclock_mono();
+    for (;;) {
+        zmq_pollitem_t items[] = {{zsock_resolve(subscriber), 0, ZMQ_POLLIN, 0},
+                                  {NULL, STDIN_FILENO, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, keys ? 2 : 1, 200) < 0 && zmq_errno() != EINTR)
+            break;
+        if (zsys_interrupted)
+            break;
+        if (keys && (items[1].revents & ZMQ_POLLIN)) {
+            char key = 0;
+            if (read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
+                break;
+        }
+        if (!(items[0].revents & ZMQ_POLLIN)) {
+            if (wait_s && zclock_mono() - last > (int64_t)wait_s * 1000) {
+                fprintf(stderr, "rill top: no metrics from '%s' for %d s\n", argv[optind],
+                        wait_s);
+                rc = RILL_EXIT_FAILURE;
+                break;
+            }
+            continue;
+        }
+        char *topic = NULL, *text = NULL;
+        if (zstr_recvx(subscriber, &topic, &text, NULL) < 2) {
+            zstr_free(&topic);
+            zstr_free(&text);
+            continue;
+        }
+        json_error_t error;
+        json_t *now = json_loads(text, 0, &error);
+        zstr_free(&topic);
+        zstr_free(&text);
+        if (!now) {
+            fprintf(stderr, "rill top: a snapshot is not JSON: %s\n", error.text);
+            continue;
+        }
+        last = zclock_mono();
+        s_draw(now, before, terminal);
+        json_decref(before);
+        before = now;
+        shown++;
+        if (!json_is_true(json_object_get(now, "running")) || (count && shown >= count))
+            break;
+    }
+    json_decref(before);
+    zsock_destroy(&subscriber);
+    if (keys)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    return rc;
+usage:
+    fprintf(stderr, "rill top: bad arguments\n\n");
+    s_usage(stderr);
+    return RILL_EXIT_USAGE;
+}

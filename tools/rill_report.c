@@ -1,0 +1,134 @@
+/*  rill_report.c: one self-contained HTML page per run: the logical and parallel diagrams,
+    the flow diagram with its exchange matrices, and the per-subtask and per-channel tables.
+    The SVGs are inlined, so the page needs nothing beside itself. */
+#include "rill_report.h"
+#include "rill_diagram.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void s_escape(FILE *out, const char *text)
+{
+    for (; *text; text++)
+        switch (*text) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default: fputc(*text, out);
+        }
+}
+
+//  Renders one SVG and writes it inline (from its <svg element on: no XML prologue).
+static int s_svg(FILE *out, const rill_plan_t *plan, const rill_diagram_options_t *options,
+                 const char *id, const char *title)
+{
+    char *svg = NULL, error[256];
+    size_t size;
+    if (rill_diagram_render(plan, options, &svg, &size, error, sizeof error)) {
+        fprintf(stderr, "rill run: report: %s\n", error);
+        return -1;
+    }
+    const char *start = strstr(svg, "<svg");
+    fprintf(out, "<section id=\"%s\"><h2>%s</h2><div class=\"diagram\">%s</div></section>\n", id,
+            title, start ? start : svg);
+    free(svg);
+    return 0;
+}
+
+static void s_tables(FILE *out, const rill_metrics_t *metrics)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    fprintf(out, "<section id=\"subtasks\"><h2>Subtasks</h2><table><tr><th>subtask</th>"
+                 "<th>records in</th><th>records out</th><th>bytes out</th><th>batches out</th>"
+                 "<th>busy</th><th>idle</th><th>backpressured</th></tr>\n");
+    for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
+        const rill_plan_subtask_t *s = rill_plan_subtask(plan, i);
+        const rill_plan_operator_t *op = rill_plan_operator(plan, s->op);
+        rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
+        double total = (double)(m.busy_ns + m.idle_ns + m.backpressure_ns);
+        fprintf(out, "<tr><td>");
+        s_escape(out, op->name);
+        fprintf(out,
+                " [%d/%d]</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
+                "<td>%.1f%%</td><td>%.1f%%</td><td>%.1f%%</td></tr>\n",
+                s->index + 1, op->parallelism, (unsigned long long)m.records_in,
+                (unsigned long long)m.records_out, (unsigned long long)m.bytes_out,
+                (unsigned long long)m.batches_out, total ? 100 * (double)m.busy_ns / total : 0,
+                total ? 100 * (double)m.idle_ns / total : 0,
+                total ? 100 * (double)m.backpressure_ns / total : 0);
+    }
+    fprintf(out, "</table></section>\n<section id=\"channels\"><h2>Channels</h2><table><tr>"
+                 "<th>from</th><th>to</th><th>pattern</th><th>records sent</th>"
+                 "<th>records received</th><th>bytes</th><th>batches</th></tr>\n");
+    for (int c = 0; c < rill_plan_channel_count(plan); c++) {
+        const rill_plan_channel_t *ch = rill_plan_channel(plan, c);
+        const rill_plan_edge_t *e = rill_plan_edge(plan, ch->edge);
+        rill_channel_metrics_t m = rill_metrics_channel(metrics, c);
+        fprintf(out, "<tr><td>");
+        s_escape(out, rill_plan_operator(plan, e->from)->name);
+        fprintf(out, " [%d]</td><td>", ch->from_index + 1);
+        s_escape(out, rill_plan_operator(plan, e->to)->name);
+        fprintf(out, " [%d]</td><td>%s</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td></tr>\n",
+                ch->to_index + 1, rill_pattern_name(e->pattern), (unsigned long long)m.records,
+                (unsigned long long)m.records_received, (unsigned long long)m.bytes,
+                (unsigned long long)m.batches);
+    }
+    fprintf(out, "</table></section>\n");
+}
+
+int rill_report_write(const rill_metrics_t *metrics, const char *path)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "rill run: cannot write report '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
+    uint64_t *records = calloc((size_t)channels + 1, sizeof(uint64_t));
+    double *backpressure = calloc((size_t)subtasks + 1, sizeof(double));
+    for (int c = 0; c < channels; c++)
+        records[c] = rill_metrics_channel(metrics, c).records;
+    for (int s = 0; s < subtasks; s++) {
+        rill_subtask_metrics_t m = rill_metrics_subtask(metrics, s);
+        uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
+        backpressure[s] = total ? (double)m.backpressure_ns / (double)total : 0;
+    }
+    fprintf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>rill report: ");
+    s_escape(out, rill_plan_job_name(plan));
+    fprintf(out, "</title><style>"
+                 "body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222}"
+                 "table{border-collapse:collapse;font-size:13px}"
+                 "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+                 "td:first-child{text-align:left}.diagram svg{max-width:100%%;height:auto}"
+                 "section{margin-bottom:2em}</style></head><body>\n<h1>rill report: ");
+    s_escape(out, rill_plan_job_name(plan));
+    fprintf(out, "</h1><p>%s mode, ran %.3f s, %d operators, %d subtasks, %d channels.</p>\n",
+            rill_mode_name(rill_plan_mode(plan)),
+            (double)rill_metrics_duration_ns(metrics) / 1e9, rill_plan_operator_count(plan),
+            subtasks, channels);
+    rill_diagram_options_t logical = {.view = RILL_VIEW_LOGICAL, .format = RILL_FORMAT_SVG};
+    rill_diagram_options_t parallel = {.view = RILL_VIEW_PARALLEL, .format = RILL_FORMAT_SVG};
+    rill_diagram_options_t flow = {.view = RILL_VIEW_PARALLEL,
+                                   .format = RILL_FORMAT_SVG,
+                                   .channel_records = records,
+                                   .subtask_backpressure = backpressure};
+    int rc = s_svg(out, plan, &logical, "logical", "Logical dataflow") ||
+             s_svg(out, plan, &parallel, "parallel", "Parallel dataflow") ||
+             s_svg(out, plan, &flow, "flow",
+                   "Flow: channel width by records, subtask colour by backpressure, exchange "
+                   "matrices");
+    if (rc == 0)
+        s_tables(out, metrics);
+    fprintf(out, "</body></html>\n");
+    free(records);
+    free(backpressure);
+    if (fclose(out) || rc) {
+        fprintf(stderr, "rill run: cannot write report '%s'\n", path);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,11 @@
+/*  rill_report.h: `rill run --report FILE`: one self-contained HTML page of a run. */
+#ifndef RILL_REPORT_H_INCLUDED
+#define RILL_REPORT_H_INCLUDED
+
+#include "rill.h"
+
+//  Writes the report (both diagrams, the flow diagram with its exchange matrices, the
+//  metrics tables) to path. 0, or -1 with a message on stderr.
+int rill_report_write(const rill_metrics_t *metrics, const char *path);
+
+#endif

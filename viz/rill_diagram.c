@@ -1,0 +1,408 @@
+/*  rill_diagram.c: see the header. One GVC_t per render call: gvc keeps plugin state, and
+    rill keeps no global state of its own. */
+#include "rill_diagram.h"
+
+#include <graphviz/cgraph.h>
+#include <graphviz/gvc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  How each exchange pattern is drawn: colour, style, pen width.
+typedef struct {
+    const char *color;
+    const char *style;
+    const char *width;
+} s_look_t;
+
+static const s_look_t s_looks[] = {
+    [RILL_PATTERN_FORWARD] = {"black", "solid", "1.2"},
+    [RILL_PATTERN_HASH] = {"#1f5fbf", "solid", "1.2"},
+    [RILL_PATTERN_BROADCAST] = {"#c0392b", "bold", "2"},
+    [RILL_PATTERN_REBALANCE] = {"#1e8449", "dashed", "1.2"},
+    [RILL_PATTERN_RESCALE] = {"#7d3c98", "dashed", "1.2"},
+    [RILL_PATTERN_SHUFFLE] = {"#d35400", "dotted", "1.5"},
+    [RILL_PATTERN_GLOBAL] = {"#6e2c00", "bold", "2"},
+    [RILL_PATTERN_CUSTOM] = {"#7f8c8d", "dotted", "1.5"},
+};
+
+static const char *s_kind_fill(rill_op_kind_t kind)
+{
+    if (rill_op_kind_is_source(kind))
+        return "#d6eaf8";
+    if (rill_op_kind_is_sink(kind))
+        return "#d5f5e3";
+    if (kind == RILL_OP_REDUCE || kind == RILL_OP_WINDOW || kind == RILL_OP_PROCESS)
+        return "#fdebd0";
+    return "#f4f6f7";
+}
+
+static void s_set(void *object, const char *name, const char *value)
+{
+    agsafeset(object, (char *)name, (char *)value, "");
+}
+
+static void s_seti(void *object, const char *name, long value)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%ld", value);
+    s_set(object, name, text);
+}
+
+static void s_style_edge(Agedge_t *edge, rill_pattern_t pattern)
+{
+    const s_look_t *look = &s_looks[pattern];
+    s_set(edge, "pattern", rill_pattern_name(pattern));
+    s_set(edge, "color", look->color);
+    s_set(edge, "style", look->style);
+    s_set(edge, "penwidth", look->width);
+}
+
+static Agraph_t *s_graph(const rill_plan_t *plan)
+{
+    Agraph_t *graph = agopen((char *)rill_plan_job_name(plan), Agdirected, NULL);
+    s_set(graph, "rankdir", "LR");
+    s_set(graph, "fontname", "Helvetica");
+    s_set(graph, "nodesep", "0.3");
+    s_set(graph, "ranksep", "0.9");
+    agattr(graph, AGNODE, "fontname", "Helvetica");
+    agattr(graph, AGNODE, "fontsize", "11");
+    agattr(graph, AGEDGE, "fontname", "Helvetica");
+    agattr(graph, AGEDGE, "fontsize", "9");
+    return graph;
+}
+
+//  A legend cluster with one sample edge per pattern used; its nodes and edges carry
+//  legend=1 so readers can tell them from the dataflow.
+static void s_legend(Agraph_t *graph, const rill_plan_t *plan)
+{
+    bool used[RILL_PATTERN_CUSTOM + 1] = {false};
+    for (int e = 0; e < rill_plan_edge_count(plan); e++)
+        used[rill_plan_edge(plan, e)->pattern] = true;
+    Agraph_t *legend = agsubg(graph, "cluster_legend", 1);
+    s_set(legend, "label", "exchange patterns");
+    s_set(legend, "style", "dashed");
+    s_set(legend, "color", "gray");
+    for (int p = RILL_PATTERN_FORWARD; p <= RILL_PATTERN_CUSTOM; p++) {
+        if (!used[p])
+            continue;
+        char a[32], b[32];
+        snprintf(a, sizeof a, "legend_%s_a", rill_pattern_name(p));
+        snprintf(b, sizeof b, "legend_%s_b", rill_pattern_name(p));
+        Agnode_t *from = agnode(legend, a, 1), *to = agnode(legend, b, 1);
+        for (Agnode_t *n = from; n; n = n == from ? to : NULL) {
+            s_set(n, "legend", "1");
+            s_set(n, "shape", "point");
+            s_set(n, "width", "0.05");
+        }
+        Agedge_t *edge = agedge(legend, from, to, NULL, 1);
+        s_style_edge(edge, (rill_pattern_t)p);
+        s_set(edge, "legend", "1");
+        s_set(edge, "label", rill_pattern_name(p));
+    }
+}
+
+static void s_logical(Agraph_t *graph, const rill_plan_t *plan)
+{
+    char name[32], label[512];
+    for (int i = 0; i < rill_plan_operator_count(plan); i++) {
+        const rill_plan_operator_t *op = rill_plan_operator(plan, i);
+        snprintf(name, sizeof name, "op%d", i);
+        Agnode_t *node = agnode(graph, name, 1);
+        snprintf(label, sizeof label, "%s\n%s · parallelism %d", op->name, op->kind_name,
+                 op->parallelism);
+        s_set(node, "label", label);
+        s_set(node, "shape", "box");
+        s_set(node, "style", "rounded,filled");
+        s_set(node, "fillcolor", s_kind_fill(op->kind));
+        s_set(node, "operator", op->name);
+        s_set(node, "kind", op->kind_name);
+        s_seti(node, "parallelism", op->parallelism);
+    }
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        snprintf(name, sizeof name, "op%d", edge->from);
+        Agnode_t *from = agnode(graph, name, 0);
+        snprintf(name, sizeof name, "op%d", edge->to);
+        Agnode_t *to = agnode(graph, name, 0);
+        snprintf(name, sizeof name, "edge%d", e);
+        Agedge_t *drawn = agedge(graph, from, to, name, 1);
+        s_style_edge(drawn, edge->pattern);
+        snprintf(label, sizeof label, "%s%s", rill_pattern_name(edge->pattern),
+                 edge->output_tag ? " (late records)" : "");
+        s_set(drawn, "label", label);
+    }
+}
+
+//  ---- parallel view
+
+typedef struct {
+    const rill_plan_t *plan;
+    const rill_diagram_options_t *options;
+    int threshold;
+    Agnode_t **nodes; //  the node drawing each subtask (an elided node for hidden ones)
+    uint64_t max_records;
+} s_parallel_t;
+
+static bool s_collapsed(s_parallel_t *self, const rill_plan_operator_t *op)
+{
+    return self->threshold >= 0 && op->parallelism > self->threshold;
+}
+
+//  Visible subtasks of a collapsed operator: the first two and the last.
+static bool s_visible(const rill_plan_operator_t *op, int index)
+{
+    return index < 2 || index == op->parallelism - 1;
+}
+
+//  Backpressure ratio -> a fill from white to red.
+static void s_heat(char *color, size_t size, double ratio)
+{
+    ratio = ratio < 0 ? 0 : ratio > 1 ? 1 : ratio;
+    int fade = (int)(255 * (1 - ratio));
+    snprintf(color, size, "#ff%02x%02x", fade, fade);
+}
+
+static bool s_on_path(s_parallel_t *self, int subtask)
+{
+    for (int i = 0; i < self->options->path_length; i++)
+        if (self->options->path[i] == subtask)
+            return true;
+    return false;
+}
+
+static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
+{
+    const rill_plan_t *plan = self->plan;
+    char name[64], label[512];
+    for (int i = 0; i < rill_plan_operator_count(plan); i++) {
+        const rill_plan_operator_t *op = rill_plan_operator(plan, i);
+        snprintf(name, sizeof name, "cluster_op%d", i);
+        Agraph_t *cluster = agsubg(graph, name, 1);
+        snprintf(label, sizeof label, "%s (%s)", op->name, op->kind_name);
+        s_set(cluster, "label", label);
+        s_set(cluster, "style", "rounded");
+        s_set(cluster, "color", "#99a3a4");
+        bool collapsed = s_collapsed(self, op);
+        Agnode_t *elided = NULL;
+        for (int k = 0; k < op->parallelism; k++) {
+            int subtask = op->first_subtask + k;
+            if (collapsed && !s_visible(op, k)) {
+                if (!elided) {
+                    snprintf(name, sizeof name, "op%d_elided", i);
+                    elided = agnode(cluster, name, 1);
+                    snprintf(label, sizeof label, "… %d more subtasks", op->parallelism - 3);
+                    s_set(elided, "label", label);
+                    s_set(elided, "shape", "box");
+                    s_set(elided, "style", "dashed,rounded");
+                    s_set(elided, "operator", op->name);
+                    s_seti(elided, "elided", op->parallelism - 3);
+                }
+                self->nodes[subtask] = elided;
+                continue;
+            }
+            snprintf(name, sizeof name, "s%d", subtask);
+            Agnode_t *node = agnode(cluster, name, 1);
+            snprintf(label, sizeof label, "%s [%d/%d]", op->name, k + 1, op->parallelism);
+            s_set(node, "label", label);
+            s_set(node, "shape", "box");
+            s_set(node, "style", "rounded,filled");
+            s_set(node, "operator", op->name);
+            s_seti(node, "subtask", subtask);
+            char fill[16];
+            if (self->options->subtask_backpressure) {
+                double ratio = self->options->subtask_backpressure[subtask];
+                s_heat(fill, sizeof fill, ratio);
+                s_set(node, "fillcolor", fill);
+                char ratio_text[16];
+                snprintf(ratio_text, sizeof ratio_text, "%.3f", ratio);
+                s_set(node, "backpressure", ratio_text);
+                snprintf(label, sizeof label, "%s [%d/%d]\nbackpressured %.0f%%", op->name, k + 1,
+                         op->parallelism, 100 * ratio);
+                s_set(node, "label", label);
+            } else
+                s_set(node, "fillcolor", s_kind_fill(op->kind));
+            if (s_on_path(self, subtask)) {
+                s_set(node, "color", "#e67e22");
+                s_set(node, "penwidth", "3");
+            }
+            self->nodes[subtask] = node;
+        }
+    }
+}
+
+//  Width and colour of a channel edge by its share of the busiest channel's records.
+static void s_flow_look(s_parallel_t *self, Agedge_t *edge, uint64_t records)
+{
+    double share = self->max_records ? (double)records / (double)self->max_records : 0;
+    char width[16], color[16], label[32];
+    snprintf(width, sizeof width, "%.2f", 0.5 + 7.5 * share);
+    int blue = (int)(200 * (1 - share));
+    snprintf(color, sizeof color, "#%02x%02xff", blue, blue);
+    snprintf(label, sizeof label, "%llu", (unsigned long long)records);
+    s_set(edge, "penwidth", width);
+    s_set(edge, "color", color);
+    s_set(edge, "xlabel", label);
+    s_seti(edge, "records", (long)records);
+}
+
+//  One edge per channel, or per bundle of channels sharing a pair of drawn nodes.
+static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
+{
+    const rill_plan_t *plan = self->plan;
+    const uint64_t *records = self->options->channel_records;
+    for (int c = 0; records && c < rill_plan_channel_count(plan); c++)
+        if (records[c] > self->max_records)
+            self->max_records = records[c];
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        for (int c = edge->first_channel; c < edge->first_channel + edge->channel_count; c++) {
+            const rill_plan_channel_t *channel = rill_plan_channel(plan, c);
+            Agnode_t *from = self->nodes[channel->from_subtask];
+            Agnode_t *to = self->nodes[channel->to_subtask];
+            char name[48];
+            //  Bundles are named by their ends, so the channels of a bundle meet in one edge.
+            snprintf(name, sizeof name, "e%d_%s_%s", e, agnameof(from), agnameof(to));
+            Agedge_t *drawn = agedge(graph, from, to, name, 0);
+            if (drawn) {
+                long count = atol(agget(drawn, "channels")) + 1;
+                s_seti(drawn, "channels", count);
+                char label[32];
+                snprintf(label, sizeof label, "%ld channels", count);
+                s_set(drawn, "label", label);
+                if (records) {
+                    uint64_t sum = (uint64_t)atoll(agget(drawn, "records")) + records[c];
+                    s_flow_look(self, drawn, sum);
+                }
+                continue;
+            }
+            drawn = agedge(graph, from, to, name, 1);
+            s_style_edge(drawn, edge->pattern);
+            s_seti(drawn, "channels", 1);
+            s_seti(drawn, "channel", c);
+            if (records)
+                s_flow_look(self, drawn, records[c]);
+            if (s_on_path(self, channel->from_subtask) && s_on_path(self, channel->to_subtask)) {
+                s_set(drawn, "color", "#e67e22");
+                s_set(drawn, "penwidth", "3");
+            }
+        }
+    }
+}
+
+//  One heatmap per redistributing edge: senders down, receivers across, records per cell;
+//  above 16 a side, neighbouring subtasks share a cell (sums).
+static void s_matrices(s_parallel_t *self, Agraph_t *graph)
+{
+    const rill_plan_t *plan = self->plan;
+    const uint64_t *records = self->options->channel_records;
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        if (edge->pattern == RILL_PATTERN_FORWARD || edge->channel_count == 0)
+            continue;
+        int senders = rill_plan_operator(plan, edge->from)->parallelism;
+        int receivers = rill_plan_operator(plan, edge->to)->parallelism;
+        int rows = senders > 16 ? 16 : senders, cols = receivers > 16 ? 16 : receivers;
+        uint64_t *cells = calloc((size_t)(rows * cols), sizeof(uint64_t)), top = 0;
+        for (int c = edge->first_channel; c < edge->first_channel + edge->channel_count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(plan, c);
+            uint64_t *cell = &cells[(ch->from_index * rows / senders) * cols +
+                                    ch->to_index * cols / receivers];
+            *cell += records[c];
+            top = *cell > top ? *cell : top;
+        }
+        size_t size = 4096 + (size_t)(rows * cols) * 96;
+        char *html = malloc(size);
+        int at = snprintf(html, size,
+                          "<table border=\"0\" cellborder=\"1\" cellspacing=\"0\">"
+                          "<tr><td colspan=\"%d\"><b>%s → %s (%s): records</b></td></tr>"
+                          "<tr><td></td>",
+                          cols + 1, rill_plan_operator(plan, edge->from)->name,
+                          rill_plan_operator(plan, edge->to)->name,
+                          rill_pattern_name(edge->pattern));
+        for (int c = 0; c < cols; c++)
+            at += snprintf(html + at, size - (size_t)at, "<td><i>r%d</i></td>",
+                           c * receivers / cols + 1);
+        at += snprintf(html + at, size - (size_t)at, "</tr>");
+        for (int r = 0; r < rows; r++) {
+            at += snprintf(html + at, size - (size_t)at, "<tr><td><i>s%d</i></td>",
+                           r * senders / rows + 1);
+            for (int c = 0; c < cols; c++) {
+                uint64_t value = cells[r * cols + c];
+                char color[16];
+                s_heat(color, sizeof color, top ? (double)value / (double)top : 0);
+                at += snprintf(html + at, size - (size_t)at, "<td bgcolor=\"%s\">%llu</td>", color,
+                               (unsigned long long)value);
+            }
+            at += snprintf(html + at, size - (size_t)at, "</tr>");
+        }
+        snprintf(html + at, size - (size_t)at, "</table>");
+        char name[32];
+        snprintf(name, sizeof name, "matrix%d", e);
+        Agnode_t *node = agnode(graph, name, 1);
+        s_set(node, "shape", "plain");
+        s_set(node, "matrix", "1");
+        s_seti(node, "edge", e);
+        agsafeset(node, "label", agstrdup_html(graph, html), "");
+        free(html);
+        free(cells);
+    }
+}
+
+static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
+                       const rill_diagram_options_t *options)
+{
+    s_parallel_t self = {plan, options, options->collapse, NULL, 0};
+    if (self.threshold == 0)
+        self.threshold = RILL_DIAGRAM_COLLAPSE_DEFAULT;
+    self.nodes = calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(Agnode_t *));
+    s_subtask_nodes(&self, graph);
+    s_channel_edges(&self, graph);
+    s_legend(graph, plan);
+    if (options->channel_records)
+        s_matrices(&self, graph);
+    free(self.nodes);
+}
+
+int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *options,
+                        char **out, size_t *out_size, char *error, size_t error_size)
+{
+    Agraph_t *graph = s_graph(plan);
+    if (!graph) {
+        snprintf(error, error_size, "cannot create a graph");
+        return -1;
+    }
+    if (options->view == RILL_VIEW_LOGICAL)
+        s_logical(graph, plan);
+    else
+        s_parallel(graph, plan, options);
+    static const char *formats[] = {"dot", "svg", "png"};
+    GVC_t *gvc = gvContext();
+    int rc = -1;
+    char *data = NULL;
+    unsigned int length = 0;
+    if (!gvc)
+        snprintf(error, error_size, "cannot start Graphviz");
+    else if (gvLayout(gvc, graph, "dot") != 0)
+        snprintf(error, error_size, "Graphviz could not lay the graph out");
+    else {
+        if (gvRenderData(gvc, graph, formats[options->format], &data, &length) != 0 || !data)
+            snprintf(error, error_size,
+                     "Graphviz cannot render %s here (is its plugin installed?)",
+                     formats[options->format]);
+        else if ((*out = malloc(length + 1))) {
+            memcpy(*out, data, length);
+            (*out)[length] = 0;
+            *out_size = length;
+            rc = 0;
+        }
+        if (data)
+            gvFreeRenderData(data);
+        gvFreeLayout(gvc, graph);
+    }
+    agclose(graph);
+    if (gvc)
+        gvFreeContext(gvc);
+    return rc;
+}

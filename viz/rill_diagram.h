@@ -1,0 +1,51 @@
+/*  rill_diagram.h: draws a plan with Graphviz, in process (libcgraph builds the graph,
+    libgvc lays it out and renders DOT, SVG or PNG). Reads the planner's plan only, plus,
+    for the flow view, a run's counters; never a second model of the dataflow.
+
+    Views:
+      logical   one node per operator (name, kind, parallelism), one edge per stream labelled
+                with its exchange pattern; left to right.
+      parallel  one cluster per operator, one node per subtask ("map() [1/2]"), one edge per
+                channel, each pattern in its own style, with a legend of the patterns used.
+    Collapsing: an operator whose parallelism is above the threshold (default 8) shows its
+    first two and its last subtask and one elided node ("... N more"). Channels between two
+    visible subtasks are drawn as they are; all channels that touch an elided node are bundled
+    into one edge per pair of drawn nodes, labelled "N channels" (attribute channels=N).
+    Flow: with counters, each channel's width and colour follow its record count, each
+    subtask's colour its backpressure ratio, and every redistributing edge gets an exchange
+    matrix (senders x receivers, records) drawn as a heatmap.
+    Every node and edge carries attributes tests and tools can read back: operator, subtask,
+    pattern, channels, legend. */
+#ifndef RILL_DIAGRAM_H_INCLUDED
+#define RILL_DIAGRAM_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rill_plan.h"
+
+typedef enum { RILL_VIEW_LOGICAL, RILL_VIEW_PARALLEL } rill_view_t;
+typedef enum { RILL_FORMAT_DOT, RILL_FORMAT_SVG, RILL_FORMAT_PNG } rill_format_t;
+
+#define RILL_DIAGRAM_COLLAPSE_DEFAULT 8
+
+typedef struct {
+    rill_view_t view;
+    rill_format_t format;
+    //  Collapse operators with parallelism above this; 0: the default; -1: never collapse.
+    int collapse;
+    //  Flow view (optional): records per channel (by channel id) and backpressure ratio per
+    //  subtask (by subtask id), e.g. from a metrics JSON file.
+    const uint64_t *channel_records;
+    const double *subtask_backpressure;
+    //  A path to highlight (subtask ids in order), e.g. a traced record's route.
+    const int *path;
+    int path_length;
+} rill_diagram_options_t;
+
+//  Renders plan; *out (caller frees) holds the bytes, *out_size their count. 0, or -1 with a
+//  message in error.
+int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *options,
+                        char **out, size_t *out_size, char *error, size_t error_size);
+
+#endif
