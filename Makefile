@@ -7,7 +7,7 @@
 #   make sanitize  runs the suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 
 PACKAGES := build-essential cmake pkg-config libzmq3-dev libczmq-dev libgraphviz-dev \
-            libcmocka-dev libxxhash-dev libjansson-dev
+            libcmocka-dev libxxhash-dev libjansson-dev libxml2-dev
 SHELL    := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 JOBS     ?= 2

@@ -368,9 +368,14 @@ static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
 int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *options,
                         char **out, size_t *out_size, char *error, size_t error_size)
 {
-    Agraph_t *graph = s_graph(plan);
+    //  The context first: gvContext() declares a process-wide default node label, and a
+    //  graph made before it would render differently from every graph made after.
+    GVC_t *gvc = gvContext();
+    Agraph_t *graph = gvc ? s_graph(plan) : NULL;
     if (!graph) {
-        snprintf(error, error_size, "cannot create a graph");
+        snprintf(error, error_size, "cannot start Graphviz");
+        if (gvc)
+            gvFreeContext(gvc);
         return -1;
     }
     if (options->view == RILL_VIEW_LOGICAL)
@@ -378,13 +383,10 @@ int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *o
     else
         s_parallel(graph, plan, options);
     static const char *formats[] = {"dot", "svg", "png"};
-    GVC_t *gvc = gvContext();
     int rc = -1;
     char *data = NULL;
     unsigned int length = 0;
-    if (!gvc)
-        snprintf(error, error_size, "cannot start Graphviz");
-    else if (gvLayout(gvc, graph, "dot") != 0)
+    if (gvLayout(gvc, graph, "dot") != 0)
         snprintf(error, error_size, "Graphviz could not lay the graph out");
     else {
         if (gvRenderData(gvc, graph, formats[options->format], &data, &length) != 0 || !data)
@@ -402,7 +404,6 @@ int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *o
         gvFreeLayout(gvc, graph);
     }
     agclose(graph);
-    if (gvc)
-        gvFreeContext(gvc);
+    gvFreeContext(gvc);
     return rc;
 }

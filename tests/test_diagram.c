@@ -1,0 +1,333 @@
+/*  test_diagram.c: the Graphviz diagrams and the plan JSON. For every exchange pattern the
+    DOT output is read back with libcgraph and its nodes, edges and pattern attributes are
+    checked against the plan; SVG parses as XML with one node group per subtask; PNG starts
+    with the PNG signature; JSON round-trips, also through `rill viz`; malformed or truncated
+    JSON is an error, never a crash; parallelism 64 collapses to the documented shape. */
+#include "testutil.h"
+#include "rill_diagram.h"
+
+#include <graphviz/cgraph.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int s_map(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    return rill_buffer_set(out, in->data, in->size);
+}
+
+static int s_first_receiver(const rill_record_t *in, const rill_key_t *key, int receivers,
+                            void *ctx)
+{
+    return 0;
+}
+
+//  source(p_src) -pattern-> map(p_map) -forward-> discard(p_map)
+static rill_plan_t *s_plan(rill_graph_t **graph_p, rill_pattern_t pattern, int p_src, int p_map)
+{
+    rill_graph_t *graph = *graph_p = rill_graph_new();
+    int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_SOURCE_GENERATOR, .parallelism = p_src,
+        .fn.generate = test_generate_sequence, .count = 1});
+    int map = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_MAP, .parallelism = p_map, .fn.map = s_map});
+    int sink = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_SINK_DISCARD, .parallelism = p_map});
+    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = src, .to = map, .pattern = pattern,
+                                                   .key = rill_key_first_field,
+                                                   .partition = s_first_receiver});
+    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = map, .to = sink,
+                                                   .pattern = RILL_PATTERN_FORWARD});
+    char error[256];
+    rill_plan_t *plan = rill_plan_new(graph, "diagram", 1, RILL_MODE_AUTOMATIC, error, sizeof error);
+    if (!plan)
+        fail_msg("plan: %s", error);
+    return plan;
+}
+
+static char *s_render(const rill_plan_t *plan, rill_view_t view, rill_format_t format,
+                      int collapse, size_t *size)
+{
+    rill_diagram_options_t options = {.view = view, .format = format, .collapse = collapse};
+    char *out = NULL, error[256];
+    size_t length;
+    if (rill_diagram_render(plan, &options, &out, &length, error, sizeof error))
+        fail_msg("render: %s", error);
+    if (size)
+        *size = length;
+    return out;
+}
+
+//  Counts a DOT graph's dataflow nodes and edges (legend items excluded) and checks each
+//  edge's pattern against the plan edge its channel belongs to.
+static void s_count(const char *dot, const rill_plan_t *plan, int *nodes, int *edges,
+                    long *channels)
+{
+    Agraph_t *graph = agmemread(dot);
+    assert_non_null(graph);
+    *nodes = *edges = 0;
+    *channels = 0;
+    for (Agnode_t *n = agfstnode(graph); n; n = agnxtnode(graph, n)) {
+        char *legend = agget(n, "legend");
+        if (!legend || strcmp(legend, "1") != 0)
+            (*nodes)++;
+        for (Agedge_t *e = agfstout(graph, n); e; e = agnxtout(graph, e)) {
+            char *edge_legend = agget(e, "legend");
+            if (edge_legend && strcmp(edge_legend, "1") == 0)
+                continue;
+            (*edges)++;
+            char *count = agget(e, "channels");
+            *channels += count && *count ? atol(count) : 1;
+            char *pattern = agget(e, "pattern");
+            assert_non_null(pattern);
+            assert_true(rill_pattern_from_name(pattern) > 0);
+        }
+    }
+    agclose(graph);
+}
+
+static void each_pattern_draws_one_node_per_subtask_and_one_edge_per_channel(void **state)
+{
+    for (int p = RILL_PATTERN_FORWARD; p <= RILL_PATTERN_CUSTOM; p++) {
+        rill_graph_t *graph;
+        int receivers = p == RILL_PATTERN_FORWARD ? 3 : 2;
+        rill_plan_t *plan = s_plan(&graph, (rill_pattern_t)p, 3, receivers);
+        char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+        int nodes, edges;
+        long channels;
+        s_count(dot, plan, &nodes, &edges, &channels);
+        assert_int_equal(nodes, rill_plan_subtask_count(plan));
+        assert_int_equal(edges, rill_plan_channel_count(plan));
+        //  The pattern attribute of the first edge's channels is the pattern under test.
+        Agraph_t *read = agmemread(dot);
+        int with_pattern = 0;
+        for (Agnode_t *n = agfstnode(read); n; n = agnxtnode(read, n))
+            for (Agedge_t *e = agfstout(read, n); e; e = agnxtout(read, e))
+                if (strcmp(agget(e, "pattern"), rill_pattern_name(p)) == 0 &&
+                    strcmp(agget(e, "legend"), "1") != 0)
+                    with_pattern++;
+        agclose(read);
+        int expected = rill_plan_edge(plan, 0)->channel_count +
+                       (p == RILL_PATTERN_FORWARD ? rill_plan_edge(plan, 1)->channel_count : 0);
+        assert_int_equal(with_pattern, expected);
+        //  The legend shows the pattern too.
+        assert_non_null(strstr(dot, "legend_"));
+        free(dot);
+        //  Logical view: one node per operator, one edge per stream, labelled by pattern.
+        dot = s_render(plan, RILL_VIEW_LOGICAL, RILL_FORMAT_DOT, 0, NULL);
+        s_count(dot, plan, &nodes, &edges, &channels);
+        assert_int_equal(nodes, 3);
+        assert_int_equal(edges, 2);
+        free(dot);
+        rill_plan_destroy(&plan);
+        rill_graph_destroy(&graph);
+    }
+}
+
+static void svg_parses_as_xml_with_a_node_group_per_subtask(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_HASH, 3, 2);
+    size_t size;
+    char *svg = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_SVG, 0, &size);
+    xmlDocPtr doc = xmlReadMemory(svg, (int)size, "plan.svg", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+    assert_non_null(doc);
+    xmlXPathContextPtr context = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(context, BAD_CAST "svg", BAD_CAST "http://www.w3.org/2000/svg");
+    xmlXPathObjectPtr groups =
+        xmlXPathEvalExpression(BAD_CAST "//svg:g[@class='node']", context);
+    //  Subtasks, plus the legend's two points per pattern (hash and forward here).
+    assert_int_equal(groups->nodesetval->nodeNr, rill_plan_subtask_count(plan) + 4);
+    xmlXPathFreeObject(groups);
+    xmlXPathFreeContext(context);
+    xmlFreeDoc(doc);
+    free(svg);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void png_output_starts_with_the_png_signature(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_BROADCAST, 2, 2);
+    size_t size;
+    char *png = s_render(plan, RILL_VIEW_LOGICAL, RILL_FORMAT_PNG, 0, &size);
+    assert_true(size > 100);
+    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+    free(png);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void plan_json_round_trips(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_RESCALE, 2, 4);
+    char *first = rill_plan_to_json(plan);
+    char error[256];
+    rill_plan_t *again = rill_plan_from_json(first, error, sizeof error);
+    if (!again)
+        fail_msg("from_json: %s", error);
+    assert_null(rill_plan_graph(again));
+    char *second = rill_plan_to_json(again);
+    assert_string_equal(first, second);
+    assert_int_equal(rill_plan_channel_count(again), rill_plan_channel_count(plan));
+    //  Drawn from JSON, it is the same diagram: the same nodes with the same labels, the same
+    //  edges with the same patterns (cgraph orders subgraphs by internal ids, so the texts
+    //  themselves may list them in another order).
+    char *a = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    char *b = s_render(again, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    Agraph_t *ga = agmemread(a), *gb = agmemread(b);
+    assert_int_equal(agnnodes(ga), agnnodes(gb));
+    assert_int_equal(agnedges(ga), agnedges(gb));
+    for (Agnode_t *n = agfstnode(ga); n; n = agnxtnode(ga, n)) {
+        Agnode_t *m = agnode(gb, agnameof(n), 0);
+        assert_non_null(m);
+        assert_string_equal(agget(n, "label"), agget(m, "label"));
+        for (Agedge_t *e = agfstout(ga, n); e; e = agnxtout(ga, e)) {
+            Agedge_t *f = agedge(gb, m, agnode(gb, agnameof(aghead(e)), 0), agnameof(e), 0);
+            assert_non_null(f);
+            assert_string_equal(agget(e, "pattern"), agget(f, "pattern"));
+        }
+    }
+    agclose(ga);
+    agclose(gb);
+    free(a);
+    free(b);
+    free(first);
+    free(second);
+    rill_plan_destroy(&again);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void malformed_or_truncated_json_is_an_error_not_a_crash(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_HASH, 3, 2);
+    char *json = rill_plan_to_json(plan);
+    size_t length = strlen(json);
+    char error[256];
+    //  Every truncation point.
+    for (size_t cut = 0; cut < length - 2; cut += 7) {
+        char *part = strndup(json, cut);
+        error[0] = 0;
+        assert_null(rill_plan_from_json(part, error, sizeof error));
+        assert_true(strlen(error) > 0);
+        free(part);
+    }
+    //  Wrong types, ids out of range, inconsistent counts, not a plan at all.
+    const char *bad[] = {
+        "[]", "{}", "{\"rill_plan\":1}", "null", "{\"rill_plan\":1,\"job\":\"x\",\"mode\":\"batch\","
+        "\"operators\":[{\"id\":5}],\"edges\":[],\"subtasks\":[],\"channels\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_null(rill_plan_from_json(bad[i], error, sizeof error));
+    //  One channel pointing at a subtask that does not exist.
+    char *broken = strdup(json);
+    char *at = strstr(broken, "\"to_subtask\": ");
+    assert_non_null(at);
+    memcpy(at + strlen("\"to_subtask\": "), "9", 1);
+    assert_null(rill_plan_from_json(broken, error, sizeof error));
+    assert_non_null(strstr(error, "channel"));
+    free(broken);
+    free(json);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void parallelism_64_collapses_to_the_documented_shape(void **state)
+{
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 64);
+    rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 10);
+    s = rill_stream_count(rill_stream_key_by(s, rill_key_first_field, NULL));
+    rill_stream_discard(s);
+    const rill_plan_t *plan = rill_env_plan(env);
+    char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    int nodes, edges;
+    long channels;
+    s_count(dot, plan, &nodes, &edges, &channels);
+    //  Per operator: subtasks 1, 2 and 64 plus one elided node.
+    assert_int_equal(nodes, 3 * 4);
+    //  Hash: 4 drawn senders x 4 drawn receivers; forward: 3 visible pairs plus elided->elided.
+    assert_int_equal(edges, 16 + 4);
+    assert_int_equal(channels, 64 * 64 + 64);
+    assert_non_null(strstr(dot, "61 more subtasks"));
+    free(dot);
+    //  Never collapsing draws every subtask.
+    rill_env_set_parallelism(env, 12);
+    plan = rill_env_plan(env);
+    dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, -1, NULL);
+    s_count(dot, plan, &nodes, &edges, &channels);
+    assert_int_equal(nodes, 36);
+    assert_int_equal(edges, 144 + 12);
+    free(dot);
+    rill_env_destroy(&env);
+}
+
+static void a_five_operator_job_at_parallelism_64_renders(void **state)
+{
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 64);
+    rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 10);
+    s = rill_stream_map(rill_stream_rebalance(s), s_map, NULL);
+    s = rill_stream_map(rill_stream_broadcast(s), s_map, NULL);
+    s = rill_stream_count(rill_stream_key_by(s, rill_key_first_field, NULL));
+    rill_stream_discard(s);
+    const rill_plan_t *plan = rill_env_plan(env);
+    size_t size;
+    char *svg = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_SVG, 0, &size);
+    assert_true(size > 1000);
+    free(svg);
+    rill_env_destroy(&env);
+}
+
+static void rill_plan_and_rill_viz_round_trip_through_files(void **state)
+{
+    char json_path[] = "/tmp/rill-plan-XXXXXX";
+    close(mkstemp(json_path));
+    char *err = NULL;
+    assert_int_equal(test_run_tool(NULL, &err, "plan", "seed-example", "-p", "3", "--format",
+                                   "json", "-o", json_path, NULL),
+                     0);
+    free(err);
+    char *out = NULL;
+    assert_int_equal(test_run_tool(&out, NULL, "viz", json_path, "--view", "parallel",
+                                   "--format", "dot", NULL),
+                     0);
+    assert_non_null(strstr(out, "map() [3/3]"));
+    free(out);
+    //  A truncated file: a clear error and exit 1.
+    FILE *file = fopen(json_path, "r+");
+    assert_int_equal(ftruncate(fileno(file), 100), 0);
+    fclose(file);
+    assert_int_equal(test_run_tool(NULL, &err, "viz", json_path, NULL), 1);
+    assert_non_null(strstr(err, "plan JSON: line"));
+    free(err);
+    unlink(json_path);
+    assert_int_equal(test_run_tool(NULL, &err, "plan", "seed-example", "--view", "sideways",
+                                   NULL),
+                     2);
+    free(err);
+    assert_int_equal(test_run_tool(NULL, &err, "viz", "/nonexistent.json", NULL), 1);
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_pattern_draws_one_node_per_subtask_and_one_edge_per_channel),
+        cmocka_unit_test(svg_parses_as_xml_with_a_node_group_per_subtask),
+        cmocka_unit_test(png_output_starts_with_the_png_signature),
+        cmocka_unit_test(plan_json_round_trips),
+        cmocka_unit_test(malformed_or_truncated_json_is_an_error_not_a_crash),
+        cmocka_unit_test(parallelism_64_collapses_to_the_documented_shape),
+        cmocka_unit_test(a_five_operator_job_at_parallelism_64_renders),
+        cmocka_unit_test(rill_plan_and_rill_viz_round_trip_through_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
