@@ -23,7 +23,7 @@ typedef struct {
     uint8_t magic;
     uint8_t kind;
     uint16_t sender; //  subtask index within the sending operator
-    uint32_t count;  //  records in a DATA frame
+    uint32_t count;  //  entries (records and watermarks) in a DATA frame
     int64_t value;   //  control event payload (watermark time)
 } rill_frame_header_t;
 
@@ -32,7 +32,21 @@ typedef struct {
 //  size set and its 8-byte trace id between the timestamp and the bytes.
 #define RILL_RECORD_HEADER_SIZE (sizeof(uint32_t) + sizeof(int64_t))
 #define RILL_RECORD_TRACED 0x80000000u
-#define RILL_RECORD_MAX_SIZE 0x7fffffffu
+#define RILL_RECORD_MAX_SIZE 0x7ffffffeu
+//  A watermark travels inside a batch, in order with the records: an entry whose size field
+//  is this marker and whose timestamp is the watermark. Sending one needs no flush.
+#define RILL_ENTRY_WATERMARK 0xffffffffu
+
+//  Whether the entry at `at` (at least a header's bytes) is a watermark, and its value.
+static inline int rill_frame_get_watermark(const uint8_t *at, int64_t *watermark)
+{
+    uint32_t size;
+    memcpy(&size, at, sizeof size);
+    if (size != RILL_ENTRY_WATERMARK)
+        return 0;
+    memcpy(watermark, at + sizeof size, sizeof *watermark);
+    return 1;
+}
 
 //  Bytes a record takes in a frame.
 static inline size_t rill_frame_record_size(size_t size, uint64_t trace)
@@ -69,7 +83,7 @@ static inline int rill_frame_get_record(const uint8_t **at, const uint8_t *end,
     const uint8_t *body = *at + RILL_RECORD_HEADER_SIZE;
     *trace = 0;
     if (size & RILL_RECORD_TRACED) {
-        size &= RILL_RECORD_MAX_SIZE;
+        size &= ~RILL_RECORD_TRACED;
         if ((size_t)(end - body) < sizeof *trace)
             return -1;
         memcpy(trace, body, sizeof *trace);

@@ -229,22 +229,34 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
     }
     switch (header.kind) {
     case RILL_FRAME_DATA: {
-        uint64_t payload = 0;
+        uint64_t payload = 0, records = 0;
         for (uint32_t i = 0; i < header.count; i++) {
+            int64_t watermark;
+            if ((size_t)(end - at) >= RILL_RECORD_HEADER_SIZE &&
+                rill_frame_get_watermark(at, &watermark)) {
+                at += RILL_RECORD_HEADER_SIZE;
+                if (watermark > in->watermarks[header.sender]) {
+                    in->watermarks[header.sender] = watermark;
+                    if (s_update_watermark(self))
+                        return -1;
+                }
+                continue;
+            }
             rill_record_t record;
             uint64_t trace;
             if (rill_frame_get_record(&at, end, &record, &trace))
                 return s_bad_frame(self, in, "truncated record");
             payload += record.size;
+            records++;
             if (fn(ctx, &record, input, header.sender, trace))
                 return -1;
         }
-        self->records += header.count;
+        self->records += records;
         self->payload += payload;
         self->batches++;
         if (self->metrics) {
             rill_channel_metrics_t *channel = in->by_sender[header.sender];
-            RILL_COUNTER_ADD(channel->records_received, header.count);
+            RILL_COUNTER_ADD(channel->records_received, records);
         }
         break;
     }

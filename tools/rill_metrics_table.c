@@ -1,4 +1,5 @@
-/*  rill_metrics_table.c: the `--metrics` tables. Read from the plan and the counters only. */
+/*  rill_metrics_table.c: the `--metrics` tables, in human-readable units. Read from the plan
+    and the counters only. */
 #include "rill_metrics_table.h"
 
 static double s_percent(uint64_t part, uint64_t whole)
@@ -6,14 +7,43 @@ static double s_percent(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+//  950, 12.3k, 4.56M, 7.89G.
+static const char *s_count(char *text, size_t size, uint64_t value)
+{
+    if (value >= 1000000000ull)
+        snprintf(text, size, "%.3gG", (double)value / 1e9);
+    else if (value >= 1000000)
+        snprintf(text, size, "%.3gM", (double)value / 1e6);
+    else if (value >= 10000)
+        snprintf(text, size, "%.3gk", (double)value / 1e3);
+    else
+        snprintf(text, size, "%llu", (unsigned long long)value);
+    return text;
+}
+
+//  512 B, 12.3 KiB, 4.5 MiB, 1.2 GiB.
+static const char *s_bytes(char *text, size_t size, uint64_t value)
+{
+    if (value >= 1ull << 30)
+        snprintf(text, size, "%.3g GiB", (double)value / (double)(1ull << 30));
+    else if (value >= 1ull << 20)
+        snprintf(text, size, "%.3g MiB", (double)value / (double)(1ull << 20));
+    else if (value >= 1ull << 10)
+        snprintf(text, size, "%.3g KiB", (double)value / (double)(1ull << 10));
+    else
+        snprintf(text, size, "%llu B", (unsigned long long)value);
+    return text;
+}
+
 void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
     double seconds = (double)rill_metrics_duration_ns(metrics) / 1e9;
+    char a[24], b[24], c[24], d[24];
     fprintf(out, "\njob '%s' ran %.3f s (%s mode)\n\n", rill_plan_job_name(plan), seconds,
             rill_mode_name(rill_plan_mode(plan)));
-    fprintf(out, "%-28s %12s %12s %8s %6s %6s\n", "subtask", "records in", "records out",
-            "batches", "busy%", "bp%");
+    fprintf(out, "%-28s %8s %8s %10s %8s %6s %6s\n", "subtask", "in", "out", "bytes out",
+            "batches", "busy", "bp");
     for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
         const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, i);
         const rill_plan_operator_t *op = rill_plan_operator(plan, subtask->op);
@@ -22,22 +52,25 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
         char label[64];
         snprintf(label, sizeof label, "%.18s [%d/%d]", op->name, subtask->index + 1,
                  op->parallelism);
-        fprintf(out, "%-28s %12llu %12llu %8llu %6.1f %6.1f\n", label,
-                (unsigned long long)m.records_in, (unsigned long long)m.records_out,
-                (unsigned long long)(m.batches_in + m.batches_out), s_percent(m.busy_ns, total),
+        fprintf(out, "%-28s %8s %8s %10s %8s %5.1f%% %5.1f%%\n", label,
+                s_count(a, sizeof a, m.records_in), s_count(b, sizeof b, m.records_out),
+                s_bytes(c, sizeof c, m.bytes_out),
+                s_count(d, sizeof d, m.batches_in + m.batches_out), s_percent(m.busy_ns, total),
                 s_percent(m.backpressure_ns, total));
     }
-    fprintf(out, "\n%-44s %10s %12s %12s\n", "channel", "pattern", "records", "received");
-    for (int c = 0; c < rill_plan_channel_count(plan); c++) {
-        const rill_plan_channel_t *ch = rill_plan_channel(plan, c);
-        const rill_plan_edge_t *edge = rill_plan_edge(plan, ch->edge);
+    fprintf(out, "\n%-40s %9s %8s %8s %10s\n", "channel", "pattern", "sent", "received",
+            "bytes");
+    for (int ch = 0; ch < rill_plan_channel_count(plan); ch++) {
+        const rill_plan_channel_t *channel = rill_plan_channel(plan, ch);
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, channel->edge);
         const rill_plan_operator_t *from = rill_plan_operator(plan, edge->from);
         const rill_plan_operator_t *to = rill_plan_operator(plan, edge->to);
-        rill_channel_metrics_t m = rill_metrics_channel(metrics, c);
+        rill_channel_metrics_t m = rill_metrics_channel(metrics, ch);
         char label[96];
-        snprintf(label, sizeof label, "%.16s [%d] -> %.16s [%d]", from->name, ch->from_index + 1,
-                 to->name, ch->to_index + 1);
-        fprintf(out, "%-44s %10s %12llu %12llu\n", label, rill_pattern_name(edge->pattern),
-                (unsigned long long)m.records, (unsigned long long)m.records_received);
+        snprintf(label, sizeof label, "%.14s [%d] -> %.14s [%d]", from->name,
+                 channel->from_index + 1, to->name, channel->to_index + 1);
+        fprintf(out, "%-40s %9s %8s %8s %10s\n", label, rill_pattern_name(edge->pattern),
+                s_count(a, sizeof a, m.records), s_count(b, sizeof b, m.records_received),
+                s_bytes(c, sizeof c, m.bytes));
     }
 }
