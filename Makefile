@@ -23,7 +23,7 @@ deps:
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) --target rill_tool jobs
 
 run: build
 	@echo "rill: WordCount at parallelism 2 on data/declaration-of-independence.txt, 20 most frequent words:"

@@ -270,11 +270,15 @@ static int s_index_remove(s_window_t *state, const void *key, size_t key_size, s
         rill_keyed_table_find(state->table, state->state_key->data, state->state_key->size, hash);
     if (!entry)
         return 0;
-    s_bounds_t *list = (s_bounds_t *)(void *)rill_keyed_entry_value(entry);
+    //  The list sits right after the key bytes, so it may be unaligned: copy, never cast.
+    uint8_t *list = (uint8_t *)rill_keyed_entry_value(entry);
     size_t count = entry->value_size / sizeof(s_bounds_t), kept = 0;
-    for (size_t i = 0; i < count; i++)
-        if (list[i].start != gone.start || list[i].end != gone.end)
-            list[kept++] = list[i];
+    for (size_t i = 0; i < count; i++) {
+        s_bounds_t bounds;
+        memcpy(&bounds, list + i * sizeof bounds, sizeof bounds);
+        if (bounds.start != gone.start || bounds.end != gone.end)
+            memcpy(list + kept++ * sizeof bounds, &bounds, sizeof bounds);
+    }
     if (kept == 0)
         rill_keyed_table_remove(state->table, state->state_key->data, state->state_key->size,
                                 hash);

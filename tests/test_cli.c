@@ -72,7 +72,7 @@ static void failures_exit_1_with_a_clear_message(void **state)
 static void a_bounded_job_runs_and_exits_0(void **state)
 {
     EXPECT(0, "sensor-7\t", NULL, "run", "seed-example", "-p", "2", "--", "--count", "1000");
-    EXPECT(0, "sensor-0\t", "records in", "run", "seed-example", "--metrics", "--mode",
+    EXPECT(0, "sensor-0\t", "bytes out", "run", "seed-example", "--metrics", "--mode",
            "streaming", "--batch-size", "128", "--buffer-timeout", "0");
 }
 

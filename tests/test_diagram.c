@@ -48,13 +48,16 @@ static rill_plan_t *s_plan(rill_graph_t **graph_p, rill_pattern_t pattern, int p
     return plan;
 }
 
+//  One renderer for the whole program (see rill_diagram.h on why not one per render).
+static rill_diagram_t *s_renderer;
+
 static char *s_render(const rill_plan_t *plan, rill_view_t view, rill_format_t format,
                       int collapse, size_t *size)
 {
     rill_diagram_options_t options = {.view = view, .format = format, .collapse = collapse};
     char *out = NULL, error[256];
     size_t length;
-    if (rill_diagram_render(plan, &options, &out, &length, error, sizeof error))
+    if (rill_diagram_render(s_renderer, plan, &options, &out, &length, error, sizeof error))
         fail_msg("render: %s", error);
     if (size)
         *size = length;
@@ -329,5 +332,8 @@ int main(void)
         cmocka_unit_test(a_five_operator_job_at_parallelism_64_renders),
         cmocka_unit_test(rill_plan_and_rill_viz_round_trip_through_files),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    s_renderer = rill_diagram_new();
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    rill_diagram_destroy(&s_renderer);
+    return failed;
 }

@@ -99,7 +99,10 @@ static void a_skewed_key_shows_in_the_exchange_matrix(void **state)
                                       .channel_records = records};
     char *dot = NULL, error[256];
     size_t size;
-    assert_int_equal(rill_diagram_render(plan, &options, &dot, &size, error, sizeof error), 0);
+    rill_diagram_t *renderer = rill_diagram_new();
+    assert_int_equal(rill_diagram_render(renderer, plan, &options, &dot, &size, error, sizeof error),
+                     0);
+    rill_diagram_destroy(&renderer);
     assert_non_null(strstr(dot, "matrix0"));
     assert_non_null(strstr(dot, "Source: generator → Sink: discard (hash)"));
     free(dot);

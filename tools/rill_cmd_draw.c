@@ -156,9 +156,13 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
         diagram.channel_records = records;
         diagram.subtask_backpressure = backpressure;
     }
-    char *data = NULL, error[256];
+    char *data = NULL, error[256] = "cannot start Graphviz";
     size_t size = 0;
-    int rc = rill_diagram_render(plan, &diagram, &data, &size, error, sizeof error);
+    rill_diagram_t *renderer = rill_diagram_new();
+    int rc = renderer ? rill_diagram_render(renderer, plan, &diagram, &data, &size, error,
+                                            sizeof error)
+                      : -1;
+    rill_diagram_destroy(&renderer);
     free(records);
     free(backpressure);
     if (rc) {

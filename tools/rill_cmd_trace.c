@@ -195,7 +195,11 @@ static int s_draw_path(json_t *plan_json, const int *subtasks, int length, const
                                       .path = subtasks, .path_length = length};
     char *svg = NULL;
     size_t size = 0;
-    int rc = rill_diagram_render(plan, &options, &svg, &size, error, sizeof error);
+    rill_diagram_t *renderer = rill_diagram_new();
+    int rc = renderer ? rill_diagram_render(renderer, plan, &options, &svg, &size, error,
+                                            sizeof error)
+                      : -1;
+    rill_diagram_destroy(&renderer);
     if (rc)
         fprintf(stderr, "rill trace: %s\n", error);
     else

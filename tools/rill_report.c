@@ -22,12 +22,12 @@ static void s_escape(FILE *out, const char *text)
 }
 
 //  Renders one SVG and writes it inline (from its <svg element on: no XML prologue).
-static int s_svg(FILE *out, const rill_plan_t *plan, const rill_diagram_options_t *options,
-                 const char *id, const char *title)
+static int s_svg(FILE *out, rill_diagram_t *renderer, const rill_plan_t *plan,
+                 const rill_diagram_options_t *options, const char *id, const char *title)
 {
     char *svg = NULL, error[256];
     size_t size;
-    if (rill_diagram_render(plan, options, &svg, &size, error, sizeof error)) {
+    if (rill_diagram_render(renderer, plan, options, &svg, &size, error, sizeof error)) {
         fprintf(stderr, "rill run: report: %s\n", error);
         return -1;
     }
@@ -116,11 +116,13 @@ int rill_report_write(const rill_metrics_t *metrics, const char *path)
                                    .format = RILL_FORMAT_SVG,
                                    .channel_records = records,
                                    .subtask_backpressure = backpressure};
-    int rc = s_svg(out, plan, &logical, "logical", "Logical dataflow") ||
-             s_svg(out, plan, &parallel, "parallel", "Parallel dataflow") ||
-             s_svg(out, plan, &flow, "flow",
+    rill_diagram_t *renderer = rill_diagram_new();
+    int rc = !renderer || s_svg(out, renderer, plan, &logical, "logical", "Logical dataflow") ||
+             s_svg(out, renderer, plan, &parallel, "parallel", "Parallel dataflow") ||
+             s_svg(out, renderer, plan, &flow, "flow",
                    "Flow: channel width by records, subtask colour by backpressure, exchange "
                    "matrices");
+    rill_diagram_destroy(&renderer);
     if (rc == 0)
         s_tables(out, metrics);
     fprintf(out, "</body></html>\n");

@@ -1,5 +1,5 @@
-/*  rill_diagram.c: see the header. One GVC_t per render call: gvc keeps plugin state, and
-    rill keeps no global state of its own. */
+/*  rill_diagram.c: see the header. The renderer owns its Graphviz context; rill keeps no
+    global state of its own. */
 #include "rill_diagram.h"
 
 #include <graphviz/cgraph.h>
@@ -365,17 +365,39 @@ static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
     free(self.nodes);
 }
 
-int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *options,
-                        char **out, size_t *out_size, char *error, size_t error_size)
+struct rill_diagram_t {
+    GVC_t *gvc;
+};
+
+rill_diagram_t *rill_diagram_new(void)
 {
-    //  The context first: gvContext() declares a process-wide default node label, and a
-    //  graph made before it would render differently from every graph made after.
-    GVC_t *gvc = gvContext();
-    Agraph_t *graph = gvc ? s_graph(plan) : NULL;
+    rill_diagram_t *self = calloc(1, sizeof(rill_diagram_t));
+    //  The context before any graph: gvContext() declares a process-wide default node label,
+    //  and a graph made before it would render differently from every graph made after.
+    if (self && !(self->gvc = gvContext())) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void rill_diagram_destroy(rill_diagram_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gvFreeContext((*self_p)->gvc);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int rill_diagram_render(rill_diagram_t *self, const rill_plan_t *plan,
+                        const rill_diagram_options_t *options, char **out, size_t *out_size,
+                        char *error, size_t error_size)
+{
+    GVC_t *gvc = self->gvc;
+    Agraph_t *graph = s_graph(plan);
     if (!graph) {
-        snprintf(error, error_size, "cannot start Graphviz");
-        if (gvc)
-            gvFreeContext(gvc);
+        snprintf(error, error_size, "cannot create a graph");
         return -1;
     }
     if (options->view == RILL_VIEW_LOGICAL)
@@ -404,6 +426,5 @@ int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *o
         gvFreeLayout(gvc, graph);
     }
     agclose(graph);
-    gvFreeContext(gvc);
     return rc;
 }

@@ -43,9 +43,18 @@ typedef struct {
     int path_length;
 } rill_diagram_options_t;
 
+//  A renderer: one Graphviz context for all its renders. Keep one per process and reuse it:
+//  Graphviz 2.43's pango plugin caches fonts across contexts and reads freed memory when a
+//  second context follows a freed one.
+typedef struct rill_diagram_t rill_diagram_t;
+
+//  NULL when Graphviz cannot start.
+rill_diagram_t *rill_diagram_new(void);
+void rill_diagram_destroy(rill_diagram_t **self_p);
 //  Renders plan; *out (caller frees) holds the bytes, *out_size their count. 0, or -1 with a
 //  message in error.
-int rill_diagram_render(const rill_plan_t *plan, const rill_diagram_options_t *options,
-                        char **out, size_t *out_size, char *error, size_t error_size);
+int rill_diagram_render(rill_diagram_t *self, const rill_plan_t *plan,
+                        const rill_diagram_options_t *options, char **out, size_t *out_size,
+                        char *error, size_t error_size);
 
 #endif
