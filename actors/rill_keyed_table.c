@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL //  as in rill_partitioner.c: no library call per record
 #include <xxhash.h>
 
 struct rill_keyed_table_t {

@@ -91,10 +91,17 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
     int64_t timestamp = record->timestamp;
     if (entry && entry->timestamp != RILL_NO_TIMESTAMP && entry->timestamp > timestamp)
         timestamp = entry->timestamp;
-    entry = rill_keyed_table_put(state->table, key.data, key.size, hash, value, value_size,
-                                 timestamp);
-    if (!entry)
-        return s_fail(self, "out of memory for keyed state");
+    if (entry && value_size <= entry->capacity) {
+        //  The common case, an update that fits: write in place, no second probe.
+        memcpy((uint8_t *)rill_keyed_entry_value(entry), value, value_size);
+        entry->value_size = (uint32_t)value_size;
+        entry->timestamp = timestamp;
+    } else {
+        entry = rill_keyed_table_put(state->table, key.data, key.size, hash, value, value_size,
+                                     timestamp);
+        if (!entry)
+            return s_fail(self, "out of memory for keyed state");
+    }
     return self->mode == RILL_MODE_STREAMING ? s_emit(self, entry, out) : 0;
 }
 

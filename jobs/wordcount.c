@@ -13,39 +13,60 @@ const char *rill_job_describe(void)
     return "count words of a text file: -- --input FILE [--output FILE]";
 }
 
-static inline bool s_is_word_char(unsigned char c)
+//  Each byte's lower-case form when it belongs to a word, else 0: one table lookup both
+//  classifies and folds a character.
+typedef struct {
+    unsigned char fold[256];
+} s_table_t;
+
+static s_table_t s_make_table(void)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    s_table_t table = {{0}};
+    for (int c = '0'; c <= '9'; c++)
+        table.fold[c] = (unsigned char)c;
+    for (int c = 'a'; c <= 'z'; c++)
+        table.fold[c] = table.fold[c - 'a' + 'A'] = (unsigned char)c;
+    return table;
 }
+
+//  Built once, at plugin build time, read-only afterwards (threads share it).
+static s_table_t s_table;
 
 //  Emits each word of the line, lower-cased. Words are copied to lower-case them; a word
 //  longer than the stack buffer (rare: a very long token) takes one heap buffer.
 static int s_split(const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
+    const s_table_t *table = ctx;
     const unsigned char *text = in->data;
     size_t size = in->size;
     char word[512];
-    for (size_t i = 0; i < size;) {
-        while (i < size && !s_is_word_char(text[i]))
-            i++;
-        size_t start = i;
-        while (i < size && s_is_word_char(text[i]))
-            i++;
-        size_t length = i - start;
-        if (!length)
+    size_t length = 0;
+    for (size_t i = 0; i <= size; i++) {
+        unsigned char folded = i < size ? table->fold[text[i]] : 0;
+        if (folded && length < sizeof word) {
+            word[length++] = (char)folded;
             continue;
-        char *into = length <= sizeof word ? word : malloc(length);
-        if (!into)
-            return -1;
-        for (size_t k = 0; k < length; k++) {
-            unsigned char c = text[start + k];
-            into[k] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
         }
-        int rc = rill_collector_emit(out, into, length, in->timestamp);
-        if (into != word)
+        if (folded) {
+            //  A word longer than the buffer (rare: a very long token) goes the slow way.
+            size_t start = i - length;
+            while (i < size && table->fold[text[i]])
+                i++;
+            char *into = malloc(i - start);
+            if (!into)
+                return -1;
+            for (size_t k = start; k < i; k++)
+                into[k - start] = (char)table->fold[text[k]];
+            int rc = rill_collector_emit(out, into, i - start, in->timestamp);
             free(into);
-        if (rc)
+            if (rc)
+                return -1;
+            length = 0;
+            continue;
+        }
+        if (length && rill_collector_emit(out, word, length, in->timestamp))
             return -1;
+        length = 0;
     }
     return 0;
 }
@@ -90,7 +111,9 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         return 2;
     }
     rill_stream_t *lines = rill_stream_name(rill_env_from_text_file(env, input), "Source: lines");
-    rill_stream_t *words = rill_stream_name(rill_stream_flat_map(lines, s_split, NULL), "split()");
+    s_table = s_make_table();
+    rill_stream_t *words =
+        rill_stream_name(rill_stream_flat_map(lines, s_split, &s_table), "split()");
     rill_stream_t *keyed = rill_stream_key_by(words, rill_key_first_field, NULL);
     rill_stream_t *counts = rill_stream_name(rill_stream_count(keyed), "key_by/count()");
     rill_stream_t *sink = rill_stream_print(counts, output);

@@ -3,6 +3,9 @@
     so every record of a key reaches the same receiver and rescaling can move whole groups. */
 #include "rill_partitioner.h"
 
+//  Inlined from the packaged header: keys are short, and a call per record costs more than
+//  the hashing itself.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edge,
