@@ -95,20 +95,35 @@ static int s_append_real(rill_buffer_t *out, double value)
     return rill_buffer_append(out, text, strlen(text));
 }
 
+//  Decimal integers without printf: in streaming mode every update of a keyed count is
+//  formatted, so this sits on the record path.
+static int s_append_integer(rill_buffer_t *out, int64_t value)
+{
+    char text[24], *at = text + sizeof text;
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    do {
+        *--at = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0)
+        *--at = '-';
+    return rill_buffer_append(out, at, (size_t)(text + sizeof text - at));
+}
+
 int rill_number_acc_format(const rill_number_acc_t *acc, rill_number_result_t which,
                            rill_buffer_t *out)
 {
     switch (which) {
-    case RILL_NUMBER_COUNT: return rill_buffer_appendf(out, "%" PRIu64, acc->count);
+    case RILL_NUMBER_COUNT: return s_append_integer(out, (int64_t)acc->count);
     case RILL_NUMBER_SUM:
         return acc->is_real ? s_append_real(out, acc->real_sum)
-                            : rill_buffer_appendf(out, "%" PRId64, acc->integer_sum);
+                            : s_append_integer(out, acc->integer_sum);
     case RILL_NUMBER_MIN:
         return acc->is_real ? s_append_real(out, acc->real_min)
-                            : rill_buffer_appendf(out, "%" PRId64, acc->integer_min);
+                            : s_append_integer(out, acc->integer_min);
     case RILL_NUMBER_MAX:
         return acc->is_real ? s_append_real(out, acc->real_max)
-                            : rill_buffer_appendf(out, "%" PRId64, acc->integer_max);
+                            : s_append_integer(out, acc->integer_max);
     case RILL_NUMBER_AVG:
         return s_append_real(out, acc->count ? acc->real_sum / (double)acc->count : 0.0);
     }
