@@ -18,8 +18,7 @@ struct rill_process_t {
     rill_operator_t *op;
     rill_keyed_table_t *table;
     rill_timer_heap_t *timers[2]; //  by rill_time_domain_t
-    rill_key_fn *keys;
-    void **key_ctxs;
+    rill_input_key_t *keys; //  key extractor per input edge
     rill_buffer_t *state_key; //  scratch
     rill_buffer_t *current;   //  the current key's bytes (a copy: the record may go away)
     rill_key_t key;           //  view of current
@@ -154,7 +153,7 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
 {
     rill_process_t *self = op->state;
     rill_key_t key;
-    if (self->keys[input](record, &key, self->key_ctxs[input]) ||
+    if (self->keys[input].fn(record, &key, self->keys[input].ctx) ||
         s_set_key(self, key.data, key.size)) {
         snprintf(op->error, sizeof op->error, "key extractor failed");
         return -1;
@@ -227,7 +226,6 @@ static void s_close(rill_operator_t *op)
     rill_buffer_destroy(&self->state_key);
     rill_buffer_destroy(&self->current);
     free(self->keys);
-    free(self->key_ctxs);
     free(self);
 }
 
@@ -249,25 +247,16 @@ int rill_op_process_open(rill_operator_t *op)
     op->state = self;
     self->op = op;
     self->watermark = INT64_MIN;
-    int inputs = op->op->input_count;
     self->table = rill_keyed_table_new();
     self->timers[0] = rill_timer_heap_new();
     self->timers[1] = rill_timer_heap_new();
     self->state_key = rill_buffer_new();
     self->current = rill_buffer_new();
-    self->keys = calloc((size_t)inputs, sizeof(rill_key_fn));
-    self->key_ctxs = calloc((size_t)inputs, sizeof(void *));
+    self->keys = rill_operator_input_keys(op);
     if (!self->table || !self->timers[0] || !self->timers[1] || !self->state_key ||
-        !self->current || !self->keys || !self->key_ctxs) {
+        !self->current || !self->keys) {
         snprintf(op->error, sizeof op->error, "out of memory");
         return -1;
-    }
-    const rill_graph_t *graph = rill_plan_graph(op->plan);
-    for (int i = 0; i < inputs; i++) {
-        const rill_edge_spec_t *edge =
-            rill_graph_edge(graph, rill_plan_input_edge(op->plan, op->op->id, i));
-        self->keys[i] = edge->key;
-        self->key_ctxs[i] = edge->key_ctx;
     }
     return 0;
 }

@@ -15,8 +15,7 @@
 
 typedef struct {
     rill_keyed_table_t *table;
-    rill_key_fn *keys; //  key extractor per input edge
-    void **key_ctxs;
+    rill_input_key_t *keys; //  key extractor per input edge
 } s_reduce_t;
 
 static const rill_number_result_t s_results[] = {
@@ -53,7 +52,7 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
 {
     s_reduce_t *state = self->state;
     rill_key_t key;
-    if (state->keys[input](record, &key, state->key_ctxs[input]))
+    if (state->keys[input].fn(record, &key, state->keys[input].ctx))
         return s_fail(self, "key extractor failed");
     uint64_t hash = rill_keyed_hash(key.data, key.size);
     rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key.data, key.size, hash);
@@ -125,7 +124,6 @@ static void s_close(rill_operator_t *self)
         return;
     rill_keyed_table_destroy(&state->table);
     free(state->keys);
-    free(state->key_ctxs);
     free(state);
 }
 
@@ -142,18 +140,9 @@ int rill_op_reduce_open(rill_operator_t *self)
         return -1;
     self->vtable = &s_reduce_vtable;
     self->state = state;
-    int inputs = self->op->input_count;
     state->table = rill_keyed_table_new();
-    state->keys = calloc((size_t)inputs, sizeof(rill_key_fn));
-    state->key_ctxs = calloc((size_t)inputs, sizeof(void *));
-    if (!state->table || !state->keys || !state->key_ctxs)
+    state->keys = rill_operator_input_keys(self);
+    if (!state->table || !state->keys)
         return s_fail(self, "out of memory");
-    const rill_graph_t *graph = rill_plan_graph(self->plan);
-    for (int i = 0; i < inputs; i++) {
-        const rill_edge_spec_t *edge =
-            rill_graph_edge(graph, rill_plan_input_edge(self->plan, self->op->id, i));
-        state->keys[i] = edge->key;
-        state->key_ctxs[i] = edge->key_ctx;
-    }
     return 0;
 }

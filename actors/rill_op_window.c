@@ -31,8 +31,7 @@ typedef struct {
 typedef struct {
     rill_keyed_table_t *table;
     rill_timer_heap_t *timers; //  in the window's time domain
-    rill_key_fn *keys;         //  key extractor per input edge
-    void **key_ctxs;
+    rill_input_key_t *keys;    //  key extractor per input edge
     rill_buffer_t *state_key; //  scratch: record key + bounds
     rill_buffer_t *value;     //  scratch: a window's value being rebuilt
     rill_buffer_t *other;     //  scratch: a second value (merging)
@@ -526,7 +525,7 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
     s_window_t *state = self->state;
     const rill_window_t *window = &self->spec->window;
     rill_key_t key;
-    if (state->keys[input](record, &key, state->key_ctxs[input]))
+    if (state->keys[input].fn(record, &key, state->keys[input].ctx))
         return s_fail(self, "key extractor failed");
     //  The key may point into the record or into key.scratch; copy it out of the way of the
     //  scratch buffers reused below.
@@ -636,7 +635,6 @@ static void s_close(rill_operator_t *self)
     rill_buffer_destroy(&state->other);
     free(state->records);
     free(state->keys);
-    free(state->key_ctxs);
     free(state);
 }
 
@@ -662,23 +660,14 @@ int rill_op_window_open(rill_operator_t *self)
     state->event_time = !counted && window->time == RILL_TIME_EVENT;
     state->lists = counted || self->spec->window_fn == RILL_WINDOW_FN_PROCESS;
     state->watermark = INT64_MIN;
-    int inputs = self->op->input_count;
     state->table = rill_keyed_table_new();
     state->timers = rill_timer_heap_new();
     state->state_key = rill_buffer_new();
     state->value = rill_buffer_new();
     state->other = rill_buffer_new();
-    state->keys = calloc((size_t)inputs, sizeof(rill_key_fn));
-    state->key_ctxs = calloc((size_t)inputs, sizeof(void *));
+    state->keys = rill_operator_input_keys(self);
     if (!state->table || !state->timers || !state->state_key || !state->value || !state->other ||
-        !state->keys || !state->key_ctxs)
+        !state->keys)
         return s_fail(self, "out of memory");
-    const rill_graph_t *graph = rill_plan_graph(self->plan);
-    for (int i = 0; i < inputs; i++) {
-        const rill_edge_spec_t *edge =
-            rill_graph_edge(graph, rill_plan_input_edge(self->plan, self->op->id, i));
-        state->keys[i] = edge->key;
-        state->key_ctxs[i] = edge->key_ctx;
-    }
     return 0;
 }

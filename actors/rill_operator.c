@@ -48,6 +48,19 @@ int rill_collector_parallelism(const rill_collector_t *self)
     return self->parallelism;
 }
 
+rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
+{
+    int inputs = self->op->input_count;
+    rill_input_key_t *keys = calloc((size_t)inputs + 1, sizeof(rill_input_key_t));
+    const rill_graph_t *graph = rill_plan_graph(self->plan);
+    for (int i = 0; keys && i < inputs; i++) {
+        const rill_edge_spec_t *edge =
+            rill_graph_edge(graph, rill_plan_input_edge(self->plan, self->op->id, i));
+        keys[i] = (rill_input_key_t){edge->key, edge->key_ctx};
+    }
+    return keys;
+}
+
 rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, char *error,
                                    size_t error_size)
 {

@@ -60,6 +60,14 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
                                    size_t error_size);
 void rill_operator_destroy(rill_operator_t **self_p);
 
+//  The key extractor of each input edge, for keyed operators: an array of input_count entries
+//  the caller frees; NULL when out of memory.
+typedef struct {
+    rill_key_fn fn;
+    void *ctx;
+} rill_input_key_t;
+rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self);
+
 //  Side outputs and control events from inside operators (internal; users emit through
 //  rill_collector_emit only).
 int rill_collector_emit_tagged(rill_collector_t *self, int tag, const rill_record_t *record);

@@ -24,7 +24,9 @@ typedef struct {
     rill_reader_t *reader;
     rill_writer_t *writer;
     rill_collector_t collector;
-    uint64_t emitted;  //  records a source emitted (tracing samples every n-th)
+    uint64_t emitted;     //  records a source emitted (tracing samples every n-th)
+    uint64_t until_trace; //  records left before the next sampled one
+    bool sampling;        //  a source subtask of a traced job: counts down to samples
     bool terminated; //  $TERM received: leave now
     bool cancelled;  //  CANCEL received: sources end their stream
     char error[512];
@@ -34,8 +36,11 @@ typedef struct {
 static int s_emit_traced(self_t *self, const rill_record_t *record)
 {
     rill_trace_t *trace = self->args->trace;
-    if (++self->emitted % rill_trace_sample(trace) != 0)
-        return rill_writer_emit(self->writer, record);
+    self->emitted++;
+    //  A countdown, not a division per record: sampling must cost next to nothing.
+    if (--self->until_trace != 0 || !self->writer)
+        return self->writer ? rill_writer_emit(self->writer, record) : -1;
+    self->until_trace = rill_trace_sample(trace);
     uint64_t id = rill_trace_id(self->subtask->id, self->emitted);
     uint64_t made = rill_clock_ns();
     rill_writer_set_trace(self->writer, id);
@@ -48,10 +53,10 @@ static int s_emit_traced(self_t *self, const rill_record_t *record)
 static int s_emit(void *target, const rill_record_t *record)
 {
     self_t *self = target;
+    if (self->sampling)
+        return s_emit_traced(self, record);
     if (!self->writer)
         return -1; //  sinks have no outputs
-    if (self->args->trace && rill_op_kind_is_source(self->op->kind))
-        return s_emit_traced(self, record);
     return rill_writer_emit(self->writer, record);
 }
 
@@ -114,6 +119,8 @@ static self_t *s_self_new(zsock_t *pipe, rill_subtask_args_t *args)
     self->subtask = rill_plan_subtask(args->plan, args->subtask);
     self->op = rill_plan_operator(args->plan, self->subtask->op);
     self->metrics = args->metrics ? rill_metrics_subtask_slot(args->metrics, args->subtask) : NULL;
+    self->until_trace = args->trace ? rill_trace_sample(args->trace) : 0;
+    self->sampling = args->trace && rill_op_kind_is_source(self->op->kind);
     self->collector = (rill_collector_t){s_emit,          s_emit_tagged, s_emit_watermark,
                                          s_emit_idle,     self,          self->subtask->index,
                                          self->op->parallelism, false};

@@ -57,6 +57,7 @@ typedef struct {
     uint64_t records;
     size_t batch_size;
     int timeout_ms;
+    uint64_t trace_sample; //  0: no tracing
 } s_forward_t;
 
 static int s_eight_bytes(uint64_t index, rill_collector_t *out, void *ctx)
@@ -77,11 +78,16 @@ static void s_run_forward(void *ctx, bench_result_t *result)
     rill_env_set_buffer_timeout(env, config->timeout_ms);
     rill_stream_t *s = rill_env_from_generator(env, s_eight_bytes, NULL, config->records);
     rill_stream_discard(rill_stream_map(s, s_copy, NULL));
+    FILE *trace = config->trace_sample ? tmpfile() : NULL;
+    if (trace)
+        rill_env_set_trace(env, trace, config->trace_sample);
     uint64_t start = bench_now_ns();
     result->failed = rill_env_execute(env) != 0;
     double seconds = (double)(bench_now_ns() - start) / 1e9;
     result->value = (double)config->records / seconds;
     rill_env_destroy(&env);
+    if (trace)
+        fclose(trace);
 }
 
 static void s_forward(uint64_t scale)
@@ -107,7 +113,7 @@ static void s_forward(uint64_t scale)
     s_rate(limit, sizeof limit, loop, "rec/s");
     s_row("C loop, same calls, one thread (limit)", "", limit, 0, 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        s_forward_t config = {cases[i].records, cases[i].batch, cases[i].timeout};
+        s_forward_t config = {cases[i].records, cases[i].batch, cases[i].timeout, 0};
         bench_result_t r = bench_median(s_run_forward, &config, s_quick ? 1 : 3);
         if (r.failed) {
             s_row(cases[i].label, "FAILED", "", 0, 0);
@@ -133,6 +139,21 @@ static void s_forward(uint64_t scale)
         snprintf(limit, sizeof limit, "%.2f ns", 1e9 / loop);
         s_row(label, rill, limit, 0, 0);
     }
+}
+
+//  What tracing one record in 1000 costs the default forward pipeline.
+static void s_trace_cost(uint64_t scale)
+{
+    s_forward_t plain = {20000000 / scale, 32768, 10, 0};
+    s_forward_t traced = {20000000 / scale, 32768, 10, 1000};
+    //  Interleave the runs so drift in the machine's speed hits both alike.
+    bench_result_t a = bench_median(s_run_forward, &plain, s_quick ? 3 : 5);
+    bench_result_t b = bench_median(s_run_forward, &traced, s_quick ? 3 : 5);
+    char rill[32], limit[32];
+    s_rate(rill, sizeof rill, b.value, "rec/s");
+    s_rate(limit, sizeof limit, a.value, "rec/s");
+    printf("\n   tracing 1 in 1000 (--trace-sample 1000), default forward pipeline:\n");
+    s_row("  traced vs untraced", rill, limit, b.value / a.value, b.peak_rss_kib);
 }
 
 //  ---- 2. WordCount
@@ -408,6 +429,7 @@ int main(int argc, char **argv)
     printf("rill-bench%s: %ld cores; medians of %d runs; each run in its own process\n",
            s_quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), s_quick ? 1 : 3);
     s_forward(scale);
+    s_trace_cost(scale);
     size_t bytes = (s_quick ? 10u : 100u) << 20;
     const char *corpus = bench_corpus(".", bytes);
     if (corpus)

@@ -25,7 +25,9 @@ static inline uint64_t rill_trace_id(int subtask, uint64_t n)
 {
     return ((uint64_t)(subtask + 1) << 40) | (n & ((1ull << 40) - 1));
 }
-//  Writes one hop (thread-safe). from_subtask and edge are -1 at a source.
+//  Records one hop; called only by the thread of `subtask` (each subtask has its own buffer).
+//  from_subtask and edge are -1 at a source. Everything is in the file once the trace is
+//  destroyed.
 void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_subtask, int edge,
                     uint64_t time_in, uint64_t time_out);
 

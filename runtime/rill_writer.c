@@ -295,12 +295,11 @@ static void s_publish(rill_writer_t *self)
     __atomic_store_n(&self->metrics->batches_out, self->batches, __ATOMIC_RELAXED);
 }
 
-//  Appends a record to batch b, flushing first when it does not fit. A record larger than a
-//  whole batch travels alone in a frame of its own size.
-static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_record_t *record)
+//  Makes room for `needed` bytes in batch b: flushes it when full; an entry larger than a
+//  whole batch gets a frame of its own size. Starts the buffer timeout on a batch's first entry.
+static int s_make_room(rill_writer_t *self, s_output_t *out, int b, size_t needed)
 {
     s_batch_t *batch = &out->batches[b];
-    size_t needed = rill_frame_record_size(record->size, self->trace);
     if (batch->size + needed > self->batch_size && batch->count) {
         if (s_flush_batch(self, out, b))
             return -1;
@@ -313,6 +312,16 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
     }
     if (!batch->count && !self->due_ns && self->buffer_timeout_ms > 0)
         self->due_ns = rill_clock_ns() + (uint64_t)self->buffer_timeout_ms * 1000000ull;
+    return 0;
+}
+
+//  Appends a record to batch b.
+static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_record_t *record)
+{
+    s_batch_t *batch = &out->batches[b];
+    size_t needed = rill_frame_record_size(record->size, self->trace);
+    if (s_make_room(self, out, b, needed))
+        return -1;
     rill_frame_put_record(batch->data + batch->size, record->data, (uint32_t)record->size,
                           record->timestamp, self->trace);
     batch->size += needed;
@@ -412,17 +421,8 @@ static int s_control(rill_writer_t *self, rill_frame_kind_t kind, int64_t value)
 static int s_append_watermark(rill_writer_t *self, s_output_t *out, int b, int64_t watermark)
 {
     s_batch_t *batch = &out->batches[b];
-    if (batch->size + RILL_RECORD_HEADER_SIZE > self->batch_size && batch->count &&
-        s_flush_batch(self, out, b))
+    if (s_make_room(self, out, b, RILL_RECORD_HEADER_SIZE))
         return -1;
-    if (batch->size + RILL_RECORD_HEADER_SIZE > self->batch_size) {
-        uint8_t *bigger = realloc(batch->data, batch->size + RILL_RECORD_HEADER_SIZE);
-        if (!bigger)
-            return s_fail(self, "%s", "out of memory");
-        batch->data = bigger;
-    }
-    if (!batch->count && !self->due_ns && self->buffer_timeout_ms > 0)
-        self->due_ns = rill_clock_ns() + (uint64_t)self->buffer_timeout_ms * 1000000ull;
     uint32_t marker = RILL_ENTRY_WATERMARK;
     memcpy(batch->data + batch->size, &marker, sizeof marker);
     memcpy(batch->data + batch->size + sizeof marker, &watermark, sizeof watermark);
