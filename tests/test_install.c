@@ -10,24 +10,11 @@
 #define RILL_TEST_EXTRA_CFLAGS ""
 #endif
 
-static char *s_slurp(const char *path)
-{
-    FILE *file = fopen(path, "rb");
-    assert_non_null(file);
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    char *text = calloc(1, (size_t)size + 1);
-    assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
-    fclose(file);
-    return text;
-}
-
 static void the_readme_quotes_the_example_verbatim(void **state)
 {
     char *example_path = test_source_path("jobs/standalone/hello_rill.c");
     char *readme_path = test_source_path("README.md");
-    char *example = s_slurp(example_path), *readme = s_slurp(readme_path);
+    char *example = test_read_file(example_path), *readme = test_read_file(readme_path);
     assert_non_null(strstr(readme, example));
     free(example);
     free(readme);
@@ -51,7 +38,7 @@ static void an_outside_program_builds_with_pkg_config_and_runs(void **state)
     assert_int_equal(system(command), 0);
     char out_path[256];
     snprintf(out_path, sizeof out_path, "%s/out.txt", prefix);
-    char *out = s_slurp(out_path);
+    char *out = test_read_file(out_path);
     //  0 + 2 + ... + 998 and 1 + 3 + ... + 999.
     assert_string_equal(out, "even\t249500\nodd\t250000\n");
     free(out);

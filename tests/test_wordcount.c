@@ -49,20 +49,6 @@ static char *s_reference(const char *text)
     return lines;
 }
 
-static char *s_read_file(const char *path)
-{
-    FILE *file = fopen(path, "rb");
-    assert_non_null(file);
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
-    text[size] = 0;
-    fclose(file);
-    return text;
-}
-
 //  Sorts the lines of text in place (as the reference is sorted) and returns it.
 static char *s_sort_lines(char *text)
 {
@@ -92,7 +78,7 @@ static void s_check_parallelism(const char *input, const char *reference, const 
                                "--output", output, NULL);
     if (status != 0)
         fail_msg("wordcount -p %s exited %d: %s", p, status, err);
-    char *got = s_read_file(output);
+    char *got = test_read_file(output);
     //  Each word's count lines sort the same way only if the key (word) sorts first; since
     //  words never contain a TAB, sorting whole lines matches sorting by word.
     char *sorted = s_sort_lines(got);
@@ -106,7 +92,7 @@ static void s_check_parallelism(const char *input, const char *reference, const 
 static void wordcount_is_the_same_at_parallelism_1_2_and_4(void **state)
 {
     char *input = test_source_path("data/declaration-of-independence.txt");
-    char *text = s_read_file(input);
+    char *text = test_read_file(input);
     char *reference = s_reference(text);
     assert_true(strlen(reference) > 1000);
     s_check_parallelism(input, reference, "1");
@@ -125,7 +111,7 @@ static void wordcount_splits_on_non_alphanumerics_and_lowercases(void **state)
     assert_int_equal(test_run_tool(NULL, NULL, "run", "wordcount", "-p", "2", "--", "--input",
                                    input, "--output", output, NULL),
                      0);
-    char *raw = s_read_file(output);
+    char *raw = test_read_file(output);
     char *got = s_sort_lines(raw);
     free(raw);
     //  Bytes outside ASCII split words too: "naïve" is "na" and "ve".

@@ -118,6 +118,21 @@ char *test_source_path(const char *relative)
     return path;
 }
 
+char *test_read_file(const char *path)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        fail_msg("cannot read %s", path);
+    fseek(file, 0, SEEK_END);
+    long size = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    char *text = calloc(1, (size_t)size + 1);
+    if (fread(text, 1, (size_t)size, file) != (size_t)size)
+        fail_msg("cannot read all of %s", path);
+    fclose(file);
+    return text;
+}
+
 char *test_temp_file(const char *text)
 {
     char *path = strdup("/tmp/rill-test-XXXXXX");

@@ -35,6 +35,8 @@ int test_run_toolv(char **out, char **err, const char *const *args);
 //  A path to the source tree (RILL_SOURCE_DIR) joined with relative; static storage per call
 //  site is not used: the caller frees.
 char *test_source_path(const char *relative);
+//  The whole content of a file, NUL-terminated (caller frees); fails the test when unreadable.
+char *test_read_file(const char *path);
 //  Writes text to a new temporary file and returns its path (caller frees and unlinks).
 char *test_temp_file(const char *text);
 
