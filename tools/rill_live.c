@@ -76,8 +76,10 @@ static void s_draw_progress(rill_live_t *self, const rill_metrics_t *metrics)
     double seconds = (double)rill_metrics_duration_ns(metrics) / 1e9;
     uint64_t records = s_source_records(metrics);
     double rate = seconds > 0 ? (double)records / seconds : 0;
-    fprintf(stderr, "\r\033[Krill: %llu records read, %.3g records/s, %.1f s elapsed",
-            (unsigned long long)records, rate, seconds);
+    const char *unit = rate >= 1e6 ? "M" : rate >= 1e3 ? "k" : "";
+    double scaled = rate >= 1e6 ? rate / 1e6 : rate >= 1e3 ? rate / 1e3 : rate;
+    fprintf(stderr, "\r\033[Krill: %llu records read, %.3g%s records/s, %.1f s elapsed",
+            (unsigned long long)records, scaled, unit, seconds);
     fflush(stderr);
     self->drew_progress = true;
 }
