@@ -10,13 +10,50 @@
 #include <string.h>
 #include <sys/stat.h>
 
+//  Lines are read in blocks and emitted straight from the block: no copy per line.
+#define S_BLOCK (256 * 1024)
+
 typedef struct {
     FILE *file;
     long long position; //  offset of the next line's first byte
     long long end;      //  lines starting at or after this belong to the next subtask
-    char *line;
-    size_t line_capacity;
+    char *block;        //  [start, filled) holds bytes not yet emitted
+    size_t start;
+    size_t filled;
+    size_t capacity;
+    bool eof;
 } s_text_file_t;
+
+//  Moves the unread tail to the front and reads more after it (growing the block for a line
+//  longer than it). 0, or -1 on a read error.
+static int s_refill(rill_operator_t *self, s_text_file_t *state)
+{
+    size_t tail = state->filled - state->start;
+    memmove(state->block, state->block + state->start, tail);
+    state->start = 0;
+    state->filled = tail;
+    if (state->filled == state->capacity) {
+        char *grown = realloc(state->block, state->capacity * 2);
+        if (!grown) {
+            snprintf(self->error, sizeof self->error, "out of memory for a long line");
+            return -1;
+        }
+        state->block = grown;
+        state->capacity *= 2;
+    }
+    size_t got = fread(state->block + state->filled, 1, state->capacity - state->filled,
+                       state->file);
+    state->filled += got;
+    if (got == 0) {
+        if (ferror(state->file)) {
+            snprintf(self->error, sizeof self->error, "cannot read '%s': %s", self->spec->path,
+                     strerror(errno));
+            return -1;
+        }
+        state->eof = true;
+    }
+    return 0;
+}
 
 static int s_text_file_produce(rill_operator_t *self, rill_collector_t *out)
 {
@@ -24,22 +61,26 @@ static int s_text_file_produce(rill_operator_t *self, rill_collector_t *out)
     for (int emitted = 0; emitted < RILL_SOURCE_CHUNK; emitted++) {
         if (state->position >= state->end)
             return RILL_SOURCE_END;
-        ssize_t length = getline(&state->line, &state->line_capacity, state->file);
-        if (length < 0) {
-            if (ferror(state->file)) {
-                snprintf(self->error, sizeof self->error, "cannot read '%s': %s",
-                         self->spec->path, strerror(errno));
+        char *line = state->block + state->start;
+        size_t available = state->filled - state->start;
+        char *newline = memchr(line, '\n', available);
+        if (!newline && !state->eof) {
+            if (s_refill(self, state))
                 return -1;
-            }
-            return RILL_SOURCE_END;
+            emitted--;
+            continue;
         }
-        state->position += length;
-        size_t size = (size_t)length;
-        if (size && state->line[size - 1] == '\n')
+        if (!newline && available == 0)
+            return RILL_SOURCE_END; //  the file ended on a line end
+        size_t length = newline ? (size_t)(newline - line) + 1 : available;
+        state->start += length;
+        state->position += (long long)length;
+        size_t size = length;
+        if (size && line[size - 1] == '\n')
             size--;
-        if (size && state->line[size - 1] == '\r')
+        if (size && line[size - 1] == '\r')
             size--;
-        if (rill_collector_emit(out, state->line, size, RILL_NO_TIMESTAMP))
+        if (rill_collector_emit(out, line, size, RILL_NO_TIMESTAMP))
             return -1;
     }
     return RILL_SOURCE_MORE;
@@ -52,7 +93,7 @@ static void s_text_file_close(rill_operator_t *self)
         return;
     if (state->file)
         fclose(state->file);
-    free(state->line);
+    free(state->block);
     free(state);
 }
 
@@ -68,6 +109,9 @@ int rill_op_text_file_open(rill_operator_t *self)
         return -1;
     self->vtable = &s_text_file_vtable;
     self->state = state;
+    state->capacity = S_BLOCK;
+    if (!(state->block = malloc(state->capacity)))
+        return -1;
     const char *path = self->spec->path;
     state->file = fopen(path, "rb");
     struct stat info;

@@ -90,6 +90,33 @@ static void a_text_file_splits_into_whole_lines_at_any_parallelism(void **state)
     free(path);
 }
 
+static void lines_longer_than_a_read_block_arrive_whole(void **state)
+{
+    //  The source reads 256 KiB blocks: a 600 KB line spans three of them.
+    size_t long_size = 600000;
+    char *text = malloc(long_size + 64);
+    memset(text, 'x', long_size);
+    strcpy(text + long_size, "\nshort\ntail");
+    char *path = test_temp_file(text);
+    for (int p = 1; p <= 3; p++) {
+        rill_env_t *env = rill_env_new();
+        rill_collect_t *collect = rill_collect_new();
+        rill_env_set_parallelism(env, p);
+        rill_stream_collect(rill_env_from_text_file(env, path), collect);
+        assert_int_equal(rill_env_execute(env), 0);
+        rill_collect_sort(collect);
+        assert_int_equal(rill_collect_size(collect), 3);
+        assert_int_equal(rill_collect_record(collect, 0).size, 4);       //  "tail"
+        assert_int_equal(rill_collect_record(collect, 1).size, 5);       //  "short"
+        assert_int_equal(rill_collect_record(collect, 2).size, long_size); //  x...
+        rill_collect_destroy(&collect);
+        rill_env_destroy(&env);
+    }
+    unlink(path);
+    free(path);
+    free(text);
+}
+
 static void a_missing_input_file_fails_the_job_with_its_name(void **state)
 {
     rill_env_t *env = rill_env_new();
@@ -211,6 +238,7 @@ int main(void)
         cmocka_unit_test(a_bounded_job_ends_with_every_record_delivered),
         cmocka_unit_test(a_job_with_empty_input_ends),
         cmocka_unit_test(a_text_file_splits_into_whole_lines_at_any_parallelism),
+        cmocka_unit_test(lines_longer_than_a_read_block_arrive_whole),
         cmocka_unit_test(a_missing_input_file_fails_the_job_with_its_name),
         cmocka_unit_test(a_failing_user_function_fails_the_job_naming_operator_and_subtask),
         cmocka_unit_test(cancel_stops_the_sources_and_drains_what_was_produced),
