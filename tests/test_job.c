@@ -106,9 +106,10 @@ static void lines_longer_than_a_read_block_arrive_whole(void **state)
         assert_int_equal(rill_env_execute(env), 0);
         rill_collect_sort(collect);
         assert_int_equal(rill_collect_size(collect), 3);
-        assert_int_equal(rill_collect_record(collect, 0).size, 4);       //  "tail"
-        assert_int_equal(rill_collect_record(collect, 1).size, 5);       //  "short"
-        assert_int_equal(rill_collect_record(collect, 2).size, long_size); //  x...
+        //  Sorted by bytes: "short", "tail", then the long line of x.
+        assert_memory_equal(rill_collect_record(collect, 0).data, "short", 5);
+        assert_memory_equal(rill_collect_record(collect, 1).data, "tail", 4);
+        assert_int_equal(rill_collect_record(collect, 2).size, long_size);
         rill_collect_destroy(&collect);
         rill_env_destroy(&env);
     }
