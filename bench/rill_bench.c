@@ -25,7 +25,7 @@ static bool s_quick;
 
 static void s_header(void)
 {
-    printf("%-44s %14s %14s %8s %10s\n", "scenario", "rill", "limit", "ratio", "peak RSS");
+    printf("%-44s %14s %14s %8s %10s\n", "scenario", "rill", "limit", "ratio", "peak RSS*");
     printf("%-44s %14s %14s %8s %10s\n", "--------", "----", "-----", "-----", "--------");
 }
 
@@ -426,7 +426,8 @@ int main(int argc, char **argv)
     uint64_t scale = s_quick ? 10 : 1;
     char host[256] = "?";
     gethostname(host, sizeof host);
-    printf("rill-bench%s: %ld cores; medians of %d runs; each run in its own process\n",
+    printf("rill-bench%s: %ld cores; medians of %d runs; each run in its own process\n"
+           "(* peak RSS: the run's own, above what its forked process started with)\n",
            s_quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), s_quick ? 1 : 3);
     s_forward(scale);
     s_trace_cost(scale);

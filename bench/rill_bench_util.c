@@ -41,6 +41,9 @@ static bench_result_t s_run_child(bench_fn *fn, void *ctx)
     if (pid == 0) {
         close(pipe_fds[0]);
         bench_result_t mine = {0};
+        //  A forked child starts out holding the parent's resident pages; ru_maxrss counts
+        //  them, so the run's own peak is measured above this.
+        mine.start_rss_kib = bench_rss_kib();
         fn(ctx, &mine);
         if (write(pipe_fds[1], &mine, sizeof mine) != sizeof mine)
             _exit(1);
@@ -56,7 +59,7 @@ static bench_result_t s_run_child(bench_fn *fn, void *ctx)
         result.failed = 1;
         return result;
     }
-    result.peak_rss_kib = usage.ru_maxrss;
+    result.peak_rss_kib = usage.ru_maxrss - result.start_rss_kib;
     result.cpu_ns = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e9 +
                     (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e3;
     return result;

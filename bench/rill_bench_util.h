@@ -12,7 +12,8 @@ typedef struct {
     double value;      //  the scenario's figure (records/s, words/s, ns, ...)
     double extra[4];   //  scenario-specific extras (latency percentiles, per-hop ns, ...)
     double cpu_ns;     //  user + system CPU time of the run's process
-    long peak_rss_kib; //  peak resident memory of the run's process
+    long peak_rss_kib; //  peak resident memory of the run, above what its process started with
+    long start_rss_kib; //  what the forked process held before the run (the parent's pages)
     int failed;
 } bench_result_t;
 

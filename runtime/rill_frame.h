@@ -11,10 +11,9 @@
 #include "rill_record.h"
 
 typedef enum {
-    RILL_FRAME_DATA = 1,      //  records follow
-    RILL_FRAME_END = 2,       //  end of partition: this sender sends nothing more on this channel
-    RILL_FRAME_WATERMARK = 3, //  value = the sender's event-time watermark
-    RILL_FRAME_IDLE = 4,      //  the sender has no data for a while: leave it out of the minimum
+    RILL_FRAME_DATA = 1, //  records and watermark entries follow
+    RILL_FRAME_END = 2,  //  end of partition: this sender sends nothing more on this channel
+    RILL_FRAME_IDLE = 4, //  the sender has no data for a while: leave it out of the minimum
 } rill_frame_kind_t;
 
 #define RILL_FRAME_MAGIC 0x52u //  'R': a cheap check that a frame is ours
@@ -24,7 +23,7 @@ typedef struct {
     uint8_t kind;
     uint16_t sender; //  subtask index within the sending operator
     uint32_t count;  //  entries (records and watermarks) in a DATA frame
-    int64_t value;   //  control event payload (watermark time)
+    int64_t value;   //  control event payload (unused by END and IDLE so far)
 } rill_frame_header_t;
 
 //  Each record: its size, its timestamp, its bytes. Fields are copied with memcpy because

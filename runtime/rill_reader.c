@@ -265,10 +265,6 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
         in->ends++;
         in->watermarks[header.sender] = INT64_MAX; //  nothing earlier can come from it
         return s_update_watermark(self);
-    case RILL_FRAME_WATERMARK:
-        if (header.value > in->watermarks[header.sender])
-            in->watermarks[header.sender] = header.value;
-        return s_update_watermark(self);
     case RILL_FRAME_IDLE:
         in->idle[header.sender] = true;
         return s_update_watermark(self);
