@@ -175,6 +175,52 @@ static void count_windows_fire_every_n_records_of_a_key(void **state)
     rill_collect_destroy(&results);
 }
 
+static int s_generate_plain(uint64_t i, rill_collector_t *out, void *ctx)
+{
+    char text[32];
+    int size = snprintf(text, sizeof text, "k%llu\t1", (unsigned long long)(i % 3));
+    return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
+}
+
+static void processing_time_windows_count_every_record_by_the_clock(void **state)
+{
+    //  No timestamps at all: processing-time windows use the subtask's wall clock, and the
+    //  windows still open when the input ends fire then.
+    rill_env_t *env = rill_env_new();
+    rill_collect_t *results = rill_collect_new();
+    rill_env_set_parallelism(env, 2);
+    rill_stream_t *s = rill_env_from_generator(env, s_generate_plain, NULL, 30000);
+    rill_window_t window = rill_window_tumbling(50);
+    window.time = RILL_TIME_PROCESSING;
+    s = rill_stream_window_builtin(rill_stream_key_by(s, rill_key_first_field, NULL), &window,
+                                   RILL_WINDOW_AGG_COUNT);
+    rill_stream_collect(s, results);
+    assert_int_equal(rill_env_execute(env), 0);
+    long total = 0;
+    int64_t now = 0;
+    for (size_t i = 0; i < rill_collect_size(results); i++) {
+        rill_record_t r = rill_collect_record(results, i);
+        char text[128];
+        snprintf(text, sizeof text, "%.*s", (int)r.size, (const char *)r.data);
+        long long start, end;
+        char key[16];
+        long count;
+        assert_int_equal(sscanf(text, "%lld\t%lld\t%15s\t%ld", &start, &end, key, &count), 4);
+        assert_int_equal(end - start, 50);
+        assert_int_equal(start % 50, 0);
+        total += count;
+        now = end > now ? end : now;
+    }
+    assert_int_equal(total, 30000);
+    //  The bounds are wall-clock times: recent ones.
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    assert_true(now > wall_ms - 60000 && now <= wall_ms + 100);
+    rill_collect_destroy(&results);
+    rill_env_destroy(&env);
+}
+
 //  ---- a larger job, run in every configuration
 
 #define S_RECORDS 20000
@@ -327,6 +373,7 @@ int main(void)
         cmocka_unit_test(session_windows_merge_when_a_record_bridges_them),
         cmocka_unit_test(avg_keeps_full_double_precision),
         cmocka_unit_test(count_windows_fire_every_n_records_of_a_key),
+        cmocka_unit_test(processing_time_windows_count_every_record_by_the_clock),
         cmocka_unit_test(results_are_the_same_at_any_parallelism_and_mode),
         cmocka_unit_test(the_slowest_input_holds_the_watermark_back_until_it_goes_idle),
     };
