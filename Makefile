@@ -44,6 +44,7 @@ sanitize: deps
 	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS)
 
 bench: build
+	cmake --build $(BUILD) -j $(JOBS) --target rill_bench
 	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,)
 
 docs: build

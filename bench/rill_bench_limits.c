@@ -1,6 +1,7 @@
 /*  rill_bench_limits.c: see the header. */
 #include "rill_bench_limits.h"
 #include "rill_bench_util.h"
+#include "rill_bench_words.h"
 #include "rill_metrics.h"
 #include "rill_record.h"
 
@@ -94,34 +95,30 @@ double bench_loop_forward(uint64_t records)
     return counted == records ? rate : 0;
 }
 
-//  The word counting loop: the same character rule as jobs/wordcount.c, an open-addressing
-//  hash table (FNV-1a) of words.
-typedef struct {
-    char *word;
-    size_t size;
-    uint64_t count;
-    uint64_t hash;
-} s_slot_t;
-
+//  The word counting loop: blocks of 1 MiB, tokenized and counted in one pass.
 double bench_loop_wordcount(const char *path, uint64_t *words)
 {
+    *words = 0;
     FILE *file = fopen(path, "rb");
     if (!file)
         return 0;
-    unsigned char fold[256] = {0};
-    for (int c = '0'; c <= '9'; c++)
-        fold[c] = (unsigned char)c;
-    for (int c = 'a'; c <= 'z'; c++)
-        fold[c] = fold[c - 'a' + 'A'] = (unsigned char)c;
-    size_t capacity = 1 << 20, used = 0;
-    s_slot_t *table = calloc(capacity, sizeof(s_slot_t));
+    unsigned char fold[256];
+    bench_words_fold_table(fold);
+    bench_words_t table;
     unsigned char *block = malloc(1 << 20);
+    if (bench_words_init(&table) || !block) {
+        bench_words_free(&table);
+        free(block);
+        fclose(file);
+        return 0;
+    }
     char word[512];
     size_t length = 0;
     uint64_t total = 0;
+    int failed = 0;
     uint64_t start = bench_now_ns();
     size_t got;
-    while ((got = fread(block, 1, 1 << 20, file)) > 0 || length) {
+    while (!failed && ((got = fread(block, 1, 1 << 20, file)) > 0 || length)) {
         for (size_t i = 0; i <= got; i++) {
             unsigned char folded = i < got ? fold[block[i]] : 0;
             if (folded && length < sizeof word) {
@@ -130,19 +127,10 @@ double bench_loop_wordcount(const char *path, uint64_t *words)
             }
             if (folded || !length || (i == got && got > 0))
                 continue; //  a word runs on into the next block (or is over-long)
-            uint64_t hash = 1469598103934665603ull;
-            for (size_t k = 0; k < length; k++)
-                hash = (hash ^ (unsigned char)word[k]) * 1099511628211ull;
-            size_t at = hash & (capacity - 1);
-            while (table[at].word &&
-                   (table[at].hash != hash || table[at].size != length ||
-                    memcmp(table[at].word, word, length) != 0))
-                at = (at + 1) & (capacity - 1);
-            if (!table[at].word) {
-                table[at] = (s_slot_t){strndup(word, length), length, 0, hash};
-                used++;
+            if (bench_words_add(&table, word, length)) {
+                failed = 1;
+                break;
             }
-            table[at].count++;
             total++;
             length = 0;
         }
@@ -150,13 +138,11 @@ double bench_loop_wordcount(const char *path, uint64_t *words)
             break;
     }
     double seconds = (double)(bench_now_ns() - start) / 1e9;
-    for (size_t i = 0; i < capacity; i++)
-        free(table[i].word);
-    free(table);
+    bench_words_free(&table);
     free(block);
     fclose(file);
     *words = total;
-    return (double)total / seconds;
+    return failed ? 0 : (double)total / seconds;
 }
 
 double bench_counter_update_ns(void)
