@@ -227,6 +227,17 @@ static void s_run_zmq_wordcount(void *ctx, bench_result_t *result)
     result->failed = result->value <= 0;
 }
 
+//  A figure for a wrong answer means nothing: a run that counted other than the one-thread
+//  loop's number of words is reported as failed.
+static void s_check_words(bench_result_t *result, uint64_t words)
+{
+    if (!result->failed && (uint64_t)result->extra[0] != words) {
+        fprintf(stderr, "rill-bench: counted %.0f words, the C loop %llu\n", result->extra[0],
+                (unsigned long long)words);
+        result->failed = 1;
+    }
+}
+
 static void s_wordcount(const char *path, size_t bytes)
 {
     printf("\n2. WordCount on a %zu MB text made from the machine's licence and copyright "
@@ -252,6 +263,7 @@ static void s_wordcount(const char *path, size_t bytes)
             config.parallelism = p;
             config.words_per_message = sizes[s];
             bench_result_t r = bench_median(s_run_zmq_wordcount, &config, s_quick ? 1 : 3);
+            s_check_words(&r, words);
             by_hand[s][p] = r.failed ? 0 : r.value;
             snprintf(label, sizeof label, "ZeroMQ by hand p=%d, %s", p,
                      s ? "32 KiB messages" : "64 words a message");
@@ -263,6 +275,7 @@ static void s_wordcount(const char *path, size_t bytes)
             config.parallelism = p;
             config.mode = m ? RILL_MODE_STREAMING : RILL_MODE_BATCH;
             bench_result_t r = bench_median(s_run_wordcount, &config, s_quick ? 1 : 3);
+            s_check_words(&r, words);
             snprintf(label, sizeof label, "WordCount p=%d, %s mode", p, m ? "streaming" : "batch");
             s_rate(rill, sizeof rill, r.value, "words/s");
             s_rate(limit, sizeof limit, loop, "words/s");
