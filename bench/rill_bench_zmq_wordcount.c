@@ -54,14 +54,17 @@ static int s_send(s_reader_t *self, int to)
     if (self->sizes[to] == 0)
         zmq_msg_init(&msg); //  the end-of-stream frame
     else {
+        //  The message owns the batch from here; a failed send leaves it to us to close.
         zmq_msg_init_data(&msg, self->batches[to], self->sizes[to], s_free, NULL);
         self->batches[to] = malloc(S_BATCH);
         self->sizes[to] = 0;
         self->counts[to] = 0;
-        if (!self->batches[to])
-            return -1;
     }
-    return zmq_msg_send(&msg, self->sockets[to], 0) < 0 ? -1 : 0;
+    if (zmq_msg_send(&msg, self->sockets[to], 0) < 0) {
+        zmq_msg_close(&msg);
+        return -1;
+    }
+    return self->batches[to] ? 0 : -1;
 }
 
 static int s_emit(s_reader_t *self, const char *word, size_t size)
@@ -146,6 +149,7 @@ static void *s_read(void *arg)
         zmq_msg_init_data(&msg, block, cut, s_free, NULL);
         block = chunk;
         if (zmq_msg_send(&msg, self->splitter, 0) < 0) {
+            zmq_msg_close(&msg);
             self->failed = 1;
             break;
         }
