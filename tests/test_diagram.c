@@ -242,6 +242,58 @@ static void malformed_or_truncated_json_is_an_error_not_a_crash(void **state)
     rill_graph_destroy(&graph);
 }
 
+//  Operator names are the user's, or a plan file's: any bytes. The flow view puts them into a
+//  Graphviz HTML label (the exchange matrix), where they must be escaped, and a long one
+//  (a plan file's names have no length limit) must not overrun anything.
+static void matrix_labels_escape_and_hold_any_operator_name(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_HASH, 2, 3);
+    rill_plan_destroy(&plan);
+    assert_int_equal(rill_graph_set_name(graph, 0, "<b>a & \"b\"</b>"), 0);
+    assert_int_equal(rill_graph_set_name(graph, 1, "LONG"), 0);
+    char error[256];
+    plan = rill_plan_new(graph, "names", 1, RILL_MODE_AUTOMATIC, error, sizeof error);
+    assert_non_null(plan);
+    //  Through JSON, to give the map a 20,000-byte name.
+    char *json = rill_plan_to_json(plan);
+    rill_plan_destroy(&plan);
+    size_t long_size = 20000;
+    char *long_name = malloc(long_size + 1);
+    memset(long_name, 'n', long_size);
+    long_name[long_size] = 0;
+    char *at = strstr(json, "\"LONG\"");
+    assert_non_null(at);
+    char *edited = malloc(strlen(json) + long_size + 1);
+    sprintf(edited, "%.*s\"%s\"%s", (int)(at - json), json, long_name, at + strlen("\"LONG\""));
+    plan = rill_plan_from_json(edited, error, sizeof error);
+    assert_non_null(plan);
+    uint64_t records[64] = {0};
+    assert_true(rill_plan_channel_count(plan) <= 64);
+    for (int c = 0; c < rill_plan_channel_count(plan); c++)
+        records[c] = (uint64_t)(c + 1) * 10;
+    rill_diagram_options_t options = {.view = RILL_VIEW_PARALLEL, .format = RILL_FORMAT_SVG,
+                                      .channel_records = records};
+    char *svg = NULL;
+    size_t size;
+    assert_int_equal(rill_diagram_render(s_renderer, plan, &options, &svg, &size, error,
+                                         sizeof error), 0);
+    //  The matrix title shows both names as text (escaped once, for SVG), the long one whole.
+    char *title = malloc(long_size + 256);
+    sprintf(title, "&lt;b&gt;a &amp; &quot;b&quot;&lt;/b&gt; → %s (hash): records", long_name);
+    assert_non_null(strstr(svg, title));
+    xmlDocPtr doc = xmlReadMemory(svg, (int)size, "flow.svg", NULL, XML_PARSE_NONET);
+    assert_non_null(doc);
+    xmlFreeDoc(doc);
+    free(title);
+    free(svg);
+    free(edited);
+    free(json);
+    free(long_name);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
 static void parallelism_64_collapses_to_the_documented_shape(void **state)
 {
     rill_env_t *env = rill_env_new();
@@ -328,6 +380,7 @@ int main(void)
         cmocka_unit_test(png_output_starts_with_the_png_signature),
         cmocka_unit_test(plan_json_round_trips),
         cmocka_unit_test(malformed_or_truncated_json_is_an_error_not_a_crash),
+        cmocka_unit_test(matrix_labels_escape_and_hold_any_operator_name),
         cmocka_unit_test(parallelism_64_collapses_to_the_documented_shape),
         cmocka_unit_test(a_five_operator_job_at_parallelism_64_renders),
         cmocka_unit_test(rill_plan_and_rill_viz_round_trip_through_files),

@@ -291,63 +291,89 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
     }
 }
 
-//  One heatmap per redistributing edge: senders down, receivers across, records per cell;
-//  above 16 a side, neighbouring subtasks share a cell (sums).
+//  Appends text with the characters that mean something in a Graphviz HTML label escaped:
+//  operator names are the user's (or a plan file's), any bytes at all.
+static void s_append_html(rill_buffer_t *html, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        switch (*c) {
+        case '<': rill_buffer_appendf(html, "&lt;"); break;
+        case '>': rill_buffer_appendf(html, "&gt;"); break;
+        case '&': rill_buffer_appendf(html, "&amp;"); break;
+        case '"': rill_buffer_appendf(html, "&quot;"); break;
+        default: rill_buffer_append(html, c, 1);
+        }
+    }
+}
+
+//  The heatmap of one edge as a Graphviz HTML table: senders down, receivers across,
+//  records per cell; above 16 a side, neighbouring subtasks share a cell (sums). 0, or -1
+//  without memory.
+static int s_matrix_html(const rill_plan_t *plan, const rill_plan_edge_t *edge,
+                         const uint64_t *records, rill_buffer_t *html)
+{
+    int senders = rill_plan_operator(plan, edge->from)->parallelism;
+    int receivers = rill_plan_operator(plan, edge->to)->parallelism;
+    int rows = senders > 16 ? 16 : senders, cols = receivers > 16 ? 16 : receivers;
+    uint64_t *cells = calloc((size_t)(rows * cols), sizeof(uint64_t)), top = 0;
+    if (!cells)
+        return -1;
+    for (int c = edge->first_channel; c < edge->first_channel + edge->channel_count; c++) {
+        const rill_plan_channel_t *ch = rill_plan_channel(plan, c);
+        uint64_t *cell =
+            &cells[(ch->from_index * rows / senders) * cols + ch->to_index * cols / receivers];
+        *cell += records[c];
+        top = *cell > top ? *cell : top;
+    }
+    rill_buffer_appendf(html,
+                        "<table border=\"0\" cellborder=\"1\" cellspacing=\"0\">"
+                        "<tr><td colspan=\"%d\"><b>",
+                        cols + 1);
+    s_append_html(html, rill_plan_operator(plan, edge->from)->name);
+    rill_buffer_appendf(html, " → ");
+    s_append_html(html, rill_plan_operator(plan, edge->to)->name);
+    rill_buffer_appendf(html, " (%s): records</b></td></tr><tr><td></td>",
+                        rill_pattern_name(edge->pattern));
+    for (int c = 0; c < cols; c++)
+        rill_buffer_appendf(html, "<td><i>r%d</i></td>", c * receivers / cols + 1);
+    rill_buffer_appendf(html, "</tr>");
+    for (int r = 0; r < rows; r++) {
+        rill_buffer_appendf(html, "<tr><td><i>s%d</i></td>", r * senders / rows + 1);
+        for (int c = 0; c < cols; c++) {
+            uint64_t value = cells[r * cols + c];
+            char color[16];
+            s_heat(color, sizeof color, top ? (double)value / (double)top : 0);
+            rill_buffer_appendf(html, "<td bgcolor=\"%s\">%llu</td>", color,
+                                (unsigned long long)value);
+        }
+        rill_buffer_appendf(html, "</tr>");
+    }
+    free(cells);
+    //  The terminating NUL goes in as a byte, so a failed append anywhere shows here.
+    return rill_buffer_appendf(html, "</table>") || rill_buffer_append(html, "", 1) ? -1 : 0;
+}
+
+//  One heatmap node per redistributing edge.
 static void s_matrices(s_parallel_t *self, Agraph_t *graph)
 {
     const rill_plan_t *plan = self->plan;
-    const uint64_t *records = self->options->channel_records;
-    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+    rill_buffer_t *html = rill_buffer_new();
+    for (int e = 0; html && e < rill_plan_edge_count(plan); e++) {
         const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
         if (edge->pattern == RILL_PATTERN_FORWARD || edge->channel_count == 0)
             continue;
-        int senders = rill_plan_operator(plan, edge->from)->parallelism;
-        int receivers = rill_plan_operator(plan, edge->to)->parallelism;
-        int rows = senders > 16 ? 16 : senders, cols = receivers > 16 ? 16 : receivers;
-        uint64_t *cells = calloc((size_t)(rows * cols), sizeof(uint64_t)), top = 0;
-        for (int c = edge->first_channel; c < edge->first_channel + edge->channel_count; c++) {
-            const rill_plan_channel_t *ch = rill_plan_channel(plan, c);
-            uint64_t *cell = &cells[(ch->from_index * rows / senders) * cols +
-                                    ch->to_index * cols / receivers];
-            *cell += records[c];
-            top = *cell > top ? *cell : top;
-        }
-        size_t size = 4096 + (size_t)(rows * cols) * 96;
-        char *html = malloc(size);
-        int at = snprintf(html, size,
-                          "<table border=\"0\" cellborder=\"1\" cellspacing=\"0\">"
-                          "<tr><td colspan=\"%d\"><b>%s → %s (%s): records</b></td></tr>"
-                          "<tr><td></td>",
-                          cols + 1, rill_plan_operator(plan, edge->from)->name,
-                          rill_plan_operator(plan, edge->to)->name,
-                          rill_pattern_name(edge->pattern));
-        for (int c = 0; c < cols; c++)
-            at += snprintf(html + at, size - (size_t)at, "<td><i>r%d</i></td>",
-                           c * receivers / cols + 1);
-        at += snprintf(html + at, size - (size_t)at, "</tr>");
-        for (int r = 0; r < rows; r++) {
-            at += snprintf(html + at, size - (size_t)at, "<tr><td><i>s%d</i></td>",
-                           r * senders / rows + 1);
-            for (int c = 0; c < cols; c++) {
-                uint64_t value = cells[r * cols + c];
-                char color[16];
-                s_heat(color, sizeof color, top ? (double)value / (double)top : 0);
-                at += snprintf(html + at, size - (size_t)at, "<td bgcolor=\"%s\">%llu</td>", color,
-                               (unsigned long long)value);
-            }
-            at += snprintf(html + at, size - (size_t)at, "</tr>");
-        }
-        snprintf(html + at, size - (size_t)at, "</table>");
+        rill_buffer_reset(html);
+        if (s_matrix_html(plan, edge, self->options->channel_records, html))
+            continue;
         char name[32];
         snprintf(name, sizeof name, "matrix%d", e);
         Agnode_t *node = agnode(graph, name, 1);
         s_set(node, "shape", "plain");
         s_set(node, "matrix", "1");
         s_seti(node, "edge", e);
-        agsafeset(node, "label", agstrdup_html(graph, html), "");
-        free(html);
-        free(cells);
+        agsafeset(node, "label", agstrdup_html(graph, (char *)rill_buffer_data(html)), "");
     }
+    rill_buffer_destroy(&html);
 }
 
 static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
