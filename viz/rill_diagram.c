@@ -9,22 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  How each exchange pattern is drawn: colour, style, pen width.
+//  How each exchange pattern is drawn: colour, style, pen width, arrowhead. Style and
+//  arrowhead together tell every pattern apart on their own, because the flow view spends
+//  colour and width on the records a channel carried.
 typedef struct {
     const char *color;
     const char *style;
     const char *width;
+    const char *arrowhead;
 } s_look_t;
 
 static const s_look_t s_looks[] = {
-    [RILL_PATTERN_FORWARD] = {"black", "solid", "1.2"},
-    [RILL_PATTERN_HASH] = {"#1f5fbf", "solid", "1.2"},
-    [RILL_PATTERN_BROADCAST] = {"#c0392b", "bold", "2"},
-    [RILL_PATTERN_REBALANCE] = {"#1e8449", "dashed", "1.2"},
-    [RILL_PATTERN_RESCALE] = {"#7d3c98", "dashed", "1.2"},
-    [RILL_PATTERN_SHUFFLE] = {"#d35400", "dotted", "1.5"},
-    [RILL_PATTERN_GLOBAL] = {"#6e2c00", "bold", "2"},
-    [RILL_PATTERN_CUSTOM] = {"#7f8c8d", "dotted", "1.5"},
+    [RILL_PATTERN_FORWARD] = {"black", "solid", "1.2", "normal"},
+    [RILL_PATTERN_HASH] = {"#1f5fbf", "solid", "1.2", "vee"},
+    [RILL_PATTERN_BROADCAST] = {"#c0392b", "bold", "2", "diamond"},
+    [RILL_PATTERN_REBALANCE] = {"#1e8449", "dashed", "1.2", "normal"},
+    [RILL_PATTERN_RESCALE] = {"#7d3c98", "dashed", "1.2", "odiamond"},
+    [RILL_PATTERN_SHUFFLE] = {"#d35400", "dotted", "1.5", "normal"},
+    [RILL_PATTERN_GLOBAL] = {"#6e2c00", "bold", "2", "tee"},
+    [RILL_PATTERN_CUSTOM] = {"#7f8c8d", "dotted", "1.5", "dot"},
 };
 
 static const char *s_kind_fill(rill_op_kind_t kind)
@@ -57,6 +60,7 @@ static void s_style_edge(Agedge_t *edge, rill_pattern_t pattern)
     s_set(edge, "color", look->color);
     s_set(edge, "style", look->style);
     s_set(edge, "penwidth", look->width);
+    s_set(edge, "arrowhead", look->arrowhead);
 }
 
 static Agraph_t *s_graph(const rill_plan_t *plan)
@@ -66,6 +70,9 @@ static Agraph_t *s_graph(const rill_plan_t *plan)
     s_set(graph, "fontname", "Helvetica");
     s_set(graph, "nodesep", "0.3");
     s_set(graph, "ranksep", "0.9");
+    //  dot's second crossing-minimisation pass (across clusters) may flip a whole operator's
+    //  column, drawing [3/3] above [1/3]; without it subtasks stay in order, top down.
+    s_set(graph, "remincross", "false");
     agattr(graph, AGNODE, "fontname", "Helvetica");
     agattr(graph, AGNODE, "fontsize", "11");
     agattr(graph, AGEDGE, "fontname", "Helvetica");
@@ -74,14 +81,22 @@ static Agraph_t *s_graph(const rill_plan_t *plan)
 }
 
 //  A legend cluster with one sample edge per pattern used; its nodes and edges carry
-//  legend=1 so readers can tell them from the dataflow.
-static void s_legend(Agraph_t *graph, const rill_plan_t *plan)
+//  legend=1 so readers can tell them from the dataflow. In the flow view colour and width
+//  mean records, so the samples are grey and the title says so.
+static void s_legend(Agraph_t *graph, const rill_plan_t *plan,
+                     const rill_diagram_options_t *options)
 {
+    bool flow = options && options->channel_records;
     bool used[RILL_PATTERN_CUSTOM + 1] = {false};
     for (int e = 0; e < rill_plan_edge_count(plan); e++)
         used[rill_plan_edge(plan, e)->pattern] = true;
     Agraph_t *legend = agsubg(graph, "cluster_legend", 1);
-    s_set(legend, "label", "exchange patterns");
+    char title[160];
+    snprintf(title, sizeof title, "%s%s%s", flow ? "exchange patterns (line and arrow)" : "exchange patterns",
+             flow ? "\nwidth and blue: records sent" : "",
+             options && options->subtask_backpressure ? "\nred subtask: share of time backpressured"
+                                                      : "");
+    s_set(legend, "label", title);
     s_set(legend, "style", "dashed");
     s_set(legend, "color", "gray");
     for (int p = RILL_PATTERN_FORWARD; p <= RILL_PATTERN_CUSTOM; p++) {
@@ -98,6 +113,8 @@ static void s_legend(Agraph_t *graph, const rill_plan_t *plan)
         }
         Agedge_t *edge = agedge(legend, from, to, NULL, 1);
         s_style_edge(edge, (rill_pattern_t)p);
+        if (flow)
+            s_set(edge, "color", "#555555");
         s_set(edge, "legend", "1");
         s_set(edge, "label", rill_pattern_name(p));
     }
@@ -385,7 +402,7 @@ static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
     self.nodes = calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(Agnode_t *));
     s_subtask_nodes(&self, graph);
     s_channel_edges(&self, graph);
-    s_legend(graph, plan);
+    s_legend(graph, plan, options);
     if (options->channel_records)
         s_matrices(&self, graph);
     free(self.nodes);
