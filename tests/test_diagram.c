@@ -294,6 +294,43 @@ static void matrix_labels_escape_and_hold_any_operator_name(void **state)
     rill_graph_destroy(&graph);
 }
 
+//  Every operator's subtasks are drawn in index order, top down, whatever crossings the
+//  exchange in between makes (the layout's DOT output carries each node's position).
+static void subtasks_are_drawn_in_order_top_down(void **state)
+{
+    for (int p = RILL_PATTERN_FORWARD; p <= RILL_PATTERN_CUSTOM; p++)
+        for (int n = 2; n <= 5; n++) {
+            rill_graph_t *graph;
+            rill_plan_t *plan = s_plan(&graph, (rill_pattern_t)p, n, p == RILL_PATTERN_FORWARD ? n : 3);
+            char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+            Agraph_t *read = agmemread(dot);
+            assert_non_null(read);
+            double last_y[8] = {0};
+            int last_index[8];
+            memset(last_index, -1, sizeof last_index);
+            for (int t = 0; t < rill_plan_subtask_count(plan); t++) {
+                char name[16];
+                snprintf(name, sizeof name, "s%d", t);
+                Agnode_t *node = agnode(read, name, 0);
+                assert_non_null(node);
+                const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, t);
+                double x, y;
+                assert_int_equal(sscanf(agget(node, "pos"), "%lf,%lf", &x, &y), 2);
+                int op = subtask->op;
+                if (last_index[op] >= 0) {
+                    assert_true(subtask->index > last_index[op]);
+                    assert_true(y < last_y[op]); //  Graphviz's y grows upwards
+                }
+                last_index[op] = subtask->index;
+                last_y[op] = y;
+            }
+            agclose(read);
+            free(dot);
+            rill_plan_destroy(&plan);
+            rill_graph_destroy(&graph);
+        }
+}
+
 static void parallelism_64_collapses_to_the_documented_shape(void **state)
 {
     rill_env_t *env = rill_env_new();
@@ -381,6 +418,7 @@ int main(void)
         cmocka_unit_test(plan_json_round_trips),
         cmocka_unit_test(malformed_or_truncated_json_is_an_error_not_a_crash),
         cmocka_unit_test(matrix_labels_escape_and_hold_any_operator_name),
+        cmocka_unit_test(subtasks_are_drawn_in_order_top_down),
         cmocka_unit_test(parallelism_64_collapses_to_the_documented_shape),
         cmocka_unit_test(a_five_operator_job_at_parallelism_64_renders),
         cmocka_unit_test(rill_plan_and_rill_viz_round_trip_through_files),
