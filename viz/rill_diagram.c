@@ -259,6 +259,10 @@ static void s_flow_look(s_parallel_t *self, Agedge_t *edge, uint64_t records)
     snprintf(color, sizeof color, "#%02x%02xff", blue, blue);
     snprintf(label, sizeof label, "%llu", (unsigned long long)records);
     s_set(edge, "penwidth", width);
+    //  Graphviz grows an arrowhead with its line; shrink it back so wide channels stay tidy.
+    char arrow[16];
+    snprintf(arrow, sizeof arrow, "%.2f", 1.0 / (1.0 + 1.5 * share));
+    s_set(edge, "arrowsize", arrow);
     s_set(edge, "color", color);
     s_set(edge, "xlabel", label);
     s_seti(edge, "records", (long)records);
