@@ -67,6 +67,14 @@ static void failures_exit_1_with_a_clear_message(void **state)
     //  Batch mode cannot run an unbounded source: the planner names the operator.
     EXPECT(1, NULL, "operator 'Source'", "run", "seed-example", "--mode", "batch", "--",
            "--unbounded");
+    //  An output that cannot be written fails before the job runs: these jobs never end, so
+    //  a check made after the run would hang here instead of failing.
+    EXPECT(1, NULL, "cannot write metrics '/nonexistent/m.json'", "run", "seed-example",
+           "--metrics-json", "/nonexistent/m.json", "--", "--unbounded");
+    EXPECT(1, NULL, "cannot write report '/nonexistent/r.html'", "run", "seed-example",
+           "--report", "/nonexistent/r.html", "--", "--unbounded");
+    EXPECT(1, NULL, "cannot write trace '/nonexistent/t.jsonl'", "run", "seed-example",
+           "--trace", "/nonexistent/t.jsonl", "--", "--unbounded");
 }
 
 static void a_bounded_job_runs_and_exits_0(void **state)

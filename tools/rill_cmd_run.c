@@ -53,15 +53,15 @@ static void s_on_signal(int signal)
         rill_env_cancel(s_running_env);
 }
 
-static int s_write_metrics_json(const rill_metrics_t *metrics, const char *path)
+//  Writes the metrics JSON to file (opened for path before the run) and closes it.
+static int s_write_metrics_json(const rill_metrics_t *metrics, FILE *file, const char *path)
 {
     char *json = rill_metrics_to_json(metrics, false);
-    FILE *file = json ? fopen(path, "w") : NULL;
-    bool ok = file && fputs(json, file) >= 0 && fputc('\n', file) != EOF;
-    if (file && fclose(file))
+    bool ok = json && fputs(json, file) >= 0 && fputc('\n', file) != EOF;
+    if (fclose(file))
         ok = false;
     if (!ok)
-        fprintf(stderr, "rill run: cannot write metrics to '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "rill run: cannot write metrics '%s': %s\n", path, strerror(errno));
     free(json);
     return ok ? 0 : -1;
 }
@@ -182,18 +182,25 @@ int rill_cmd_run(int argc, char **argv)
     rill_env_set_buffer_timeout(env, timeout);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
-    FILE *trace = NULL;
+    //  Every output file opens before the job runs: a bad path fails now, not after a long run.
+    FILE *trace = NULL, *metrics_file = NULL, *report_file = NULL;
     rill_live_t *live = NULL;
-    if (plugin && trace_path) {
-        trace = fopen(trace_path, "w");
-        if (!trace) {
-            fprintf(stderr, "rill run: cannot write trace '%s': %s\n", trace_path,
+    const char *outputs[3] = {trace_path, metrics_json, report};
+    FILE **files[3] = {&trace, &metrics_file, &report_file};
+    static const char *what[3] = {"trace", "metrics", "report"};
+    for (int i = 0; plugin && i < 3; i++) {
+        if (!outputs[i])
+            continue;
+        *files[i] = fopen(outputs[i], "w");
+        if (!*files[i]) {
+            fprintf(stderr, "rill run: cannot write %s '%s': %s\n", what[i], outputs[i],
                     strerror(errno));
             code = RILL_EXIT_FAILURE;
             rill_job_plugin_destroy(&plugin);
-        } else
-            rill_env_set_trace(env, trace, (uint64_t)trace_sample);
+        }
     }
+    if (plugin && trace)
+        rill_env_set_trace(env, trace, (uint64_t)trace_sample);
     if (plugin) {
         live = rill_live_new(monitor, monitor_interval, isatty(STDERR_FILENO));
         if (!live) {
@@ -228,11 +235,19 @@ int rill_cmd_run(int argc, char **argv)
             fflush(stdout);
             rill_metrics_table_print(counts, stderr);
         }
-        if (metrics_json && counts && s_write_metrics_json(counts, metrics_json))
+        if (metrics_file && counts &&
+            s_write_metrics_json(counts, metrics_file, metrics_json))
             code = code ? code : RILL_EXIT_FAILURE;
-        if (report && counts && rill_report_write(counts, report))
+        if (report_file && counts && rill_report_write(counts, report_file, report))
             code = code ? code : RILL_EXIT_FAILURE;
+        if (counts)
+            metrics_file = report_file = NULL; //  the writers closed them
     }
+    //  Opened, but the job never ran (or left no metrics): nothing to write.
+    if (metrics_file)
+        fclose(metrics_file);
+    if (report_file)
+        fclose(report_file);
     rill_env_destroy(&env);
     rill_job_plugin_destroy(&plugin);
     rill_live_destroy(&live);

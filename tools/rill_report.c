@@ -79,14 +79,9 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics)
     fprintf(out, "</table></section>\n");
 }
 
-int rill_report_write(const rill_metrics_t *metrics, const char *path)
+int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
-    FILE *out = fopen(path, "w");
-    if (!out) {
-        fprintf(stderr, "rill run: cannot write report '%s': %s\n", path, strerror(errno));
-        return -1;
-    }
     int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
     uint64_t *records = calloc((size_t)channels + 1, sizeof(uint64_t));
     double *backpressure = calloc((size_t)subtasks + 1, sizeof(double));

@@ -4,8 +4,11 @@
 
 #include "rill.h"
 
+#include <stdio.h>
+
 //  Writes the report (both diagrams, the flow diagram with its exchange matrices, the
-//  metrics tables) to path. 0, or -1 with a message on stderr.
-int rill_report_write(const rill_metrics_t *metrics, const char *path);
+//  metrics tables) to out, opened for path (named in messages), and closes out. 0, or -1
+//  with a message on stderr.
+int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path);
 
 #endif
