@@ -62,9 +62,8 @@ static inline size_t bench_words_find(const bench_words_t *self, const char *wor
                                       uint64_t hash)
 {
     size_t mask = self->capacity - 1, at = hash & mask;
-    while (self->slots[at].word &&
-           (self->slots[at].hash != hash || self->slots[at].size != size ||
-            memcmp(self->slots[at].word, word, size) != 0))
+    while (self->slots[at].word && (self->slots[at].hash != hash || self->slots[at].size != size ||
+                                    memcmp(self->slots[at].word, word, size) != 0))
         at = (at + 1) & mask;
     return at;
 }

@@ -26,8 +26,8 @@ typedef struct {
     const char *path;
     long long start, end; //  byte range; both ends lie between words
     int counters;
-    void *splitter; //  PAIR to this range's split thread
-    void *chunks;   //  the split thread's end of that pipe
+    void *splitter;                   //  PAIR to this range's split thread
+    void *chunks;                     //  the split thread's end of that pipe
     void *sockets[S_MAX_PARALLELISM]; //  PUSH, one per counter
     uint8_t *batches[S_MAX_PARALLELISM];
     size_t sizes[S_MAX_PARALLELISM];

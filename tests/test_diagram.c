@@ -301,7 +301,8 @@ static void subtasks_are_drawn_in_order_top_down(void **state)
     for (int p = RILL_PATTERN_FORWARD; p <= RILL_PATTERN_CUSTOM; p++)
         for (int n = 2; n <= 5; n++) {
             rill_graph_t *graph;
-            rill_plan_t *plan = s_plan(&graph, (rill_pattern_t)p, n, p == RILL_PATTERN_FORWARD ? n : 3);
+            int receivers = p == RILL_PATTERN_FORWARD ? n : 3;
+            rill_plan_t *plan = s_plan(&graph, (rill_pattern_t)p, n, receivers);
             char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
             Agraph_t *read = agmemread(dot);
             assert_non_null(read);

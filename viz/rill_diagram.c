@@ -91,11 +91,11 @@ static void s_legend(Agraph_t *graph, const rill_plan_t *plan,
     for (int e = 0; e < rill_plan_edge_count(plan); e++)
         used[rill_plan_edge(plan, e)->pattern] = true;
     Agraph_t *legend = agsubg(graph, "cluster_legend", 1);
+    bool heat = options && options->subtask_backpressure;
     char title[160];
-    snprintf(title, sizeof title, "%s%s%s", flow ? "exchange patterns (line and arrow)" : "exchange patterns",
-             flow ? "\nwidth and blue: records sent" : "",
-             options && options->subtask_backpressure ? "\nred subtask: share of time backpressured"
-                                                      : "");
+    snprintf(title, sizeof title, "exchange patterns%s%s",
+             flow ? " (line and arrow)\nwidth and blue: records sent" : "",
+             heat ? "\nred subtask: share of time backpressured" : "");
     s_set(legend, "label", title);
     s_set(legend, "style", "dashed");
     s_set(legend, "color", "gray");
