@@ -251,6 +251,9 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
             if (fn(ctx, &record, input, header.sender, trace))
                 return -1;
         }
+        //  A count short of the frame's entries would drop the rest without a word.
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
         self->records += records;
         self->payload += payload;
         self->batches++;

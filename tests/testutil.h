@@ -3,14 +3,17 @@
 #ifndef RILL_TESTUTIL_H_INCLUDED
 #define RILL_TESTUTIL_H_INCLUDED
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
+#include <czmq.h>
 
 #include "rill.h"
+#include "rill_reader.h"
 
 //  A generator whose record i is "i<TAB>s" (decimal), s = ctx's seed; used everywhere a job
 //  needs known input. Pass a pointer to a test_sequence_t as ctx.
@@ -39,5 +42,58 @@ char *test_source_path(const char *relative);
 char *test_read_file(const char *path);
 //  Writes text to a new temporary file and returns its path (caller frees and unlinks).
 char *test_temp_file(const char *text);
+
+//  ---- waiting on events, never on fixed sleeps
+
+//  Monotonic milliseconds, for the deadlines of polled conditions.
+int64_t test_now_ms(void);
+
+//  A one-shot event: one thread sets it, another waits for it with a deadline that only
+//  fails on timeout (so a test is as fast as the machine allows and never flaky when slow).
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool set;
+} test_event_t;
+void test_event_init(test_event_t *self);
+void test_event_destroy(test_event_t *self);
+void test_event_set(test_event_t *self);
+bool test_event_is_set(test_event_t *self);
+//  0 once the event is set, -1 when timeout_ms passed first.
+int test_event_wait(test_event_t *self, int timeout_ms);
+
+//  ---- the wire level: a planned edge, its channels, and frames crafted by hand
+
+//  A planned job generator(senders) --pattern--> map(receivers) --forward--> discard(receivers),
+//  so that frame, reader and writer tests can speak on edge 0 (key and partition may be NULL;
+//  a hash edge without a key uses rill_key_first_field).
+typedef struct {
+    rill_graph_t *graph;
+    rill_plan_t *plan;
+} test_pipe_t;
+test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
+                           rill_partition_fn partition, void *partition_ctx);
+void test_pipe_destroy(test_pipe_t **self_p);
+//  Global subtask ids of sender `index` (operator 0) and receiver `index` (operator 1).
+int test_pipe_sender(const test_pipe_t *self, int index);
+int test_pipe_receiver(const test_pipe_t *self, int index);
+//  A raw socket connected to receiver `index`'s input endpoint on edge 0, as a sender's would
+//  be (PAIR on a forward edge, else DEALER); the caller destroys it with zsock_destroy.
+zsock_t *test_pipe_connect(const test_pipe_t *self, int receiver);
+
+//  Frames built by hand into a rill_buffer_t: a header, then entries.
+void test_frame_begin(rill_buffer_t *frame, uint8_t magic, uint8_t kind, uint16_t sender,
+                      uint32_t count);
+void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
+                           uint64_t trace);
+void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark);
+//  Sends the frame as one message on a socket from test_pipe_connect; 0 or -1.
+int test_frame_send(zsock_t *socket, const rill_buffer_t *frame);
+//  A control frame (END, IDLE) from sender: header only.
+int test_frame_send_control(zsock_t *socket, uint8_t kind, uint16_t sender);
+//  Waits (up to 10 s, for each) until `frames` frames have come in on the reader's input and
+//  hands them to fn; returns the last rill_reader_receive result: frames taken, or -1.
+int test_reader_take(rill_reader_t *reader, int input, int frames, rill_reader_record_fn *fn,
+                     void *ctx);
 
 #endif
