@@ -182,6 +182,14 @@ static int s_generate_plain(uint64_t i, rill_collector_t *out, void *ctx)
     return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
 }
 
+//  Wall-clock milliseconds since the epoch: processing time, as the subtasks read it.
+static int64_t s_wall_ms(void)
+{
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    return (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+}
+
 static void processing_time_windows_count_every_record_by_the_clock(void **state)
 {
     //  No timestamps at all: processing-time windows use the subtask's wall clock, and the
@@ -195,7 +203,9 @@ static void processing_time_windows_count_every_record_by_the_clock(void **state
     s = rill_stream_window_builtin(rill_stream_key_by(s, rill_key_first_field, NULL), &window,
                                    RILL_WINDOW_AGG_COUNT);
     rill_stream_collect(s, results);
+    int64_t before_ms = s_wall_ms();
     assert_int_equal(rill_env_execute(env), 0);
+    int64_t after_ms = s_wall_ms();
     long total = 0;
     int64_t now = 0;
     for (size_t i = 0; i < rill_collect_size(results); i++) {
@@ -208,15 +218,14 @@ static void processing_time_windows_count_every_record_by_the_clock(void **state
         assert_int_equal(sscanf(text, "%lld\t%lld\t%15s\t%ld", &start, &end, key, &count), 4);
         assert_int_equal(end - start, 50);
         assert_int_equal(start % 50, 0);
+        //  Each window holds a moment while the job ran, however long it took.
+        assert_true(end > before_ms && start <= after_ms);
         total += count;
         now = end > now ? end : now;
     }
     assert_int_equal(total, 30000);
     //  The bounds are wall-clock times: recent ones.
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    int64_t wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
-    assert_true(now > wall_ms - 60000 && now <= wall_ms + 100);
+    assert_true(now > before_ms && now <= after_ms + 50);
     rill_collect_destroy(&results);
     rill_env_destroy(&env);
 }
@@ -288,80 +297,88 @@ static void results_are_the_same_at_any_parallelism_and_mode(void **state)
 
 //  ---- watermark alignment and idleness
 
+//  Shared by the two sources and the window function (three threads). The test compares the
+//  order of two events, "B ended" and "the first window fired", never elapsed times.
 typedef struct {
-    int64_t started_ms;
-    int64_t fired_ms;
-} s_clock_t;
+    int sent;               //  source A's own count
+    int b_hold_ms;          //  how long B stays open waiting for a window to fire
+    test_event_t fired;     //  the first window fired
+    test_event_t b_ended;   //  source B returned its end
+    bool b_ended_at_fire;   //  what the first fire saw
+} s_race_t;
 
-static int64_t s_now_ms(void)
+//  Source A: 50 records at times 0..49 at once, then one more record per call (times 50, 51...)
+//  until B has ended; each of those calls waits up to 10 ms for B's end. It keeps sending so
+//  that it never turns idle itself: its watermark passes the first window's end and stays
+//  active.
+static int s_fast_then_trickle(rill_collector_t *out, void *ctx)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    s_race_t *race = ctx;
+    if (race->sent >= 50 && test_event_wait(&race->b_ended, 10) == 0)
+        return RILL_SOURCE_END;
+    char text[16];
+    int size = snprintf(text, sizeof text, "k\t%d", race->sent);
+    int rc = rill_collector_emit(out, text, (size_t)size, race->sent);
+    race->sent++;
+    return rc ? -1 : RILL_SOURCE_MORE;
 }
 
-//  Source A: 50 records at times 0..49, then stays open (quietly) for 1.5 s.
-static int s_fast_then_quiet(rill_collector_t *out, void *ctx)
-{
-    int *sent = ctx;
-    if (*sent < 50) {
-        char text[16];
-        int size = snprintf(text, sizeof text, "k\t%d", *sent);
-        int rc = rill_collector_emit(out, text, (size_t)size, *sent);
-        (*sent)++;
-        return rc ? -1 : RILL_SOURCE_MORE;
-    }
-    usleep(10000);
-    return ++*sent > 200 ? RILL_SOURCE_END : RILL_SOURCE_MORE;
-}
-
-//  Source B: nothing at all for 1.5 s, then ends.
+//  Source B: no record at all. It stays open until a window fired or b_hold_ms passed, then
+//  ends.
 static int s_silent(rill_collector_t *out, void *ctx)
 {
-    int *ticks = ctx;
-    usleep(10000);
-    return ++*ticks > 150 ? RILL_SOURCE_END : RILL_SOURCE_MORE;
+    s_race_t *race = ctx;
+    test_event_wait(&race->fired, race->b_hold_ms);
+    test_event_set(&race->b_ended);
+    return RILL_SOURCE_END;
 }
 
 static int s_note_fire(const rill_window_bounds_t *window, const rill_key_t *key,
                        const rill_record_t *records, size_t count, rill_collector_t *out,
                        void *ctx)
 {
-    s_clock_t *clock = ctx;
-    if (!clock->fired_ms)
-        clock->fired_ms = s_now_ms();
+    s_race_t *race = ctx;
+    if (!test_event_is_set(&race->fired)) {
+        race->b_ended_at_fire = test_event_is_set(&race->b_ended);
+        test_event_set(&race->fired);
+    }
     return rill_collector_emit(out, "fired", 5, window->end - 1);
 }
 
-//  Two timed inputs into one window; B never sends a record. Returns ms until the first
-//  window (A's [0,10)) fired.
-static int64_t s_time_to_first_fire(int idle_timeout_ms)
+//  Two timed inputs into one window; B never sends a record and stays open up to b_hold_ms.
+//  Returns whether B had ended when the first window (A's [0,10)) fired.
+static bool s_b_ended_before_the_first_fire(int idle_timeout_ms, int b_hold_ms)
 {
-    int sent = 0, ticks = 0;
-    s_clock_t clock = {s_now_ms(), 0};
+    s_race_t race = {.b_hold_ms = b_hold_ms};
+    test_event_init(&race.fired);
+    test_event_init(&race.b_ended);
     rill_env_t *env = rill_env_new();
     rill_watermarks_t strategy = {.idle_timeout_ms = idle_timeout_ms};
     rill_stream_t *a = rill_stream_assign_timestamps(
-        rill_env_from_source(env, s_fast_then_quiet, &sent, true), s_record_time, NULL, &strategy);
-    rill_stream_t *b = rill_stream_assign_timestamps(
-        rill_env_from_source(env, s_silent, &ticks, true), s_record_time, NULL, &strategy);
+        rill_env_from_source(env, s_fast_then_trickle, &race, true), s_record_time, NULL,
+        &strategy);
+    rill_stream_t *b = rill_stream_assign_timestamps(rill_env_from_source(env, s_silent, &race, true),
+                                                     s_record_time, NULL, &strategy);
     rill_stream_t *keyed = rill_stream_key_by(rill_stream_union(a, b), rill_key_first_field, NULL);
     rill_window_t window = rill_window_tumbling(10);
-    rill_stream_discard(rill_stream_window_process(keyed, &window, s_note_fire, &clock));
+    rill_stream_discard(rill_stream_window_process(keyed, &window, s_note_fire, &race));
     if (rill_env_execute(env))
         fail_msg("failed: %s", rill_env_error(env));
     rill_env_destroy(&env);
-    return clock.fired_ms - clock.started_ms;
+    assert_true(test_event_is_set(&race.fired));
+    test_event_destroy(&race.fired);
+    test_event_destroy(&race.b_ended);
+    return race.b_ended_at_fire;
 }
 
 static void the_slowest_input_holds_the_watermark_back_until_it_goes_idle(void **state)
 {
-    //  Without idleness B's watermark (none yet) holds the window until B ends at ~1.5 s.
-    int64_t held = s_time_to_first_fire(0);
-    assert_true(held >= 1400);
-    //  With a 100 ms idle timeout B is left out after 100 ms and A's windows fire.
-    int64_t released = s_time_to_first_fire(100);
-    assert_true(released < 1000);
+    //  Without idleness B's watermark (none yet) holds every window until B ends, however long
+    //  A's watermark runs ahead: B stays open 500 ms and no window fires meanwhile.
+    assert_true(s_b_ended_before_the_first_fire(0, 500));
+    //  With a 100 ms idle timeout B is left out once idle, and A's windows fire while B is
+    //  still open (B would wait up to 10 s for that).
+    assert_false(s_b_ended_before_the_first_fire(100, 10000));
 }
 
 int main(void)
