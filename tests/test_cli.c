@@ -1,13 +1,13 @@
 /*  test_cli.c: the rill tool as a user meets it: help, the job list, usage errors (exit 2),
     failures (exit 1), and Ctrl-C on a running job (drains, exit 130, no hang). */
 #include "testutil.h"
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
 static void s_expect(int expected_status, const char *stdout_has, const char *stderr_has,

@@ -3,8 +3,8 @@
     the reader with a message and without reading a byte past the frame (run it under ASan:
     every truncated record below sits in a heap block of exactly its own size). The frame has
     no version field: its magic byte is the only check that a frame is ours. */
-#include "testutil.h"
 #include "rill_frame.h"
+#include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>

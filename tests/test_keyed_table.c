@@ -1,8 +1,8 @@
 /*  test_keyed_table.c: a subtask's keyed state (rill_keyed_table): put, find, remove, resize,
     growth through many keys, iteration; colliding hashes and probe runs that wrap around the
     end of the slot array, checked against a plain reference after every step. */
-#include "testutil.h"
 #include "rill_keyed_table.h"
+#include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -119,9 +119,9 @@ static void removing_from_a_probe_run_that_wraps_around_keeps_every_other_key(vo
         assert_int_equal(rill_keyed_table_slots(table), 64);
         for (int i = 0; i < 5; i++)
             s_put(table, keys[i], hashes[i], keys[i], i);
-        assert_int_equal(rill_keyed_table_remove(table, keys[removed], strlen(keys[removed]),
-                                                 hashes[removed]),
-                         1);
+        assert_int_equal(
+            rill_keyed_table_remove(table, keys[removed], strlen(keys[removed]), hashes[removed]),
+            1);
         for (int i = 0; i < 5; i++) {
             rill_keyed_entry_t *entry = s_find(table, keys[i], hashes[i]);
             if (i == removed)
@@ -174,8 +174,8 @@ static void the_table_grows_through_many_keys_and_finds_every_one(void **state)
         char key[32];
         s_key_text(i, key, sizeof key);
         int64_t value = i;
-        assert_non_null(rill_keyed_table_put(table, key, strlen(key), rill_keyed_hash(key, strlen(key)),
-                                             &value, sizeof value, i));
+        assert_non_null(rill_keyed_table_put(
+            table, key, strlen(key), rill_keyed_hash(key, strlen(key)), &value, sizeof value, i));
         //  Load stays at or below 70%, in a power-of-two number of slots.
         size_t slots = rill_keyed_table_slots(table);
         assert_int_equal(slots & (slots - 1), 0);
@@ -252,8 +252,8 @@ static void random_puts_and_removes_agree_with_a_reference(void **state)
         } else {
             present += reference[i] < 0;
             reference[i] = step;
-            assert_non_null(rill_keyed_table_put(table, key, strlen(key), hash, &step,
-                                                 sizeof step, step));
+            assert_non_null(
+                rill_keyed_table_put(table, key, strlen(key), hash, &step, sizeof step, step));
         }
         assert_int_equal(rill_keyed_table_size(table), present);
         if (step % 1000 == 999) //  a full check now and then

@@ -3,8 +3,8 @@
     through its key group (Flink's KeyGroupRangeAssignment), rebalance goes round robin,
     rescale stays in its local group, broadcast says "all", global says 0, shuffle stays in
     range, custom is checked. */
-#include "testutil.h"
 #include "rill_partitioner.h"
+#include "testutil.h"
 
 #include <string.h>
 
@@ -222,16 +222,15 @@ static int s_custom(const rill_record_t *in, const rill_key_t *key, int receiver
     custom->calls++;
     custom->had_key = key != NULL;
     if (key)
-        snprintf(custom->key, sizeof custom->key, "%.*s", (int)key->size,
-                 (const char *)key->data);
+        snprintf(custom->key, sizeof custom->key, "%.*s", (int)key->size, (const char *)key->data);
     return custom->answer;
 }
 
 static void custom_returns_the_users_choice_and_hands_it_the_key(void **state)
 {
     s_custom_t custom = {.answer = 2};
-    rill_edge_spec_t edge = {.key = rill_key_first_field, .partition = s_custom,
-                             .partition_ctx = &custom};
+    rill_edge_spec_t edge = {
+        .key = rill_key_first_field, .partition = s_custom, .partition_ctx = &custom};
     rill_partitioner_t partitioner;
     rill_partitioner_init(&partitioner, &edge, RILL_PATTERN_CUSTOM, 0, 3, 0, 3);
     assert_int_equal(s_select(&partitioner, "apple\t1"), 2);

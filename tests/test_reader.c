@@ -2,8 +2,8 @@
     sender, END counted per channel, the input watermark as the minimum over channels (Flink's
     StatusWatermarkValve: ended channels count as +infinity, idle ones not at all) and idleness.
     The senders are played by one raw socket per receiver that writes frames by hand. */
-#include "testutil.h"
 #include "rill_frame.h"
+#include "testutil.h"
 
 #include <string.h>
 

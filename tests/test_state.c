@@ -129,8 +129,8 @@ static void event_timers_fire_in_time_order_once_per_key_and_time(void **state)
 
 //  Shared by the source and the process function of the processing-time test (two threads).
 typedef struct {
-    int next;             //  the source's own count
-    test_event_t fired;   //  set when the first timer has fired
+    int next;           //  the source's own count
+    test_event_t fired; //  set when the first timer has fired
     bool timed_out;
 } s_clock_test_t;
 

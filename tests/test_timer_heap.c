@@ -1,8 +1,8 @@
 /*  test_timer_heap.c: a subtask's timers (rill_timer_heap): popped in time order, equal times
     first come first served, duplicates kept (the owner decides what a duplicate means), pop
     only up to a time, next, owned key copies; and many timers against a sorted reference. */
-#include "testutil.h"
 #include "rill_timer_heap.h"
+#include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +191,7 @@ static void pushes_between_pops_keep_the_order(void **state)
     s_push(heap, 50, "a", 0);
     s_push(heap, 10, "b", 0);
     s_expect_pop(heap, 100, 10, "b", 0);
-    s_push(heap, 5, "c", 0); //  earlier than what is left: next in line
+    s_push(heap, 5, "c", 0);  //  earlier than what is left: next in line
     s_push(heap, 50, "d", 0); //  ties with "a", registered later
     s_expect_pop(heap, 100, 5, "c", 0);
     s_expect_pop(heap, 100, 50, "a", 0);

@@ -300,11 +300,11 @@ static void results_are_the_same_at_any_parallelism_and_mode(void **state)
 //  Shared by the two sources and the window function (three threads). The test compares the
 //  order of two events, "B ended" and "the first window fired", never elapsed times.
 typedef struct {
-    int sent;               //  source A's own count
-    int b_hold_ms;          //  how long B stays open waiting for a window to fire
-    test_event_t fired;     //  the first window fired
-    test_event_t b_ended;   //  source B returned its end
-    bool b_ended_at_fire;   //  what the first fire saw
+    int sent;             //  source A's own count
+    int b_hold_ms;        //  how long B stays open waiting for a window to fire
+    test_event_t fired;   //  the first window fired
+    test_event_t b_ended; //  source B returned its end
+    bool b_ended_at_fire; //  what the first fire saw
 } s_race_t;
 
 //  Source A: 50 records at times 0..49 at once, then one more record per call (times 50, 51...)
@@ -354,11 +354,11 @@ static bool s_b_ended_before_the_first_fire(int idle_timeout_ms, int b_hold_ms)
     test_event_init(&race.b_ended);
     rill_env_t *env = rill_env_new();
     rill_watermarks_t strategy = {.idle_timeout_ms = idle_timeout_ms};
-    rill_stream_t *a = rill_stream_assign_timestamps(
-        rill_env_from_source(env, s_fast_then_trickle, &race, true), s_record_time, NULL,
-        &strategy);
-    rill_stream_t *b = rill_stream_assign_timestamps(rill_env_from_source(env, s_silent, &race, true),
-                                                     s_record_time, NULL, &strategy);
+    rill_stream_t *a =
+        rill_stream_assign_timestamps(rill_env_from_source(env, s_fast_then_trickle, &race, true),
+                                      s_record_time, NULL, &strategy);
+    rill_stream_t *b = rill_stream_assign_timestamps(
+        rill_env_from_source(env, s_silent, &race, true), s_record_time, NULL, &strategy);
     rill_stream_t *keyed = rill_stream_key_by(rill_stream_union(a, b), rill_key_first_field, NULL);
     rill_window_t window = rill_window_tumbling(10);
     rill_stream_discard(rill_stream_window_process(keyed, &window, s_note_fire, &race));

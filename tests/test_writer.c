@@ -2,10 +2,10 @@
     channel, a batch sent when full, when flushed, when its buffer timeout is due or before a
     control event; watermarks in band; routing per pattern; what it counts. The receivers are
     real readers, bound at the plan's endpoints; the frames are read raw from their sockets. */
-#include "testutil.h"
 #include "rill_frame.h"
 #include "rill_partitioner.h"
 #include "rill_writer.h"
+#include "testutil.h"
 
 #include <string.h>
 
@@ -311,7 +311,8 @@ static void broadcast_sends_one_batch_to_every_receiver_and_counts_each_record_o
     //  Each channel counts what it carried.
     const rill_plan_edge_t *edge = rill_plan_edge(self->pipe->plan, 0);
     for (int c = 0; c < edge->channel_count; c++) {
-        rill_channel_metrics_t channel = rill_metrics_channel(self->metrics, edge->first_channel + c);
+        rill_channel_metrics_t channel =
+            rill_metrics_channel(self->metrics, edge->first_channel + c);
         assert_int_equal(channel.records, 4);
         assert_int_equal(channel.batches, 1);
     }

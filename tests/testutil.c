@@ -229,26 +229,30 @@ test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
     assert_non_null(self);
     self->graph = rill_graph_new();
     int from = rill_graph_add_operator(
-        self->graph, &(rill_operator_spec_t){.kind = RILL_OP_SOURCE_GENERATOR, .name = "senders",
+        self->graph, &(rill_operator_spec_t){.kind = RILL_OP_SOURCE_GENERATOR,
+                                             .name = "senders",
                                              .parallelism = senders,
-                                             .fn.generate = test_generate_sequence, .count = 1});
-    int to = rill_graph_add_operator(
-        self->graph, &(rill_operator_spec_t){.kind = RILL_OP_MAP, .name = "receivers",
-                                             .parallelism = receivers, .fn.map = s_pipe_map});
+                                             .fn.generate = test_generate_sequence,
+                                             .count = 1});
+    int to = rill_graph_add_operator(self->graph, &(rill_operator_spec_t){.kind = RILL_OP_MAP,
+                                                                          .name = "receivers",
+                                                                          .parallelism = receivers,
+                                                                          .fn.map = s_pipe_map});
     int sink = rill_graph_add_operator(
-        self->graph, &(rill_operator_spec_t){.kind = RILL_OP_SINK_DISCARD, .name = "out",
-                                             .parallelism = receivers});
+        self->graph, &(rill_operator_spec_t){
+                         .kind = RILL_OP_SINK_DISCARD, .name = "out", .parallelism = receivers});
     bool keyed = pattern == RILL_PATTERN_HASH || pattern == RILL_PATTERN_CUSTOM;
-    assert_int_equal(rill_graph_add_edge(self->graph,
-                                         &(rill_edge_spec_t){.from = from, .to = to,
-                                                             .pattern = pattern,
-                                                             .key = keyed ? rill_key_first_field
-                                                                          : NULL,
-                                                             .partition = partition,
-                                                             .partition_ctx = partition_ctx}),
-                     0);
-    rill_graph_add_edge(self->graph, &(rill_edge_spec_t){.from = to, .to = sink,
-                                                         .pattern = RILL_PATTERN_FORWARD});
+    assert_int_equal(
+        rill_graph_add_edge(self->graph,
+                            &(rill_edge_spec_t){.from = from,
+                                                .to = to,
+                                                .pattern = pattern,
+                                                .key = keyed ? rill_key_first_field : NULL,
+                                                .partition = partition,
+                                                .partition_ctx = partition_ctx}),
+        0);
+    rill_graph_add_edge(
+        self->graph, &(rill_edge_spec_t){.from = to, .to = sink, .pattern = RILL_PATTERN_FORWARD});
     char error[512] = "";
     self->plan = rill_plan_new(self->graph, "wire", 1, RILL_MODE_STREAMING, error, sizeof error);
     if (!self->plan)
@@ -283,8 +287,7 @@ zsock_t *test_pipe_connect(const test_pipe_t *self, int receiver)
         const rill_plan_channel_t *ch = rill_plan_channel(self->plan, edge->first_channel + c);
         if (ch->to_index != receiver)
             continue;
-        zsock_t *socket =
-            zsock_new(edge->pattern == RILL_PATTERN_FORWARD ? ZMQ_PAIR : ZMQ_DEALER);
+        zsock_t *socket = zsock_new(edge->pattern == RILL_PATTERN_FORWARD ? ZMQ_PAIR : ZMQ_DEALER);
         assert_non_null(socket);
         zsock_set_linger(socket, 0);
         assert_int_equal(zsock_connect(socket, "%s", ch->endpoint), 0);
@@ -320,8 +323,7 @@ void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark)
 
 int test_frame_send(zsock_t *socket, const rill_buffer_t *frame)
 {
-    return zmq_send(zsock_resolve(socket), rill_buffer_data(frame), rill_buffer_size(frame), 0) <
-                   0
+    return zmq_send(zsock_resolve(socket), rill_buffer_data(frame), rill_buffer_size(frame), 0) < 0
                ? -1
                : 0;
 }

@@ -3,14 +3,14 @@
 #ifndef RILL_TESTUTIL_H_INCLUDED
 #define RILL_TESTUTIL_H_INCLUDED
 
+#include <cmocka.h>
+#include <czmq.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <cmocka.h>
-#include <czmq.h>
 
 #include "rill.h"
 #include "rill_reader.h"
