@@ -3,14 +3,17 @@
 #ifndef RILL_TESTUTIL_H_INCLUDED
 #define RILL_TESTUTIL_H_INCLUDED
 
-#include <cmocka.h>
-#include <czmq.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+//  cmocka needs the headers above first; czmq is for the wire-level fixtures.
+// clang-format off
+#include <cmocka.h>
+#include <czmq.h>
+// clang-format on
 
 #include "rill.h"
 #include "rill_reader.h"
