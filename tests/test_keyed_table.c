@@ -92,6 +92,25 @@ static void an_empty_key_and_long_keys_are_keys(void **state)
     rill_keyed_table_destroy(&table);
 }
 
+static void a_null_key_of_size_0_is_the_empty_key(void **state)
+{
+    //  A key extractor may point an empty key nowhere: {NULL, 0} (so may an empty value).
+    rill_keyed_table_t *table = rill_keyed_table_new();
+    uint64_t hash = rill_keyed_hash(NULL, 0);
+    assert_int_equal(hash, rill_keyed_hash("", 0));
+    assert_non_null(rill_keyed_table_put(table, NULL, 0, hash, NULL, 0, 1));
+    rill_keyed_entry_t *entry = rill_keyed_table_find(table, "", 0, hash);
+    assert_non_null(entry);
+    assert_int_equal(entry->key_size, 0);
+    assert_int_equal(entry->value_size, 0);
+    assert_non_null(rill_keyed_table_put(table, NULL, 0, hash, "v", 1, 2));
+    s_expect_value(rill_keyed_table_find(table, NULL, 0, hash), "v");
+    assert_int_equal(rill_keyed_table_size(table), 1);
+    assert_int_equal(rill_keyed_table_remove(table, NULL, 0, hash), 1);
+    assert_int_equal(rill_keyed_table_size(table), 0);
+    rill_keyed_table_destroy(&table);
+}
+
 static void a_removed_key_is_gone_and_the_others_stay(void **state)
 {
     rill_keyed_table_t *table = rill_keyed_table_new();
@@ -290,6 +309,7 @@ int main(void)
         cmocka_unit_test(a_second_put_replaces_the_value_and_adds_no_key),
         cmocka_unit_test(keys_with_the_same_hash_are_kept_apart),
         cmocka_unit_test(an_empty_key_and_long_keys_are_keys),
+        cmocka_unit_test(a_null_key_of_size_0_is_the_empty_key),
         cmocka_unit_test(a_removed_key_is_gone_and_the_others_stay),
         cmocka_unit_test(removing_from_a_probe_run_that_wraps_around_keeps_every_other_key),
         cmocka_unit_test(resize_keeps_the_first_bytes_and_grows_the_entry),

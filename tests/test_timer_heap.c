@@ -121,6 +121,14 @@ static void the_key_is_copied_and_an_empty_key_is_a_key(void **state)
     rill_timer_heap_destroy(&heap);
 }
 
+static void a_null_key_of_size_0_is_an_empty_key(void **state)
+{
+    rill_timer_heap_t *heap = rill_timer_heap_new();
+    assert_int_equal(rill_timer_heap_push(heap, 3, NULL, 0, 9), 0);
+    s_expect_pop(heap, 3, 3, "", 9);
+    rill_timer_heap_destroy(&heap);
+}
+
 static void destroying_a_heap_with_timers_frees_their_keys(void **state)
 {
     //  Checked by ASan's leak detector under `make sanitize`.
@@ -208,6 +216,7 @@ int main(void)
         cmocka_unit_test(pop_takes_only_timers_due_by_the_given_time),
         cmocka_unit_test(the_extreme_times_order_correctly),
         cmocka_unit_test(the_key_is_copied_and_an_empty_key_is_a_key),
+        cmocka_unit_test(a_null_key_of_size_0_is_an_empty_key),
         cmocka_unit_test(destroying_a_heap_with_timers_frees_their_keys),
         cmocka_unit_test(many_timers_pop_as_a_stable_sort_would_order_them),
         cmocka_unit_test(pushes_between_pops_keep_the_order),
