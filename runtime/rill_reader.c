@@ -264,11 +264,15 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
         break;
     }
     case RILL_FRAME_END:
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
         in->ended[header.sender] = true;
         in->ends++;
         in->watermarks[header.sender] = INT64_MAX; //  nothing earlier can come from it
         return s_update_watermark(self);
     case RILL_FRAME_IDLE:
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
         in->idle[header.sender] = true;
         return s_update_watermark(self);
     default:

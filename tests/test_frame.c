@@ -319,6 +319,21 @@ static void bytes_after_the_last_counted_entry_are_rejected(void **state)
     s_expect_rejected(wire, "bytes after its last entry");
 }
 
+static void a_control_frame_with_a_body_is_rejected(void **state)
+{
+    //  END and IDLE are a header alone; anything after it is not ours to ignore.
+    uint8_t kinds[] = {RILL_FRAME_END, RILL_FRAME_IDLE};
+    for (size_t k = 0; k < sizeof kinds; k++) {
+        s_wire_setup(state);
+        s_wire_t *wire = *state;
+        test_frame_begin(wire->frame, RILL_FRAME_MAGIC, kinds[k], 0, 1);
+        test_frame_add_record(wire->frame, "stray", 0, 0);
+        s_expect_rejected(wire, "bytes after its last entry");
+        assert_false(rill_reader_input_finished(wire->reader, 0));
+        s_wire_teardown(state);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +365,7 @@ int main(void)
                                         s_wire_teardown),
         cmocka_unit_test_setup_teardown(bytes_after_the_last_counted_entry_are_rejected,
                                         s_wire_setup, s_wire_teardown),
+        cmocka_unit_test(a_control_frame_with_a_body_is_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
