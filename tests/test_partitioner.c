@@ -262,6 +262,18 @@ static void custom_out_of_range_is_an_error_not_a_receiver(void **state)
     }
 }
 
+static void an_unresolved_pattern_is_an_error(void **state)
+{
+    //  The planner resolves DEFAULT to forward or rebalance; a selector never sees it.
+    rill_edge_spec_t edge = {0};
+    rill_partitioner_t partitioner;
+    rill_partitioner_init(&partitioner, &edge, RILL_PATTERN_DEFAULT, 0, 2, 0, 2);
+    rill_record_t record = s_record("x");
+    const char *error = NULL;
+    assert_int_equal(rill_partitioner_select(&partitioner, &record, &error), -1);
+    assert_string_equal(error, "unknown exchange pattern");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +289,7 @@ int main(void)
         cmocka_unit_test(shuffle_stays_in_range_and_reaches_every_receiver),
         cmocka_unit_test(custom_returns_the_users_choice_and_hands_it_the_key),
         cmocka_unit_test(custom_out_of_range_is_an_error_not_a_receiver),
+        cmocka_unit_test(an_unresolved_pattern_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

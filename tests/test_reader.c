@@ -115,6 +115,34 @@ static void records_arrive_with_their_sender_and_timestamp(void **state)
     s_fixture_destroy(&self);
 }
 
+typedef struct {
+    uint64_t trace;
+    int calls;
+} s_traced_t;
+
+static int s_note_trace(void *ctx, const rill_record_t *record, int input, int sender,
+                        uint64_t trace)
+{
+    s_traced_t *traced = ctx;
+    traced->trace = trace;
+    traced->calls++;
+    return 0;
+}
+
+static void a_traced_record_is_handed_on_with_its_trace_id(void **state)
+{
+    s_fixture_t *self = s_fixture_new(1, 1, RILL_PATTERN_FORWARD);
+    test_frame_begin(self->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 2);
+    test_frame_add_record(self->frame, "plain", 0, 0);
+    test_frame_add_record(self->frame, "sampled", 0, 0xabcdef);
+    assert_int_equal(test_frame_send(self->sender, self->frame), 0);
+    s_traced_t traced = {0};
+    assert_int_equal(test_reader_take(self->reader, 0, 1, s_note_trace, &traced), 1);
+    assert_int_equal(traced.calls, 2);
+    assert_int_equal(traced.trace, 0xabcdef);
+    s_fixture_destroy(&self);
+}
+
 static void records_from_several_senders_keep_each_senders_order(void **state)
 {
     s_fixture_t *self = s_fixture_new(3, 1, RILL_PATTERN_REBALANCE);
@@ -355,6 +383,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(records_arrive_with_their_sender_and_timestamp),
+        cmocka_unit_test(a_traced_record_is_handed_on_with_its_trace_id),
         cmocka_unit_test(records_from_several_senders_keep_each_senders_order),
         cmocka_unit_test(the_input_finishes_once_every_channel_delivered_end),
         cmocka_unit_test(a_second_end_or_data_after_end_from_one_sender_is_rejected),

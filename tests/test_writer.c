@@ -390,6 +390,71 @@ static void a_record_over_the_maximum_size_is_refused_before_it_is_read(void **s
     s_fixture_destroy(&self);
 }
 
+typedef struct {
+    int calls;
+} s_blocked_t;
+
+static int s_give_up(void *ctx)
+{
+    s_blocked_t *blocked = ctx;
+    blocked->calls++;
+    return -1;
+}
+
+static void a_full_channel_blocks_the_send_and_asks_its_owner_whether_to_give_up(void **state)
+{
+    //  Nobody reads receiver 0: after the high-water marks fill, a send blocks, the writer asks
+    //  its owner, and the owner's "give up" ends the emit with an error instead of a hang.
+    test_pipe_t *pipe = test_pipe_new(1, 1, RILL_PATTERN_REBALANCE, NULL, NULL);
+    rill_metrics_t *metrics = rill_metrics_new(pipe->plan);
+    rill_reader_t *receiver = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 0), NULL);
+    assert_int_equal(rill_reader_bind(receiver), 0);
+    s_blocked_t blocked = {0};
+    rill_writer_t *writer =
+        rill_writer_new(pipe->plan, test_pipe_sender(pipe, 0), metrics, 64, 0, s_give_up, &blocked);
+    assert_int_equal(rill_writer_connect(writer), 0);
+    rill_record_t record = {"payload", 7, 0};
+    int sent = 0;
+    while (sent < 100000 && rill_writer_emit(writer, &record) == 0)
+        sent++;
+    assert_true(sent < 100000);            //  it did block
+    assert_true(sent >= RILL_CHANNEL_HWM); //  but only once the channel was full
+    assert_int_equal(blocked.calls, 1);
+    assert_non_null(strstr(rill_writer_error(writer), "send abandoned"));
+    rill_writer_destroy(&writer);
+    rill_reader_destroy(&receiver);
+    rill_metrics_destroy(&metrics);
+    test_pipe_destroy(&pipe);
+}
+
+static void records_are_counted_per_channel_by_the_sender(void **state)
+{
+    s_fixture_t *self = s_fixture_new(1, 2, RILL_PATTERN_REBALANCE, 0, 4096, S_NEVER_MS, NULL);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(s_emit(self, "abcd", i), 0);
+    assert_int_equal(rill_writer_flush(self->writer), 0);
+    const rill_plan_edge_t *edge = rill_plan_edge(self->pipe->plan, 0);
+    uint64_t records = 0;
+    for (int c = 0; c < edge->channel_count; c++) {
+        const rill_plan_channel_t *ch =
+            rill_plan_channel(self->pipe->plan, edge->first_channel + c);
+        rill_channel_metrics_t channel = rill_metrics_channel(self->metrics, ch->id);
+        //  Round robin from receiver 0: three to it, two to receiver 1; one batch each, whose
+        //  bytes are the whole frame.
+        assert_int_equal(channel.records, ch->to_index == 0 ? 3 : 2);
+        assert_int_equal(channel.batches, 1);
+        assert_int_equal(channel.bytes, sizeof(rill_frame_header_t) +
+                                            channel.records * (RILL_RECORD_HEADER_SIZE + 4));
+        records += channel.records;
+    }
+    assert_int_equal(records, 5);
+    rill_subtask_metrics_t counts = rill_metrics_subtask(self->metrics, 0);
+    assert_int_equal(counts.records_out, 5);
+    assert_int_equal(counts.bytes_out, 20);
+    assert_int_equal(counts.batches_out, 2);
+    s_fixture_destroy(&self);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +471,8 @@ int main(void)
         cmocka_unit_test(rescale_sends_only_within_the_local_group_in_turn),
         cmocka_unit_test(a_custom_partitioner_out_of_range_fails_the_emit_with_a_message),
         cmocka_unit_test(a_record_over_the_maximum_size_is_refused_before_it_is_read),
+        cmocka_unit_test(a_full_channel_blocks_the_send_and_asks_its_owner_whether_to_give_up),
+        cmocka_unit_test(records_are_counted_per_channel_by_the_sender),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
