@@ -94,6 +94,26 @@ static void a_record_near_int64_min_does_not_push_the_watermark_to_infinity(void
     rill_collect_destroy(&late);
 }
 
+//  Window assignment near INT64_MIN: the earliest sliding window of a record starts before
+//  INT64_MIN, so its start saturates there (the sum time - size used to wrap, so the record
+//  fell in no window at all and was lost). Flink's rule kept: a record belongs to every
+//  window whose [start, end) holds it.
+static void sliding_windows_near_int64_min_saturate_their_start(void **state)
+{
+    int64_t early = INT64_MIN + 3; //  a multiple of 5: windows [early, +10) and [early - 5, +5)
+    test_event_t events[] = {{"a", 1, early}};
+    rill_collect_t *results = rill_collect_new();
+    rill_window_t window = rill_window_sliding(10, 5);
+    test_run_window_script(events, 1, 0, &window, RILL_WINDOW_AGG_SUM, results, NULL);
+    rill_collect_sort(results);
+    char first[128], second[128];
+    snprintf(first, sizeof first, "%lld\t%lld\ta\t1", (long long)INT64_MIN, (long long)(early + 5));
+    snprintf(second, sizeof second, "%lld\t%lld\ta\t1", (long long)early, (long long)(early + 10));
+    const char *expected[] = {second, first}; //  sorted as text: "...805" before "...808"
+    test_expect_records(results, expected, 2);
+    rill_collect_destroy(&results);
+}
+
 //  ---- every input idle: Flink's StatusWatermarkValve emits the highest watermark over all
 //  channels when the last one goes idle, then marks itself idle.
 
@@ -363,6 +383,7 @@ int main(void)
         cmocka_unit_test(a_session_first_created_late_within_lateness_fires_once),
         cmocka_unit_test(windows_near_int64_max_with_lateness_still_fire),
         cmocka_unit_test(a_record_near_int64_min_does_not_push_the_watermark_to_infinity),
+        cmocka_unit_test(sliding_windows_near_int64_min_saturate_their_start),
         cmocka_unit_test(when_every_input_is_idle_the_highest_watermark_goes_out),
         cmocka_unit_test(count_window_bounds_span_the_earliest_and_latest_timestamp),
         cmocka_unit_test(the_planner_refuses_window_parameters_that_cannot_run),
