@@ -689,6 +689,11 @@ int rill_op_window_open(rill_operator_t *self)
     const rill_window_t *window = &self->spec->window;
     bool counted =
         window->kind == RILL_WINDOW_COUNT_TUMBLING || window->kind == RILL_WINDOW_COUNT_SLIDING;
+    //  The planner refused anything else (rill_plan.c, s_check_window).
+    assert(window->kind == RILL_WINDOW_SESSION ? window->gap > 0 : window->size > 0);
+    bool sliding = window->kind == RILL_WINDOW_SLIDING || window->kind == RILL_WINDOW_COUNT_SLIDING;
+    assert(!sliding || window->slide > 0);
+    (void)sliding; //  read by the assert only
     state->event_time = !counted && window->time == RILL_TIME_EVENT;
     state->lists = counted || self->spec->window_fn == RILL_WINDOW_FN_PROCESS;
     state->watermark = INT64_MIN;

@@ -32,6 +32,25 @@ static void a_window_first_created_late_within_lateness_fires_once(void **state)
     rill_collect_destroy(&late);
 }
 
+//  The same rule end to end: `rill run windowed --lateness` printed such a window twice.
+static void the_windowed_job_prints_a_window_created_late_once(void **state)
+{
+    //  25 s moves the watermark to 24.999 s; the row at 5 s creates [0 s, 10 s) late but
+    //  within the 20 s lateness; the row at 40 s moves the watermark past 10 s again.
+    char *input = test_temp_file("time,sensor,temperature\n25000,a,1\n5000,a,2\n40000,a,4\n");
+    assert_non_null(input);
+    char *out = NULL;
+    int status =
+        test_run_tool(&out, NULL, "run", "windowed", "--", "--input", input, "--time-column",
+                      "time", "--key-column", "sensor", "--value-column", "temperature", "--window",
+                      "tumbling:10s", "--agg", "sum", "--lateness", "20s", NULL);
+    assert_int_equal(status, 0);
+    assert_string_equal(out, "0,10000,a,2\n20000,30000,a,1\n40000,50000,a,4\n");
+    free(out);
+    unlink(input);
+    free(input);
+}
+
 //  The same Flink rule for a merging (session) window created late within the lateness.
 static void a_session_first_created_late_within_lateness_fires_once(void **state)
 {
@@ -380,6 +399,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_window_first_created_late_within_lateness_fires_once),
+        cmocka_unit_test(the_windowed_job_prints_a_window_created_late_once),
         cmocka_unit_test(a_session_first_created_late_within_lateness_fires_once),
         cmocka_unit_test(windows_near_int64_max_with_lateness_still_fire),
         cmocka_unit_test(a_record_near_int64_min_does_not_push_the_watermark_to_infinity),
