@@ -517,7 +517,7 @@ static int s_add_counted(rill_operator_t *self, const void *key, size_t key_size
     entry->timestamp = 0;
     //  Bounds from the earliest and latest timestamp, whatever the records' order, so start
     //  <= end always; records without a timestamp do not count. The result carries the latest
-    //  timestamp (= end - 1, as a time window's result does).
+    //  timestamp (end - 1 unless end saturated, as for a time window).
     int64_t earliest = INT64_MAX, latest = RILL_NO_TIMESTAMP;
     for (long i = 0; i < count; i++) {
         int64_t t = state->records[i].timestamp;

@@ -200,18 +200,19 @@ static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
 
 static void when_every_input_is_idle_the_highest_watermark_goes_out(void **state)
 {
-    //  A reaches watermark 48, B only 8. Both go idle: the map between them and the window
-    //  has two idle inputs and must emit 48 (then idle), so [0,10) .. [30,40) fire while the
-    //  sources are still open; [40,50) fires at the end of input.
+    //  A reaches watermark 48, B only 8. A goes idle first (20 ms after its last record,
+    //  while B, with 300 ms, still holds the minimum at 8), then B: the map between them and
+    //  the window has two idle inputs and must emit 48 (then idle), so [0,10) .. [30,40) fire
+    //  while the sources are still open; [40,50) fires at the end of input.
     s_idle_watch_t watch = {.highest_end = INT64_MIN};
     s_idle_source_t a = {&watch, 50, 0, 0}, b = {&watch, 10, 0, 0};
     rill_env_t *env = rill_env_new();
     rill_env_set_parallelism(env, 1);
-    rill_watermarks_t strategy = {.idle_timeout_ms = 50};
+    rill_watermarks_t quick = {.idle_timeout_ms = 20}, slow = {.idle_timeout_ms = 300};
     rill_stream_t *timed_a = rill_stream_assign_timestamps(
-        rill_env_from_source(env, s_send_then_wait, &a, true), s_record_time, NULL, &strategy);
+        rill_env_from_source(env, s_send_then_wait, &a, true), s_record_time, NULL, &quick);
     rill_stream_t *timed_b = rill_stream_assign_timestamps(
-        rill_env_from_source(env, s_send_then_wait, &b, true), s_record_time, NULL, &strategy);
+        rill_env_from_source(env, s_send_then_wait, &b, true), s_record_time, NULL, &slow);
     rill_stream_t *both = rill_stream_map(rill_stream_union(timed_a, timed_b), s_identity, NULL);
     rill_stream_t *keyed = rill_stream_key_by(both, rill_key_first_field, NULL);
     rill_window_t window = rill_window_tumbling(10);
