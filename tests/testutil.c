@@ -150,3 +150,62 @@ char *test_temp_file(const char *text)
     close(fd);
     return path;
 }
+
+typedef struct {
+    const test_event_t *events;
+    size_t count;
+    size_t next;
+} s_script_t;
+
+static int s_play(rill_collector_t *out, void *ctx)
+{
+    s_script_t *script = ctx;
+    if (script->next == script->count)
+        return RILL_SOURCE_END;
+    const test_event_t *e = &script->events[script->next++];
+    char text[64];
+    int size = snprintf(text, sizeof text, "%s\t%ld", e->key, e->value);
+    return rill_collector_emit(out, text, (size_t)size, e->time) ? -1 : RILL_SOURCE_MORE;
+}
+
+static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
+{
+    *timestamp = in->timestamp;
+    return 0;
+}
+
+void test_run_window_script(const test_event_t *events, size_t count, int64_t out_of_orderness,
+                            const rill_window_t *window, rill_window_agg_t agg,
+                            rill_collect_t *results, rill_collect_t *late)
+{
+    s_script_t script = {events, count, 0};
+    rill_env_t *env = rill_env_new();
+    rill_stream_t *s = rill_env_from_source(env, s_play, &script, true);
+    rill_watermarks_t strategy = {.out_of_orderness = out_of_orderness};
+    s = rill_stream_assign_timestamps(s, s_record_time, NULL, &strategy);
+    rill_stream_t *w =
+        rill_stream_window_builtin(rill_stream_key_by(s, rill_key_first_field, NULL), window, agg);
+    rill_stream_collect(w, results);
+    if (late)
+        rill_stream_collect(rill_stream_late_records(w), late);
+    if (rill_env_execute(env))
+        fail_msg("job failed: %s", rill_env_error(env));
+    rill_env_destroy(&env);
+}
+
+void test_expect_records(rill_collect_t *collect, const char *const *expected, size_t count)
+{
+    if (rill_collect_size(collect) != count) {
+        for (size_t i = 0; i < rill_collect_size(collect); i++) {
+            rill_record_t r = rill_collect_record(collect, i);
+            print_message("got: %.*s\n", (int)r.size, (const char *)r.data);
+        }
+        fail_msg("got %zu records, expected %zu", rill_collect_size(collect), count);
+    }
+    for (size_t i = 0; i < count; i++) {
+        rill_record_t r = rill_collect_record(collect, i);
+        if (r.size != strlen(expected[i]) || memcmp(r.data, expected[i], r.size))
+            fail_msg("record %zu: got '%.*s', expected '%s'", i, (int)r.size, (const char *)r.data,
+                     expected[i]);
+    }
+}

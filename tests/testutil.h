@@ -40,4 +40,23 @@ char *test_read_file(const char *path);
 //  Writes text to a new temporary file and returns its path (caller frees and unlinks).
 char *test_temp_file(const char *text);
 
+//  ---- scripted event-time input for window tests
+
+//  One scripted record: "key<TAB>value" with the given timestamp.
+typedef struct {
+    const char *key;
+    long value;
+    int64_t time;
+} test_event_t;
+
+//  Plays count events, in the given order, through an assigner (out-of-orderness D, a
+//  watermark after every record) into a built-in window aggregation, collecting its results
+//  and (late not NULL) its late records in arrival order. Fails the test when the job fails.
+void test_run_window_script(const test_event_t *events, size_t count, int64_t out_of_orderness,
+                            const rill_window_t *window, rill_window_agg_t agg,
+                            rill_collect_t *results, rill_collect_t *late);
+//  Asserts the collected records are exactly expected[0..count), in order (printing what came
+//  when the count differs).
+void test_expect_records(rill_collect_t *collect, const char *const *expected, size_t count);
+
 #endif
