@@ -150,21 +150,21 @@ typedef struct {
     rill_env_t *env;
     uint64_t after;
     uint64_t seen; //  records through the map so far (atomic: the map's thread counts)
-    test_event_t reached;
+    test_latch_t reached;
     bool timed_out;
 } s_canceller_t;
 
 static void s_canceller_init(s_canceller_t *canceller, rill_env_t *env, uint64_t after)
 {
     *canceller = (s_canceller_t){.env = env, .after = after};
-    test_event_init(&canceller->reached);
+    test_latch_init(&canceller->reached);
 }
 
 //  Counts a record through the map; the after-th one sets the event.
 static void s_canceller_count(s_canceller_t *canceller)
 {
     if (__atomic_add_fetch(&canceller->seen, 1, __ATOMIC_RELAXED) == canceller->after)
-        test_event_set(&canceller->reached);
+        test_latch_set(&canceller->reached);
 }
 
 static int s_counting_identity(const rill_record_t *in, rill_buffer_t *out, void *ctx)
@@ -176,7 +176,7 @@ static int s_counting_identity(const rill_record_t *in, rill_buffer_t *out, void
 static void *s_cancel_when_reached(void *arg)
 {
     s_canceller_t *canceller = arg;
-    canceller->timed_out = test_event_wait(&canceller->reached, 60000) != 0;
+    canceller->timed_out = test_latch_wait(&canceller->reached, 60000) != 0;
     rill_env_cancel(canceller->env);
     return NULL;
 }
@@ -194,7 +194,7 @@ static void cancel_stops_the_sources_and_drains_what_was_produced(void **state)
     pthread_create(&thread, NULL, s_cancel_when_reached, &canceller);
     assert_int_equal(rill_env_execute(env), -1);
     pthread_join(thread, NULL);
-    test_event_destroy(&canceller.reached);
+    test_latch_destroy(&canceller.reached);
     assert_false(canceller.timed_out);
     assert_true(rill_env_cancelled(env));
     //  The single source produced 0..n-1; all of them arrived, none twice.
@@ -252,7 +252,7 @@ static void a_slow_operator_holds_the_source_back(void **state)
     pthread_create(&thread, NULL, s_cancel_when_reached, &canceller);
     rill_env_execute(env);
     pthread_join(thread, NULL);
-    test_event_destroy(&canceller.reached);
+    test_latch_destroy(&canceller.reached);
     assert_false(canceller.timed_out);
     const rill_metrics_t *metrics = rill_env_metrics(env);
     rill_subtask_metrics_t source = rill_metrics_subtask(metrics, 0);

@@ -130,7 +130,7 @@ static void event_timers_fire_in_time_order_once_per_key_and_time(void **state)
 //  Shared by the source and the process function of the processing-time test (two threads).
 typedef struct {
     int next;           //  the source's own count
-    test_event_t fired; //  set when the first timer has fired
+    test_latch_t fired; //  set when the first timer has fired
     bool timed_out;
 } s_clock_test_t;
 
@@ -149,7 +149,7 @@ static int s_on_processing_timer(rill_process_t *process, int64_t time, rill_tim
     //  "clock": the clock reached the timer; "end": the input ended first.
     bool due = rill_process_now(process) >= time;
     int rc = rill_collector_emit(out, due ? "clock" : "end", due ? 5 : 3, time);
-    test_event_set(&test->fired);
+    test_latch_set(&test->fired);
     return rc;
 }
 
@@ -161,7 +161,7 @@ static int s_slow_two(rill_collector_t *out, void *ctx)
     //  The second record waits until the first record's timer has fired: the input is still
     //  open then, so only the clock can have fired it.
     if (test->next == 1)
-        test->timed_out = test_event_wait(&test->fired, 10000) != 0;
+        test->timed_out = test_latch_wait(&test->fired, 10000) != 0;
     test->next++;
     return rill_collector_emit(out, "k\t1", 3, RILL_NO_TIMESTAMP) ? -1 : RILL_SOURCE_MORE;
 }
@@ -169,7 +169,7 @@ static int s_slow_two(rill_collector_t *out, void *ctx)
 static void processing_timers_fire_by_the_clock(void **state)
 {
     s_clock_test_t test = {0};
-    test_event_init(&test.fired);
+    test_latch_init(&test.fired);
     rill_env_t *env = rill_env_new();
     rill_collect_t *results = rill_collect_new();
     //  Send each record at once: a batch waiting for its buffer timeout would hold the first
@@ -190,7 +190,7 @@ static void processing_timers_fire_by_the_clock(void **state)
     assert_memory_equal(second.data, "end", 3);
     rill_collect_destroy(&results);
     rill_env_destroy(&env);
-    test_event_destroy(&test.fired);
+    test_latch_destroy(&test.fired);
 }
 
 //  ---- a million keys

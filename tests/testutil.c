@@ -162,7 +162,7 @@ int64_t test_now_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-void test_event_init(test_event_t *self)
+void test_latch_init(test_latch_t *self)
 {
     pthread_mutex_init(&self->lock, NULL);
     //  The deadline is measured on the monotonic clock, so a wall-clock jump cannot end a wait.
@@ -174,13 +174,13 @@ void test_event_init(test_event_t *self)
     self->set = false;
 }
 
-void test_event_destroy(test_event_t *self)
+void test_latch_destroy(test_latch_t *self)
 {
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->lock);
 }
 
-void test_event_set(test_event_t *self)
+void test_latch_set(test_latch_t *self)
 {
     pthread_mutex_lock(&self->lock);
     self->set = true;
@@ -188,7 +188,7 @@ void test_event_set(test_event_t *self)
     pthread_mutex_unlock(&self->lock);
 }
 
-bool test_event_is_set(test_event_t *self)
+bool test_latch_is_set(test_latch_t *self)
 {
     pthread_mutex_lock(&self->lock);
     bool set = self->set;
@@ -196,7 +196,7 @@ bool test_event_is_set(test_event_t *self)
     return set;
 }
 
-int test_event_wait(test_event_t *self, int timeout_ms)
+int test_latch_wait(test_latch_t *self, int timeout_ms)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -353,4 +353,63 @@ int test_reader_take(rill_reader_t *reader, int input, int frames, rill_reader_r
         taken += rc;
     }
     return taken;
+}
+
+typedef struct {
+    const test_event_t *events;
+    size_t count;
+    size_t next;
+} s_script_t;
+
+static int s_play(rill_collector_t *out, void *ctx)
+{
+    s_script_t *script = ctx;
+    if (script->next == script->count)
+        return RILL_SOURCE_END;
+    const test_event_t *e = &script->events[script->next++];
+    char text[64];
+    int size = snprintf(text, sizeof text, "%s\t%ld", e->key, e->value);
+    return rill_collector_emit(out, text, (size_t)size, e->time) ? -1 : RILL_SOURCE_MORE;
+}
+
+static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
+{
+    *timestamp = in->timestamp;
+    return 0;
+}
+
+void test_run_window_script(const test_event_t *events, size_t count, int64_t out_of_orderness,
+                            const rill_window_t *window, rill_window_agg_t agg,
+                            rill_collect_t *results, rill_collect_t *late)
+{
+    s_script_t script = {events, count, 0};
+    rill_env_t *env = rill_env_new();
+    rill_stream_t *s = rill_env_from_source(env, s_play, &script, true);
+    rill_watermarks_t strategy = {.out_of_orderness = out_of_orderness};
+    s = rill_stream_assign_timestamps(s, s_record_time, NULL, &strategy);
+    rill_stream_t *w =
+        rill_stream_window_builtin(rill_stream_key_by(s, rill_key_first_field, NULL), window, agg);
+    rill_stream_collect(w, results);
+    if (late)
+        rill_stream_collect(rill_stream_late_records(w), late);
+    if (rill_env_execute(env))
+        fail_msg("job failed: %s", rill_env_error(env));
+    rill_env_destroy(&env);
+}
+
+void test_expect_records(rill_collect_t *collect, const char *const *expected, size_t count)
+{
+    if (rill_collect_size(collect) != count) {
+        for (size_t i = 0; i < rill_collect_size(collect); i++) {
+            rill_record_t r = rill_collect_record(collect, i);
+            print_message("got: %.*s\n", (int)r.size, (const char *)r.data);
+        }
+        fail_msg("got %zu records, expected %zu", rill_collect_size(collect), count);
+    }
+    for (size_t i = 0; i < count; i++) {
+        rill_record_t r = rill_collect_record(collect, i);
+        if (r.size != strlen(expected[i]) || memcmp(r.data, expected[i], r.size))
+            fail_msg("record %zu: got '%.*s', expected '%s'", i, (int)r.size, (const char *)r.data,
+                     expected[i]);
+    }
 }

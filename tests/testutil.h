@@ -51,19 +51,19 @@ char *test_temp_file(const char *text);
 //  Monotonic milliseconds, for the deadlines of polled conditions.
 int64_t test_now_ms(void);
 
-//  A one-shot event: one thread sets it, another waits for it with a deadline that only
+//  A one-shot event (a latch): one thread sets it, another waits for it with a deadline that only
 //  fails on timeout (so a test is as fast as the machine allows and never flaky when slow).
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool set;
-} test_event_t;
-void test_event_init(test_event_t *self);
-void test_event_destroy(test_event_t *self);
-void test_event_set(test_event_t *self);
-bool test_event_is_set(test_event_t *self);
+} test_latch_t;
+void test_latch_init(test_latch_t *self);
+void test_latch_destroy(test_latch_t *self);
+void test_latch_set(test_latch_t *self);
+bool test_latch_is_set(test_latch_t *self);
 //  0 once the event is set, -1 when timeout_ms passed first.
-int test_event_wait(test_event_t *self, int timeout_ms);
+int test_latch_wait(test_latch_t *self, int timeout_ms);
 
 //  ---- the wire level: a planned edge, its channels, and frames crafted by hand
 
@@ -98,5 +98,24 @@ int test_frame_send_control(zsock_t *socket, uint8_t kind, uint16_t sender);
 //  hands them to fn; returns the last rill_reader_receive result: frames taken, or -1.
 int test_reader_take(rill_reader_t *reader, int input, int frames, rill_reader_record_fn *fn,
                      void *ctx);
+
+//  ---- scripted event-time input for window tests
+
+//  One scripted record: "key<TAB>value" with the given timestamp.
+typedef struct {
+    const char *key;
+    long value;
+    int64_t time;
+} test_event_t;
+
+//  Plays count events, in the given order, through an assigner (out-of-orderness D, a
+//  watermark after every record) into a built-in window aggregation, collecting its results
+//  and (late not NULL) its late records in arrival order. Fails the test when the job fails.
+void test_run_window_script(const test_event_t *events, size_t count, int64_t out_of_orderness,
+                            const rill_window_t *window, rill_window_agg_t agg,
+                            rill_collect_t *results, rill_collect_t *late);
+//  Asserts the collected records are exactly expected[0..count), in order (printing what came
+//  when the count differs).
+void test_expect_records(rill_collect_t *collect, const char *const *expected, size_t count);
 
 #endif
