@@ -129,26 +129,39 @@ static void a_removed_key_is_gone_and_the_others_stay(void **state)
 
 static void removing_from_a_probe_run_that_wraps_around_keeps_every_other_key(void **state)
 {
-    //  The table starts with 64 slots: hashes 62 and 63 (and 64 + 62, same home) make one run
-    //  through slots 62, 63, 0, 1; a key whose home is 0 is pushed along it.
-    uint64_t hashes[] = {62, 63, 126, 64, 62 + 128};
-    const char *keys[] = {"k62", "k63", "k126", "k64", "k190"};
-    for (int removed = 0; removed < 5; removed++) {
-        rill_keyed_table_t *table = rill_keyed_table_new();
-        assert_int_equal(rill_keyed_table_slots(table), 64);
-        for (int i = 0; i < 5; i++)
-            s_put(table, keys[i], hashes[i], keys[i], i);
-        assert_int_equal(
-            rill_keyed_table_remove(table, keys[removed], strlen(keys[removed]), hashes[removed]),
-            1);
-        for (int i = 0; i < 5; i++) {
-            rill_keyed_entry_t *entry = s_find(table, keys[i], hashes[i]);
-            if (i == removed)
-                assert_null(entry);
-            else
-                s_expect_value(entry, keys[i]);
+    //  The table starts with 64 slots, so a hash's home is its value mod 64. Each layout is a
+    //  probe run through the end of the slot array and on from slot 0; every key of it is
+    //  removed in turn and the others must still be found. In the second, removing home 63
+    //  leaves a hole at 63 before a key at home 0 that must stay where it is.
+    const uint64_t layouts[][5] = {
+        {62, 63, 62 + 64, 64, 62 + 128},
+        {62, 63, 64, 62 + 64, 0},
+        {63, 63 + 64, 128, 1 + 64, 63 + 128},
+    };
+    const int sizes[] = {5, 4, 5};
+    for (int l = 0; l < 3; l++) {
+        for (int removed = 0; removed < sizes[l]; removed++) {
+            rill_keyed_table_t *table = rill_keyed_table_new();
+            assert_int_equal(rill_keyed_table_slots(table), 64);
+            char keys[5][8];
+            for (int i = 0; i < sizes[l]; i++) {
+                snprintf(keys[i], sizeof keys[i], "k%d", i);
+                s_put(table, keys[i], layouts[l][i], keys[i], i);
+            }
+            assert_int_equal(rill_keyed_table_remove(table, keys[removed], strlen(keys[removed]),
+                                                     layouts[l][removed]),
+                             1);
+            for (int i = 0; i < sizes[l]; i++) {
+                rill_keyed_entry_t *entry = s_find(table, keys[i], layouts[l][i]);
+                if (i == removed)
+                    assert_null(entry);
+                else if (!entry)
+                    fail_msg("layout %d: removing key %d lost key %d", l, removed, i);
+                else
+                    s_expect_value(entry, keys[i]);
+            }
+            rill_keyed_table_destroy(&table);
         }
-        rill_keyed_table_destroy(&table);
     }
 }
 
@@ -247,22 +260,22 @@ static void iteration_visits_every_key_exactly_once(void **state)
     rill_keyed_table_destroy(&table);
 }
 
-static void random_puts_and_removes_agree_with_a_reference(void **state)
+//  Runs `steps` pseudo-random puts and removes over keys 0..keys-1 (hash(i) their hashes),
+//  checking the table against a plain reference after every step and in full now and then.
+static void s_random_against_reference(int keys, int steps, uint64_t (*hash_of)(int))
 {
-    //  A reference "value of key i, or absent", driven by a fixed pseudo-random sequence.
-    enum { KEYS = 3000, STEPS = 60000 };
-    int *reference = malloc(KEYS * sizeof(int));
-    for (int i = 0; i < KEYS; i++)
+    int *reference = malloc((size_t)keys * sizeof(int));
+    for (int i = 0; i < keys; i++)
         reference[i] = -1;
     rill_keyed_table_t *table = rill_keyed_table_new();
     uint64_t rng = 12345;
     size_t present = 0;
-    for (int step = 0; step < STEPS; step++) {
+    for (int step = 0; step < steps; step++) {
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        int i = (int)((rng >> 33) % KEYS);
+        int i = (int)((rng >> 33) % (uint64_t)keys);
         char key[32];
         s_key_text(i, key, sizeof key);
-        uint64_t hash = s_crowded_hash(i);
+        uint64_t hash = hash_of(i);
         if ((rng >> 20) % 3 == 0) {
             int removed = rill_keyed_table_remove(table, key, strlen(key), hash);
             assert_int_equal(removed, reference[i] >= 0);
@@ -275,16 +288,17 @@ static void random_puts_and_removes_agree_with_a_reference(void **state)
                 rill_keyed_table_put(table, key, strlen(key), hash, &step, sizeof step, step));
         }
         assert_int_equal(rill_keyed_table_size(table), present);
-        if (step % 1000 == 999) //  a full check now and then
-            for (int k = 0; k < KEYS; k++) {
+        if (step % 97 == 96) //  a full check now and then
+            for (int k = 0; k < keys; k++) {
                 s_key_text(k, key, sizeof key);
                 rill_keyed_entry_t *entry =
-                    rill_keyed_table_find(table, key, strlen(key), s_crowded_hash(k));
+                    rill_keyed_table_find(table, key, strlen(key), hash_of(k));
                 if (reference[k] < 0) {
                     assert_null(entry);
                     continue;
                 }
-                assert_non_null(entry);
+                if (!entry)
+                    fail_msg("step %d: key %d lost", step, k);
                 int value;
                 memcpy(&value, rill_keyed_entry_value(entry), sizeof value);
                 assert_int_equal(value, reference[k]);
@@ -292,6 +306,20 @@ static void random_puts_and_removes_agree_with_a_reference(void **state)
     }
     rill_keyed_table_destroy(&table);
     free(reference);
+}
+
+//  Homes 60..63 and 0..3 of 64 slots only: runs wrap around the end of the array all the time,
+//  with keys at home on both sides of the wrap.
+static uint64_t s_wrap_crowded_hash(int i)
+{
+    return (uint64_t)((60 + i % 8) % 64) + 64 * (uint64_t)(i / 8 + 1);
+}
+
+static void random_puts_and_removes_agree_with_a_reference(void **state)
+{
+    s_random_against_reference(3000, 60000, s_crowded_hash);
+    //  At most 40 keys: the table keeps its 64 slots, and runs wrap all the time.
+    s_random_against_reference(40, 20000, s_wrap_crowded_hash);
 }
 
 static void the_key_hash_is_never_zero_and_depends_on_every_byte(void **state)
