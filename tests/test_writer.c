@@ -294,6 +294,27 @@ static void pending_batches_go_when_their_buffer_timeout_is_due(void **state)
     s_fixture_destroy(&self);
 }
 
+static void the_buffer_timeout_runs_from_the_first_pending_record_of_any_channel(void **state)
+{
+    //  Rebalance 1 -> 2: "a" opens receiver 0's batch, "b" then opens receiver 1's. The
+    //  deadline stays the one "a" set, and when it is due both batches go.
+    s_fixture_t *self = s_fixture_new(1, 2, RILL_PATTERN_REBALANCE, 0, 4096, 50, NULL);
+    assert_int_equal(s_emit(self, "a", 0), 0);
+    uint64_t after = rill_clock_ns();
+    assert_int_equal(s_emit(self, "b", 0), 0);
+    uint64_t due = after + 50 * 1000000ull;
+    assert_int_equal(rill_writer_due_in_ms(self->writer, due), 0);
+    assert_int_equal(rill_writer_flush_if_due(self->writer, due), 0);
+    for (int r = 0; r < 2; r++) {
+        s_frame_t frame;
+        s_next_frame(self, r, &frame);
+        assert_int_equal(frame.entries, 1);
+        assert_string_equal(frame.texts[0], r == 0 ? "a" : "b");
+    }
+    assert_int_equal(rill_writer_due_in_ms(self->writer, due), -1);
+    s_fixture_destroy(&self);
+}
+
 static void broadcast_sends_one_batch_to_every_receiver_and_counts_each_record_once(void **state)
 {
     s_fixture_t *self = s_fixture_new(1, 3, RILL_PATTERN_BROADCAST, 0, 4096, S_NEVER_MS, NULL);
@@ -466,6 +487,7 @@ int main(void)
         cmocka_unit_test(a_watermark_travels_inside_the_batch_between_its_records),
         cmocka_unit_test(a_buffer_timeout_of_0_sends_every_record_and_watermark_at_once),
         cmocka_unit_test(pending_batches_go_when_their_buffer_timeout_is_due),
+        cmocka_unit_test(the_buffer_timeout_runs_from_the_first_pending_record_of_any_channel),
         cmocka_unit_test(broadcast_sends_one_batch_to_every_receiver_and_counts_each_record_once),
         cmocka_unit_test(hash_routes_each_record_to_the_owner_of_its_key_group),
         cmocka_unit_test(rescale_sends_only_within_the_local_group_in_turn),
