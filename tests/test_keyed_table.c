@@ -143,7 +143,7 @@ static void removing_from_a_probe_run_that_wraps_around_keeps_every_other_key(vo
         for (int removed = 0; removed < sizes[l]; removed++) {
             rill_keyed_table_t *table = rill_keyed_table_new();
             assert_int_equal(rill_keyed_table_slots(table), 64);
-            char keys[5][8];
+            char keys[5][16];
             for (int i = 0; i < sizes[l]; i++) {
                 snprintf(keys[i], sizeof keys[i], "k%d", i);
                 s_put(table, keys[i], layouts[l][i], keys[i], i);
