@@ -121,6 +121,10 @@ rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn
                                             rill_key_fn key, void *key_ctx);
 
 //  ---- operator settings: apply to the operator that produces the stream; return it
+//  Only a handle an operator returned takes them. The handles of key_by, the exchange
+//  patterns (forward ... partition_custom), union and late_records are views on another
+//  operator's output (as in Flink, where a KeyedStream has no name or parallelism): a setting
+//  on them returns NULL and leaves a message in rill_env_error, changing nothing.
 
 rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name);
 rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism);
