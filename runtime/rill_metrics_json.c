@@ -13,37 +13,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *s_subtask(const rill_metrics_t *self, const rill_plan_t *plan, int id)
+static json_t *s_subtask(const rill_plan_t *plan, int id, const rill_subtask_metrics_t *m)
 {
     const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, id);
-    rill_subtask_metrics_t m = rill_metrics_subtask(self, id);
-    uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
-    return json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b}",
-                     "id", id, "operator", subtask->op, "index", subtask->index, "records_in",
-                     (json_int_t)m.records_in, "records_out", (json_int_t)m.records_out,
-                     "bytes_in", (json_int_t)m.bytes_in, "bytes_out", (json_int_t)m.bytes_out,
-                     "batches_in", (json_int_t)m.batches_in, "batches_out",
-                     (json_int_t)m.batches_out, "busy_ns", (json_int_t)m.busy_ns, "idle_ns",
-                     (json_int_t)m.idle_ns, "backpressure_ns", (json_int_t)m.backpressure_ns,
-                     "busy_ratio", total ? (double)m.busy_ns / (double)total : 0.0,
-                     "backpressure_ratio", total ? (double)m.backpressure_ns / (double)total : 0.0,
-                     "finished", m.finished != 0);
+    uint64_t total = m->busy_ns + m->idle_ns + m->backpressure_ns;
+    return json_pack(
+        "{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "id", id,
+        "operator", subtask->op, "index", subtask->index, "records_in", (json_int_t)m->records_in,
+        "records_out", (json_int_t)m->records_out, "bytes_in", (json_int_t)m->bytes_in, "bytes_out",
+        (json_int_t)m->bytes_out, "batches_in", (json_int_t)m->batches_in, "batches_out",
+        (json_int_t)m->batches_out, "busy_ns", (json_int_t)m->busy_ns, "idle_ns",
+        (json_int_t)m->idle_ns, "backpressure_ns", (json_int_t)m->backpressure_ns, "busy_ratio",
+        total ? (double)m->busy_ns / (double)total : 0.0, "backpressure_ratio",
+        total ? (double)m->backpressure_ns / (double)total : 0.0, "finished", m->finished != 0);
 }
 
 char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
 {
     const rill_plan_t *plan = rill_metrics_plan(self);
+    //  One copy of every subtask's counters, from which the subtasks, the operators and the
+    //  totals are all written: while the job runs the counters move, and a document whose
+    //  sums disagree with its parts would be refused when read back (rill_metrics_from_json).
+    rill_subtask_metrics_t *copies =
+        calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(rill_subtask_metrics_t));
+    if (!copies)
+        return NULL;
+    for (int id = 0; id < rill_plan_subtask_count(plan); id++)
+        copies[id] = rill_metrics_subtask(self, id);
     char *plan_text = rill_plan_to_json(plan);
     json_t *plan_json = plan_text ? json_loads(plan_text, 0, NULL) : NULL;
     free(plan_text);
     json_t *subtasks = json_array(), *channels = json_array(), *operators = json_array();
     uint64_t records_in = 0, records_out = 0, bytes_out = 0, channel_records = 0;
     for (int id = 0; id < rill_plan_subtask_count(plan); id++) {
-        json_array_append_new(subtasks, s_subtask(self, plan, id));
-        rill_subtask_metrics_t m = rill_metrics_subtask(self, id);
-        records_in += m.records_in;
-        records_out += m.records_out;
-        bytes_out += m.bytes_out;
+        json_array_append_new(subtasks, s_subtask(plan, id, &copies[id]));
+        records_in += copies[id].records_in;
+        records_out += copies[id].records_out;
+        bytes_out += copies[id].bytes_out;
     }
     for (int id = 0; id < rill_plan_channel_count(plan); id++) {
         const rill_plan_channel_t *channel = rill_plan_channel(plan, id);
@@ -64,11 +70,11 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
         uint64_t in = 0, out = 0, busy = 0, blocked = 0, total = 0;
         double worst = 0;
         for (int i = 0; i < o->parallelism; i++) {
-            rill_subtask_metrics_t m = rill_metrics_subtask(self, o->first_subtask + i);
-            uint64_t t = m.busy_ns + m.idle_ns + m.backpressure_ns;
-            in += m.records_in, out += m.records_out, busy += m.busy_ns;
-            blocked += m.backpressure_ns, total += t;
-            double ratio = t ? (double)m.backpressure_ns / (double)t : 0;
+            const rill_subtask_metrics_t *m = &copies[o->first_subtask + i];
+            uint64_t t = m->busy_ns + m->idle_ns + m->backpressure_ns;
+            in += m->records_in, out += m->records_out, busy += m->busy_ns;
+            blocked += m->backpressure_ns, total += t;
+            double ratio = t ? (double)m->backpressure_ns / (double)t : 0;
             worst = ratio > worst ? ratio : worst;
         }
         json_array_append_new(
@@ -80,6 +86,7 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
                       total ? (double)blocked / (double)total : 0.0, "max_backpressure_ratio",
                       worst));
     }
+    free(copies);
     json_t *root = json_pack(
         "{s:i, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "rill_metrics", 1,
         "job", rill_plan_job_name(plan), "mode", rill_mode_name(rill_plan_mode(plan)), "running",

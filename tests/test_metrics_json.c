@@ -310,6 +310,44 @@ static void malformed_or_truncated_text_is_an_error_not_a_crash(void **state)
     free(cut);
 }
 
+typedef struct {
+    int snapshots;
+    int refused;
+    char first_error[512];
+} s_live_t;
+
+static void s_on_tick(void *ctx, const rill_metrics_t *metrics)
+{
+    s_live_t *live = ctx;
+    char *text = rill_metrics_to_json(metrics, true);
+    char error[512];
+    rill_metrics_t *read = rill_metrics_from_json(text, NULL, error, sizeof error);
+    live->snapshots++;
+    if (!read && live->refused++ == 0)
+        snprintf(live->first_error, sizeof live->first_error, "%s", error);
+    rill_metrics_destroy(&read);
+    free(text);
+}
+
+//  A snapshot taken while the counters move (the --monitor stream) is still one consistent
+//  document: its operator sums and totals are those of its own subtasks.
+static void every_live_snapshot_reads_back(void **state)
+{
+    rill_env_t *env = rill_env_new();
+    rill_stream_t *source = rill_stream_parallelism(
+        rill_env_from_generator(env, test_generate_sequence, NULL, 1000000), 2);
+    rill_stream_discard(rill_stream_parallelism(
+        rill_stream_sum(rill_stream_key_by(source, rill_key_first_field, NULL)), 2));
+    s_live_t live = {0};
+    rill_env_set_monitor(env, s_on_tick, &live, 10);
+    assert_int_equal(rill_env_execute(env), 0);
+    assert_true(live.snapshots >= 1); //  at least the one at the end
+    if (live.refused)
+        fail_msg("%d of %d snapshots refused; the first: %s", live.refused, live.snapshots,
+                 live.first_error);
+    rill_env_destroy(&env);
+}
+
 //  The tools draw nothing from a bad file: exit 1 with the field named.
 static void viz_and_plan_exit_1_on_a_bad_metrics_file(void **state)
 {
@@ -365,6 +403,7 @@ int main(void)
         cmocka_unit_test(a_run_of_another_plan_is_refused),
         cmocka_unit_test(sums_that_do_not_add_up_are_refused),
         cmocka_unit_test(malformed_or_truncated_text_is_an_error_not_a_crash),
+        cmocka_unit_test(every_live_snapshot_reads_back),
         cmocka_unit_test(viz_and_plan_exit_1_on_a_bad_metrics_file),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
