@@ -390,6 +390,28 @@ static void viz_and_plan_exit_1_on_a_bad_metrics_file(void **state)
     free(bad);
 }
 
+//  `rill viz FILE` tells a metrics file from a plan file by its "rill_metrics" member, not by
+//  the word appearing anywhere (an operator may be named so).
+static void viz_draws_a_plan_with_an_operator_named_rill_metrics(void **state)
+{
+    rill_env_t *env = rill_env_new();
+    rill_stream_discard(rill_stream_name(
+        rill_env_from_generator(env, test_generate_sequence, NULL, 10), "rill_metrics"));
+    const rill_plan_t *plan = rill_env_plan(env);
+    assert_non_null(plan);
+    char *json = rill_plan_to_json(plan);
+    char *path = test_temp_file(json);
+    char *err = NULL;
+    int status = test_run_tool(NULL, &err, "viz", path, "--format", "dot", NULL);
+    if (status != 0)
+        fail_msg("rill viz: status %d: %s", status, err);
+    free(err);
+    unlink(path);
+    free(path);
+    free(json);
+    rill_env_destroy(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +427,7 @@ int main(void)
         cmocka_unit_test(malformed_or_truncated_text_is_an_error_not_a_crash),
         cmocka_unit_test(every_live_snapshot_reads_back),
         cmocka_unit_test(viz_and_plan_exit_1_on_a_bad_metrics_file),
+        cmocka_unit_test(viz_draws_a_plan_with_an_operator_named_rill_metrics),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -310,10 +310,13 @@ int rill_cmd_viz(int argc, char **argv)
     rill_plan_t *plan = rill_draw_load_plan(argv[optind], "viz");
     if (!plan)
         return RILL_EXIT_FAILURE;
-    //  A metrics file draws as the flow it recorded.
+    //  A metrics file (a document with a "rill_metrics" member, not merely the word, which
+    //  an operator's name may hold) draws as the flow it recorded.
     char *text = options.metrics ? NULL : rill_draw_read_file(argv[optind], "viz");
-    if (text && strstr(text, "\"rill_metrics\""))
+    json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_is_object(root) && json_object_get(root, "rill_metrics"))
         options.metrics = argv[optind];
+    json_decref(root);
     free(text);
     rc = s_draw(plan, &options, "viz");
     rill_plan_destroy(&plan);
