@@ -78,6 +78,21 @@ static void failures_exit_1_with_a_clear_message(void **state)
            "--trace", "/nonexistent/t.jsonl", "--", "--unbounded");
 }
 
+//  The trace is written by the subtasks while the job runs; a disk that fills up (/dev/full)
+//  must fail the run as the other outputs do, not leave a cut-off trace behind exit 0. With
+//  one record in 1: hops fill the 64 KiB buffers and fail inside the subtasks; with one in a
+//  million: only the header line, which fails at the last flush.
+static void a_trace_onto_a_full_disk_exits_1(void **state)
+{
+    char *input = test_source_path("data/declaration-of-independence.txt");
+    EXPECT(1, NULL, "cannot write trace '/dev/full'", "run", "wordcount", "-p", "2", "--trace",
+           "/dev/full", "--trace-sample", "1", "--", "--input", input, "--output", "/dev/null");
+    EXPECT(1, NULL, "cannot write trace '/dev/full'", "run", "wordcount", "--trace",
+           "/dev/full", "--trace-sample", "1000000", "--", "--input", input, "--output",
+           "/dev/null");
+    free(input);
+}
+
 static void a_bounded_job_runs_and_exits_0(void **state)
 {
     EXPECT(0, "sensor-7\t", NULL, "run", "seed-example", "-p", "2", "--", "--count", "1000");
@@ -159,6 +174,7 @@ int main(void)
         cmocka_unit_test(jobs_lists_the_bundled_jobs),
         cmocka_unit_test(bad_command_lines_print_usage_and_exit_2),
         cmocka_unit_test(failures_exit_1_with_a_clear_message),
+        cmocka_unit_test(a_trace_onto_a_full_disk_exits_1),
         cmocka_unit_test(a_bounded_job_runs_and_exits_0),
         cmocka_unit_test(ctrl_c_drains_a_running_job_and_exits_130),
     };
