@@ -111,7 +111,21 @@ typedef struct {
     //  When > 0: after this many ms without records the subtask is marked idle and does not
     //  hold back the watermark downstream until it sends again.
     int idle_timeout_ms;
+    //  Watermark alignment (Flink's withWatermarkAlignment): an assigner subtask fed straight
+    //  by a source subtask (a forward edge) stops reading while its watermark is more than
+    //  this many ms ahead of the slowest such assigner subtask in the job, so an unbounded job
+    //  whose sources drift apart keeps bounded state. 0: RILL_ALIGNMENT_DEFAULT_DRIFT_MS;
+    //  RILL_ALIGNMENT_OFF: this assigner neither pauses nor holds the others back. Only
+    //  jobs with two or more such subtasks, in streaming mode, align.
+    int64_t max_drift_ms;
+    //  How often a paused subtask looks at the others again (ms); 0: the default
+    //  (RILL_ALIGNMENT_DEFAULT_INTERVAL_MS). Flink's updateInterval.
+    int alignment_interval_ms;
 } rill_watermarks_t;
+
+#define RILL_ALIGNMENT_OFF (-1)
+#define RILL_ALIGNMENT_DEFAULT_DRIFT_MS 20000
+#define RILL_ALIGNMENT_DEFAULT_INTERVAL_MS 10
 
 typedef enum {
     RILL_WINDOW_TUMBLING,       //  [k*size, (k+1)*size)
