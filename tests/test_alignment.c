@@ -226,6 +226,33 @@ static void a_subtask_ahead_waits_for_the_slowest_and_resumes_when_it_finishes(v
     rill_env_destroy(&env);
 }
 
+static void the_seed_example_takes_a_max_drift_in_ms_or_off(void **state)
+{
+    const char *rates[] = {"off", "1", "20000"};
+    for (int i = 0; i < 3; i++) {
+        char *out = NULL;
+        int status =
+            test_run_tool(&out, NULL, "run", "seed-example", "-p", "2", "--mode", "streaming", "--",
+                          "--count", "2000", "--max-drift", rates[i], (char *)NULL);
+        assert_int_equal(status, 0);
+        //  200 s of event time, 8 sensors: one line per sensor and second.
+        size_t lines = 0;
+        for (const char *c = out; c && *c; c++)
+            lines += *c == '\n';
+        assert_int_equal(lines, 200 * 8);
+        free(out);
+    }
+    const char *bad[] = {"0", "-5", "fast", "10ms"};
+    for (int i = 0; i < 4; i++) {
+        char *err = NULL;
+        int status = test_run_tool(NULL, &err, "run", "seed-example", "--", "--max-drift", bad[i],
+                                   (char *)NULL);
+        assert_int_equal(status, 2);
+        assert_non_null(strstr(err, "--max-drift MS|off"));
+        free(err);
+    }
+}
+
 //  ---- bounded memory on unbounded streams
 
 #define S_RUN_SECONDS 60
@@ -405,6 +432,7 @@ int main(void)
         cmocka_unit_test(alignment_is_on_by_default_for_several_source_subtasks_in_streaming_mode),
         cmocka_unit_test(alignment_stays_off_when_it_is_pointless_unsafe_or_switched_off),
         cmocka_unit_test(a_subtask_ahead_waits_for_the_slowest_and_resumes_when_it_finishes),
+        cmocka_unit_test(the_seed_example_takes_a_max_drift_in_ms_or_off),
         cmocka_unit_test(the_unbounded_seed_example_runs_60_s_in_flat_memory_at_p_2_and_p_4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
