@@ -118,6 +118,8 @@ static int s_pause_input(rill_operator_t *self, rill_collector_t *out)
                                     s_watermark(self, state));
     bool pause = rill_watermark_alignment_should_pause(self->alignment, self->alignment_member,
                                                        drift);
+    if (!pause && !state->paused)
+        return 0; //  the common case: no clock read
     int64_t now = rill_clock_wall_ms();
     //  Before waiting, downstream gets the watermark still pending a periodic emission: else
     //  it would hold the windows back while the others catch up, and their state would grow.

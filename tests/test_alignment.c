@@ -178,6 +178,20 @@ static void alignment_stays_off_when_it_is_pointless_unsafe_or_switched_off(void
     assert_int_equal(s_members_for(&(s_shape_t){2, RILL_MODE_STREAMING, 0, true}, &first), 0);
 }
 
+static void a_negative_drift_or_interval_is_refused_with_a_message(void **state)
+{
+    rill_watermarks_t bad[] = {
+        {.max_drift_ms = -2}, {.max_drift_ms = INT64_MIN}, {.alignment_interval_ms = -1}};
+    for (int i = 0; i < 3; i++) {
+        rill_env_t *env = rill_env_new();
+        rill_stream_t *source = rill_env_from_generator(env, s_generate_timed, NULL, 10);
+        assert_null(rill_stream_assign_timestamps(source, s_record_time, NULL, &bad[i]));
+        assert_non_null(strstr(rill_env_error(env), "RILL_ALIGNMENT_OFF"));
+        assert_int_equal(rill_env_execute(env), -1);
+        rill_env_destroy(&env);
+    }
+}
+
 //  ---- in a running job
 
 #define S_PER_SUBTASK 300000
@@ -274,6 +288,8 @@ static void s_start_seed_example(s_child_t *child)
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     char path[4096], parallelism[16];
+    if (!getenv("RILL_BIN"))
+        fail_msg("RILL_BIN is not set: run this test through ctest");
     snprintf(path, sizeof path, "%s/rill", getenv("RILL_BIN"));
     snprintf(parallelism, sizeof parallelism, "%d", child->parallelism);
     child->pid = fork();
@@ -431,6 +447,7 @@ int main(void)
         cmocka_unit_test(the_drift_is_measured_without_overflow_across_the_whole_int64_range),
         cmocka_unit_test(alignment_is_on_by_default_for_several_source_subtasks_in_streaming_mode),
         cmocka_unit_test(alignment_stays_off_when_it_is_pointless_unsafe_or_switched_off),
+        cmocka_unit_test(a_negative_drift_or_interval_is_refused_with_a_message),
         cmocka_unit_test(a_subtask_ahead_waits_for_the_slowest_and_resumes_when_it_finishes),
         cmocka_unit_test(the_seed_example_takes_a_max_drift_in_ms_or_off),
         cmocka_unit_test(the_unbounded_seed_example_runs_60_s_in_flat_memory_at_p_2_and_p_4),
