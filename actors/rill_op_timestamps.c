@@ -110,14 +110,14 @@ static int s_pause_input(rill_operator_t *self, rill_collector_t *out)
     if (!self->alignment)
         return 0;
     const rill_watermarks_t *strategy = &self->spec->watermarks;
-    int64_t drift = strategy->max_drift_ms > 0 ? strategy->max_drift_ms
-                                               : RILL_ALIGNMENT_DEFAULT_DRIFT_MS;
+    int64_t drift =
+        strategy->max_drift_ms > 0 ? strategy->max_drift_ms : RILL_ALIGNMENT_DEFAULT_DRIFT_MS;
     int interval = strategy->alignment_interval_ms > 0 ? strategy->alignment_interval_ms
                                                        : RILL_ALIGNMENT_DEFAULT_INTERVAL_MS;
     rill_watermark_alignment_update(self->alignment, self->alignment_member,
                                     s_watermark(self, state));
-    bool pause = rill_watermark_alignment_should_pause(self->alignment, self->alignment_member,
-                                                       drift);
+    bool pause =
+        rill_watermark_alignment_should_pause(self->alignment, self->alignment_member, drift);
     if (!pause && !state->paused)
         return 0; //  the common case: no clock read
     int64_t now = rill_clock_wall_ms();

@@ -43,9 +43,8 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
         return NULL;
     }
     for (int i = 0; i < self->count; i++)
-        self->args[i] =
-            (rill_subtask_args_t){plan, i, metrics, batch_size, buffer_timeout_ms, trace,
-                                  self->alignment};
+        self->args[i] = (rill_subtask_args_t){
+            plan, i, metrics, batch_size, buffer_timeout_ms, trace, self->alignment};
     return self;
 }
 
