@@ -1,6 +1,7 @@
 /*  test_alignment.c: watermark alignment (Flink's WatermarkStrategy.withWatermarkAlignment):
     the group's logic, who joins a group, that a member ahead of the others waits for them in
-    a running job without deadlock, and that the unbounded seed example keeps flat memory. */
+    a running job without deadlock (finished and idle members let it go on), and that the
+    unbounded seed example keeps flat memory. */
 #include "testutil.h"
 
 #include "rill_watermark_alignment.h"
@@ -267,6 +268,83 @@ static void the_seed_example_takes_a_max_drift_in_ms_or_off(void **state)
     }
 }
 
+//  Subtask 0 of the source runs 10^9 ms ahead and ends after S_FAST_RECORDS; subtask 1 sends
+//  a few records, then nothing (its assigner goes idle), and ends once the map downstream has
+//  seen every record of subtask 0, or gives up after S_GIVE_UP_MS (the test then fails).
+#define S_FAST_RECORDS 100000
+#define S_GIVE_UP_MS 30000
+
+typedef struct {
+    uint64_t fast_emitted; //  subtask 0's records so far (only it writes)
+    uint64_t fast_seen;    //  subtask 0's records past the assigner (atomic)
+    int64_t started;       //  wall ms
+    int gave_up;           //  atomic
+} s_idle_job_t;
+
+static uint64_t s_now_ms(void);
+
+static int s_idle_source(rill_collector_t *out, void *ctx)
+{
+    s_idle_job_t *job = ctx;
+    char text[32];
+    if (rill_collector_subtask(out) == 0) {
+        for (int i = 0; i < 1000 && job->fast_emitted < S_FAST_RECORDS; i++, job->fast_emitted++) {
+            int size =
+                snprintf(text, sizeof text, "fast\t%llu", (unsigned long long)job->fast_emitted);
+            if (rill_collector_emit(out, text, (size_t)size,
+                                    1000000000 + (int64_t)job->fast_emitted))
+                return -1;
+        }
+        return job->fast_emitted < S_FAST_RECORDS ? RILL_SOURCE_MORE : RILL_SOURCE_END;
+    }
+    static const int slow_records = 10;
+    if (job->started == 0) {
+        job->started = (int64_t)s_now_ms();
+        for (int i = 0; i < slow_records; i++) {
+            int size = snprintf(text, sizeof text, "slow\t%d", i);
+            if (rill_collector_emit(out, text, (size_t)size, i))
+                return -1;
+        }
+        return RILL_SOURCE_MORE;
+    }
+    if (__atomic_load_n(&job->fast_seen, __ATOMIC_RELAXED) == S_FAST_RECORDS)
+        return RILL_SOURCE_END;
+    if ((int64_t)s_now_ms() - job->started > S_GIVE_UP_MS) {
+        __atomic_store_n(&job->gave_up, 1, __ATOMIC_RELAXED);
+        return RILL_SOURCE_END;
+    }
+    usleep(1000); //  an outside world with nothing to say
+    return RILL_SOURCE_MORE;
+}
+
+static int s_count_fast(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    s_idle_job_t *job = ctx;
+    if (in->size >= 4 && memcmp(in->data, "fast", 4) == 0)
+        __atomic_add_fetch(&job->fast_seen, 1, __ATOMIC_RELAXED);
+    return rill_buffer_append(out, in->data, in->size);
+}
+
+static void an_idle_member_leaves_the_group_so_the_one_ahead_resumes(void **state)
+{
+    s_idle_job_t job = {0};
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 2);
+    rill_env_set_buffer_timeout(env, 1);
+    rill_stream_t *source = rill_env_from_source(env, s_idle_source, &job, false);
+    //  Flink: an idle split is excluded from its alignment group (else nothing moves here).
+    rill_watermarks_t strategy = {.max_drift_ms = 1000, .idle_timeout_ms = 50};
+    rill_stream_t *timed = rill_stream_assign_timestamps(source, s_record_time, NULL, &strategy);
+    rill_stream_t *counted = rill_stream_map(timed, s_count_fast, &job);
+    rill_stream_parallelism(counted, 1);
+    rill_stream_discard(counted);
+    if (rill_env_execute(env))
+        fail_msg("job failed: %s", rill_env_error(env));
+    assert_int_equal(__atomic_load_n(&job.fast_seen, __ATOMIC_RELAXED), S_FAST_RECORDS);
+    assert_int_equal(job.gave_up, 0);
+    rill_env_destroy(&env);
+}
+
 //  ---- bounded memory on unbounded streams
 
 #define S_RUN_SECONDS 60
@@ -449,6 +527,7 @@ int main(void)
         cmocka_unit_test(alignment_stays_off_when_it_is_pointless_unsafe_or_switched_off),
         cmocka_unit_test(a_negative_drift_or_interval_is_refused_with_a_message),
         cmocka_unit_test(a_subtask_ahead_waits_for_the_slowest_and_resumes_when_it_finishes),
+        cmocka_unit_test(an_idle_member_leaves_the_group_so_the_one_ahead_resumes),
         cmocka_unit_test(the_seed_example_takes_a_max_drift_in_ms_or_off),
         cmocka_unit_test(the_unbounded_seed_example_runs_60_s_in_flat_memory_at_p_2_and_p_4),
     };
