@@ -8,6 +8,7 @@
 #include "rill_graph.h"
 #include "rill_plan.h"
 #include "rill_record.h"
+#include "rill_watermark_alignment.h"
 
 //  The collector behind rill_collector_emit: a target and how to hand it a record.
 struct rill_collector_t {
@@ -40,6 +41,10 @@ typedef struct {
     int64_t (*next_tick)(rill_operator_t *self);
     //  Frees the kind's state.
     void (*close)(rill_operator_t *self);
+    //  Non-sources, optional: asked before each poll of the inputs; 1 while the operator
+    //  wants no input now (watermark alignment: the subtask then reads nothing until next_tick
+    //  or its pipe wakes it), 0 to read, -1 on error.
+    int (*pause_input)(rill_operator_t *self, rill_collector_t *out);
 } rill_operator_vtable_t;
 
 struct rill_operator_t {
@@ -51,6 +56,10 @@ struct rill_operator_t {
     rill_mode_t mode; //  resolved: streaming or batch
     rill_buffer_t *scratch; //  output buffer for map and reduce results
     void *state;            //  the kind's own state
+    //  The job's watermark alignment group and this subtask's member index in it, when it
+    //  aligns (set by the subtask after opening; NULL otherwise; see rill_op_timestamps.c).
+    rill_watermark_alignment_t *alignment;
+    int alignment_member;
     char error[256];        //  why the last call failed, in the operator's words
 };
 

@@ -175,6 +175,13 @@ static int s_handle_bind(self_t *self)
         s_set_error(self, "out of memory");
         return -1;
     }
+    int member = self->args->alignment
+                     ? rill_watermark_alignment_member(self->args->alignment, self->subtask->id)
+                     : -1;
+    if (member >= 0) {
+        self->operator->alignment = self->args->alignment;
+        self->operator->alignment_member = member;
+    }
     rill_reader_on_watermark(self->reader, s_on_input_watermark, self);
     if (rill_reader_bind(self->reader)) {
         s_set_error(self, rill_reader_error(self->reader));
@@ -336,10 +343,19 @@ static int s_run_inputs(self_t *self)
         s_set_error(self, "out of memory");
         goto cleanup;
     }
+    const rill_operator_vtable_t *vtable = self->operator->vtable;
     while (!self->terminated && !rill_reader_finished(self->reader)) {
+        //  A paused operator (watermark alignment) reads nothing: its inputs fill up and
+        //  backpressure its senders; the pipe and its next tick still wake it.
+        int paused = vtable->pause_input ? vtable->pause_input(self->operator, &self->collector)
+                                         : 0;
+        if (paused < 0) {
+            s_set_operator_error(self);
+            goto cleanup;
+        }
         int count = 0;
         items[count++] = (zmq_pollitem_t){zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0};
-        for (int i = 0; i < inputs; i++)
+        for (int i = 0; i < inputs && !paused; i++)
             if (!rill_reader_input_finished(self->reader, i)) {
                 which[count] = i;
                 items[count++] =

@@ -13,6 +13,7 @@
 #include "rill_metrics.h"
 #include "rill_plan.h"
 #include "rill_trace.h"
+#include "rill_watermark_alignment.h"
 
 typedef struct {
     const rill_plan_t *plan;
@@ -21,6 +22,7 @@ typedef struct {
     size_t batch_size;
     int buffer_timeout_ms;
     rill_trace_t *trace; //  NULL: not tracing
+    rill_watermark_alignment_t *alignment; //  the job's alignment group, or NULL
 } rill_subtask_args_t;
 
 //  The actor function: zactor_new (rill_subtask_actor, &args). args must outlive the actor.

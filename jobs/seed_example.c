@@ -13,7 +13,7 @@
 const char *rill_job_describe(void)
 {
     return "Flink's example shape: source -> map() -> key_by()/window() -> sink "
-           "[-- --count N | --unbounded]";
+           "[-- --count N | --unbounded] [--max-drift MS|off]";
 }
 
 #define S_SENSORS 8
@@ -57,14 +57,18 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     static const struct option options[] = {
         {"count", required_argument, NULL, 'c'},
         {"unbounded", no_argument, NULL, 'u'},
+        {"max-drift", required_argument, NULL, 'd'},
         {NULL, 0, NULL, 0},
     };
     long count = 10000;
     bool unbounded = false;
+    //  Watermark alignment is on by default: the source subtasks drift apart otherwise, and
+    //  the window state with them (see README, watermark alignment).
+    rill_watermarks_t strategy = {0};
     optind = 1;
     opterr = 0;
     int option;
-    while ((option = getopt_long(argc, argv, ":c:u", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":c:ud:", options, NULL)) != -1) {
         char *end;
         if (option == 'u') {
             unbounded = true;
@@ -72,11 +76,19 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         }
         if (option == 'c' && (count = strtol(optarg, &end, 10)) >= 0 && !*end)
             continue;
-        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded]\n");
+        if (option == 'd' && strcmp(optarg, "off") == 0) {
+            strategy.max_drift_ms = RILL_ALIGNMENT_OFF;
+            continue;
+        }
+        if (option == 'd' && (strategy.max_drift_ms = strtoll(optarg, &end, 10)) >= 1 && !*end)
+            continue;
+        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded] "
+                        "[--max-drift MS|off]\n");
         return 2;
     }
     if (optind < argc) {
-        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded]\n");
+        fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded] "
+                        "[--max-drift MS|off]\n");
         return 2;
     }
     uint64_t records = unbounded ? RILL_UNBOUNDED : (uint64_t)count;
@@ -84,7 +96,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     rill_stream_t *source = rill_stream_name(
         rill_stream_assign_timestamps(
             rill_stream_name(rill_env_from_generator(env, s_generate, NULL, records), "Source"),
-            s_record_time, NULL, NULL),
+            s_record_time, NULL, &strategy),
         "timestamps");
     rill_stream_t *mapped = rill_stream_name(rill_stream_map(source, s_to_fahrenheit, NULL), "map()");
     rill_stream_t *keyed = rill_stream_key_by(mapped, rill_key_first_field, NULL);

@@ -14,6 +14,7 @@ struct rill_job_t {
     const rill_plan_t *plan;
     rill_metrics_t *metrics;
     rill_subtask_args_t *args;
+    rill_watermark_alignment_t *alignment; //  shared by the aligned subtasks; outlives them
     zactor_t **actors;
     int count;
     rill_monitor_fn *tick;
@@ -34,13 +35,16 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
     self->count = rill_plan_subtask_count(plan);
     self->args = calloc((size_t)self->count + 1, sizeof(rill_subtask_args_t));
     self->actors = calloc((size_t)self->count + 1, sizeof(zactor_t *));
-    if (!self->args || !self->actors) {
+    //  A shared object, not messages through the coordinator: every subtask of a job lives in
+    //  this process, and the record path then costs one atomic store and load per poll.
+    self->alignment = rill_watermark_alignment_new_for_plan(plan);
+    if (!self->args || !self->actors || !self->alignment) {
         rill_job_destroy(&self);
         return NULL;
     }
     for (int i = 0; i < self->count; i++)
-        self->args[i] =
-            (rill_subtask_args_t){plan, i, metrics, batch_size, buffer_timeout_ms, trace};
+        self->args[i] = (rill_subtask_args_t){
+            plan, i, metrics, batch_size, buffer_timeout_ms, trace, self->alignment};
     return self;
 }
 
@@ -65,6 +69,7 @@ void rill_job_destroy(rill_job_t **self_p)
         s_stop_actors(self);
     free(self->actors);
     free(self->args);
+    rill_watermark_alignment_destroy(&self->alignment);
     free(self);
     *self_p = NULL;
 }

@@ -101,7 +101,7 @@ typedef int (*rill_source_fn)(rill_collector_t *out, void *ctx);
 typedef int (*rill_timestamp_fn)(const rill_record_t *in, int64_t *timestamp, void *ctx);
 
 //  How an assigner makes watermarks. Zero values give monotonous timestamps (no delay),
-//  emission whenever the watermark advances, and no idleness.
+//  emission whenever the watermark advances, no idleness, and default watermark alignment.
 typedef struct {
     //  Bounded out-of-orderness: watermark = highest timestamp seen - this - 1 (ms).
     int64_t out_of_orderness;
@@ -111,7 +111,22 @@ typedef struct {
     //  When > 0: after this many ms without records the subtask is marked idle and does not
     //  hold back the watermark downstream until it sends again.
     int idle_timeout_ms;
+    //  Watermark alignment (Flink's withWatermarkAlignment): an assigner subtask fed one to
+    //  one by a source subtask (forward edge, the source's only output) stops reading while
+    //  its watermark is more than this many ms ahead of the slowest such subtask in the job,
+    //  so an unbounded job whose sources drift apart keeps bounded state. Only streaming jobs
+    //  with two or more such subtasks align. 0: RILL_ALIGNMENT_DEFAULT_DRIFT_MS;
+    //  RILL_ALIGNMENT_OFF: this assigner neither pauses nor holds the others back; other
+    //  negative values are refused by rill_stream_assign_timestamps.
+    int64_t max_drift_ms;
+    //  How often a paused subtask looks at the others again (ms); 0: the default
+    //  (RILL_ALIGNMENT_DEFAULT_INTERVAL_MS). Flink's updateInterval.
+    int alignment_interval_ms;
 } rill_watermarks_t;
+
+#define RILL_ALIGNMENT_OFF (-1)
+#define RILL_ALIGNMENT_DEFAULT_DRIFT_MS 20000
+#define RILL_ALIGNMENT_DEFAULT_INTERVAL_MS 10
 
 typedef enum {
     RILL_WINDOW_TUMBLING,       //  [k*size, (k+1)*size)

@@ -7,6 +7,13 @@ rill_stream_t *rill_stream_assign_timestamps(rill_stream_t *in, rill_timestamp_f
                                              const rill_watermarks_t *strategy)
 {
     rill_operator_spec_t spec = {.kind = RILL_OP_TIMESTAMPS, .fn.timestamp = fn, .ctx = ctx};
+    if (in && strategy &&
+        ((strategy->max_drift_ms < 0 && strategy->max_drift_ms != RILL_ALIGNMENT_OFF) ||
+         strategy->alignment_interval_ms < 0)) {
+        rill_env_fail(rill_stream_env(in), "assign_timestamps: max_drift_ms must be >= 0 or "
+                                           "RILL_ALIGNMENT_OFF, alignment_interval_ms >= 0");
+        return NULL;
+    }
     if (strategy)
         spec.watermarks = *strategy;
     return rill_env_apply(in, &spec, "assign_timestamps");
