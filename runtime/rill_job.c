@@ -74,7 +74,8 @@ static void *s_actor_thread(void *arg)
     return NULL;
 }
 
-//  Starts one actor and waits for its ready signal. 0, or -1 with self->error set.
+//  Starts one actor (its ready signal is awaited later, so threads start in parallel). 0, or
+//  -1 with self->error set.
 static int s_start_actor(rill_job_t *self, s_actor_t *actor, int subtask)
 {
     actor->pipe = zsys_create_pipe(&actor->child_pipe);
@@ -90,7 +91,6 @@ static int s_start_actor(rill_job_t *self, s_actor_t *actor, int subtask)
         return -1;
     }
     actor->running = true;
-    zsock_wait(actor->pipe);
     return 0;
 }
 
@@ -320,6 +320,8 @@ int rill_job_run(rill_job_t *self, atomic_int *cancel)
     for (int i = 0; i < self->count; i++)
         if (s_start_actor(self, &self->actors[i], i))
             goto cleanup;
+    for (int i = 0; i < self->count; i++)
+        zsock_wait(self->actors[i].pipe);
     if (s_phase(self, "BIND") || s_phase(self, "CONNECT"))
         goto cleanup;
     for (int i = 0; i < self->count; i++)
