@@ -1,4 +1,5 @@
-/*  rill_subtask.h: the actor every operator subtask runs (one czmq zactor each). The job's
+/*  rill_subtask.h: the actor every operator subtask runs (one thread each, with a czmq pipe and
+    czmq's actor conventions: a ready signal at start, $TERM to stop). The job's
     coordinator drives it through the actor pipe with a few string commands:
         BIND     -> create the operator, bind input sockets    reply OK | ERROR
         CONNECT  -> connect output sockets to the receivers      reply OK | ERROR
@@ -27,7 +28,8 @@ typedef struct {
     char error[512];
 } rill_subtask_args_t;
 
-//  The actor function: zactor_new (rill_subtask_actor, &args). args must outlive the actor.
+//  The actor function, run on its own thread with its end of a zsys_create_pipe pair (it
+//  would run under zactor_new as well). args must outlive the actor.
 void rill_subtask_actor(zsock_t *pipe, void *args);
 
 #endif
