@@ -4,11 +4,16 @@
 #include "rill_operator.h"
 #include "rill_buffer_private.h"
 
+#include <errno.h>
 #include <stdio.h>
 
+//  A user function failed. Out of memory (its output buffer, or its own malloc, left errno
+//  ENOMEM) is told apart from the function's own reasons: the remedy differs.
 static int s_failed(rill_operator_t *self)
 {
-    snprintf(self->error, sizeof self->error, "user function failed");
+    snprintf(self->error, sizeof self->error, "%s",
+             errno == ENOMEM ? "out of memory in the user function (or its output buffer)"
+                             : "user function failed");
     return -1;
 }
 
@@ -16,6 +21,7 @@ static int s_map(rill_operator_t *self, const rill_record_t *record, int input,
                  rill_collector_t *out)
 {
     rill_buffer_reset(self->scratch);
+    errno = 0;
     if (self->spec->fn.map(record, self->scratch, self->spec->ctx))
         return s_failed(self);
     return rill_collector_emit(out, self->scratch->data, self->scratch->size, record->timestamp);
@@ -24,6 +30,7 @@ static int s_map(rill_operator_t *self, const rill_record_t *record, int input,
 static int s_filter(rill_operator_t *self, const rill_record_t *record, int input,
                     rill_collector_t *out)
 {
+    errno = 0;
     int keep = self->spec->fn.filter(record, self->spec->ctx);
     if (keep < 0)
         return s_failed(self);
@@ -33,6 +40,7 @@ static int s_filter(rill_operator_t *self, const rill_record_t *record, int inpu
 static int s_flat_map(rill_operator_t *self, const rill_record_t *record, int input,
                       rill_collector_t *out)
 {
+    errno = 0;
     if (self->spec->fn.flat_map(record, out, self->spec->ctx))
         return out->stopping ? -1 : s_failed(self);
     return 0;

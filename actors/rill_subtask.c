@@ -29,7 +29,7 @@ typedef struct {
     bool sampling;        //  a source subtask of a traced job: counts down to samples
     bool terminated; //  $TERM received: leave now
     bool cancelled;  //  CANCEL received: sources end their stream
-    char error[512];
+    char error[512]; //  same size as args->error, which it is copied to
 } self_t;
 
 //  A source's records: one in `sample` starts a trace when tracing is on.
@@ -429,6 +429,14 @@ static int s_handle_start(self_t *self)
     return 0;
 }
 
+//  Reports ERROR or FAILED: the reason goes to the coordinator's buffer, the message is a
+//  few bytes that libzmq keeps inline, so nothing here allocates (it must work out of memory).
+static void s_report(self_t *self, const char *what)
+{
+    memcpy(self->args->error, self->error, sizeof self->args->error);
+    zmq_send(zsock_resolve(self->pipe), what, strlen(what), 0);
+}
+
 void rill_subtask_actor(zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new(pipe, args);
@@ -442,7 +450,7 @@ void rill_subtask_actor(zsock_t *pipe, void *args)
         if (streq(command, "BIND") || streq(command, "CONNECT")) {
             int rc = streq(command, "BIND") ? s_handle_bind(self) : s_handle_connect(self);
             if (rc)
-                zstr_sendf(pipe, "ERROR %s", self->error);
+                s_report(self, "ERROR");
             else
                 zstr_send(pipe, "OK");
         } else if (streq(command, "START")) {
@@ -450,7 +458,7 @@ void rill_subtask_actor(zsock_t *pipe, void *args)
                 //  Stop emitting at once; then wait for the coordinator's $TERM.
                 self->collector.stopping = true;
                 if (!self->terminated)
-                    zstr_sendf(pipe, "FAILED %s", self->error);
+                    s_report(self, "FAILED");
             } else if (!self->terminated)
                 zstr_send(pipe, "DONE");
         }

@@ -1,10 +1,13 @@
-/*  rill_subtask.h: the actor every operator subtask runs (one czmq zactor each). The job's
+/*  rill_subtask.h: the actor every operator subtask runs (one thread each, with a czmq pipe and
+    czmq's actor conventions: a ready signal at start, $TERM to stop). The job's
     coordinator drives it through the actor pipe with a few string commands:
-        BIND     -> create the operator, bind input sockets    reply OK | ERROR <why>
-        CONNECT  -> connect output sockets to the receivers      reply OK | ERROR <why>
-        START    -> run until the input ends                     later DONE | FAILED <why>
+        BIND     -> create the operator, bind input sockets    reply OK | ERROR
+        CONNECT  -> connect output sockets to the receivers      reply OK | ERROR
+        START    -> run until the input ends                     later DONE | FAILED
         CANCEL   -> (sources) stop producing, end the stream cleanly
-        $TERM    -> stop at once and exit (answered promptly even while blocked on a send) */
+        $TERM    -> stop at once and exit (answered promptly even while blocked on a send)
+    ERROR and FAILED carry no text: the reason is written to args->error first, so reporting
+    a failure allocates nothing and works when memory has run out. */
 #ifndef RILL_SUBTASK_H_INCLUDED
 #define RILL_SUBTASK_H_INCLUDED
 
@@ -23,9 +26,12 @@ typedef struct {
     int buffer_timeout_ms;
     rill_trace_t *trace; //  NULL: not tracing
     rill_watermark_alignment_t *alignment; //  the job's alignment group, or NULL
+    //  Written by the actor before it sends ERROR or FAILED; the coordinator reads it after.
+    char error[512];
 } rill_subtask_args_t;
 
-//  The actor function: zactor_new (rill_subtask_actor, &args). args must outlive the actor.
+//  The actor function, run on its own thread with its end of a zsys_create_pipe pair (it
+//  would run under zactor_new as well). args must outlive the actor.
 void rill_subtask_actor(zsock_t *pipe, void *args);
 
 #endif

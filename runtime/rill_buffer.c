@@ -2,6 +2,7 @@
     keeps one per subtask and resets it per record, so it grows once and then never allocates. */
 #include "rill_buffer_private.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,16 @@ static int s_grow(rill_buffer_t *self, size_t extra)
 {
     if (self->size + extra <= self->capacity)
         return 0;
+    if (self->size + extra < self->size || self->size + extra > SIZE_MAX / 2) {
+        errno = ENOMEM; //  the doubling below would overflow: as out of memory as it gets
+        return -1;
+    }
     size_t capacity = self->capacity ? self->capacity : 64;
     while (capacity < self->size + extra)
         capacity *= 2;
     uint8_t *grown = realloc(self->data, capacity);
     if (!grown)
-        return -1;
+        return -1; //  errno is ENOMEM: the operator reports out of memory
     self->data = grown;
     self->capacity = capacity;
     return 0;

@@ -5,10 +5,14 @@
 #include "rill_env_private.h"
 #include "rill_job.h"
 
+#include <czmq.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 //  One producing operator of a stream and how its records reach the next operator.
 typedef struct {
@@ -48,13 +52,39 @@ struct rill_env_t {
     int tick_interval_ms;
     FILE *trace_out;
     uint64_t trace_sample;
-    volatile sig_atomic_t cancel;
+    atomic_int cancel; //  0 running, 1 drain, 2 stop at once; set from any thread or a signal
     bool cancelled;
     char error[1024];
 };
 
+//  Sets czmq up the way a library must: czmq installs SIGINT/SIGTERM handlers the first time
+//  it initialises, which would take the host program's away, so they are saved and put back;
+//  and its socket limit (1024 by default, too few for parallelism above about 70) is raised
+//  as far as libzmq and the descriptor limit allow. libzmq fixes that limit when the first
+//  socket is made, so this runs at rill_env_new, before any job's socket. Both are czmq's
+//  process-wide settings; calling this again changes nothing.
+static void s_prepare_czmq(void)
+{
+    struct sigaction interrupt, terminate;
+    sigaction(SIGINT, NULL, &interrupt);
+    sigaction(SIGTERM, NULL, &terminate);
+    void *context = zsys_init();
+    sigaction(SIGINT, &interrupt, NULL);
+    sigaction(SIGTERM, &terminate, NULL);
+    if (!context)
+        return;
+    int wanted = zmq_ctx_get(context, ZMQ_SOCKET_LIMIT);
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_max != RLIM_INFINITY &&
+        files.rlim_max < (rlim_t)wanted)
+        wanted = (int)files.rlim_max;
+    if (wanted > zmq_ctx_get(context, ZMQ_MAX_SOCKETS))
+        zmq_ctx_set(context, ZMQ_MAX_SOCKETS, wanted);
+}
+
 rill_env_t *rill_env_new(void)
 {
+    s_prepare_czmq();
     rill_env_t *self = calloc(1, sizeof(rill_env_t));
     if (!self)
         return NULL;
@@ -217,7 +247,7 @@ int rill_env_execute(rill_env_t *self)
     }
     rill_job_destroy(&job);
     rill_trace_destroy(&trace);
-    self->cancel = 0;
+    atomic_store(&self->cancel, 0);
     return rc;
 }
 
@@ -234,8 +264,11 @@ int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample)
 
 void rill_env_cancel(rill_env_t *self)
 {
-    if (self->cancel < 2)
-        self->cancel++;
+    //  Any thread or a signal handler may call this (atomic_int is lock-free here): a
+    //  compare-and-swap loop, so two racing calls still count as two, capped at "stop now".
+    int level = atomic_load(&self->cancel);
+    while (level < 2 && !atomic_compare_exchange_weak(&self->cancel, &level, level + 1))
+        ;
 }
 
 bool rill_env_cancelled(const rill_env_t *self)

@@ -61,8 +61,10 @@ const rill_plan_t *rill_env_plan(rill_env_t *self);
 //  Plans and runs the job to its end. 0 when it finished; -1 when it failed or was cancelled
 //  (rill_env_error says why; rill_env_cancelled tells the two apart).
 int rill_env_execute(rill_env_t *self);
-//  Asks a running job to stop: sources stop and what is in flight drains. Safe from a signal
-//  handler or another thread. Also triggered by SIGINT/SIGTERM (czmq's zsys_interrupted).
+//  Asks a running job to stop: sources stop and what is in flight drains; a second call stops
+//  every subtask at once. Safe from a signal handler or another thread. rill installs no
+//  signal handlers and keeps the program's (czmq's own are kept out); a program that wants
+//  Ctrl-C to cancel calls this from its handler, as `rill run` does.
 void rill_env_cancel(rill_env_t *self);
 bool rill_env_cancelled(const rill_env_t *self);
 //  Calls fn(ctx, metrics) from the calling thread about every interval_ms while the job runs,

@@ -1,21 +1,41 @@
 /*  rill_job.c: the coordinator. Runs in the caller's thread: it only creates actors, sends
-    them a handful of commands and waits on their pipes, so it needs no thread of its own. */
+    them a handful of commands and waits on their pipes, so it needs no thread of its own.
+    Each actor is a thread of ours joined when the job ends (not a zactor, whose thread closes
+    its end of the pipe after the caller has moved on): when a job returns, every socket it
+    opened is closed, so a process can run jobs one after another and exit without czmq
+    waiting for stragglers. Before anything starts it checks what the plan needs (sockets,
+    descriptors, memory) against the process's limits, raising the soft ones it may. */
 #include "rill_job.h"
 #include "rill_subtask.h"
 #include "rill_writer.h"
 
 #include <czmq.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define S_WATCH_INTERVAL_MS 100
+
+//  One subtask's thread and the coordinator's end of its pipe.
+typedef struct {
+    zsock_t *pipe;
+    zsock_t *child_pipe; //  the actor's end; the actor thread destroys it
+    rill_subtask_args_t *args;
+    pthread_t thread;
+    bool running; //  thread started and not joined yet
+} s_actor_t;
 
 struct rill_job_t {
     const rill_plan_t *plan;
     rill_metrics_t *metrics;
     rill_subtask_args_t *args;
     rill_watermark_alignment_t *alignment; //  shared by the aligned subtasks; outlives them
-    zactor_t **actors;
+    s_actor_t *actors;
     int count;
     rill_monitor_fn *tick;
     void *tick_ctx;
@@ -34,7 +54,7 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
     self->metrics = metrics;
     self->count = rill_plan_subtask_count(plan);
     self->args = calloc((size_t)self->count + 1, sizeof(rill_subtask_args_t));
-    self->actors = calloc((size_t)self->count + 1, sizeof(zactor_t *));
+    self->actors = calloc((size_t)self->count + 1, sizeof(s_actor_t));
     //  A shared object, not messages through the coordinator: every subtask of a job lives in
     //  this process, and the record path then costs one atomic store and load per poll.
     self->alignment = rill_watermark_alignment_new_for_plan(plan);
@@ -42,22 +62,57 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
         rill_job_destroy(&self);
         return NULL;
     }
-    for (int i = 0; i < self->count; i++)
+    for (int i = 0; i < self->count; i++) {
         self->args[i] = (rill_subtask_args_t){
-            plan, i, metrics, batch_size, buffer_timeout_ms, trace, self->alignment};
+            plan, i, metrics, batch_size, buffer_timeout_ms, trace, self->alignment, ""};
+        self->actors[i].args = &self->args[i];
+    }
     return self;
 }
 
-//  Stops every actor: $TERM to all first, so they wind down in parallel, then wait for each.
+static void *s_actor_thread(void *arg)
+{
+    s_actor_t *actor = arg;
+    rill_subtask_actor(actor->child_pipe, actor->args);
+    zsock_destroy(&actor->child_pipe);
+    return NULL;
+}
+
+//  Starts one actor (its ready signal is awaited later, so threads start in parallel). 0, or
+//  -1 with self->error set.
+static int s_start_actor(rill_job_t *self, s_actor_t *actor, int subtask)
+{
+    actor->pipe = zsys_create_pipe(&actor->child_pipe);
+    //  Ask libzmq to drop, not keep, what an actor never read once the job is over.
+    zsock_set_linger(actor->pipe, 0);
+    zsock_set_linger(actor->child_pipe, 0);
+    int rc = pthread_create(&actor->thread, NULL, s_actor_thread, actor);
+    if (rc) {
+        zsock_destroy(&actor->child_pipe);
+        zsock_destroy(&actor->pipe);
+        snprintf(self->error, sizeof self->error, "job: cannot start subtask %d of %d: %s",
+                 subtask + 1, self->count, strerror(rc));
+        return -1;
+    }
+    actor->running = true;
+    return 0;
+}
+
+//  Stops every actor: $TERM to all first, so they wind down in parallel, then joins each, so
+//  that every socket of the job is closed when this returns.
 static void s_stop_actors(rill_job_t *self)
 {
     for (int i = 0; i < self->count; i++)
-        if (self->actors[i]) {
-            zsock_set_sndtimeo(self->actors[i], 0);
-            zstr_send(self->actors[i], "$TERM");
+        if (self->actors[i].running) {
+            zsock_set_sndtimeo(self->actors[i].pipe, 0);
+            zstr_send(self->actors[i].pipe, "$TERM");
         }
-    for (int i = 0; i < self->count; i++)
-        zactor_destroy(&self->actors[i]);
+    for (int i = 0; i < self->count; i++) {
+        if (self->actors[i].running)
+            pthread_join(self->actors[i].thread, NULL);
+        self->actors[i].running = false;
+        zsock_destroy(&self->actors[i].pipe);
+    }
 }
 
 void rill_job_destroy(rill_job_t **self_p)
@@ -91,21 +146,35 @@ bool rill_job_cancelled(const rill_job_t *self)
     return self->cancelled;
 }
 
+//  Receives one short message from actor i into buffer (NUL-terminated), allocating nothing:
+//  a failure must be reported even when memory has run out. Its length, or -1.
+static int s_receive(rill_job_t *self, int i, char *buffer, size_t size)
+{
+    int length = zmq_recv(zsock_resolve(self->actors[i].pipe), buffer, size - 1, 0);
+    if (length < 0)
+        return -1;
+    if ((size_t)length > size - 1)
+        length = (int)size - 1;
+    buffer[length] = 0;
+    return length;
+}
+
 //  Sends command to every actor, then collects every reply; the first ERROR fails the phase.
 static int s_phase(rill_job_t *self, const char *command)
 {
     for (int i = 0; i < self->count; i++)
-        zstr_send(self->actors[i], command);
+        zstr_send(self->actors[i].pipe, command);
     int rc = 0;
     for (int i = 0; i < self->count; i++) {
-        char *reply = zstr_recv(self->actors[i]);
-        if (!reply || !streq(reply, "OK")) {
+        char reply[16] = "";
+        if (s_receive(self, i, reply, sizeof reply) < 0 || !streq(reply, "OK")) {
             if (rc == 0)
                 snprintf(self->error, sizeof self->error, "%s",
-                         reply && strlen(reply) > 6 ? reply + 6 : "a subtask did not answer");
+                         streq(reply, "ERROR") && *self->args[i].error
+                             ? self->args[i].error
+                             : "a subtask did not answer");
             rc = -1;
         }
-        zstr_free(&reply);
     }
     return rc;
 }
@@ -117,7 +186,7 @@ static bool s_is_source(rill_job_t *self, int subtask)
 }
 
 //  Waits for DONE from every subtask, forwarding cancels and ticking the monitor.
-static int s_watch(rill_job_t *self, volatile sig_atomic_t *cancel)
+static int s_watch(rill_job_t *self, atomic_int *cancel)
 {
     zmq_pollitem_t *items = calloc((size_t)self->count, sizeof(zmq_pollitem_t));
     bool *done = calloc((size_t)self->count, sizeof(bool));
@@ -129,9 +198,9 @@ static int s_watch(rill_job_t *self, volatile sig_atomic_t *cancel)
         goto cleanup;
     }
     for (int i = 0; i < self->count; i++)
-        items[i] = (zmq_pollitem_t){zsock_resolve(self->actors[i]), 0, ZMQ_POLLIN, 0};
+        items[i] = (zmq_pollitem_t){zsock_resolve(self->actors[i].pipe), 0, ZMQ_POLLIN, 0};
     while (finished < self->count) {
-        int level = cancel ? (int)*cancel : 0;
+        int level = cancel ? atomic_load(cancel) : 0;
         if (zsys_interrupted && level < 1)
             level = 1;
         if (level >= 2) {
@@ -144,7 +213,7 @@ static int s_watch(rill_job_t *self, volatile sig_atomic_t *cancel)
             cancel_sent = true;
             for (int i = 0; i < self->count; i++)
                 if (!done[i] && s_is_source(self, i))
-                    zstr_send(self->actors[i], "CANCEL");
+                    zstr_send(self->actors[i].pipe, "CANCEL");
         }
         uint64_t now = rill_clock_ns();
         if (self->metrics)
@@ -160,18 +229,16 @@ static int s_watch(rill_job_t *self, volatile sig_atomic_t *cancel)
         for (int i = 0; i < self->count; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
                 continue;
-            char *message = zstr_recv(self->actors[i]);
-            if (!message)
+            char message[16];
+            if (s_receive(self, i, message, sizeof message) < 0)
                 continue;
             if (streq(message, "DONE") && !done[i]) {
                 done[i] = true;
                 finished++;
-            } else if (strncmp(message, "FAILED ", 7) == 0) {
-                snprintf(self->error, sizeof self->error, "%s", message + 7);
-                zstr_free(&message);
+            } else if (streq(message, "FAILED")) {
+                snprintf(self->error, sizeof self->error, "%s", self->args[i].error);
                 goto cleanup;
             }
-            zstr_free(&message);
         }
     }
     if (self->metrics)
@@ -185,20 +252,85 @@ cleanup:
     return rc;
 }
 
-int rill_job_run(rill_job_t *self, volatile sig_atomic_t *cancel)
+//  Open descriptors now, or 0 when /proc is not there to say.
+static int s_open_descriptors(void)
 {
-    int rc = -1;
-    for (int i = 0; i < self->count; i++) {
-        self->actors[i] = zactor_new(rill_subtask_actor, &self->args[i]);
-        if (!self->actors[i]) {
-            snprintf(self->error, sizeof self->error, "job: cannot start subtask actor %d", i);
-            goto cleanup;
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return 0;
+    int count = 0;
+    while (readdir(dir))
+        count++;
+    closedir(dir);
+    return count > 3 ? count - 3 : 0; //  ".", ".." and the directory's own descriptor
+}
+
+//  Checks what the plan needs against the process's limits before anything starts, raising
+//  the soft descriptor limit up to the hard one when that is enough. czmq cannot create a
+//  socket beyond its limit without aborting, so this must hold before the first actor.
+static int s_reserve_limits(rill_job_t *self)
+{
+    rill_plan_needs_t needs;
+    rill_plan_needs(self->plan, self->args[0].batch_size, &needs);
+    int max_sockets = zmq_ctx_get(zsys_init(), ZMQ_MAX_SOCKETS);
+    if (max_sockets > 0 && needs.sockets > max_sockets) {
+        snprintf(self->error, sizeof self->error,
+                 "job: needs %d ZeroMQ sockets for %d subtasks, more than the limit of %d "
+                 "(lower the parallelism)",
+                 needs.sockets, needs.threads, max_sockets);
+        return -1;
+    }
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+        rlim_t wanted = (rlim_t)needs.descriptors + (rlim_t)s_open_descriptors();
+        if (files.rlim_cur != RLIM_INFINITY && wanted > files.rlim_cur) {
+            if (files.rlim_max != RLIM_INFINITY && wanted > files.rlim_max) {
+                snprintf(self->error, sizeof self->error,
+                         "job: needs %llu file descriptors (%d for its sockets and files, the "
+                         "rest open already), more than the hard limit of %llu (ulimit -Hn; "
+                         "lower the parallelism)",
+                         (unsigned long long)wanted, needs.descriptors,
+                         (unsigned long long)files.rlim_max);
+                return -1;
+            }
+            files.rlim_cur = wanted;
+            if (setrlimit(RLIMIT_NOFILE, &files)) {
+                snprintf(self->error, sizeof self->error,
+                         "job: needs %llu file descriptors, more than the limit of %llu, which "
+                         "cannot be raised: %s",
+                         (unsigned long long)wanted, (unsigned long long)files.rlim_cur,
+                         strerror(errno));
+                return -1;
+            }
         }
     }
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    uint64_t memory = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 0;
+    if (memory && needs.batch_bytes > memory) {
+        snprintf(self->error, sizeof self->error,
+                 "job: needs %llu MiB for one batch on each of its %d channels, more than the "
+                 "%llu MiB of memory this machine has (lower the parallelism or the batch size)",
+                 (unsigned long long)(needs.batch_bytes >> 20), rill_plan_channel_count(self->plan),
+                 (unsigned long long)(memory >> 20));
+        return -1;
+    }
+    return 0;
+}
+
+int rill_job_run(rill_job_t *self, atomic_int *cancel)
+{
+    int rc = -1;
+    if (s_reserve_limits(self))
+        return -1;
+    for (int i = 0; i < self->count; i++)
+        if (s_start_actor(self, &self->actors[i], i))
+            goto cleanup;
+    for (int i = 0; i < self->count; i++)
+        zsock_wait(self->actors[i].pipe);
     if (s_phase(self, "BIND") || s_phase(self, "CONNECT"))
         goto cleanup;
     for (int i = 0; i < self->count; i++)
-        zstr_send(self->actors[i], "START");
+        zstr_send(self->actors[i].pipe, "START");
     rc = s_watch(self, cancel);
 cleanup:
     s_stop_actors(self);

@@ -1,11 +1,11 @@
 /*  rill_job.h: deploys a plan and runs it to its end (internal; rill_env_execute is the
-    public way in). The coordinator creates one zactor per subtask, has every subtask bind its
+    public way in). The coordinator creates one actor thread per subtask, has every subtask bind its
     inputs, then connect its outputs, then starts them all and watches their pipes: DONE from
     every subtask ends the job; FAILED from any stops every actor and fails the job. */
 #ifndef RILL_JOB_H_INCLUDED
 #define RILL_JOB_H_INCLUDED
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "rill_metrics.h"
 #include "rill_plan.h"
@@ -23,8 +23,9 @@ void rill_job_destroy(rill_job_t **self_p);
 void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int interval_ms);
 //  Runs the job. *cancel is read while it runs: 1 asks the sources to stop (the job drains
 //  and ends), 2 or more stops every actor at once. 0 when the job finished (also after a
-//  drained cancel: see rill_job_cancelled), -1 when it failed (rill_job_error).
-int rill_job_run(rill_job_t *self, volatile sig_atomic_t *cancel);
+//  drained cancel: see rill_job_cancelled), -1 when it failed (rill_job_error), also when
+//  the plan needs more sockets, descriptors or memory than the process may have.
+int rill_job_run(rill_job_t *self, atomic_int *cancel);
 const char *rill_job_error(const rill_job_t *self);
 bool rill_job_cancelled(const rill_job_t *self);
 

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include <sys/random.h>
+#include <time.h>
 
 static const char *s_mode_names[] = {"automatic", "streaming", "batch"};
 
@@ -92,9 +93,10 @@ static int s_add_channel(rill_plan_t *self, rill_plan_edge_t *edge, int from_ind
     channel->to_index = to_index;
     channel->from_subtask = from->first_subtask + from_index;
     channel->to_subtask = to->first_subtask + to_index;
-    //  The plan's address keeps endpoints apart when one process runs several jobs.
-    snprintf(channel->endpoint, sizeof channel->endpoint, "inproc://rill-%.24s-%p-e%d-r%d",
-             self->job_name, (void *)self, edge->id, to_index);
+    //  The plan's random id keeps endpoints apart when one process runs many jobs: a heap
+    //  address is reused by the next plan while the last job's sockets may still be bound.
+    snprintf(channel->endpoint, sizeof channel->endpoint, "inproc://rill-%.24s-%s-e%d-r%d",
+             self->job_name, self->id, edge->id, to_index);
     edge->channel_count++;
     self->channel_count++;
     return 0;
@@ -469,6 +471,22 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
     return 0;
 }
 
+//  A random 128-bit id in hex. Random rather than a counter, so the planner keeps no
+//  process-wide state; getrandom needs no descriptor. Should it fail (very old kernels), the
+//  clock and the plan's address still differ from any plan alive at the same time.
+static void s_make_id(rill_plan_t *self)
+{
+    uint64_t bits[2] = {0, 0};
+    if (getrandom(bits, sizeof bits, GRND_NONBLOCK) != (ssize_t)sizeof bits) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        bits[0] = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+        bits[1] ^= (uint64_t)(uintptr_t)self;
+    }
+    snprintf(self->id, sizeof self->id, "%016llx%016llx", (unsigned long long)bits[0],
+             (unsigned long long)bits[1]);
+}
+
 rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
                            int default_parallelism, rill_mode_t mode, char *error,
                            size_t error_size)
@@ -479,6 +497,7 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
         return NULL;
     }
     self->graph = graph;
+    s_make_id(self);
     self->job_name = strdup(job_name && *job_name ? job_name : "job");
     self->operator_count = rill_graph_operator_count(graph);
     self->edge_count = rill_graph_edge_count(graph);
@@ -515,6 +534,21 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
         }
     }
     return self;
+}
+
+void rill_plan_needs(const rill_plan_t *self, size_t batch_size, rill_plan_needs_t *needs)
+{
+    *needs = (rill_plan_needs_t){0};
+    for (int id = 0; id < self->operator_count; id++) {
+        const rill_plan_operator_t *op = &self->operators[id];
+        //  Per subtask: the actor pipe (two sockets), one socket per input and output edge.
+        needs->sockets += op->parallelism * (2 + op->input_count + op->output_count);
+    }
+    needs->threads = self->subtask_count;
+    //  libzmq takes one descriptor per socket (its mailbox's eventfd); a source or sink may
+    //  open a file per subtask; the context's I/O and reaper threads take a few more.
+    needs->descriptors = needs->sockets + self->subtask_count + 16;
+    needs->batch_bytes = (uint64_t)self->channel_count * batch_size;
 }
 
 void rill_plan_destroy(rill_plan_t **self_p)

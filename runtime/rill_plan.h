@@ -71,7 +71,8 @@ typedef struct {
 typedef struct rill_plan_t rill_plan_t;
 
 //  Validates graph and expands it. default_parallelism applies to operators that set none.
-//  job_name (copied) names the job and makes the endpoints unique in the process. Returns
+//  job_name (copied) names the job; its endpoints carry a random 128-bit plan id, so they are
+//  unique for the life of the process however many jobs it runs. Returns
 //  the plan, or NULL with a message naming the operator in error (at least 256 bytes).
 rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
                            int default_parallelism, rill_mode_t mode, char *error,
@@ -99,6 +100,19 @@ int rill_plan_input_edge(const rill_plan_t *self, int op, int input_index);
 int rill_plan_output_edge(const rill_plan_t *self, int op, int output_index);
 //  How many channels of edge deliver into receiver index `to_index` (its end-of-stream count).
 int rill_plan_channels_into(const rill_plan_t *self, int edge, int to_index);
+
+//  What running a plan takes from the process, so the job can raise limits or refuse before
+//  anything starts (rill_plan_needs).
+typedef struct {
+    int threads;           //  one per subtask (each runs as an actor thread)
+    int sockets;           //  ZeroMQ sockets: an actor pipe pair per subtask, one per edge end
+    int descriptors;       //  file descriptors: one per socket (libzmq's mailbox), one per
+                           //  subtask for files, and libzmq's own threads
+    uint64_t batch_bytes;  //  one batch being filled on every channel (batch_size each)
+} rill_plan_needs_t;
+
+//  Fills needs for running the plan with batches of batch_size bytes.
+void rill_plan_needs(const rill_plan_t *self, size_t batch_size, rill_plan_needs_t *needs);
 
 //  The plan as JSON (schema in README.md: job, mode, operators, edges, subtasks, channels).
 //  A new string the caller frees, or NULL when out of memory.

@@ -19,6 +19,7 @@ struct rill_plan_t {
     int channel_count;
     int channel_capacity;
     char **names; //  the unique operator names, owned
+    char id[33];  //  random, hex: makes the endpoints unique in the process
 };
 
 #endif

@@ -25,8 +25,9 @@ uint64_t rill_clock_ns(void)
     return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
-//  One batch being filled. Its bytes are handed to ZeroMQ on send (zero copy) and a fresh
-//  buffer is taken for the next batch.
+//  One batch being filled. Its bytes are handed to ZeroMQ on send (zero copy); the next
+//  buffer is taken when the next entry comes, so a channel that carries nothing costs no
+//  buffer (at parallelism p an exchange has p * p channels).
 typedef struct {
     uint8_t *data; //  header, then records
     size_t size;
@@ -77,6 +78,7 @@ static void s_free_batch(void *data, void *hint)
     free(data);
 }
 
+//  Takes a buffer of capacity bytes for an empty batch (data NULL).
 static int s_batch_open(s_batch_t *batch, size_t capacity)
 {
     batch->data = malloc(capacity);
@@ -139,10 +141,6 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
                 (size_t)snprintf(target->routing_id, sizeof target->routing_id, "r%d", ch->to_index);
             target->metrics = metrics ? rill_metrics_channel_slot(metrics, ch->id) : NULL;
         }
-        int batches = out->edge->pattern == RILL_PATTERN_BROADCAST ? 1 : targets;
-        for (int b = 0; b < batches; b++)
-            if (s_batch_open(&out->batches[b], self->batch_size))
-                goto fail;
         const rill_graph_t *graph = rill_plan_graph(plan);
         rill_partitioner_init(&out->partitioner, rill_graph_edge(graph, out->edge->id),
                               out->edge->pattern, self->subtask->index,
@@ -260,10 +258,13 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
     if (zmq_msg_init_data(&msg, batch->data, batch->size, s_free_batch, NULL)) {
         free(batch->data);
         batch->data = NULL;
+        batch->count = 0;
         return s_fail(self, "%s", "out of memory");
     }
     uint64_t records = batch->records, bytes = batch->size;
-    batch->data = NULL;
+    batch->data = NULL; //  now ZeroMQ's; the next entry takes a fresh buffer
+    batch->size = 0;
+    batch->count = 0;
     int rc = 0;
     if (out->edge->pattern == RILL_PATTERN_BROADCAST) {
         for (int t = 0; t < out->hi - out->lo && rc == 0; t++) {
@@ -281,8 +282,6 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
             s_count(self, &out->targets[b], records, bytes);
     }
     self->batches++;
-    if (s_batch_open(batch, self->batch_size))
-        return s_fail(self, "%s", "out of memory");
     return rc;
 }
 
@@ -300,10 +299,12 @@ static void s_publish(rill_writer_t *self)
 static int s_make_room(rill_writer_t *self, s_output_t *out, int b, size_t needed)
 {
     s_batch_t *batch = &out->batches[b];
-    if (batch->size + needed > self->batch_size && batch->count) {
+    if (batch->data && batch->size + needed > self->batch_size && batch->count) {
         if (s_flush_batch(self, out, b))
             return -1;
     }
+    if (!batch->data && s_batch_open(batch, self->batch_size))
+        return s_fail(self, "%s", "out of memory");
     if (batch->size + needed > self->batch_size) {
         uint8_t *bigger = realloc(batch->data, batch->size + needed);
         if (!bigger)

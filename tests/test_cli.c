@@ -1,8 +1,10 @@
 /*  test_cli.c: the rill tool as a user meets it: help, the job list, usage errors (exit 2),
-    failures (exit 1), and Ctrl-C on a running job (drains, exit 130, no hang). */
+    failures (exit 1), and Ctrl-C on a running job (drains, exit 130, no hang); a second
+    Ctrl-C stops it at once; SIGTERM exits 143. */
 #include "testutil.h"
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +169,86 @@ static void ctrl_c_drains_a_running_job_and_exits_130(void **state)
     assert_int_equal(WEXITSTATUS(status), 130);
 }
 
+//  Starts `rill run seed-example -p 2 -- --unbounded` with stdout on a pipe and returns once
+//  its first line of output has arrived (the job is running: no guess at a start-up time).
+static pid_t s_start_unbounded_job(int *out_fd)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rill", getenv("RILL_BIN"));
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(out[0]);
+        dup2(out[1], 1);
+        int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, 2);
+        execl(path, path, "run", "seed-example", "-p", "2", "--", "--unbounded", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char c = 0;
+    while (c != '\n')
+        if (read(out[0], &c, 1) != 1)
+            fail_msg("rill run ended before its first line of output");
+    *out_fd = out[0];
+    return pid;
+}
+
+//  Reads the job's output to its end (so it never blocks on a full pipe), then its status.
+static int s_finish(pid_t pid, int out_fd)
+{
+    char buffer[4096];
+    while (read(out_fd, buffer, sizeof buffer) > 0)
+        ;
+    close(out_fd);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+//  Whether signal is still pending for process pid (not yet handled), from /proc.
+static bool s_signal_pending(pid_t pid, int signal)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *status = fopen(path, "r");
+    if (!status)
+        return false;
+    bool pending = false;
+    while (fgets(line, sizeof line, status))
+        if (strncmp(line, "SigPnd:", 7) == 0 || strncmp(line, "ShdPnd:", 7) == 0)
+            pending = pending || (strtoull(line + 7, NULL, 16) >> (signal - 1) & 1);
+    fclose(status);
+    return pending;
+}
+
+static void a_second_ctrl_c_stops_the_job_and_exits_130(void **state)
+{
+    int out_fd;
+    pid_t pid = s_start_unbounded_job(&out_fd);
+    kill(pid, SIGINT);
+    //  Two signals sent back to back may merge into one: send the second once the first
+    //  has been taken.
+    while (s_signal_pending(pid, SIGINT))
+        sched_yield();
+    kill(pid, SIGINT);
+    int status = s_finish(pid, out_fd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+}
+
+static void sigterm_stops_the_job_and_exits_143(void **state)
+{
+    int out_fd;
+    pid_t pid = s_start_unbounded_job(&out_fd);
+    kill(pid, SIGTERM);
+    int status = s_finish(pid, out_fd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +259,8 @@ int main(void)
         cmocka_unit_test(a_trace_onto_a_full_disk_exits_1),
         cmocka_unit_test(a_bounded_job_runs_and_exits_0),
         cmocka_unit_test(ctrl_c_drains_a_running_job_and_exits_130),
+        cmocka_unit_test(a_second_ctrl_c_stops_the_job_and_exits_130),
+        cmocka_unit_test(sigterm_stops_the_job_and_exits_143),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

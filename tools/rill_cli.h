@@ -20,6 +20,7 @@
 #define RILL_EXIT_FAILURE 1
 #define RILL_EXIT_USAGE 2
 #define RILL_EXIT_CANCELLED 130
+#define RILL_EXIT_TERMINATED 143 //  128 + SIGTERM, as a shell reports a process SIGTERM killed
 
 //  Each subcommand gets argv with argv[0] = the subcommand's name.
 int rill_cmd_run(int argc, char **argv);

@@ -40,17 +40,30 @@ static void s_usage(FILE *out)
             "  --report FILE            write one self-contained HTML report of the run\n"
             "  -h, --help               show this help\n"
             "\n"
-            "exit status: 0 done, 1 the job failed, 2 usage error, 130 cancelled\n",
+            "exit status: 0 done, 1 the job failed, 2 usage error, 130 cancelled (Ctrl-C),\n"
+            "143 stopped by SIGTERM\n",
             RILL_MAX_PARALLELISM, RILL_DEFAULT_BATCH_SIZE, RILL_DEFAULT_BUFFER_TIMEOUT);
 }
 
-//  The signal handler needs the environment; a tool may keep this one static.
-static rill_env_t *s_running_env;
+//  The signal handler needs the environment; a tool may keep these static (the library
+//  installs no handlers: signals are the tool's business).
+static rill_env_t *volatile s_running_env;
+static volatile sig_atomic_t s_terminated;
 
+//  SIGINT: the first drains the job, the second stops it at once (rill_env_cancel counts).
+//  SIGTERM: stop at once, then exit 143 like a process the signal ended, after the outputs
+//  written so far are flushed and closed.
 static void s_on_signal(int signal)
 {
-    if (s_running_env)
-        rill_env_cancel(s_running_env);
+    rill_env_t *env = s_running_env;
+    if (signal == SIGTERM) {
+        s_terminated = 1;
+        if (env) {
+            rill_env_cancel(env);
+            rill_env_cancel(env);
+        }
+    } else if (env)
+        rill_env_cancel(env);
 }
 
 //  Writes the metrics JSON to file (opened for path before the run) and closes it.
@@ -220,7 +233,10 @@ int rill_cmd_run(int argc, char **argv)
         signal(SIGTERM, SIG_DFL);
         s_running_env = NULL;
         rill_live_finish(live, rill_env_metrics(env));
-        if (rc == 0)
+        if (s_terminated) {
+            fprintf(stderr, "rill run: stopped by SIGTERM\n");
+            code = RILL_EXIT_TERMINATED;
+        } else if (rc == 0)
             code = RILL_EXIT_OK;
         else if (rill_env_cancelled(env)) {
             fprintf(stderr, "rill run: %s\n", rill_env_error(env));
