@@ -17,7 +17,8 @@
 const char *rill_job_describe(void)
 {
     return "event-time windows over a CSV file: -- --input FILE --time-column C --key-column C "
-           "--value-column C --window tumbling:SIZE|sliding:SIZE:SLIDE|session:GAP [--agg A]";
+           "--value-column C --window tumbling:SIZE|sliding:SIZE:SLIDE|session:GAP [--agg A] "
+           "[--max-record-size B]";
 }
 
 #define S_REPORTED_ROWS 5
