@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,29 +41,36 @@ static int s_line_too_long(rill_operator_t *self, s_text_file_t *state)
     return -1;
 }
 
+//  How long a read from a pipe waits for data before produce() returns (ms): the subtask then
+//  answers its actor pipe (cancel, $TERM) and flushes what it holds when the buffer timeout
+//  is due, even while the writer at the other end is silent.
+#define S_PIPE_WAIT_MS 50
+#define S_NOTHING_YET (-2)
+
 //  Reads into the free end of the block: fread for a file, read(2) for a pipe or device, so a
-//  slow writer's lines go on as they come instead of waiting for a whole block. Bytes read.
-static size_t s_read(s_text_file_t *state)
+//  slow writer's lines go on as they come instead of waiting for a whole block. Bytes read;
+//  0 at the end; -1 on an error (errno says which); S_NOTHING_YET when a pipe had no data.
+static long s_read(s_text_file_t *state)
 {
     size_t room = state->capacity - state->filled;
-    if (!state->stream)
-        return fread(state->block + state->filled, 1, room, state->file);
-    for (;;) {
-        ssize_t got = read(fileno(state->file), state->block + state->filled, room);
-        if (got >= 0)
-            return (size_t)got;
-        if (errno != EINTR) {
-            //  Makes ferror() report it, as fread would.
-            int saved = errno;
-            (void)fgetc(state->file);
-            errno = saved;
-            return 0;
-        }
+    if (!state->stream) {
+        size_t got = fread(state->block + state->filled, 1, room, state->file);
+        return got == 0 && ferror(state->file) ? -1 : (long)got;
     }
+    int fd = fileno(state->file);
+    struct pollfd ready = {.fd = fd, .events = POLLIN};
+    int polled = poll(&ready, 1, S_PIPE_WAIT_MS);
+    if (polled == 0 || (polled < 0 && errno == EINTR))
+        return S_NOTHING_YET;
+    ssize_t got = read(fd, state->block + state->filled, room);
+    if (got >= 0)
+        return (long)got;
+    return errno == EINTR || errno == EAGAIN ? S_NOTHING_YET : -1;
 }
 
 //  Moves the unread tail to the front and reads more after it (growing the block for a line
-//  longer than it, up to the maximum record size). 0, or -1 on a read error or a line too long.
+//  longer than it, up to the maximum record size). 0; 1 when a pipe had nothing yet; -1 on a
+//  read error or a line too long.
 static int s_refill(rill_operator_t *self, s_text_file_t *state)
 {
     size_t tail = state->filled - state->start;
@@ -81,16 +89,16 @@ static int s_refill(rill_operator_t *self, s_text_file_t *state)
         state->block = grown;
         state->capacity *= 2;
     }
-    size_t got = s_read(state);
-    state->filled += got;
-    if (got == 0) {
-        if (ferror(state->file)) {
-            snprintf(self->error, sizeof self->error, "cannot read '%s': %s", self->spec->path,
-                     strerror(errno));
-            return -1;
-        }
-        state->eof = true;
+    long got = s_read(state);
+    if (got == S_NOTHING_YET)
+        return 1;
+    if (got < 0) {
+        snprintf(self->error, sizeof self->error, "cannot read '%s': %s", self->spec->path,
+                 strerror(errno));
+        return -1;
     }
+    state->filled += (size_t)got;
+    state->eof = got == 0;
     return 0;
 }
 
@@ -104,8 +112,11 @@ static int s_text_file_produce(rill_operator_t *self, rill_collector_t *out)
         size_t available = state->filled - state->start;
         char *newline = memchr(line, '\n', available);
         if (!newline && !state->eof) {
-            if (s_refill(self, state))
+            int refilled = s_refill(self, state);
+            if (refilled < 0)
                 return -1;
+            if (refilled > 0)
+                return RILL_SOURCE_MORE;
             emitted--;
             continue;
         }
@@ -215,8 +226,7 @@ static int s_generator_produce(rill_operator_t *self, rill_collector_t *out)
         if (state->next >= count)
             return RILL_SOURCE_END;
         if (self->spec->fn.generate(state->next, out, self->spec->ctx)) {
-            snprintf(self->error, sizeof self->error,
-                     "generator function failed at index %llu",
+            snprintf(self->error, sizeof self->error, "generator function failed at index %llu",
                      (unsigned long long)state->next);
             return -1;
         }

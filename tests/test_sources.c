@@ -5,9 +5,12 @@
     sink whose file is a file source's input is refused before anything runs. */
 #include "testutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int s_compare_strings(const void *a, const void *b)
@@ -60,7 +63,8 @@ static char *s_words_counts(void)
 static void a_pipe_on_stdin_is_read_whole_at_parallelism_1_and_2(void **state)
 {
     //  `cat f | rill run wordcount -- --input /dev/stdin`: a pipe has no size to split by, so
-    //  subtask 0 reads it all and the other subtasks of the source read nothing.
+    //  subtask 0 reads it all and the other subtasks of the source read nothing, as Flink's
+    //  FileInputFormat makes one split of an unsplittable input (its `unsplittable` flag).
     char *input = s_words(), *expected = s_words_counts();
     const char *parallelism[] = {"1", "2"};
     for (int i = 0; i < 2; i++) {
@@ -105,6 +109,59 @@ static void a_fifo_is_read_whole_at_parallelism_2(void **state)
     free(input);
     unlink(fifo);
     rmdir(path);
+}
+
+//  Cancels the job once the source (subtask 0) has sent the three lines the writer gave.
+static void s_cancel_after_three_lines(void *ctx, const rill_metrics_t *metrics)
+{
+    if (rill_metrics_subtask(metrics, 0).records_out >= 3)
+        rill_env_cancel(ctx);
+}
+
+static void
+a_pipe_whose_writer_goes_quiet_still_passes_its_lines_on_and_can_be_cancelled(void **state)
+{
+    //  `tail -f log | rill run ...`: the writer keeps the FIFO open and says nothing more. The
+    //  lines it gave must reach the sink (the source must not sit in read() holding them), and
+    //  cancel must stop the job. Before, the source sat in a blocking read and this test hung.
+    char dir[] = "/tmp/rill-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/input", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int hold[2];
+    assert_int_equal(pipe(hold), 0);
+    pid_t writer = fork();
+    if (writer == 0) {
+        close(hold[1]);
+        int fd = open(fifo, O_WRONLY);
+        if (fd < 0 || write(fd, "a\nb\nc\n", 6) != 6)
+            _exit(1);
+        char byte;
+        (void)read(hold[0], &byte, 1); //  keeps the FIFO open until the test closes `hold`
+        _exit(0);
+    }
+    close(hold[0]);
+    rill_env_t *env = rill_env_new();
+    rill_collect_t *results = rill_collect_new();
+    rill_stream_collect(rill_env_from_text_file(env, fifo), results);
+    rill_env_set_monitor(env, s_cancel_after_three_lines, env, 20);
+    assert_int_equal(rill_env_execute(env), -1);
+    assert_true(rill_env_cancelled(env));
+    //  Cancel drains what is in flight: the three lines were delivered.
+    assert_int_equal(rill_collect_size(results), 3);
+    close(hold[1]);
+    int unblock = open(fifo, O_RDONLY | O_NONBLOCK); //  in case the writer still waits in open
+    int status = -1;
+    while (waitpid(writer, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (unblock >= 0)
+        close(unblock);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    rill_collect_destroy(&results);
+    rill_env_destroy(&env);
+    unlink(fifo);
+    rmdir(dir);
 }
 
 static void
@@ -303,6 +360,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_pipe_on_stdin_is_read_whole_at_parallelism_1_and_2),
         cmocka_unit_test(a_fifo_is_read_whole_at_parallelism_2),
+        cmocka_unit_test(
+            a_pipe_whose_writer_goes_quiet_still_passes_its_lines_on_and_can_be_cancelled),
         cmocka_unit_test(
             a_line_longer_than_the_maximum_fails_fast_naming_operator_subtask_and_limit),
         cmocka_unit_test(a_long_line_within_the_limit_is_read_whole),

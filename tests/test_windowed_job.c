@@ -255,9 +255,10 @@ static void a_utf8_byte_order_mark_before_the_header_is_skipped(void **state)
 
 static void late_rows_are_reported_with_their_line_numbers(void **state)
 {
-    //  Flink drops a record whose window's end + allowed lateness is at or behind the
-    //  watermark (WindowOperator.isElementLate) and hands it to the late side output; the job
-    //  reports each such row by line, as it reports bad rows. Here 250 ms of out-of-orderness:
+    //  Flink skips a record whose every window is late (WindowOperator.isWindowLate: window
+    //  end - 1 + allowed lateness <= watermark) and hands it to the late side output
+    //  (isElementLate, sideOutputLateData); the job reports each such row by line, as it
+    //  reports bad rows. Here 250 ms of out-of-orderness:
     //  the row at 3 s (line 5) comes after the row at 5 s moved the watermark past 4 s.
     char *err = NULL;
     int status;
