@@ -18,8 +18,8 @@ int test_generate_sequence(uint64_t index, rill_collector_t *out, void *ctx)
 int test_tag_subtask(const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
     char text[256];
-    int size = snprintf(text, sizeof text, "%d\t%.*s", rill_collector_subtask(out),
-                        (int)in->size, (const char *)in->data);
+    int size = snprintf(text, sizeof text, "%d\t%.*s", rill_collector_subtask(out), (int)in->size,
+                        (const char *)in->data);
     return rill_collector_emit(out, text, (size_t)size, in->timestamp);
 }
 
@@ -151,22 +151,34 @@ int test_fifo_feed(const char *path, const char *input)
         int fd = open(path, O_WRONLY); //  waits for the reader
         if (fd < 0)
             _exit(1);
-        pid_t inner = s_feed(fd, input, -1);
-        int status = 1;
-        while (inner > 0 && waitpid(inner, &status, 0) < 0 && errno == EINTR)
-            ;
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+        size_t size = strlen(input), done = 0;
+        while (done < size) {
+            ssize_t wrote = write(fd, input + done, size - done);
+            if (wrote < 0 && errno == EINTR)
+                continue;
+            if (wrote <= 0)
+                _exit(1);
+            done += (size_t)wrote;
+        }
+        _exit(0);
     }
     return (int)pid;
 }
 
 int test_fifo_feed_finish(const char *path, int feeder)
 {
-    //  A reader that never came would leave the feeder waiting in open(): be that reader.
+    //  A reader that never came (or stopped early) would leave the feeder waiting in open()
+    //  or in write(): be that reader, and throw away what it writes, until it is gone.
     int fd = open(path, O_RDONLY | O_NONBLOCK);
     int status = -1;
-    while (waitpid((pid_t)feeder, &status, 0) < 0 && errno == EINTR)
-        ;
+    for (;;) {
+        pid_t done = waitpid((pid_t)feeder, &status, WNOHANG);
+        if (done == (pid_t)feeder || (done < 0 && errno != EINTR))
+            break;
+        char discard[4096];
+        if (fd < 0 || read(fd, discard, sizeof discard) <= 0)
+            usleep(1000);
+    }
     if (fd >= 0)
         close(fd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
