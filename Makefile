@@ -5,6 +5,7 @@
 #   make bench  builds in Release and runs the benchmark suite (QUICK=1: under a minute).
 #   make docs   regenerates the diagrams under docs/.
 #   make sanitize  runs the suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   make install   installs the build (PREFIX=DIR for another prefix).
 
 PACKAGES := build-essential cmake pkg-config libzmq3-dev libczmq-dev libgraphviz-dev \
             libcmocka-dev libxxhash-dev libjansson-dev libxml2-dev
@@ -50,8 +51,10 @@ bench: build
 docs: build
 	./tools/make-docs.sh $(BUILD)/bin/rill docs
 
+# PREFIX=DIR installs there instead of the configured prefix (default /usr/local); an
+# install is relocatable, so the folder can be moved later.
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix '$(PREFIX)',)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-test $(BUILD)-san

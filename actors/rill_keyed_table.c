@@ -113,7 +113,8 @@ rill_keyed_entry_t *rill_keyed_table_put(rill_keyed_table_t *self, const void *k
         if (!memory)
             return NULL;
         if (!entry->hash) {
-            memcpy(memory, key, key_size);
+            if (key_size) //  an empty key may be NULL, which memcpy must not be given
+                memcpy(memory, key, key_size);
             entry->hash = hash;
             entry->key_size = (uint32_t)key_size;
             self->size++;

@@ -5,6 +5,7 @@
     record came for idle_timeout ms. Incoming watermarks are not passed on: this operator
     makes its own (the subtask knows). */
 #include "rill_operator.h"
+#include "rill_time_math.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ static int64_t s_watermark(rill_operator_t *self, s_timestamps_t *state)
 {
     if (state->highest == INT64_MIN)
         return INT64_MIN;
-    return state->highest - self->spec->watermarks.out_of_orderness - 1;
+    //  Saturated: a timestamp near INT64_MIN must not wrap the watermark to near +inf.
+    return rill_time_sub(rill_time_sub(state->highest, self->spec->watermarks.out_of_orderness), 1);
 }
 
 static int s_emit_watermark(rill_operator_t *self, s_timestamps_t *state, rill_collector_t *out)
@@ -67,7 +69,7 @@ static int64_t s_next_tick(rill_operator_t *self)
     if (strategy->interval_ms > 0)
         next = state->next_emit;
     if (strategy->idle_timeout_ms > 0 && !state->idle) {
-        int64_t idle_at = state->last_record + strategy->idle_timeout_ms;
+        int64_t idle_at = rill_time_add(state->last_record, strategy->idle_timeout_ms);
         next = idle_at < next ? idle_at : next;
     }
     return next;
@@ -78,12 +80,12 @@ static int s_on_tick(rill_operator_t *self, int64_t now, rill_collector_t *out)
     s_timestamps_t *state = self->state;
     const rill_watermarks_t *strategy = &self->spec->watermarks;
     if (strategy->interval_ms > 0 && now >= state->next_emit) {
-        state->next_emit = now + strategy->interval_ms;
+        state->next_emit = rill_time_add(now, strategy->interval_ms);
         if (s_emit_watermark(self, state, out))
             return -1;
     }
     if (strategy->idle_timeout_ms > 0 && !state->idle &&
-        now >= state->last_record + strategy->idle_timeout_ms) {
+        now >= rill_time_add(state->last_record, strategy->idle_timeout_ms)) {
         state->idle = true;
         return rill_collector_idle(out);
     }

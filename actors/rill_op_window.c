@@ -10,13 +10,15 @@
     window's key is always its state key's prefix. Session windows also keep, per key, the
     list of the key's open sessions (state key: record key + two INT64_MIN), merged as
     records bridge them. */
+#include "rill_buffer_private.h"
 #include "rill_frame.h"
 #include "rill_keyed_table.h"
 #include "rill_number.h"
 #include "rill_operator.h"
+#include "rill_time_math.h"
 #include "rill_timer_heap.h"
-#include "rill_buffer_private.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,12 +70,6 @@ static s_bounds_t s_bounds_of(const uint8_t *state_key, size_t size)
     memcpy(&bounds.start, state_key + size - 2 * sizeof(int64_t), sizeof bounds.start);
     memcpy(&bounds.end, state_key + size - sizeof(int64_t), sizeof bounds.end);
     return bounds;
-}
-
-static int64_t s_floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 //  ---- accumulators: fold a record into a window's value, merge two values
@@ -173,15 +169,15 @@ static long s_decode(s_window_t *state, const uint8_t *list, size_t size)
 }
 
 //  Emits the result of one window from its value (accumulator or record list).
-static int s_emit_window(rill_operator_t *self, const void *key, size_t key_size,
-                         s_bounds_t bounds, const uint8_t *value, size_t value_size,
+//  timestamp: the result's event time.
+static int s_emit_window(rill_operator_t *self, const void *key, size_t key_size, s_bounds_t bounds,
+                         int64_t timestamp, const uint8_t *value, size_t value_size,
                          rill_collector_t *out)
 {
     s_window_t *state = self->state;
     const rill_operator_spec_t *spec = self->spec;
     rill_key_t window_key = {.data = key, .size = key_size};
     rill_window_bounds_t window = {bounds.start, bounds.end};
-    int64_t timestamp = bounds.end - 1;
     if (state->lists) {
         long count = s_decode(state, value, value_size);
         if (count < 0)
@@ -244,7 +240,8 @@ static int s_fire(rill_operator_t *self, const uint8_t *state_key, size_t size, 
     if (!entry)
         return 0; //  merged into another session, or already cleaned up
     s_bounds_t bounds = s_bounds_of(state_key, size);
-    if (s_emit_window(self, state_key, size - 2 * sizeof(int64_t), bounds,
+    //  A time window's result carries its max timestamp, end - 1 (Flink's maxTimestamp()).
+    if (s_emit_window(self, state_key, size - 2 * sizeof(int64_t), bounds, bounds.end - 1,
                       rill_keyed_entry_value(entry), entry->value_size, out))
         return -1;
     if (remove)
@@ -324,23 +321,36 @@ static int s_add(rill_operator_t *self, const void *key, size_t key_size, s_boun
     return 0;
 }
 
-//  Registers the timers of a new window.
+//  True when the watermark has passed the window's max timestamp (end - 1): it fires at once.
+static bool s_window_due(const s_window_t *state, s_bounds_t bounds)
+{
+    return state->event_time && bounds.end - 1 <= state->watermark;
+}
+
+//  Registers the timers of a new window. A window created when it is due already (late, but
+//  within the allowed lateness) fires at once in the caller and gets no firing timer, only
+//  its cleanup: Flink's EventTimeTrigger.onElement fires such a window and registers nothing,
+//  so it must not fire a second time at the next watermark.
 static int s_schedule(rill_operator_t *self, s_bounds_t bounds)
 {
     s_window_t *state = self->state;
     int64_t lateness = state->event_time ? self->spec->window.allowed_lateness : 0;
-    if (rill_timer_heap_push(state->timers, bounds.end - 1, state->state_key->data,
-                             state->state_key->size, lateness ? S_FIRE : S_CLEANUP))
+    //  Without lateness a due window is never created (it is late), and its one timer is
+    //  also its cleanup: keep it then.
+    bool due = lateness && s_window_due(state, bounds);
+    if (!due && rill_timer_heap_push(state->timers, bounds.end - 1, state->state_key->data,
+                                     state->state_key->size, lateness ? S_FIRE : S_CLEANUP))
         return -1;
-    if (lateness && rill_timer_heap_push(state->timers, bounds.end - 1 + lateness,
-                                         state->state_key->data, state->state_key->size,
-                                         S_CLEANUP))
+    //  Saturated: a window near INT64_MAX keeps its state until the end instead of a cleanup
+    //  time wrapped into the past.
+    if (lateness && rill_timer_heap_push(state->timers, rill_time_add(bounds.end - 1, lateness),
+                                         state->state_key->data, state->state_key->size, S_CLEANUP))
         return -1;
     return 0;
 }
 
 //  A time window gets the record: new windows are scheduled; a window the watermark has
-//  passed already (late but within lateness) fires again at once.
+//  passed already (late but within lateness) fires at once, again for every late record.
 static int s_add_timed(rill_operator_t *self, const void *key, size_t key_size, s_bounds_t bounds,
                        const rill_record_t *record, rill_collector_t *out)
 {
@@ -350,7 +360,7 @@ static int s_add_timed(rill_operator_t *self, const void *key, size_t key_size, 
         return -1;
     if (created && s_schedule(self, bounds))
         return s_fail(self, "out of memory for timers");
-    if (state->event_time && bounds.end - 1 <= state->watermark)
+    if (s_window_due(state, bounds))
         return s_fire(self, state->state_key->data, state->state_key->size, false, out);
     return 0;
 }
@@ -358,7 +368,7 @@ static int s_add_timed(rill_operator_t *self, const void *key, size_t key_size, 
 static bool s_window_late(s_window_t *state, rill_operator_t *self, s_bounds_t bounds)
 {
     return state->event_time &&
-           bounds.end - 1 + self->spec->window.allowed_lateness <= state->watermark;
+           rill_time_add(bounds.end - 1, self->spec->window.allowed_lateness) <= state->watermark;
 }
 
 //  Session windows: the record's window [t, t + gap) swallows every open session of the key
@@ -367,7 +377,7 @@ static int s_add_session(rill_operator_t *self, const void *key, size_t key_size
                          const rill_record_t *record, rill_collector_t *out, bool *skipped)
 {
     s_window_t *state = self->state;
-    s_bounds_t merged = {time, time + self->spec->window.gap};
+    s_bounds_t merged = {time, rill_time_add(time, self->spec->window.gap)};
     if (s_index_key(state, key, key_size))
         return -1;
     uint64_t hash = rill_keyed_hash(state->state_key->data, state->state_key->size);
@@ -463,7 +473,7 @@ static int s_add_session(rill_operator_t *self, const void *key, size_t key_size
             goto done;
     }
     rc = 0;
-    if (state->event_time && merged.end - 1 <= state->watermark)
+    if (s_window_due(state, merged))
         rc = s_fire(self, state->state_key->data, state->state_key->size, false, out);
 done:
     rill_buffer_destroy(&gathered);
@@ -505,8 +515,21 @@ static int s_add_counted(rill_operator_t *self, const void *key, size_t key_size
     if (entry->timestamp < every)
         return 0;
     entry->timestamp = 0;
-    s_bounds_t bounds = {state->records[0].timestamp, state->records[count - 1].timestamp + 1};
-    if (s_emit_window(self, key, key_size, bounds, rill_keyed_entry_value(entry),
+    //  Bounds from the earliest and latest timestamp, whatever the records' order, so start
+    //  <= end always; records without a timestamp do not count. The result carries the latest
+    //  timestamp (end - 1 unless end saturated, as for a time window).
+    int64_t earliest = INT64_MAX, latest = RILL_NO_TIMESTAMP;
+    for (long i = 0; i < count; i++) {
+        int64_t t = state->records[i].timestamp;
+        if (t == RILL_NO_TIMESTAMP)
+            continue;
+        earliest = t < earliest ? t : earliest;
+        latest = t > latest ? t : latest;
+    }
+    s_bounds_t bounds = {RILL_NO_TIMESTAMP, RILL_NO_TIMESTAMP};
+    if (latest != RILL_NO_TIMESTAMP)
+        bounds = (s_bounds_t){earliest, rill_time_add(latest, 1)};
+    if (s_emit_window(self, key, key_size, bounds, latest, rill_keyed_entry_value(entry),
                       entry->value_size, out))
         return -1;
     if (window->kind == RILL_WINDOW_COUNT_TUMBLING) {
@@ -551,18 +574,27 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
     } else {
         int64_t size = window->size;
         int64_t slide = window->kind == RILL_WINDOW_SLIDING ? window->slide : size;
-        int64_t last_start = s_floor_div(time, slide) * slide;
-        for (int64_t start = last_start; start > time - size && rc == 0; start -= slide) {
-            s_bounds_t bounds = {start, start + size};
-            if (s_window_late(state, self, bounds))
-                continue;
-            skipped = false;
-            rc = s_add_timed(self, key_bytes, key.size, bounds, record, out);
+        assert(size > 0 && slide > 0); //  the planner refuses anything else
+        //  offset = time - start of a window holding the record: [0, slide) for the latest,
+        //  one slide more for each earlier one, while it stays below size. Working on offsets
+        //  rather than starts keeps every step in range; a start before INT64_MIN saturates
+        //  there, and the windows earlier still cannot be represented.
+        int64_t offset = time % slide;
+        if (offset < 0)
+            offset += slide;
+        for (; offset < size && rc == 0; offset = rill_time_add(offset, slide)) {
+            s_bounds_t bounds = {rill_time_sub(time, offset), rill_time_add(time, size - offset)};
+            if (!s_window_late(state, self, bounds)) {
+                skipped = false;
+                rc = s_add_timed(self, key_bytes, key.size, bounds, record, out);
+            }
+            if (bounds.start == INT64_MIN)
+                break;
         }
     }
     //  Every window of the record is past its lateness: the record goes to the side output.
     if (rc == 0 && skipped && state->event_time &&
-        time + window->allowed_lateness <= state->watermark)
+        rill_time_add(time, window->allowed_lateness) <= state->watermark)
         rc = rill_collector_emit_tagged(out, RILL_OUTPUT_LATE, record);
 done:
     if (key_bytes != key_copy)
@@ -657,6 +689,11 @@ int rill_op_window_open(rill_operator_t *self)
     const rill_window_t *window = &self->spec->window;
     bool counted =
         window->kind == RILL_WINDOW_COUNT_TUMBLING || window->kind == RILL_WINDOW_COUNT_SLIDING;
+    //  The planner refused anything else (rill_plan.c, s_check_window).
+    assert(window->kind == RILL_WINDOW_SESSION ? window->gap > 0 : window->size > 0);
+    bool sliding = window->kind == RILL_WINDOW_SLIDING || window->kind == RILL_WINDOW_COUNT_SLIDING;
+    assert(!sliding || window->slide > 0);
+    (void)sliding; //  read by the assert only
     state->event_time = !counted && window->time == RILL_TIME_EVENT;
     state->lists = counted || self->spec->window_fn == RILL_WINDOW_FN_PROCESS;
     state->watermark = INT64_MIN;

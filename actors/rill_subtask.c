@@ -184,8 +184,10 @@ static int s_handle_bind(self_t *self)
 }
 
 //  The input watermark advanced, or the input went idle or active: let the operator act on it
-//  (windows fire, timers run), then pass it on. A timestamp assigner makes its own
-//  watermarks instead, so it passes on nothing.
+//  (windows fire, timers run), then pass it on. Going idle passes on the watermark first,
+//  then the idleness (Flink's StatusWatermarkValve: the highest watermark of the idle inputs,
+//  then the idle status), so receivers downstream can advance too. A timestamp assigner makes
+//  its own watermarks instead, so it passes on nothing.
 static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle)
 {
     self_t *self = ctx;
@@ -196,7 +198,11 @@ static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle)
     }
     if (self->op->kind == RILL_OP_TIMESTAMPS || !self->writer)
         return 0;
-    int rc = idle ? rill_writer_idle(self->writer) : rill_writer_watermark(self->writer, watermark);
+    //  A receiver ignores a watermark that does not advance its channel, so sending the same
+    //  one again costs 12 bytes and nothing else.
+    int rc = idle && watermark == INT64_MIN ? 0 : rill_writer_watermark(self->writer, watermark);
+    if (rc == 0 && idle)
+        rc = rill_writer_idle(self->writer);
     if (rc)
         s_set_operator_error(self);
     return rc;

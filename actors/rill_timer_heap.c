@@ -46,7 +46,8 @@ int rill_timer_heap_push(rill_timer_heap_t *self, int64_t time, const void *key,
     uint8_t *copy = malloc(key_size ? key_size : 1);
     if (!copy)
         return -1;
-    memcpy(copy, key, key_size);
+    if (key_size) //  an empty key may be NULL, which memcpy must not be given
+        memcpy(copy, key, key_size);
     size_t at = self->size++;
     rill_timer_t timer = {time, self->sequence++, copy, key_size, tag};
     while (at > 0 && s_before(&timer, &self->items[(at - 1) / 2])) {

@@ -28,6 +28,10 @@ struct rill_stream_t {
     s_part_t *parts; //  several for a union
     int part_count;
     bool sink;
+    //  Set when the handle is a view on another operator's output (key_by, rebalance, ...,
+    //  late_records), not an operator of its own: names the call that made it. Operator
+    //  settings refuse such a handle, since they would silently change the upstream operator.
+    const char *view;
     rill_stream_t *next; //  the environment's list of handles, for destroy
 };
 
@@ -450,6 +454,7 @@ static rill_stream_t *s_repartition(rill_stream_t *in, rill_pattern_t pattern, r
     for (int i = 0; i < in->part_count; i++)
         self->parts[i] = (s_part_t){in->parts[i].op,      pattern,       key, key_ctx,
                                     partition,           partition_ctx, in->parts[i].output_tag};
+    self->view = what;
     return self;
 }
 
@@ -541,8 +546,10 @@ rill_stream_t *rill_env_side_output(rill_stream_t *in, rill_op_kind_t kind, int 
         return NULL;
     }
     rill_stream_t *self = s_stream_of(in->env, in->parts[0].op, false);
-    if (self)
+    if (self) {
         self->parts[0].output_tag = tag;
+        self->view = what;
+    }
     return self;
 }
 
@@ -596,9 +603,19 @@ rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn
     return s_repartition(in, RILL_PATTERN_CUSTOM, key, key_ctx, fn, ctx, "partition_custom");
 }
 
-//  The single operator a setting applies to, or -1 (with an error) for a union.
+//  The single operator a setting applies to, or -1 (with an error) for a union or a view.
+//  Flink has the same rule: keyBy() returns a KeyedStream, rebalance() and getSideOutput() a
+//  plain DataStream, and neither has setParallelism() or name(); only an operator's own
+//  output (SingleOutputStreamOperator) does.
 static int s_single_op(rill_stream_t *stream, const char *what)
 {
+    if (stream->view) {
+        s_error(stream->env,
+                "%s: the stream returned by %s() is not an operator; set it on the operator "
+                "before %s() or on the one that consumes the stream",
+                what, stream->view, stream->view);
+        return -1;
+    }
     if (stream->part_count != 1) {
         s_error(stream->env, "%s: a union of streams has no single operator to apply it to", what);
         return -1;
@@ -611,7 +628,9 @@ rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name)
     if (!stream)
         return NULL;
     int op = s_single_op(stream, "name");
-    if (op < 0 || !name || rill_graph_set_name(stream->env->graph, op, name)) {
+    if (op < 0)
+        return NULL;
+    if (!name || rill_graph_set_name(stream->env->graph, op, name)) {
         s_error(stream->env, "name: cannot name the operator");
         return NULL;
     }

@@ -79,7 +79,8 @@ bool rill_env_cancelled(const rill_env_t *self);
 void rill_env_set_monitor(rill_env_t *self, rill_monitor_fn *fn, void *ctx, int interval_ms);
 //  Traces one record in `sample` from the sources through the dataflow: each subtask that
 //  handles it writes a hop (JSON line; see README "Traces") to out, which the caller keeps
-//  open through execute. out NULL turns tracing off. 0, or -1 for sample 0.
+//  open through execute. out NULL turns tracing off. 0, or -1 for sample 0. A failed write
+//  does not fail the job: it leaves out's error indicator set; check ferror(out) afterwards.
 int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample);
 //  Counters of the last (or current) run; NULL before the first run.
 const rill_metrics_t *rill_env_metrics(const rill_env_t *self);
@@ -130,6 +131,10 @@ rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn
                                             rill_key_fn key, void *key_ctx);
 
 //  ---- operator settings: apply to the operator that produces the stream; return it
+//  Only a handle an operator returned takes them. The handles of key_by, the exchange
+//  patterns (forward ... partition_custom), union and late_records are views on another
+//  operator's output (as in Flink, where a KeyedStream has no name or parallelism): a setting
+//  on them returns NULL and leaves a message in rill_env_error, changing nothing.
 
 rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name);
 rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism);

@@ -1,11 +1,13 @@
 /*  rill_metrics.c: the counters' storage, one slot per subtask and per channel of a plan.
     Each slot has one writer (its subtask); readers copy fields with relaxed atomic loads. */
-#include "rill_metrics.h"
+#include "rill_metrics_private.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 struct rill_metrics_t {
     const rill_plan_t *plan;
+    rill_plan_t *owned_plan; //  the same plan, when these counters were read from a file
     rill_subtask_metrics_t *subtasks;
     rill_channel_metrics_t *channels;
     uint64_t duration_ns;
@@ -30,8 +32,16 @@ void rill_metrics_destroy(rill_metrics_t **self_p)
         return;
     free((*self_p)->subtasks);
     free((*self_p)->channels);
+    rill_plan_destroy(&(*self_p)->owned_plan);
     free(*self_p);
     *self_p = NULL;
+}
+
+void rill_metrics_adopt_plan(rill_metrics_t *self, rill_plan_t **plan_p)
+{
+    assert(*plan_p == self->plan && !self->owned_plan);
+    self->owned_plan = *plan_p;
+    *plan_p = NULL;
 }
 
 const rill_plan_t *rill_metrics_plan(const rill_metrics_t *self)

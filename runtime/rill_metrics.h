@@ -54,6 +54,17 @@ void rill_metrics_set_duration_ns(rill_metrics_t *self, uint64_t ns);
 //  plan, operators, subtasks, channels, totals). running tells a live snapshot from the
 //  final one. A new string the caller frees; NULL when out of memory.
 char *rill_metrics_to_json(const rill_metrics_t *self, bool running);
+//  Reads counters back from such a document (a --metrics-json file, a monitor snapshot) and
+//  checks everything a reader relies on: every field present with its type, counts >= 0,
+//  ratios within 0..1 and matching the times they come from, operator sums and totals that
+//  add up, and subtasks and channels that are those of the document's plan (which is read
+//  and checked as rill_plan_from_json does). With plan non-NULL the document must also be a
+//  run of that plan (same operators, parallelism, edges and channels); the counters then
+//  refer to it (it must outlive them). With plan NULL they refer to the document's own plan,
+//  which they own. NULL with a message in error (naming the field) when the text is not such
+//  a document; never a crash on any input (a fuzz target calls it).
+rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan, char *error,
+                                       size_t error_size);
 
 //  A callback that sees the live counters while a job runs (rill_env_set_monitor).
 typedef void(rill_monitor_fn)(void *ctx, const rill_metrics_t *metrics);

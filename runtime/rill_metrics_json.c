@@ -1,42 +1,55 @@
 /*  rill_metrics_json.c: a run's counters as JSON, for --metrics-json, the live monitor
-    stream and the flow diagram. The document embeds the plan (rill_plan_to_json), so a
-    metrics file alone is enough to draw where the records went. Schema in README.md. */
-#include "rill_metrics.h"
+    stream and the flow diagram, and back. The document embeds the plan (rill_plan_to_json), so
+    a metrics file alone is enough to draw where the records went. Schema in README.md.
+    Reading trusts nothing: a file may be hand-edited, truncated or from another job, and what
+    it says is drawn (widths, colours), so every field is checked against the plan and against
+    the other fields it is derived from, as the plan reader checks a plan. */
+#include "rill_metrics_private.h"
 
 #include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-static json_t *s_subtask(const rill_metrics_t *self, const rill_plan_t *plan, int id)
+static json_t *s_subtask(const rill_plan_t *plan, int id, const rill_subtask_metrics_t *m)
 {
     const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, id);
-    rill_subtask_metrics_t m = rill_metrics_subtask(self, id);
-    uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
-    return json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b}",
-                     "id", id, "operator", subtask->op, "index", subtask->index, "records_in",
-                     (json_int_t)m.records_in, "records_out", (json_int_t)m.records_out,
-                     "bytes_in", (json_int_t)m.bytes_in, "bytes_out", (json_int_t)m.bytes_out,
-                     "batches_in", (json_int_t)m.batches_in, "batches_out",
-                     (json_int_t)m.batches_out, "busy_ns", (json_int_t)m.busy_ns, "idle_ns",
-                     (json_int_t)m.idle_ns, "backpressure_ns", (json_int_t)m.backpressure_ns,
-                     "busy_ratio", total ? (double)m.busy_ns / (double)total : 0.0,
-                     "backpressure_ratio", total ? (double)m.backpressure_ns / (double)total : 0.0,
-                     "finished", m.finished != 0);
+    uint64_t total = m->busy_ns + m->idle_ns + m->backpressure_ns;
+    return json_pack(
+        "{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "id", id,
+        "operator", subtask->op, "index", subtask->index, "records_in", (json_int_t)m->records_in,
+        "records_out", (json_int_t)m->records_out, "bytes_in", (json_int_t)m->bytes_in, "bytes_out",
+        (json_int_t)m->bytes_out, "batches_in", (json_int_t)m->batches_in, "batches_out",
+        (json_int_t)m->batches_out, "busy_ns", (json_int_t)m->busy_ns, "idle_ns",
+        (json_int_t)m->idle_ns, "backpressure_ns", (json_int_t)m->backpressure_ns, "busy_ratio",
+        total ? (double)m->busy_ns / (double)total : 0.0, "backpressure_ratio",
+        total ? (double)m->backpressure_ns / (double)total : 0.0, "finished", m->finished != 0);
 }
 
 char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
 {
     const rill_plan_t *plan = rill_metrics_plan(self);
+    //  One copy of every subtask's counters, from which the subtasks, the operators and the
+    //  totals are all written: while the job runs the counters move, and a document whose
+    //  sums disagree with its parts would be refused when read back (rill_metrics_from_json).
+    rill_subtask_metrics_t *copies =
+        calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(rill_subtask_metrics_t));
+    if (!copies)
+        return NULL;
+    for (int id = 0; id < rill_plan_subtask_count(plan); id++)
+        copies[id] = rill_metrics_subtask(self, id);
     char *plan_text = rill_plan_to_json(plan);
     json_t *plan_json = plan_text ? json_loads(plan_text, 0, NULL) : NULL;
     free(plan_text);
     json_t *subtasks = json_array(), *channels = json_array(), *operators = json_array();
     uint64_t records_in = 0, records_out = 0, bytes_out = 0, channel_records = 0;
     for (int id = 0; id < rill_plan_subtask_count(plan); id++) {
-        json_array_append_new(subtasks, s_subtask(self, plan, id));
-        rill_subtask_metrics_t m = rill_metrics_subtask(self, id);
-        records_in += m.records_in;
-        records_out += m.records_out;
-        bytes_out += m.bytes_out;
+        json_array_append_new(subtasks, s_subtask(plan, id, &copies[id]));
+        records_in += copies[id].records_in;
+        records_out += copies[id].records_out;
+        bytes_out += copies[id].bytes_out;
     }
     for (int id = 0; id < rill_plan_channel_count(plan); id++) {
         const rill_plan_channel_t *channel = rill_plan_channel(plan, id);
@@ -57,11 +70,11 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
         uint64_t in = 0, out = 0, busy = 0, blocked = 0, total = 0;
         double worst = 0;
         for (int i = 0; i < o->parallelism; i++) {
-            rill_subtask_metrics_t m = rill_metrics_subtask(self, o->first_subtask + i);
-            uint64_t t = m.busy_ns + m.idle_ns + m.backpressure_ns;
-            in += m.records_in, out += m.records_out, busy += m.busy_ns;
-            blocked += m.backpressure_ns, total += t;
-            double ratio = t ? (double)m.backpressure_ns / (double)t : 0;
+            const rill_subtask_metrics_t *m = &copies[o->first_subtask + i];
+            uint64_t t = m->busy_ns + m->idle_ns + m->backpressure_ns;
+            in += m->records_in, out += m->records_out, busy += m->busy_ns;
+            blocked += m->backpressure_ns, total += t;
+            double ratio = t ? (double)m->backpressure_ns / (double)t : 0;
             worst = ratio > worst ? ratio : worst;
         }
         json_array_append_new(
@@ -73,6 +86,7 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
                       total ? (double)blocked / (double)total : 0.0, "max_backpressure_ratio",
                       worst));
     }
+    free(copies);
     json_t *root = json_pack(
         "{s:i, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "rill_metrics", 1,
         "job", rill_plan_job_name(plan), "mode", rill_mode_name(rill_plan_mode(plan)), "running",
@@ -84,4 +98,397 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     return text;
+}
+
+//  ---- reading
+
+typedef struct {
+    char *error;
+    size_t error_size;
+    int failed;
+} s_reader_t;
+
+//  Keeps the first message; returns -1 so callers can `return s_fail(...)`.
+static int s_fail(s_reader_t *reader, const char *format, ...)
+{
+    if (reader->failed++ || !reader->error || !reader->error_size)
+        return -1;
+    va_list args;
+    va_start(args, format);
+    int used = snprintf(reader->error, reader->error_size, "metrics JSON: ");
+    if (used >= 0 && (size_t)used < reader->error_size)
+        vsnprintf(reader->error + used, reader->error_size - (size_t)used, format, args);
+    va_end(args);
+    return -1;
+}
+
+//  A count: an integer >= 0 (jansson refuses integers beyond int64 when parsing).
+static int s_count(s_reader_t *reader, json_t *object, const char *where, const char *key,
+                   uint64_t *value)
+{
+    json_t *member = json_object_get(object, key);
+    if (!json_is_integer(member))
+        return s_fail(reader, "%s: '%s' is missing or not an integer", where, key);
+    json_int_t number = json_integer_value(member);
+    if (number < 0)
+        return s_fail(reader, "%s: '%s' = %lld is negative", where, key, (long long)number);
+    *value = (uint64_t)number;
+    return 0;
+}
+
+//  An id or size that must equal what the plan says.
+static int s_expect_int(s_reader_t *reader, json_t *object, const char *where, const char *key,
+                        int expected)
+{
+    json_t *member = json_object_get(object, key);
+    if (!json_is_integer(member))
+        return s_fail(reader, "%s: '%s' is missing or not an integer", where, key);
+    if (json_integer_value(member) != expected)
+        return s_fail(reader, "%s: '%s' = %lld, but the plan says %d", where, key,
+                      (long long)json_integer_value(member), expected);
+    return 0;
+}
+
+static int s_expect_string(s_reader_t *reader, json_t *object, const char *where, const char *key,
+                           const char *expected)
+{
+    json_t *member = json_object_get(object, key);
+    if (!json_is_string(member))
+        return s_fail(reader, "%s: '%s' is missing or not a string", where, key);
+    if (strcmp(json_string_value(member), expected) != 0)
+        return s_fail(reader, "%s: '%s' = \"%s\", but the plan says \"%s\"", where, key,
+                      json_string_value(member), expected);
+    return 0;
+}
+
+//  A ratio: a number within 0..1 that equals part / whole (0 when whole is 0), as the writer
+//  computed it; the tolerance only absorbs a decimal round trip.
+static int s_ratio(s_reader_t *reader, json_t *object, const char *where, const char *key,
+                   double expected)
+{
+    json_t *member = json_object_get(object, key);
+    if (!json_is_number(member))
+        return s_fail(reader, "%s: '%s' is missing or not a number", where, key);
+    double ratio = json_number_value(member);
+    if (!(ratio >= 0.0 && ratio <= 1.0))
+        return s_fail(reader, "%s: '%s' = %g is out of range (0..1)", where, key, ratio);
+    if (fabs(ratio - expected) > 1e-9)
+        return s_fail(reader, "%s: '%s' = %g does not match the times it comes from (%g)", where,
+                      key, ratio, expected);
+    return 0;
+}
+
+static double s_share(uint64_t part, uint64_t whole)
+{
+    return whole ? (double)part / (double)whole : 0.0;
+}
+
+//  sum += value, refusing a sum past 2^64 (only a forged file gets there).
+static int s_add(s_reader_t *reader, uint64_t *sum, uint64_t value, const char *where,
+                 const char *key)
+{
+    if (__builtin_add_overflow(*sum, value, sum))
+        return s_fail(reader, "%s: '%s' makes a sum beyond 2^64", where, key);
+    return 0;
+}
+
+static json_t *s_array(s_reader_t *reader, json_t *root, const char *key, int expected)
+{
+    json_t *array = json_object_get(root, key);
+    if (!json_is_array(array)) {
+        s_fail(reader, "'%s' is missing or not an array", key);
+        return NULL;
+    }
+    if (json_array_size(array) != (size_t)expected) {
+        s_fail(reader, "'%s' has %zu entries, but the plan has %d", key, json_array_size(array),
+               expected);
+        return NULL;
+    }
+    return array;
+}
+
+//  Whether file_plan (read from the document) is the shape of plan (given by the caller):
+//  the same operators with the same parallelism, the same edges, the same channels.
+static int s_same_plan(s_reader_t *reader, const rill_plan_t *file_plan, const rill_plan_t *plan)
+{
+    const char *advice = "use the file of a run of the same job with the same parallelism";
+    int count = rill_plan_operator_count(file_plan);
+    if (count != rill_plan_operator_count(plan))
+        return s_fail(reader, "the run had %d operators, the plan has %d: %s", count,
+                      rill_plan_operator_count(plan), advice);
+    for (int i = 0; i < count; i++) {
+        const rill_plan_operator_t *a = rill_plan_operator(file_plan, i);
+        const rill_plan_operator_t *b = rill_plan_operator(plan, i);
+        if (a->kind != b->kind || strcmp(a->name, b->name) != 0)
+            return s_fail(reader,
+                          "operator %d of the run is '%s' (%s), the plan's is '%s' (%s): %s", i,
+                          a->name, a->kind_name, b->name, b->kind_name, advice);
+        if (a->parallelism != b->parallelism)
+            return s_fail(reader, "operator %d ('%s') ran with parallelism %d, the plan has %d: %s",
+                          i, a->name, a->parallelism, b->parallelism, advice);
+    }
+    count = rill_plan_edge_count(file_plan);
+    if (count != rill_plan_edge_count(plan))
+        return s_fail(reader, "the run had %d edges, the plan has %d: %s", count,
+                      rill_plan_edge_count(plan), advice);
+    for (int i = 0; i < count; i++) {
+        const rill_plan_edge_t *a = rill_plan_edge(file_plan, i), *b = rill_plan_edge(plan, i);
+        if (a->from != b->from || a->to != b->to || a->pattern != b->pattern ||
+            a->channel_count != b->channel_count)
+            return s_fail(reader,
+                          "edge %d of the run (%d -> %d, %s) is not the plan's (%d -> %d, %s): %s",
+                          i, a->from, a->to, rill_pattern_name(a->pattern), b->from, b->to,
+                          rill_pattern_name(b->pattern), advice);
+    }
+    count = rill_plan_channel_count(file_plan);
+    if (count != rill_plan_channel_count(plan))
+        return s_fail(reader, "the run had %d channels, the plan has %d: %s", count,
+                      rill_plan_channel_count(plan), advice);
+    for (int i = 0; i < count; i++) {
+        const rill_plan_channel_t *a = rill_plan_channel(file_plan, i);
+        const rill_plan_channel_t *b = rill_plan_channel(plan, i);
+        if (a->from_subtask != b->from_subtask || a->to_subtask != b->to_subtask)
+            return s_fail(reader, "channel %d of the run does not join the plan's subtasks: %s", i,
+                          advice);
+    }
+    return 0;
+}
+
+//  Reads "subtasks" into self's slots; adds the totals' subtask sums to totals
+//  (records_in, records_out, bytes_out).
+static int s_read_subtasks(s_reader_t *reader, json_t *root, rill_metrics_t *self,
+                           uint64_t totals[3])
+{
+    const rill_plan_t *plan = rill_metrics_plan(self);
+    json_t *array = s_array(reader, root, "subtasks", rill_plan_subtask_count(plan));
+    if (!array)
+        return -1;
+    for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
+        json_t *item = json_array_get(array, (size_t)i);
+        char where[32];
+        snprintf(where, sizeof where, "subtask %d", i);
+        if (!json_is_object(item))
+            return s_fail(reader, "%s is not an object", where);
+        const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, i);
+        rill_subtask_metrics_t m = {0};
+        uint64_t total = 0;
+        json_t *finished = json_object_get(item, "finished");
+        if (s_expect_int(reader, item, where, "id", i) ||
+            s_expect_int(reader, item, where, "operator", subtask->op) ||
+            s_expect_int(reader, item, where, "index", subtask->index) ||
+            s_count(reader, item, where, "records_in", &m.records_in) ||
+            s_count(reader, item, where, "records_out", &m.records_out) ||
+            s_count(reader, item, where, "bytes_in", &m.bytes_in) ||
+            s_count(reader, item, where, "bytes_out", &m.bytes_out) ||
+            s_count(reader, item, where, "batches_in", &m.batches_in) ||
+            s_count(reader, item, where, "batches_out", &m.batches_out) ||
+            s_count(reader, item, where, "busy_ns", &m.busy_ns) ||
+            s_count(reader, item, where, "idle_ns", &m.idle_ns) ||
+            s_count(reader, item, where, "backpressure_ns", &m.backpressure_ns) ||
+            s_add(reader, &total, m.busy_ns, where, "busy_ns") ||
+            s_add(reader, &total, m.idle_ns, where, "idle_ns") ||
+            s_add(reader, &total, m.backpressure_ns, where, "backpressure_ns") ||
+            s_ratio(reader, item, where, "busy_ratio", s_share(m.busy_ns, total)) ||
+            s_ratio(reader, item, where, "backpressure_ratio", s_share(m.backpressure_ns, total)))
+            return -1;
+        if (!json_is_boolean(finished))
+            return s_fail(reader, "%s: 'finished' is missing or not true/false", where);
+        m.finished = json_is_true(finished);
+        if (s_add(reader, &totals[0], m.records_in, where, "records_in") ||
+            s_add(reader, &totals[1], m.records_out, where, "records_out") ||
+            s_add(reader, &totals[2], m.bytes_out, where, "bytes_out"))
+            return -1;
+        *rill_metrics_subtask_slot(self, i) = m;
+    }
+    return 0;
+}
+
+static int s_read_channels(s_reader_t *reader, json_t *root, rill_metrics_t *self,
+                           uint64_t *channel_records)
+{
+    const rill_plan_t *plan = rill_metrics_plan(self);
+    json_t *array = s_array(reader, root, "channels", rill_plan_channel_count(plan));
+    if (!array)
+        return -1;
+    for (int i = 0; i < rill_plan_channel_count(plan); i++) {
+        json_t *item = json_array_get(array, (size_t)i);
+        char where[32];
+        snprintf(where, sizeof where, "channel %d", i);
+        if (!json_is_object(item))
+            return s_fail(reader, "%s is not an object", where);
+        const rill_plan_channel_t *channel = rill_plan_channel(plan, i);
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, channel->edge);
+        rill_channel_metrics_t m = {0};
+        if (s_expect_int(reader, item, where, "id", i) ||
+            s_expect_int(reader, item, where, "edge", channel->edge) ||
+            s_expect_int(reader, item, where, "from_subtask", channel->from_subtask) ||
+            s_expect_int(reader, item, where, "to_subtask", channel->to_subtask) ||
+            s_expect_string(reader, item, where, "pattern", rill_pattern_name(edge->pattern)) ||
+            s_count(reader, item, where, "records", &m.records) ||
+            s_count(reader, item, where, "bytes", &m.bytes) ||
+            s_count(reader, item, where, "batches", &m.batches) ||
+            s_count(reader, item, where, "records_received", &m.records_received) ||
+            s_add(reader, channel_records, m.records, where, "records"))
+            return -1;
+        *rill_metrics_channel_slot(self, i) = m;
+    }
+    return 0;
+}
+
+//  Checks "operators" against the plan and the subtasks already read: names, kinds and
+//  parallelism as planned, counts and ratios as the writer derives them from the subtasks.
+static int s_check_operators(s_reader_t *reader, json_t *root, const rill_metrics_t *self)
+{
+    const rill_plan_t *plan = rill_metrics_plan(self);
+    json_t *array = s_array(reader, root, "operators", rill_plan_operator_count(plan));
+    if (!array)
+        return -1;
+    for (int op = 0; op < rill_plan_operator_count(plan); op++) {
+        json_t *item = json_array_get(array, (size_t)op);
+        char where[32];
+        snprintf(where, sizeof where, "operator %d", op);
+        if (!json_is_object(item))
+            return s_fail(reader, "%s is not an object", where);
+        const rill_plan_operator_t *o = rill_plan_operator(plan, op);
+        //  The subtasks' sums cannot overflow: s_read_subtasks summed every subtask already.
+        uint64_t in = 0, out = 0, busy = 0, blocked = 0, total = 0;
+        double worst = 0;
+        for (int i = 0; i < o->parallelism; i++) {
+            rill_subtask_metrics_t m = rill_metrics_subtask(self, o->first_subtask + i);
+            uint64_t t = m.busy_ns + m.idle_ns + m.backpressure_ns;
+            in += m.records_in, out += m.records_out;
+            if (s_add(reader, &busy, m.busy_ns, where, "busy_ratio") ||
+                s_add(reader, &blocked, m.backpressure_ns, where, "backpressure_ratio") ||
+                s_add(reader, &total, t, where, "busy_ratio"))
+                return -1;
+            double ratio = s_share(m.backpressure_ns, t);
+            worst = ratio > worst ? ratio : worst;
+        }
+        uint64_t records_in, records_out;
+        if (s_expect_int(reader, item, where, "id", op) ||
+            s_expect_string(reader, item, where, "name", o->name) ||
+            s_expect_string(reader, item, where, "kind", o->kind_name) ||
+            s_expect_int(reader, item, where, "parallelism", o->parallelism) ||
+            s_count(reader, item, where, "records_in", &records_in) ||
+            s_count(reader, item, where, "records_out", &records_out) ||
+            s_ratio(reader, item, where, "busy_ratio", s_share(busy, total)) ||
+            s_ratio(reader, item, where, "backpressure_ratio", s_share(blocked, total)) ||
+            s_ratio(reader, item, where, "max_backpressure_ratio", worst))
+            return -1;
+        if (records_in != in || records_out != out)
+            return s_fail(reader,
+                          "%s: 'records_in' / 'records_out' = %llu / %llu are not the sums over "
+                          "its subtasks (%llu / %llu)",
+                          where, (unsigned long long)records_in, (unsigned long long)records_out,
+                          (unsigned long long)in, (unsigned long long)out);
+    }
+    return 0;
+}
+
+static int s_check_totals(s_reader_t *reader, json_t *root, const uint64_t sums[4])
+{
+    static const char *keys[4] = {"records_in", "records_out", "bytes_out", "channel_records"};
+    json_t *totals = json_object_get(root, "totals");
+    if (!json_is_object(totals))
+        return s_fail(reader, "'totals' is missing or not an object");
+    for (int i = 0; i < 4; i++) {
+        uint64_t value;
+        if (s_count(reader, totals, "totals", keys[i], &value))
+            return -1;
+        if (value != sums[i])
+            return s_fail(reader, "totals: '%s' = %llu is not the sum of the %s (%llu)", keys[i],
+                          (unsigned long long)value, i == 3 ? "channels" : "subtasks",
+                          (unsigned long long)sums[i]);
+    }
+    return 0;
+}
+
+rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan, char *error,
+                                       size_t error_size)
+{
+    s_reader_t reader = {error, error_size, 0};
+    if (error && error_size)
+        *error = 0;
+    if (!text) {
+        s_fail(&reader, "no text");
+        return NULL;
+    }
+    json_error_t parse_error;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &parse_error);
+    if (!root) {
+        s_fail(&reader, "line %d, column %d: %s", parse_error.line, parse_error.column,
+               parse_error.text);
+        return NULL;
+    }
+    rill_plan_t *own_plan = NULL;
+    rill_metrics_t *self = NULL;
+    json_t *version = json_object_get(root, "rill_metrics");
+    if (!json_is_object(root) || !json_is_integer(version)) {
+        s_fail(&reader, "not a rill metrics document (no \"rill_metrics\" member)");
+        goto fail;
+    }
+    if (json_integer_value(version) != 1) {
+        s_fail(&reader, "'rill_metrics' = %lld: a version this rill cannot read (1)",
+               (long long)json_integer_value(version));
+        goto fail;
+    }
+    json_t *job = json_object_get(root, "job"), *mode = json_object_get(root, "mode");
+    json_t *running = json_object_get(root, "running"), *plan_json = json_object_get(root, "plan");
+    uint64_t duration_ns;
+    if (!json_is_string(job)) {
+        s_fail(&reader, "'job' is missing or not a string");
+        goto fail;
+    }
+    if (!json_is_string(mode) || (strcmp(json_string_value(mode), "batch") != 0 &&
+                                  strcmp(json_string_value(mode), "streaming") != 0)) {
+        s_fail(&reader, "'mode' is missing or neither \"batch\" nor \"streaming\"");
+        goto fail;
+    }
+    if (!json_is_boolean(running)) {
+        s_fail(&reader, "'running' is missing or not true/false");
+        goto fail;
+    }
+    if (s_count(&reader, root, "document", "duration_ns", &duration_ns))
+        goto fail;
+    if (!json_is_object(plan_json)) {
+        s_fail(&reader, "'plan' is missing or not an object");
+        goto fail;
+    }
+    //  The embedded plan is read (and checked) by the plan reader, from its own text.
+    char *plan_text = json_dumps(plan_json, 0);
+    char plan_error[512] = "out of memory";
+    own_plan = plan_text ? rill_plan_from_json(plan_text, plan_error, sizeof plan_error) : NULL;
+    free(plan_text);
+    if (!own_plan) {
+        s_fail(&reader, "'plan': %s", plan_error);
+        goto fail;
+    }
+    if (strcmp(json_string_value(mode), rill_mode_name(rill_plan_mode(own_plan))) != 0) {
+        s_fail(&reader, "'mode' = \"%s\", but the plan says \"%s\"", json_string_value(mode),
+               rill_mode_name(rill_plan_mode(own_plan)));
+        goto fail;
+    }
+    if (plan && s_same_plan(&reader, own_plan, plan))
+        goto fail;
+    self = rill_metrics_new(plan ? plan : own_plan);
+    if (!self) {
+        s_fail(&reader, "out of memory");
+        goto fail;
+    }
+    uint64_t sums[4] = {0, 0, 0, 0}; //  records_in, records_out, bytes_out, channel_records
+    if (s_read_subtasks(&reader, root, self, sums) ||
+        s_read_channels(&reader, root, self, &sums[3]) || s_check_operators(&reader, root, self) ||
+        s_check_totals(&reader, root, sums))
+        goto fail;
+    rill_metrics_set_duration_ns(self, duration_ns);
+    if (!plan)
+        rill_metrics_adopt_plan(self, &own_plan);
+    rill_plan_destroy(&own_plan);
+    json_decref(root);
+    return self;
+fail:
+    rill_metrics_destroy(&self);
+    rill_plan_destroy(&own_plan);
+    json_decref(root);
+    return NULL;
 }

@@ -270,6 +270,105 @@ static int s_plan_edges(rill_plan_t *self, const rill_graph_t *graph, char *erro
     return 0;
 }
 
+//  Checks a window operator's parameters, so that nothing runs with windows that cannot work:
+//  a zero slide divides by zero, a negative one never ends, a zero-sized count window indexes
+//  outside its records. Flink refuses the same when the window is made (sizes, slides and
+//  gaps > 0, lateness >= 0). A sliding window puts size / slide windows on every record; more
+//  than max_windows_per_record (default RILL_WINDOW_MAX_PER_RECORD) is refused too.
+static int s_check_window(const char *name, const rill_operator_spec_t *spec, char *error,
+                          size_t error_size)
+{
+    const rill_window_t *window = &spec->window;
+    long long size = window->size, slide = window->slide;
+    bool counted =
+        window->kind == RILL_WINDOW_COUNT_TUMBLING || window->kind == RILL_WINDOW_COUNT_SLIDING;
+    const char *unit = counted ? "records" : "ms";
+    if ((unsigned)window->kind > RILL_WINDOW_COUNT_SLIDING) {
+        s_error(error, error_size, "operator '%s': unknown window kind %d", name,
+                (int)window->kind);
+        return -1;
+    }
+    if ((unsigned)window->time > RILL_TIME_PROCESSING) {
+        s_error(error, error_size,
+                "operator '%s': unknown window time domain %d (RILL_TIME_EVENT or "
+                "RILL_TIME_PROCESSING)",
+                name, (int)window->time);
+        return -1;
+    }
+    if (window->kind == RILL_WINDOW_SESSION && window->gap <= 0) {
+        s_error(error, error_size,
+                "operator '%s': a session window's gap must be > 0 ms (got %lld)", name,
+                (long long)window->gap);
+        return -1;
+    }
+    if (window->kind != RILL_WINDOW_SESSION && size <= 0) {
+        s_error(error, error_size, "operator '%s': the window size must be > 0 %s (got %lld)", name,
+                unit, size);
+        return -1;
+    }
+    bool sliding = window->kind == RILL_WINDOW_SLIDING || window->kind == RILL_WINDOW_COUNT_SLIDING;
+    if (sliding && slide <= 0) {
+        s_error(error, error_size, "operator '%s': the window slide must be > 0 %s (got %lld)",
+                name, unit, slide);
+        return -1;
+    }
+    if (window->allowed_lateness < 0) {
+        s_error(error, error_size,
+                "operator '%s': the allowed lateness must not be negative (got %lld ms)", name,
+                (long long)window->allowed_lateness);
+        return -1;
+    }
+    if (window->max_windows_per_record < 0) {
+        s_error(error, error_size,
+                "operator '%s': max_windows_per_record must not be negative (got %lld; 0 is "
+                "the default, %d)",
+                name, (long long)window->max_windows_per_record, RILL_WINDOW_MAX_PER_RECORD);
+        return -1;
+    }
+    long long limit = window->max_windows_per_record ? window->max_windows_per_record
+                                                     : RILL_WINDOW_MAX_PER_RECORD;
+    long long per_record = window->kind == RILL_WINDOW_SLIDING ? (size - 1) / slide + 1 : 1;
+    if (per_record > limit) {
+        s_error(error, error_size,
+                "operator '%s': a sliding window of size %lld ms and slide %lld ms puts %lld "
+                "windows on every record, more than the limit of %lld (set "
+                "rill_window_t.max_windows_per_record to allow it, or use a larger slide)",
+                name, size, slide, per_record, limit);
+        return -1;
+    }
+    switch (spec->window_fn) {
+    case RILL_WINDOW_FN_REDUCE:
+    case RILL_WINDOW_FN_PROCESS:
+        break;
+    case RILL_WINDOW_FN_AGGREGATE:
+        if (spec->aggregate.accumulator_size == 0) {
+            s_error(error, error_size,
+                    "operator '%s': the aggregate's accumulator_size must be > 0", name);
+            return -1;
+        }
+        if (window->kind == RILL_WINDOW_SESSION && !spec->aggregate.merge) {
+            s_error(error, error_size,
+                    "operator '%s': session windows merge, so the aggregate needs a merge "
+                    "function",
+                    name);
+            return -1;
+        }
+        break;
+    case RILL_WINDOW_FN_BUILTIN:
+        if ((unsigned)spec->window_agg > RILL_WINDOW_AGG_AVG) {
+            s_error(error, error_size, "operator '%s': unknown built-in window aggregation %d",
+                    name, (int)spec->window_agg);
+            return -1;
+        }
+        break;
+    default:
+        s_error(error, error_size, "operator '%s': unknown window function kind %d", name,
+                (int)spec->window_fn);
+        return -1;
+    }
+    return 0;
+}
+
 //  Checks each operator's inputs and outputs against its kind, and that the graph is acyclic.
 static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *error,
                          size_t error_size)
@@ -334,6 +433,8 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
                                                        : "user function");
             return -1;
         }
+        if (op->kind == RILL_OP_WINDOW && s_check_window(op->name, spec, error, error_size))
+            return -1;
     }
     //  Kahn's algorithm: whatever cannot be ordered lies on a cycle.
     int *pending = calloc((size_t)self->operator_count + 1, sizeof(int));

@@ -166,9 +166,15 @@ int64_t rill_reader_watermark(const rill_reader_t *self)
 
 //  Recomputes the combined watermark after a channel's changed, and reports an advance or a
 //  change of idleness. O(channels), but only per control event, never per record.
+//  The combined watermark is the minimum over the active channels (ended ones count as
+//  +infinity). When every channel is idle, it is the maximum over them all: Flink's
+//  StatusWatermarkValve, once the last channel goes idle, flushes the highest watermark any
+//  channel reached (none of them will advance, so nothing holds the windows back) and then
+//  marks itself idle. It never goes back: a channel that wakes with a lower watermark holds
+//  the combined one where it is until it catches up.
 static int s_update_watermark(rill_reader_t *self)
 {
-    int64_t lowest = INT64_MAX;
+    int64_t lowest = INT64_MAX, highest = INT64_MIN;
     bool any_active = false, any_open = false;
     for (int i = 0; i < self->input_count; i++) {
         s_input_t *in = &self->inputs[i];
@@ -177,6 +183,8 @@ static int s_update_watermark(rill_reader_t *self)
                 continue;
             if (!in->ended[s])
                 any_open = true;
+            if (in->watermarks[s] > highest)
+                highest = in->watermarks[s];
             if (in->idle[s] && !in->ended[s])
                 continue;
             any_active = true;
@@ -185,9 +193,10 @@ static int s_update_watermark(rill_reader_t *self)
         }
     }
     bool idle = any_open && !any_active;
-    bool advanced = any_active && lowest > self->watermark;
+    int64_t combined = idle ? highest : lowest;
+    bool advanced = (any_active || idle) && combined > self->watermark;
     if (advanced)
-        self->watermark = lowest;
+        self->watermark = combined;
     if (!advanced && idle == self->idle)
         return 0;
     self->idle = idle;
@@ -251,6 +260,9 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
             if (fn(ctx, &record, input, header.sender, trace))
                 return -1;
         }
+        //  A count short of the frame's entries would drop the rest without a word.
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
         self->records += records;
         self->payload += payload;
         self->batches++;
@@ -261,11 +273,15 @@ static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
         break;
     }
     case RILL_FRAME_END:
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
         in->ended[header.sender] = true;
         in->ends++;
         in->watermarks[header.sender] = INT64_MAX; //  nothing earlier can come from it
         return s_update_watermark(self);
     case RILL_FRAME_IDLE:
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
         in->idle[header.sender] = true;
         return s_update_watermark(self);
     default:

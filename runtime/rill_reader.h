@@ -18,7 +18,9 @@ typedef int(rill_reader_record_fn)(void *ctx, const rill_record_t *record, int i
 
 //  Called, in order with the records, when this subtask's input watermark advances (the
 //  minimum over its input channels; ended channels count as +infinity, idle ones not at all)
-//  or when the input turns idle (every channel still open is idle) or active again.
+//  or when the input turns idle (every channel still open is idle) or active again. Once
+//  every channel is idle the watermark is the highest any channel reached (Flink's
+//  StatusWatermarkValve), so a call with idle set may also carry an advance.
 typedef int(rill_reader_watermark_fn)(void *ctx, int64_t watermark, bool idle);
 
 rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics);

@@ -135,10 +135,18 @@ typedef struct {
     //  Event time: records up to this many ms behind the watermark still update a fired window
     //  (which fires again); later ones go to rill_stream_late_records.
     int64_t allowed_lateness;
+    //  Sliding windows: the most windows one record may fall in (size / slide, rounded up);
+    //  the planner refuses more. 0: RILL_WINDOW_MAX_PER_RECORD.
+    int64_t max_windows_per_record;
 } rill_window_t;
 
-//  A window's bounds: [start, end) in ms for time windows; for count windows the timestamps
-//  of the first and last record + 1.
+//  The default limit on windows per record: a record in 1000 windows costs 1000 state updates,
+//  and a day sliding by a millisecond (86.4 million) would run until memory ran out.
+#define RILL_WINDOW_MAX_PER_RECORD 1000
+
+//  A window's bounds: [start, end) in ms for time windows. For count windows: the earliest
+//  and the latest timestamp + 1 (saturated) among the window's records that have one, or
+//  RILL_NO_TIMESTAMP for both when none has.
 typedef struct {
     int64_t start;
     int64_t end;

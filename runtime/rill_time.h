@@ -41,7 +41,20 @@ rill_window_t rill_window_count(int64_t size, int64_t slide);
 
 
 
-//  Window operators on a keyed stream. Each result record's timestamp is the window's end - 1.
+//  Window parameters are checked when the job is planned (rill_env_plan / _execute), naming
+//  the operator: sizes, slides and gaps > 0, lateness >= 0, a known kind and time domain,
+//  and a sliding window at most max_windows_per_record windows per record (size / slide
+//  rounded up; default RILL_WINDOW_MAX_PER_RECORD). Window ends, cleanup times and
+//  watermarks saturate at the int64 bounds rather than overflow.
+//  A window first created by a record late within the allowed lateness fires at once, once;
+//  each later late record into it fires it again (Flink's EventTimeTrigger).
+//  Count windows: bounds are [earliest, latest + 1) over the timestamps of the window's
+//  records (RILL_NO_TIMESTAMP for both when none has one); the result's timestamp is the
+//  latest. (Flink's GlobalWindow stamps results Long.MAX_VALUE; the latest timestamp keeps
+//  them usable in event time downstream.)
+
+//  Window operators on a keyed stream. Each result record's timestamp is the window's end - 1
+//  (count windows: the latest timestamp, see above).
 //  reduce: the user reduce over the window; the result is "START<TAB>END<TAB>" + the reduced
 //  record.
 rill_stream_t *rill_stream_window_reduce(rill_stream_t *keyed, const rill_window_t *window,

@@ -1,12 +1,13 @@
 /*  test_cli.c: the rill tool as a user meets it: help, the job list, usage errors (exit 2),
     failures (exit 1), and Ctrl-C on a running job (drains, exit 130, no hang). */
 #include "testutil.h"
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 static void s_expect(int expected_status, const char *stdout_has, const char *stderr_has,
@@ -77,6 +78,21 @@ static void failures_exit_1_with_a_clear_message(void **state)
            "--trace", "/nonexistent/t.jsonl", "--", "--unbounded");
 }
 
+//  The trace is written by the subtasks while the job runs; a disk that fills up (/dev/full)
+//  must fail the run as the other outputs do, not leave a cut-off trace behind exit 0. With
+//  one record in 1: hops fill the 64 KiB buffers and fail inside the subtasks; with one in a
+//  million: only the header line, which fails at the last flush.
+static void a_trace_onto_a_full_disk_exits_1(void **state)
+{
+    char *input = test_source_path("data/declaration-of-independence.txt");
+    EXPECT(1, NULL, "cannot write trace '/dev/full'", "run", "wordcount", "-p", "2", "--trace",
+           "/dev/full", "--trace-sample", "1", "--", "--input", input, "--output", "/dev/null");
+    EXPECT(1, NULL, "cannot write trace '/dev/full'", "run", "wordcount", "--trace",
+           "/dev/full", "--trace-sample", "1000000", "--", "--input", input, "--output",
+           "/dev/null");
+    free(input);
+}
+
 static void a_bounded_job_runs_and_exits_0(void **state)
 {
     EXPECT(0, "sensor-7\t", NULL, "run", "seed-example", "-p", "2", "--", "--count", "1000");
@@ -84,27 +100,63 @@ static void a_bounded_job_runs_and_exits_0(void **state)
            "streaming", "--batch-size", "128", "--buffer-timeout", "0");
 }
 
+//  Reads from fd until `until_eof` is met (EOF) or, when false, until the first bytes came;
+//  waits up to timeout_ms in all. The number of bytes read, or -1 on timeout.
+static long s_read_pipe(int fd, bool until_eof, int timeout_ms)
+{
+    int64_t deadline = test_now_ms() + timeout_ms;
+    long total = 0;
+    char buffer[65536];
+    for (;;) {
+        int64_t left = deadline - test_now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd item = {fd, POLLIN, 0};
+        if (poll(&item, 1, (int)left) <= 0)
+            continue;
+        ssize_t got = read(fd, buffer, sizeof buffer);
+        if (got <= 0)
+            return until_eof ? total : -1; //  EOF (or an error) before any byte: not running
+        total += got;
+        if (!until_eof)
+            return total;
+    }
+}
+
 static void ctrl_c_drains_a_running_job_and_exits_130(void **state)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/rill", getenv("RILL_BIN"));
+    int output[2];
+    assert_int_equal(pipe(output), 0);
     pid_t pid = fork();
     if (pid == 0) {
         int null_fd = open("/dev/null", 1);
-        dup2(null_fd, 1);
+        close(output[0]);
+        dup2(output[1], 1);
         dup2(null_fd, 2);
         execl(path, path, "run", "seed-example", "-p", "2", "--", "--unbounded", (char *)NULL);
         _exit(127);
     }
-    usleep(400 * 1000);
+    close(output[1]);
+    //  The job is running once its first results come out: only then is Ctrl-C a Ctrl-C on a
+    //  running job (not on a tool still starting up).
+    if (s_read_pipe(output[0], false, 10000) <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("rill run printed nothing within 10 s");
+    }
     kill(pid, SIGINT);
-    //  It must end promptly: poll for up to 10 s, then kill it and fail.
+    //  It must end promptly: read what it drains until it closes its output (up to 10 s),
+    //  then poll for its exit (up to 10 s), else kill it and fail.
+    long drained = s_read_pipe(output[0], true, 10000);
+    close(output[0]);
     int status = 0;
     pid_t done = 0;
-    for (int i = 0; i < 1000 && done == 0; i++) {
+    for (int i = 0; i < 1000 && done == 0 && drained >= 0; i++) {
         done = waitpid(pid, &status, WNOHANG);
         if (done == 0)
-            usleep(10 * 1000);
+            usleep(10 * 1000); //  the poll interval of the deadline, not a wait for the job
     }
     if (done == 0) {
         kill(pid, SIGKILL);
@@ -122,6 +174,7 @@ int main(void)
         cmocka_unit_test(jobs_lists_the_bundled_jobs),
         cmocka_unit_test(bad_command_lines_print_usage_and_exit_2),
         cmocka_unit_test(failures_exit_1_with_a_clear_message),
+        cmocka_unit_test(a_trace_onto_a_full_disk_exits_1),
         cmocka_unit_test(a_bounded_job_runs_and_exits_0),
         cmocka_unit_test(ctrl_c_drains_a_running_job_and_exits_130),
     };

@@ -144,15 +144,39 @@ static void a_failing_user_function_fails_the_job_naming_operator_and_subtask(vo
     rill_env_destroy(&env);
 }
 
+//  Cancels a running job once its map has passed `after` records: the test waits for that
+//  event, not for a delay, so it runs as fast as the machine allows and is never early.
 typedef struct {
     rill_env_t *env;
-    int delay_ms;
+    uint64_t after;
+    uint64_t seen; //  records through the map so far (atomic: the map's thread counts)
+    test_latch_t reached;
+    bool timed_out;
 } s_canceller_t;
 
-static void *s_cancel_later(void *arg)
+static void s_canceller_init(s_canceller_t *canceller, rill_env_t *env, uint64_t after)
+{
+    *canceller = (s_canceller_t){.env = env, .after = after};
+    test_latch_init(&canceller->reached);
+}
+
+//  Counts a record through the map; the after-th one sets the event.
+static void s_canceller_count(s_canceller_t *canceller)
+{
+    if (__atomic_add_fetch(&canceller->seen, 1, __ATOMIC_RELAXED) == canceller->after)
+        test_latch_set(&canceller->reached);
+}
+
+static int s_counting_identity(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    s_canceller_count(ctx);
+    return rill_buffer_set(out, in->data, in->size);
+}
+
+static void *s_cancel_when_reached(void *arg)
 {
     s_canceller_t *canceller = arg;
-    usleep((useconds_t)canceller->delay_ms * 1000);
+    canceller->timed_out = test_latch_wait(&canceller->reached, 60000) != 0;
     rill_env_cancel(canceller->env);
     return NULL;
 }
@@ -162,13 +186,16 @@ static void cancel_stops_the_sources_and_drains_what_was_produced(void **state)
     rill_env_t *env = rill_env_new();
     rill_collect_t *collect = rill_collect_new();
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, RILL_UNBOUNDED);
-    s = rill_stream_map(s, s_identity, NULL);
+    s_canceller_t canceller;
+    s_canceller_init(&canceller, env, 10000);
+    s = rill_stream_map(s, s_counting_identity, &canceller);
     rill_stream_parallelism(rill_stream_collect(rill_stream_rebalance(s), collect), 2);
-    s_canceller_t canceller = {env, 200};
     pthread_t thread;
-    pthread_create(&thread, NULL, s_cancel_later, &canceller);
+    pthread_create(&thread, NULL, s_cancel_when_reached, &canceller);
     assert_int_equal(rill_env_execute(env), -1);
     pthread_join(thread, NULL);
+    test_latch_destroy(&canceller.reached);
+    assert_false(canceller.timed_out);
     assert_true(rill_env_cancelled(env));
     //  The single source produced 0..n-1; all of them arrived, none twice.
     size_t count = rill_collect_size(collect);
@@ -190,7 +217,8 @@ static void cancel_stops_the_sources_and_drains_what_was_produced(void **state)
 
 static int s_slow_identity(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 {
-    if (test_record_number(in) % 64 == 0)
+    s_canceller_count(ctx);
+    if (test_record_number(in) % 64 == 0) //  the work of a slow operator, not a wait
         usleep(1000);
     return rill_buffer_set(out, in->data, in->size);
 }
@@ -214,17 +242,21 @@ static void a_slow_operator_holds_the_source_back(void **state)
     rill_env_t *env = rill_env_new();
     rill_env_set_batch_size(env, 1024);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, RILL_UNBOUNDED);
-    rill_stream_discard(rill_stream_map(s, s_slow_identity, NULL));
+    //  The map sleeps 1 ms per 64 records: 25600 records take it at least 400 ms.
+    s_canceller_t canceller;
+    s_canceller_init(&canceller, env, 25600);
+    rill_stream_discard(rill_stream_map(s, s_slow_identity, &canceller));
     s_watch_t watch = {0};
     rill_env_set_monitor(env, s_watch_in_flight, &watch, 20);
-    s_canceller_t canceller = {env, 800};
     pthread_t thread;
-    pthread_create(&thread, NULL, s_cancel_later, &canceller);
+    pthread_create(&thread, NULL, s_cancel_when_reached, &canceller);
     rill_env_execute(env);
     pthread_join(thread, NULL);
+    test_latch_destroy(&canceller.reached);
+    assert_false(canceller.timed_out);
     const rill_metrics_t *metrics = rill_env_metrics(env);
     rill_subtask_metrics_t source = rill_metrics_subtask(metrics, 0);
-    //  Unchecked, the source makes millions of records in 0.8 s; held back, it makes what the
+    //  Unchecked, the source makes millions of records meanwhile; held back, it makes what the
     //  map consumes plus what fits in the channel: 2 high-water marks of batches (each at most
     //  1024 / 13 records), the batch being filled and the frame being read.
     uint64_t bound = (2 * 4 + 2) * (1024 / 13) + 1024;

@@ -127,6 +127,13 @@ static void event_timers_fire_in_time_order_once_per_key_and_time(void **state)
     rill_env_destroy(&env);
 }
 
+//  Shared by the source and the process function of the processing-time test (two threads).
+typedef struct {
+    int next;           //  the source's own count
+    test_latch_t fired; //  set when the first timer has fired
+    bool timed_out;
+} s_clock_test_t;
+
 static int s_register_processing(rill_process_t *process, const rill_record_t *in,
                                  rill_collector_t *out, void *ctx)
 {
@@ -136,39 +143,46 @@ static int s_register_processing(rill_process_t *process, const rill_record_t *i
 static int s_on_processing_timer(rill_process_t *process, int64_t time, rill_time_domain_t domain,
                                  rill_collector_t *out, void *ctx)
 {
+    s_clock_test_t *test = ctx;
     if (domain != RILL_TIME_PROCESSING)
         return -1;
     //  "clock": the clock reached the timer; "end": the input ended first.
     bool due = rill_process_now(process) >= time;
-    return rill_collector_emit(out, due ? "clock" : "end", due ? 5 : 3, time);
+    int rc = rill_collector_emit(out, due ? "clock" : "end", due ? 5 : 3, time);
+    test_latch_set(&test->fired);
+    return rc;
 }
 
 static int s_slow_two(rill_collector_t *out, void *ctx)
 {
-    int *next = ctx;
-    if (*next == 2)
+    s_clock_test_t *test = ctx;
+    if (test->next == 2)
         return RILL_SOURCE_END;
-    if (*next == 1)
-        usleep(100 * 1000); //  long enough for the first timer to fire by the clock
-    (*next)++;
+    //  The second record waits until the first record's timer has fired: the input is still
+    //  open then, so only the clock can have fired it.
+    if (test->next == 1)
+        test->timed_out = test_latch_wait(&test->fired, 10000) != 0;
+    test->next++;
     return rill_collector_emit(out, "k\t1", 3, RILL_NO_TIMESTAMP) ? -1 : RILL_SOURCE_MORE;
 }
 
 static void processing_timers_fire_by_the_clock(void **state)
 {
-    int next = 0;
+    s_clock_test_t test = {0};
+    test_latch_init(&test.fired);
     rill_env_t *env = rill_env_new();
     rill_collect_t *results = rill_collect_new();
     //  Send each record at once: a batch waiting for its buffer timeout would hold the first
-    //  record back while the source sleeps.
+    //  record back while the source waits.
     rill_env_set_buffer_timeout(env, 0);
-    rill_stream_t *s = rill_stream_key_by(rill_env_from_source(env, s_slow_two, &next, true),
+    rill_stream_t *s = rill_stream_key_by(rill_env_from_source(env, s_slow_two, &test, true),
                                           rill_key_first_field, NULL);
-    rill_stream_collect(rill_stream_process(s, s_register_processing, s_on_processing_timer, NULL),
+    rill_stream_collect(rill_stream_process(s, s_register_processing, s_on_processing_timer, &test),
                         results);
     if (rill_env_execute(env))
         fail_msg("%s", rill_env_error(env));
-    //  The first timer fired by the clock while the source slept; the second, registered
+    assert_false(test.timed_out);
+    //  The first timer fired by the clock while the source waited; the second, registered
     //  just before the input ended, fired at the end rather than be lost.
     assert_int_equal(rill_collect_size(results), 2);
     rill_record_t first = rill_collect_record(results, 0), second = rill_collect_record(results, 1);
@@ -176,6 +190,7 @@ static void processing_timers_fire_by_the_clock(void **state)
     assert_memory_equal(second.data, "end", 3);
     rill_collect_destroy(&results);
     rill_env_destroy(&env);
+    test_latch_destroy(&test.fired);
 }
 
 //  ---- a million keys

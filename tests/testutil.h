@@ -3,14 +3,20 @@
 #ifndef RILL_TESTUTIL_H_INCLUDED
 #define RILL_TESTUTIL_H_INCLUDED
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+//  cmocka needs the headers above first; czmq is for the wire-level fixtures.
+// clang-format off
 #include <cmocka.h>
+#include <czmq.h>
+// clang-format on
 
 #include "rill.h"
+#include "rill_reader.h"
 
 //  A generator whose record i is "i<TAB>s" (decimal), s = ctx's seed; used everywhere a job
 //  needs known input. Pass a pointer to a test_sequence_t as ctx.
@@ -48,5 +54,77 @@ char *test_source_path(const char *relative);
 char *test_read_file(const char *path);
 //  Writes text to a new temporary file and returns its path (caller frees and unlinks).
 char *test_temp_file(const char *text);
+
+//  ---- waiting on events, never on fixed sleeps
+
+//  Monotonic milliseconds, for the deadlines of polled conditions.
+int64_t test_now_ms(void);
+
+//  A one-shot event (a latch): one thread sets it, another waits for it with a deadline that only
+//  fails on timeout (so a test is as fast as the machine allows and never flaky when slow).
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool set;
+} test_latch_t;
+void test_latch_init(test_latch_t *self);
+void test_latch_destroy(test_latch_t *self);
+void test_latch_set(test_latch_t *self);
+bool test_latch_is_set(test_latch_t *self);
+//  0 once the event is set, -1 when timeout_ms passed first.
+int test_latch_wait(test_latch_t *self, int timeout_ms);
+
+//  ---- the wire level: a planned edge, its channels, and frames crafted by hand
+
+//  A planned job generator(senders) --pattern--> map(receivers) --forward--> discard(receivers),
+//  so that frame, reader and writer tests can speak on edge 0 (key and partition may be NULL;
+//  a hash edge without a key uses rill_key_first_field).
+typedef struct {
+    rill_graph_t *graph;
+    rill_plan_t *plan;
+} test_pipe_t;
+test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
+                           rill_partition_fn partition, void *partition_ctx);
+void test_pipe_destroy(test_pipe_t **self_p);
+//  Global subtask ids of sender `index` (operator 0) and receiver `index` (operator 1).
+int test_pipe_sender(const test_pipe_t *self, int index);
+int test_pipe_receiver(const test_pipe_t *self, int index);
+//  A raw socket connected to receiver `index`'s input endpoint on edge 0, as a sender's would
+//  be (PAIR on a forward edge, else DEALER); the caller destroys it with zsock_destroy.
+zsock_t *test_pipe_connect(const test_pipe_t *self, int receiver);
+
+//  Frames built by hand into a rill_buffer_t: a header, then entries.
+void test_frame_begin(rill_buffer_t *frame, uint8_t magic, uint8_t kind, uint16_t sender,
+                      uint32_t count);
+void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
+                           uint64_t trace);
+void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark);
+//  Sends the frame as one message on a socket from test_pipe_connect; 0 or -1.
+int test_frame_send(zsock_t *socket, const rill_buffer_t *frame);
+//  A control frame (END, IDLE) from sender: header only.
+int test_frame_send_control(zsock_t *socket, uint8_t kind, uint16_t sender);
+//  Waits (up to 10 s, for each) until `frames` frames have come in on the reader's input and
+//  hands them to fn; returns the last rill_reader_receive result: frames taken, or -1.
+int test_reader_take(rill_reader_t *reader, int input, int frames, rill_reader_record_fn *fn,
+                     void *ctx);
+
+//  ---- scripted event-time input for window tests
+
+//  One scripted record: "key<TAB>value" with the given timestamp.
+typedef struct {
+    const char *key;
+    long value;
+    int64_t time;
+} test_event_t;
+
+//  Plays count events, in the given order, through an assigner (out-of-orderness D, a
+//  watermark after every record) into a built-in window aggregation, collecting its results
+//  and (late not NULL) its late records in arrival order. Fails the test when the job fails.
+void test_run_window_script(const test_event_t *events, size_t count, int64_t out_of_orderness,
+                            const rill_window_t *window, rill_window_agg_t agg,
+                            rill_collect_t *results, rill_collect_t *late);
+//  Asserts the collected records are exactly expected[0..count), in order (printing what came
+//  when the count differs).
+void test_expect_records(rill_collect_t *collect, const char *const *expected, size_t count);
 
 #endif

@@ -11,6 +11,10 @@
 #ifndef RILL_INSTALL_JOBDIR
 #define RILL_INSTALL_JOBDIR "/usr/local/lib/rill/jobs"
 #endif
+//  The same folder relative to the installed tool's folder (set by CMake).
+#ifndef RILL_JOBDIR_FROM_BIN
+#define RILL_JOBDIR_FROM_BIN "../lib/rill/jobs"
+#endif
 
 #define RILL_EXIT_OK 0
 #define RILL_EXIT_FAILURE 1
@@ -36,7 +40,8 @@ rill_job_plugin_t *rill_job_load(const char *job, rill_env_t *env, int argc, cha
 //  Calls the plugin's optional rill_job_finish(env): after the run, before env is destroyed.
 void rill_job_plugin_finish(rill_job_plugin_t *self, rill_env_t *env);
 void rill_job_plugin_destroy(rill_job_plugin_t **self_p);
-//  The directories searched for bundled jobs, in order; fills dirs (up to max), returns count.
+//  The directories searched for bundled jobs, in order, each once; fills dirs (up to max;
+//  4 hold them all) pointing into storage (PATH_MAX bytes) or static text; returns count.
 int rill_job_dirs(const char **dirs, int max, char *storage, size_t storage_size);
 
 //  Parses a whole positive int (base 10) from text; 0, or -1 when it is not one.

@@ -94,43 +94,43 @@ int rill_draw_write(const char *data, size_t size, const char *path, const char 
     return 0;
 }
 
-//  Reads the flow counters of a metrics JSON file into arrays indexed like plan; the file's
-//  plan must have plan's shape (the same job and parallelism).
+//  Reads the flow counters of a metrics JSON file into arrays indexed like plan. The file is
+//  checked whole (rill_metrics_from_json): it must be a run of plan (the same job and
+//  parallelism), and a bad field is named, never drawn.
 static int s_load_flow(const rill_plan_t *plan, const char *path, uint64_t **records,
                        double **backpressure, const char *command)
 {
     char *text = rill_draw_read_file(path, command);
     if (!text)
         return -1;
-    json_error_t error;
-    json_t *root = json_loads(text, 0, &error);
+    char error[512];
+    rill_metrics_t *metrics = rill_metrics_from_json(text, plan, error, sizeof error);
     free(text);
-    json_t *channels = json_object_get(root, "channels"), *subtasks = json_object_get(root, "subtasks");
-    if (!root || !json_is_array(channels) || !json_is_array(subtasks)) {
-        fprintf(stderr, "rill %s: '%s' is not a metrics file%s%s\n", command, path,
-                root ? "" : ": ", root ? "" : error.text);
-        json_decref(root);
+    if (!metrics) {
+        fprintf(stderr, "rill %s: '%s': %s\n", command, path, error);
         return -1;
     }
-    if (json_array_size(channels) != (size_t)rill_plan_channel_count(plan) ||
-        json_array_size(subtasks) != (size_t)rill_plan_subtask_count(plan)) {
-        fprintf(stderr,
-                "rill %s: '%s' is from a run with another shape (%zu subtasks, %zu channels; "
-                "the plan has %d and %d): use the same job and parallelism\n",
-                command, path, json_array_size(subtasks), json_array_size(channels),
-                rill_plan_subtask_count(plan), rill_plan_channel_count(plan));
-        json_decref(root);
+    int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
+    *records = calloc((size_t)channels + 1, sizeof(uint64_t));
+    *backpressure = calloc((size_t)subtasks + 1, sizeof(double));
+    if (!*records || !*backpressure) {
+        fprintf(stderr, "rill %s: out of memory\n", command);
+        free(*records);
+        free(*backpressure);
+        *records = NULL;
+        *backpressure = NULL;
+        rill_metrics_destroy(&metrics);
         return -1;
     }
-    *records = calloc(json_array_size(channels) + 1, sizeof(uint64_t));
-    *backpressure = calloc(json_array_size(subtasks) + 1, sizeof(double));
-    size_t i;
-    json_t *item;
-    json_array_foreach(channels, i, item)
-        (*records)[i] = (uint64_t)json_integer_value(json_object_get(item, "records"));
-    json_array_foreach(subtasks, i, item)
-        (*backpressure)[i] = json_number_value(json_object_get(item, "backpressure_ratio"));
-    json_decref(root);
+    for (int i = 0; i < channels; i++)
+        (*records)[i] = rill_metrics_channel(metrics, i).records;
+    //  The same ratio the file holds (the reader checked the two agree).
+    for (int i = 0; i < subtasks; i++) {
+        rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
+        uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
+        (*backpressure)[i] = total ? (double)m.backpressure_ns / (double)total : 0.0;
+    }
+    rill_metrics_destroy(&metrics);
     return 0;
 }
 
@@ -310,10 +310,13 @@ int rill_cmd_viz(int argc, char **argv)
     rill_plan_t *plan = rill_draw_load_plan(argv[optind], "viz");
     if (!plan)
         return RILL_EXIT_FAILURE;
-    //  A metrics file draws as the flow it recorded.
+    //  A metrics file (a document with a "rill_metrics" member, not merely the word, which
+    //  an operator's name may hold) draws as the flow it recorded.
     char *text = options.metrics ? NULL : rill_draw_read_file(argv[optind], "viz");
-    if (text && strstr(text, "\"rill_metrics\""))
+    json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_is_object(root) && json_object_get(root, "rill_metrics"))
         options.metrics = argv[optind];
+    json_decref(root);
     free(text);
     rc = s_draw(plan, &options, "viz");
     rill_plan_destroy(&plan);

@@ -10,8 +10,8 @@ int rill_cmd_jobs(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: rill jobs\n\nLists the bundled jobs, one line each, from the folder of "
-               "the rill binary,\n$RILL_JOB_PATH and %s.\n",
-               RILL_INSTALL_JOBDIR);
+               "the rill binary,\nthe folder %s relative to it, $RILL_JOB_PATH and\n%s.\n",
+               RILL_JOBDIR_FROM_BIN, RILL_INSTALL_JOBDIR);
         return RILL_EXIT_OK;
     }
     if (argc > 1) {

@@ -251,9 +251,22 @@ int rill_cmd_run(int argc, char **argv)
     rill_env_destroy(&env);
     rill_job_plugin_destroy(&plugin);
     rill_live_destroy(&live);
-    if (trace && fclose(trace)) {
-        fprintf(stderr, "rill run: cannot write trace '%s': %s\n", trace_path, strerror(errno));
-        code = code ? code : RILL_EXIT_FAILURE;
+    //  Subtasks write the trace through this FILE while the job runs and nobody there can
+    //  report a failed write; its error indicator keeps it. A full disk must not pass as a
+    //  complete trace, so check the indicator as well as the last flush and the close.
+    if (trace) {
+        errno = 0;
+        bool failed = fflush(trace) != 0 || ferror(trace);
+        int why = errno;
+        if (fclose(trace) && !failed) {
+            failed = true;
+            why = errno;
+        }
+        if (failed) {
+            fprintf(stderr, "rill run: cannot write trace '%s': %s\n", trace_path,
+                    why ? strerror(why) : "a write failed; the trace is incomplete");
+            code = code ? code : RILL_EXIT_FAILURE;
+        }
     }
     free(job_argv);
     return code;

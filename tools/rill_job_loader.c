@@ -1,6 +1,8 @@
 /*  rill_job_loader.c: finds a job plugin (a bundled job's name or a path to a shared object),
     opens it with dlopen and calls its entry to build the graph. Bundled jobs live beside the
-    rill binary (build/bin/NAME.so), then in $RILL_JOB_PATH, then in the installed job folder. */
+    rill binary (build/bin/NAME.so), then in the install job folder found relative to the
+    binary (PREFIX/lib/rill/jobs, wherever PREFIX was moved), then in $RILL_JOB_PATH, then in
+    the job folder compiled in. */
 #include "rill_cli.h"
 
 #include <dlfcn.h>
@@ -8,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 
@@ -28,24 +31,45 @@ int rill_cli_parse_int(const char *text, int min, int max, int *value)
     return 0;
 }
 
+//  Adds dir unless it is one already listed (by device and inode: an installed tool finds
+//  the install job folder both relative to itself and as the compiled-in path).
+static void s_add_dir(const char **dirs, int max, int *count, const char *dir)
+{
+    if (*count >= max)
+        return;
+    struct stat seen, candidate;
+    if (stat(dir, &candidate) == 0)
+        for (int i = 0; i < *count; i++)
+            if (stat(dirs[i], &seen) == 0 && seen.st_dev == candidate.st_dev &&
+                seen.st_ino == candidate.st_ino)
+                return;
+    dirs[(*count)++] = dir;
+}
+
 int rill_job_dirs(const char **dirs, int max, char *storage, size_t storage_size)
 {
     int count = 0;
-    //  The folder of the running binary: /proc/self/exe names it without guessing from argv[0].
+    //  The folder of the running binary: /proc/self/exe names it without guessing from argv[0]
+    //  (and through any symlink to the binary). storage holds it, then the install job
+    //  folder relative to it: "BINDIR\0BINDIR/../lib/rill/jobs\0".
     ssize_t length = readlink("/proc/self/exe", storage, storage_size - 1);
-    if (length > 0 && count < max) {
+    if (length > 0) {
         storage[length] = 0;
         char *slash = strrchr(storage, '/');
         if (slash) {
             *slash = 0;
-            dirs[count++] = storage;
+            s_add_dir(dirs, max, &count, storage);
+            char *relative = slash + 1;
+            size_t room = storage_size - (size_t)(relative - storage);
+            int used = snprintf(relative, room, "%s/%s", storage, RILL_JOBDIR_FROM_BIN);
+            if (used > 0 && (size_t)used < room)
+                s_add_dir(dirs, max, &count, relative);
         }
     }
     const char *env = getenv("RILL_JOB_PATH");
-    if (env && *env && count < max)
-        dirs[count++] = env;
-    if (count < max)
-        dirs[count++] = RILL_INSTALL_JOBDIR;
+    if (env && *env)
+        s_add_dir(dirs, max, &count, env);
+    s_add_dir(dirs, max, &count, RILL_INSTALL_JOBDIR);
     return count;
 }
 
