@@ -2,6 +2,7 @@
     lower-cased, words split on anything that is not an ASCII letter or digit), keyed by word
     and counted; one "word<TAB>count" line per word goes to stdout or --output. */
 #include "rill.h"
+#include "rill_job_args.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 
 const char *rill_job_describe(void)
 {
-    return "count words of a text file: -- --input FILE [--output FILE]";
+    return "count words of a text file: -- --input FILE [--output FILE] [--max-record-size B]";
 }
 
 //  Each byte's lower-case form when it belongs to a word, else 0: one table lookup both
@@ -73,7 +74,10 @@ static int s_split(const rill_record_t *in, rill_collector_t *out, void *ctx)
 
 static void s_usage(void)
 {
-    fprintf(stderr, "usage: rill run wordcount [-p N] -- --input FILE [--output FILE]\n");
+    fprintf(stderr, "usage: rill run wordcount [-p N] -- --input FILE [--output FILE]\n"
+                    "         [--max-record-size BYTES]   (longest line; K, M, G suffixes; "
+                    "default 16M)\n"
+                    "FILE may be a pipe or /dev/stdin; it is then read by one subtask\n");
 }
 
 int rill_job_build(rill_env_t *env, int argc, char **argv)
@@ -81,6 +85,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     static const struct option options[] = {
         {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
+        {"max-record-size", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -88,10 +93,19 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     optind = 1;
     opterr = 0;
     int option;
-    while ((option = getopt_long(argc, argv, ":i:o:h", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":i:o:m:h", options, NULL)) != -1) {
         switch (option) {
         case 'i': input = optarg; break;
         case 'o': output = optarg; break;
+        case 'm': {
+            size_t bytes;
+            if (rill_job_parse_size(optarg, &bytes) || rill_env_set_max_record_size(env, bytes)) {
+                fprintf(stderr, "wordcount: bad --max-record-size '%s' (1 .. 1G bytes)\n", optarg);
+                s_usage();
+                return 2;
+            }
+            break;
+        }
         case 'h': s_usage(); return 2;
         case ':':
             fprintf(stderr, "wordcount: option '%s' needs a value\n", argv[optind - 1]);

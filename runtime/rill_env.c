@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 //  One producing operator of a stream and how its records reach the next operator.
 typedef struct {
@@ -43,6 +45,7 @@ struct rill_env_t {
     rill_mode_t mode;
     size_t batch_size;
     int buffer_timeout_ms;
+    size_t max_record_size; //  handed to every text-file source
     char *job_name;
     rill_stream_t *streams;
     rill_plan_t *plan;
@@ -98,6 +101,7 @@ rill_env_t *rill_env_new(void)
     self->mode = RILL_MODE_AUTOMATIC;
     self->batch_size = RILL_DEFAULT_BATCH_SIZE;
     self->buffer_timeout_ms = RILL_DEFAULT_BUFFER_TIMEOUT;
+    self->max_record_size = RILL_DEFAULT_MAX_RECORD_SIZE;
     return self;
 }
 
@@ -172,6 +176,20 @@ int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds)
     return 0;
 }
 
+int rill_env_set_max_record_size(rill_env_t *self, size_t bytes)
+{
+    if (bytes < 1 || bytes > RILL_MAX_RECORD_SIZE_LIMIT) {
+        s_error(self, "maximum record size %zu is out of range (1 byte .. 1 GiB)", bytes);
+        return -1;
+    }
+    self->max_record_size = bytes;
+    //  Sources already added take it too, so the order of settings and sources does not matter.
+    for (int id = 0; id < rill_graph_operator_count(self->graph); id++)
+        if (rill_graph_operator(self->graph, id)->kind == RILL_OP_SOURCE_FILE)
+            rill_graph_set_max_record_size(self->graph, id, bytes);
+    return 0;
+}
+
 int rill_env_set_job_name(rill_env_t *self, const char *name)
 {
     char *copy = name ? strdup(name) : NULL;
@@ -218,10 +236,66 @@ const rill_plan_t *rill_env_plan(rill_env_t *self)
     return self->plan;
 }
 
+//  The text-file source (if any) that reads the regular file `written`, which a sink would
+//  truncate (or append to) before or while it is read. Files are compared by device and inode,
+//  so another name for the same file (a link, ./x, /dev/stdin) is caught too.
+static const rill_plan_operator_t *s_source_reading(const rill_plan_t *plan,
+                                                    const struct stat *written)
+{
+    const rill_graph_t *graph = rill_plan_graph(plan);
+    for (int id = 0; id < rill_plan_operator_count(plan); id++) {
+        const rill_operator_spec_t *spec = rill_graph_operator(graph, id);
+        struct stat read;
+        if (spec->kind == RILL_OP_SOURCE_FILE && stat(spec->path, &read) == 0 &&
+            S_ISREG(read.st_mode) && read.st_dev == written->st_dev &&
+            read.st_ino == written->st_ino)
+            return rill_plan_operator(plan, id);
+    }
+    return NULL;
+}
+
+//  Refuses, before anything runs, a print sink whose output is the input of a file source:
+//  opening the output truncates the input (`cat f > f`). Stdout counts too when it is a
+//  regular file (`>> f`). 0, or -1 with the error set.
+static int s_check_outputs_are_not_inputs(rill_env_t *self, const rill_plan_t *plan)
+{
+    const rill_graph_t *graph = rill_plan_graph(plan);
+    for (int id = 0; id < rill_plan_operator_count(plan); id++) {
+        const rill_operator_spec_t *spec = rill_graph_operator(graph, id);
+        const rill_plan_operator_t *sink = rill_plan_operator(plan, id);
+        if (spec->kind != RILL_OP_SINK_PRINT)
+            continue;
+        bool to_stdout = !spec->path || strcmp(spec->path, "-") == 0;
+        //  A parallel print sink writes PATH.i from subtask i (see rill_op_sinks.c).
+        for (int index = 0; index < (to_stdout ? 1 : sink->parallelism); index++) {
+            char name[4096];
+            struct stat written;
+            if (to_stdout)
+                snprintf(name, sizeof name, "standard output");
+            else if (sink->parallelism > 1)
+                snprintf(name, sizeof name, "%s.%d", spec->path, index);
+            else
+                snprintf(name, sizeof name, "%s", spec->path);
+            int found = to_stdout ? fstat(STDOUT_FILENO, &written) : stat(name, &written);
+            if (found != 0 || !S_ISREG(written.st_mode))
+                continue; //  a file not there yet cannot be an input
+            const rill_plan_operator_t *source = s_source_reading(plan, &written);
+            if (source) {
+                s_error(self,
+                        "operator '%s': its output '%s' is the input of operator '%s' (the same "
+                        "file); writing it would destroy the input: choose another output",
+                        sink->name, name, source->name);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int rill_env_execute(rill_env_t *self)
 {
     self->cancelled = false;
-    if (!rill_env_plan(self))
+    if (!rill_env_plan(self) || s_check_outputs_are_not_inputs(self, self->plan))
         return -1;
     self->metrics = rill_metrics_new(self->plan);
     rill_trace_t *trace =
@@ -355,7 +429,9 @@ rill_stream_t *rill_env_from_text_file(rill_env_t *self, const char *path)
         s_error(self, "text file source: no path given");
         return NULL;
     }
-    return s_source(self, &(rill_operator_spec_t){.kind = RILL_OP_SOURCE_FILE, .path = path});
+    return s_source(self, &(rill_operator_spec_t){.kind = RILL_OP_SOURCE_FILE,
+                                                  .path = path,
+                                                  .max_record_size = self->max_record_size});
 }
 
 rill_stream_t *rill_env_from_generator(rill_env_t *self, rill_generate_fn fn, void *ctx,

@@ -34,6 +34,11 @@ typedef struct rill_stream_t rill_stream_t;
 #define RILL_DEFAULT_BATCH_SIZE (32 * 1024)
 //  ... or when the oldest unsent record is this old (milliseconds; 0 = after every record).
 #define RILL_DEFAULT_BUFFER_TIMEOUT 10
+//  The longest line a text-file source accepts (bytes, without the line end); a longer one
+//  fails the job instead of growing a buffer without bound (think --input /dev/zero).
+#define RILL_DEFAULT_MAX_RECORD_SIZE (16 * 1024 * 1024)
+//  The highest value rill_env_set_max_record_size accepts (1 GiB).
+#define RILL_MAX_RECORD_SIZE_LIMIT (1024 * 1024 * 1024)
 
 //  ---- the environment
 
@@ -47,6 +52,10 @@ int rill_env_set_parallelism(rill_env_t *self, int parallelism);
 int rill_env_set_mode(rill_env_t *self, rill_mode_t mode);
 int rill_env_set_batch_size(rill_env_t *self, size_t bytes);
 int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds);
+//  The longest line (bytes) every text-file source of this environment accepts, those added
+//  before and after the call: 1 .. RILL_MAX_RECORD_SIZE_LIMIT; default
+//  RILL_DEFAULT_MAX_RECORD_SIZE. A longer line fails the job, naming operator and subtask.
+int rill_env_set_max_record_size(rill_env_t *self, size_t bytes);
 //  Names the job (used in endpoints, reports and diagrams). Default "job".
 int rill_env_set_job_name(rill_env_t *self, const char *name);
 int rill_env_parallelism(const rill_env_t *self);

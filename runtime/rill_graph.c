@@ -119,6 +119,14 @@ int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism)
     return 0;
 }
 
+int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes)
+{
+    if (id < 0 || id >= self->operator_count)
+        return -1;
+    self->operators[id].max_record_size = bytes;
+    return 0;
+}
+
 static const char *s_kind_names[] = {
     [RILL_OP_SOURCE_FILE] = "source",  [RILL_OP_SOURCE_GENERATOR] = "source",
     [RILL_OP_SOURCE_USER] = "source",  [RILL_OP_MAP] = "map",

@@ -93,6 +93,7 @@ typedef struct {
     rill_aggregate_t aggregate;       //  RILL_WINDOW_FN_AGGREGATE
     rill_window_agg_t window_agg;     //  RILL_WINDOW_FN_BUILTIN
     rill_timer_fn on_timer;           //  RILL_OP_PROCESS
+    size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
 } rill_operator_spec_t;
 
 #define RILL_UNBOUNDED UINT64_MAX
@@ -132,6 +133,8 @@ const rill_edge_spec_t *rill_graph_edge(const rill_graph_t *self, int id);
 //  Sets an operator's name (copied) or parallelism after it was added. 0, or -1.
 int rill_graph_set_name(rill_graph_t *self, int id, const char *name);
 int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism);
+//  Sets the longest record an operator's source may produce (bytes; 0: the default). 0, or -1.
+int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes);
 
 //  Names for kinds and patterns as they appear in diagrams, JSON and messages
 //  ("source", "map", "reduce", "sink"...; "forward", "hash", ...).

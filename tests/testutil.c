@@ -20,8 +20,8 @@ int test_generate_sequence(uint64_t index, rill_collector_t *out, void *ctx)
 int test_tag_subtask(const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
     char text[256];
-    int size = snprintf(text, sizeof text, "%d\t%.*s", rill_collector_subtask(out),
-                        (int)in->size, (const char *)in->data);
+    int size = snprintf(text, sizeof text, "%d\t%.*s", rill_collector_subtask(out), (int)in->size,
+                        (const char *)in->data);
     return rill_collector_emit(out, text, (size_t)size, in->timestamp);
 }
 
@@ -53,7 +53,8 @@ static char *s_read_all(int fd)
     return text;
 }
 
-int test_run_toolv(char **out, char **err, const char *const *args)
+//  Runs the tool with stdin_fd as its standard input.
+static int s_run_toolv(char **out, char **err, int stdin_fd, const char *const *args)
 {
     const char *bin = getenv("RILL_BIN");
     if (!bin)
@@ -69,7 +70,7 @@ int test_run_toolv(char **out, char **err, const char *const *args)
     unlink(err_name);
     pid_t pid = fork();
     if (pid == 0) {
-        int null_fd = open("/dev/null", O_RDONLY);
+        int null_fd = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
         dup2(null_fd, 0);
         dup2(out_fd, 1);
         dup2(err_fd, 2);
@@ -97,6 +98,92 @@ int test_run_toolv(char **out, char **err, const char *const *args)
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+int test_run_toolv(char **out, char **err, const char *const *args)
+{
+    return s_run_toolv(out, err, -1, args);
+}
+
+//  Writes all of text to fd in a child process (so a reader that is slow or stops early never
+//  blocks the test) and returns the child's pid, or -1.
+//  other_fd (if >= 0) is closed in the child: a feeder holding the read end of its own pipe
+//  would wait forever on a reader that stopped early.
+static pid_t s_feed(int fd, const char *text, int other_fd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (other_fd >= 0)
+            close(other_fd);
+        size_t size = strlen(text), done = 0;
+        while (done < size) {
+            ssize_t wrote = write(fd, text + done, size - done);
+            if (wrote < 0 && errno == EINTR)
+                continue;
+            if (wrote <= 0)
+                _exit(1);
+            done += (size_t)wrote;
+        }
+        _exit(0);
+    }
+    return pid;
+}
+
+int test_run_tool_piped(char **out, char **err, const char *input, const char *const *args)
+{
+    int fds[2];
+    //  Close-on-exec: the tool must not inherit the write end, or it would never see the end.
+    if (pipe(fds))
+        return -1;
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    pid_t feeder = s_feed(fds[1], input, fds[0]);
+    close(fds[1]);
+    int status = feeder < 0 ? -1 : s_run_toolv(out, err, fds[0], args);
+    close(fds[0]);
+    if (feeder > 0)
+        while (waitpid(feeder, NULL, 0) < 0 && errno == EINTR)
+            ;
+    return status;
+}
+
+int test_fifo_feed(const char *path, const char *input)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY); //  waits for the reader
+        if (fd < 0)
+            _exit(1);
+        size_t size = strlen(input), done = 0;
+        while (done < size) {
+            ssize_t wrote = write(fd, input + done, size - done);
+            if (wrote < 0 && errno == EINTR)
+                continue;
+            if (wrote <= 0)
+                _exit(1);
+            done += (size_t)wrote;
+        }
+        _exit(0);
+    }
+    return (int)pid;
+}
+
+int test_fifo_feed_finish(const char *path, int feeder)
+{
+    //  A reader that never came (or stopped early) would leave the feeder waiting in open()
+    //  or in write(): be that reader, and throw away what it writes, until it is gone.
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    int status = -1;
+    for (;;) {
+        pid_t done = waitpid((pid_t)feeder, &status, WNOHANG);
+        if (done == (pid_t)feeder || (done < 0 && errno != EINTR))
+            break;
+        char discard[4096];
+        if (fd < 0 || read(fd, discard, sizeof discard) <= 0)
+            usleep(1000);
+    }
+    if (fd >= 0)
+        close(fd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int test_run_tool(char **out, char **err, const char *arg, ...)

@@ -38,6 +38,15 @@ uint64_t test_record_number(const rill_record_t *record);
 int test_run_tool(char **out, char **err, const char *arg, ...);
 //  Same with an argument vector.
 int test_run_toolv(char **out, char **err, const char *const *args);
+//  Same, with input fed to the tool's standard input through a pipe (by a child process, so
+//  the pipe's capacity does not matter).
+int test_run_tool_piped(char **out, char **err, const char *input, const char *const *args);
+//  Starts a child process that opens the FIFO at path for writing (waiting for a reader),
+//  writes input and closes it; returns its pid, or -1. test_fifo_feed_finish waits for it
+//  (unblocking it when no reader ever opened the FIFO) and returns its exit status (0: all
+//  of input was written).
+int test_fifo_feed(const char *path, const char *input);
+int test_fifo_feed_finish(const char *path, int feeder);
 //  A path to the source tree (RILL_SOURCE_DIR) joined with relative; static storage per call
 //  site is not used: the caller frees.
 char *test_source_path(const char *relative);
