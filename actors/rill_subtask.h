@@ -30,8 +30,8 @@ typedef struct {
     char error[512];
 } rill_subtask_args_t;
 
-//  The actor function, run on its own thread with its end of a zsys_create_pipe pair (it
-//  would run under zactor_new as well). args must outlive the actor.
+//  The actor function (a zactor_fn; the job runs it under zactor_new). args must outlive the
+//  actor.
 void rill_subtask_actor(zsock_t *pipe, void *args);
 
 #endif

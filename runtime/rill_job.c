@@ -1,9 +1,11 @@
 /*  rill_job.c: the coordinator. Runs in the caller's thread: it only creates actors, sends
     them a handful of commands and waits on their pipes, so it needs no thread of its own.
-    Each actor is a thread of ours joined when the job ends (not a zactor, whose thread closes
-    its end of the pipe after the caller has moved on): when a job returns, every socket it
-    opened is closed, so a process can run jobs one after another and exit without czmq
-    waiting for stragglers. Before anything starts it checks what the plan needs (sockets,
+    Every subtask is a czmq actor (zactor). zactor detaches the actor's thread, which closes its
+    end of the pipe only after zactor_destroy has returned; so that every socket a job opened
+    is closed when the job returns (a process can run jobs one after another, and exit without
+    czmq waiting 200 ms for stragglers), each actor thread also posts an exit latch from a
+    thread-specific destructor, which runs once the thread has finished, and the coordinator
+    waits on it. Before anything starts it checks what the plan needs (threads, sockets,
     descriptors, memory) against the process's limits, raising the soft ones it may. */
 #include "rill_job.h"
 #include "rill_subtask.h"
@@ -13,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +24,14 @@
 
 #define S_WATCH_INTERVAL_MS 100
 
-//  One subtask's thread and the coordinator's end of its pipe.
+//  One subtask's actor, and the latch its thread posts as it ends.
 typedef struct {
-    zsock_t *pipe;
-    zsock_t *child_pipe; //  the actor's end; the actor thread destroys it
+    zactor_t *actor;
+    zsock_t *pipe; //  the coordinator's end: the actor's own socket
     rill_subtask_args_t *args;
-    pthread_t thread;
-    bool running; //  thread started and not joined yet
+    sem_t exited;        //  posted by the actor thread's exit destructor
+    atomic_bool watched; //  the thread will post `exited` (set before its ready signal)
+    bool latch_made;     //  `exited` was initialized
 } s_actor_t;
 
 struct rill_job_t {
@@ -70,48 +74,72 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
     return self;
 }
 
-static void *s_actor_thread(void *arg)
+//  The thread-specific key whose destructor posts an actor's exit latch. Made once per process
+//  and never changed after: the one piece of process-wide state here, as pthread keys are.
+static pthread_key_t s_exit_key;
+static pthread_once_t s_exit_key_once = PTHREAD_ONCE_INIT;
+static bool s_exit_key_made;
+
+//  Runs as an actor thread ends, after zactor's shim has closed the thread's end of the pipe.
+static void s_on_actor_exit(void *latch)
 {
-    s_actor_t *actor = arg;
-    rill_subtask_actor(actor->child_pipe, actor->args);
-    zsock_destroy(&actor->child_pipe);
-    return NULL;
+    sem_post(latch);
 }
 
-//  Starts one actor (its ready signal is awaited later, so threads start in parallel). 0, or
-//  -1 with self->error set.
+static void s_make_exit_key(void)
+{
+    s_exit_key_made = pthread_key_create(&s_exit_key, s_on_actor_exit) == 0;
+}
+
+//  The actor function zactor runs: arms the exit latch, then runs the subtask.
+static void s_actor(zsock_t *pipe, void *arg)
+{
+    s_actor_t *actor = arg;
+    if (s_exit_key_made && pthread_setspecific(s_exit_key, &actor->exited) == 0)
+        atomic_store(&actor->watched, true);
+    rill_subtask_actor(pipe, actor->args);
+}
+
+//  Starts one actor; zactor_new returns once the actor signalled it is ready. 0, or -1 with
+//  self->error set.
 static int s_start_actor(rill_job_t *self, s_actor_t *actor, int subtask)
 {
-    actor->pipe = zsys_create_pipe(&actor->child_pipe);
-    //  Ask libzmq to drop, not keep, what an actor never read once the job is over.
-    zsock_set_linger(actor->pipe, 0);
-    zsock_set_linger(actor->child_pipe, 0);
-    int rc = pthread_create(&actor->thread, NULL, s_actor_thread, actor);
-    if (rc) {
-        zsock_destroy(&actor->child_pipe);
-        zsock_destroy(&actor->pipe);
-        snprintf(self->error, sizeof self->error, "job: cannot start subtask %d of %d: %s",
-                 subtask + 1, self->count, strerror(rc));
+    pthread_once(&s_exit_key_once, s_make_exit_key);
+    if (sem_init(&actor->exited, 0, 0) == 0)
+        actor->latch_made = true;
+    actor->actor = actor->latch_made ? zactor_new(s_actor, actor) : NULL;
+    if (!actor->actor) {
+        snprintf(self->error, sizeof self->error, "job: cannot start subtask %d of %d", subtask + 1,
+                 self->count);
         return -1;
     }
-    actor->running = true;
+    actor->pipe = zactor_sock(actor->actor);
+    //  Ask libzmq to drop, not keep, what an actor never read once the job is over.
+    zsock_set_linger(actor->pipe, 0);
     return 0;
 }
 
-//  Stops every actor: $TERM to all first, so they wind down in parallel, then joins each, so
-//  that every socket of the job is closed when this returns.
+//  Stops every actor: $TERM to all first, so they wind down in parallel, then destroys each
+//  (which collects its last signal) and waits for its thread to end, so that every socket of
+//  the job is closed when this returns.
 static void s_stop_actors(rill_job_t *self)
 {
     for (int i = 0; i < self->count; i++)
-        if (self->actors[i].running) {
+        if (self->actors[i].actor) {
             zsock_set_sndtimeo(self->actors[i].pipe, 0);
             zstr_send(self->actors[i].pipe, "$TERM");
         }
     for (int i = 0; i < self->count; i++) {
-        if (self->actors[i].running)
-            pthread_join(self->actors[i].thread, NULL);
-        self->actors[i].running = false;
-        zsock_destroy(&self->actors[i].pipe);
+        s_actor_t *actor = &self->actors[i];
+        bool started = actor->actor != NULL;
+        zactor_destroy(&actor->actor);
+        actor->pipe = NULL;
+        if (started && atomic_load(&actor->watched))
+            while (sem_wait(&actor->exited) && errno == EINTR)
+                ;
+        if (actor->latch_made)
+            sem_destroy(&actor->exited);
+        actor->latch_made = false;
     }
 }
 
@@ -265,6 +293,21 @@ static int s_open_descriptors(void)
     return count > 3 ? count - 3 : 0; //  ".", ".." and the directory's own descriptor
 }
 
+//  Threads of this process now (from /proc), or 0 when /proc is not there to say.
+static int s_process_threads(void)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    if (!status)
+        return 0;
+    char line[256];
+    int count = 0;
+    while (fgets(line, sizeof line, status))
+        if (sscanf(line, "Threads: %d", &count) == 1)
+            break;
+    fclose(status);
+    return count;
+}
+
 //  Checks what the plan needs against the process's limits before anything starts, raising
 //  the soft descriptor limit up to the hard one when that is enough. czmq cannot create a
 //  socket beyond its limit without aborting, so this must hold before the first actor.
@@ -304,6 +347,17 @@ static int s_reserve_limits(rill_job_t *self)
             }
         }
     }
+    //  zactor cannot report a thread it failed to create (its constructor would wait for the
+    //  ready signal forever), so the threads must be there to be had before the first one.
+    struct rlimit threads;
+    if (getrlimit(RLIMIT_NPROC, &threads) == 0 && threads.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)needs.threads + (rlim_t)s_process_threads() > threads.rlim_cur) {
+        snprintf(self->error, sizeof self->error,
+                 "job: needs %d threads (one per subtask) beside the %d running, more than the "
+                 "limit of %llu (ulimit -u; lower the parallelism)",
+                 needs.threads, s_process_threads(), (unsigned long long)threads.rlim_cur);
+        return -1;
+    }
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
     uint64_t memory = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 0;
     if (memory && needs.batch_bytes > memory) {
@@ -325,8 +379,6 @@ int rill_job_run(rill_job_t *self, atomic_int *cancel)
     for (int i = 0; i < self->count; i++)
         if (s_start_actor(self, &self->actors[i], i))
             goto cleanup;
-    for (int i = 0; i < self->count; i++)
-        zsock_wait(self->actors[i].pipe);
     if (s_phase(self, "BIND") || s_phase(self, "CONNECT"))
         goto cleanup;
     for (int i = 0; i < self->count; i++)

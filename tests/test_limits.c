@@ -5,6 +5,7 @@
     its own. */
 #include "testutil.h"
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -253,9 +254,13 @@ static void out_of_memory_in_a_map_fails_the_job_naming_operator_and_subtask(voi
 #ifndef __SANITIZE_ADDRESS__
 //  Allocation failure injection for the next case, local to one thread: once a subtask's
 //  thread sets this, every malloc, calloc and realloc it makes fails, as when memory has run
-//  out; the other threads (the coordinator, the other subtasks) allocate as usual. The
-//  allocator is glibc's, reached by its __libc_ names. Under AddressSanitizer, which owns
-//  malloc, the case cannot inject and says so.
+//  out, through the report of its failure and the rest of rill's subtask code; the other
+//  threads (the coordinator, the other subtasks) allocate as usual. Memory comes back only
+//  when czmq's zactor shim takes over after the subtask returned: the shim first sets the
+//  pipe's send timeout (intercepted below), then signals the actor's end with a message on
+//  the heap, and czmq aborts on an allocation failure there by design. The allocator is
+//  glibc's, reached by its __libc_ names. Under AddressSanitizer, which owns malloc, the case
+//  cannot inject and says so.
 static __thread bool s_thread_out_of_memory;
 void *__libc_malloc(size_t size);
 void *__libc_calloc(size_t count, size_t size);
@@ -288,7 +293,16 @@ void *realloc(void *pointer, size_t size)
     return __libc_realloc(pointer, size);
 }
 
-//  At record 500, this subtask's thread runs out of memory for good.
+//  zactor's shim calls this first when the actor function has returned (see above). rill's
+//  subtask code sets send timeouts only while connecting, before any record.
+void zsock_set_sndtimeo(void *self, int sndtimeo)
+{
+    s_thread_out_of_memory = false;
+    void (*next)(void *, int) = (void (*)(void *, int))dlsym(RTLD_NEXT, "zsock_set_sndtimeo");
+    next(self, sndtimeo);
+}
+
+//  At record 500, this subtask's thread runs out of memory until its subtask code is done.
 static int s_exhaust_thread_memory(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 {
     if (test_record_number(in) == 500) {
