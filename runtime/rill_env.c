@@ -213,7 +213,7 @@ int rill_env_execute(rill_env_t *self)
     }
     rill_job_destroy(&job);
     rill_trace_destroy(&trace);
-    self->cancel = 0;
+    __atomic_store_n(&self->cancel, 0, __ATOMIC_RELAXED); //  rill_env_cancel may run meanwhile
     return rc;
 }
 
@@ -230,8 +230,11 @@ int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample)
 
 void rill_env_cancel(rill_env_t *self)
 {
-    if (self->cancel < 2)
-        self->cancel++;
+    //  Atomic: another thread (or a signal handler) cancels while the job's watcher reads it.
+    sig_atomic_t level = __atomic_load_n(&self->cancel, __ATOMIC_RELAXED);
+    while (level < 2 && !__atomic_compare_exchange_n(&self->cancel, &level, level + 1, false,
+                                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
 }
 
 bool rill_env_cancelled(const rill_env_t *self)

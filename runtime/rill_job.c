@@ -126,7 +126,7 @@ static int s_watch(rill_job_t *self, volatile sig_atomic_t *cancel)
     for (int i = 0; i < self->count; i++)
         items[i] = (zmq_pollitem_t){zsock_resolve(self->actors[i]), 0, ZMQ_POLLIN, 0};
     while (finished < self->count) {
-        int level = cancel ? (int)*cancel : 0;
+        int level = cancel ? (int)__atomic_load_n(cancel, __ATOMIC_RELAXED) : 0;
         if (zsys_interrupted && level < 1)
             level = 1;
         if (level >= 2) {

@@ -3,6 +3,7 @@
     channels the DEALER fair-queues, which is all the model promises. */
 #include "rill_reader.h"
 #include "rill_frame.h"
+#include "rill_tsan.h"
 #include "rill_writer.h"
 
 #include <assert.h>
@@ -290,7 +291,9 @@ int rill_reader_receive(rill_reader_t *self, int input, int max_frames, rill_rea
             snprintf(self->error, sizeof self->error, "receive failed: %s", zmq_strerror(errno));
             return -1;
         }
+        RILL_TSAN_ACQUIRE(zmq_msg_data(&msg)); //  the writer's release before sending it
         int rc = rill_reader_decode(self, input, zmq_msg_data(&msg), zmq_msg_size(&msg), fn, ctx);
+        RILL_TSAN_RELEASE(zmq_msg_data(&msg)); //  done with it: whoever frees it acquires
         zmq_msg_close(&msg);
         if (rc)
             return -1;
