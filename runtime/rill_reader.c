@@ -3,8 +3,10 @@
     channels the DEALER fair-queues, which is all the model promises. */
 #include "rill_reader.h"
 #include "rill_frame.h"
+#include "rill_tsan.h"
 #include "rill_writer.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <stdio.h>
@@ -212,15 +214,15 @@ static int s_bad_frame(rill_reader_t *self, s_input_t *in, const char *why)
     return -1;
 }
 
-//  Decodes one frame and hands its records on.
-static int s_handle_frame(rill_reader_t *self, int input, zmq_msg_t *msg,
-                          rill_reader_record_fn *fn, void *ctx)
+int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t size,
+                       rill_reader_record_fn *fn, void *ctx)
 {
+    assert(input >= 0 && input < self->input_count);
     s_input_t *in = &self->inputs[input];
-    const uint8_t *at = zmq_msg_data(msg);
-    const uint8_t *end = at + zmq_msg_size(msg);
+    const uint8_t *at = data;
+    const uint8_t *end = at + size;
     rill_frame_header_t header;
-    if (zmq_msg_size(msg) < sizeof header)
+    if (size < sizeof header)
         return s_bad_frame(self, in, "shorter than its header");
     memcpy(&header, at, sizeof header);
     at += sizeof header;
@@ -305,7 +307,9 @@ int rill_reader_receive(rill_reader_t *self, int input, int max_frames, rill_rea
             snprintf(self->error, sizeof self->error, "receive failed: %s", zmq_strerror(errno));
             return -1;
         }
-        int rc = s_handle_frame(self, input, &msg, fn, ctx);
+        RILL_TSAN_ACQUIRE(zmq_msg_data(&msg)); //  the writer's release before sending it
+        int rc = rill_reader_decode(self, input, zmq_msg_data(&msg), zmq_msg_size(&msg), fn, ctx);
+        RILL_TSAN_RELEASE(zmq_msg_data(&msg)); //  done with it: whoever frees it acquires
         zmq_msg_close(&msg);
         if (rc)
             return -1;

@@ -39,6 +39,11 @@ void *rill_reader_handle(const rill_reader_t *self, int input);
 //  see rill_reader_error).
 int rill_reader_receive(rill_reader_t *self, int input, int max_frames, rill_reader_record_fn *fn,
                         void *ctx);
+//  Decodes one frame as if it had arrived on input `input` (what rill_reader_receive does with
+//  each frame it takes; callable on its own so tests and fuzzers can feed crafted bytes).
+//  0, or -1 (fn failed, or a malformed frame; see rill_reader_error).
+int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t size,
+                       rill_reader_record_fn *fn, void *ctx);
 //  True once every channel into this subtask delivered END (at once when there are none).
 bool rill_reader_finished(const rill_reader_t *self);
 //  True once input `input` is finished (its socket need not be polled any more).

@@ -9,6 +9,7 @@
 #include "rill_writer.h"
 #include "rill_frame.h"
 #include "rill_partitioner.h"
+#include "rill_tsan.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -73,8 +74,11 @@ struct rill_writer_t {
     char error[256];
 };
 
+//  ZeroMQ calls this when the last message sharing the batch is closed, in whichever thread
+//  that was: every reader released the batch before closing its message.
 static void s_free_batch(void *data, void *hint)
 {
+    RILL_TSAN_ACQUIRE(data);
     free(data);
 }
 
@@ -261,6 +265,9 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
         batch->count = 0;
         return s_fail(self, "%s", "out of memory");
     }
+    //  The batch is complete, and so is the message's shared header ZeroMQ just allocated
+    //  (freed by whoever closes the message last): the readers acquire both.
+    RILL_TSAN_RELEASE(batch->data);
     uint64_t records = batch->records, bytes = batch->size;
     batch->data = NULL; //  now ZeroMQ's; the next entry takes a fresh buffer
     batch->size = 0;

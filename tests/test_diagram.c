@@ -224,8 +224,9 @@ static void malformed_or_truncated_json_is_an_error_not_a_crash(void **state)
     }
     //  Wrong types, ids out of range, inconsistent counts, not a plan at all.
     const char *bad[] = {
-        "[]", "{}", "{\"rill_plan\":1}", "null", "{\"rill_plan\":1,\"job\":\"x\",\"mode\":\"batch\","
-        "\"operators\":[{\"id\":5}],\"edges\":[],\"subtasks\":[],\"channels\":[]}",
+        "[]", "{}", "{\"rill_plan\":1}", "null",
+        ("{\"rill_plan\":1,\"job\":\"x\",\"mode\":\"batch\","
+         "\"operators\":[{\"id\":5}],\"edges\":[],\"subtasks\":[],\"channels\":[]}"),
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_null(rill_plan_from_json(bad[i], error, sizeof error));

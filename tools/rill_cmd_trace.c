@@ -252,8 +252,10 @@ int rill_cmd_trace(int argc, char **argv)
     s_hop_t *hops;
     size_t count;
     json_t *plan = NULL;
-    if (s_load(argv[optind], &hops, &count, &plan))
+    if (s_load(argv[optind], &hops, &count, &plan)) {
+        json_decref(plan); //  a header may have been read before the file failed
         return RILL_EXIT_FAILURE;
+    }
     qsort(hops, count, sizeof(s_hop_t), s_by_trace);
     s_table_t operators = {0}, edges = {0};
     size_t traces = 0;
