@@ -236,22 +236,35 @@ const rill_plan_t *rill_env_plan(rill_env_t *self)
     return self->plan;
 }
 
-//  The text-file source (if any) that reads the regular file `written`, which a sink would
-//  truncate (or append to) before or while it is read. Files are compared by device and inode,
-//  so another name for the same file (a link, ./x, /dev/stdin) is caught too.
-static const rill_plan_operator_t *s_source_reading(const rill_plan_t *plan,
-                                                    const struct stat *written)
+//  The id of the text-file source (if any) that reads the regular file `written`, or -1: a
+//  sink would truncate (or append to) it before or while it is read. Files are compared by
+//  device and inode, so another name for the same file (a link, ./x, /dev/stdin) is caught too.
+static int s_source_reading(const rill_graph_t *graph, const struct stat *written)
 {
-    const rill_graph_t *graph = rill_plan_graph(plan);
-    for (int id = 0; id < rill_plan_operator_count(plan); id++) {
+    for (int id = 0; id < rill_graph_operator_count(graph); id++) {
         const rill_operator_spec_t *spec = rill_graph_operator(graph, id);
         struct stat read;
         if (spec->kind == RILL_OP_SOURCE_FILE && stat(spec->path, &read) == 0 &&
             S_ISREG(read.st_mode) && read.st_dev == written->st_dev &&
             read.st_ino == written->st_ino)
-            return rill_plan_operator(plan, id);
+            return id;
     }
-    return NULL;
+    return -1;
+}
+
+int rill_env_check_output(rill_env_t *self, const char *path)
+{
+    struct stat written;
+    if (*self->error || !path || stat(path, &written) != 0 || !S_ISREG(written.st_mode))
+        return *self->error ? -1 : 0; //  a file not there yet cannot be an input
+    int source = s_source_reading(self->graph, &written);
+    if (source < 0)
+        return 0;
+    const rill_operator_spec_t *spec = rill_graph_operator(self->graph, source);
+    s_error(self, "'%s' is the input of operator '%s' (the same file); writing it would destroy "
+                  "the input: choose another output",
+            path, spec->name ? spec->name : rill_op_kind_name(spec->kind));
+    return -1;
 }
 
 //  Refuses, before anything runs, a print sink whose output is the input of a file source:
@@ -279,12 +292,12 @@ static int s_check_outputs_are_not_inputs(rill_env_t *self, const rill_plan_t *p
             int found = to_stdout ? fstat(STDOUT_FILENO, &written) : stat(name, &written);
             if (found != 0 || !S_ISREG(written.st_mode))
                 continue; //  a file not there yet cannot be an input
-            const rill_plan_operator_t *source = s_source_reading(plan, &written);
-            if (source) {
+            int source = s_source_reading(graph, &written);
+            if (source >= 0) {
                 s_error(self,
                         "operator '%s': its output '%s' is the input of operator '%s' (the same "
                         "file); writing it would destroy the input: choose another output",
-                        sink->name, name, source->name);
+                        sink->name, name, rill_plan_operator(plan, source)->name);
                 return -1;
             }
         }

@@ -84,6 +84,11 @@ void rill_env_set_monitor(rill_env_t *self, rill_monitor_fn *fn, void *ctx, int 
 //  open through execute. out NULL turns tracing off. 0, or -1 for sample 0. A failed write
 //  does not fail the job: it leaves out's error indicator set; check ferror(out) afterwards.
 int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample);
+//  Refuses a file the caller will write while the job runs (a trace, metrics or report file)
+//  when it is the input of one of the job's file sources, under any name (same device and
+//  inode): writing it would destroy the input. 0, or -1 with rill_env_error set. Print sinks
+//  are checked by rill_env_execute itself.
+int rill_env_check_output(rill_env_t *self, const char *path);
 //  Counters of the last (or current) run; NULL before the first run.
 const rill_metrics_t *rill_env_metrics(const rill_env_t *self);
 

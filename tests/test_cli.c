@@ -95,6 +95,30 @@ static void a_trace_onto_a_full_disk_exits_1(void **state)
     free(input);
 }
 
+//  The tool's own outputs open before the job runs: one that is the job's input would be
+//  truncated before a line of it was read. Each is refused, under any name, and the input is
+//  left as it was.
+static void a_trace_metrics_or_report_file_that_is_the_input_is_refused(void **state)
+{
+    const char *text = "to be or not to be\n";
+    char *input = test_temp_file(text);
+    assert_non_null(input);
+    char other_name[4200];
+    snprintf(other_name, sizeof other_name, "/tmp/../tmp/%s", input + strlen("/tmp/"));
+    const char *options[] = {"--trace", "--metrics-json", "--report"};
+    for (int i = 0; i < 3; i++) {
+        EXPECT(1, NULL, "is the input of operator", "run", options[i], input, "wordcount", "--",
+               "--input", input, "--output", "/dev/null");
+        EXPECT(1, NULL, "writing it would destroy the input", "run", options[i], other_name,
+               "wordcount", "--", "--input", input, "--output", "/dev/null");
+        char *now = test_read_file(input);
+        assert_string_equal(now, text);
+        free(now);
+    }
+    unlink(input);
+    free(input);
+}
+
 static void a_bounded_job_runs_and_exits_0(void **state)
 {
     EXPECT(0, "sensor-7\t", NULL, "run", "seed-example", "-p", "2", "--", "--count", "1000");
@@ -257,6 +281,7 @@ int main(void)
         cmocka_unit_test(bad_command_lines_print_usage_and_exit_2),
         cmocka_unit_test(failures_exit_1_with_a_clear_message),
         cmocka_unit_test(a_trace_onto_a_full_disk_exits_1),
+        cmocka_unit_test(a_trace_metrics_or_report_file_that_is_the_input_is_refused),
         cmocka_unit_test(a_bounded_job_runs_and_exits_0),
         cmocka_unit_test(ctrl_c_drains_a_running_job_and_exits_130),
         cmocka_unit_test(a_second_ctrl_c_stops_the_job_and_exits_130),

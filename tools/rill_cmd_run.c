@@ -204,6 +204,12 @@ int rill_cmd_run(int argc, char **argv)
     for (int i = 0; plugin && i < 3; i++) {
         if (!outputs[i])
             continue;
+        if (rill_env_check_output(env, outputs[i])) {
+            fprintf(stderr, "rill run: cannot write %s: %s\n", what[i], rill_env_error(env));
+            code = RILL_EXIT_FAILURE;
+            rill_job_plugin_destroy(&plugin);
+            break;
+        }
         *files[i] = fopen(outputs[i], "w");
         if (!*files[i]) {
             fprintf(stderr, "rill run: cannot write %s '%s': %s\n", what[i], outputs[i],
