@@ -3,6 +3,7 @@
     the writer route and batch the output, flushes on the buffer timeout, and when every input
     has ended, ends its own outputs and reports DONE. Counters go to the job's metrics slots. */
 #include "rill_subtask.h"
+#include "rill_tsan.h"
 #include "rill_operator.h"
 #include "rill_reader.h"
 #include "rill_writer.h"
@@ -434,6 +435,7 @@ static int s_handle_start(self_t *self)
 static void s_report(self_t *self, const char *what)
 {
     memcpy(self->args->error, self->error, sizeof self->args->error);
+    RILL_TSAN_RELEASE(self->args->error); //  the pipe hands it over (see rill_tsan.h)
     zmq_send(zsock_resolve(self->pipe), what, strlen(what), 0);
 }
 

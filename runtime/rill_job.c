@@ -9,6 +9,7 @@
     descriptors, memory) against the process's limits, raising the soft ones it may. */
 #include "rill_job.h"
 #include "rill_subtask.h"
+#include "rill_tsan.h"
 #include "rill_writer.h"
 
 #include <czmq.h>
@@ -196,6 +197,7 @@ static int s_phase(rill_job_t *self, const char *command)
     for (int i = 0; i < self->count; i++) {
         char reply[16] = "";
         if (s_receive(self, i, reply, sizeof reply) < 0 || !streq(reply, "OK")) {
+            RILL_TSAN_ACQUIRE(self->args[i].error); //  written before the actor's reply
             if (rc == 0)
                 snprintf(self->error, sizeof self->error, "%s",
                          streq(reply, "ERROR") && *self->args[i].error
@@ -264,6 +266,7 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
                 done[i] = true;
                 finished++;
             } else if (streq(message, "FAILED")) {
+                RILL_TSAN_ACQUIRE(self->args[i].error); //  written before FAILED was sent
                 snprintf(self->error, sizeof self->error, "%s", self->args[i].error);
                 goto cleanup;
             }
