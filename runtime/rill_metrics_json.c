@@ -4,6 +4,7 @@
     Reading trusts nothing: a file may be hand-edited, truncated or from another job, and what
     it says is drawn (widths, colours), so every field is checked against the plan and against
     the other fields it is derived from, as the plan reader checks a plan. */
+#include "rill_json_check.h"
 #include "rill_metrics_private.h"
 
 #include <jansson.h>
@@ -102,79 +103,62 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
 
 //  ---- reading
 
-typedef struct {
-    char *error;
-    size_t error_size;
-    int failed;
-} s_reader_t;
-
-//  Keeps the first message; returns -1 so callers can `return s_fail(...)`.
-static int s_fail(s_reader_t *reader, const char *format, ...)
-{
-    if (reader->failed++ || !reader->error || !reader->error_size)
-        return -1;
-    va_list args;
-    va_start(args, format);
-    int used = snprintf(reader->error, reader->error_size, "metrics JSON: ");
-    if (used >= 0 && (size_t)used < reader->error_size)
-        vsnprintf(reader->error + used, reader->error_size - (size_t)used, format, args);
-    va_end(args);
-    return -1;
-}
-
 //  A count: an integer >= 0 (jansson refuses integers beyond int64 when parsing).
-static int s_count(s_reader_t *reader, json_t *object, const char *where, const char *key,
+static int s_count(rill_json_check_t *reader, json_t *object, const char *where, const char *key,
                    uint64_t *value)
 {
     json_t *member = json_object_get(object, key);
     if (!json_is_integer(member))
-        return s_fail(reader, "%s: '%s' is missing or not an integer", where, key);
+        return rill_json_check_fail(reader, "%s: '%s' is missing or not an integer", where, key);
     json_int_t number = json_integer_value(member);
     if (number < 0)
-        return s_fail(reader, "%s: '%s' = %lld is negative", where, key, (long long)number);
+        return rill_json_check_fail(reader, "%s: '%s' = %lld is negative", where, key,
+                                    (long long)number);
     *value = (uint64_t)number;
     return 0;
 }
 
 //  An id or size that must equal what the plan says.
-static int s_expect_int(s_reader_t *reader, json_t *object, const char *where, const char *key,
-                        int expected)
+static int s_expect_int(rill_json_check_t *reader, json_t *object, const char *where,
+                        const char *key, int expected)
 {
     json_t *member = json_object_get(object, key);
     if (!json_is_integer(member))
-        return s_fail(reader, "%s: '%s' is missing or not an integer", where, key);
+        return rill_json_check_fail(reader, "%s: '%s' is missing or not an integer", where, key);
     if (json_integer_value(member) != expected)
-        return s_fail(reader, "%s: '%s' = %lld, but the plan says %d", where, key,
-                      (long long)json_integer_value(member), expected);
+        return rill_json_check_fail(reader, "%s: '%s' = %lld, but the plan says %d", where, key,
+                                    (long long)json_integer_value(member), expected);
     return 0;
 }
 
-static int s_expect_string(s_reader_t *reader, json_t *object, const char *where, const char *key,
-                           const char *expected)
+static int s_expect_string(rill_json_check_t *reader, json_t *object, const char *where,
+                           const char *key, const char *expected)
 {
     json_t *member = json_object_get(object, key);
     if (!json_is_string(member))
-        return s_fail(reader, "%s: '%s' is missing or not a string", where, key);
+        return rill_json_check_fail(reader, "%s: '%s' is missing or not a string", where, key);
     if (strcmp(json_string_value(member), expected) != 0)
-        return s_fail(reader, "%s: '%s' = \"%s\", but the plan says \"%s\"", where, key,
-                      json_string_value(member), expected);
+        return rill_json_check_fail(reader, "%s: '%s' = \"%s\", but the plan says \"%s\"", where,
+                                    key, json_string_value(member), expected);
     return 0;
 }
 
 //  A ratio: a number within 0..1 that equals part / whole (0 when whole is 0), as the writer
 //  computed it; the tolerance only absorbs a decimal round trip.
-static int s_ratio(s_reader_t *reader, json_t *object, const char *where, const char *key,
+static int s_ratio(rill_json_check_t *reader, json_t *object, const char *where, const char *key,
                    double expected)
 {
     json_t *member = json_object_get(object, key);
     if (!json_is_number(member))
-        return s_fail(reader, "%s: '%s' is missing or not a number", where, key);
+        return rill_json_check_fail(reader, "%s: '%s' is missing or not a number", where, key);
     double ratio = json_number_value(member);
     if (!(ratio >= 0.0 && ratio <= 1.0))
-        return s_fail(reader, "%s: '%s' = %g is out of range (0..1)", where, key, ratio);
+        return rill_json_check_fail(reader, "%s: '%s' = %g is out of range (0..1)", where, key,
+                                    ratio);
     if (fabs(ratio - expected) > 1e-9)
-        return s_fail(reader, "%s: '%s' = %g does not match the times it comes from (%g)", where,
-                      key, ratio, expected);
+        return rill_json_check_fail(reader,
+                                    "%s: '%s' = %g does not match the times it comes from (%g)",
+                                    where, key, ratio, expected);
     return 0;
 }
 
@@ -184,24 +168,24 @@ static double s_share(uint64_t part, uint64_t whole)
 }
 
 //  sum += value, refusing a sum past 2^64 (only a forged file gets there).
-static int s_add(s_reader_t *reader, uint64_t *sum, uint64_t value, const char *where,
+static int s_add(rill_json_check_t *reader, uint64_t *sum, uint64_t value, const char *where,
                  const char *key)
 {
     if (__builtin_add_overflow(*sum, value, sum))
-        return s_fail(reader, "%s: '%s' makes a sum beyond 2^64", where, key);
+        return rill_json_check_fail(reader, "%s: '%s' makes a sum beyond 2^64", where, key);
     return 0;
 }
 
-static json_t *s_array(s_reader_t *reader, json_t *root, const char *key, int expected)
+static json_t *s_array(rill_json_check_t *reader, json_t *root, const char *key, int expected)
 {
     json_t *array = json_object_get(root, key);
     if (!json_is_array(array)) {
-        s_fail(reader, "'%s' is missing or not an array", key);
+        rill_json_check_fail(reader, "'%s' is missing or not an array", key);
         return NULL;
     }
     if (json_array_size(array) != (size_t)expected) {
-        s_fail(reader, "'%s' has %zu entries, but the plan has %d", key, json_array_size(array),
-               expected);
+        rill_json_check_fail(reader, "'%s' has %zu entries, but the plan has %d", key,
+                             json_array_size(array), expected);
         return NULL;
     }
     return array;
@@ -209,54 +193,56 @@ static json_t *s_array(s_reader_t *reader, json_t *root, const char *key, int ex
 
 //  Whether file_plan (read from the document) is the shape of plan (given by the caller):
 //  the same operators with the same parallelism, the same edges, the same channels.
-static int s_same_plan(s_reader_t *reader, const rill_plan_t *file_plan, const rill_plan_t *plan)
+static int s_same_plan(rill_json_check_t *reader, const rill_plan_t *file_plan,
+                       const rill_plan_t *plan)
 {
     const char *advice = "use the file of a run of the same job with the same parallelism";
     int count = rill_plan_operator_count(file_plan);
     if (count != rill_plan_operator_count(plan))
-        return s_fail(reader, "the run had %d operators, the plan has %d: %s", count,
-                      rill_plan_operator_count(plan), advice);
+        return rill_json_check_fail(reader, "the run had %d operators, the plan has %d: %s", count,
+                                    rill_plan_operator_count(plan), advice);
     for (int i = 0; i < count; i++) {
         const rill_plan_operator_t *a = rill_plan_operator(file_plan, i);
         const rill_plan_operator_t *b = rill_plan_operator(plan, i);
         if (a->kind != b->kind || strcmp(a->name, b->name) != 0)
-            return s_fail(reader,
-                          "operator %d of the run is '%s' (%s), the plan's is '%s' (%s): %s", i,
-                          a->name, a->kind_name, b->name, b->kind_name, advice);
+            return rill_json_check_fail(
+                reader, "operator %d of the run is '%s' (%s), the plan's is '%s' (%s): %s", i,
+                a->name, a->kind_name, b->name, b->kind_name, advice);
         if (a->parallelism != b->parallelism)
-            return s_fail(reader, "operator %d ('%s') ran with parallelism %d, the plan has %d: %s",
-                          i, a->name, a->parallelism, b->parallelism, advice);
+            return rill_json_check_fail(
+                reader, "operator %d ('%s') ran with parallelism %d, the plan has %d: %s", i,
+                a->name, a->parallelism, b->parallelism, advice);
     }
     count = rill_plan_edge_count(file_plan);
     if (count != rill_plan_edge_count(plan))
-        return s_fail(reader, "the run had %d edges, the plan has %d: %s", count,
-                      rill_plan_edge_count(plan), advice);
+        return rill_json_check_fail(reader, "the run had %d edges, the plan has %d: %s", count,
+                                    rill_plan_edge_count(plan), advice);
     for (int i = 0; i < count; i++) {
         const rill_plan_edge_t *a = rill_plan_edge(file_plan, i), *b = rill_plan_edge(plan, i);
         if (a->from != b->from || a->to != b->to || a->pattern != b->pattern ||
             a->channel_count != b->channel_count)
-            return s_fail(reader,
-                          "edge %d of the run (%d -> %d, %s) is not the plan's (%d -> %d, %s): %s",
-                          i, a->from, a->to, rill_pattern_name(a->pattern), b->from, b->to,
-                          rill_pattern_name(b->pattern), advice);
+            return rill_json_check_fail(
+                reader, "edge %d of the run (%d -> %d, %s) is not the plan's (%d -> %d, %s): %s", i,
+                a->from, a->to, rill_pattern_name(a->pattern), b->from, b->to,
+                rill_pattern_name(b->pattern), advice);
     }
     count = rill_plan_channel_count(file_plan);
     if (count != rill_plan_channel_count(plan))
-        return s_fail(reader, "the run had %d channels, the plan has %d: %s", count,
-                      rill_plan_channel_count(plan), advice);
+        return rill_json_check_fail(reader, "the run had %d channels, the plan has %d: %s", count,
+                                    rill_plan_channel_count(plan), advice);
     for (int i = 0; i < count; i++) {
         const rill_plan_channel_t *a = rill_plan_channel(file_plan, i);
         const rill_plan_channel_t *b = rill_plan_channel(plan, i);
         if (a->from_subtask != b->from_subtask || a->to_subtask != b->to_subtask)
-            return s_fail(reader, "channel %d of the run does not join the plan's subtasks: %s", i,
-                          advice);
+            return rill_json_check_fail(
+                reader, "channel %d of the run does not join the plan's subtasks: %s", i, advice);
     }
     return 0;
 }
 
 //  Reads "subtasks" into self's slots; adds the totals' subtask sums to totals
 //  (records_in, records_out, bytes_out).
-static int s_read_subtasks(s_reader_t *reader, json_t *root, rill_metrics_t *self,
+static int s_read_subtasks(rill_json_check_t *reader, json_t *root, rill_metrics_t *self,
                            uint64_t totals[3])
 {
     const rill_plan_t *plan = rill_metrics_plan(self);
@@ -268,7 +254,7 @@ static int s_read_subtasks(s_reader_t *reader, json_t *root, rill_metrics_t *sel
         char where[32];
         snprintf(where, sizeof where, "subtask %d", i);
         if (!json_is_object(item))
-            return s_fail(reader, "%s is not an object", where);
+            return rill_json_check_fail(reader, "%s is not an object", where);
         const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, i);
         rill_subtask_metrics_t m = {0};
         uint64_t total = 0;
@@ -292,7 +278,8 @@ static int s_read_subtasks(s_reader_t *reader, json_t *root, rill_metrics_t *sel
             s_ratio(reader, item, where, "backpressure_ratio", s_share(m.backpressure_ns, total)))
             return -1;
         if (!json_is_boolean(finished))
-            return s_fail(reader, "%s: 'finished' is missing or not true/false", where);
+            return rill_json_check_fail(reader, "%s: 'finished' is missing or not true/false",
+                                        where);
         m.finished = json_is_true(finished);
         if (s_add(reader, &totals[0], m.records_in, where, "records_in") ||
             s_add(reader, &totals[1], m.records_out, where, "records_out") ||
@@ -303,7 +290,7 @@ static int s_read_subtasks(s_reader_t *reader, json_t *root, rill_metrics_t *sel
     return 0;
 }
 
-static int s_read_channels(s_reader_t *reader, json_t *root, rill_metrics_t *self,
+static int s_read_channels(rill_json_check_t *reader, json_t *root, rill_metrics_t *self,
                            uint64_t *channel_records)
 {
     const rill_plan_t *plan = rill_metrics_plan(self);
@@ -315,7 +302,7 @@ static int s_read_channels(s_reader_t *reader, json_t *root, rill_metrics_t *sel
         char where[32];
         snprintf(where, sizeof where, "channel %d", i);
         if (!json_is_object(item))
-            return s_fail(reader, "%s is not an object", where);
+            return rill_json_check_fail(reader, "%s is not an object", where);
         const rill_plan_channel_t *channel = rill_plan_channel(plan, i);
         const rill_plan_edge_t *edge = rill_plan_edge(plan, channel->edge);
         rill_channel_metrics_t m = {0};
@@ -337,7 +324,7 @@ static int s_read_channels(s_reader_t *reader, json_t *root, rill_metrics_t *sel
 
 //  Checks "operators" against the plan and the subtasks already read: names, kinds and
 //  parallelism as planned, counts and ratios as the writer derives them from the subtasks.
-static int s_check_operators(s_reader_t *reader, json_t *root, const rill_metrics_t *self)
+static int s_check_operators(rill_json_check_t *reader, json_t *root, const rill_metrics_t *self)
 {
     const rill_plan_t *plan = rill_metrics_plan(self);
     json_t *array = s_array(reader, root, "operators", rill_plan_operator_count(plan));
@@ -348,7 +335,7 @@ static int s_check_operators(s_reader_t *reader, json_t *root, const rill_metric
         char where[32];
         snprintf(where, sizeof where, "operator %d", op);
         if (!json_is_object(item))
-            return s_fail(reader, "%s is not an object", where);
+            return rill_json_check_fail(reader, "%s is not an object", where);
         const rill_plan_operator_t *o = rill_plan_operator(plan, op);
         //  The subtasks' sums cannot overflow: s_read_subtasks summed every subtask already.
         uint64_t in = 0, out = 0, busy = 0, blocked = 0, total = 0;
@@ -376,29 +363,31 @@ static int s_check_operators(s_reader_t *reader, json_t *root, const rill_metric
             s_ratio(reader, item, where, "max_backpressure_ratio", worst))
             return -1;
         if (records_in != in || records_out != out)
-            return s_fail(reader,
-                          "%s: 'records_in' / 'records_out' = %llu / %llu are not the sums over "
-                          "its subtasks (%llu / %llu)",
-                          where, (unsigned long long)records_in, (unsigned long long)records_out,
-                          (unsigned long long)in, (unsigned long long)out);
+            return rill_json_check_fail(
+                reader,
+                "%s: 'records_in' / 'records_out' = %llu / %llu are not the sums over "
+                "its subtasks (%llu / %llu)",
+                where, (unsigned long long)records_in, (unsigned long long)records_out,
+                (unsigned long long)in, (unsigned long long)out);
     }
     return 0;
 }
 
-static int s_check_totals(s_reader_t *reader, json_t *root, const uint64_t sums[4])
+static int s_check_totals(rill_json_check_t *reader, json_t *root, const uint64_t sums[4])
 {
     static const char *keys[4] = {"records_in", "records_out", "bytes_out", "channel_records"};
     json_t *totals = json_object_get(root, "totals");
     if (!json_is_object(totals))
-        return s_fail(reader, "'totals' is missing or not an object");
+        return rill_json_check_fail(reader, "'totals' is missing or not an object");
     for (int i = 0; i < 4; i++) {
         uint64_t value;
         if (s_count(reader, totals, "totals", keys[i], &value))
             return -1;
         if (value != sums[i])
-            return s_fail(reader, "totals: '%s' = %llu is not the sum of the %s (%llu)", keys[i],
-                          (unsigned long long)value, i == 3 ? "channels" : "subtasks",
-                          (unsigned long long)sums[i]);
+            return rill_json_check_fail(
+                reader, "totals: '%s' = %llu is not the sum of the %s (%llu)", keys[i],
+                (unsigned long long)value, i == 3 ? "channels" : "subtasks",
+                (unsigned long long)sums[i]);
     }
     return 0;
 }
@@ -406,52 +395,52 @@ static int s_check_totals(s_reader_t *reader, json_t *root, const uint64_t sums[
 rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan, char *error,
                                        size_t error_size)
 {
-    s_reader_t reader = {error, error_size, 0};
+    rill_json_check_t reader = {"metrics JSON", error, error_size, 0};
     if (error && error_size)
         *error = 0;
     if (!text) {
-        s_fail(&reader, "no text");
+        rill_json_check_fail(&reader, "no text");
         return NULL;
     }
     json_error_t parse_error;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &parse_error);
     if (!root) {
-        s_fail(&reader, "line %d, column %d: %s", parse_error.line, parse_error.column,
-               parse_error.text);
+        rill_json_check_fail(&reader, "line %d, column %d: %s", parse_error.line,
+                             parse_error.column, parse_error.text);
         return NULL;
     }
     rill_plan_t *own_plan = NULL;
     rill_metrics_t *self = NULL;
     json_t *version = json_object_get(root, "rill_metrics");
     if (!json_is_object(root) || !json_is_integer(version)) {
-        s_fail(&reader, "not a rill metrics document (no \"rill_metrics\" member)");
+        rill_json_check_fail(&reader, "not a rill metrics document (no \"rill_metrics\" member)");
         goto fail;
     }
     if (json_integer_value(version) != 1) {
-        s_fail(&reader, "'rill_metrics' = %lld: a version this rill cannot read (1)",
-               (long long)json_integer_value(version));
+        rill_json_check_fail(&reader, "'rill_metrics' = %lld: a version this rill cannot read (1)",
+                             (long long)json_integer_value(version));
         goto fail;
     }
     json_t *job = json_object_get(root, "job"), *mode = json_object_get(root, "mode");
     json_t *running = json_object_get(root, "running"), *plan_json = json_object_get(root, "plan");
     uint64_t duration_ns;
     if (!json_is_string(job)) {
-        s_fail(&reader, "'job' is missing or not a string");
+        rill_json_check_fail(&reader, "'job' is missing or not a string");
         goto fail;
     }
     if (!json_is_string(mode) || (strcmp(json_string_value(mode), "batch") != 0 &&
                                   strcmp(json_string_value(mode), "streaming") != 0)) {
-        s_fail(&reader, "'mode' is missing or neither \"batch\" nor \"streaming\"");
+        rill_json_check_fail(&reader, "'mode' is missing or neither \"batch\" nor \"streaming\"");
         goto fail;
     }
     if (!json_is_boolean(running)) {
-        s_fail(&reader, "'running' is missing or not true/false");
+        rill_json_check_fail(&reader, "'running' is missing or not true/false");
         goto fail;
     }
     if (s_count(&reader, root, "document", "duration_ns", &duration_ns))
         goto fail;
     if (!json_is_object(plan_json)) {
-        s_fail(&reader, "'plan' is missing or not an object");
+        rill_json_check_fail(&reader, "'plan' is missing or not an object");
         goto fail;
     }
     //  The embedded plan is read (and checked) by the plan reader, from its own text.
@@ -460,19 +449,19 @@ rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan
     own_plan = plan_text ? rill_plan_from_json(plan_text, plan_error, sizeof plan_error) : NULL;
     free(plan_text);
     if (!own_plan) {
-        s_fail(&reader, "'plan': %s", plan_error);
+        rill_json_check_fail(&reader, "'plan': %s", plan_error);
         goto fail;
     }
     if (strcmp(json_string_value(mode), rill_mode_name(rill_plan_mode(own_plan))) != 0) {
-        s_fail(&reader, "'mode' = \"%s\", but the plan says \"%s\"", json_string_value(mode),
-               rill_mode_name(rill_plan_mode(own_plan)));
+        rill_json_check_fail(&reader, "'mode' = \"%s\", but the plan says \"%s\"",
+                             json_string_value(mode), rill_mode_name(rill_plan_mode(own_plan)));
         goto fail;
     }
     if (plan && s_same_plan(&reader, own_plan, plan))
         goto fail;
     self = rill_metrics_new(plan ? plan : own_plan);
     if (!self) {
-        s_fail(&reader, "out of memory");
+        rill_json_check_fail(&reader, "out of memory");
         goto fail;
     }
     uint64_t sums[4] = {0, 0, 0, 0}; //  records_in, records_out, bytes_out, channel_records

@@ -2,6 +2,7 @@
     a plan saved on one machine can be drawn on another. Reading validates everything a
     drawing relies on (types, ranges, every id in bounds and in order, counts that agree), so
     a malformed or truncated file gives a message, never a crash. */
+#include "rill_json_check.h"
 #include "rill_plan_private.h"
 
 #include <jansson.h>
@@ -12,12 +13,18 @@
 
 //  The precise operator kinds, for the "op_kind" field.
 static const char *s_op_kinds[] = {
-    [RILL_OP_SOURCE_FILE] = "source_file",   [RILL_OP_SOURCE_GENERATOR] = "source_generator",
-    [RILL_OP_SOURCE_USER] = "source_user",   [RILL_OP_MAP] = "map",
-    [RILL_OP_FILTER] = "filter",             [RILL_OP_FLAT_MAP] = "flat_map",
-    [RILL_OP_REDUCE] = "reduce",             [RILL_OP_SINK_PRINT] = "sink_print",
-    [RILL_OP_SINK_COLLECT] = "sink_collect", [RILL_OP_SINK_DISCARD] = "sink_discard",
-    [RILL_OP_TIMESTAMPS] = "timestamps",     [RILL_OP_WINDOW] = "window",
+    [RILL_OP_SOURCE_FILE] = "source_file",
+    [RILL_OP_SOURCE_GENERATOR] = "source_generator",
+    [RILL_OP_SOURCE_USER] = "source_user",
+    [RILL_OP_MAP] = "map",
+    [RILL_OP_FILTER] = "filter",
+    [RILL_OP_FLAT_MAP] = "flat_map",
+    [RILL_OP_REDUCE] = "reduce",
+    [RILL_OP_SINK_PRINT] = "sink_print",
+    [RILL_OP_SINK_COLLECT] = "sink_collect",
+    [RILL_OP_SINK_DISCARD] = "sink_discard",
+    [RILL_OP_TIMESTAMPS] = "timestamps",
+    [RILL_OP_WINDOW] = "window",
     [RILL_OP_PROCESS] = "process",
 };
 #define S_OP_KINDS (int)(sizeof s_op_kinds / sizeof s_op_kinds[0])
@@ -28,40 +35,39 @@ char *rill_plan_to_json(const rill_plan_t *self)
            *channels = json_array();
     for (int i = 0; i < self->operator_count; i++) {
         const rill_plan_operator_t *op = &self->operators[i];
-        json_array_append_new(
-            operators, json_pack("{s:i, s:s, s:s, s:s, s:i, s:b, s:i, s:i, s:i}", "id", op->id,
-                                 "name", op->name, "kind", op->kind_name, "op_kind",
-                                 s_op_kinds[op->kind], "parallelism", op->parallelism, "bounded",
-                                 op->bounded, "first_subtask", op->first_subtask, "inputs",
-                                 op->input_count, "outputs", op->output_count));
+        json_array_append_new(operators,
+                              json_pack("{s:i, s:s, s:s, s:s, s:i, s:b, s:i, s:i, s:i}", "id",
+                                        op->id, "name", op->name, "kind", op->kind_name, "op_kind",
+                                        s_op_kinds[op->kind], "parallelism", op->parallelism,
+                                        "bounded", op->bounded, "first_subtask", op->first_subtask,
+                                        "inputs", op->input_count, "outputs", op->output_count));
     }
     for (int i = 0; i < self->edge_count; i++) {
         const rill_plan_edge_t *e = &self->edges[i];
         json_array_append_new(
-            edges, json_pack("{s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s}", "id",
-                             e->id, "from", e->from, "to", e->to, "pattern",
-                             rill_pattern_name(e->pattern), "keyed", e->keyed, "output_tag",
-                             e->output_tag, "input_index", e->input_index, "output_index",
-                             e->output_index, "first_channel", e->first_channel,
-                             "channel_count", e->channel_count, "sender_socket",
-                             e->sender_socket, "receiver_socket", e->receiver_socket));
+            edges,
+            json_pack("{s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s}", "id", e->id,
+                      "from", e->from, "to", e->to, "pattern", rill_pattern_name(e->pattern),
+                      "keyed", e->keyed, "output_tag", e->output_tag, "input_index", e->input_index,
+                      "output_index", e->output_index, "first_channel", e->first_channel,
+                      "channel_count", e->channel_count, "sender_socket", e->sender_socket,
+                      "receiver_socket", e->receiver_socket));
     }
     for (int i = 0; i < self->subtask_count; i++)
-        json_array_append_new(subtasks, json_pack("{s:i, s:i, s:i}", "id", i, "operator",
-                                                  self->subtasks[i].op, "index",
-                                                  self->subtasks[i].index));
+        json_array_append_new(subtasks,
+                              json_pack("{s:i, s:i, s:i}", "id", i, "operator",
+                                        self->subtasks[i].op, "index", self->subtasks[i].index));
     for (int i = 0; i < self->channel_count; i++) {
         const rill_plan_channel_t *c = &self->channels[i];
-        json_array_append_new(
-            channels, json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "id", c->id, "edge",
-                                c->edge, "from_subtask", c->from_subtask, "to_subtask",
-                                c->to_subtask, "from_index", c->from_index, "to_index",
-                                c->to_index, "endpoint", c->endpoint));
+        json_array_append_new(channels,
+                              json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "id", c->id, "edge",
+                                        c->edge, "from_subtask", c->from_subtask, "to_subtask",
+                                        c->to_subtask, "from_index", c->from_index, "to_index",
+                                        c->to_index, "endpoint", c->endpoint));
     }
     json_t *root = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o}", "rill_plan", 1, "job",
                              self->job_name, "mode", rill_mode_name(self->mode), "operators",
-                             operators, "edges", edges, "subtasks", subtasks, "channels",
-                             channels);
+                             operators, "edges", edges, "subtasks", subtasks, "channels", channels);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     return text;
@@ -69,67 +75,49 @@ char *rill_plan_to_json(const rill_plan_t *self)
 
 //  ---- reading
 
-typedef struct {
-    char *error;
-    size_t error_size;
-    int failed;
-} s_reader_t;
-
-static int s_fail(s_reader_t *reader, const char *format, ...)
-{
-    if (reader->failed++)
-        return -1;
-    va_list args;
-    va_start(args, format);
-    int used = snprintf(reader->error, reader->error_size, "plan JSON: ");
-    if (used >= 0 && (size_t)used < reader->error_size)
-        vsnprintf(reader->error + used, reader->error_size - (size_t)used, format, args);
-    va_end(args);
-    return -1;
-}
-
 //  An integer member within [min, max].
-static int s_int(s_reader_t *reader, json_t *object, const char *what, int index, const char *key,
-                 long min, long max, int *value)
+static int s_int(rill_json_check_t *reader, json_t *object, const char *what, int index,
+                 const char *key, long min, long max, int *value)
 {
     json_t *member = json_object_get(object, key);
     if (!json_is_integer(member))
-        return s_fail(reader, "%s %d: '%s' is missing or not an integer", what, index, key);
+        return rill_json_check_fail(reader, "%s %d: '%s' is missing or not an integer", what, index,
+                                    key);
     json_int_t number = json_integer_value(member);
     if (number < min || number > max)
-        return s_fail(reader, "%s %d: '%s' = %lld is out of range (%ld..%ld)", what, index, key,
-                      (long long)number, min, max);
+        return rill_json_check_fail(reader, "%s %d: '%s' = %lld is out of range (%ld..%ld)", what,
+                                    index, key, (long long)number, min, max);
     *value = (int)number;
     return 0;
 }
 
-static const char *s_string(s_reader_t *reader, json_t *object, const char *what, int index,
+static const char *s_string(rill_json_check_t *reader, json_t *object, const char *what, int index,
                             const char *key)
 {
     json_t *member = json_object_get(object, key);
     if (!json_is_string(member)) {
-        s_fail(reader, "%s %d: '%s' is missing or not a string", what, index, key);
+        rill_json_check_fail(reader, "%s %d: '%s' is missing or not a string", what, index, key);
         return NULL;
     }
     return json_string_value(member);
 }
 
-static json_t *s_array(s_reader_t *reader, json_t *root, const char *key, int max)
+static json_t *s_array(rill_json_check_t *reader, json_t *root, const char *key, int max)
 {
     json_t *array = json_object_get(root, key);
     if (!json_is_array(array)) {
-        s_fail(reader, "'%s' is missing or not an array", key);
+        rill_json_check_fail(reader, "'%s' is missing or not an array", key);
         return NULL;
     }
     if (json_array_size(array) > (size_t)max) {
-        s_fail(reader, "'%s' has %zu entries, more than a plan can have", key,
-               json_array_size(array));
+        rill_json_check_fail(reader, "'%s' has %zu entries, more than a plan can have", key,
+                             json_array_size(array));
         return NULL;
     }
     return array;
 }
 
-static int s_read_operators(s_reader_t *reader, rill_plan_t *plan, json_t *array)
+static int s_read_operators(rill_json_check_t *reader, rill_plan_t *plan, json_t *array)
 {
     int subtasks = 0;
     for (int i = 0; i < plan->operator_count; i++) {
@@ -137,7 +125,7 @@ static int s_read_operators(s_reader_t *reader, rill_plan_t *plan, json_t *array
         rill_plan_operator_t *op = &plan->operators[i];
         int id;
         if (!json_is_object(item))
-            return s_fail(reader, "operator %d is not an object", i);
+            return rill_json_check_fail(reader, "operator %d is not an object", i);
         if (s_int(reader, item, "operator", i, "id", i, i, &id) ||
             s_int(reader, item, "operator", i, "parallelism", 1, RILL_MAX_PARALLELISM,
                   &op->parallelism) ||
@@ -155,10 +143,10 @@ static int s_read_operators(s_reader_t *reader, rill_plan_t *plan, json_t *array
             if (s_op_kinds[k] && strcmp(op_kind, s_op_kinds[k]) == 0)
                 kind = k;
         if (kind < 0)
-            return s_fail(reader, "operator %d: unknown op_kind '%s'", i, op_kind);
+            return rill_json_check_fail(reader, "operator %d: unknown op_kind '%s'", i, op_kind);
         plan->names[i] = strdup(name);
         if (!plan->names[i])
-            return s_fail(reader, "out of memory");
+            return rill_json_check_fail(reader, "out of memory");
         op->id = i;
         op->name = plan->names[i];
         op->kind = (rill_op_kind_t)kind;
@@ -167,12 +155,13 @@ static int s_read_operators(s_reader_t *reader, rill_plan_t *plan, json_t *array
         subtasks += op->parallelism;
     }
     if (subtasks != plan->subtask_count)
-        return s_fail(reader, "the operators have %d subtasks but 'subtasks' lists %d", subtasks,
-                      plan->subtask_count);
+        return rill_json_check_fail(reader,
+                                    "the operators have %d subtasks but 'subtasks' lists %d",
+                                    subtasks, plan->subtask_count);
     return 0;
 }
 
-static int s_read_edges(s_reader_t *reader, rill_plan_t *plan, json_t *array)
+static int s_read_edges(rill_json_check_t *reader, rill_plan_t *plan, json_t *array)
 {
     int channels = 0;
     for (int i = 0; i < plan->edge_count; i++) {
@@ -180,7 +169,7 @@ static int s_read_edges(s_reader_t *reader, rill_plan_t *plan, json_t *array)
         rill_plan_edge_t *e = &plan->edges[i];
         int id, last = plan->operator_count - 1;
         if (!json_is_object(item))
-            return s_fail(reader, "edge %d is not an object", i);
+            return rill_json_check_fail(reader, "edge %d is not an object", i);
         if (s_int(reader, item, "edge", i, "id", i, i, &id) ||
             s_int(reader, item, "edge", i, "from", 0, last, &e->from) ||
             s_int(reader, item, "edge", i, "to", 0, last, &e->to) ||
@@ -196,7 +185,7 @@ static int s_read_edges(s_reader_t *reader, rill_plan_t *plan, json_t *array)
             return -1;
         int p = rill_pattern_from_name(pattern);
         if (p <= RILL_PATTERN_DEFAULT)
-            return s_fail(reader, "edge %d: unknown pattern '%s'", i, pattern);
+            return rill_json_check_fail(reader, "edge %d: unknown pattern '%s'", i, pattern);
         e->id = i;
         e->pattern = (rill_pattern_t)p;
         e->keyed = json_is_true(json_object_get(item, "keyed"));
@@ -208,19 +197,19 @@ static int s_read_edges(s_reader_t *reader, rill_plan_t *plan, json_t *array)
         channels += e->channel_count;
     }
     if (channels != plan->channel_count)
-        return s_fail(reader, "the edges hold %d channels but 'channels' lists %d", channels,
-                      plan->channel_count);
+        return rill_json_check_fail(reader, "the edges hold %d channels but 'channels' lists %d",
+                                    channels, plan->channel_count);
     return 0;
 }
 
-static int s_read_subtasks_and_channels(s_reader_t *reader, rill_plan_t *plan, json_t *subtasks,
-                                        json_t *channels)
+static int s_read_subtasks_and_channels(rill_json_check_t *reader, rill_plan_t *plan,
+                                        json_t *subtasks, json_t *channels)
 {
     for (int i = 0; i < plan->subtask_count; i++) {
         json_t *item = json_array_get(subtasks, (size_t)i);
         rill_plan_subtask_t *s = &plan->subtasks[i];
         if (!json_is_object(item))
-            return s_fail(reader, "subtask %d is not an object", i);
+            return rill_json_check_fail(reader, "subtask %d is not an object", i);
         if (s_int(reader, item, "subtask", i, "id", i, i, &s->id) ||
             s_int(reader, item, "subtask", i, "operator", 0, plan->operator_count - 1, &s->op))
             return -1;
@@ -228,15 +217,15 @@ static int s_read_subtasks_and_channels(s_reader_t *reader, rill_plan_t *plan, j
         if (s_int(reader, item, "subtask", i, "index", 0, op->parallelism - 1, &s->index))
             return -1;
         if (op->first_subtask + s->index != i)
-            return s_fail(reader, "subtask %d is not subtask %d of operator %d", i, s->index,
-                          s->op);
+            return rill_json_check_fail(reader, "subtask %d is not subtask %d of operator %d", i,
+                                        s->index, s->op);
     }
     for (int i = 0; i < plan->channel_count; i++) {
         json_t *item = json_array_get(channels, (size_t)i);
         rill_plan_channel_t *c = &plan->channels[i];
         int last = plan->subtask_count - 1;
         if (!json_is_object(item))
-            return s_fail(reader, "channel %d is not an object", i);
+            return rill_json_check_fail(reader, "channel %d is not an object", i);
         if (s_int(reader, item, "channel", i, "id", i, i, &c->id) ||
             s_int(reader, item, "channel", i, "edge", 0, plan->edge_count - 1, &c->edge) ||
             s_int(reader, item, "channel", i, "from_subtask", 0, last, &c->from_subtask) ||
@@ -247,13 +236,14 @@ static int s_read_subtasks_and_channels(s_reader_t *reader, rill_plan_t *plan, j
             return -1;
         const rill_plan_edge_t *e = &plan->edges[c->edge];
         if (i < e->first_channel || i >= e->first_channel + e->channel_count)
-            return s_fail(reader, "channel %d lies outside the channels of its edge %d", i,
-                          c->edge);
+            return rill_json_check_fail(
+                reader, "channel %d lies outside the channels of its edge %d", i, c->edge);
         if (plan->subtasks[c->from_subtask].op != e->from ||
             plan->subtasks[c->to_subtask].op != e->to ||
             plan->subtasks[c->from_subtask].index != c->from_index ||
             plan->subtasks[c->to_subtask].index != c->to_index)
-            return s_fail(reader, "channel %d does not join subtasks of its edge's operators", i);
+            return rill_json_check_fail(
+                reader, "channel %d does not join subtasks of its edge's operators", i);
         const char *endpoint = s_string(reader, item, "channel", i, "endpoint");
         if (!endpoint)
             return -1;
@@ -264,23 +254,23 @@ static int s_read_subtasks_and_channels(s_reader_t *reader, rill_plan_t *plan, j
 
 rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_size)
 {
-    s_reader_t reader = {error, error_size, 0};
+    rill_json_check_t reader = {"plan JSON", error, error_size, 0};
     json_error_t parse_error;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &parse_error);
     if (!root) {
-        s_fail(&reader, "line %d, column %d: %s", parse_error.line, parse_error.column,
-               parse_error.text);
+        rill_json_check_fail(&reader, "line %d, column %d: %s", parse_error.line,
+                             parse_error.column, parse_error.text);
         return NULL;
     }
     rill_plan_t *plan = calloc(1, sizeof(rill_plan_t));
     json_t *operators, *edges, *subtasks, *channels;
     const char *job, *mode;
     if (!plan) {
-        s_fail(&reader, "out of memory");
+        rill_json_check_fail(&reader, "out of memory");
         goto fail;
     }
     if (!json_is_object(root) || !json_is_integer(json_object_get(root, "rill_plan"))) {
-        s_fail(&reader, "not a rill plan (no \"rill_plan\" member)");
+        rill_json_check_fail(&reader, "not a rill plan (no \"rill_plan\" member)");
         goto fail;
     }
     int limit = RILL_MAX_PARALLELISM * 1024;
@@ -293,12 +283,12 @@ rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_siz
     if (reader.failed)
         goto fail;
     if (json_array_size(operators) == 0) {
-        s_fail(&reader, "the plan has no operators");
+        rill_json_check_fail(&reader, "the plan has no operators");
         goto fail;
     }
     plan->job_name = strdup(job);
-    plan->mode = rill_mode_from_name(mode) == RILL_MODE_BATCH ? RILL_MODE_BATCH
-                                                              : RILL_MODE_STREAMING;
+    plan->mode =
+        rill_mode_from_name(mode) == RILL_MODE_BATCH ? RILL_MODE_BATCH : RILL_MODE_STREAMING;
     plan->operator_count = (int)json_array_size(operators);
     plan->edge_count = (int)json_array_size(edges);
     plan->subtask_count = (int)json_array_size(subtasks);
@@ -310,7 +300,7 @@ rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_siz
     plan->channels = calloc((size_t)plan->channel_count + 1, sizeof(rill_plan_channel_t));
     if (!plan->job_name || !plan->operators || !plan->names || !plan->edges || !plan->subtasks ||
         !plan->channels) {
-        s_fail(&reader, "out of memory");
+        rill_json_check_fail(&reader, "out of memory");
         goto fail;
     }
     if (s_read_operators(&reader, plan, operators) || s_read_edges(&reader, plan, edges) ||

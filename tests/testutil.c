@@ -105,6 +105,21 @@ int test_run_toolv(char **out, char **err, const char *const *args)
     return s_run_toolv(out, err, -1, args);
 }
 
+//  Writes all of text to fd: 0, or 1 when a write failed (a child's exit status).
+static int s_write_all(int fd, const char *text)
+{
+    size_t size = strlen(text), done = 0;
+    while (done < size) {
+        ssize_t wrote = write(fd, text + done, size - done);
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0)
+            return 1;
+        done += (size_t)wrote;
+    }
+    return 0;
+}
+
 //  Writes all of text to fd in a child process (so a reader that is slow or stops early never
 //  blocks the test) and returns the child's pid, or -1.
 //  other_fd (if >= 0) is closed in the child: a feeder holding the read end of its own pipe
@@ -115,16 +130,7 @@ static pid_t s_feed(int fd, const char *text, int other_fd)
     if (pid == 0) {
         if (other_fd >= 0)
             close(other_fd);
-        size_t size = strlen(text), done = 0;
-        while (done < size) {
-            ssize_t wrote = write(fd, text + done, size - done);
-            if (wrote < 0 && errno == EINTR)
-                continue;
-            if (wrote <= 0)
-                _exit(1);
-            done += (size_t)wrote;
-        }
-        _exit(0);
+        _exit(s_write_all(fd, text));
     }
     return pid;
 }
@@ -153,16 +159,7 @@ int test_fifo_feed(const char *path, const char *input)
         int fd = open(path, O_WRONLY); //  waits for the reader
         if (fd < 0)
             _exit(1);
-        size_t size = strlen(input), done = 0;
-        while (done < size) {
-            ssize_t wrote = write(fd, input + done, size - done);
-            if (wrote < 0 && errno == EINTR)
-                continue;
-            if (wrote <= 0)
-                _exit(1);
-            done += (size_t)wrote;
-        }
-        _exit(0);
+        _exit(s_write_all(fd, input));
     }
     return (int)pid;
 }
