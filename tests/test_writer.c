@@ -99,7 +99,7 @@ static void s_next_frame(s_fixture_t *self, int r, s_frame_t *frame)
             at += RILL_RECORD_HEADER_SIZE;
             continue;
         }
-        rill_record_t record;
+        rill_record_t record = {NULL, 0, RILL_NO_TIMESTAMP};
         uint64_t trace;
         assert_int_equal(rill_frame_get_record(&at, end, &record, &trace), 0);
         snprintf(frame->texts[i], sizeof frame->texts[i], "%.*s", (int)record.size,
@@ -157,7 +157,7 @@ static void a_full_batch_is_sent_without_a_flush(void **state)
         assert_int_equal(frame.entries, expected[f]);
         assert_true(frame.size <= 256);
         for (int i = 0; i < frame.entries; i++, next++) {
-            char text[8];
+            char text[16];
             snprintf(text, sizeof text, "rec-%02d", next);
             assert_string_equal(frame.texts[i], text);
         }
