@@ -5,6 +5,7 @@
     map key). The whole store is one flat table, which a snapshot could write out as is.
     Timers are deduplicated per (domain, time, key) by a marker entry in the same table. */
 #include "rill_keyed_table.h"
+#include "rill_clock.h"
 #include "rill_operator.h"
 #include "rill_timer_heap.h"
 #include "rill_time.h"

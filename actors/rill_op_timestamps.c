@@ -7,6 +7,7 @@
     it publishes its watermark to the job's group and asks the subtask to stop reading while
     it runs too far ahead of the slowest member; its source then waits on backpressure. */
 #include "rill_operator.h"
+#include "rill_clock.h"
 #include "rill_time_math.h"
 
 #include <stdio.h>

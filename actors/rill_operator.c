@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, int64_t timestamp)
 {
@@ -29,13 +28,6 @@ int rill_collector_watermark(rill_collector_t *self, int64_t watermark)
 int rill_collector_idle(rill_collector_t *self)
 {
     return self->stopping ? -1 : self->idle(self->target);
-}
-
-int64_t rill_clock_wall_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 int rill_collector_subtask(const rill_collector_t *self)

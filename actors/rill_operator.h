@@ -82,8 +82,6 @@ rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self);
 int rill_collector_emit_tagged(rill_collector_t *self, int tag, const rill_record_t *record);
 int rill_collector_watermark(rill_collector_t *self, int64_t watermark);
 int rill_collector_idle(rill_collector_t *self);
-//  The wall clock in ms since the epoch (processing time).
-int64_t rill_clock_wall_ms(void);
 
 //  Each kind's constructor fills vtable and state; 0 or -1 with self->error set.
 int rill_op_text_file_open(rill_operator_t *self);

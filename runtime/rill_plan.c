@@ -2,6 +2,7 @@
     fault) and expands it into subtasks and channels, choosing the sockets per exchange
     pattern. The result is plain data that the job deploys and the viz module draws. */
 #include "rill_plan_private.h"
+#include "rill_clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -478,9 +479,7 @@ static void s_make_id(rill_plan_t *self)
 {
     uint64_t bits[2] = {0, 0};
     if (getrandom(bits, sizeof bits, GRND_NONBLOCK) != (ssize_t)sizeof bits) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        bits[0] = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+        bits[0] = (uint64_t)rill_clock_wall_ms() * 1000000ull ^ rill_clock_ns();
         bits[1] ^= (uint64_t)(uintptr_t)self;
     }
     snprintf(self->id, sizeof self->id, "%016llx%016llx", (unsigned long long)bits[0],

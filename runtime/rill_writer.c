@@ -7,6 +7,7 @@
     zmq_msg_t to every receiver (zmq_msg_copy shares the buffer), so it is serialized once and
     each receiver applies its own backpressure. */
 #include "rill_writer.h"
+#include "rill_clock.h"
 #include "rill_frame.h"
 #include "rill_partitioner.h"
 #include "rill_tsan.h"
@@ -15,16 +16,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #define S_SEND_TIMEOUT_MS 100
-
-uint64_t rill_clock_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
 
 //  One batch being filled. Its bytes are handed to ZeroMQ on send (zero copy); the next
 //  buffer is taken when the next entry comes, so a channel that carries nothing costs no
