@@ -95,15 +95,3 @@ size_t rill_buffer_size(const rill_buffer_t *self)
 {
     return self->size;
 }
-
-int rill_key_first_field(const rill_record_t *in, rill_key_t *key, void *ctx)
-{
-    //  Keys are short: a plain loop beats a call to memchr here.
-    const char *text = in->data;
-    size_t size = 0;
-    while (size < in->size && text[size] != '\t')
-        size++;
-    key->data = text;
-    key->size = size;
-    return 0;
-}
