@@ -4,6 +4,7 @@
     range. A generator hands out sequence numbers round robin over its subtasks; a user source
     is called until it says END. Each produce() emits at most a chunk, so the subtask can look
     at its pipe in between. */
+#include "rill_array.h"
 #include "rill_env.h"
 #include "rill_operator.h"
 
@@ -80,14 +81,10 @@ static int s_refill(rill_operator_t *self, s_text_file_t *state)
     memmove(state->block, state->block + state->start, tail);
     state->start = 0;
     state->filled = tail;
-    if (state->filled == state->capacity) {
-        char *grown = realloc(state->block, state->capacity * 2);
-        if (!grown) {
-            snprintf(self->error, sizeof self->error, "out of memory for a long line");
-            return -1;
-        }
-        state->block = grown;
-        state->capacity *= 2;
+    if (state->filled == state->capacity &&
+        rill_array_grow((void **)&state->block, &state->capacity, state->capacity + 1, 1)) {
+        snprintf(self->error, sizeof self->error, "out of memory for a long line");
+        return -1;
     }
     long got = s_read(state);
     if (got == S_NOTHING_YET)

@@ -6,8 +6,8 @@
     makes its own (the subtask knows). With watermark alignment (rill_watermark_alignment.h)
     it publishes its watermark to the job's group and asks the subtask to stop reading while
     it runs too far ahead of the slowest member; its source then waits on backpressure. */
-#include "rill_operator.h"
 #include "rill_clock.h"
+#include "rill_operator.h"
 #include "rill_time_math.h"
 
 #include <stdio.h>

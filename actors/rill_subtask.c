@@ -4,9 +4,9 @@
     has ended, ends its own outputs and reports DONE. Counters go to the job's metrics slots. */
 #include "rill_subtask.h"
 #include "rill_clock.h"
-#include "rill_tsan.h"
-#include "rill_operator.h"
+#include "rill_operator_registry.h"
 #include "rill_reader.h"
+#include "rill_tsan.h"
 #include "rill_writer.h"
 
 #include <stdio.h>

@@ -2,6 +2,7 @@
 #include "rill_array.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -15,14 +16,17 @@ int rill_array_grow(void **items, size_t *capacity, size_t needed, size_t item_s
     assert(*items != NULL || *capacity == 0);
     if (needed <= *capacity)
         return 0;
-    size_t grown = *capacity ? *capacity : S_FIRST_CAPACITY;
-    while (grown < needed) {
-        if (grown > SIZE_MAX / 2)
-            return -1;
-        grown *= 2;
-    }
-    if (grown > SIZE_MAX / item_size)
+    //  At least double, so n appends cost O(n) copies in all; straight to `needed` when that
+    //  is more (a caller making room for a block, or asking for its first size outright).
+    size_t grown = *capacity == 0             ? S_FIRST_CAPACITY
+                   : *capacity > SIZE_MAX / 2 ? SIZE_MAX
+                                              : *capacity * 2;
+    if (grown < needed)
+        grown = needed;
+    if (grown > SIZE_MAX / item_size) {
+        errno = ENOMEM; //  as out of memory as it gets
         return -1;
+    }
     void *bigger = realloc(*items, grown * item_size);
     if (!bigger)
         return -1;

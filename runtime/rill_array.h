@@ -7,9 +7,9 @@
 #include <stddef.h>
 
 //  Makes *items (an array of *capacity items of item_size bytes, or NULL with capacity 0)
-//  hold at least `needed` items: at least doubles the capacity when it grows, and updates
-//  *items and *capacity. Returns 0; -1 when out of memory or the size would overflow, with
-//  *items and *capacity unchanged (the old array stays valid).
+//  hold at least `needed` items: when it grows, to twice the capacity or to `needed`, whichever
+//  is more. Updates *items and *capacity. Returns 0; -1 (errno ENOMEM) when out of memory or
+//  the size would overflow, with *items and *capacity unchanged (the old array stays valid).
 int rill_array_grow(void **items, size_t *capacity, size_t needed, size_t item_size);
 
 #endif

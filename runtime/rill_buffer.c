@@ -1,5 +1,6 @@
 /*  rill_buffer.c: the growable byte buffer user functions write results into. The runtime
     keeps one per subtask and resets it per record, so it grows once and then never allocates. */
+#include "rill_array.h"
 #include "rill_buffer_private.h"
 
 #include <errno.h>
@@ -30,15 +31,8 @@ static int s_grow(rill_buffer_t *self, size_t extra)
         errno = ENOMEM; //  the doubling below would overflow: as out of memory as it gets
         return -1;
     }
-    size_t capacity = self->capacity ? self->capacity : 64;
-    while (capacity < self->size + extra)
-        capacity *= 2;
-    uint8_t *grown = realloc(self->data, capacity);
-    if (!grown)
-        return -1; //  errno is ENOMEM: the operator reports out of memory
-    self->data = grown;
-    self->capacity = capacity;
-    return 0;
+    //  errno is ENOMEM when it fails: the operator reports out of memory.
+    return rill_array_grow((void **)&self->data, &self->capacity, self->size + extra, 1);
 }
 
 int rill_buffer_set(rill_buffer_t *self, const void *data, size_t size)

@@ -1,8 +1,9 @@
 /*  rill_plan.c: the planner. Validates a logical graph (every check names the operator at
     fault) and expands it into subtasks and channels, choosing the sockets per exchange
     pattern. The result is plain data that the job deploys and the viz module draws. */
-#include "rill_plan_private.h"
+#include "rill_array.h"
 #include "rill_clock.h"
+#include "rill_plan_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,15 +77,9 @@ static bool s_source_bounded(const rill_operator_spec_t *spec)
 
 static int s_add_channel(rill_plan_t *self, rill_plan_edge_t *edge, int from_index, int to_index)
 {
-    if (self->channel_count == self->channel_capacity) {
-        int capacity = self->channel_capacity ? self->channel_capacity * 2 : 64;
-        rill_plan_channel_t *grown =
-            realloc(self->channels, (size_t)capacity * sizeof(rill_plan_channel_t));
-        if (!grown)
-            return -1;
-        self->channels = grown;
-        self->channel_capacity = capacity;
-    }
+    if (rill_array_grow((void **)&self->channels, &self->channel_capacity,
+                        (size_t)self->channel_count + 1, sizeof(rill_plan_channel_t)))
+        return -1;
     rill_plan_channel_t *channel = &self->channels[self->channel_count];
     const rill_plan_operator_t *from = &self->operators[edge->from];
     const rill_plan_operator_t *to = &self->operators[edge->to];

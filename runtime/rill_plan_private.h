@@ -17,7 +17,7 @@ struct rill_plan_t {
     int subtask_count;
     rill_plan_channel_t *channels;
     int channel_count;
-    int channel_capacity;
+    size_t channel_capacity;
     char **names; //  the unique operator names, owned
     char id[33];  //  random, hex: makes the endpoints unique in the process
 };

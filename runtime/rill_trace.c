@@ -3,6 +3,7 @@
     written when the trace is destroyed, after every subtask has stopped. A lock per hop made
     two subtasks sleep on each other and cost more than all the rest of tracing. */
 #include "rill_trace.h"
+#include "rill_array.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -147,14 +148,12 @@ void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_su
     s_number(&line, (long long)time_out);
     s_text(&line, "}\n");
     s_hops_t *hops = &self->hops[subtask];
-    if (hops->size + line.size > hops->capacity) {
-        size_t capacity = hops->capacity ? hops->capacity * 2 : S_FLUSH_BYTES + sizeof line.text;
-        char *grown = realloc(hops->text, capacity);
-        if (!grown)
-            return; //  out of memory: this hop is lost, the run goes on
-        hops->text = grown;
-        hops->capacity = capacity;
-    }
+    //  The first allocation holds a whole flush's worth, so a subtask's hops rarely grow it.
+    size_t needed = hops->size + line.size;
+    if (needed > hops->capacity &&
+        rill_array_grow((void **)&hops->text, &hops->capacity,
+                        hops->capacity ? needed : S_FLUSH_BYTES + sizeof line.text, 1))
+        return; //  out of memory: this hop is lost, the run goes on
     memcpy(hops->text + hops->size, line.text, line.size);
     hops->size += line.size;
     if (hops->size >= S_FLUSH_BYTES)
