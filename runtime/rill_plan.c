@@ -527,6 +527,10 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
                 }
         }
     }
+    if (rill_plan_index_channels(self)) {
+        s_fail(&self, error, error_size, "plan: out of memory");
+        return NULL;
+    }
     return self;
 }
 
@@ -558,6 +562,7 @@ void rill_plan_destroy(rill_plan_t **self_p)
     free(self->operators);
     free(self->edges);
     free(self->subtasks);
+    rill_plan_index_destroy(self);
     free(self->channels);
     free(self);
     *self_p = NULL;
@@ -637,9 +642,9 @@ int rill_plan_output_edge(const rill_plan_t *self, int op, int output_index)
 int rill_plan_channels_into(const rill_plan_t *self, int edge, int to_index)
 {
     const rill_plan_edge_t *e = rill_plan_edge(self, edge);
-    int count = 0;
-    for (int c = e->first_channel; c < e->first_channel + e->channel_count; c++)
-        if (self->channels[c].to_index == to_index)
-            count++;
-    return count;
+    //  Public: a receiver index the edge does not have has no channels.
+    if (!e || to_index < 0 || to_index >= self->operators[e->to].parallelism)
+        return 0;
+    const int *channels;
+    return rill_plan_channels_to(self, edge, to_index, &channels);
 }

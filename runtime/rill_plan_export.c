@@ -307,6 +307,10 @@ rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_siz
     if (s_read_operators(&reader, plan, operators) || s_read_edges(&reader, plan, edges) ||
         s_read_subtasks_and_channels(&reader, plan, subtasks, channels))
         goto fail;
+    if (rill_plan_index_channels(plan)) {
+        rill_json_check_fail(&reader, "out of memory");
+        goto fail;
+    }
     json_decref(root);
     return plan;
 fail:
