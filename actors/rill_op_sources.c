@@ -8,6 +8,7 @@
 #include "rill_env.h"
 #include "rill_operator.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -153,6 +154,8 @@ static const rill_operator_vtable_t s_text_file_vtable = {
 
 int rill_op_text_file_open(rill_operator_t *self)
 {
+    //  The registry opens each kind only for its own operators (rill_operator.c).
+    assert(self && self->spec->kind == RILL_OP_SOURCE_FILE);
     s_text_file_t *state = calloc(1, sizeof(s_text_file_t));
     if (!state)
         return -1;
@@ -245,6 +248,7 @@ static const rill_operator_vtable_t s_generator_vtable = {
 
 int rill_op_generator_open(rill_operator_t *self)
 {
+    assert(self && self->spec->kind == RILL_OP_SOURCE_GENERATOR);
     s_generator_t *state = calloc(1, sizeof(s_generator_t));
     if (!state)
         return -1;
@@ -269,6 +273,7 @@ static const rill_operator_vtable_t s_user_source_vtable = {
 
 int rill_op_user_source_open(rill_operator_t *self)
 {
+    assert(self && self->spec->kind == RILL_OP_SOURCE_USER);
     self->vtable = &s_user_source_vtable;
     return 0;
 }

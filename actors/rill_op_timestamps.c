@@ -10,6 +10,7 @@
 #include "rill_operator.h"
 #include "rill_time_math.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -164,6 +165,8 @@ static const rill_operator_vtable_t s_vtable = {
 
 int rill_op_timestamps_open(rill_operator_t *self)
 {
+    //  The registry opens each kind only for its own operators (rill_operator.c).
+    assert(self && self->spec->kind == RILL_OP_TIMESTAMPS);
     s_timestamps_t *state = calloc(1, sizeof(s_timestamps_t));
     if (!state)
         return -1;

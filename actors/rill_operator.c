@@ -3,6 +3,7 @@
 #include "rill_buffer_private.h"
 #include "rill_operator_registry.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,6 +23,9 @@ rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
 rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, char *error,
                                    size_t error_size)
 {
+    //  The subtask actor asks only for subtasks of the plan it runs.
+    assert(plan && error && op >= 0 && op < rill_plan_operator_count(plan));
+    assert(index >= 0 && index < rill_plan_operator(plan, op)->parallelism);
     rill_operator_t *self = calloc(1, sizeof(rill_operator_t));
     if (!self || !(self->scratch = rill_buffer_new())) {
         snprintf(error, error_size, "out of memory");

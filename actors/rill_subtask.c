@@ -9,6 +9,7 @@
 #include "rill_tsan.h"
 #include "rill_writer.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,9 @@ static int s_blocked(void *ctx)
 
 static self_t *s_self_new(zsock_t *pipe, rill_subtask_args_t *args)
 {
+    //  The job passes a subtask of the plan it deploys.
+    assert(pipe && args && args->plan && args->subtask >= 0 &&
+           args->subtask < rill_plan_subtask_count(args->plan));
     self_t *self = calloc(1, sizeof(self_t));
     if (!self)
         return NULL;

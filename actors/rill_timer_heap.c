@@ -2,6 +2,7 @@
 #include "rill_timer_heap.h"
 #include "rill_array.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ static int s_before(const rill_timer_t *a, const rill_timer_t *b)
 int rill_timer_heap_push(rill_timer_heap_t *self, int64_t time, const void *key, size_t key_size,
                          int tag)
 {
+    assert(self && (key || key_size == 0));
     if (rill_array_grow((void **)&self->items, &self->capacity, self->size + 1,
                         sizeof(rill_timer_t)))
         return -1;
@@ -56,11 +58,13 @@ int rill_timer_heap_push(rill_timer_heap_t *self, int64_t time, const void *key,
 
 int64_t rill_timer_heap_next(const rill_timer_heap_t *self)
 {
+    assert(self);
     return self->size ? self->items[0].time : INT64_MAX;
 }
 
 int rill_timer_heap_pop(rill_timer_heap_t *self, int64_t until, rill_timer_t *timer)
 {
+    assert(self && timer);
     if (!self->size || self->items[0].time > until)
         return 0;
     *timer = self->items[0];

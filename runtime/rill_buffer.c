@@ -3,6 +3,7 @@
 #include "rill_array.h"
 #include "rill_buffer_private.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,12 +38,14 @@ static int s_grow(rill_buffer_t *self, size_t extra)
 
 int rill_buffer_set(rill_buffer_t *self, const void *data, size_t size)
 {
+    assert(self && (data || size == 0));
     self->size = 0;
     return rill_buffer_append(self, data, size);
 }
 
 int rill_buffer_append(rill_buffer_t *self, const void *data, size_t size)
 {
+    assert(self && (data || size == 0));
     if (s_grow(self, size))
         return -1;
     if (size)
@@ -53,6 +56,7 @@ int rill_buffer_append(rill_buffer_t *self, const void *data, size_t size)
 
 int rill_buffer_appendf(rill_buffer_t *self, const char *format, ...)
 {
+    assert(self && format);
     va_list args;
     va_start(args, format);
     int needed = vsnprintf(NULL, 0, format, args);
@@ -68,6 +72,7 @@ int rill_buffer_appendf(rill_buffer_t *self, const char *format, ...)
 
 void *rill_buffer_reserve(rill_buffer_t *self, size_t size)
 {
+    assert(self);
     if (s_grow(self, size))
         return NULL;
     void *start = self->data + self->size;
@@ -77,6 +82,7 @@ void *rill_buffer_reserve(rill_buffer_t *self, size_t size)
 
 void rill_buffer_reset(rill_buffer_t *self)
 {
+    assert(self);
     self->size = 0;
 }
 

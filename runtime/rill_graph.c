@@ -3,6 +3,7 @@
 #include "rill_graph.h"
 #include "rill_array.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,7 @@ static char *s_strdup_or_null(const char *text)
 
 int rill_graph_add_operator(rill_graph_t *self, const rill_operator_spec_t *spec)
 {
+    assert(self && spec);
     if (rill_array_grow((void **)&self->operators, &self->operator_capacity,
                         (size_t)self->operator_count + 1, sizeof(rill_operator_spec_t)))
         return -1;
@@ -59,6 +61,7 @@ int rill_graph_add_operator(rill_graph_t *self, const rill_operator_spec_t *spec
 
 int rill_graph_add_edge(rill_graph_t *self, const rill_edge_spec_t *spec)
 {
+    assert(self && spec);
     if (spec->from < 0 || spec->from >= self->operator_count || spec->to < 0 ||
         spec->to >= self->operator_count)
         return -1;

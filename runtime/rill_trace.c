@@ -5,6 +5,7 @@
 #include "rill_trace.h"
 #include "rill_array.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,7 @@ static void s_number(s_line_t *line, long long value)
 void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_subtask, int edge,
                     uint64_t time_in, uint64_t time_out)
 {
+    assert(self && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
     const rill_plan_subtask_t *s = rill_plan_subtask(self->plan, subtask);
     const rill_plan_operator_t *op = rill_plan_operator(self->plan, s->op);
     s_line_t line = {.size = 0};

@@ -92,6 +92,18 @@ static void s_check_index(const rill_plan_t *plan)
     }
 }
 
+static void an_edge_the_plan_lacks_has_no_channels_into_any_receiver(void **state)
+{
+    //  rill_plan_channels_into is public: a wrong edge id gets 0, as a wrong receiver does,
+    //  rather than a crash (it read through the NULL edge before the index).
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(2, 2, RILL_PATTERN_HASH, &graph);
+    assert_int_equal(rill_plan_channels_into(plan, rill_plan_edge_count(plan), 0), 0);
+    assert_int_equal(rill_plan_channels_into(plan, -1, 0), 0);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
 static void each_subtask_finds_exactly_its_own_channels(void **state)
 {
     //  The usage: a sender of a hash edge 3 -> 2 sends on one channel to each receiver.
@@ -155,6 +167,7 @@ int main(void)
         cmocka_unit_test(each_subtask_finds_exactly_its_own_channels),
         cmocka_unit_test(every_pattern_and_shape_is_indexed),
         cmocka_unit_test(a_plan_read_back_from_json_has_the_same_index),
+        cmocka_unit_test(an_edge_the_plan_lacks_has_no_channels_into_any_receiver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
