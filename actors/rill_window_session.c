@@ -76,12 +76,16 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
     bool *absorbed = calloc(count + 1, sizeof(bool));
     rill_buffer_t *gathered = NULL;
     int rc = -1;
-    if (!absorbed)
+    if (!absorbed) {
+        rill_window_fail(self, "out of memory for session windows");
         goto cleanup;
+    }
     if (count) {
         sessions = malloc(count * sizeof(rill_window_bounds_t));
-        if (!sessions)
+        if (!sessions) {
+            rill_window_fail(self, "out of memory for session windows");
             goto cleanup;
+        }
         memcpy(sessions, rill_keyed_entry_value(index), count * sizeof(rill_window_bounds_t));
     }
     //  Grow the new window over overlapping sessions until nothing more overlaps.
@@ -104,8 +108,10 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
     //  Gather the absorbed sessions' values into the merged window, then add the record.
     bool exists = false;
     gathered = rill_buffer_new();
-    if (!gathered)
+    if (!gathered) {
+        rill_window_fail(self, "out of memory for session windows");
         goto cleanup;
+    }
     for (size_t i = 0; i < count; i++) {
         if (!absorbed[i])
             continue;

@@ -76,8 +76,7 @@ void rill_plan_index_destroy(rill_plan_t *self)
     self->edge_channels = NULL;
 }
 
-int rill_plan_channels_from(const rill_plan_t *self, int edge, int from_index,
-                            const int **channels)
+int rill_plan_channels_from(const rill_plan_t *self, int edge, int from_index, const int **channels)
 {
     assert(self && self->edge_channels && channels);
     assert(edge >= 0 && edge < self->edge_count);
