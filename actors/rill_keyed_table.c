@@ -2,6 +2,7 @@
     lines; the table doubles at 70% load. */
 #include "rill_keyed_table.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ static rill_keyed_entry_t *s_probe(rill_keyed_entry_t *slots, size_t slot_count,
 rill_keyed_entry_t *rill_keyed_table_find(rill_keyed_table_t *self, const void *key, size_t size,
                                           uint64_t hash)
 {
+    assert(self && (key || size == 0));
     rill_keyed_entry_t *entry = s_probe(self->slots, self->slot_count, key, size, hash);
     return entry->hash ? entry : NULL;
 }
@@ -104,6 +106,7 @@ rill_keyed_entry_t *rill_keyed_table_put(rill_keyed_table_t *self, const void *k
                                          size_t key_size, uint64_t hash, const void *value,
                                          size_t value_size, int64_t timestamp)
 {
+    assert(self && (key || key_size == 0) && (value || value_size == 0));
     if ((self->size + 1) * 10 > self->slot_count * 7 && s_grow(self))
         return NULL;
     rill_keyed_entry_t *entry = s_probe(self->slots, self->slot_count, key, key_size, hash);
@@ -131,6 +134,7 @@ rill_keyed_entry_t *rill_keyed_table_put(rill_keyed_table_t *self, const void *k
 
 int rill_keyed_table_remove(rill_keyed_table_t *self, const void *key, size_t size, uint64_t hash)
 {
+    assert(self && (key || size == 0));
     rill_keyed_entry_t *entry = s_probe(self->slots, self->slot_count, key, size, hash);
     if (!entry->hash)
         return 0;
@@ -155,6 +159,7 @@ int rill_keyed_table_remove(rill_keyed_table_t *self, const void *key, size_t si
 
 uint8_t *rill_keyed_table_resize(rill_keyed_entry_t *entry, size_t value_size)
 {
+    assert(entry && entry->hash); //  a live entry of a table
     if (value_size > entry->capacity) {
         size_t capacity = entry->capacity * 2 > value_size ? entry->capacity * 2 : value_size;
         uint8_t *memory = realloc(entry->memory, entry->key_size + capacity);
@@ -179,5 +184,6 @@ size_t rill_keyed_table_slots(const rill_keyed_table_t *self)
 
 rill_keyed_entry_t *rill_keyed_table_slot(rill_keyed_table_t *self, size_t slot)
 {
+    assert(self && slot < self->slot_count);
     return self->slots[slot].hash ? &self->slots[slot] : NULL;
 }

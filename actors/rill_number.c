@@ -1,6 +1,7 @@
 /*  rill_number.c: see the header. */
 #include "rill_number.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -50,6 +51,7 @@ void rill_number_acc_init(rill_number_acc_t *acc)
 
 int rill_number_acc_add(rill_number_acc_t *acc, const rill_record_t *record, bool counting_only)
 {
+    assert(acc && record);
     acc->count++;
     if (counting_only)
         return 0;
@@ -72,6 +74,7 @@ int rill_number_acc_add(rill_number_acc_t *acc, const rill_record_t *record, boo
 
 void rill_number_acc_merge(rill_number_acc_t *acc, const rill_number_acc_t *other)
 {
+    assert(acc && other);
     acc->count += other->count;
     acc->integer_sum += other->integer_sum;
     acc->real_sum += other->real_sum;
@@ -113,6 +116,7 @@ static int s_append_integer(rill_buffer_t *out, int64_t value)
 int rill_number_acc_format(const rill_number_acc_t *acc, rill_number_result_t which,
                            rill_buffer_t *out)
 {
+    assert(acc && out);
     switch (which) {
     case RILL_NUMBER_COUNT: return s_append_integer(out, (int64_t)acc->count);
     case RILL_NUMBER_SUM:

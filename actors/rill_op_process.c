@@ -1,74 +1,15 @@
 /*  rill_op_process.c: keyed process functions. The user function sees one record at a time
     with its key current, reads and writes per-key state and registers timers that call back
-    into it with the same key. State lives in the subtask's one keyed table, under state keys
-    (record key, namespace): a value is (key, name, 'V'); a map entry is (key, name, 'M',
-    map key). The whole store is one flat table, which a snapshot could write out as is.
-    Timers are deduplicated per (domain, time, key) by a marker entry in the same table. */
-#include "rill_keyed_table.h"
-#include "rill_operator.h"
-#include "rill_timer_heap.h"
-#include "rill_time.h"
-#include "rill_buffer_private.h"
+    into it with the same key. Its state lives in the subtask's one keyed table (the store and
+    its layout: rill_state.c). Timers are deduplicated per (domain, time, key) by a marker entry in
+   the same table. */
+#include "rill_clock.h"
+#include "rill_process_private.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct rill_process_t {
-    rill_operator_t *op;
-    rill_keyed_table_t *table;
-    rill_timer_heap_t *timers[2]; //  by rill_time_domain_t
-    rill_input_key_t *keys; //  key extractor per input edge
-    rill_buffer_t *state_key; //  scratch
-    rill_buffer_t *current;   //  the current key's bytes (a copy: the record may go away)
-    rill_key_t key;           //  view of current
-    int64_t watermark;
-    int64_t now;
-};
-
-//  state_key = u32 key size, key, then the namespace bytes.
-static int s_state_key(rill_process_t *self, const char *name, char kind, const void *map_key,
-                       size_t map_key_size)
-{
-    uint32_t key_size = (uint32_t)self->current->size;
-    rill_buffer_t *k = self->state_key;
-    return rill_buffer_set(k, &key_size, sizeof key_size) ||
-           rill_buffer_append(k, self->current->data, self->current->size) ||
-           rill_buffer_append(k, name, strlen(name) + 1) || rill_buffer_append(k, &kind, 1) ||
-           rill_buffer_append(k, map_key, map_key_size);
-}
-
-static rill_keyed_entry_t *s_find(rill_process_t *self)
-{
-    return rill_keyed_table_find(self->table, self->state_key->data, self->state_key->size,
-                                 rill_keyed_hash(self->state_key->data, self->state_key->size));
-}
-
-static int s_put(rill_process_t *self, const void *data, size_t size)
-{
-    return rill_keyed_table_put(self->table, self->state_key->data, self->state_key->size,
-                                rill_keyed_hash(self->state_key->data, self->state_key->size),
-                                data, size, 0)
-               ? 0
-               : -1;
-}
-
-static int s_remove(rill_process_t *self)
-{
-    rill_keyed_table_remove(self->table, self->state_key->data, self->state_key->size,
-                            rill_keyed_hash(self->state_key->data, self->state_key->size));
-    return 0;
-}
-
-static int s_get(rill_process_t *self, const void **data, size_t *size)
-{
-    rill_keyed_entry_t *entry = s_find(self);
-    if (!entry)
-        return -1;
-    *data = rill_keyed_entry_value(entry);
-    *size = entry->value_size;
-    return 0;
-}
 
 const rill_key_t *rill_process_key(rill_process_t *self)
 {
@@ -85,44 +26,11 @@ int64_t rill_process_now(rill_process_t *self)
     return rill_clock_wall_ms();
 }
 
-int rill_state_value_get(rill_process_t *self, const char *name, const void **data, size_t *size)
-{
-    return s_state_key(self, name, 'V', NULL, 0) ? -1 : s_get(self, data, size);
-}
-
-int rill_state_value_set(rill_process_t *self, const char *name, const void *data, size_t size)
-{
-    return s_state_key(self, name, 'V', NULL, 0) ? -1 : s_put(self, data, size);
-}
-
-int rill_state_map_get(rill_process_t *self, const char *name, const void *map_key,
-                       size_t map_key_size, const void **data, size_t *size)
-{
-    return s_state_key(self, name, 'M', map_key, map_key_size) ? -1 : s_get(self, data, size);
-}
-
-int rill_state_map_put(rill_process_t *self, const char *name, const void *map_key,
-                       size_t map_key_size, const void *data, size_t size)
-{
-    return s_state_key(self, name, 'M', map_key, map_key_size) ? -1 : s_put(self, data, size);
-}
-
-int rill_state_map_remove(rill_process_t *self, const char *name, const void *map_key,
-                          size_t map_key_size)
-{
-    return s_state_key(self, name, 'M', map_key, map_key_size) ? -1 : s_remove(self);
-}
-
-int rill_state_clear(rill_process_t *self, const char *name)
-{
-    return s_state_key(self, name, 'V', NULL, 0) ? -1 : s_remove(self);
-}
-
 //  The dedup marker of a timer: namespace "\x01timer", kind = domain, map key = time.
 static int s_timer_marker(rill_process_t *self, rill_time_domain_t domain, int64_t time)
 {
-    return s_state_key(self, "\x01timer", domain == RILL_TIME_EVENT ? 'E' : 'P', &time,
-                       sizeof time);
+    return rill_process_state_key(self, "\x01timer", domain == RILL_TIME_EVENT ? 'E' : 'P', &time,
+                                  sizeof time);
 }
 
 int rill_timer_register(rill_process_t *self, rill_time_domain_t domain, int64_t time)
@@ -131,9 +39,9 @@ int rill_timer_register(rill_process_t *self, rill_time_domain_t domain, int64_t
         return -1;
     if (s_timer_marker(self, domain, time))
         return -1;
-    if (s_find(self))
+    if (rill_process_state_find(self))
         return 0; //  already registered for this key and time
-    if (s_put(self, NULL, 0))
+    if (rill_process_state_put(self, NULL, 0))
         return -1;
     return rill_timer_heap_push(self->timers[domain], time, self->current->data,
                                 self->current->size, 0);
@@ -176,7 +84,7 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
         int rc = s_set_key(self, timer.key, timer.key_size);
         free(timer.key);
         if (rc == 0 && s_timer_marker(self, domain, timer.time) == 0)
-            s_remove(self);
+            rill_process_state_remove(self);
         if (rc == 0 && op->spec->on_timer &&
             op->spec->on_timer(self, timer.time, domain, out, op->spec->ctx)) {
             if (!out->stopping)
@@ -240,6 +148,8 @@ static const rill_operator_vtable_t s_vtable = {
 
 int rill_op_process_open(rill_operator_t *op)
 {
+    //  The registry opens each kind only for its own operators (rill_operator.c).
+    assert(op && op->spec->kind == RILL_OP_PROCESS);
     rill_process_t *self = calloc(1, sizeof(rill_process_t));
     if (!self)
         return -1;

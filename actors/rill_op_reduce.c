@@ -6,6 +6,7 @@
 #include "rill_operator.h"
 #include "rill_buffer_private.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -140,6 +141,8 @@ static const rill_operator_vtable_t s_reduce_vtable = {
 
 int rill_op_reduce_open(rill_operator_t *self)
 {
+    //  The registry opens each kind only for its own operators (rill_operator.c).
+    assert(self && self->spec->kind == RILL_OP_REDUCE);
     s_reduce_t *state = calloc(1, sizeof(s_reduce_t));
     if (!state)
         return -1;

@@ -4,6 +4,7 @@
 #include "rill_collect.h"
 #include "rill_operator.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,10 @@ static const rill_operator_vtable_t s_discard_vtable = {.on_record = s_discard, 
 
 int rill_op_sink_open(rill_operator_t *self)
 {
+    //  The registry opens each kind only for its own operators (rill_operator.c).
+    assert(self &&
+           (self->spec->kind == RILL_OP_SINK_PRINT || self->spec->kind == RILL_OP_SINK_COLLECT ||
+            self->spec->kind == RILL_OP_SINK_DISCARD));
     s_sink_t *state = calloc(1, sizeof(s_sink_t));
     if (!state)
         return -1;

@@ -4,9 +4,11 @@
     range. A generator hands out sequence numbers round robin over its subtasks; a user source
     is called until it says END. Each produce() emits at most a chunk, so the subtask can look
     at its pipe in between. */
+#include "rill_array.h"
 #include "rill_env.h"
 #include "rill_operator.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -80,14 +82,10 @@ static int s_refill(rill_operator_t *self, s_text_file_t *state)
     memmove(state->block, state->block + state->start, tail);
     state->start = 0;
     state->filled = tail;
-    if (state->filled == state->capacity) {
-        char *grown = realloc(state->block, state->capacity * 2);
-        if (!grown) {
-            snprintf(self->error, sizeof self->error, "out of memory for a long line");
-            return -1;
-        }
-        state->block = grown;
-        state->capacity *= 2;
+    if (state->filled == state->capacity &&
+        rill_array_grow((void **)&state->block, &state->capacity, state->capacity + 1, 1)) {
+        snprintf(self->error, sizeof self->error, "out of memory for a long line");
+        return -1;
     }
     long got = s_read(state);
     if (got == S_NOTHING_YET)
@@ -156,6 +154,8 @@ static const rill_operator_vtable_t s_text_file_vtable = {
 
 int rill_op_text_file_open(rill_operator_t *self)
 {
+    //  The registry opens each kind only for its own operators (rill_operator.c).
+    assert(self && self->spec->kind == RILL_OP_SOURCE_FILE);
     s_text_file_t *state = calloc(1, sizeof(s_text_file_t));
     if (!state)
         return -1;
@@ -248,6 +248,7 @@ static const rill_operator_vtable_t s_generator_vtable = {
 
 int rill_op_generator_open(rill_operator_t *self)
 {
+    assert(self && self->spec->kind == RILL_OP_SOURCE_GENERATOR);
     s_generator_t *state = calloc(1, sizeof(s_generator_t));
     if (!state)
         return -1;
@@ -272,6 +273,7 @@ static const rill_operator_vtable_t s_user_source_vtable = {
 
 int rill_op_user_source_open(rill_operator_t *self)
 {
+    assert(self && self->spec->kind == RILL_OP_SOURCE_USER);
     self->vtable = &s_user_source_vtable;
     return 0;
 }

@@ -6,9 +6,11 @@
     makes its own (the subtask knows). With watermark alignment (rill_watermark_alignment.h)
     it publishes its watermark to the job's group and asks the subtask to stop reading while
     it runs too far ahead of the slowest member; its source then waits on backpressure. */
+#include "rill_clock.h"
 #include "rill_operator.h"
 #include "rill_time_math.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -163,6 +165,8 @@ static const rill_operator_vtable_t s_vtable = {
 
 int rill_op_timestamps_open(rill_operator_t *self)
 {
+    //  The registry opens each kind only for its own operators (rill_operator.c).
+    assert(self && self->spec->kind == RILL_OP_TIMESTAMPS);
     s_timestamps_t *state = calloc(1, sizeof(s_timestamps_t));
     if (!state)
         return -1;

@@ -1,52 +1,11 @@
-/*  rill_operator.c: picks the vtable for an operator kind, and the collector's emit. */
-#include "rill_operator.h"
+/*  rill_operator.c: the operator registry: picks the vtable for an operator kind and opens
+    it for one subtask (the subtask actor, rill_subtask.c, then drives it). */
 #include "rill_buffer_private.h"
+#include "rill_operator_registry.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, int64_t timestamp)
-{
-    if (self->stopping)
-        return -1;
-    rill_record_t record = {data, size, timestamp};
-    return self->emit(self->target, &record);
-}
-
-int rill_collector_emit_tagged(rill_collector_t *self, int tag, const rill_record_t *record)
-{
-    if (self->stopping)
-        return -1;
-    return self->emit_tagged(self->target, tag, record);
-}
-
-int rill_collector_watermark(rill_collector_t *self, int64_t watermark)
-{
-    return self->stopping ? -1 : self->watermark(self->target, watermark);
-}
-
-int rill_collector_idle(rill_collector_t *self)
-{
-    return self->stopping ? -1 : self->idle(self->target);
-}
-
-int64_t rill_clock_wall_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-int rill_collector_subtask(const rill_collector_t *self)
-{
-    return self->subtask;
-}
-
-int rill_collector_parallelism(const rill_collector_t *self)
-{
-    return self->parallelism;
-}
 
 rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
 {
@@ -64,6 +23,9 @@ rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
 rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, char *error,
                                    size_t error_size)
 {
+    //  The subtask actor asks only for subtasks of the plan it runs.
+    assert(plan && error && op >= 0 && op < rill_plan_operator_count(plan));
+    assert(index >= 0 && index < rill_plan_operator(plan, op)->parallelism);
     rill_operator_t *self = calloc(1, sizeof(rill_operator_t));
     if (!self || !(self->scratch = rill_buffer_new())) {
         snprintf(error, error_size, "out of memory");
@@ -77,19 +39,37 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
     self->mode = rill_plan_mode(plan);
     int rc;
     switch (self->spec->kind) {
-    case RILL_OP_SOURCE_FILE: rc = rill_op_text_file_open(self); break;
-    case RILL_OP_SOURCE_GENERATOR: rc = rill_op_generator_open(self); break;
-    case RILL_OP_SOURCE_USER: rc = rill_op_user_source_open(self); break;
+    case RILL_OP_SOURCE_FILE:
+        rc = rill_op_text_file_open(self);
+        break;
+    case RILL_OP_SOURCE_GENERATOR:
+        rc = rill_op_generator_open(self);
+        break;
+    case RILL_OP_SOURCE_USER:
+        rc = rill_op_user_source_open(self);
+        break;
     case RILL_OP_MAP:
     case RILL_OP_FILTER:
-    case RILL_OP_FLAT_MAP: rc = rill_op_transform_open(self); break;
-    case RILL_OP_REDUCE: rc = rill_op_reduce_open(self); break;
+    case RILL_OP_FLAT_MAP:
+        rc = rill_op_transform_open(self);
+        break;
+    case RILL_OP_REDUCE:
+        rc = rill_op_reduce_open(self);
+        break;
     case RILL_OP_SINK_PRINT:
     case RILL_OP_SINK_COLLECT:
-    case RILL_OP_SINK_DISCARD: rc = rill_op_sink_open(self); break;
-    case RILL_OP_TIMESTAMPS: rc = rill_op_timestamps_open(self); break;
-    case RILL_OP_WINDOW: rc = rill_op_window_open(self); break;
-    case RILL_OP_PROCESS: rc = rill_op_process_open(self); break;
+    case RILL_OP_SINK_DISCARD:
+        rc = rill_op_sink_open(self);
+        break;
+    case RILL_OP_TIMESTAMPS:
+        rc = rill_op_timestamps_open(self);
+        break;
+    case RILL_OP_WINDOW:
+        rc = rill_op_window_open(self);
+        break;
+    case RILL_OP_PROCESS:
+        rc = rill_op_process_open(self);
+        break;
     default:
         snprintf(self->error, sizeof self->error, "unknown operator kind %d", self->spec->kind);
         rc = -1;

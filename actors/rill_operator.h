@@ -1,7 +1,9 @@
-/*  rill_operator.h: what a subtask runs. One small vtable per operator kind (sources,
-    record-at-a-time transforms, keyed reduce, sinks); the subtask actor drives it: produce()
-    for sources, on_record() per input record, on_end() once every input has ended. Output goes
-    through a collector, which the subtask points at its writer. */
+/*  rill_operator.h: what a subtask runs, and all an operator needs to be one. One small vtable
+    per operator kind (sources, record-at-a-time transforms, keyed reduce, sinks); the subtask
+    actor drives it: produce() for sources, on_record() per input record, on_end() once every
+    input has ended. Output goes through a collector, which the subtask points at its writer.
+    Making an operator of a kind is the registry's (rill_operator_registry.h), which operators
+    do not include. */
 #ifndef RILL_OPERATOR_H_INCLUDED
 #define RILL_OPERATOR_H_INCLUDED
 
@@ -63,12 +65,6 @@ struct rill_operator_t {
     char error[256];        //  why the last call failed, in the operator's words
 };
 
-//  Creates the operator for subtask `index` of plan operator `op`, opening what it needs
-//  (files). NULL with error filled (at least 256 bytes) when it cannot.
-rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, char *error,
-                                   size_t error_size);
-void rill_operator_destroy(rill_operator_t **self_p);
-
 //  The key extractor of each input edge, for keyed operators: an array of input_count entries
 //  the caller frees; NULL when out of memory.
 typedef struct {
@@ -82,19 +78,6 @@ rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self);
 int rill_collector_emit_tagged(rill_collector_t *self, int tag, const rill_record_t *record);
 int rill_collector_watermark(rill_collector_t *self, int64_t watermark);
 int rill_collector_idle(rill_collector_t *self);
-//  The wall clock in ms since the epoch (processing time).
-int64_t rill_clock_wall_ms(void);
-
-//  Each kind's constructor fills vtable and state; 0 or -1 with self->error set.
-int rill_op_text_file_open(rill_operator_t *self);
-int rill_op_generator_open(rill_operator_t *self);
-int rill_op_user_source_open(rill_operator_t *self);
-int rill_op_transform_open(rill_operator_t *self);
-int rill_op_reduce_open(rill_operator_t *self);
-int rill_op_sink_open(rill_operator_t *self);
-int rill_op_timestamps_open(rill_operator_t *self);
-int rill_op_window_open(rill_operator_t *self);
-int rill_op_process_open(rill_operator_t *self);
 
 //  Records emitted per produce() call: bounds the time between checks of the actor pipe.
 #define RILL_SOURCE_CHUNK 1024

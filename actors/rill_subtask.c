@@ -3,11 +3,13 @@
     the writer route and batch the output, flushes on the buffer timeout, and when every input
     has ended, ends its own outputs and reports DONE. Counters go to the job's metrics slots. */
 #include "rill_subtask.h"
-#include "rill_tsan.h"
-#include "rill_operator.h"
+#include "rill_clock.h"
+#include "rill_operator_registry.h"
 #include "rill_reader.h"
+#include "rill_tsan.h"
 #include "rill_writer.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,9 @@ static int s_blocked(void *ctx)
 
 static self_t *s_self_new(zsock_t *pipe, rill_subtask_args_t *args)
 {
+    //  The job passes a subtask of the plan it deploys.
+    assert(pipe && args && args->plan && args->subtask >= 0 &&
+           args->subtask < rill_plan_subtask_count(args->plan));
     self_t *self = calloc(1, sizeof(self_t));
     if (!self)
         return NULL;

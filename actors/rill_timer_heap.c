@@ -1,6 +1,8 @@
 /*  rill_timer_heap.c: a plain binary heap ordered by (time, sequence). */
 #include "rill_timer_heap.h"
+#include "rill_array.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,14 +37,10 @@ static int s_before(const rill_timer_t *a, const rill_timer_t *b)
 int rill_timer_heap_push(rill_timer_heap_t *self, int64_t time, const void *key, size_t key_size,
                          int tag)
 {
-    if (self->size == self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 64;
-        rill_timer_t *grown = realloc(self->items, capacity * sizeof(rill_timer_t));
-        if (!grown)
-            return -1;
-        self->items = grown;
-        self->capacity = capacity;
-    }
+    assert(self && (key || key_size == 0));
+    if (rill_array_grow((void **)&self->items, &self->capacity, self->size + 1,
+                        sizeof(rill_timer_t)))
+        return -1;
     uint8_t *copy = malloc(key_size ? key_size : 1);
     if (!copy)
         return -1;
@@ -60,11 +58,13 @@ int rill_timer_heap_push(rill_timer_heap_t *self, int64_t time, const void *key,
 
 int64_t rill_timer_heap_next(const rill_timer_heap_t *self)
 {
+    assert(self);
     return self->size ? self->items[0].time : INT64_MAX;
 }
 
 int rill_timer_heap_pop(rill_timer_heap_t *self, int64_t until, rill_timer_t *timer)
 {
+    assert(self && timer);
     if (!self->size || self->items[0].time > until)
         return 0;
     *timer = self->items[0];

@@ -1,7 +1,9 @@
 /*  rill_buffer.c: the growable byte buffer user functions write results into. The runtime
     keeps one per subtask and resets it per record, so it grows once and then never allocates. */
+#include "rill_array.h"
 #include "rill_buffer_private.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,25 +32,20 @@ static int s_grow(rill_buffer_t *self, size_t extra)
         errno = ENOMEM; //  the doubling below would overflow: as out of memory as it gets
         return -1;
     }
-    size_t capacity = self->capacity ? self->capacity : 64;
-    while (capacity < self->size + extra)
-        capacity *= 2;
-    uint8_t *grown = realloc(self->data, capacity);
-    if (!grown)
-        return -1; //  errno is ENOMEM: the operator reports out of memory
-    self->data = grown;
-    self->capacity = capacity;
-    return 0;
+    //  errno is ENOMEM when it fails: the operator reports out of memory.
+    return rill_array_grow((void **)&self->data, &self->capacity, self->size + extra, 1);
 }
 
 int rill_buffer_set(rill_buffer_t *self, const void *data, size_t size)
 {
+    assert(self && (data || size == 0));
     self->size = 0;
     return rill_buffer_append(self, data, size);
 }
 
 int rill_buffer_append(rill_buffer_t *self, const void *data, size_t size)
 {
+    assert(self && (data || size == 0));
     if (s_grow(self, size))
         return -1;
     if (size)
@@ -59,6 +56,7 @@ int rill_buffer_append(rill_buffer_t *self, const void *data, size_t size)
 
 int rill_buffer_appendf(rill_buffer_t *self, const char *format, ...)
 {
+    assert(self && format);
     va_list args;
     va_start(args, format);
     int needed = vsnprintf(NULL, 0, format, args);
@@ -74,6 +72,7 @@ int rill_buffer_appendf(rill_buffer_t *self, const char *format, ...)
 
 void *rill_buffer_reserve(rill_buffer_t *self, size_t size)
 {
+    assert(self);
     if (s_grow(self, size))
         return NULL;
     void *start = self->data + self->size;
@@ -83,6 +82,7 @@ void *rill_buffer_reserve(rill_buffer_t *self, size_t size)
 
 void rill_buffer_reset(rill_buffer_t *self)
 {
+    assert(self);
     self->size = 0;
 }
 
@@ -94,16 +94,4 @@ const void *rill_buffer_data(const rill_buffer_t *self)
 size_t rill_buffer_size(const rill_buffer_t *self)
 {
     return self->size;
-}
-
-int rill_key_first_field(const rill_record_t *in, rill_key_t *key, void *ctx)
-{
-    //  Keys are short: a plain loop beats a call to memchr here.
-    const char *text = in->data;
-    size_t size = 0;
-    while (size < in->size && text[size] != '\t')
-        size++;
-    key->data = text;
-    key->size = size;
-    return 0;
 }

@@ -1,6 +1,7 @@
 /*  rill_collect.c: results of collect sinks. Sink subtasks build private runs of records and
     hand each run over once, under a mutex, when they end; the caller reads after execute. */
 #include "rill_collect.h"
+#include "rill_array.h"
 #include "rill_buffer_private.h"
 
 #include <pthread.h>
@@ -137,24 +138,11 @@ int rill_collect_append_run(rill_collect_t *self, int subtask, const rill_buffer
         s_run_header_t header;
         memcpy(&header, run->data + at, sizeof header);
         at += sizeof header;
-        if (self->count == self->capacity) {
-            size_t capacity = self->capacity ? self->capacity * 2 : 256;
-            s_entry_t *grown = realloc(self->entries, capacity * sizeof(s_entry_t));
-            if (!grown)
-                goto cleanup;
-            self->entries = grown;
-            self->capacity = capacity;
-        }
-        if (self->storage_size + header.size > self->storage_capacity) {
-            size_t capacity = self->storage_capacity ? self->storage_capacity : 4096;
-            while (capacity < self->storage_size + header.size)
-                capacity *= 2;
-            uint8_t *grown = realloc(self->storage, capacity);
-            if (!grown)
-                goto cleanup;
-            self->storage = grown;
-            self->storage_capacity = capacity;
-        }
+        if (rill_array_grow((void **)&self->entries, &self->capacity, self->count + 1,
+                            sizeof(s_entry_t)) ||
+            rill_array_grow((void **)&self->storage, &self->storage_capacity,
+                            self->storage_size + header.size, 1))
+            goto cleanup;
         if (header.size)
             memcpy(self->storage + self->storage_size, run->data + at, header.size);
         self->entries[self->count++] = (s_entry_t){self->storage_size, header.size,

@@ -5,6 +5,7 @@
 #include "rill_env_private.h"
 #include "rill_job.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -137,6 +138,7 @@ static void s_error(rill_env_t *self, const char *format, ...)
 
 int rill_env_set_parallelism(rill_env_t *self, int parallelism)
 {
+    assert(self);
     if (parallelism < 1 || parallelism > RILL_MAX_PARALLELISM) {
         s_error(self, "parallelism %d is out of range (1..%d)", parallelism,
                 RILL_MAX_PARALLELISM);
@@ -148,6 +150,7 @@ int rill_env_set_parallelism(rill_env_t *self, int parallelism)
 
 int rill_env_set_mode(rill_env_t *self, rill_mode_t mode)
 {
+    assert(self);
     if ((unsigned)mode > RILL_MODE_BATCH) {
         s_error(self, "unknown execution mode %d", (int)mode);
         return -1;
@@ -158,6 +161,7 @@ int rill_env_set_mode(rill_env_t *self, rill_mode_t mode)
 
 int rill_env_set_batch_size(rill_env_t *self, size_t bytes)
 {
+    assert(self);
     if (bytes < 64 || bytes > 64 * 1024 * 1024) {
         s_error(self, "batch size %zu is out of range (64 bytes .. 64 MiB)", bytes);
         return -1;
@@ -168,6 +172,7 @@ int rill_env_set_batch_size(rill_env_t *self, size_t bytes)
 
 int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds)
 {
+    assert(self);
     if (milliseconds < 0) {
         s_error(self, "buffer timeout %d ms is negative", milliseconds);
         return -1;
@@ -178,6 +183,7 @@ int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds)
 
 int rill_env_set_max_record_size(rill_env_t *self, size_t bytes)
 {
+    assert(self);
     if (bytes < 1 || bytes > RILL_MAX_RECORD_SIZE_LIMIT) {
         s_error(self, "maximum record size %zu is out of range (1 byte .. 1 GiB)", bytes);
         return -1;
@@ -192,6 +198,7 @@ int rill_env_set_max_record_size(rill_env_t *self, size_t bytes)
 
 int rill_env_set_job_name(rill_env_t *self, const char *name)
 {
+    assert(self);
     char *copy = name ? strdup(name) : NULL;
     if (!copy)
         return -1;
@@ -307,6 +314,7 @@ static int s_check_outputs_are_not_inputs(rill_env_t *self, const rill_plan_t *p
 
 int rill_env_execute(rill_env_t *self)
 {
+    assert(self);
     self->cancelled = false;
     if (!rill_env_plan(self) || s_check_outputs_are_not_inputs(self, self->plan))
         return -1;
@@ -340,6 +348,7 @@ int rill_env_execute(rill_env_t *self)
 
 int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample)
 {
+    assert(self);
     if (out && sample == 0) {
         s_error(self, "trace: the sample rate must be at least 1");
         return -1;

@@ -1,17 +1,19 @@
 /*  rill_graph.c: the logical dataflow as two growable arrays, operators and edges. The stream
     API (rill_env) writes it; the planner reads it. */
 #include "rill_graph.h"
+#include "rill_array.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct rill_graph_t {
     rill_operator_spec_t *operators;
     int operator_count;
-    int operator_capacity;
+    size_t operator_capacity;
     rill_edge_spec_t *edges;
     int edge_count;
-    int edge_capacity;
+    size_t edge_capacity;
 };
 
 rill_graph_t *rill_graph_new(void)
@@ -41,15 +43,10 @@ static char *s_strdup_or_null(const char *text)
 
 int rill_graph_add_operator(rill_graph_t *self, const rill_operator_spec_t *spec)
 {
-    if (self->operator_count == self->operator_capacity) {
-        int capacity = self->operator_capacity ? self->operator_capacity * 2 : 8;
-        rill_operator_spec_t *grown =
-            realloc(self->operators, (size_t)capacity * sizeof(rill_operator_spec_t));
-        if (!grown)
-            return -1;
-        self->operators = grown;
-        self->operator_capacity = capacity;
-    }
+    assert(self && spec);
+    if (rill_array_grow((void **)&self->operators, &self->operator_capacity,
+                        (size_t)self->operator_count + 1, sizeof(rill_operator_spec_t)))
+        return -1;
     rill_operator_spec_t *op = &self->operators[self->operator_count];
     *op = *spec;
     op->name = s_strdup_or_null(spec->name);
@@ -64,17 +61,13 @@ int rill_graph_add_operator(rill_graph_t *self, const rill_operator_spec_t *spec
 
 int rill_graph_add_edge(rill_graph_t *self, const rill_edge_spec_t *spec)
 {
+    assert(self && spec);
     if (spec->from < 0 || spec->from >= self->operator_count || spec->to < 0 ||
         spec->to >= self->operator_count)
         return -1;
-    if (self->edge_count == self->edge_capacity) {
-        int capacity = self->edge_capacity ? self->edge_capacity * 2 : 8;
-        rill_edge_spec_t *grown = realloc(self->edges, (size_t)capacity * sizeof(rill_edge_spec_t));
-        if (!grown)
-            return -1;
-        self->edges = grown;
-        self->edge_capacity = capacity;
-    }
+    if (rill_array_grow((void **)&self->edges, &self->edge_capacity, (size_t)self->edge_count + 1,
+                        sizeof(rill_edge_spec_t)))
+        return -1;
     self->edges[self->edge_count] = *spec;
     return self->edge_count++;
 }

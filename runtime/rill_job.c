@@ -8,10 +8,12 @@
     waits on it. Before anything starts it checks what the plan needs (threads, sockets,
     descriptors, memory) against the process's limits, raising the soft ones it may. */
 #include "rill_job.h"
+#include "rill_clock.h"
 #include "rill_subtask.h"
 #include "rill_tsan.h"
 #include "rill_writer.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +54,7 @@ struct rill_job_t {
 rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_t batch_size,
                          int buffer_timeout_ms, rill_trace_t *trace)
 {
+    assert(plan);
     rill_job_t *self = calloc(1, sizeof(rill_job_t));
     if (!self)
         return NULL;
@@ -105,6 +108,7 @@ static void s_actor(zsock_t *pipe, void *arg)
 //  self->error set.
 static int s_start_actor(rill_job_t *self, s_actor_t *actor, int subtask)
 {
+    assert(self && actor && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
     pthread_once(&s_exit_key_once, s_make_exit_key);
     if (sem_init(&actor->exited, 0, 0) == 0)
         actor->latch_made = true;

@@ -81,11 +81,13 @@ rill_channel_metrics_t rill_metrics_channel(const rill_metrics_t *self, int chan
 
 rill_subtask_metrics_t *rill_metrics_subtask_slot(rill_metrics_t *self, int subtask)
 {
+    assert(self && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
     return &self->subtasks[subtask];
 }
 
 rill_channel_metrics_t *rill_metrics_channel_slot(rill_metrics_t *self, int channel)
 {
+    assert(self && channel >= 0 && channel < rill_plan_channel_count(self->plan));
     return &self->channels[channel];
 }
 

@@ -6,11 +6,14 @@
 //  Inlined from the packaged header: keys are short, and a call per record costs more than
 //  the hashing itself.
 #define XXH_INLINE_ALL
+#include <assert.h>
 #include <xxhash.h>
 
 void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edge,
                            rill_pattern_t pattern, int sender, int receivers, int lo, int hi)
 {
+    //  The plan gives each sender a receiver range inside the receiving operator.
+    assert(self && edge && receivers > 0 && 0 <= lo && lo <= hi && hi <= receivers);
     *self = (rill_partitioner_t){
         .pattern = pattern,
         .sender = sender,
@@ -44,6 +47,7 @@ static inline int s_round_robin(rill_partitioner_t *self)
 int rill_partitioner_select(rill_partitioner_t *self, const rill_record_t *record,
                             const char **error)
 {
+    assert(self && record);
     switch (self->pattern) {
     case RILL_PATTERN_FORWARD:
         return self->sender;

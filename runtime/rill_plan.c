@@ -1,6 +1,8 @@
 /*  rill_plan.c: the planner. Validates a logical graph (every check names the operator at
     fault) and expands it into subtasks and channels, choosing the sockets per exchange
     pattern. The result is plain data that the job deploys and the viz module draws. */
+#include "rill_array.h"
+#include "rill_clock.h"
 #include "rill_plan_private.h"
 
 #include <stdarg.h>
@@ -75,15 +77,9 @@ static bool s_source_bounded(const rill_operator_spec_t *spec)
 
 static int s_add_channel(rill_plan_t *self, rill_plan_edge_t *edge, int from_index, int to_index)
 {
-    if (self->channel_count == self->channel_capacity) {
-        int capacity = self->channel_capacity ? self->channel_capacity * 2 : 64;
-        rill_plan_channel_t *grown =
-            realloc(self->channels, (size_t)capacity * sizeof(rill_plan_channel_t));
-        if (!grown)
-            return -1;
-        self->channels = grown;
-        self->channel_capacity = capacity;
-    }
+    if (rill_array_grow((void **)&self->channels, &self->channel_capacity,
+                        (size_t)self->channel_count + 1, sizeof(rill_plan_channel_t)))
+        return -1;
     rill_plan_channel_t *channel = &self->channels[self->channel_count];
     const rill_plan_operator_t *from = &self->operators[edge->from];
     const rill_plan_operator_t *to = &self->operators[edge->to];
@@ -478,9 +474,7 @@ static void s_make_id(rill_plan_t *self)
 {
     uint64_t bits[2] = {0, 0};
     if (getrandom(bits, sizeof bits, GRND_NONBLOCK) != (ssize_t)sizeof bits) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        bits[0] = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+        bits[0] = (uint64_t)rill_clock_wall_ms() * 1000000ull ^ rill_clock_ns();
         bits[1] ^= (uint64_t)(uintptr_t)self;
     }
     snprintf(self->id, sizeof self->id, "%016llx%016llx", (unsigned long long)bits[0],
@@ -533,6 +527,10 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
                 }
         }
     }
+    if (rill_plan_index_channels(self)) {
+        s_fail(&self, error, error_size, "plan: out of memory");
+        return NULL;
+    }
     return self;
 }
 
@@ -564,6 +562,7 @@ void rill_plan_destroy(rill_plan_t **self_p)
     free(self->operators);
     free(self->edges);
     free(self->subtasks);
+    rill_plan_index_destroy(self);
     free(self->channels);
     free(self);
     *self_p = NULL;
@@ -643,9 +642,9 @@ int rill_plan_output_edge(const rill_plan_t *self, int op, int output_index)
 int rill_plan_channels_into(const rill_plan_t *self, int edge, int to_index)
 {
     const rill_plan_edge_t *e = rill_plan_edge(self, edge);
-    int count = 0;
-    for (int c = e->first_channel; c < e->first_channel + e->channel_count; c++)
-        if (self->channels[c].to_index == to_index)
-            count++;
-    return count;
+    //  Public: a receiver index the edge does not have has no channels.
+    if (!e || to_index < 0 || to_index >= self->operators[e->to].parallelism)
+        return 0;
+    const int *channels;
+    return rill_plan_channels_to(self, edge, to_index, &channels);
 }

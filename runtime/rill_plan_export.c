@@ -292,7 +292,8 @@ rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_siz
     plan->operator_count = (int)json_array_size(operators);
     plan->edge_count = (int)json_array_size(edges);
     plan->subtask_count = (int)json_array_size(subtasks);
-    plan->channel_count = plan->channel_capacity = (int)json_array_size(channels);
+    plan->channel_count = (int)json_array_size(channels);
+    plan->channel_capacity = (size_t)plan->channel_count;
     plan->operators = calloc((size_t)plan->operator_count + 1, sizeof(rill_plan_operator_t));
     plan->names = calloc((size_t)plan->operator_count + 1, sizeof(char *));
     plan->edges = calloc((size_t)plan->edge_count + 1, sizeof(rill_plan_edge_t));
@@ -306,6 +307,10 @@ rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_siz
     if (s_read_operators(&reader, plan, operators) || s_read_edges(&reader, plan, edges) ||
         s_read_subtasks_and_channels(&reader, plan, subtasks, channels))
         goto fail;
+    if (rill_plan_index_channels(plan)) {
+        rill_json_check_fail(&reader, "out of memory");
+        goto fail;
+    }
     json_decref(root);
     return plan;
 fail:

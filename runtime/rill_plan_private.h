@@ -1,9 +1,20 @@
-/*  rill_plan_private.h: the plan's layout, shared by the planner (rill_plan.c) and the JSON
-    reader/writer (rill_plan_json.c), which rebuilds a plan from a saved file. */
+/*  rill_plan_private.h: the plan's layout, shared by the planner (rill_plan.c), the JSON
+    reader/writer (rill_plan_export.c), which rebuilds a plan from a saved file, and the
+    channel index (rill_plan_index.c) the reader and writer find their channels with. */
 #ifndef RILL_PLAN_PRIVATE_H_INCLUDED
 #define RILL_PLAN_PRIVATE_H_INCLUDED
 
 #include "rill_plan.h"
+
+//  The channels of one edge grouped by sending and by receiving subtask: the channels of sender
+//  index i are by_sender[by_sender_start[i] .. by_sender_start[i + 1]), in id order; likewise
+//  for receivers.
+typedef struct {
+    int *by_sender_start; //  sender parallelism + 1 entries
+    int *by_sender;       //  the edge's channel_count channel ids
+    int *by_receiver_start;
+    int *by_receiver;
+} rill_plan_edge_channels_t;
 
 struct rill_plan_t {
     char *job_name;
@@ -17,9 +28,24 @@ struct rill_plan_t {
     int subtask_count;
     rill_plan_channel_t *channels;
     int channel_count;
-    int channel_capacity;
+    size_t channel_capacity;
+    rill_plan_edge_channels_t *edge_channels; //  per edge, once rill_plan_index_channels ran
     char **names; //  the unique operator names, owned
     char id[33];  //  random, hex: makes the endpoints unique in the process
 };
+
+//  Builds the channel index of every edge, once all channels exist (the planner and the JSON
+//  reader both call it last). 0, or -1 when out of memory.
+int rill_plan_index_channels(rill_plan_t *self);
+//  Frees the channel index (rill_plan_destroy does).
+void rill_plan_index_destroy(rill_plan_t *self);
+
+//  The channels on edge `edge` that sender index from_index (within the edge's sending
+//  operator) sends on, or that receiver index to_index receives from: sets *channels to their
+//  ids, in id order (owned by the plan), and returns how many. Constant time: subtasks set up
+//  their sockets with it instead of scanning every channel of the edge.
+int rill_plan_channels_from(const rill_plan_t *self, int edge, int from_index,
+                            const int **channels);
+int rill_plan_channels_to(const rill_plan_t *self, int edge, int to_index, const int **channels);
 
 #endif

@@ -3,6 +3,7 @@
     channels the DEALER fair-queues, which is all the model promises. */
 #include "rill_reader.h"
 #include "rill_frame.h"
+#include "rill_plan_private.h"
 #include "rill_tsan.h"
 #include "rill_writer.h"
 
@@ -49,6 +50,7 @@ rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metric
         return NULL;
     self->plan = plan;
     self->subtask = rill_plan_subtask(plan, subtask);
+    assert(self->subtask); //  the job starts only the plan's subtasks
     self->metrics = metrics ? rill_metrics_subtask_slot(metrics, subtask) : NULL;
     self->watermark = INT64_MIN;
     const rill_plan_operator_t *op = rill_plan_operator(plan, self->subtask->op);
@@ -68,10 +70,11 @@ rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metric
             goto fail;
         for (int s = 0; s < in->senders; s++)
             in->watermarks[s] = INT64_MIN;
-        for (int c = 0; c < in->edge->channel_count; c++) {
-            const rill_plan_channel_t *ch = rill_plan_channel(plan, in->edge->first_channel + c);
-            if (ch->to_subtask != subtask)
-                continue;
+        const int *channels;
+        int count = rill_plan_channels_to(plan, in->edge->id, self->subtask->index, &channels);
+        for (int c = 0; c < count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(plan, channels[c]);
+            assert(ch->to_subtask == subtask);
             in->expected_ends++;
             in->endpoint = ch->endpoint;
             //  A channel with no counters still needs a non-NULL entry to be known.

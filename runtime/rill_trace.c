@@ -3,7 +3,9 @@
     written when the trace is destroyed, after every subtask has stopped. A lock per hop made
     two subtasks sleep on each other and cost more than all the rest of tracing. */
 #include "rill_trace.h"
+#include "rill_array.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,7 @@ static void s_number(s_line_t *line, long long value)
 void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_subtask, int edge,
                     uint64_t time_in, uint64_t time_out)
 {
+    assert(self && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
     const rill_plan_subtask_t *s = rill_plan_subtask(self->plan, subtask);
     const rill_plan_operator_t *op = rill_plan_operator(self->plan, s->op);
     s_line_t line = {.size = 0};
@@ -147,14 +150,12 @@ void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_su
     s_number(&line, (long long)time_out);
     s_text(&line, "}\n");
     s_hops_t *hops = &self->hops[subtask];
-    if (hops->size + line.size > hops->capacity) {
-        size_t capacity = hops->capacity ? hops->capacity * 2 : S_FLUSH_BYTES + sizeof line.text;
-        char *grown = realloc(hops->text, capacity);
-        if (!grown)
-            return; //  out of memory: this hop is lost, the run goes on
-        hops->text = grown;
-        hops->capacity = capacity;
-    }
+    //  The first allocation holds a whole flush's worth, so a subtask's hops rarely grow it.
+    size_t needed = hops->size + line.size;
+    if (needed > hops->capacity &&
+        rill_array_grow((void **)&hops->text, &hops->capacity,
+                        hops->capacity ? needed : S_FLUSH_BYTES + sizeof line.text, 1))
+        return; //  out of memory: this hop is lost, the run goes on
     memcpy(hops->text + hops->size, line.text, line.size);
     hops->size += line.size;
     if (hops->size >= S_FLUSH_BYTES)

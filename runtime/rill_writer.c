@@ -7,24 +7,19 @@
     zmq_msg_t to every receiver (zmq_msg_copy shares the buffer), so it is serialized once and
     each receiver applies its own backpressure. */
 #include "rill_writer.h"
+#include "rill_clock.h"
 #include "rill_frame.h"
 #include "rill_partitioner.h"
+#include "rill_plan_private.h"
 #include "rill_tsan.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #define S_SEND_TIMEOUT_MS 100
-
-uint64_t rill_clock_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
 
 //  One batch being filled. Its bytes are handed to ZeroMQ on send (zero copy); the next
 //  buffer is taken when the next entry comes, so a channel that carries nothing costs no
@@ -102,6 +97,7 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
         return NULL;
     self->plan = plan;
     self->subtask = rill_plan_subtask(plan, subtask);
+    assert(self->subtask); //  the job starts only the plan's subtasks
     self->all_metrics = metrics;
     self->metrics = metrics ? rill_metrics_subtask_slot(metrics, subtask) : NULL;
     self->batch_size = batch_size < 64 ? 64 : batch_size;
@@ -120,10 +116,11 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
         //  This sender's channels on the edge form a contiguous receiver range.
         out->lo = INT32_MAX;
         out->hi = -1;
-        for (int c = 0; c < out->edge->channel_count; c++) {
-            const rill_plan_channel_t *ch = rill_plan_channel(plan, out->edge->first_channel + c);
-            if (ch->from_subtask != subtask)
-                continue;
+        const int *channels;
+        int count = rill_plan_channels_from(plan, out->edge->id, self->subtask->index, &channels);
+        for (int c = 0; c < count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(plan, channels[c]);
+            assert(ch->from_subtask == subtask);
             out->lo = ch->to_index < out->lo ? ch->to_index : out->lo;
             out->hi = ch->to_index + 1 > out->hi ? ch->to_index + 1 : out->hi;
         }
@@ -134,10 +131,8 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
         out->batches = calloc((size_t)targets + 1, sizeof(s_batch_t));
         if (!out->targets || !out->batches)
             goto fail;
-        for (int c = 0; c < out->edge->channel_count; c++) {
-            const rill_plan_channel_t *ch = rill_plan_channel(plan, out->edge->first_channel + c);
-            if (ch->from_subtask != subtask)
-                continue;
+        for (int c = 0; c < count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(plan, channels[c]);
             s_target_t *target = &out->targets[ch->to_index - out->lo];
             target->receiver = ch->to_index;
             //  A routing id must not start with a zero byte (libzmq reserves those).
@@ -195,11 +190,11 @@ int rill_writer_connect(rill_writer_t *self)
         if (out->router)
             zsock_set_router_mandatory(out->socket, 1);
         out->handle = zsock_resolve(out->socket);
-        for (int c = 0; c < out->edge->channel_count; c++) {
-            const rill_plan_channel_t *ch =
-                rill_plan_channel(self->plan, out->edge->first_channel + c);
-            if (ch->from_subtask != self->subtask->id)
-                continue;
+        const int *channels;
+        int count =
+            rill_plan_channels_from(self->plan, out->edge->id, self->subtask->index, &channels);
+        for (int c = 0; c < count; c++) {
+            const rill_plan_channel_t *ch = rill_plan_channel(self->plan, channels[c]);
             if (out->router)
                 zsock_set_connect_rid(out->socket, out->targets[ch->to_index - out->lo].routing_id);
             if (zsock_connect(out->socket, "%s", ch->endpoint))

@@ -6,6 +6,7 @@
 #ifndef RILL_WRITER_H_INCLUDED
 #define RILL_WRITER_H_INCLUDED
 
+#include "rill_clock.h" //  its deadlines are in rill_clock_ns
 #include "rill_metrics.h"
 #include "rill_plan.h"
 
@@ -53,8 +54,5 @@ const char *rill_writer_error(const rill_writer_t *self);
 void rill_writer_set_trace(rill_writer_t *self, uint64_t trace);
 //  Records emitted so far (once per record, whatever the fan-out).
 uint64_t rill_writer_records(const rill_writer_t *self);
-
-//  Monotonic clock in nanoseconds, for deadlines and busy/idle accounting.
-uint64_t rill_clock_ns(void);
 
 #endif

@@ -2,6 +2,7 @@
     global state of its own. */
 #include "rill_diagram.h"
 
+#include <assert.h>
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 #include <math.h>
@@ -441,6 +442,7 @@ int rill_diagram_render(rill_diagram_t *self, const rill_plan_t *plan,
                         const rill_diagram_options_t *options, char **out, size_t *out_size,
                         char *error, size_t error_size)
 {
+    assert(self && plan && options && out && out_size && error);
     GVC_t *gvc = self->gvc;
     Agraph_t *graph = s_graph(plan);
     if (!graph) {

@@ -1,0 +1,37 @@
+/*  rill_process_private.h: the keyed process operator's state, shared by the operator
+    (rill_op_process.c: records, timers, the current key) and the per-key state store behind
+    the public rill_state_* functions (rill_state.c). Not installed. */
+#ifndef RILL_PROCESS_PRIVATE_H_INCLUDED
+#define RILL_PROCESS_PRIVATE_H_INCLUDED
+
+#include "rill_buffer_private.h"
+#include "rill_keyed_table.h"
+#include "rill_operator.h"
+#include "rill_time.h"
+#include "rill_timer_heap.h"
+
+struct rill_process_t {
+    rill_operator_t *op;
+    rill_keyed_table_t *table;
+    rill_timer_heap_t *timers[2]; //  by rill_time_domain_t
+    rill_input_key_t *keys;       //  key extractor per input edge
+    rill_buffer_t *state_key;     //  scratch
+    rill_buffer_t *current;       //  the current key's bytes (a copy: the record may go away)
+    rill_key_t key;               //  view of current
+    int64_t watermark;
+    int64_t now;
+};
+
+//  Sets self->state_key to the entry (current key, name, kind, map key): kind 'V' for a value,
+//  'M' for a map entry; the operator's timer markers use their own kinds. 0, or -1 when out
+//  of memory.
+int rill_process_state_key(rill_process_t *self, const char *name, char kind, const void *map_key,
+                           size_t map_key_size);
+//  The entry under self->state_key, or NULL.
+rill_keyed_entry_t *rill_process_state_find(rill_process_t *self);
+//  Stores data under self->state_key. 0, or -1 when out of memory.
+int rill_process_state_put(rill_process_t *self, const void *data, size_t size);
+//  Removes the entry under self->state_key, if any.
+void rill_process_state_remove(rill_process_t *self);
+
+#endif

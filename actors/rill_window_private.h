@@ -1,0 +1,124 @@
+/*  rill_window_private.h: what the files of the window operator share (rill_op_window.c and
+    the rill_window_*.c files, one concern each). The operator hands each record to an
+    assigner (time windows: rill_window_assign.c; sessions: rill_window_session.c; count
+    windows: rill_window_count.c), which stores it through rill_window_state.c's encodings and
+    fires windows through rill_window_fire.c.
+
+    A window lives in the subtask's keyed table under its state key: the record key followed
+    by the window's start and end (16 bytes), so a window's key is always its state key's
+    prefix. Its value is an accumulator or, for process functions and count windows, the
+    window's records in the list encoding below. Not installed. */
+#ifndef RILL_WINDOW_PRIVATE_H_INCLUDED
+#define RILL_WINDOW_PRIVATE_H_INCLUDED
+
+#include "rill_buffer_private.h"
+#include "rill_keyed_table.h"
+#include "rill_operator.h"
+#include "rill_timer_heap.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+//  Timer tags: fire a window (it stays for late records), or drop its state (and fire it
+//  first when it has no allowed lateness).
+enum { RILL_WINDOW_TIMER_FIRE, RILL_WINDOW_TIMER_CLEANUP };
+
+//  The window operator's state (the operator's `state` pointer).
+typedef struct {
+    rill_keyed_table_t *table;
+    rill_timer_heap_t *timers; //  in the window's time domain
+    rill_input_key_t *keys;    //  key extractor per input edge
+    rill_buffer_t *state_key;  //  scratch: record key + bounds
+    rill_buffer_t *value;      //  scratch: a window's value being rebuilt
+    rill_buffer_t *other;      //  scratch: a second value (merging)
+    rill_record_t *records;    //  scratch: a window's records decoded for a process function
+    size_t records_capacity;
+    int64_t watermark;
+    bool lists; //  windows keep their records rather than an accumulator
+    bool event_time;
+} rill_window_op_t;
+
+static inline int rill_window_fail(rill_operator_t *self, const char *why)
+{
+    snprintf(self->error, sizeof self->error, "%s", why);
+    return -1;
+}
+
+//  ---- state encoding (rill_window_state.c): pure functions, no operator
+
+//  Bytes the bounds add to a record key in a state key.
+#define RILL_WINDOW_BOUNDS_SIZE (2 * sizeof(int64_t))
+//  Bytes in front of each record of a list: its size (uint32) and timestamp (int64).
+#define RILL_WINDOW_ENTRY_HEADER_SIZE (sizeof(uint32_t) + sizeof(int64_t))
+
+//  state_key = key + start + end. 0, or -1 when out of memory.
+int rill_window_state_key_set(rill_buffer_t *state_key, const void *key, size_t key_size,
+                              rill_window_bounds_t bounds);
+//  The bounds at the end of a state key of `size` bytes (at least RILL_WINDOW_BOUNDS_SIZE).
+rill_window_bounds_t rill_window_state_key_bounds(const uint8_t *state_key, size_t size);
+//  The session index's state key of a key: bounds INT64_MIN, INT64_MIN, which no window has.
+int rill_window_state_key_index(rill_buffer_t *state_key, const void *key, size_t key_size);
+
+//  Bytes a record of record_size takes in a list.
+size_t rill_window_list_entry_size(size_t record_size);
+//  Writes record at `at` (rill_window_list_entry_size bytes); returns the end of the entry.
+uint8_t *rill_window_list_put(uint8_t *at, const rill_record_t *record);
+//  Reads the entry at *at within [*at, end) into record (pointing into the list) and moves *at
+//  past it. 0, or -1 when the list is truncated.
+int rill_window_list_get(const uint8_t **at, const uint8_t *end, rill_record_t *record);
+//  Decodes a whole list into *records (grown as needed, the caller frees it). Returns the
+//  record count, or -1 when out of memory or the list is corrupt.
+long rill_window_list_decode(const uint8_t *list, size_t size, rill_record_t **records,
+                             size_t *capacity);
+
+//  ---- accumulators and firing (rill_window_fire.c)
+
+//  Folds record into value (empty when the window is new).
+int rill_window_fold(rill_operator_t *self, rill_buffer_t *value, const rill_record_t *record);
+//  Merges value `other` (same kind) into value (session windows).
+int rill_window_merge(rill_operator_t *self, rill_buffer_t *value, const uint8_t *other,
+                      size_t size);
+//  Emits the result of one window of key from its value (accumulator or record list).
+//  timestamp: the result's event time.
+int rill_window_emit(rill_operator_t *self, const void *key, size_t key_size,
+                     rill_window_bounds_t bounds, int64_t timestamp, const uint8_t *value,
+                     size_t value_size, rill_collector_t *out);
+//  Fires the window stored under state_key (if it still exists); removes it when `remove`.
+int rill_window_fire(rill_operator_t *self, const uint8_t *state_key, size_t size, bool remove,
+                     rill_collector_t *out);
+
+//  ---- time windows (rill_window_assign.c)
+
+//  Adds record to window `bounds` of key, leaving its state key in op->state_key.
+//  *created tells whether the window is new.
+int rill_window_add(rill_operator_t *self, const void *key, size_t key_size,
+                    rill_window_bounds_t bounds, const rill_record_t *record, bool *created);
+//  True when the watermark has passed the window's max timestamp (end - 1): it fires at once.
+bool rill_window_due(const rill_window_op_t *op, rill_window_bounds_t bounds);
+//  True when the window is past its allowed lateness: records for it are late.
+bool rill_window_late(const rill_operator_t *self, rill_window_bounds_t bounds);
+//  Registers the timers of the new window whose state key is in op->state_key.
+int rill_window_schedule(rill_operator_t *self, rill_window_bounds_t bounds);
+//  Tumbling and sliding windows: adds record (at `time`) to each of its windows not past
+//  their lateness; *skipped tells whether every one was.
+int rill_window_assign_timed(rill_operator_t *self, const void *key, size_t key_size, int64_t time,
+                             const rill_record_t *record, rill_collector_t *out, bool *skipped);
+
+//  ---- session windows (rill_window_session.c)
+
+//  Adds record (at `time`) to the key's session, merging the sessions it bridges; *skipped
+//  tells whether the merged session is past its lateness.
+int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_size, int64_t time,
+                            const rill_record_t *record, rill_collector_t *out, bool *skipped);
+//  Takes session `gone` out of the key's index of open sessions.
+int rill_window_session_forget(rill_window_op_t *op, const void *key, size_t key_size,
+                               rill_window_bounds_t gone);
+
+//  ---- count windows (rill_window_count.c)
+
+//  Adds record to the key's count window and fires it every size (tumbling) or slide records.
+int rill_window_count_add(rill_operator_t *self, const void *key, size_t key_size,
+                          const rill_record_t *record, rill_collector_t *out);
+
+#endif
