@@ -11,6 +11,7 @@
     list of the key's open sessions (state key: record key + two INT64_MIN), merged as
     records bridge them. */
 #include "rill_buffer_private.h"
+#include "rill_graph_private.h"
 #include "rill_frame.h"
 #include "rill_keyed_table.h"
 #include "rill_number.h"

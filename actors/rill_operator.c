@@ -1,5 +1,7 @@
 /*  rill_operator.c: picks the vtable for an operator kind, and the collector's emit. */
 #include "rill_operator.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
 #include "rill_buffer_private.h"
 
 #include <stdio.h>

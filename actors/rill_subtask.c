@@ -3,6 +3,7 @@
     the writer route and batch the output, flushes on the buffer timeout, and when every input
     has ended, ends its own outputs and reports DONE. Counters go to the job's metrics slots. */
 #include "rill_subtask.h"
+#include "rill_metrics_private.h"
 #include "rill_tsan.h"
 #include "rill_operator.h"
 #include "rill_reader.h"

@@ -1,6 +1,7 @@
 /*  rill_collect.c: results of collect sinks. Sink subtasks build private runs of records and
     hand each run over once, under a mutex, when they end; the caller reads after execute. */
 #include "rill_collect.h"
+#include "rill_collect_private.h"
 #include "rill_buffer_private.h"
 
 #include <pthread.h>

@@ -1,6 +1,7 @@
 /*  rill_graph.c: the logical dataflow as two growable arrays, operators and edges. The stream
     API (rill_env) writes it; the planner reads it. */
 #include "rill_graph.h"
+#include "rill_graph_private.h"
 
 #include <stdlib.h>
 #include <string.h>

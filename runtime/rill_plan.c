@@ -2,6 +2,7 @@
     fault) and expands it into subtasks and channels, choosing the sockets per exchange
     pattern. The result is plain data that the job deploys and the viz module draws. */
 #include "rill_plan_private.h"
+#include "rill_graph_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,6 +7,9 @@
     zmq_msg_t to every receiver (zmq_msg_copy shares the buffer), so it is serialized once and
     each receiver applies its own backpressure. */
 #include "rill_writer.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
+#include "rill_metrics_private.h"
 #include "rill_frame.h"
 #include "rill_partitioner.h"
 #include "rill_tsan.h"

@@ -7,6 +7,7 @@
 #define RILL_WRITER_H_INCLUDED
 
 #include "rill_metrics.h"
+#include "rill_graph_private.h"
 #include "rill_plan.h"
 
 //  High-water mark, in batches, on each side of a channel: at most about 2 * RILL_CHANNEL_HWM
