@@ -106,6 +106,7 @@ RILL_EXPORT rill_stream_t *rill_env_from_source(rill_env_t *self, rill_source_fn
 
 //  ---- transformations
 
+//  map: one output per record; filter: keeps the records fn accepts; flat_map: any number.
 RILL_EXPORT rill_stream_t *rill_stream_map(rill_stream_t *in, rill_map_fn fn, void *ctx);
 RILL_EXPORT rill_stream_t *rill_stream_filter(rill_stream_t *in, rill_filter_fn fn, void *ctx);
 RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map_fn fn, void *ctx);
@@ -128,6 +129,8 @@ RILL_EXPORT rill_stream_t *rill_stream_union_n(rill_stream_t **streams, size_t c
 
 //  ---- exchange patterns: how the next operator receives this stream
 
+//  Subtask i to subtask i (same parallelism); every record to every subtask; round robin;
+//  round robin within local groups; a random subtask; all to subtask 0.
 RILL_EXPORT rill_stream_t *rill_stream_forward(rill_stream_t *in);
 RILL_EXPORT rill_stream_t *rill_stream_broadcast(rill_stream_t *in);
 RILL_EXPORT rill_stream_t *rill_stream_rebalance(rill_stream_t *in);
@@ -144,6 +147,8 @@ RILL_EXPORT rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_
 //  operator's output (as in Flink, where a KeyedStream has no name or parallelism): a setting
 //  on them returns NULL and leaves a message in rill_env_error, changing nothing.
 
+//  Names the operator (copied; names are made unique in the plan) or sets its parallelism
+//  (1 .. RILL_MAX_PARALLELISM).
 RILL_EXPORT rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name);
 RILL_EXPORT rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism);
 

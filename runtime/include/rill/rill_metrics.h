@@ -37,6 +37,8 @@ typedef struct {
 
 typedef struct rill_metrics_t rill_metrics_t;
 
+//  Destroys counters read with rill_metrics_from_json (a run's belong to its environment)
+//  and sets the caller's pointer to NULL.
 RILL_EXPORT void rill_metrics_destroy(rill_metrics_t **self_p);
 RILL_EXPORT const rill_plan_t *rill_metrics_plan(const rill_metrics_t *self);
 //  A consistent-enough copy of one subtask's or channel's counters (each field read

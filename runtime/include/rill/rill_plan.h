@@ -79,10 +79,13 @@ typedef struct rill_plan_t rill_plan_t;
 //  Destroys a plan and sets the caller's pointer to NULL.
 RILL_EXPORT void rill_plan_destroy(rill_plan_t **self_p);
 
+//  The job's name, as given to rill_env_set_job_name.
 RILL_EXPORT const char *rill_plan_job_name(const rill_plan_t *self);
 //  The execution mode after resolving automatic: RILL_MODE_STREAMING or RILL_MODE_BATCH.
 RILL_EXPORT rill_mode_t rill_plan_mode(const rill_plan_t *self);
 
+//  How many operators, edges, subtasks and channels the plan has; and each by id (0 .. count - 1;
+//  NULL when out of range). The plan owns what they point to.
 RILL_EXPORT int rill_plan_operator_count(const rill_plan_t *self);
 RILL_EXPORT int rill_plan_edge_count(const rill_plan_t *self);
 RILL_EXPORT int rill_plan_subtask_count(const rill_plan_t *self);

@@ -78,6 +78,8 @@ RILL_EXPORT rill_stream_t *rill_stream_late_records(rill_stream_t *windowed);
 
 //  ---- keyed process functions: per-key state and timers
 
+//  Runs fn for every record of a keyed stream with that record's key current, and on_timer
+//  (may be NULL) when a timer the function registered fires.
 RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn,
                                                rill_timer_fn on_timer, void *ctx);
 
