@@ -1,6 +1,7 @@
 /*  rill_keyed_table.c: see the header. Linear probing keeps a lookup to one or two cache
     lines; the table doubles at 70% load. */
 #include "rill_keyed_table.h"
+#include "rill_metrics_private.h"
 
 #include <assert.h>
 #include <stdbool.h>

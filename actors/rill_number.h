@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rill_buffer.h"
 #include "rill_record.h"
 
 typedef struct {

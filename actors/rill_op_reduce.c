@@ -2,6 +2,8 @@
     is one rill_keyed_table per subtask. In streaming mode every update is emitted; in batch
     mode each key's final value is emitted once, when the input ends. */
 #include "rill_keyed_table.h"
+#include "rill_graph_private.h"
+#include "rill_metrics_private.h"
 #include "rill_number.h"
 #include "rill_operator.h"
 #include "rill_buffer_private.h"

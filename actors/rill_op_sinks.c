@@ -2,6 +2,7 @@
     when parallel); collect gathers a private run and hands it to the rill_collect at the end;
     discard only counts (the subtask's records_in). */
 #include "rill_collect.h"
+#include "rill_collect_private.h"
 #include "rill_operator.h"
 
 #include <assert.h>

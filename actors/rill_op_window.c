@@ -12,6 +12,7 @@
     (accumulators and firing), rill_window_state.c (state keys and record lists), sharing
     rill_window_private.h. */
 #include "rill_clock.h"
+#include "rill_graph_private.h"
 #include "rill_time_math.h"
 #include "rill_window_private.h"
 

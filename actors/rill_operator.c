@@ -1,5 +1,8 @@
 /*  rill_operator.c: the operator registry: picks the vtable for an operator kind and opens
     it for one subtask (the subtask actor, rill_subtask.c, then drives it). */
+#include "rill_operator.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
 #include "rill_buffer_private.h"
 #include "rill_operator_registry.h"
 

@@ -8,6 +8,7 @@
 #define RILL_OPERATOR_H_INCLUDED
 
 #include "rill_graph.h"
+#include "rill_graph_private.h"
 #include "rill_plan.h"
 #include "rill_record.h"
 #include "rill_watermark_alignment.h"

@@ -5,8 +5,10 @@
 #include "rill_subtask.h"
 #include "rill_clock.h"
 #include "rill_operator_registry.h"
-#include "rill_reader.h"
+#include "rill_metrics_private.h"
 #include "rill_tsan.h"
+#include "rill_operator.h"
+#include "rill_reader.h"
 #include "rill_writer.h"
 
 #include <assert.h>

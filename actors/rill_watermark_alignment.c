@@ -3,6 +3,8 @@
     member reads every slot to find the minimum. Relaxed atomics suffice: a slightly stale
     minimum only delays a pause or a resume by one check, it never loses data. */
 #include "rill_watermark_alignment.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
 #include "rill_graph.h"
 
 #include <assert.h>

@@ -2,7 +2,8 @@
 #include "rill_bench_limits.h"
 #include "rill_bench_util.h"
 #include "rill_bench_words.h"
-#include "rill_metrics.h"
+#include "rill_buffer.h"
+#include "rill_metrics_private.h"
 #include "rill_record.h"
 
 #include <pthread.h>

@@ -3,7 +3,7 @@
     generates sensor readings "sensor-K<TAB>celsius", one every 100 ms of event time; map()
     converts them to Fahrenheit; the window step keeps each sensor's maximum per second and
     emits "start<TAB>end<TAB>sensor<TAB>max". */
-#include "rill.h"
+#include <rill/rill.h>
 
 #include <getopt.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
     by name, windowed by event time per key, aggregated, and printed as
     window_start,window_end,key,value (bounds in epoch ms, end exclusive). Rows that do not
     parse are counted and the first few reported on stderr with their line numbers. */
-#include "rill.h"
+#include <rill/rill.h>
 #include "rill_job_args.h"
 #include "windowed_parse.h"
 

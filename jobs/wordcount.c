@@ -1,7 +1,7 @@
 /*  wordcount.c: the classic job. Lines of a text file are split into words (ASCII letters
     lower-cased, words split on anything that is not an ASCII letter or digit), keyed by word
     and counted; one "word<TAB>count" line per word goes to stdout or --output. */
-#include "rill.h"
+#include <rill/rill.h>
 #include "rill_job_args.h"
 
 #include <getopt.h>

@@ -3,6 +3,7 @@
 #ifndef RILL_BUFFER_PRIVATE_H_INCLUDED
 #define RILL_BUFFER_PRIVATE_H_INCLUDED
 
+#include "rill_buffer.h"
 #include "rill_record.h"
 
 struct rill_buffer_t {

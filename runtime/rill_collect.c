@@ -2,6 +2,7 @@
     hand each run over once, under a mutex, when they end; the caller reads after execute. */
 #include "rill_collect.h"
 #include "rill_array.h"
+#include "rill_collect_private.h"
 #include "rill_buffer_private.h"
 
 #include <pthread.h>

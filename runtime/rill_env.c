@@ -3,6 +3,9 @@
     operator will receive them (pattern, key). execute() hands the graph to the planner and
     the plan to the job. */
 #include "rill_env_private.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
+#include "rill_metrics_private.h"
 #include "rill_job.h"
 
 #include <assert.h>

@@ -4,6 +4,10 @@
 #define RILL_ENV_PRIVATE_H_INCLUDED
 
 #include "rill_env.h"
+#include "rill_graph_private.h"
+
+//  The logical graph built so far.
+rill_graph_t *rill_env_graph(rill_env_t *self);
 
 //  Adds an operator fed by every part of `in` and returns its stream (NULL propagates; `what`
 //  names the call in error messages).
@@ -11,7 +15,7 @@ rill_stream_t *rill_env_apply(rill_stream_t *in, const rill_operator_spec_t *spe
                               const char *what);
 //  A handle on side output `tag` of the single operator behind `in`, which must be of `kind`.
 rill_stream_t *rill_env_side_output(rill_stream_t *in, rill_op_kind_t kind, int tag,
-                                   const char *what);
+                                    const char *what);
 //  Records a build error (the first one wins).
 void rill_env_fail(rill_env_t *self, const char *message);
 rill_env_t *rill_stream_env(rill_stream_t *stream);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rill_buffer.h"
 #include "rill_record.h"
 
 typedef enum {

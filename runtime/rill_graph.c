@@ -2,6 +2,7 @@
     API (rill_env) writes it; the planner reads it. */
 #include "rill_graph.h"
 #include "rill_array.h"
+#include "rill_graph_private.h"
 
 #include <assert.h>
 #include <stdlib.h>

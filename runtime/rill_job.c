@@ -9,6 +9,7 @@
     descriptors, memory) against the process's limits, raising the soft ones it may. */
 #include "rill_job.h"
 #include "rill_clock.h"
+#include "rill_metrics_private.h"
 #include "rill_subtask.h"
 #include "rill_tsan.h"
 #include "rill_writer.h"

@@ -351,7 +351,7 @@ static int s_check_operators(rill_json_check_t *reader, json_t *root, const rill
             double ratio = s_share(m.backpressure_ns, t);
             worst = ratio > worst ? ratio : worst;
         }
-        uint64_t records_in = 0, records_out = 0;
+        uint64_t records_in = 0, records_out = 0; //  set by s_count (GCC -O2 cannot see it)
         if (s_expect_int(reader, item, where, "id", op) ||
             s_expect_string(reader, item, where, "name", o->name) ||
             s_expect_string(reader, item, where, "kind", o->kind_name) ||
@@ -380,7 +380,7 @@ static int s_check_totals(rill_json_check_t *reader, json_t *root, const uint64_
     if (!json_is_object(totals))
         return rill_json_check_fail(reader, "'totals' is missing or not an object");
     for (int i = 0; i < 4; i++) {
-        uint64_t value = 0;
+        uint64_t value = 0; //  set by s_count (GCC -O2 cannot see it)
         if (s_count(reader, totals, "totals", keys[i], &value))
             return -1;
         if (value != sums[i])
@@ -423,7 +423,7 @@ rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan
     }
     json_t *job = json_object_get(root, "job"), *mode = json_object_get(root, "mode");
     json_t *running = json_object_get(root, "running"), *plan_json = json_object_get(root, "plan");
-    uint64_t duration_ns = 0;
+    uint64_t duration_ns = 0; //  set by s_count below (GCC -O2 cannot see it)
     if (!json_is_string(job)) {
         rill_json_check_fail(&reader, "'job' is missing or not a string");
         goto fail;

@@ -1,9 +1,24 @@
-/*  rill_metrics_private.h: what the metrics JSON reader (rill_metrics_json.c) needs from the
-    counters' storage (rill_metrics.c): counters read from a file own the plan read with them. */
+/*  rill_metrics_private.h: the counters' storage as the runtime writes it. The job makes the
+    counters; subtasks, readers and writers write their slots; the metrics JSON reader
+    (rill_metrics_json.c) hands counters read from a file the plan read with them. Programs only
+    read counters (rill_metrics.h). */
 #ifndef RILL_METRICS_PRIVATE_H_INCLUDED
 #define RILL_METRICS_PRIVATE_H_INCLUDED
 
 #include "rill_metrics.h"
+
+//  Creates zeroed counters for every subtask and channel of plan (the plan must outlive it).
+rill_metrics_t *rill_metrics_new(const rill_plan_t *plan);
+//  Where a subtask (or the channel sender/receiver) writes its live counters.
+rill_subtask_metrics_t *rill_metrics_subtask_slot(rill_metrics_t *self, int subtask);
+rill_channel_metrics_t *rill_metrics_channel_slot(rill_metrics_t *self, int channel);
+//  Sets the run's wall time (nanoseconds).
+void rill_metrics_set_duration_ns(rill_metrics_t *self, uint64_t ns);
+
+//  Single-writer counter updates: plain loads and relaxed stores, no locked instructions.
+#define RILL_COUNTER_ADD(field, n)                                                                 \
+    __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define RILL_COUNTER_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 //  Hands *plan_p (the plan self was made for) to self, which destroys it with itself; nulls
 //  the caller's pointer.

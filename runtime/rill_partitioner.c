@@ -2,6 +2,7 @@
     xxHash's XXH3 into one of RILL_MAX_PARALLELISM key groups; a key group maps to a receiver,
     so every record of a key reaches the same receiver and rescaling can move whole groups. */
 #include "rill_partitioner.h"
+#include "rill_graph_private.h"
 
 //  Inlined from the packaged header: keys are short, and a call per record costs more than
 //  the hashing itself.

@@ -5,6 +5,7 @@
 #define RILL_PARTITIONER_H_INCLUDED
 
 #include "rill_graph.h"
+#include "rill_graph_private.h"
 
 //  Returned for broadcast: every receiver gets the record.
 #define RILL_PARTITION_ALL (-2)

@@ -4,6 +4,7 @@
 #include "rill_array.h"
 #include "rill_clock.h"
 #include "rill_plan_private.h"
+#include "rill_graph_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,6 +4,7 @@
 #ifndef RILL_PLAN_PRIVATE_H_INCLUDED
 #define RILL_PLAN_PRIVATE_H_INCLUDED
 
+#include "rill_graph_private.h"
 #include "rill_plan.h"
 
 //  The channels of one edge grouped by sending and by receiving subtask: the channels of sender
@@ -15,6 +16,15 @@ typedef struct {
     int *by_receiver_start;
     int *by_receiver;
 } rill_plan_edge_channels_t;
+
+//  Validates graph and expands it. default_parallelism applies to operators that set none.
+//  job_name (copied) names the job; its endpoints carry a random 128-bit plan id, so they are
+//  unique for the life of the process however many jobs it runs. Returns
+//  the plan, or NULL with a message naming the operator in error (at least 256 bytes).
+rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name, int default_parallelism,
+                           rill_mode_t mode, char *error, size_t error_size);
+//  The logical graph the plan was made from (not owned; valid while the graph lives).
+const rill_graph_t *rill_plan_graph(const rill_plan_t *self);
 
 struct rill_plan_t {
     char *job_name;

@@ -2,6 +2,7 @@
     is kept per channel because each sender's frames travel one ZeroMQ pipe in order; across
     channels the DEALER fair-queues, which is all the model promises. */
 #include "rill_reader.h"
+#include "rill_metrics_private.h"
 #include "rill_frame.h"
 #include "rill_plan_private.h"
 #include "rill_tsan.h"

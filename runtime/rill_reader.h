@@ -6,6 +6,7 @@
 #define RILL_READER_H_INCLUDED
 
 #include "rill_metrics.h"
+#include "rill_graph_private.h"
 #include "rill_plan.h"
 
 typedef struct rill_reader_t rill_reader_t;

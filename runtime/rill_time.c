@@ -1,6 +1,7 @@
 /*  rill_time.c: the time, window and keyed-process calls of the stream API (rill_time.h).
     Each adds one operator to the logical graph; the operators live in actors/. */
 #include "rill_time.h"
+#include "rill_graph_private.h"
 #include "rill_env_private.h"
 
 rill_stream_t *rill_stream_assign_timestamps(rill_stream_t *in, rill_timestamp_fn fn, void *ctx,

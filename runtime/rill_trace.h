@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "rill_graph_private.h"
 #include "rill_plan.h"
 
 typedef struct rill_trace_t rill_trace_t;

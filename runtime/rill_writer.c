@@ -8,6 +8,9 @@
     each receiver applies its own backpressure. */
 #include "rill_writer.h"
 #include "rill_clock.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
+#include "rill_metrics_private.h"
 #include "rill_frame.h"
 #include "rill_partitioner.h"
 #include "rill_plan_private.h"

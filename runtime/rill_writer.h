@@ -8,6 +8,7 @@
 
 #include "rill_clock.h" //  its deadlines are in rill_clock_ns
 #include "rill_metrics.h"
+#include "rill_graph_private.h"
 #include "rill_plan.h"
 
 //  High-water mark, in batches, on each side of a channel: at most about 2 * RILL_CHANNEL_HWM

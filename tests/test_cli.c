@@ -1,6 +1,7 @@
 /*  test_cli.c: the rill tool as a user meets it: help, the job list, usage errors (exit 2),
     failures (exit 1), and Ctrl-C on a running job (drains, exit 130, no hang); a second
-    Ctrl-C stops it at once; SIGTERM exits 143. */
+    Ctrl-C stops it at once; SIGTERM exits 143. A job plugin built against the public headers
+    alone runs; one that calls an internal function does not load. */
 #include "testutil.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -58,6 +59,68 @@ static void bad_command_lines_print_usage_and_exit_2(void **state)
     EXPECT(2, NULL, "usage: rill run wordcount", "run", "wordcount", "--", "--bogus");
     EXPECT(2, NULL, "--input FILE is required", "run", "wordcount");
     EXPECT(2, NULL, "usage: rill jobs", "jobs", "extra");
+}
+
+//  Compiles a job plugin from source against the public include folder only, with no rill
+//  library on the link line (as an outside job is built: it resolves rill's functions from the
+//  library the tool has loaded). The .so's path, which the caller frees; the folder is
+//  removed by s_plugin_remove.
+static char *s_plugin_build(const char *source)
+{
+    char folder[] = "/tmp/rill-plugin-XXXXXX";
+    assert_non_null(mkdtemp(folder));
+    char path[256], command[1024];
+    snprintf(path, sizeof path, "%s/job.c", folder);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    assert_true(fputs(source, file) >= 0);
+    assert_int_equal(fclose(file), 0);
+    char *include = test_source_path("runtime/include");
+    snprintf(command, sizeof command, "cc -shared -fPIC -Wall -Werror -I'%s' '%s' -o '%s/job.so'",
+             include, path, folder);
+    free(include);
+    assert_int_equal(system(command), 0);
+    snprintf(path, sizeof path, "%s/job.so", folder);
+    return strdup(path);
+}
+
+static void s_plugin_remove(char **path_p)
+{
+    char command[512];
+    snprintf(command, sizeof command, "rm -rf \"$(dirname '%s')\"", *path_p);
+    assert_int_equal(system(command), 0);
+    free(*path_p);
+    *path_p = NULL;
+}
+
+//  The documented API is all a plugin needs, and all it gets: a plugin that uses it runs; one
+//  that calls an internal function (the writer's constructor) does not load, since librill.so
+//  exports only what the public headers declare.
+static void a_plugin_sees_the_public_api_and_nothing_else(void **state)
+{
+    char *public_job = s_plugin_build(
+        "#include <rill/rill.h>\n"
+        "static int letter(uint64_t n, rill_collector_t *out, void *ctx)\n"
+        "{\n"
+        "    char text = (char)('a' + n);\n"
+        "    return rill_collector_emit(out, &text, 1, RILL_NO_TIMESTAMP);\n"
+        "}\n"
+        "int rill_job_build(rill_env_t *env, int argc, char **argv)\n"
+        "{\n"
+        "    rill_stream_print(rill_env_from_generator(env, letter, NULL, 3), NULL);\n"
+        "    return 0;\n"
+        "}\n");
+    EXPECT(0, "a\nb\nc\n", NULL, "run", public_job);
+    s_plugin_remove(&public_job);
+    char *internal_job =
+        s_plugin_build("#include <rill/rill.h>\n"
+                       "void *rill_writer_new(void);\n"
+                       "int rill_job_build(rill_env_t *env, int argc, char **argv)\n"
+                       "{\n"
+                       "    return rill_writer_new() ? 0 : -1;\n"
+                       "}\n");
+    EXPECT(1, NULL, "cannot load job plugin", "run", internal_job);
+    s_plugin_remove(&internal_job);
 }
 
 static void failures_exit_1_with_a_clear_message(void **state)
@@ -280,6 +343,7 @@ int main(void)
         cmocka_unit_test(jobs_lists_the_bundled_jobs),
         cmocka_unit_test(bad_command_lines_print_usage_and_exit_2),
         cmocka_unit_test(failures_exit_1_with_a_clear_message),
+        cmocka_unit_test(a_plugin_sees_the_public_api_and_nothing_else),
         cmocka_unit_test(a_trace_onto_a_full_disk_exits_1),
         cmocka_unit_test(a_trace_metrics_or_report_file_that_is_the_input_is_refused),
         cmocka_unit_test(a_bounded_job_runs_and_exits_0),

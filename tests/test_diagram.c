@@ -4,6 +4,8 @@
     with the PNG signature; JSON round-trips, also through `rill viz`; malformed or truncated
     JSON is an error, never a crash; parallelism 64 collapses to the documented shape. */
 #include "testutil.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
 #include "rill_diagram.h"
 
 #include <graphviz/cgraph.h>

@@ -35,7 +35,7 @@ static void an_outside_program_builds_with_pkg_config_and_runs(void **state)
              "set -e; cmake --install '%s' --prefix '%s' >/dev/null; "
              "pc=$(dirname $(find '%s' -name rill.pc | head -n 1)); "
              "cc %s '%s' $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs rill) -o '%s/hello'; "
-             "'%s/hello' > '%s/out.txt'",
+             "LD_LIBRARY_PATH=$pc/.. '%s/hello' > '%s/out.txt'",
              getenv("RILL_BUILD_DIR"), prefix, prefix, RILL_TEST_EXTRA_CFLAGS, example, prefix,
              prefix, prefix);
     assert_int_equal(system(command), 0);
@@ -48,6 +48,40 @@ static void an_outside_program_builds_with_pkg_config_and_runs(void **state)
     snprintf(command, sizeof command, "rm -rf '%s'", prefix);
     assert_int_equal(system(command), 0);
     free(example);
+}
+
+//  Runs a shell command line made from format; the exit status (0 when it succeeded).
+static int s_shell(const char *format, ...);
+
+//  What an installed program links: pkg-config names the runtime's own dependencies only
+//  (libzmq, czmq, xxhash, jansson for plan JSON; no Graphviz, whose diagrams live in the
+//  tool's rill_viz library), puts no rpath in Libs, and the headers install under <rill/...>
+//  with none of the private ones.
+static void an_install_pulls_in_no_renderer_no_rpath_and_no_private_header(void **state)
+{
+    char prefix[] = "/tmp/rill-install-XXXXXX";
+    assert_non_null(mkdtemp(prefix));
+    assert_int_equal(
+        s_shell("cmake --install '%s' --prefix '%s' >/dev/null", getenv("RILL_BUILD_DIR"), prefix),
+        0);
+    const char *pc = "export PKG_CONFIG_PATH=$(dirname $(find '%s' -name rill.pc | head -n 1))";
+    char command[4096];
+    //  Each check is a command that succeeds when the install is as it should be.
+    snprintf(command, sizeof command,
+             "%s; ! pkg-config --libs --static rill | grep -E 'gvc|cgraph|rpath'", pc);
+    assert_int_equal(s_shell(command, prefix), 0);
+    snprintf(command, sizeof command, "%s; pkg-config --libs rill | grep -q -- -lrill", pc);
+    assert_int_equal(s_shell(command, prefix), 0);
+    assert_int_equal(s_shell("! readelf -d \"$(find '%s' -name librill.so | head -n 1)\" | "
+                             "grep -E 'NEEDED.*(gvc|cgraph)'",
+                             prefix),
+                     0);
+    assert_int_equal(s_shell("test -f '%s/include/rill/rill.h'", prefix), 0);
+    assert_int_equal(s_shell("test -z \"$(find '%s/include' -name '*private*' -o -name "
+                             "'rill_writer.h' -o -name 'rill_frame.h')\"",
+                             prefix),
+                     0);
+    assert_int_equal(s_shell("rm -rf '%s'", prefix), 0);
 }
 
 //  Runs a shell command line made from format; the exit status (0 when it succeeded).
@@ -165,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_readme_quotes_the_example_verbatim),
         cmocka_unit_test(an_outside_program_builds_with_pkg_config_and_runs),
+        cmocka_unit_test(an_install_pulls_in_no_renderer_no_rpath_and_no_private_header),
         cmocka_unit_test(an_install_runs_from_any_prefix_even_after_a_move),
         cmocka_unit_test(install_works_after_building_only_what_make_build_builds),
     };

@@ -2,6 +2,7 @@
     growth through many keys, iteration; colliding hashes and probe runs that wrap around the
     end of the slot array, checked against a plain reference after every step. */
 #include "rill_keyed_table.h"
+#include "rill_metrics_private.h"
 #include "testutil.h"
 
 #include <stdlib.h>

@@ -4,6 +4,7 @@
     rescale stays in its local group, broadcast says "all", global says 0, shuffle stays in
     range, custom is checked. */
 #include "rill_partitioner.h"
+#include "rill_graph_private.h"
 #include "testutil.h"
 
 #include <string.h>

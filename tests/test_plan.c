@@ -1,6 +1,8 @@
 /*  test_plan.c: the planner. Invalid graphs fail with a message naming the operator; valid
     ones expand into the expected subtasks, channels and sockets per pattern. */
 #include "testutil.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
 #include <string.h>
 
 static int s_map(const rill_record_t *in, rill_buffer_t *out, void *ctx)

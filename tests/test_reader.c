@@ -3,6 +3,7 @@
     StatusWatermarkValve: ended channels count as +infinity, idle ones not at all) and idleness.
     The senders are played by one raw socket per receiver that writes frames by hand. */
 #include "rill_frame.h"
+#include "rill_metrics_private.h"
 #include "testutil.h"
 
 #include <string.h>

@@ -4,6 +4,8 @@
     (SingleOutputStreamOperator), so none has name() or setParallelism(). Here a setting on
     such a view is an error through rill_env_error and changes nothing upstream. */
 #include "rill_graph.h"
+#include "rill_env_private.h"
+#include "rill_graph_private.h"
 #include "testutil.h"
 #include <string.h>
 

@@ -3,6 +3,7 @@
     control event; watermarks in band; routing per pattern; what it counts. The receivers are
     real readers, bound at the plan's endpoints; the frames are read raw from their sockets. */
 #include "rill_frame.h"
+#include "rill_metrics_private.h"
 #include "rill_partitioner.h"
 #include "rill_writer.h"
 #include "testutil.h"

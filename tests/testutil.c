@@ -1,5 +1,7 @@
 /*  testutil.c: see testutil.h. */
 #include "testutil.h"
+#include "rill_plan_private.h"
+#include "rill_graph_private.h"
 #include "rill_frame.h"
 
 #include <errno.h>

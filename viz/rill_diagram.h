@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rill_buffer.h"
+#include "rill_metrics.h"
 #include "rill_plan.h"
 
 typedef enum { RILL_VIEW_LOGICAL, RILL_VIEW_PARALLEL } rill_view_t;

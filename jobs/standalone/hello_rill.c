@@ -2,7 +2,7 @@
        cc hello_rill.c $(pkg-config --cflags --libs rill) -o hello_rill
    It sums numbers per key: records "even<TAB>n" / "odd<TAB>n" for n = 0..999,
    keyed by their first field, summed, and handed back to this program. */
-#include <rill.h>
+#include <rill/rill.h>
 #include <stdio.h>
 
 static int make_record(uint64_t n, rill_collector_t *out, void *ctx)

@@ -5,6 +5,7 @@
     across frames as they would on a live channel. Any input must end in 0 or a clear error:
     never a crash, an out-of-bounds read or a watermark that goes back. */
 #include "rill.h"
+#include "rill_metrics_private.h"
 #include "rill_metrics.h"
 #include "rill_reader.h"
 

@@ -6,13 +6,19 @@
 #define RILL_VERSION_MINOR 1
 #define RILL_VERSION_PATCH 0
 
+#include "rill_buffer.h"
 #include "rill_collect.h"
+#include "rill_collector.h"
 #include "rill_env.h"
+#include "rill_export.h"
+#include "rill_functions.h"
 #include "rill_graph.h"
 #include "rill_job_plugin.h"
 #include "rill_metrics.h"
 #include "rill_plan.h"
+#include "rill_process.h"
 #include "rill_record.h"
 #include "rill_time.h"
+#include "rill_window.h"
 
 #endif

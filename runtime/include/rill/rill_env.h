@@ -5,10 +5,9 @@
         rill_env_t *env = rill_env_new ();
         rill_stream_t *lines = rill_env_from_text_file (env, "input.txt");
         rill_stream_t *words = rill_stream_flat_map (lines, split_words, NULL);
-        rill_stream_t *counts = rill_stream_count (rill_stream_key_by (words, rill_key_first_field, NULL));
-        rill_stream_print (counts, NULL);
-        if (rill_env_execute (env)) fprintf (stderr, "%s\n", rill_env_error (env));
-        rill_env_destroy (&env);
+        rill_stream_t *counts = rill_stream_count (rill_stream_key_by (words, rill_key_first_field,
+   NULL)); rill_stream_print (counts, NULL); if (rill_env_execute (env)) fprintf (stderr, "%s\n",
+   rill_env_error (env)); rill_env_destroy (&env);
 
     Stream handles belong to the environment and live as long as it does. Every function that
     takes a stream accepts NULL (the result of an earlier error) and then returns NULL, so a
@@ -19,6 +18,8 @@
 #include <stdio.h>
 
 #include "rill_collect.h"
+#include "rill_export.h"
+#include "rill_functions.h"
 #include "rill_metrics.h"
 #include "rill_plan.h"
 #include "rill_record.h"
@@ -43,99 +44,102 @@ typedef struct rill_stream_t rill_stream_t;
 //  ---- the environment
 
 //  Creates an environment: parallelism 1, mode automatic, default batch size and timeout.
-rill_env_t *rill_env_new(void);
+RILL_EXPORT rill_env_t *rill_env_new(void);
 //  Destroys it, its graph, its streams and the last run's plan and metrics.
-void rill_env_destroy(rill_env_t **self_p);
+RILL_EXPORT void rill_env_destroy(rill_env_t **self_p);
 //  Settings. Each returns 0, or -1 (with rill_env_error set) for a value out of range:
 //  parallelism 1..RILL_MAX_PARALLELISM, batch size 64 bytes .. 64 MiB, timeout >= 0.
-int rill_env_set_parallelism(rill_env_t *self, int parallelism);
-int rill_env_set_mode(rill_env_t *self, rill_mode_t mode);
-int rill_env_set_batch_size(rill_env_t *self, size_t bytes);
-int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds);
+RILL_EXPORT int rill_env_set_parallelism(rill_env_t *self, int parallelism);
+RILL_EXPORT int rill_env_set_mode(rill_env_t *self, rill_mode_t mode);
+RILL_EXPORT int rill_env_set_batch_size(rill_env_t *self, size_t bytes);
+RILL_EXPORT int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds);
 //  The longest line (bytes) every text-file source of this environment accepts, those added
 //  before and after the call: 1 .. RILL_MAX_RECORD_SIZE_LIMIT; default
 //  RILL_DEFAULT_MAX_RECORD_SIZE. A longer line fails the job, naming operator and subtask.
-int rill_env_set_max_record_size(rill_env_t *self, size_t bytes);
+RILL_EXPORT int rill_env_set_max_record_size(rill_env_t *self, size_t bytes);
 //  Names the job (used in endpoints, reports and diagrams). Default "job".
-int rill_env_set_job_name(rill_env_t *self, const char *name);
-int rill_env_parallelism(const rill_env_t *self);
+RILL_EXPORT int rill_env_set_job_name(rill_env_t *self, const char *name);
+RILL_EXPORT int rill_env_parallelism(const rill_env_t *self);
 //  The message of the first error since the environment was made ("" when none).
-const char *rill_env_error(const rill_env_t *self);
-//  The logical graph built so far.
-rill_graph_t *rill_env_graph(rill_env_t *self);
+RILL_EXPORT const char *rill_env_error(const rill_env_t *self);
 
 //  Plans the graph without running it. The plan belongs to the environment (valid until the
 //  next plan or execute). NULL with rill_env_error set when the graph is invalid.
-const rill_plan_t *rill_env_plan(rill_env_t *self);
+RILL_EXPORT const rill_plan_t *rill_env_plan(rill_env_t *self);
 //  Plans and runs the job to its end. 0 when it finished; -1 when it failed or was cancelled
 //  (rill_env_error says why; rill_env_cancelled tells the two apart).
-int rill_env_execute(rill_env_t *self);
+RILL_EXPORT int rill_env_execute(rill_env_t *self);
 //  Asks a running job to stop: sources stop and what is in flight drains; a second call stops
 //  every subtask at once. Safe from a signal handler or another thread. rill installs no
 //  signal handlers and keeps the program's (czmq's own are kept out); a program that wants
 //  Ctrl-C to cancel calls this from its handler, as `rill run` does.
-void rill_env_cancel(rill_env_t *self);
-bool rill_env_cancelled(const rill_env_t *self);
+RILL_EXPORT void rill_env_cancel(rill_env_t *self);
+RILL_EXPORT bool rill_env_cancelled(const rill_env_t *self);
 //  Calls fn(ctx, metrics) from the calling thread about every interval_ms while the job runs,
 //  and once when it ends (live views, progress lines). fn NULL turns it off.
-void rill_env_set_monitor(rill_env_t *self, rill_monitor_fn *fn, void *ctx, int interval_ms);
+RILL_EXPORT void rill_env_set_monitor(rill_env_t *self, rill_monitor_fn *fn, void *ctx,
+                                      int interval_ms);
 //  Traces one record in `sample` from the sources through the dataflow: each subtask that
 //  handles it writes a hop (JSON line; see README "Traces") to out, which the caller keeps
 //  open through execute. out NULL turns tracing off. 0, or -1 for sample 0. A failed write
 //  does not fail the job: it leaves out's error indicator set; check ferror(out) afterwards.
-int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample);
+RILL_EXPORT int rill_env_set_trace(rill_env_t *self, FILE *out, uint64_t sample);
 //  Refuses a file the caller will write while the job runs (a trace, metrics or report file)
 //  when it is the input of one of the job's file sources, under any name (same device and
 //  inode): writing it would destroy the input. 0, or -1 with rill_env_error set. Print sinks
 //  are checked by rill_env_execute itself.
-int rill_env_check_output(rill_env_t *self, const char *path);
+RILL_EXPORT int rill_env_check_output(rill_env_t *self, const char *path);
 //  Counters of the last (or current) run; NULL before the first run.
-const rill_metrics_t *rill_env_metrics(const rill_env_t *self);
+RILL_EXPORT const rill_metrics_t *rill_env_metrics(const rill_env_t *self);
 
 //  ---- sources
 
 //  Lines of a text file (bounded), without their line ends. With parallelism p, the file is
 //  split into p byte ranges, each starting at a line start. Timestamps: RILL_NO_TIMESTAMP.
-rill_stream_t *rill_env_from_text_file(rill_env_t *self, const char *path);
+RILL_EXPORT rill_stream_t *rill_env_from_text_file(rill_env_t *self, const char *path);
 //  Records made by fn for indices 0..count-1 (count RILL_UNBOUNDED: never ends).
-rill_stream_t *rill_env_from_generator(rill_env_t *self, rill_generate_fn fn, void *ctx,
-                                       uint64_t count);
+RILL_EXPORT rill_stream_t *rill_env_from_generator(rill_env_t *self, rill_generate_fn fn, void *ctx,
+                                                   uint64_t count);
 //  A user-defined source; bounded says whether it ends by itself.
-rill_stream_t *rill_env_from_source(rill_env_t *self, rill_source_fn fn, void *ctx, bool bounded);
+RILL_EXPORT rill_stream_t *rill_env_from_source(rill_env_t *self, rill_source_fn fn, void *ctx,
+                                                bool bounded);
 
 //  ---- transformations
 
-rill_stream_t *rill_stream_map(rill_stream_t *in, rill_map_fn fn, void *ctx);
-rill_stream_t *rill_stream_filter(rill_stream_t *in, rill_filter_fn fn, void *ctx);
-rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map_fn fn, void *ctx);
+//  map: one output per record; filter: keeps the records fn accepts; flat_map: any number.
+RILL_EXPORT rill_stream_t *rill_stream_map(rill_stream_t *in, rill_map_fn fn, void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_filter(rill_stream_t *in, rill_filter_fn fn, void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map_fn fn, void *ctx);
 //  Partitions the stream by key (hash of the key picks the receiving subtask); the result
 //  is a keyed stream, which the keyed operations below require.
-rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
 //  Keyed reduce. In streaming mode every update is emitted; in batch mode only the final
 //  value per key, when the input ends.
-rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx);
 //  Built-in keyed aggregations over "KEY<TAB>...<TAB>NUMBER" records (count ignores the
 //  number); each emits "KEY<TAB>VALUE". Integers stay integers; reals print as the shortest
 //  decimal that reads back as the same double.
-rill_stream_t *rill_stream_sum(rill_stream_t *keyed);
-rill_stream_t *rill_stream_count(rill_stream_t *keyed);
-rill_stream_t *rill_stream_min(rill_stream_t *keyed);
-rill_stream_t *rill_stream_max(rill_stream_t *keyed);
+RILL_EXPORT rill_stream_t *rill_stream_sum(rill_stream_t *keyed);
+RILL_EXPORT rill_stream_t *rill_stream_count(rill_stream_t *keyed);
+RILL_EXPORT rill_stream_t *rill_stream_min(rill_stream_t *keyed);
+RILL_EXPORT rill_stream_t *rill_stream_max(rill_stream_t *keyed);
 //  One stream made of several; the next operator reads all of them.
-rill_stream_t *rill_stream_union(rill_stream_t *a, rill_stream_t *b);
-rill_stream_t *rill_stream_union_n(rill_stream_t **streams, size_t count);
+RILL_EXPORT rill_stream_t *rill_stream_union(rill_stream_t *a, rill_stream_t *b);
+RILL_EXPORT rill_stream_t *rill_stream_union_n(rill_stream_t **streams, size_t count);
 
 //  ---- exchange patterns: how the next operator receives this stream
 
-rill_stream_t *rill_stream_forward(rill_stream_t *in);
-rill_stream_t *rill_stream_broadcast(rill_stream_t *in);
-rill_stream_t *rill_stream_rebalance(rill_stream_t *in);
-rill_stream_t *rill_stream_rescale(rill_stream_t *in);
-rill_stream_t *rill_stream_shuffle(rill_stream_t *in);
-rill_stream_t *rill_stream_global(rill_stream_t *in);
+//  Subtask i to subtask i (same parallelism); every record to every subtask; round robin;
+//  round robin within local groups; a random subtask; all to subtask 0.
+RILL_EXPORT rill_stream_t *rill_stream_forward(rill_stream_t *in);
+RILL_EXPORT rill_stream_t *rill_stream_broadcast(rill_stream_t *in);
+RILL_EXPORT rill_stream_t *rill_stream_rebalance(rill_stream_t *in);
+RILL_EXPORT rill_stream_t *rill_stream_rescale(rill_stream_t *in);
+RILL_EXPORT rill_stream_t *rill_stream_shuffle(rill_stream_t *in);
+RILL_EXPORT rill_stream_t *rill_stream_global(rill_stream_t *in);
 //  fn picks the receiver; key (may be NULL) extracts a key handed to fn.
-rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn fn, void *ctx,
-                                            rill_key_fn key, void *key_ctx);
+RILL_EXPORT rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn fn,
+                                                        void *ctx, rill_key_fn key, void *key_ctx);
 
 //  ---- operator settings: apply to the operator that produces the stream; return it
 //  Only a handle an operator returned takes them. The handles of key_by, the exchange
@@ -143,18 +147,20 @@ rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn
 //  operator's output (as in Flink, where a KeyedStream has no name or parallelism): a setting
 //  on them returns NULL and leaves a message in rill_env_error, changing nothing.
 
-rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name);
-rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism);
+//  Names the operator (copied; names are made unique in the plan) or sets its parallelism
+//  (1 .. RILL_MAX_PARALLELISM).
+RILL_EXPORT rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name);
+RILL_EXPORT rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism);
 
 //  ---- sinks (each returns the sink's handle, for naming it or setting its parallelism)
 
 //  Writes each record and a newline to path (NULL: stdout). With parallelism above 1 and a
 //  path, subtask i writes path.i (Flink writes one file per subtask too).
-rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path);
+RILL_EXPORT rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path);
 //  Hands every record to collect (read it after execute).
-rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_collect_t *collect);
+RILL_EXPORT rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_collect_t *collect);
 //  Counts and drops.
-rill_stream_t *rill_stream_discard(rill_stream_t *in);
+RILL_EXPORT rill_stream_t *rill_stream_discard(rill_stream_t *in);
 
 #ifdef __cplusplus
 }

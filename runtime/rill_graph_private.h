@@ -1,48 +1,15 @@
-/*  rill_graph.h: the logical dataflow, the user's program as data. Operators and the
-    edges (streams) between them, each edge with its exchange pattern. rill_env builds one
-    through the stream API; tests and tools may build one directly. Nothing runs here; the
-    planner (rill_plan) validates a graph and expands it into the parallel dataflow. */
-#ifndef RILL_GRAPH_H_INCLUDED
-#define RILL_GRAPH_H_INCLUDED
+/*  rill_graph_private.h: how the logical graph stores its operators and edges. The stream API
+    (rill_env.c, rill_time.c) fills it, the planner and the operators read it; tests may build a
+    graph directly. Private, so that the all-kinds operator spec can grow without breaking the
+    ABI of programs built against the public headers. */
+#ifndef RILL_GRAPH_PRIVATE_H_INCLUDED
+#define RILL_GRAPH_PRIVATE_H_INCLUDED
 
-#include "rill_record.h"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-//  Highest parallelism an operator may have; also the number of key groups a keyed stream
-//  is split into, so that key group -> subtask stays stable and rescaling can move whole
-//  groups later (Flink's "max parallelism").
-#define RILL_MAX_PARALLELISM 256
-
-typedef enum {
-    RILL_PATTERN_DEFAULT = 0, //  forward when both ends have the same parallelism, else rebalance
-    RILL_PATTERN_FORWARD,
-    RILL_PATTERN_HASH,
-    RILL_PATTERN_BROADCAST,
-    RILL_PATTERN_REBALANCE,
-    RILL_PATTERN_RESCALE,
-    RILL_PATTERN_SHUFFLE,
-    RILL_PATTERN_GLOBAL,
-    RILL_PATTERN_CUSTOM,
-} rill_pattern_t;
-
-typedef enum {
-    RILL_OP_SOURCE_FILE,
-    RILL_OP_SOURCE_GENERATOR,
-    RILL_OP_SOURCE_USER,
-    RILL_OP_MAP,
-    RILL_OP_FILTER,
-    RILL_OP_FLAT_MAP,
-    RILL_OP_REDUCE,
-    RILL_OP_SINK_PRINT,
-    RILL_OP_SINK_COLLECT,
-    RILL_OP_SINK_DISCARD,
-    RILL_OP_TIMESTAMPS, //  timestamp assigner and watermark generator
-    RILL_OP_WINDOW,     //  keyed windows
-    RILL_OP_PROCESS,    //  keyed process function with state and timers
-} rill_op_kind_t;
+#include "rill_collect.h"
+#include "rill_functions.h"
+#include "rill_graph.h"
+#include "rill_process.h"
+#include "rill_window.h"
 
 //  What a window operator computes per window.
 typedef enum {
@@ -62,13 +29,11 @@ typedef enum {
     RILL_AGG_MAX,
 } rill_agg_t;
 
-typedef struct rill_collect_t rill_collect_t;
-
 //  What one operator is. Which members matter depends on kind.
 typedef struct {
     rill_op_kind_t kind;
-    const char *name;  //  copied; NULL gives a default name from the kind
-    int parallelism;   //  0 takes the environment's default
+    const char *name; //  copied; NULL gives a default name from the kind
+    int parallelism;  //  0 takes the environment's default
     union {
         rill_map_fn map;
         rill_filter_fn filter;
@@ -86,17 +51,15 @@ typedef struct {
     uint64_t count;          //  RILL_OP_SOURCE_GENERATOR: how many records (RILL_UNBOUNDED: no end)
     bool bounded;            //  RILL_OP_SOURCE_USER: whether the source ends by itself
     rill_collect_t *collect; //  RILL_OP_SINK_COLLECT: where results go (not owned)
-    rill_watermarks_t watermarks;     //  RILL_OP_TIMESTAMPS
-    rill_window_t window;             //  RILL_OP_WINDOW: which windows ...
-    rill_window_fn_kind_t window_fn;  //  ... and what is computed per window:
-    rill_reduce_fn window_reduce;     //  RILL_WINDOW_FN_REDUCE
-    rill_aggregate_t aggregate;       //  RILL_WINDOW_FN_AGGREGATE
-    rill_window_agg_t window_agg;     //  RILL_WINDOW_FN_BUILTIN
-    rill_timer_fn on_timer;           //  RILL_OP_PROCESS
+    rill_watermarks_t watermarks;    //  RILL_OP_TIMESTAMPS
+    rill_window_t window;            //  RILL_OP_WINDOW: which windows ...
+    rill_window_fn_kind_t window_fn; //  ... and what is computed per window:
+    rill_reduce_fn window_reduce;    //  RILL_WINDOW_FN_REDUCE
+    rill_aggregate_t aggregate;      //  RILL_WINDOW_FN_AGGREGATE
+    rill_window_agg_t window_agg;    //  RILL_WINDOW_FN_BUILTIN
+    rill_timer_fn on_timer;          //  RILL_OP_PROCESS
     size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
 } rill_operator_spec_t;
-
-#define RILL_UNBOUNDED UINT64_MAX
 
 //  One stream from operator `from` to operator `to`.
 typedef struct {
@@ -109,13 +72,6 @@ typedef struct {
     void *partition_ctx;
     int output_tag; //  which output of `from` feeds this edge: RILL_OUTPUT_MAIN or a side output
 } rill_edge_spec_t;
-
-//  Output tags: an operator's main output, and the side output of records too late for
-//  their window (rill_stream_late_records).
-#define RILL_OUTPUT_MAIN 0
-#define RILL_OUTPUT_LATE 1
-
-typedef struct rill_graph_t rill_graph_t;
 
 //  Creates an empty graph. NULL when out of memory.
 rill_graph_t *rill_graph_new(void);
@@ -136,17 +92,4 @@ int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism);
 //  Sets the longest record an operator's source may produce (bytes; 0: the default). 0, or -1.
 int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes);
 
-//  Names for kinds and patterns as they appear in diagrams, JSON and messages
-//  ("source", "map", "reduce", "sink"...; "forward", "hash", ...).
-const char *rill_op_kind_name(rill_op_kind_t kind);
-const char *rill_pattern_name(rill_pattern_t pattern);
-//  The pattern with this name, or -1.
-int rill_pattern_from_name(const char *name);
-//  True for the source kinds and the sink kinds.
-bool rill_op_kind_is_source(rill_op_kind_t kind);
-bool rill_op_kind_is_sink(rill_op_kind_t kind);
-
-#ifdef __cplusplus
-}
-#endif
 #endif

@@ -5,9 +5,11 @@
 #ifndef RILL_METRICS_H_INCLUDED
 #define RILL_METRICS_H_INCLUDED
 
+#include "rill_plan.h"
 #include <stdbool.h>
 #include <stdint.h>
-#include "rill_plan.h"
+
+#include "rill_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,7 +18,7 @@ extern "C" {
 typedef struct {
     uint64_t records_in;
     uint64_t records_out;
-    uint64_t bytes_in;  //  record payload bytes
+    uint64_t bytes_in; //  record payload bytes
     uint64_t bytes_out;
     uint64_t batches_in;
     uint64_t batches_out;
@@ -35,25 +37,21 @@ typedef struct {
 
 typedef struct rill_metrics_t rill_metrics_t;
 
-//  Creates zeroed counters for every subtask and channel of plan (the plan must outlive it).
-rill_metrics_t *rill_metrics_new(const rill_plan_t *plan);
-void rill_metrics_destroy(rill_metrics_t **self_p);
-const rill_plan_t *rill_metrics_plan(const rill_metrics_t *self);
+//  Destroys counters read with rill_metrics_from_json (a run's belong to its environment)
+//  and sets the caller's pointer to NULL.
+RILL_EXPORT void rill_metrics_destroy(rill_metrics_t **self_p);
+RILL_EXPORT const rill_plan_t *rill_metrics_plan(const rill_metrics_t *self);
 //  A consistent-enough copy of one subtask's or channel's counters (each field read
 //  atomically; safe while the job runs).
-rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *self, int subtask);
-rill_channel_metrics_t rill_metrics_channel(const rill_metrics_t *self, int channel);
-//  Where a subtask (or the channel sender/receiver) writes its live counters.
-rill_subtask_metrics_t *rill_metrics_subtask_slot(rill_metrics_t *self, int subtask);
-rill_channel_metrics_t *rill_metrics_channel_slot(rill_metrics_t *self, int channel);
+RILL_EXPORT rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *self, int subtask);
+RILL_EXPORT rill_channel_metrics_t rill_metrics_channel(const rill_metrics_t *self, int channel);
 //  Wall time of the run in nanoseconds (so far, while it runs).
-uint64_t rill_metrics_duration_ns(const rill_metrics_t *self);
-void rill_metrics_set_duration_ns(rill_metrics_t *self, uint64_t ns);
+RILL_EXPORT uint64_t rill_metrics_duration_ns(const rill_metrics_t *self);
 
 //  The counters as one JSON document (schema in README.md: job, mode, running, duration_ns,
 //  plan, operators, subtasks, channels, totals). running tells a live snapshot from the
 //  final one. A new string the caller frees; NULL when out of memory.
-char *rill_metrics_to_json(const rill_metrics_t *self, bool running);
+RILL_EXPORT char *rill_metrics_to_json(const rill_metrics_t *self, bool running);
 //  Reads counters back from such a document (a --metrics-json file, a monitor snapshot) and
 //  checks everything a reader relies on: every field present with its type, counts >= 0,
 //  ratios within 0..1 and matching the times they come from, operator sums and totals that
@@ -63,16 +61,11 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running);
 //  refer to it (it must outlive them). With plan NULL they refer to the document's own plan,
 //  which they own. NULL with a message in error (naming the field) when the text is not such
 //  a document; never a crash on any input (a fuzz target calls it).
-rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan, char *error,
-                                       size_t error_size);
+RILL_EXPORT rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan,
+                                                   char *error, size_t error_size);
 
 //  A callback that sees the live counters while a job runs (rill_env_set_monitor).
 typedef void(rill_monitor_fn)(void *ctx, const rill_metrics_t *metrics);
-
-//  Single-writer counter updates: plain loads and relaxed stores, no locked instructions.
-#define RILL_COUNTER_ADD(field, n)                                                             \
-    __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
-#define RILL_COUNTER_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,129 @@
+/*  rill_plan.h: the parallel dataflow (Flink's ExecutionGraph) as plain data. The planner
+    validates a logical graph and expands every operator into its subtasks and every edge into
+    its channels, with the socket types and endpoints each channel uses. Nothing runs here:
+    the job deploys a plan; the viz module and `rill plan` draw or print one. */
+#ifndef RILL_PLAN_H_INCLUDED
+#define RILL_PLAN_H_INCLUDED
+
+#include "rill_graph.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rill_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    RILL_MODE_AUTOMATIC = 0, //  batch when every source is bounded, else streaming
+    RILL_MODE_STREAMING,
+    RILL_MODE_BATCH,
+} rill_mode_t;
+
+//  "automatic", "streaming", "batch"; and back (-1 for an unknown name).
+RILL_EXPORT const char *rill_mode_name(rill_mode_t mode);
+RILL_EXPORT int rill_mode_from_name(const char *name);
+
+typedef struct {
+    int id;           //  same as the logical operator id
+    const char *name; //  unique within the plan ("map()", or "map() #2" on a clash)
+    rill_op_kind_t kind;
+    const char *kind_name; //  "source", "map", ... (rill_op_kind_name)
+    int parallelism;
+    bool bounded;      //  sources only: whether it ends by itself
+    int first_subtask; //  subtasks first_subtask .. first_subtask + parallelism - 1
+    int input_count;   //  edges into and out of this operator
+    int output_count;
+} rill_plan_operator_t;
+
+typedef struct {
+    int id;   //  same as the logical edge id
+    int from; //  operator ids
+    int to;
+    rill_pattern_t pattern; //  resolved: never RILL_PATTERN_DEFAULT
+    bool keyed;
+    int input_index;   //  which input of operator `to` this edge is (0..input_count-1)
+    int output_index;  //  which output of operator `from`
+    int first_channel; //  channels first_channel .. first_channel + channel_count - 1
+    int channel_count;
+    int output_tag;              //  RILL_OUTPUT_MAIN, or RILL_OUTPUT_LATE for late records
+    const char *sender_socket;   //  "PAIR" or "ROUTER"
+    const char *receiver_socket; //  "PAIR" or "DEALER"
+} rill_plan_edge_t;
+
+typedef struct {
+    int id;    //  global subtask id, 0..subtask_count-1
+    int op;    //  operator id
+    int index; //  0..parallelism-1 within the operator
+} rill_plan_subtask_t;
+
+#define RILL_ENDPOINT_MAX 96
+
+typedef struct {
+    int id;
+    int edge;
+    int from_subtask; //  global subtask ids
+    int to_subtask;
+    int from_index; //  indices within the two operators
+    int to_index;
+    //  The address the receiver binds for this edge and the sender connects to. On a
+    //  redistributing edge all channels into one receiver share it (one DEALER per edge).
+    char endpoint[RILL_ENDPOINT_MAX];
+} rill_plan_channel_t;
+
+typedef struct rill_plan_t rill_plan_t;
+
+//  Destroys a plan and sets the caller's pointer to NULL.
+RILL_EXPORT void rill_plan_destroy(rill_plan_t **self_p);
+
+//  The job's name, as given to rill_env_set_job_name.
+RILL_EXPORT const char *rill_plan_job_name(const rill_plan_t *self);
+//  The execution mode after resolving automatic: RILL_MODE_STREAMING or RILL_MODE_BATCH.
+RILL_EXPORT rill_mode_t rill_plan_mode(const rill_plan_t *self);
+
+//  How many operators, edges, subtasks and channels the plan has; and each by id (0 .. count - 1;
+//  NULL when out of range). The plan owns what they point to.
+RILL_EXPORT int rill_plan_operator_count(const rill_plan_t *self);
+RILL_EXPORT int rill_plan_edge_count(const rill_plan_t *self);
+RILL_EXPORT int rill_plan_subtask_count(const rill_plan_t *self);
+RILL_EXPORT int rill_plan_channel_count(const rill_plan_t *self);
+RILL_EXPORT const rill_plan_operator_t *rill_plan_operator(const rill_plan_t *self, int id);
+RILL_EXPORT const rill_plan_edge_t *rill_plan_edge(const rill_plan_t *self, int id);
+RILL_EXPORT const rill_plan_subtask_t *rill_plan_subtask(const rill_plan_t *self, int id);
+RILL_EXPORT const rill_plan_channel_t *rill_plan_channel(const rill_plan_t *self, int id);
+//  The id of the edge that is input number input_index of operator op, or of output number
+//  output_index; -1 when there is none.
+RILL_EXPORT int rill_plan_input_edge(const rill_plan_t *self, int op, int input_index);
+RILL_EXPORT int rill_plan_output_edge(const rill_plan_t *self, int op, int output_index);
+//  How many channels of edge deliver into receiver index `to_index` (its end-of-stream count).
+RILL_EXPORT int rill_plan_channels_into(const rill_plan_t *self, int edge, int to_index);
+
+//  What running a plan takes from the process, so the job can raise limits or refuse before
+//  anything starts (rill_plan_needs).
+typedef struct {
+    int threads;          //  one per subtask (each runs as an actor thread)
+    int sockets;          //  ZeroMQ sockets: an actor pipe pair per subtask, one per edge end
+    int descriptors;      //  file descriptors: one per socket (libzmq's mailbox), one per
+                          //  subtask for files, and libzmq's own threads
+    uint64_t batch_bytes; //  one batch being filled on every channel (batch_size each)
+} rill_plan_needs_t;
+
+//  Fills needs for running the plan with batches of batch_size bytes.
+RILL_EXPORT void rill_plan_needs(const rill_plan_t *self, size_t batch_size,
+                                 rill_plan_needs_t *needs);
+
+//  The plan as JSON (schema in README.md: job, mode, operators, edges, subtasks, channels).
+//  A new string the caller frees, or NULL when out of memory.
+RILL_EXPORT char *rill_plan_to_json(const rill_plan_t *self);
+//  Rebuilds a plan from rill_plan_to_json's output, for drawing a plan saved elsewhere. It has
+//  no logical graph (rill_plan_graph returns NULL) and cannot be run. NULL with a message in
+//  error when the text is not such a plan (malformed, truncated, inconsistent ids).
+RILL_EXPORT rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

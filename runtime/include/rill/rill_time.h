@@ -1,0 +1,112 @@
+/*  rill_time.h: event time, watermarks, windows and keyed state: the keyBy()/window() step
+    of a dataflow. A timestamp assigner sets each record's event time (milliseconds since the
+    epoch) and emits watermarks; watermarks travel in band and each subtask's watermark is the
+    minimum over its input channels. Windows group a keyed stream's records by event time, by
+    processing time or by count, and fire when the watermark (or the clock) passes their end.
+    A keyed process function gets per-key state and timers.
+
+        rill_stream_t *timed = rill_stream_assign_timestamps (lines, parse_time, NULL,
+                                                              &(rill_watermarks_t)
+   {.out_of_orderness = 5000}); rill_stream_t *keyed = rill_stream_key_by (timed,
+   rill_key_first_field, NULL); rill_window_t w = rill_window_tumbling (60000); rill_stream_t *sums
+   = rill_stream_window_builtin (keyed, &w, RILL_WINDOW_AGG_SUM); rill_stream_t *late =
+   rill_stream_late_records (sums);          // records too late for w
+*/
+#ifndef RILL_TIME_H_INCLUDED
+#define RILL_TIME_H_INCLUDED
+
+#include "rill_env.h"
+#include "rill_export.h"
+#include "rill_process.h"
+#include "rill_window.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  ---- timestamps and watermarks
+
+//  Sets event timestamps with fn and emits watermarks per strategy (NULL: monotonous).
+RILL_EXPORT rill_stream_t *rill_stream_assign_timestamps(rill_stream_t *in, rill_timestamp_fn fn,
+                                                         void *ctx,
+                                                         const rill_watermarks_t *strategy);
+
+//  ---- windows
+
+//  Shorthands for the common windows (event time, no lateness).
+RILL_EXPORT rill_window_t rill_window_tumbling(int64_t size_ms);
+RILL_EXPORT rill_window_t rill_window_sliding(int64_t size_ms, int64_t slide_ms);
+RILL_EXPORT rill_window_t rill_window_session(int64_t gap_ms);
+RILL_EXPORT rill_window_t rill_window_count(int64_t size, int64_t slide);
+
+//  Window parameters are checked when the job is planned (rill_env_plan / _execute), naming
+//  the operator: sizes, slides and gaps > 0, lateness >= 0, a known kind and time domain,
+//  and a sliding window at most max_windows_per_record windows per record (size / slide
+//  rounded up; default RILL_WINDOW_MAX_PER_RECORD). Window ends, cleanup times and
+//  watermarks saturate at the int64 bounds rather than overflow.
+//  A window first created by a record late within the allowed lateness fires at once, once;
+//  each later late record into it fires it again (Flink's EventTimeTrigger).
+//  Count windows: bounds are [earliest, latest + 1) over the timestamps of the window's
+//  records (RILL_NO_TIMESTAMP for both when none has one); the result's timestamp is the
+//  latest. (Flink's GlobalWindow stamps results Long.MAX_VALUE; the latest timestamp keeps
+//  them usable in event time downstream.)
+
+//  Window operators on a keyed stream. Each result record's timestamp is the window's end - 1
+//  (count windows: the latest timestamp, see above).
+//  reduce: the user reduce over the window; the result is "START<TAB>END<TAB>" + the reduced
+//  record.
+RILL_EXPORT rill_stream_t *rill_stream_window_reduce(rill_stream_t *keyed,
+                                                     const rill_window_t *window, rill_reduce_fn fn,
+                                                     void *ctx);
+//  aggregate: result writes the whole output record.
+RILL_EXPORT rill_stream_t *rill_stream_window_aggregate(rill_stream_t *keyed,
+                                                        const rill_window_t *window,
+                                                        const rill_aggregate_t *aggregate,
+                                                        void *ctx);
+//  process: fn emits what it likes.
+RILL_EXPORT rill_stream_t *rill_stream_window_process(rill_stream_t *keyed,
+                                                      const rill_window_t *window,
+                                                      rill_window_process_fn fn, void *ctx);
+//  Built-ins over "KEY<TAB>...<TAB>NUMBER" records, emitting "START<TAB>END<TAB>KEY<TAB>VALUE":
+//  count, sum, min, max (integers stay integers) and avg (full double precision: the shortest
+//  decimal that reads back as the same double).
+RILL_EXPORT rill_stream_t *rill_stream_window_builtin(rill_stream_t *keyed,
+                                                      const rill_window_t *window,
+                                                      rill_window_agg_t agg);
+//  The records a window operator found too late (beyond allowed lateness), as a stream.
+RILL_EXPORT rill_stream_t *rill_stream_late_records(rill_stream_t *windowed);
+
+//  ---- keyed process functions: per-key state and timers
+
+//  Runs fn for every record of a keyed stream with that record's key current, and on_timer
+//  (may be NULL) when a timer the function registered fires.
+RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn,
+                                               rill_timer_fn on_timer, void *ctx);
+
+//  The current key, the subtask's current watermark and processing time (ms).
+RILL_EXPORT const rill_key_t *rill_process_key(rill_process_t *self);
+RILL_EXPORT int64_t rill_process_watermark(rill_process_t *self);
+RILL_EXPORT int64_t rill_process_now(rill_process_t *self);
+//  Value state: one value per (key, name). get returns 0 and the bytes (valid until the next
+//  state call), or -1 when unset.
+RILL_EXPORT int rill_state_value_get(rill_process_t *self, const char *name, const void **data,
+                                     size_t *size);
+RILL_EXPORT int rill_state_value_set(rill_process_t *self, const char *name, const void *data,
+                                     size_t size);
+//  Map state: many entries per (key, name), each under its own map key.
+RILL_EXPORT int rill_state_map_get(rill_process_t *self, const char *name, const void *map_key,
+                                   size_t map_key_size, const void **data, size_t *size);
+RILL_EXPORT int rill_state_map_put(rill_process_t *self, const char *name, const void *map_key,
+                                   size_t map_key_size, const void *data, size_t size);
+RILL_EXPORT int rill_state_map_remove(rill_process_t *self, const char *name, const void *map_key,
+                                      size_t map_key_size);
+//  Removes a value or a map entry-less value (name) for the current key.
+RILL_EXPORT int rill_state_clear(rill_process_t *self, const char *name);
+//  Timers for the current key: on_timer runs once the watermark (event) or the clock
+//  (processing) reaches time. Registering the same (key, time, domain) twice fires once.
+RILL_EXPORT int rill_timer_register(rill_process_t *self, rill_time_domain_t domain, int64_t time);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
