@@ -102,7 +102,7 @@ static const rill_operator_vtable_t s_discard_vtable = {.on_record = s_discard, 
 
 int rill_op_sink_open(rill_operator_t *self)
 {
-    //  The registry opens each kind only for its own operators (rill_operator.c).
+    //  The registry opens each kind only for its own operators (rill_operator_registry.c).
     assert(self &&
            (self->spec->kind == RILL_OP_SINK_PRINT || self->spec->kind == RILL_OP_SINK_COLLECT ||
             self->spec->kind == RILL_OP_SINK_DISCARD));
