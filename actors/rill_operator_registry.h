@@ -1,6 +1,7 @@
-/*  rill_operator_registry.h: the operator registry (rill_operator.c): makes the operator of
-    a plan operator's kind for one subtask. The subtask actor includes it; the operators do
-    not: each only implements its constructor below, against rill_operator.h. */
+/*  rill_operator_registry.h: the operator registry (rill_operator_registry.c): makes the
+    operator of a plan operator's kind for one subtask. The subtask actor includes it; the
+    operators (actors/operators/, a layer below) do not: each only implements its constructor
+    below, against rill_operator.h. */
 #ifndef RILL_OPERATOR_REGISTRY_H_INCLUDED
 #define RILL_OPERATOR_REGISTRY_H_INCLUDED
 

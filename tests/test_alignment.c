@@ -209,7 +209,7 @@ static int s_generate_skewed(uint64_t index, rill_collector_t *out, void *ctx)
 static void a_subtask_ahead_waits_for_the_slowest_and_resumes_when_it_finishes(void **state)
 {
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, 2);
     rill_env_set_mode(env, RILL_MODE_STREAMING);
     rill_stream_t *source =
@@ -220,13 +220,13 @@ static void a_subtask_ahead_waits_for_the_slowest_and_resumes_when_it_finishes(v
     if (rill_env_execute(env))
         fail_msg("job failed: %s", rill_env_error(env));
     //  Nothing lost: the paused subtask resumed once the slowest finished (left the group).
-    size_t size = rill_collect_size(results);
+    size_t size = rill_results_size(results);
     assert_int_equal(size, 2 * S_PER_SUBTASK);
     //  Where the slow subtask's last record arrived, and how many of the fast subtask's
     //  records came after it: with alignment the fast one waited, so nearly all of them.
     size_t last_slow = 0;
     for (size_t i = 0; i < size; i++) {
-        rill_record_t record = rill_collect_record(results, i);
+        rill_record_t record = rill_results_record(results, i);
         if (test_record_number(&record) % 2 == 1)
             last_slow = i;
     }
@@ -237,7 +237,7 @@ static void a_subtask_ahead_waits_for_the_slowest_and_resumes_when_it_finishes(v
     //  Its first records may pass before the slow one has any watermark, and one poll's
     //  worth after that; far from half of them.
     assert_true(fast_after > S_PER_SUBTASK / 2);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
 }
 

@@ -34,7 +34,7 @@ static s_seen_t *s_run(rill_pattern_t pattern, int p_s, int p_r, size_t *count)
 {
     rill_env_t *env = rill_env_new();
     rill_env_set_batch_size(env, 512); //  small batches: many frames per channel
-    rill_collect_t *collect = rill_collect_new();
+    rill_results_t *collect = rill_results_new();
     rill_stream_t *source = rill_stream_parallelism(
         rill_env_from_generator(env, test_generate_sequence, NULL, S_RECORDS), p_s);
     rill_stream_t *exchanged = NULL;
@@ -57,19 +57,19 @@ static s_seen_t *s_run(rill_pattern_t pattern, int p_s, int p_r, size_t *count)
     if (rill_env_execute(env))
         fail_msg("%s %d->%d failed: %s", rill_pattern_name(pattern), p_s, p_r,
                  rill_env_error(env));
-    *count = rill_collect_size(collect);
+    *count = rill_results_size(collect);
     s_seen_t *seen = calloc(*count + 1, sizeof(s_seen_t));
     for (size_t i = 0; i < *count; i++) {
-        rill_record_t record = rill_collect_record(collect, i);
+        rill_record_t record = rill_results_record(collect, i);
         const char *tab = memchr(record.data, '\t', record.size);
         assert_non_null(tab);
         seen[i].receiver = atoi(record.data);
-        assert_int_equal(seen[i].receiver, rill_collect_subtask(collect, i));
+        assert_int_equal(seen[i].receiver, rill_results_subtask(collect, i));
         rill_record_t number = {tab + 1, record.size - (size_t)(tab + 1 - (char *)record.data), 0};
         seen[i].number = test_record_number(&number);
         seen[i].sender = (int)(seen[i].number % (uint64_t)p_s);
     }
-    rill_collect_destroy(&collect);
+    rill_results_destroy(&collect);
     rill_env_destroy(&env);
     return seen;
 }

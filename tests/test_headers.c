@@ -6,7 +6,7 @@
 
 #define HEADERS(X)                                                                             \
     X(rill) X(rill_export) X(rill_record) X(rill_buffer) X(rill_collector) X(rill_functions)    \
-        X(rill_window) X(rill_process) X(rill_graph) X(rill_plan) X(rill_env) X(rill_collect)  \
+        X(rill_window) X(rill_process) X(rill_graph) X(rill_plan) X(rill_env) X(rill_results)  \
         X(rill_metrics) X(rill_job_plugin) X(rill_time)
 #define DECLARE(name) const char *header_alone_##name(void);
 HEADERS(DECLARE)
@@ -22,7 +22,7 @@ static void the_umbrella_header_declares_the_whole_api(void **state)
     //  Taking addresses proves the declarations exist and link.
     assert_non_null((void *)rill_env_new);
     assert_non_null((void *)rill_plan_from_json);
-    assert_non_null((void *)rill_collect_new);
+    assert_non_null((void *)rill_results_new);
     assert_non_null((void *)rill_metrics_from_json);
     assert_string_equal(rill_pattern_name(RILL_PATTERN_HASH), "hash");
     assert_int_equal(rill_pattern_from_name("broadcast"), RILL_PATTERN_BROADCAST);

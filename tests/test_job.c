@@ -23,13 +23,13 @@ static int s_fail_at_500(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 static void a_bounded_job_ends_with_every_record_delivered(void **state)
 {
     rill_env_t *env = rill_env_new();
-    rill_collect_t *collect = rill_collect_new();
+    rill_results_t *collect = rill_results_new();
     rill_env_set_parallelism(env, 2);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 100000);
     s = rill_stream_map(rill_stream_rebalance(s), s_identity, NULL);
     rill_stream_collect(s, collect);
     assert_int_equal(rill_env_execute(env), 0);
-    assert_int_equal(rill_collect_size(collect), 100000);
+    assert_int_equal(rill_results_size(collect), 100000);
     const rill_metrics_t *metrics = rill_env_metrics(env);
     const rill_plan_t *plan = rill_metrics_plan(metrics);
     for (int i = 0; i < rill_plan_subtask_count(plan); i++)
@@ -43,7 +43,7 @@ static void a_bounded_job_ends_with_every_record_delivered(void **state)
             sent += m.records;
     }
     assert_int_equal(sent, 100000);
-    rill_collect_destroy(&collect);
+    rill_results_destroy(&collect);
     rill_env_destroy(&env);
 }
 
@@ -51,14 +51,14 @@ static void a_job_with_empty_input_ends(void **state)
 {
     char *path = test_temp_file("");
     rill_env_t *env = rill_env_new();
-    rill_collect_t *collect = rill_collect_new();
+    rill_results_t *collect = rill_results_new();
     rill_env_set_parallelism(env, 3);
     rill_stream_t *lines = rill_env_from_text_file(env, path);
     rill_stream_collect(rill_stream_count(rill_stream_key_by(lines, rill_key_first_field, NULL)),
                         collect);
     assert_int_equal(rill_env_execute(env), 0);
-    assert_int_equal(rill_collect_size(collect), 0);
-    rill_collect_destroy(&collect);
+    assert_int_equal(rill_results_size(collect), 0);
+    rill_results_destroy(&collect);
     rill_env_destroy(&env);
     unlink(path);
     free(path);
@@ -70,20 +70,20 @@ static void a_text_file_splits_into_whole_lines_at_any_parallelism(void **state)
     char *path = test_temp_file("alpha\nbeta gamma\n\ndelta\r\nepsilon zeta eta\ntheta");
     for (int p = 1; p <= 6; p++) {
         rill_env_t *env = rill_env_new();
-        rill_collect_t *collect = rill_collect_new();
+        rill_results_t *collect = rill_results_new();
         rill_env_set_parallelism(env, p);
         rill_stream_collect(rill_env_from_text_file(env, path), collect);
         assert_int_equal(rill_env_execute(env), 0);
-        rill_collect_sort(collect);
+        rill_results_sort(collect);
         const char *expected[] = {"", "alpha", "beta gamma", "delta", "epsilon zeta eta",
                                   "theta"};
-        assert_int_equal(rill_collect_size(collect), 6);
+        assert_int_equal(rill_results_size(collect), 6);
         for (int i = 0; i < 6; i++) {
-            rill_record_t r = rill_collect_record(collect, (size_t)i);
+            rill_record_t r = rill_results_record(collect, (size_t)i);
             assert_int_equal(r.size, strlen(expected[i]));
             assert_memory_equal(r.data, expected[i], r.size);
         }
-        rill_collect_destroy(&collect);
+        rill_results_destroy(&collect);
         rill_env_destroy(&env);
     }
     unlink(path);
@@ -100,17 +100,17 @@ static void lines_longer_than_a_read_block_arrive_whole(void **state)
     char *path = test_temp_file(text);
     for (int p = 1; p <= 3; p++) {
         rill_env_t *env = rill_env_new();
-        rill_collect_t *collect = rill_collect_new();
+        rill_results_t *collect = rill_results_new();
         rill_env_set_parallelism(env, p);
         rill_stream_collect(rill_env_from_text_file(env, path), collect);
         assert_int_equal(rill_env_execute(env), 0);
-        rill_collect_sort(collect);
-        assert_int_equal(rill_collect_size(collect), 3);
+        rill_results_sort(collect);
+        assert_int_equal(rill_results_size(collect), 3);
         //  Sorted by bytes: "short", "tail", then the long line of x.
-        assert_memory_equal(rill_collect_record(collect, 0).data, "short", 5);
-        assert_memory_equal(rill_collect_record(collect, 1).data, "tail", 4);
-        assert_int_equal(rill_collect_record(collect, 2).size, long_size);
-        rill_collect_destroy(&collect);
+        assert_memory_equal(rill_results_record(collect, 0).data, "short", 5);
+        assert_memory_equal(rill_results_record(collect, 1).data, "tail", 4);
+        assert_int_equal(rill_results_record(collect, 2).size, long_size);
+        rill_results_destroy(&collect);
         rill_env_destroy(&env);
     }
     unlink(path);
@@ -184,7 +184,7 @@ static void *s_cancel_when_reached(void *arg)
 static void cancel_stops_the_sources_and_drains_what_was_produced(void **state)
 {
     rill_env_t *env = rill_env_new();
-    rill_collect_t *collect = rill_collect_new();
+    rill_results_t *collect = rill_results_new();
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, RILL_UNBOUNDED);
     s_canceller_t canceller;
     s_canceller_init(&canceller, env, 10000);
@@ -198,11 +198,11 @@ static void cancel_stops_the_sources_and_drains_what_was_produced(void **state)
     assert_false(canceller.timed_out);
     assert_true(rill_env_cancelled(env));
     //  The single source produced 0..n-1; all of them arrived, none twice.
-    size_t count = rill_collect_size(collect);
+    size_t count = rill_results_size(collect);
     assert_true(count > 0);
     char *seen = calloc(count, 1);
     for (size_t i = 0; i < count; i++) {
-        rill_record_t r = rill_collect_record(collect, i);
+        rill_record_t r = rill_results_record(collect, i);
         uint64_t n = test_record_number(&r);
         assert_true(n < count);
         assert_int_equal(seen[n], 0);
@@ -211,7 +211,7 @@ static void cancel_stops_the_sources_and_drains_what_was_produced(void **state)
     const rill_metrics_t *metrics = rill_env_metrics(env);
     assert_int_equal(rill_metrics_subtask(metrics, 0).records_out, count);
     free(seen);
-    rill_collect_destroy(&collect);
+    rill_results_destroy(&collect);
     rill_env_destroy(&env);
 }
 

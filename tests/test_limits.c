@@ -37,7 +37,7 @@ static int s_run_keyed_sum(int parallelism, uint64_t count, uint64_t keys, char 
 {
     s_keys_t spec = {keys};
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, parallelism);
     rill_stream_t *s = rill_env_from_generator(env, s_keyed_one, &spec, count);
     rill_stream_collect(rill_stream_sum(rill_stream_key_by(s, rill_key_first_field, NULL)),
@@ -46,9 +46,9 @@ static int s_run_keyed_sum(int parallelism, uint64_t count, uint64_t keys, char 
     snprintf(why, why_size, "%s", rill_env_error(env));
     if (rc == 0) {
         //  Batch mode: one final value per key.
-        assert_int_equal(rill_collect_size(results), keys);
-        for (size_t i = 0; i < rill_collect_size(results); i++) {
-            rill_record_t r = rill_collect_record(results, i);
+        assert_int_equal(rill_results_size(results), keys);
+        for (size_t i = 0; i < rill_results_size(results); i++) {
+            rill_record_t r = rill_results_record(results, i);
             const char *tab = memchr(r.data, '\t', r.size);
             assert_non_null(tab);
             //  A record's bytes are not NUL-terminated: parse a terminated copy of the value
@@ -61,7 +61,7 @@ static int s_run_keyed_sum(int parallelism, uint64_t count, uint64_t keys, char 
             assert_int_equal(strtoull(value, NULL, 10), count / keys);
         }
     }
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
     return rc;
 }
@@ -162,7 +162,7 @@ static void a_job_whose_batches_exceed_memory_is_refused_naming_need_and_limit(v
 {
     s_keys_t spec = {4};
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, 256);
     assert_int_equal(rill_env_set_batch_size(env, 64 * 1024 * 1024), 0);
     rill_stream_t *s = rill_env_from_generator(env, s_keyed_one, &spec, 100);
@@ -173,7 +173,7 @@ static void a_job_whose_batches_exceed_memory_is_refused_naming_need_and_limit(v
     assert_non_null(strstr(rill_env_error(env), "needs 4210688 MiB"));
     assert_non_null(strstr(rill_env_error(env), "65792 channels"));
     assert_non_null(strstr(rill_env_error(env), "of memory this machine has"));
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
 }
 
@@ -199,15 +199,15 @@ static void s_run_small_job(int job)
 {
     s_keys_t spec = {8};
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, 4);
     rill_stream_t *s = rill_env_from_generator(env, s_keyed_one, &spec, 64);
     rill_stream_collect(rill_stream_sum(rill_stream_key_by(s, rill_key_first_field, NULL)),
                         results);
     if (rill_env_execute(env))
         fail_msg("job %d of 2000 failed: %s", job, rill_env_error(env));
-    assert_int_equal(rill_collect_size(results), 8);
-    rill_collect_destroy(&results);
+    assert_int_equal(rill_results_size(results), 8);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
 }
 
@@ -243,7 +243,7 @@ static int s_grow_beyond_memory(const rill_record_t *in, rill_buffer_t *out, voi
 static void out_of_memory_in_a_map_fails_the_job_naming_operator_and_subtask(void **state)
 {
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, 4);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 1000);
     //  Which map subtask gets record 500 depends on the rebalance: the index is not checked.
@@ -255,7 +255,7 @@ static void out_of_memory_in_a_map_fails_the_job_naming_operator_and_subtask(voi
     assert_non_null(strstr(why, "operator 'grow' subtask "));
     assert_non_null(strstr(why, "/4: out of memory"));
     assert_false(rill_env_cancelled(env));
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
 }
 
@@ -330,7 +330,7 @@ static void a_subtask_that_cannot_allocate_at_all_still_reports_its_failure(void
     skip(); //  the sanitizer owns malloc: no injection possible (see above)
 #else
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, 2);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 1000);
     s = rill_stream_name(rill_stream_map(s, s_exhaust_thread_memory, NULL), "exhaust");
@@ -339,7 +339,7 @@ static void a_subtask_that_cannot_allocate_at_all_still_reports_its_failure(void
     const char *why = rill_env_error(env);
     assert_non_null(strstr(why, "operator 'exhaust' subtask "));
     assert_non_null(strstr(why, "/2: out of memory"));
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
 #endif
 }

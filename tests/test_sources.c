@@ -152,14 +152,14 @@ a_pipe_whose_writer_goes_quiet_still_passes_its_lines_on_and_can_be_cancelled(vo
     }
     close(hold[0]);
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_stream_collect(rill_env_from_text_file(env, fifo), results);
     s_canceller_t canceller = {env, false};
     rill_env_set_monitor(env, s_cancel_after_three_lines, &canceller, 20);
     assert_int_equal(rill_env_execute(env), -1);
     assert_true(rill_env_cancelled(env));
     //  Cancel drains what is in flight: the three lines were delivered.
-    assert_int_equal(rill_collect_size(results), 3);
+    assert_int_equal(rill_results_size(results), 3);
     close(hold[1]);
     int unblock = open(fifo, O_RDONLY | O_NONBLOCK); //  in case the writer still waits in open
     int status = -1;
@@ -168,7 +168,7 @@ a_pipe_whose_writer_goes_quiet_still_passes_its_lines_on_and_can_be_cancelled(vo
     if (unblock >= 0)
         close(unblock);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
     unlink(fifo);
     rmdir(dir);
@@ -236,15 +236,15 @@ static void a_long_line_within_the_limit_is_read_whole(void **state)
 static int s_collect_lines(const char *path, size_t limit, size_t *count, char *error)
 {
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_stream_t *lines = rill_stream_name(rill_env_from_text_file(env, path), "Source: text");
     if (limit)
         assert_int_equal(rill_env_set_max_record_size(env, limit), 0);
     rill_stream_collect(lines, results);
     int rc = rill_env_execute(env);
     snprintf(error, 512, "%s", rill_env_error(env));
-    *count = rill_collect_size(results);
-    rill_collect_destroy(&results);
+    *count = rill_results_size(results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
     return rc;
 }

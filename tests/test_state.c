@@ -49,21 +49,21 @@ static void value_and_map_state_are_kept_per_key(void **state)
 {
     char *path = test_temp_file("a\t1\nb\t1\na\t2\na\t1\nb\t3\n");
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_stream_t *s = rill_stream_key_by(rill_env_from_text_file(env, path), rill_key_first_field,
                                           NULL);
     rill_stream_collect(rill_stream_process(s, s_count_distinct, NULL, NULL), results);
     assert_int_equal(rill_env_execute(env), 0);
     //  Per key, in arrival order: a 1 1, a 2 2, a 3 2; b 1 1, b 2 2.
     const char *expected[] = {"a\t1\t1", "a\t2\t2", "a\t3\t2", "b\t1\t1", "b\t2\t2"};
-    rill_collect_sort(results);
-    assert_int_equal(rill_collect_size(results), 5);
+    rill_results_sort(results);
+    assert_int_equal(rill_results_size(results), 5);
     for (int i = 0; i < 5; i++) {
-        rill_record_t r = rill_collect_record(results, (size_t)i);
+        rill_record_t r = rill_results_record(results, (size_t)i);
         assert_int_equal(r.size, strlen(expected[i]));
         assert_memory_equal(r.data, expected[i], r.size);
     }
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
     unlink(path);
     free(path);
@@ -109,7 +109,7 @@ static void event_timers_fire_in_time_order_once_per_key_and_time(void **state)
 {
     int next = 0;
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_stream_t *s = rill_stream_assign_timestamps(rill_env_from_source(env, s_numbered, &next, true),
                                                      s_record_time, NULL, NULL);
     s = rill_stream_key_by(s, rill_key_first_field, NULL);
@@ -119,13 +119,13 @@ static void event_timers_fire_in_time_order_once_per_key_and_time(void **state)
     //  Registered 993, 700, 998, 1, 959, 700 (again), 995 and 500 seven times: each distinct
     //  time fires once, in time order.
     const char *expected[] = {"k\t1", "k\t500", "k\t700", "k\t959", "k\t993", "k\t995", "k\t998"};
-    assert_int_equal(rill_collect_size(results), 7);
+    assert_int_equal(rill_results_size(results), 7);
     for (int i = 0; i < 7; i++) {
-        rill_record_t r = rill_collect_record(results, (size_t)i);
+        rill_record_t r = rill_results_record(results, (size_t)i);
         assert_int_equal(r.size, strlen(expected[i]));
         assert_memory_equal(r.data, expected[i], r.size);
     }
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
 }
 
@@ -173,7 +173,7 @@ static void processing_timers_fire_by_the_clock(void **state)
     s_clock_test_t test = {0};
     test_latch_init(&test.fired);
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     //  Send each record at once: a batch waiting for its buffer timeout would hold the first
     //  record back while the source waits.
     rill_env_set_buffer_timeout(env, 0);
@@ -186,11 +186,11 @@ static void processing_timers_fire_by_the_clock(void **state)
     assert_false(test.timed_out);
     //  The first timer fired by the clock while the source waited; the second, registered
     //  just before the input ended, fired at the end rather than be lost.
-    assert_int_equal(rill_collect_size(results), 2);
-    rill_record_t first = rill_collect_record(results, 0), second = rill_collect_record(results, 1);
+    assert_int_equal(rill_results_size(results), 2);
+    rill_record_t first = rill_results_record(results, 0), second = rill_results_record(results, 1);
     assert_memory_equal(first.data, "clock", 5);
     assert_memory_equal(second.data, "end", 3);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
     test_latch_destroy(&test.fired);
 }

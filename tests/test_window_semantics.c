@@ -20,7 +20,7 @@ static void a_window_first_created_late_within_lateness_fires_once(void **state)
         {"a", 8, 40}, //  watermark 39: [20,30) fires, [0,10) is cleaned up (9 + 20 < 39)
         {"a", 16, 3}, //  beyond the lateness of [0,10): side output
     };
-    rill_collect_t *results = rill_collect_new(), *late = rill_collect_new();
+    rill_results_t *results = rill_results_new(), *late = rill_results_new();
     rill_window_t window = rill_window_tumbling(10);
     window.allowed_lateness = 20;
     test_run_window_script(events, 5, 0, &window, RILL_WINDOW_AGG_SUM, results, late);
@@ -28,8 +28,8 @@ static void a_window_first_created_late_within_lateness_fires_once(void **state)
     test_expect_records(results, expected, 4);
     const char *dropped[] = {"a\t16"};
     test_expect_records(late, dropped, 1);
-    rill_collect_destroy(&results);
-    rill_collect_destroy(&late);
+    rill_results_destroy(&results);
+    rill_results_destroy(&late);
 }
 
 //  The same rule end to end: `rill run windowed --lateness` printed such a window twice.
@@ -59,13 +59,13 @@ static void a_session_first_created_late_within_lateness_fires_once(void **state
         {"a", 2, 3},  //  session [3,8): 7 <= 24, 7 + 20 > 24: fires at once
         {"a", 4, 40}, //  watermark 39: [25,30) fires
     };
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t window = rill_window_session(5);
     window.allowed_lateness = 20;
     test_run_window_script(events, 3, 0, &window, RILL_WINDOW_AGG_SUM, results, NULL);
     const char *expected[] = {"3\t8\ta\t2", "25\t30\ta\t1", "40\t45\ta\t4"};
     test_expect_records(results, expected, 3);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 //  Saturating time arithmetic: the cleanup time end - 1 + lateness of a window near INT64_MAX
@@ -79,18 +79,18 @@ static void windows_near_int64_max_with_lateness_still_fire(void **state)
         {"a", 1, near_end - 1},  //  [near_end - 1000, near_end): cleanup past INT64_MAX
         {"b", 2, INT64_MAX - 1}, //  [near_end, near_end + 1000): end past INT64_MAX
     };
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t window = rill_window_tumbling(1000);
     window.allowed_lateness = 3600 * 1000;
     test_run_window_script(events, 2, 0, &window, RILL_WINDOW_AGG_SUM, results, NULL);
-    rill_collect_sort(results);
+    rill_results_sort(results);
     char first[128], second[128];
     snprintf(first, sizeof first, "%lld\t%lld\ta\t1", (long long)(near_end - 1000),
              (long long)near_end);
     snprintf(second, sizeof second, "%lld\t%lld\tb\t2", (long long)near_end, (long long)INT64_MAX);
     const char *expected[] = {first, second};
     test_expect_records(results, expected, 2);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 //  Bounded out-of-orderness (Flink's BoundedOutOfOrdernessWatermarks: max - bound - 1) on a
@@ -100,17 +100,17 @@ static void a_record_near_int64_min_does_not_push_the_watermark_to_infinity(void
 {
     int64_t early = INT64_MIN + 8; //  a multiple of 10: its window [early, early + 10)
     test_event_t events[] = {{"a", 1, early}, {"a", 2, 0}, {"a", 4, 5}};
-    rill_collect_t *results = rill_collect_new(), *late = rill_collect_new();
+    rill_results_t *results = rill_results_new(), *late = rill_results_new();
     rill_window_t window = rill_window_tumbling(10);
     test_run_window_script(events, 3, 10, &window, RILL_WINDOW_AGG_SUM, results, late);
-    rill_collect_sort(results);
+    rill_results_sort(results);
     char first[128];
     snprintf(first, sizeof first, "%lld\t%lld\ta\t1", (long long)early, (long long)(early + 10));
     const char *expected[] = {first, "0\t10\ta\t6"};
     test_expect_records(results, expected, 2);
-    assert_int_equal(rill_collect_size(late), 0);
-    rill_collect_destroy(&results);
-    rill_collect_destroy(&late);
+    assert_int_equal(rill_results_size(late), 0);
+    rill_results_destroy(&results);
+    rill_results_destroy(&late);
 }
 
 //  Window assignment near INT64_MIN: the earliest sliding window of a record starts before
@@ -121,16 +121,16 @@ static void sliding_windows_near_int64_min_saturate_their_start(void **state)
 {
     int64_t early = INT64_MIN + 3; //  a multiple of 5: windows [early, +10) and [early - 5, +5)
     test_event_t events[] = {{"a", 1, early}};
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t window = rill_window_sliding(10, 5);
     test_run_window_script(events, 1, 0, &window, RILL_WINDOW_AGG_SUM, results, NULL);
-    rill_collect_sort(results);
+    rill_results_sort(results);
     char first[128], second[128];
     snprintf(first, sizeof first, "%lld\t%lld\ta\t1", (long long)INT64_MIN, (long long)(early + 5));
     snprintf(second, sizeof second, "%lld\t%lld\ta\t1", (long long)early, (long long)(early + 10));
     const char *expected[] = {second, first}; //  sorted as text: "...805" before "...808"
     test_expect_records(results, expected, 2);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 //  ---- every input idle: Flink's StatusWatermarkValve emits the highest watermark over all
@@ -243,27 +243,27 @@ static void count_window_bounds_span_the_earliest_and_latest_timestamp(void **st
         {"c", 2, RILL_NO_TIMESTAMP},
         {"c", 4, RILL_NO_TIMESTAMP},
     };
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t window = rill_window_count(3, 0);
     test_run_window_script(events, 9, 0, &window, RILL_WINDOW_AGG_SUM, results, NULL);
-    rill_collect_sort(results);
+    rill_results_sort(results);
     char none[128];
     snprintf(none, sizeof none, "%lld\t%lld\tc\t7", (long long)RILL_NO_TIMESTAMP,
              (long long)RILL_NO_TIMESTAMP);
     const char *expected[] = {none, "3\t10\ta\t7", "7\t8\tb\t7"};
     test_expect_records(results, expected, 3);
-    assert_int_equal(rill_collect_record(results, 0).timestamp, RILL_NO_TIMESTAMP);
-    assert_int_equal(rill_collect_record(results, 1).timestamp, 9);
-    assert_int_equal(rill_collect_record(results, 2).timestamp, 7);
+    assert_int_equal(rill_results_record(results, 0).timestamp, RILL_NO_TIMESTAMP);
+    assert_int_equal(rill_results_record(results, 1).timestamp, 9);
+    assert_int_equal(rill_results_record(results, 2).timestamp, 7);
     for (size_t i = 0; i < 3; i++) {
-        rill_record_t r = rill_collect_record(results, i);
+        rill_record_t r = rill_results_record(results, i);
         char text[128];
         snprintf(text, sizeof text, "%.*s", (int)r.size, (const char *)r.data);
         long long start, end;
         assert_int_equal(sscanf(text, "%lld\t%lld", &start, &end), 2);
         assert_true(start <= end);
     }
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 //  ---- window parameters are checked by the planner, before anything runs

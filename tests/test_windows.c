@@ -19,7 +19,7 @@ static void tumbling_windows_take_out_of_order_records_until_the_watermark_passe
     static const test_event_t events[] = {
         {"a", 1, 1}, {"a", 2, 12}, {"a", 4, 3}, {"a", 8, 25}, {"a", 16, 9}, {"a", 32, 22},
     };
-    rill_collect_t *results = rill_collect_new(), *late = rill_collect_new();
+    rill_results_t *results = rill_results_new(), *late = rill_results_new();
     rill_window_t window = rill_window_tumbling(10);
     test_run_window_script(events, 6, 5, &window, RILL_WINDOW_AGG_SUM, results, late);
     //  3 arrives behind 12 but before the watermark (6) passes 9, so [0,10) has 1 + 4; 9
@@ -29,9 +29,9 @@ static void tumbling_windows_take_out_of_order_records_until_the_watermark_passe
     const char *dropped[] = {"a\t16"};
     test_expect_records(late, dropped, 1);
     //  A window result's timestamp is its end - 1.
-    assert_int_equal(rill_collect_record(results, 0).timestamp, 9);
-    rill_collect_destroy(&results);
-    rill_collect_destroy(&late);
+    assert_int_equal(rill_results_record(results, 0).timestamp, 9);
+    rill_results_destroy(&results);
+    rill_results_destroy(&late);
 }
 
 static void late_records_within_lateness_fire_again_and_later_ones_go_aside(void **state)
@@ -39,7 +39,7 @@ static void late_records_within_lateness_fire_again_and_later_ones_go_aside(void
     static const test_event_t events[] = {
         {"a", 1, 1}, {"a", 2, 12}, {"a", 8, 25}, {"a", 16, 9}, {"a", 32, 40}, {"a", 64, 5},
     };
-    rill_collect_t *results = rill_collect_new(), *late = rill_collect_new();
+    rill_results_t *results = rill_results_new(), *late = rill_results_new();
     rill_window_t window = rill_window_tumbling(10);
     window.allowed_lateness = 15;
     test_run_window_script(events, 6, 5, &window, RILL_WINDOW_AGG_SUM, results, late);
@@ -50,67 +50,67 @@ static void late_records_within_lateness_fire_again_and_later_ones_go_aside(void
     test_expect_records(results, expected, 5);
     const char *dropped[] = {"a\t64"};
     test_expect_records(late, dropped, 1);
-    rill_collect_destroy(&results);
-    rill_collect_destroy(&late);
+    rill_results_destroy(&results);
+    rill_results_destroy(&late);
 }
 
 static void sliding_windows_count_each_record_in_every_window_it_falls_in(void **state)
 {
     static const test_event_t events[] = {{"a", 1, 2}, {"a", 2, 7}, {"a", 4, 4}, {"a", 8, 13}};
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t window = rill_window_sliding(10, 5);
     test_run_window_script(events, 4, 10, &window, RILL_WINDOW_AGG_SUM, results, NULL);
     const char *expected[] = {"-5\t5\ta\t5", "0\t10\ta\t7", "5\t15\ta\t10", "10\t20\ta\t8"};
     test_expect_records(results, expected, 4);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 static void session_windows_merge_when_a_record_bridges_them(void **state)
 {
     static const test_event_t events[] = {{"a", 1, 1}, {"a", 2, 10}, {"b", 100, 2},
                                           {"a", 4, 4}, {"a", 8, 7},  {"a", 16, 30}};
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t window = rill_window_session(5);
     test_run_window_script(events, 6, 100, &window, RILL_WINDOW_AGG_SUM, results, NULL);
-    rill_collect_sort(results);
+    rill_results_sort(results);
     //  a: [1,6) and [10,15) are bridged by 4 and 7 into [1,15); 30 opens its own session.
     const char *expected[] = {"1\t15\ta\t15", "2\t7\tb\t100", "30\t35\ta\t16"};
     test_expect_records(results, expected, 3);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 static void avg_keeps_full_double_precision(void **state)
 {
     static const test_event_t events[] = {{"a", 1, 1}, {"a", 2, 2}, {"a", 2, 3}};
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t window = rill_window_tumbling(10);
     test_run_window_script(events, 3, 0, &window, RILL_WINDOW_AGG_AVG, results, NULL);
     const char *expected[] = {"0\t10\ta\t1.6666666666666667"};
     test_expect_records(results, expected, 1);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 static void count_windows_fire_every_n_records_of_a_key(void **state)
 {
     static const test_event_t events[] = {{"a", 1, 1}, {"b", 10, 2}, {"a", 2, 3}, {"a", 4, 4},
                                           {"a", 8, 5}, {"b", 20, 6}, {"a", 16, 7}};
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_window_t tumbling = rill_window_count(2, 0);
     test_run_window_script(events, 7, 0, &tumbling, RILL_WINDOW_AGG_SUM, results, NULL);
-    rill_collect_sort(results);
+    rill_results_sort(results);
     //  a: (1,2) (4,8), 16 never completes a window; b: (10,20). Bounds are the first and
     //  last record's timestamps (+1).
     const char *expected[] = {"1\t4\ta\t3", "2\t7\tb\t30", "4\t6\ta\t12"};
     test_expect_records(results, expected, 3);
-    rill_collect_destroy(&results);
-    results = rill_collect_new();
+    rill_results_destroy(&results);
+    results = rill_results_new();
     rill_window_t sliding = rill_window_count(3, 2);
     test_run_window_script(events, 7, 0, &sliding, RILL_WINDOW_AGG_SUM, results, NULL);
     //  a: every 2 records, the last (up to) 3: (1,2) then (2,4,8) ... b: (10,20).
-    rill_collect_sort(results);
+    rill_results_sort(results);
     const char *expected_sliding[] = {"1\t4\ta\t3", "2\t7\tb\t30", "3\t6\ta\t14"};
     test_expect_records(results, expected_sliding, 3);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
 }
 
 static int s_generate_plain(uint64_t i, rill_collector_t *out, void *ctx)
@@ -133,7 +133,7 @@ static void processing_time_windows_count_every_record_by_the_clock(void **state
     //  No timestamps at all: processing-time windows use the subtask's wall clock, and the
     //  windows still open when the input ends fire then.
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, 2);
     rill_stream_t *s = rill_env_from_generator(env, s_generate_plain, NULL, 30000);
     rill_window_t window = rill_window_tumbling(50);
@@ -146,8 +146,8 @@ static void processing_time_windows_count_every_record_by_the_clock(void **state
     int64_t after_ms = s_wall_ms();
     long total = 0;
     int64_t now = 0;
-    for (size_t i = 0; i < rill_collect_size(results); i++) {
-        rill_record_t r = rill_collect_record(results, i);
+    for (size_t i = 0; i < rill_results_size(results); i++) {
+        rill_record_t r = rill_results_record(results, i);
         char text[128];
         snprintf(text, sizeof text, "%.*s", (int)r.size, (const char *)r.data);
         long long start, end;
@@ -164,7 +164,7 @@ static void processing_time_windows_count_every_record_by_the_clock(void **state
     assert_int_equal(total, 30000);
     //  The bounds are wall-clock times: recent ones.
     assert_true(now > before_ms && now <= after_ms + 50);
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
 }
 
@@ -186,7 +186,7 @@ static char *s_run_config(int parallelism, rill_mode_t mode, const rill_window_t
                           rill_window_agg_t agg)
 {
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, parallelism);
     rill_env_set_mode(env, mode);
     rill_stream_t *s = rill_env_from_generator(env, s_generate_event, NULL, S_RECORDS);
@@ -197,18 +197,18 @@ static char *s_run_config(int parallelism, rill_mode_t mode, const rill_window_t
     rill_stream_collect(s, results);
     if (rill_env_execute(env))
         fail_msg("p=%d failed: %s", parallelism, rill_env_error(env));
-    rill_collect_sort(results);
+    rill_results_sort(results);
     size_t total = 0;
-    for (size_t i = 0; i < rill_collect_size(results); i++)
-        total += rill_collect_record(results, i).size + 1;
+    for (size_t i = 0; i < rill_results_size(results); i++)
+        total += rill_results_record(results, i).size + 1;
     char *text = calloc(total + 1, 1), *at = text;
-    for (size_t i = 0; i < rill_collect_size(results); i++) {
-        rill_record_t r = rill_collect_record(results, i);
+    for (size_t i = 0; i < rill_results_size(results); i++) {
+        rill_record_t r = rill_results_record(results, i);
         memcpy(at, r.data, r.size);
         at[r.size] = '\n';
         at += r.size + 1;
     }
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
     return text;
 }

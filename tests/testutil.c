@@ -466,7 +466,7 @@ static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
 
 void test_run_window_script(const test_event_t *events, size_t count, int64_t out_of_orderness,
                             const rill_window_t *window, rill_window_agg_t agg,
-                            rill_collect_t *results, rill_collect_t *late)
+                            rill_results_t *results, rill_results_t *late)
 {
     s_script_t script = {events, count, 0};
     rill_env_t *env = rill_env_new();
@@ -483,17 +483,17 @@ void test_run_window_script(const test_event_t *events, size_t count, int64_t ou
     rill_env_destroy(&env);
 }
 
-void test_expect_records(rill_collect_t *collect, const char *const *expected, size_t count)
+void test_expect_records(rill_results_t *collect, const char *const *expected, size_t count)
 {
-    if (rill_collect_size(collect) != count) {
-        for (size_t i = 0; i < rill_collect_size(collect); i++) {
-            rill_record_t r = rill_collect_record(collect, i);
+    if (rill_results_size(collect) != count) {
+        for (size_t i = 0; i < rill_results_size(collect); i++) {
+            rill_record_t r = rill_results_record(collect, i);
             print_message("got: %.*s\n", (int)r.size, (const char *)r.data);
         }
-        fail_msg("got %zu records, expected %zu", rill_collect_size(collect), count);
+        fail_msg("got %zu records, expected %zu", rill_results_size(collect), count);
     }
     for (size_t i = 0; i < count; i++) {
-        rill_record_t r = rill_collect_record(collect, i);
+        rill_record_t r = rill_results_record(collect, i);
         if (r.size != strlen(expected[i]) || memcmp(r.data, expected[i], r.size))
             fail_msg("record %zu: got '%.*s', expected '%s'", i, (int)r.size, (const char *)r.data,
                      expected[i]);

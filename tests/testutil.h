@@ -122,9 +122,9 @@ typedef struct {
 //  and (late not NULL) its late records in arrival order. Fails the test when the job fails.
 void test_run_window_script(const test_event_t *events, size_t count, int64_t out_of_orderness,
                             const rill_window_t *window, rill_window_agg_t agg,
-                            rill_collect_t *results, rill_collect_t *late);
+                            rill_results_t *results, rill_results_t *late);
 //  Asserts the collected records are exactly expected[0..count), in order (printing what came
 //  when the count differs).
-void test_expect_records(rill_collect_t *collect, const char *const *expected, size_t count);
+void test_expect_records(rill_results_t *collect, const char *const *expected, size_t count);
 
 #endif

@@ -16,7 +16,7 @@ static int make_record(uint64_t n, rill_collector_t *out, void *ctx)
 int main(void)
 {
     rill_env_t *env = rill_env_new();
-    rill_collect_t *results = rill_collect_new();
+    rill_results_t *results = rill_results_new();
     rill_env_set_parallelism(env, 2);
 
     rill_stream_t *numbers = rill_env_from_generator(env, make_record, NULL, 1000);
@@ -27,12 +27,12 @@ int main(void)
         fprintf(stderr, "job failed: %s\n", rill_env_error(env));
         return 1;
     }
-    rill_collect_sort(results);
-    for (size_t i = 0; i < rill_collect_size(results); i++) {
-        rill_record_t r = rill_collect_record(results, i);
+    rill_results_sort(results);
+    for (size_t i = 0; i < rill_results_size(results); i++) {
+        rill_record_t r = rill_results_record(results, i);
         printf("%.*s\n", (int)r.size, (const char *)r.data);
     }
-    rill_collect_destroy(&results);
+    rill_results_destroy(&results);
     rill_env_destroy(&env);
     return 0;
 }

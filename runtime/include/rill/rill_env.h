@@ -17,7 +17,7 @@
 
 #include <stdio.h>
 
-#include "rill_collect.h"
+#include "rill_results.h"
 #include "rill_export.h"
 #include "rill_functions.h"
 #include "rill_metrics.h"
@@ -158,7 +158,7 @@ RILL_EXPORT rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int pa
 //  path, subtask i writes path.i (Flink writes one file per subtask too).
 RILL_EXPORT rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path);
 //  Hands every record to collect (read it after execute).
-RILL_EXPORT rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_collect_t *collect);
+RILL_EXPORT rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_results_t *collect);
 //  Counts and drops.
 RILL_EXPORT rill_stream_t *rill_stream_discard(rill_stream_t *in);
 

@@ -713,7 +713,7 @@ rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path)
                    "print");
 }
 
-rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_collect_t *collect)
+rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_results_t *collect)
 {
     if (in && !collect) {
         s_error(in->env, "collect: no result set given");

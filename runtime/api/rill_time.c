@@ -1,5 +1,5 @@
 /*  rill_time.c: the time, window and keyed-process calls of the stream API (rill_time.h).
-    Each adds one operator to the logical graph; the operators live in actors/. */
+    Each adds one operator to the logical graph; the operators live in actors/operators/. */
 #include "rill_time.h"
 #include "rill_graph_private.h"
 #include "rill_env_private.h"

@@ -148,7 +148,7 @@ static const rill_operator_vtable_t s_vtable = {
 
 int rill_op_process_open(rill_operator_t *op)
 {
-    //  The registry opens each kind only for its own operators (rill_operator.c).
+    //  The registry opens each kind only for its own operators (rill_operator_registry.c).
     assert(op && op->spec->kind == RILL_OP_PROCESS);
     rill_process_t *self = calloc(1, sizeof(rill_process_t));
     if (!self)

@@ -1,8 +1,8 @@
-/*  rill_collect.c: results of collect sinks. Sink subtasks build private runs of records and
+/*  rill_results.c: results of collect sinks. Sink subtasks build private runs of records and
     hand each run over once, under a mutex, when they end; the caller reads after execute. */
-#include "rill_collect.h"
+#include "rill_results.h"
 #include "rill_array.h"
-#include "rill_collect_private.h"
+#include "rill_results_private.h"
 #include "rill_buffer_private.h"
 
 #include <pthread.h>
@@ -16,7 +16,7 @@ typedef struct {
     int subtask;
 } s_entry_t;
 
-struct rill_collect_t {
+struct rill_results_t {
     pthread_mutex_t mutex;
     uint8_t *storage;
     size_t storage_size;
@@ -32,19 +32,19 @@ typedef struct {
     int64_t timestamp;
 } s_run_header_t;
 
-rill_collect_t *rill_collect_new(void)
+rill_results_t *rill_results_new(void)
 {
-    rill_collect_t *self = calloc(1, sizeof(rill_collect_t));
+    rill_results_t *self = calloc(1, sizeof(rill_results_t));
     if (self)
         pthread_mutex_init(&self->mutex, NULL);
     return self;
 }
 
-void rill_collect_destroy(rill_collect_t **self_p)
+void rill_results_destroy(rill_results_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    rill_collect_t *self = *self_p;
+    rill_results_t *self = *self_p;
     pthread_mutex_destroy(&self->mutex);
     free(self->storage);
     free(self->entries);
@@ -52,7 +52,7 @@ void rill_collect_destroy(rill_collect_t **self_p)
     *self_p = NULL;
 }
 
-size_t rill_collect_size(rill_collect_t *self)
+size_t rill_results_size(rill_results_t *self)
 {
     pthread_mutex_lock(&self->mutex);
     size_t count = self->count;
@@ -60,7 +60,7 @@ size_t rill_collect_size(rill_collect_t *self)
     return count;
 }
 
-rill_record_t rill_collect_record(rill_collect_t *self, size_t index)
+rill_record_t rill_results_record(rill_results_t *self, size_t index)
 {
     rill_record_t record = {NULL, 0, RILL_NO_TIMESTAMP};
     pthread_mutex_lock(&self->mutex);
@@ -73,7 +73,7 @@ rill_record_t rill_collect_record(rill_collect_t *self, size_t index)
     return record;
 }
 
-int rill_collect_subtask(rill_collect_t *self, size_t index)
+int rill_results_subtask(rill_results_t *self, size_t index)
 {
     pthread_mutex_lock(&self->mutex);
     int subtask = index < self->count ? self->entries[index].subtask : -1;
@@ -100,7 +100,7 @@ static int s_compare(const void *a, const void *b)
     return (x->entry.timestamp > y->entry.timestamp) - (x->entry.timestamp < y->entry.timestamp);
 }
 
-void rill_collect_sort(rill_collect_t *self)
+void rill_results_sort(rill_results_t *self)
 {
     pthread_mutex_lock(&self->mutex);
     s_sortable_t *items = malloc((self->count + 1) * sizeof(s_sortable_t));
@@ -115,7 +115,7 @@ void rill_collect_sort(rill_collect_t *self)
     pthread_mutex_unlock(&self->mutex);
 }
 
-void rill_collect_clear(rill_collect_t *self)
+void rill_results_clear(rill_results_t *self)
 {
     pthread_mutex_lock(&self->mutex);
     self->count = 0;
@@ -123,7 +123,7 @@ void rill_collect_clear(rill_collect_t *self)
     pthread_mutex_unlock(&self->mutex);
 }
 
-int rill_collect_run_add(rill_buffer_t *run, const rill_record_t *record)
+int rill_results_run_add(rill_buffer_t *run, const rill_record_t *record)
 {
     s_run_header_t header = {record->size, record->timestamp};
     if (rill_buffer_append(run, &header, sizeof header))
@@ -131,7 +131,7 @@ int rill_collect_run_add(rill_buffer_t *run, const rill_record_t *record)
     return rill_buffer_append(run, record->data, record->size);
 }
 
-int rill_collect_append_run(rill_collect_t *self, int subtask, const rill_buffer_t *run)
+int rill_results_append_run(rill_results_t *self, int subtask, const rill_buffer_t *run)
 {
     int rc = -1;
     pthread_mutex_lock(&self->mutex);

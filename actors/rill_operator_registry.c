@@ -1,27 +1,15 @@
-/*  rill_operator.c: the operator registry: picks the vtable for an operator kind and opens
-    it for one subtask (the subtask actor, rill_subtask.c, then drives it). */
+/*  rill_operator_registry.c: the operator registry: picks the vtable for an operator kind and
+    opens it for one subtask (the subtask actor, rill_subtask.c, then drives it). It sits in
+    actors/, above the operators it names; the operators themselves never include it. */
+#include "rill_operator_registry.h"
+#include "rill_buffer_private.h"
+#include "rill_graph_private.h"
 #include "rill_operator.h"
 #include "rill_plan_private.h"
-#include "rill_graph_private.h"
-#include "rill_buffer_private.h"
-#include "rill_operator_registry.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
-{
-    int inputs = self->op->input_count;
-    rill_input_key_t *keys = calloc((size_t)inputs + 1, sizeof(rill_input_key_t));
-    const rill_graph_t *graph = rill_plan_graph(self->plan);
-    for (int i = 0; keys && i < inputs; i++) {
-        const rill_edge_spec_t *edge =
-            rill_graph_edge(graph, rill_plan_input_edge(self->plan, self->op->id, i));
-        keys[i] = (rill_input_key_t){edge->key, edge->key_ctx};
-    }
-    return keys;
-}
 
 rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, char *error,
                                    size_t error_size)

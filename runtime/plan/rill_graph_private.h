@@ -5,7 +5,7 @@
 #ifndef RILL_GRAPH_PRIVATE_H_INCLUDED
 #define RILL_GRAPH_PRIVATE_H_INCLUDED
 
-#include "rill_collect.h"
+#include "rill_results.h"
 #include "rill_functions.h"
 #include "rill_graph.h"
 #include "rill_process.h"
@@ -50,7 +50,7 @@ typedef struct {
     const char *path;        //  RILL_OP_SOURCE_FILE input; RILL_OP_SINK_PRINT output (NULL: stdout)
     uint64_t count;          //  RILL_OP_SOURCE_GENERATOR: how many records (RILL_UNBOUNDED: no end)
     bool bounded;            //  RILL_OP_SOURCE_USER: whether the source ends by itself
-    rill_collect_t *collect; //  RILL_OP_SINK_COLLECT: where results go (not owned)
+    rill_results_t *collect; //  RILL_OP_SINK_COLLECT: where results go (not owned)
     rill_watermarks_t watermarks;    //  RILL_OP_TIMESTAMPS
     rill_window_t window;            //  RILL_OP_WINDOW: which windows ...
     rill_window_fn_kind_t window_fn; //  ... and what is computed per window:

@@ -154,7 +154,7 @@ static const rill_operator_vtable_t s_text_file_vtable = {
 
 int rill_op_text_file_open(rill_operator_t *self)
 {
-    //  The registry opens each kind only for its own operators (rill_operator.c).
+    //  The registry opens each kind only for its own operators (rill_operator_registry.c).
     assert(self && self->spec->kind == RILL_OP_SOURCE_FILE);
     s_text_file_t *state = calloc(1, sizeof(s_text_file_t));
     if (!state)

@@ -140,7 +140,7 @@ static const rill_operator_vtable_t s_vtable = {
 
 int rill_op_window_open(rill_operator_t *self)
 {
-    //  The registry opens each kind only for its own operators (rill_operator.c).
+    //  The registry opens each kind only for its own operators (rill_operator_registry.c).
     assert(self && self->spec->kind == RILL_OP_WINDOW);
     rill_window_op_t *state = calloc(1, sizeof(rill_window_op_t));
     if (!state)

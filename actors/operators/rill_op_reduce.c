@@ -143,7 +143,7 @@ static const rill_operator_vtable_t s_reduce_vtable = {
 
 int rill_op_reduce_open(rill_operator_t *self)
 {
-    //  The registry opens each kind only for its own operators (rill_operator.c).
+    //  The registry opens each kind only for its own operators (rill_operator_registry.c).
     assert(self && self->spec->kind == RILL_OP_REDUCE);
     s_reduce_t *state = calloc(1, sizeof(s_reduce_t));
     if (!state)

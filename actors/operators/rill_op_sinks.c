@@ -1,8 +1,8 @@
 /*  rill_op_sinks.c: the three sinks. print writes one record per line (a file per subtask
-    when parallel); collect gathers a private run and hands it to the rill_collect at the end;
+    when parallel); collect gathers a private run and hands it to the rill_results_t at the end;
     discard only counts (the subtask's records_in). */
-#include "rill_collect.h"
-#include "rill_collect_private.h"
+#include "rill_results.h"
+#include "rill_results_private.h"
 #include "rill_operator.h"
 
 #include <assert.h>
@@ -58,7 +58,7 @@ static int s_collect(rill_operator_t *self, const rill_record_t *record, int inp
                      rill_collector_t *out)
 {
     s_sink_t *state = self->state;
-    if (rill_collect_run_add(state->run, record)) {
+    if (rill_results_run_add(state->run, record)) {
         snprintf(self->error, sizeof self->error, "out of memory collecting results");
         return -1;
     }
@@ -68,7 +68,7 @@ static int s_collect(rill_operator_t *self, const rill_record_t *record, int inp
 static int s_collect_end(rill_operator_t *self, rill_collector_t *out)
 {
     s_sink_t *state = self->state;
-    if (rill_collect_append_run(self->spec->collect, self->index, state->run)) {
+    if (rill_results_append_run(self->spec->collect, self->index, state->run)) {
         snprintf(self->error, sizeof self->error, "out of memory collecting results");
         return -1;
     }
@@ -102,7 +102,7 @@ static const rill_operator_vtable_t s_discard_vtable = {.on_record = s_discard, 
 
 int rill_op_sink_open(rill_operator_t *self)
 {
-    //  The registry opens each kind only for its own operators (rill_operator.c).
+    //  The registry opens each kind only for its own operators (rill_operator_registry.c).
     assert(self &&
            (self->spec->kind == RILL_OP_SINK_PRINT || self->spec->kind == RILL_OP_SINK_COLLECT ||
             self->spec->kind == RILL_OP_SINK_DISCARD));

@@ -1,0 +1,21 @@
+/*  rill_operator.c: what every operator kind shares beyond its vtable (rill_operator.h): the
+    key extractors of its input edges, read from the plan. Kept here, below the registry
+    (actors/rill_operator_registry.c), so that operators call nothing from the layer above. */
+#include "rill_operator.h"
+#include "rill_graph_private.h"
+#include "rill_plan_private.h"
+
+#include <stdlib.h>
+
+rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
+{
+    int inputs = self->op->input_count;
+    rill_input_key_t *keys = calloc((size_t)inputs + 1, sizeof(rill_input_key_t));
+    const rill_graph_t *graph = rill_plan_graph(self->plan);
+    for (int i = 0; keys && i < inputs; i++) {
+        const rill_edge_spec_t *edge =
+            rill_graph_edge(graph, rill_plan_input_edge(self->plan, self->op->id, i));
+        keys[i] = (rill_input_key_t){edge->key, edge->key_ctx};
+    }
+    return keys;
+}
