@@ -38,6 +38,18 @@ static char *s_sorted(const char *text)
     return sorted;
 }
 
+//  The tool's run ended well and printed exactly `expected` (sorted); frees out and err.
+static void s_expect_counts(int status, char *out, char *err, const char *expected)
+{
+    if (status != 0)
+        fail_msg("exited %d: %s", status, err);
+    char *got = s_sorted(out);
+    assert_string_equal(got, expected);
+    free(got);
+    free(out);
+    free(err);
+}
+
 //  About 480 KiB of words, more than the source's 256 KiB block and a pipe's 64 KiB, so the
 //  reader must come back for more: "wN common" for N = line % 100, 40,000 lines.
 #define S_LINES 40000
@@ -72,13 +84,7 @@ static void a_pipe_on_stdin_is_read_whole_at_parallelism_1_and_2(void **state)
                               "--",  "--input",   "/dev/stdin", NULL};
         char *out = NULL, *err = NULL;
         int status = test_run_tool_piped(&out, &err, input, args);
-        if (status != 0)
-            fail_msg("-p %s exited %d: %s", parallelism[i], status, err);
-        char *got = s_sorted(out);
-        assert_string_equal(got, expected);
-        free(got);
-        free(out);
-        free(err);
+        s_expect_counts(status, out, err, expected);
     }
     free(expected);
     free(input);
@@ -98,13 +104,7 @@ static void a_fifo_is_read_whole_at_parallelism_2(void **state)
     int status =
         test_run_tool(&out, &err, "run", "wordcount", "-p", "2", "--", "--input", fifo, NULL);
     assert_int_equal(test_fifo_feed_finish(fifo, feeder), 0);
-    if (status != 0)
-        fail_msg("exited %d: %s", status, err);
-    char *got = s_sorted(out);
-    assert_string_equal(got, expected);
-    free(got);
-    free(out);
-    free(err);
+    s_expect_counts(status, out, err, expected);
     free(expected);
     free(input);
     unlink(fifo);

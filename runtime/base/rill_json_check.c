@@ -17,3 +17,17 @@ int rill_json_check_fail(rill_json_check_t *self, const char *format, ...)
     }
     return -1;
 }
+
+json_t *rill_json_check_parse(rill_json_check_t *self, const char *text)
+{
+    if (!text) {
+        rill_json_check_fail(self, "no text");
+        return NULL;
+    }
+    json_error_t parse_error;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &parse_error);
+    if (!root)
+        rill_json_check_fail(self, "line %d, column %d: %s", parse_error.line, parse_error.column,
+                             parse_error.text);
+    return root;
+}

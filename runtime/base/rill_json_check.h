@@ -1,10 +1,12 @@
 /*  rill_json_check.h: the first error of a JSON reader (internal). The plan reader
     (rill_plan_export.c) and the metrics reader (rill_metrics_json.c) check every member of a
-    document and stop at the first one that is wrong; this keeps that message, prefixed with
-    what was being read ("plan JSON: ...", "metrics JSON: ..."), for the caller's buffer. */
+    document and stop at the first one that is wrong; this parses the text and keeps that message,
+   prefixed with what was being read ("plan JSON: ...", "metrics JSON: ..."), for the caller's
+   buffer. */
 #ifndef RILL_JSON_CHECK_H_INCLUDED
 #define RILL_JSON_CHECK_H_INCLUDED
 
+#include <jansson.h>
 #include <stddef.h>
 
 typedef struct {
@@ -18,5 +20,10 @@ typedef struct {
 //  can `return rill_json_check_fail(...)`.
 int rill_json_check_fail(rill_json_check_t *self, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+
+//  Parses text as one JSON document, refusing duplicate members (a second value would
+//  silently win). The root (the caller decrefs it), or NULL with the parser's line, column
+//  and message kept; NULL text is an error too.
+json_t *rill_json_check_parse(rill_json_check_t *self, const char *text);
 
 #endif

@@ -398,17 +398,9 @@ rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan
     rill_json_check_t reader = {"metrics JSON", error, error_size, 0};
     if (error && error_size)
         *error = 0;
-    if (!text) {
-        rill_json_check_fail(&reader, "no text");
+    json_t *root = rill_json_check_parse(&reader, text);
+    if (!root)
         return NULL;
-    }
-    json_error_t parse_error;
-    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &parse_error);
-    if (!root) {
-        rill_json_check_fail(&reader, "line %d, column %d: %s", parse_error.line,
-                             parse_error.column, parse_error.text);
-        return NULL;
-    }
     rill_plan_t *own_plan = NULL;
     rill_metrics_t *self = NULL;
     json_t *version = json_object_get(root, "rill_metrics");

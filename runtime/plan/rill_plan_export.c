@@ -255,13 +255,9 @@ static int s_read_subtasks_and_channels(rill_json_check_t *reader, rill_plan_t *
 rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_size)
 {
     rill_json_check_t reader = {"plan JSON", error, error_size, 0};
-    json_error_t parse_error;
-    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &parse_error);
-    if (!root) {
-        rill_json_check_fail(&reader, "line %d, column %d: %s", parse_error.line,
-                             parse_error.column, parse_error.text);
+    json_t *root = rill_json_check_parse(&reader, text);
+    if (!root)
         return NULL;
-    }
     rill_plan_t *plan = calloc(1, sizeof(rill_plan_t));
     json_t *operators, *edges, *subtasks, *channels;
     const char *job, *mode;
