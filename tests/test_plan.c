@@ -14,6 +14,7 @@ static int s_map(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 static rill_graph_t *s_chain(int p_src, int p_map, rill_pattern_t pattern)
 {
     rill_graph_t *graph = rill_graph_new();
+    rill_graph_set_chaining_enabled(graph, true);
     int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
         .kind = RILL_OP_SOURCE_GENERATOR, .name = "src", .parallelism = p_src,
         .fn.generate = test_generate_sequence, .count = 10});
@@ -65,6 +66,8 @@ static void a_hash_edge_joins_every_sender_to_every_receiver(void **state)
 static void forward_keeps_subtask_index(void **state)
 {
     rill_graph_t *graph = s_chain(4, 4, RILL_PATTERN_FORWARD);
+    //  Unchained, a forward channel is a PAIR pipe of its own (chained: see below).
+    rill_graph_set_chaining_enabled(graph, false);
     rill_plan_t *plan = rill_plan_new(graph, "t", 1, RILL_MODE_AUTOMATIC, NULL, 0);
     const rill_plan_edge_t *edge = rill_plan_edge(plan, 0);
     assert_int_equal(edge->channel_count, 4);
@@ -73,6 +76,81 @@ static void forward_keeps_subtask_index(void **state)
         const rill_plan_channel_t *ch = rill_plan_channel(plan, edge->first_channel + c);
         assert_int_equal(ch->from_index, ch->to_index);
     }
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+//  Flink's chaining rule (StreamingJobGraphGenerator.isChainable): forward, same parallelism,
+//  the receiver's only input, strategies allowing; rill's chains are linear, so also the
+//  sender's only output.
+static void forward_edges_of_equal_parallelism_are_chained(void **state)
+{
+    rill_graph_t *graph = s_chain(4, 4, RILL_PATTERN_FORWARD);
+    rill_plan_t *plan = rill_plan_new(graph, "t", 1, RILL_MODE_AUTOMATIC, NULL, 0);
+    assert_non_null(plan);
+    for (int e = 0; e < 2; e++) {
+        assert_true(rill_plan_edge(plan, e)->chained);
+        assert_string_equal(rill_plan_edge(plan, e)->sender_socket, "CHAIN");
+    }
+    //  One chain src -> mapper -> out: four tasks, each run by the source's subtask.
+    assert_int_equal(rill_plan_task_count(plan), 4);
+    assert_int_equal(rill_plan_operator(plan, 2)->chain, 0);
+    assert_int_equal(rill_plan_operator(plan, 0)->chain_next, 1);
+    assert_int_equal(rill_plan_operator(plan, 1)->chain_next, 2);
+    assert_int_equal(rill_plan_operator(plan, 2)->chain_next, -1);
+    for (int s = 0; s < rill_plan_subtask_count(plan); s++)
+        assert_int_equal(rill_plan_subtask(plan, s)->task, rill_plan_subtask(plan, s)->index);
+    rill_plan_needs_t needs;
+    rill_plan_needs(plan, 1024, &needs);
+    assert_int_equal(needs.threads, 4);
+    assert_int_equal(needs.sockets, 8); //  the actor pipes only
+    assert_int_equal(needs.batch_bytes, 0);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+
+    //  A hash edge breaks the chain; the forward edge after it still chains.
+    graph = s_chain(3, 2, RILL_PATTERN_HASH);
+    plan = rill_plan_new(graph, "t", 1, RILL_MODE_AUTOMATIC, NULL, 0);
+    assert_false(rill_plan_edge(plan, 0)->chained);
+    assert_true(rill_plan_edge(plan, 1)->chained);
+    assert_int_equal(rill_plan_task_count(plan), 3 + 2);
+    assert_int_equal(rill_plan_subtask(plan, 3 + 2 + 1)->task, 3 + 1);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void chaining_strategies_and_the_job_switch_break_chains(void **state)
+{
+    rill_graph_t *graph = s_chain(2, 2, RILL_PATTERN_FORWARD);
+    rill_graph_set_chaining(graph, 1, RILL_CHAIN_HEAD); //  mapper starts a new chain
+    rill_plan_t *plan = rill_plan_new(graph, "t", 1, RILL_MODE_AUTOMATIC, NULL, 0);
+    assert_false(rill_plan_edge(plan, 0)->chained);
+    assert_true(rill_plan_edge(plan, 1)->chained);
+    assert_int_equal(rill_plan_operator(plan, 2)->chain, 1);
+    rill_plan_destroy(&plan);
+    rill_graph_set_chaining(graph, 1, RILL_CHAIN_NEVER); //  mapper chains to neither side
+    plan = rill_plan_new(graph, "t", 1, RILL_MODE_AUTOMATIC, NULL, 0);
+    assert_false(rill_plan_edge(plan, 0)->chained);
+    assert_false(rill_plan_edge(plan, 1)->chained);
+    assert_int_equal(rill_plan_task_count(plan), 6);
+    rill_plan_destroy(&plan);
+    rill_graph_set_chaining(graph, 1, RILL_CHAIN_DEFAULT);
+    rill_graph_set_chaining_enabled(graph, false);
+    plan = rill_plan_new(graph, "t", 1, RILL_MODE_AUTOMATIC, NULL, 0);
+    assert_false(rill_plan_edge(plan, 0)->chained || rill_plan_edge(plan, 1)->chained);
+    assert_string_equal(rill_plan_edge(plan, 0)->sender_socket, "PAIR");
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+
+    //  Two outputs from one operator: neither is chained (chains are linear).
+    graph = s_chain(2, 2, RILL_PATTERN_FORWARD);
+    int extra = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_SINK_DISCARD, .name = "extra", .parallelism = 2});
+    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = 1, .to = extra,
+                                                   .pattern = RILL_PATTERN_FORWARD});
+    plan = rill_plan_new(graph, "t", 1, RILL_MODE_AUTOMATIC, NULL, 0);
+    assert_true(rill_plan_edge(plan, 0)->chained);
+    assert_false(rill_plan_edge(plan, 1)->chained || rill_plan_edge(plan, 2)->chained);
     rill_plan_destroy(&plan);
     rill_graph_destroy(&graph);
 }
@@ -210,6 +288,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_hash_edge_joins_every_sender_to_every_receiver),
         cmocka_unit_test(forward_keeps_subtask_index),
+        cmocka_unit_test(forward_edges_of_equal_parallelism_are_chained),
+        cmocka_unit_test(chaining_strategies_and_the_job_switch_break_chains),
         cmocka_unit_test(the_default_pattern_is_forward_or_rebalance),
         cmocka_unit_test(global_and_rescale_make_only_the_channels_they_use),
         cmocka_unit_test(forward_between_different_parallelism_is_an_error),

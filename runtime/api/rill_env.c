@@ -210,6 +210,12 @@ int rill_env_set_job_name(rill_env_t *self, const char *name)
     return 0;
 }
 
+void rill_env_disable_chaining(rill_env_t *self)
+{
+    assert(self);
+    rill_graph_set_chaining_enabled(self->graph, false);
+}
+
 int rill_env_parallelism(const rill_env_t *self)
 {
     return self->parallelism;
@@ -705,6 +711,28 @@ rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism)
     //  Out-of-range values are reported by the planner, which names the operator.
     rill_graph_set_parallelism(stream->env->graph, op, parallelism);
     return stream;
+}
+
+static rill_stream_t *s_set_chaining(rill_stream_t *stream, rill_chaining_t chaining,
+                                     const char *call)
+{
+    if (!stream)
+        return NULL;
+    int op = s_single_op(stream, call);
+    if (op < 0)
+        return NULL;
+    rill_graph_set_chaining(stream->env->graph, op, chaining);
+    return stream;
+}
+
+rill_stream_t *rill_stream_start_new_chain(rill_stream_t *stream)
+{
+    return s_set_chaining(stream, RILL_CHAIN_HEAD, "start_new_chain");
+}
+
+rill_stream_t *rill_stream_disable_chaining(rill_stream_t *stream)
+{
+    return s_set_chaining(stream, RILL_CHAIN_NEVER, "disable_chaining");
 }
 
 rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path)

@@ -15,11 +15,16 @@ struct rill_graph_t {
     rill_edge_spec_t *edges;
     int edge_count;
     size_t edge_capacity;
+    bool no_chaining; //  rill_env_disable_chaining: every operator runs in its own thread
 };
 
 rill_graph_t *rill_graph_new(void)
 {
-    return calloc(1, sizeof(rill_graph_t));
+    rill_graph_t *self = calloc(1, sizeof(rill_graph_t));
+    //  TEMPORARY (issue 12 in progress): off until the subtask actor runs chains.
+    if (self)
+        self->no_chaining = true;
+    return self;
 }
 
 void rill_graph_destroy(rill_graph_t **self_p)
@@ -171,4 +176,22 @@ bool rill_op_kind_is_sink(rill_op_kind_t kind)
 {
     return kind == RILL_OP_SINK_PRINT || kind == RILL_OP_SINK_COLLECT ||
            kind == RILL_OP_SINK_DISCARD;
+}
+
+int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining)
+{
+    if (id < 0 || id >= self->operator_count || (unsigned)chaining > RILL_CHAIN_NEVER)
+        return -1;
+    self->operators[id].chaining = chaining;
+    return 0;
+}
+
+void rill_graph_set_chaining_enabled(rill_graph_t *self, bool enabled)
+{
+    self->no_chaining = !enabled;
+}
+
+bool rill_graph_chaining_enabled(const rill_graph_t *self)
+{
+    return !self->no_chaining;
 }

@@ -29,6 +29,16 @@ typedef enum {
     RILL_AGG_MAX,
 } rill_agg_t;
 
+//  Whether an operator may share a subtask thread with its neighbours (Flink's
+//  ChainingStrategy): by default it chains to a forward-connected predecessor of the same
+//  parallelism; HEAD starts a new chain (rill_stream_start_new_chain); NEVER chains to neither
+//  side (rill_stream_disable_chaining).
+typedef enum {
+    RILL_CHAIN_DEFAULT = 0,
+    RILL_CHAIN_HEAD,
+    RILL_CHAIN_NEVER,
+} rill_chaining_t;
+
 //  What one operator is. Which members matter depends on kind.
 typedef struct {
     rill_op_kind_t kind;
@@ -59,6 +69,7 @@ typedef struct {
     rill_window_agg_t window_agg;    //  RILL_WINDOW_FN_BUILTIN
     rill_timer_fn on_timer;          //  RILL_OP_PROCESS
     size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
+    rill_chaining_t chaining;
 } rill_operator_spec_t;
 
 //  One stream from operator `from` to operator `to`.
@@ -89,6 +100,11 @@ const rill_edge_spec_t *rill_graph_edge(const rill_graph_t *self, int id);
 //  Sets an operator's name (copied) or parallelism after it was added. 0, or -1.
 int rill_graph_set_name(rill_graph_t *self, int id, const char *name);
 int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism);
+//  Sets how an operator chains (rill_chaining_t). 0, or -1.
+int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining);
+//  Turns chaining off for the whole graph (every operator its own subtask thread), or back on.
+void rill_graph_set_chaining_enabled(rill_graph_t *self, bool enabled);
+bool rill_graph_chaining_enabled(const rill_graph_t *self);
 //  Sets the longest record an operator's source may produce (bytes; 0: the default). 0, or -1.
 int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes);
 

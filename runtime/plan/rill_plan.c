@@ -92,8 +92,11 @@ static int s_add_channel(rill_plan_t *self, rill_plan_edge_t *edge, int from_ind
     channel->to_subtask = to->first_subtask + to_index;
     //  The plan's random id keeps endpoints apart when one process runs many jobs: a heap
     //  address is reused by the next plan while the last job's sockets may still be bound.
-    snprintf(channel->endpoint, sizeof channel->endpoint, "inproc://rill-%.24s-%s-e%d-r%d",
-             self->job_name, self->id, edge->id, to_index);
+    if (edge->chained) //  a function call inside one thread: nothing to bind
+        snprintf(channel->endpoint, sizeof channel->endpoint, "chained");
+    else
+        snprintf(channel->endpoint, sizeof channel->endpoint, "inproc://rill-%.24s-%s-e%d-r%d",
+                 self->job_name, self->id, edge->id, to_index);
     edge->channel_count++;
     self->channel_count++;
     return 0;
@@ -468,6 +471,83 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
     return 0;
 }
 
+//  Decides which edges are chained, as Flink's StreamingJobGraphGenerator.isChainable does: a
+//  forward edge between operators of the same parallelism whose chaining strategies allow
+//  it, into an operator with no other input. rill's chains are linear, so the sender must
+//  have no other output either (Flink also chains an operator to several successors).
+static void s_plan_chains(rill_plan_t *self, const rill_graph_t *graph)
+{
+    bool enabled = rill_graph_chaining_enabled(graph);
+    for (int id = 0; id < self->edge_count; id++) {
+        rill_plan_edge_t *edge = &self->edges[id];
+        const rill_plan_operator_t *from = &self->operators[edge->from];
+        const rill_plan_operator_t *to = &self->operators[edge->to];
+        const rill_operator_spec_t *from_spec = rill_graph_operator(graph, edge->from);
+        const rill_operator_spec_t *to_spec = rill_graph_operator(graph, edge->to);
+        edge->chained = enabled && edge->pattern == RILL_PATTERN_FORWARD &&
+                        from->parallelism == to->parallelism && to->input_count == 1 &&
+                        from->output_count == 1 && edge->output_tag == RILL_OUTPUT_MAIN &&
+                        from_spec->chaining != RILL_CHAIN_NEVER &&
+                        to_spec->chaining == RILL_CHAIN_DEFAULT;
+        if (edge->chained)
+            edge->sender_socket = edge->receiver_socket = "CHAIN";
+    }
+}
+
+int rill_plan_link_chains(rill_plan_t *self, char *error, size_t error_size)
+{
+    for (int id = 0; id < self->operator_count; id++) {
+        self->operators[id].chain = id;
+        self->operators[id].chain_next = -1;
+    }
+    for (int id = 0; id < self->edge_count; id++) {
+        const rill_plan_edge_t *edge = &self->edges[id];
+        if (!edge->chained)
+            continue;
+        rill_plan_operator_t *from = &self->operators[edge->from];
+        rill_plan_operator_t *to = &self->operators[edge->to];
+        if (edge->pattern != RILL_PATTERN_FORWARD || from->parallelism != to->parallelism ||
+            from->output_count != 1 || to->input_count != 1 || edge->from == edge->to) {
+            s_error(error, error_size,
+                    "edge %d ('%s' -> '%s') is chained but cannot be: a chained edge is "
+                    "forward, between operators of the same parallelism, the sender's only "
+                    "output and the receiver's only input",
+                    id, from->name, to->name);
+            return -1;
+        }
+        from->chain_next = edge->to;
+    }
+    //  Heads are the operators no chained edge enters; follow each chain from its head. An
+    //  operator reached twice, or never, lies on a chained cycle (only a bad file has one).
+    int linked = 0;
+    for (int id = 0; id < self->operator_count; id++) {
+        bool entered = false;
+        for (int e = 0; e < self->edge_count; e++)
+            entered = entered || (self->edges[e].chained && self->edges[e].to == id);
+        if (entered)
+            continue;
+        for (int op = id, steps = 0; op >= 0; op = self->operators[op].chain_next, steps++) {
+            if (steps > self->operator_count)
+                break;
+            self->operators[op].chain = id;
+            linked++;
+        }
+    }
+    if (linked != self->operator_count) {
+        s_error(error, error_size, "the chained edges form a cycle");
+        return -1;
+    }
+    self->task_count = 0;
+    for (int id = 0; id < self->subtask_count; id++) {
+        rill_plan_subtask_t *subtask = &self->subtasks[id];
+        const rill_plan_operator_t *head = &self->operators[self->operators[subtask->op].chain];
+        subtask->task = head->first_subtask + subtask->index;
+        if (subtask->task == id)
+            self->task_count++;
+    }
+    return 0;
+}
+
 //  A random 128-bit id in hex. Random rather than a counter, so the planner keeps no
 //  process-wide state; getrandom needs no descriptor. Should it fail (very old kernels), the
 //  clock and the plan's address still differ from any plan alive at the same time.
@@ -513,6 +593,11 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
         rill_plan_destroy(&self);
         return NULL;
     }
+    s_plan_chains(self, graph);
+    if (rill_plan_link_chains(self, error, error_size)) {
+        rill_plan_destroy(&self);
+        return NULL;
+    }
     for (int id = 0; id < self->edge_count; id++) {
         rill_plan_edge_t *edge = &self->edges[id];
         int senders = self->operators[edge->from].parallelism;
@@ -538,16 +623,23 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
 void rill_plan_needs(const rill_plan_t *self, size_t batch_size, rill_plan_needs_t *needs)
 {
     *needs = (rill_plan_needs_t){0};
-    for (int id = 0; id < self->operator_count; id++) {
-        const rill_plan_operator_t *op = &self->operators[id];
-        //  Per subtask: the actor pipe (two sockets), one socket per input and output edge.
-        needs->sockets += op->parallelism * (2 + op->input_count + op->output_count);
+    for (int id = 0; id < self->edge_count; id++) {
+        //  Per edge that is not chained, a socket at each end in every subtask it joins.
+        const rill_plan_edge_t *edge = &self->edges[id];
+        if (!edge->chained)
+            needs->sockets += self->operators[edge->from].parallelism +
+                              self->operators[edge->to].parallelism;
     }
-    needs->threads = self->subtask_count;
+    //  Per task (actor thread): the actor pipe, two sockets.
+    needs->sockets += 2 * self->task_count;
+    needs->threads = self->task_count;
     //  libzmq takes one descriptor per socket (its mailbox's eventfd); a source or sink may
     //  open a file per subtask; the context's I/O and reaper threads take a few more.
     needs->descriptors = needs->sockets + self->subtask_count + 16;
-    needs->batch_bytes = (uint64_t)self->channel_count * batch_size;
+    int unchained = 0;
+    for (int id = 0; id < self->edge_count; id++)
+        unchained += self->edges[id].chained ? 0 : self->edges[id].channel_count;
+    needs->batch_bytes = (uint64_t)unchained * batch_size;
 }
 
 void rill_plan_destroy(rill_plan_t **self_p)
@@ -597,6 +689,11 @@ int rill_plan_edge_count(const rill_plan_t *self)
 int rill_plan_subtask_count(const rill_plan_t *self)
 {
     return self->subtask_count;
+}
+
+int rill_plan_task_count(const rill_plan_t *self)
+{
+    return self->task_count;
 }
 
 int rill_plan_channel_count(const rill_plan_t *self)

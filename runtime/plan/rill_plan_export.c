@@ -36,27 +36,29 @@ char *rill_plan_to_json(const rill_plan_t *self)
     for (int i = 0; i < self->operator_count; i++) {
         const rill_plan_operator_t *op = &self->operators[i];
         json_array_append_new(operators,
-                              json_pack("{s:i, s:s, s:s, s:s, s:i, s:b, s:i, s:i, s:i}", "id",
-                                        op->id, "name", op->name, "kind", op->kind_name, "op_kind",
-                                        s_op_kinds[op->kind], "parallelism", op->parallelism,
-                                        "bounded", op->bounded, "first_subtask", op->first_subtask,
-                                        "inputs", op->input_count, "outputs", op->output_count));
+                              json_pack("{s:i, s:s, s:s, s:s, s:i, s:b, s:i, s:i, s:i, s:i}",
+                                        "id", op->id, "name", op->name, "kind", op->kind_name,
+                                        "op_kind", s_op_kinds[op->kind], "parallelism",
+                                        op->parallelism, "bounded", op->bounded, "first_subtask",
+                                        op->first_subtask, "inputs", op->input_count, "outputs",
+                                        op->output_count, "chain", op->chain));
     }
     for (int i = 0; i < self->edge_count; i++) {
         const rill_plan_edge_t *e = &self->edges[i];
         json_array_append_new(
             edges,
-            json_pack("{s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s}", "id", e->id,
-                      "from", e->from, "to", e->to, "pattern", rill_pattern_name(e->pattern),
+            json_pack("{s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:b}", "id",
+                      e->id, "from", e->from, "to", e->to, "pattern", rill_pattern_name(e->pattern),
                       "keyed", e->keyed, "output_tag", e->output_tag, "input_index", e->input_index,
                       "output_index", e->output_index, "first_channel", e->first_channel,
                       "channel_count", e->channel_count, "sender_socket", e->sender_socket,
-                      "receiver_socket", e->receiver_socket));
+                      "receiver_socket", e->receiver_socket, "chained", e->chained));
     }
     for (int i = 0; i < self->subtask_count; i++)
         json_array_append_new(subtasks,
-                              json_pack("{s:i, s:i, s:i}", "id", i, "operator",
-                                        self->subtasks[i].op, "index", self->subtasks[i].index));
+                              json_pack("{s:i, s:i, s:i, s:i}", "id", i, "operator",
+                                        self->subtasks[i].op, "index", self->subtasks[i].index,
+                                        "task", self->subtasks[i].task));
     for (int i = 0; i < self->channel_count; i++) {
         const rill_plan_channel_t *c = &self->channels[i];
         json_array_append_new(channels,
@@ -191,9 +193,14 @@ static int s_read_edges(rill_json_check_t *reader, rill_plan_t *plan, json_t *ar
         e->keyed = json_is_true(json_object_get(item, "keyed"));
         json_t *tag = json_object_get(item, "output_tag");
         e->output_tag = json_is_integer(tag) ? (int)json_integer_value(tag) : 0;
+        //  Optional: plans saved before chaining have no chained edges.
+        json_t *chained = json_object_get(item, "chained");
+        if (chained && !json_is_boolean(chained))
+            return rill_json_check_fail(reader, "edge %d: 'chained' is not a boolean", i);
+        e->chained = json_is_true(chained);
         bool forward = e->pattern == RILL_PATTERN_FORWARD;
-        e->sender_socket = forward ? "PAIR" : "ROUTER";
-        e->receiver_socket = forward ? "PAIR" : "DEALER";
+        e->sender_socket = e->chained ? "CHAIN" : forward ? "PAIR" : "ROUTER";
+        e->receiver_socket = e->chained ? "CHAIN" : forward ? "PAIR" : "DEALER";
         channels += e->channel_count;
     }
     if (channels != plan->channel_count)
@@ -252,6 +259,29 @@ static int s_read_subtasks_and_channels(rill_json_check_t *reader, rill_plan_t *
     return 0;
 }
 
+//  The operators' "chain" and the subtasks' "task" follow from the chained edges; when a file
+//  gives them (optional: older plans have none), they must agree.
+static int s_check_chains(rill_json_check_t *reader, rill_plan_t *plan, json_t *operators,
+                          json_t *subtasks)
+{
+    for (int i = 0; i < plan->operator_count; i++) {
+        json_t *chain = json_object_get(json_array_get(operators, (size_t)i), "chain");
+        if (chain && (!json_is_integer(chain) || json_integer_value(chain) != plan->operators[i].chain))
+            return rill_json_check_fail(reader,
+                                        "operator %d: 'chain' is not %d, the head of its chain "
+                                        "by the chained edges",
+                                        i, plan->operators[i].chain);
+    }
+    for (int i = 0; i < plan->subtask_count; i++) {
+        json_t *task = json_object_get(json_array_get(subtasks, (size_t)i), "task");
+        if (task && (!json_is_integer(task) || json_integer_value(task) != plan->subtasks[i].task))
+            return rill_json_check_fail(reader,
+                                        "subtask %d: 'task' is not %d, its chain head's subtask", i,
+                                        plan->subtasks[i].task);
+    }
+    return 0;
+}
+
 rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_size)
 {
     rill_json_check_t reader = {"plan JSON", error, error_size, 0};
@@ -302,6 +332,13 @@ rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_siz
     }
     if (s_read_operators(&reader, plan, operators) || s_read_edges(&reader, plan, edges) ||
         s_read_subtasks_and_channels(&reader, plan, subtasks, channels))
+        goto fail;
+    char why[256];
+    if (rill_plan_link_chains(plan, why, sizeof why)) {
+        rill_json_check_fail(&reader, "%s", why);
+        goto fail;
+    }
+    if (s_check_chains(&reader, plan, operators, subtasks))
         goto fail;
     if (rill_plan_index_channels(plan)) {
         rill_json_check_fail(&reader, "out of memory");

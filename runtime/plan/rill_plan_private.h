@@ -38,11 +38,18 @@ struct rill_plan_t {
     int subtask_count;
     rill_plan_channel_t *channels;
     int channel_count;
+    int task_count; //  chain heads' subtasks: the actor threads
     size_t channel_capacity;
     rill_plan_edge_channels_t *edge_channels; //  per edge, once rill_plan_index_channels ran
     char **names; //  the unique operator names, owned
     char id[33];  //  random, hex: makes the endpoints unique in the process
 };
+
+//  Derives each operator's chain and chain_next and each subtask's task from the edges'
+//  chained flags, checking that every chained edge can be one (forward, same parallelism,
+//  the sole output of its sender and sole input of its receiver). The planner and the JSON
+//  reader both call it. 0, or -1 with a message in error.
+int rill_plan_link_chains(rill_plan_t *self, char *error, size_t error_size);
 
 //  Builds the channel index of every edge, once all channels exist (the planner and the JSON
 //  reader both call it last). 0, or -1 when out of memory.

@@ -59,6 +59,9 @@ RILL_EXPORT int rill_env_set_buffer_timeout(rill_env_t *self, int milliseconds);
 RILL_EXPORT int rill_env_set_max_record_size(rill_env_t *self, size_t bytes);
 //  Names the job (used in endpoints, reports and diagrams). Default "job".
 RILL_EXPORT int rill_env_set_job_name(rill_env_t *self, const char *name);
+//  Turns operator chaining off for the whole job: every operator subtask runs in its own
+//  actor thread (Flink's disableOperatorChaining; `rill run --no-chaining`).
+RILL_EXPORT void rill_env_disable_chaining(rill_env_t *self);
 RILL_EXPORT int rill_env_parallelism(const rill_env_t *self);
 //  The message of the first error since the environment was made ("" when none).
 RILL_EXPORT const char *rill_env_error(const rill_env_t *self);
@@ -151,6 +154,13 @@ RILL_EXPORT rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_
 //  (1 .. RILL_MAX_PARALLELISM).
 RILL_EXPORT rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name);
 RILL_EXPORT rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism);
+//  Operator chaining (on by default, as in Flink): an operator joined to its predecessor by a
+//  forward stream of the same parallelism, with no other input, while the predecessor has no
+//  other output, runs in its predecessor's subtask thread and gets its records by function
+//  call: no frame, no copy, no thread switch. start_new_chain makes the operator begin a new
+//  chain (it still chains to its successor); disable_chaining keeps it out of any chain.
+RILL_EXPORT rill_stream_t *rill_stream_start_new_chain(rill_stream_t *stream);
+RILL_EXPORT rill_stream_t *rill_stream_disable_chaining(rill_stream_t *stream);
 
 //  ---- sinks (each returns the sink's handle, for naming it or setting its parallelism)
 

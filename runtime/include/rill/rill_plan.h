@@ -37,6 +37,12 @@ typedef struct {
     int first_subtask; //  subtasks first_subtask .. first_subtask + parallelism - 1
     int input_count;   //  edges into and out of this operator
     int output_count;
+    //  Operator chaining (Flink's): operators joined by chained edges run in one subtask
+    //  thread and hand records over by function call. chain is the id of the chain's first
+    //  operator (its own id when it heads a chain or is not chained); chain_next the operator
+    //  it hands its records to, or -1.
+    int chain;
+    int chain_next;
 } rill_plan_operator_t;
 
 typedef struct {
@@ -50,14 +56,16 @@ typedef struct {
     int first_channel; //  channels first_channel .. first_channel + channel_count - 1
     int channel_count;
     int output_tag;              //  RILL_OUTPUT_MAIN, or RILL_OUTPUT_LATE for late records
-    const char *sender_socket;   //  "PAIR" or "ROUTER"
-    const char *receiver_socket; //  "PAIR" or "DEALER"
+    const char *sender_socket;   //  "PAIR" or "ROUTER"; "CHAIN" on a chained edge (no socket)
+    const char *receiver_socket; //  "PAIR" or "DEALER"; "CHAIN" likewise
+    bool chained;                //  inside a chain: a function call, no frame, no thread switch
 } rill_plan_edge_t;
 
 typedef struct {
     int id;    //  global subtask id, 0..subtask_count-1
     int op;    //  operator id
     int index; //  0..parallelism-1 within the operator
+    int task;  //  the subtask (id) heading its chain: one actor thread runs the whole chain
 } rill_plan_subtask_t;
 
 #define RILL_ENDPOINT_MAX 96
@@ -94,6 +102,8 @@ RILL_EXPORT const rill_plan_operator_t *rill_plan_operator(const rill_plan_t *se
 RILL_EXPORT const rill_plan_edge_t *rill_plan_edge(const rill_plan_t *self, int id);
 RILL_EXPORT const rill_plan_subtask_t *rill_plan_subtask(const rill_plan_t *self, int id);
 RILL_EXPORT const rill_plan_channel_t *rill_plan_channel(const rill_plan_t *self, int id);
+//  How many actor threads run the plan: one per chain per parallel index (Flink's tasks).
+RILL_EXPORT int rill_plan_task_count(const rill_plan_t *self);
 //  The id of the edge that is input number input_index of operator op, or of output number
 //  output_index; -1 when there is none.
 RILL_EXPORT int rill_plan_input_edge(const rill_plan_t *self, int op, int input_index);
@@ -104,8 +114,9 @@ RILL_EXPORT int rill_plan_channels_into(const rill_plan_t *self, int edge, int t
 //  What running a plan takes from the process, so the job can raise limits or refuse before
 //  anything starts (rill_plan_needs).
 typedef struct {
-    int threads;          //  one per subtask (each runs as an actor thread)
-    int sockets;          //  ZeroMQ sockets: an actor pipe pair per subtask, one per edge end
+    int threads;          //  one per task (a chain of subtasks runs as one actor thread)
+    int sockets;          //  ZeroMQ sockets: an actor pipe pair per task, one per edge end
+                          //  that is not chained
     int descriptors;      //  file descriptors: one per socket (libzmq's mailbox), one per
                           //  subtask for files, and libzmq's own threads
     uint64_t batch_bytes; //  one batch being filled on every channel (batch_size each)
