@@ -19,68 +19,198 @@
 //  Frames taken from one input before looking at the others: keeps the inputs fair.
 #define S_FRAMES_PER_TURN 4
 
-typedef struct {
-    zsock_t *pipe;
-    rill_subtask_args_t *args;
+typedef struct s_self_t self_t;
+
+//  One operator of the chain this actor runs (a chain of one when nothing is chained). Records
+//  pass from a member to the next by function call: the member's collector points at it.
+typedef struct s_member_t s_member_t;
+struct s_member_t {
+    self_t *task;
     const rill_plan_subtask_t *subtask;
     const rill_plan_operator_t *op;
-    rill_subtask_metrics_t *metrics;
+    rill_subtask_metrics_t *metrics; //  NULL when not counting
     rill_operator_t *operator;
-    rill_reader_t *reader;
-    rill_writer_t *writer;
     rill_collector_t collector;
-    uint64_t emitted;     //  records a source emitted (tracing samples every n-th)
-    uint64_t until_trace; //  records left before the next sampled one
-    bool sampling;        //  a source subtask of a traced job: counts down to samples
-    bool terminated; //  $TERM received: leave now
-    bool cancelled;  //  CANCEL received: sources end their stream
+    s_member_t *next;             //  the member it hands records to; NULL: the tail (writer)
+    int link_edge;                //  the chained edge into next, or -1
+    rill_channel_metrics_t *link; //  that edge's channel counters (NULL when not counting)
+    //  Counted here, published with the others (the reader counts the head's input, the
+    //  writer the tail's output).
+    uint64_t records_in, bytes_in, records_out, bytes_out;
+    int64_t watermark; //  input watermark (chained members; the reader keeps the head's)
+    bool idle;         //  input idle (likewise)
+    //  While a traced record passes: when this member first handed it on. A traced hop ends
+    //  there, so the hops of a chain follow one another as they do across channels.
+    uint64_t handed_at;
+};
+
+struct s_self_t {
+    zsock_t *pipe;
+    rill_subtask_args_t *args;
+    s_member_t *members; //  the chain, head first
+    int member_count;
+    s_member_t *head, *tail;
+    rill_reader_t *reader; //  the head's inputs
+    rill_writer_t *writer; //  the tail's outputs
+    s_member_t *failing;   //  the member whose call failed first (its error is the job's)
+    uint64_t trace;        //  trace id of the record being handled (0: none)
+    uint64_t emitted;      //  records the source emitted (tracing samples every n-th)
+    uint64_t until_trace;  //  records left before the next sampled one
+    bool sampling;         //  a source task of a traced job: counts down to samples
+    bool terminated;       //  $TERM received: leave now
+    bool cancelled;        //  CANCEL received: sources end their stream
+    //  The task's time: one thread runs the whole chain, so each member shows the task's.
+    uint64_t busy_ns, idle_ns;
     char error[512]; //  same size as args->error, which it is copied to
-} self_t;
+};
+
+//  Which member a failure belongs to: the first to fail is the deepest in the chain, since a
+//  failed hand-over returns -1 through every member before it.
+static int s_failed(s_member_t *member)
+{
+    if (!member->task->failing)
+        member->task->failing = member;
+    return -1;
+}
+
+static void s_set_trace(self_t *self, uint64_t trace)
+{
+    self->trace = trace;
+    if (self->writer)
+        rill_writer_set_trace(self->writer, trace);
+}
+
+//  When a traced record's hop through member ends: when it handed the record on, or now.
+static uint64_t s_hop_end(s_member_t *member)
+{
+    uint64_t end = member->handed_at ? member->handed_at : rill_clock_ns();
+    member->handed_at = 0;
+    return end;
+}
+
+//  Hands a record to the next member of the chain: a function call, no frame, no copy.
+static int s_hand_over(s_member_t *member, const rill_record_t *record)
+{
+    s_member_t *next = member->next;
+    self_t *self = member->task;
+    member->records_out++;
+    member->bytes_out += record->size;
+    next->records_in++;
+    next->bytes_in += record->size;
+    next->idle = false; //  a record makes an idle input active again (as the reader does)
+    uint64_t arrived = self->trace ? rill_clock_ns() : 0;
+    if (arrived && !member->handed_at)
+        member->handed_at = arrived;
+    uint64_t trace = self->trace;
+    int rc = next->operator->vtable->on_record(next->operator, record, 0, &next->collector);
+    if (arrived && self->args->trace)
+        rill_trace_hop(self->args->trace, trace, next->subtask->id, member->subtask->id,
+                       member->link_edge, arrived, s_hop_end(next));
+    return rc ? s_failed(next) : 0;
+}
 
 //  A source's records: one in `sample` starts a trace when tracing is on.
-static int s_emit_traced(self_t *self, const rill_record_t *record)
+static int s_emit_traced(s_member_t *member, const rill_record_t *record)
 {
+    self_t *self = member->task;
     rill_trace_t *trace = self->args->trace;
     self->emitted++;
     //  A countdown, not a division per record: sampling must cost next to nothing.
-    if (--self->until_trace != 0 || !self->writer)
-        return self->writer ? rill_writer_emit(self->writer, record) : -1;
+    if (--self->until_trace != 0)
+        return member->next ? s_hand_over(member, record) : rill_writer_emit(self->writer, record);
     self->until_trace = rill_trace_sample(trace);
-    uint64_t id = rill_trace_id(self->subtask->id, self->emitted);
+    uint64_t id = rill_trace_id(member->subtask->id, self->emitted);
     uint64_t made = rill_clock_ns();
-    rill_writer_set_trace(self->writer, id);
-    int rc = rill_writer_emit(self->writer, record);
-    rill_writer_set_trace(self->writer, 0);
-    rill_trace_hop(trace, id, self->subtask->id, -1, -1, made, rill_clock_ns());
+    s_set_trace(self, id);
+    int rc = member->next ? s_hand_over(member, record) : rill_writer_emit(self->writer, record);
+    s_set_trace(self, 0);
+    rill_trace_hop(trace, id, member->subtask->id, -1, -1, made, s_hop_end(member));
     return rc;
 }
 
 static int s_emit(void *target, const rill_record_t *record)
 {
-    self_t *self = target;
-    if (self->sampling)
-        return s_emit_traced(self, record);
+    s_member_t *member = target;
+    self_t *self = member->task;
+    if (self->sampling && member == self->head)
+        return s_emit_traced(member, record);
+    if (member->next)
+        return s_hand_over(member, record);
     if (!self->writer)
         return -1; //  sinks have no outputs
     return rill_writer_emit(self->writer, record);
 }
 
+//  Side outputs are never chained (a chained edge is its sender's only, main, output), so
+//  inside a chain a tagged record has no edge to go to, as the writer drops one that has none.
 static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
 {
-    self_t *self = target;
-    return self->writer ? rill_writer_emit_tagged(self->writer, tag, record) : -1;
+    s_member_t *member = target;
+    if (member->next)
+        return 0;
+    return member->task->writer ? rill_writer_emit_tagged(member->task->writer, tag, record) : -1;
+}
+
+static int s_member_input_watermark(s_member_t *member, int64_t watermark, bool idle);
+
+//  A member's output watermark and idleness: the next member's input, or the writer's.
+static int s_out_watermark(s_member_t *member, int64_t watermark)
+{
+    if (member->next)
+        return s_member_input_watermark(member->next, watermark, false);
+    return member->task->writer ? rill_writer_watermark(member->task->writer, watermark) : 0;
+}
+
+static int s_out_idle(s_member_t *member)
+{
+    if (member->next)
+        return s_member_input_watermark(member->next, member->next->watermark, true);
+    return member->task->writer ? rill_writer_idle(member->task->writer) : 0;
 }
 
 static int s_emit_watermark(void *target, int64_t watermark)
 {
-    self_t *self = target;
-    return self->writer ? rill_writer_watermark(self->writer, watermark) : 0;
+    return s_out_watermark(target, watermark);
 }
 
 static int s_emit_idle(void *target)
 {
-    self_t *self = target;
-    return self->writer ? rill_writer_idle(self->writer) : 0;
+    return s_out_idle(target);
+}
+
+//  The member's input watermark advanced, or its input went idle or active: let the operator
+//  act on it (windows fire, timers run), then pass it on. Going idle passes on the watermark
+//  first, then the idleness (Flink's StatusWatermarkValve: the highest watermark of the idle
+//  inputs, then the idle status), so receivers downstream can advance too. A timestamp
+//  assigner makes its own watermarks instead, so it passes on nothing.
+static int s_on_watermark(s_member_t *member, int64_t watermark, bool idle)
+{
+    const rill_operator_vtable_t *vtable = member->operator->vtable;
+    if (vtable->on_watermark &&
+        vtable->on_watermark(member->operator, watermark, &member->collector))
+        return s_failed(member);
+    if (member->op->kind == RILL_OP_TIMESTAMPS)
+        return 0;
+    //  A receiver ignores a watermark that does not advance its channel, so sending the same
+    //  one again costs a few bytes and nothing else.
+    if (!(idle && watermark == INT64_MIN) && s_out_watermark(member, watermark))
+        return s_failed(member);
+    if (idle && s_out_idle(member))
+        return s_failed(member);
+    return 0;
+}
+
+//  A chained member's input: what its predecessor in the thread passed on. Only an advance, or
+//  a change of idleness, reaches the operator (as the reader does for the head).
+static int s_member_input_watermark(s_member_t *member, int64_t watermark, bool idle)
+{
+    bool advanced = watermark > member->watermark;
+    if (advanced)
+        member->watermark = watermark;
+    if (!advanced && idle == member->idle)
+        return 0;
+    member->idle = idle;
+    return s_on_watermark(member, member->watermark, idle);
 }
 
 //  Reads one command from the pipe; handles CANCEL and $TERM, returns the others (or NULL).
@@ -116,22 +246,48 @@ static int s_blocked(void *ctx)
 
 static self_t *s_self_new(zsock_t *pipe, rill_subtask_args_t *args)
 {
-    //  The job passes a subtask of the plan it deploys.
+    //  The job passes the head subtask of a task of the plan it deploys.
     assert(pipe && args && args->plan && args->subtask >= 0 &&
-           args->subtask < rill_plan_subtask_count(args->plan));
+           args->subtask < rill_plan_subtask_count(args->plan) &&
+           rill_plan_subtask(args->plan, args->subtask)->task == args->subtask);
+    const rill_plan_t *plan = args->plan;
     self_t *self = calloc(1, sizeof(self_t));
     if (!self)
         return NULL;
     self->pipe = pipe;
     self->args = args;
-    self->subtask = rill_plan_subtask(args->plan, args->subtask);
-    self->op = rill_plan_operator(args->plan, self->subtask->op);
-    self->metrics = args->metrics ? rill_metrics_subtask_slot(args->metrics, args->subtask) : NULL;
+    const rill_plan_subtask_t *head = rill_plan_subtask(plan, args->subtask);
+    for (int op = head->op; op >= 0; op = rill_plan_operator(plan, op)->chain_next)
+        self->member_count++;
+    self->members = calloc((size_t)self->member_count, sizeof(s_member_t));
+    if (!self->members) {
+        free(self);
+        return NULL;
+    }
+    int k = 0;
+    for (int op = head->op; op >= 0; op = rill_plan_operator(plan, op)->chain_next, k++) {
+        s_member_t *member = &self->members[k];
+        member->task = self;
+        member->op = rill_plan_operator(plan, op);
+        member->subtask = rill_plan_subtask(plan, member->op->first_subtask + head->index);
+        member->metrics =
+            args->metrics ? rill_metrics_subtask_slot(args->metrics, member->subtask->id) : NULL;
+        member->next = member->op->chain_next >= 0 ? &self->members[k + 1] : NULL;
+        member->link_edge = member->next ? rill_plan_output_edge(plan, op, 0) : -1;
+        if (member->next && args->metrics) {
+            //  A forward edge's channels are in sender order, one per sender.
+            const rill_plan_edge_t *link = rill_plan_edge(plan, member->link_edge);
+            member->link = rill_metrics_channel_slot(args->metrics, link->first_channel + head->index);
+        }
+        member->watermark = INT64_MIN;
+        member->collector = (rill_collector_t){s_emit,      s_emit_tagged, s_emit_watermark,
+                                               s_emit_idle, member,        head->index,
+                                               member->op->parallelism, false};
+    }
+    self->head = &self->members[0];
+    self->tail = &self->members[self->member_count - 1];
     self->until_trace = args->trace ? rill_trace_sample(args->trace) : 0;
-    self->sampling = args->trace && rill_op_kind_is_source(self->op->kind);
-    self->collector = (rill_collector_t){s_emit,          s_emit_tagged, s_emit_watermark,
-                                         s_emit_idle,     self,          self->subtask->index,
-                                         self->op->parallelism, false};
+    self->sampling = args->trace && rill_op_kind_is_source(self->head->op->kind);
     return self;
 }
 
@@ -140,7 +296,9 @@ static void s_self_destroy(self_t **self_p)
     self_t *self = *self_p;
     if (!self)
         return;
-    rill_operator_destroy(&self->operator);
+    for (int k = 0; k < self->member_count; k++)
+        rill_operator_destroy(&self->members[k].operator);
+    free(self->members);
     rill_reader_destroy(&self->reader);
     rill_writer_destroy(&self->writer);
     free(self);
@@ -148,19 +306,22 @@ static void s_self_destroy(self_t **self_p)
 }
 
 //  Prefixes a message with the operator and subtask it concerns: users see this text.
-static void s_set_error(self_t *self, const char *why)
+static void s_set_error(self_t *self, const s_member_t *member, const char *why)
 {
-    snprintf(self->error, sizeof self->error, "operator '%s' subtask %d/%d: %s", self->op->name,
-             self->subtask->index + 1, self->op->parallelism, why);
+    snprintf(self->error, sizeof self->error, "operator '%s' subtask %d/%d: %s", member->op->name,
+             member->subtask->index + 1, member->op->parallelism, why);
 }
 
-//  The error behind a failed operator call: the writer's (routing, sending) or the operator's.
+//  The error behind a failed call: the member that failed first, in its writer's words
+//  (routing, sending) when it is the tail and the writer failed, else in its operator's.
 static void s_set_operator_error(self_t *self)
 {
-    const char *why = self->writer && *rill_writer_error(self->writer)
+    s_member_t *member = self->failing ? self->failing : self->tail;
+    const char *why = member == self->tail && self->writer && *rill_writer_error(self->writer)
                           ? rill_writer_error(self->writer)
-                          : self->operator->error;
-    s_set_error(self, *why ? why : "failed");
+                          : member->operator && *member->operator->error ? member->operator->error
+                                                                         : "failed";
+    s_set_error(self, member, why);
 }
 
 static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle);
@@ -168,84 +329,84 @@ static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle);
 static int s_handle_bind(self_t *self)
 {
     char why[256] = "";
-    self->operator = rill_operator_new(self->args->plan, self->op->id, self->subtask->index, why,
-                                       sizeof why);
-    if (!self->operator) {
-        s_set_error(self, why);
-        return -1;
+    const rill_plan_t *plan = self->args->plan;
+    for (int k = 0; k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        member->operator = rill_operator_new(plan, member->op->id, member->subtask->index, why,
+                                             sizeof why);
+        if (!member->operator) {
+            s_set_error(self, member, why);
+            return -1;
+        }
+        int aligned = self->args->alignment ? rill_watermark_alignment_member(
+                                                  self->args->alignment, member->subtask->id)
+                                            : -1;
+        if (aligned >= 0) {
+            member->operator->alignment = self->args->alignment;
+            member->operator->alignment_member = aligned;
+        }
     }
-    self->reader = rill_reader_new(self->args->plan, self->subtask->id, self->args->metrics);
-    if (self->op->output_count)
-        self->writer = rill_writer_new(self->args->plan, self->subtask->id, self->args->metrics,
+    self->reader = rill_reader_new(plan, self->head->subtask->id, self->args->metrics);
+    if (self->tail->op->output_count)
+        self->writer = rill_writer_new(plan, self->tail->subtask->id, self->args->metrics,
                                        self->args->batch_size, self->args->buffer_timeout_ms,
                                        s_blocked, self);
-    if (!self->reader || (self->op->output_count && !self->writer)) {
-        s_set_error(self, "out of memory");
+    if (!self->reader || (self->tail->op->output_count && !self->writer)) {
+        s_set_error(self, self->head, "out of memory");
         return -1;
-    }
-    int member = self->args->alignment
-                     ? rill_watermark_alignment_member(self->args->alignment, self->subtask->id)
-                     : -1;
-    if (member >= 0) {
-        self->operator->alignment = self->args->alignment;
-        self->operator->alignment_member = member;
     }
     rill_reader_on_watermark(self->reader, s_on_input_watermark, self);
     if (rill_reader_bind(self->reader)) {
-        s_set_error(self, rill_reader_error(self->reader));
+        s_set_error(self, self->head, rill_reader_error(self->reader));
         return -1;
     }
     return 0;
 }
 
-//  The input watermark advanced, or the input went idle or active: let the operator act on it
-//  (windows fire, timers run), then pass it on. Going idle passes on the watermark first,
-//  then the idleness (Flink's StatusWatermarkValve: the highest watermark of the idle inputs,
-//  then the idle status), so receivers downstream can advance too. A timestamp assigner makes
-//  its own watermarks instead, so it passes on nothing.
+//  The head's input watermark, combined over its channels by the reader.
 static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle)
 {
     self_t *self = ctx;
-    const rill_operator_vtable_t *vtable = self->operator->vtable;
-    if (vtable->on_watermark && vtable->on_watermark(self->operator, watermark, &self->collector)) {
-        s_set_operator_error(self);
-        return -1;
-    }
-    if (self->op->kind == RILL_OP_TIMESTAMPS || !self->writer)
-        return 0;
-    //  A receiver ignores a watermark that does not advance its channel, so sending the same
-    //  one again costs 12 bytes and nothing else.
-    int rc = idle && watermark == INT64_MIN ? 0 : rill_writer_watermark(self->writer, watermark);
-    if (rc == 0 && idle)
-        rc = rill_writer_idle(self->writer);
-    if (rc)
-        s_set_operator_error(self);
-    return rc;
-}
-
-//  Runs the operator's clock-driven work when it is due. 0, or -1 with self->error set.
-static int s_tick(self_t *self)
-{
-    const rill_operator_vtable_t *vtable = self->operator->vtable;
-    if (!vtable->on_tick)
-        return 0;
-    int64_t now = rill_clock_wall_ms();
-    if (now < vtable->next_tick(self->operator))
-        return 0;
-    if (vtable->on_tick(self->operator, now, &self->collector)) {
+    self->head->watermark = watermark;
+    self->head->idle = idle;
+    if (s_on_watermark(self->head, watermark, idle)) {
         s_set_operator_error(self);
         return -1;
     }
     return 0;
 }
 
-//  How long the loop may sleep: until a batch is due or the operator's next tick.
+//  Runs each member's clock-driven work when it is due. 0, or -1 with self->error set.
+static int s_tick(self_t *self)
+{
+    int64_t now = INT64_MIN;
+    for (int k = 0; k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        const rill_operator_vtable_t *vtable = member->operator->vtable;
+        if (!vtable->on_tick)
+            continue;
+        if (now == INT64_MIN)
+            now = rill_clock_wall_ms();
+        if (now < vtable->next_tick(member->operator))
+            continue;
+        if (vtable->on_tick(member->operator, now, &member->collector)) {
+            s_failed(member);
+            s_set_operator_error(self);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  How long the loop may sleep: until a batch is due or a member's next tick.
 static long s_poll_timeout(self_t *self, uint64_t now_ns)
 {
     long timeout = self->writer ? rill_writer_due_in_ms(self->writer, now_ns) : -1;
-    const rill_operator_vtable_t *vtable = self->operator->vtable;
-    if (vtable->next_tick) {
-        int64_t next = vtable->next_tick(self->operator);
+    for (int k = 0; k < self->member_count; k++) {
+        const rill_operator_vtable_t *vtable = self->members[k].operator->vtable;
+        if (!vtable->next_tick)
+            continue;
+        int64_t next = vtable->next_tick(self->members[k].operator);
         if (next != INT64_MAX) {
             int64_t wait = next - rill_clock_wall_ms();
             long tick = wait < 0 ? 0 : wait > 1000 ? 1000 : (long)wait;
@@ -256,10 +417,30 @@ static long s_poll_timeout(self_t *self, uint64_t now_ns)
     return timeout;
 }
 
+//  1 while some member wants no input now (watermark alignment), 0 to go on, -1 on error.
+static int s_paused(self_t *self)
+{
+    for (int k = 0; k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        const rill_operator_vtable_t *vtable = member->operator->vtable;
+        int paused = vtable->pause_input
+                         ? vtable->pause_input(member->operator, &member->collector)
+                         : 0;
+        if (paused < 0) {
+            s_failed(member);
+            s_set_operator_error(self);
+            return -1;
+        }
+        if (paused)
+            return 1;
+    }
+    return 0;
+}
+
 static int s_handle_connect(self_t *self)
 {
     if (self->writer && rill_writer_connect(self->writer)) {
-        s_set_error(self, rill_writer_error(self->writer));
+        s_set_error(self, self->tail, rill_writer_error(self->writer));
         return -1;
     }
     return 0;
@@ -269,45 +450,102 @@ static int s_on_record(void *ctx, const rill_record_t *record, int input, int se
                        uint64_t trace)
 {
     self_t *self = ctx;
+    s_member_t *head = self->head;
     uint64_t arrived = 0;
     if (trace) {
-        //  What the operator emits while handling a traced record carries the trace on.
+        //  What the chain emits while handling a traced record carries the trace on.
         arrived = rill_clock_ns();
-        if (self->writer)
-            rill_writer_set_trace(self->writer, trace);
+        s_set_trace(self, trace);
     }
-    int rc = self->operator->vtable->on_record(self->operator, record, input, &self->collector);
+    int rc = head->operator->vtable->on_record(head->operator, record, input, &head->collector);
     if (trace) {
-        if (self->writer)
-            rill_writer_set_trace(self->writer, 0);
+        s_set_trace(self, 0);
         if (self->args->trace) {
-            int edge = rill_plan_input_edge(self->args->plan, self->op->id, input);
-            int from = rill_plan_operator(self->args->plan,
-                                          rill_plan_edge(self->args->plan, edge)->from)
-                           ->first_subtask +
+            const rill_plan_t *plan = self->args->plan;
+            int edge = rill_plan_input_edge(plan, head->op->id, input);
+            int from = rill_plan_operator(plan, rill_plan_edge(plan, edge)->from)->first_subtask +
                        sender;
-            rill_trace_hop(self->args->trace, trace, self->subtask->id, from, edge, arrived,
-                           rill_clock_ns());
+            rill_trace_hop(self->args->trace, trace, head->subtask->id, from, edge, arrived,
+                           s_hop_end(head));
         }
     }
     if (rc) {
+        s_failed(head);
         s_set_operator_error(self);
         return -1;
     }
     return 0;
 }
 
-static void s_account(self_t *self, uint64_t *field, uint64_t since, uint64_t now)
+//  Publishes what the members counted themselves, and the task's time on every member.
+static void s_publish(self_t *self)
 {
-    if (self->metrics)
-        RILL_COUNTER_ADD(*field, now - since);
+    if (!self->args->metrics)
+        return;
+    uint64_t backpressure =
+        self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
+    for (int k = 0; k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        rill_subtask_metrics_t *slot = member->metrics;
+        if (member != self->head) {
+            __atomic_store_n(&slot->records_in, member->records_in, __ATOMIC_RELAXED);
+            __atomic_store_n(&slot->bytes_in, member->bytes_in, __ATOMIC_RELAXED);
+        }
+        if (member->next) {
+            __atomic_store_n(&slot->records_out, member->records_out, __ATOMIC_RELAXED);
+            __atomic_store_n(&slot->bytes_out, member->bytes_out, __ATOMIC_RELAXED);
+            __atomic_store_n(&member->link->records, member->records_out, __ATOMIC_RELAXED);
+            __atomic_store_n(&member->link->records_received, member->records_out,
+                             __ATOMIC_RELAXED);
+            __atomic_store_n(&member->link->bytes, member->bytes_out, __ATOMIC_RELAXED);
+        }
+        __atomic_store_n(&slot->busy_ns, self->busy_ns, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot->idle_ns, self->idle_ns, __ATOMIC_RELAXED);
+        if (member != self->tail)
+            __atomic_store_n(&slot->backpressure_ns, backpressure, __ATOMIC_RELAXED);
+    }
 }
 
-//  A source: produce chunks until the end, a cancel, or $TERM.
+//  The task's busy time between two readings of the clock: what was not spent blocked on a
+//  send (the writer counts that on the tail's slot).
+static void s_account_busy(self_t *self, uint64_t since, uint64_t now, uint64_t *blocked)
+{
+    if (!self->args->metrics)
+        return;
+    uint64_t total = self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns)
+                                         : 0;
+    uint64_t waited = total - *blocked;
+    uint64_t spent = now - since;
+    self->busy_ns += spent > waited ? spent - waited : 0;
+    *blocked = total;
+    s_publish(self);
+}
+
+//  Waits on the pipe while a member holds the input back (watermark alignment), running
+//  ticks and due flushes. 0, or -1 with self->error set.
+static int s_wait_paused(self_t *self)
+{
+    uint64_t before = rill_clock_ns();
+    zmq_pollitem_t item = {zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, s_poll_timeout(self, before)) < 0 && zmq_errno() != EINTR) {
+        s_set_error(self, self->head, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    self->idle_ns += rill_clock_ns() - before;
+    if (item.revents & ZMQ_POLLIN) {
+        char *other = s_handle_pipe(self);
+        zstr_free(&other);
+    }
+    return 0;
+}
+
+//  A source heads the chain: produce chunks until the end, a cancel, or $TERM.
 static int s_run_source(self_t *self)
 {
+    s_member_t *head = self->head;
     uint64_t last = rill_clock_ns();
-    uint64_t blocked = self->metrics ? RILL_COUNTER_GET(self->metrics->backpressure_ns) : 0;
+    uint64_t blocked =
+        self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
     while (!self->cancelled) {
         while (zsock_events(self->pipe) & ZMQ_POLLIN) {
             char *other = s_handle_pipe(self);
@@ -315,24 +553,33 @@ static int s_run_source(self_t *self)
         }
         if (self->terminated || self->cancelled)
             break;
-        int rc = self->operator->vtable->produce(self->operator, &self->collector);
-        if (rc < 0) {
-            if (!self->terminated)
-                s_set_operator_error(self);
+        //  A chained timestamp assigner may hold the source back (watermark alignment).
+        int paused = self->member_count > 1 ? s_paused(self) : 0;
+        if (paused < 0)
             return -1;
+        int rc = RILL_SOURCE_MORE;
+        if (paused) {
+            if (s_wait_paused(self))
+                return -1;
+            last = rill_clock_ns();
+        } else {
+            rc = head->operator->vtable->produce(head->operator, &head->collector);
+            if (rc < 0) {
+                if (!self->terminated) {
+                    s_failed(self->failing ? self->failing : head);
+                    s_set_operator_error(self);
+                }
+                return -1;
+            }
         }
+        if (s_tick(self))
+            return -1;
         uint64_t now = rill_clock_ns();
         if (self->writer && rill_writer_flush_if_due(self->writer, now)) {
             s_set_operator_error(self);
             return -1;
         }
-        if (self->metrics) {
-            //  Time blocked on sends was counted by the writer; the rest is busy.
-            uint64_t waited = RILL_COUNTER_GET(self->metrics->backpressure_ns) - blocked;
-            uint64_t spent = now - last;
-            RILL_COUNTER_ADD(self->metrics->busy_ns, spent > waited ? spent - waited : 0);
-            blocked += waited;
-        }
+        s_account_busy(self, last, now, &blocked);
         last = now;
         if (rc == RILL_SOURCE_END)
             break;
@@ -348,19 +595,17 @@ static int s_run_inputs(self_t *self)
     int *which = calloc((size_t)inputs + 1, sizeof(int));
     int rc = -1;
     if (!items || !which) {
-        s_set_error(self, "out of memory");
+        s_set_error(self, self->head, "out of memory");
         goto cleanup;
     }
-    const rill_operator_vtable_t *vtable = self->operator->vtable;
+    uint64_t blocked =
+        self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
     while (!self->terminated && !rill_reader_finished(self->reader)) {
-        //  A paused operator (watermark alignment) reads nothing: its inputs fill up and
+        //  A paused chain (watermark alignment) reads nothing: its inputs fill up and
         //  backpressure its senders; the pipe and its next tick still wake it.
-        int paused = vtable->pause_input ? vtable->pause_input(self->operator, &self->collector)
-                                         : 0;
-        if (paused < 0) {
-            s_set_operator_error(self);
+        int paused = s_paused(self);
+        if (paused < 0)
             goto cleanup;
-        }
         int count = 0;
         items[count++] = (zmq_pollitem_t){zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0};
         for (int i = 0; i < inputs && !paused; i++)
@@ -374,24 +619,23 @@ static int s_run_inputs(self_t *self)
         if (zmq_poll(items, count, timeout) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
-            s_set_error(self, zmq_strerror(zmq_errno()));
+            s_set_error(self, self->head, zmq_strerror(zmq_errno()));
             goto cleanup;
         }
         uint64_t woke = rill_clock_ns();
-        s_account(self, self->metrics ? &self->metrics->idle_ns : NULL, before, woke);
+        self->idle_ns += woke - before;
         if (items[0].revents & ZMQ_POLLIN) {
             char *other = s_handle_pipe(self);
             zstr_free(&other);
             if (self->terminated)
                 break;
         }
-        uint64_t blocked = self->metrics ? RILL_COUNTER_GET(self->metrics->backpressure_ns) : 0;
         for (int k = 1; k < count; k++)
             if ((items[k].revents & ZMQ_POLLIN) &&
                 rill_reader_receive(self->reader, which[k], S_FRAMES_PER_TURN, s_on_record,
                                     self) < 0) {
                 if (!*self->error)
-                    s_set_error(self, rill_reader_error(self->reader));
+                    s_set_error(self, self->head, rill_reader_error(self->reader));
                 goto cleanup;
             }
         if (s_tick(self))
@@ -401,12 +645,7 @@ static int s_run_inputs(self_t *self)
             s_set_operator_error(self);
             goto cleanup;
         }
-        if (self->metrics) {
-            //  Time blocked on sends was counted by the writer; the rest is busy.
-            uint64_t spent = now - woke;
-            uint64_t waited = RILL_COUNTER_GET(self->metrics->backpressure_ns) - blocked;
-            RILL_COUNTER_ADD(self->metrics->busy_ns, spent > waited ? spent - waited : 0);
-        }
+        s_account_busy(self, woke, now, &blocked);
     }
     rc = 0;
 cleanup:
@@ -415,26 +654,45 @@ cleanup:
     return rc;
 }
 
-//  START: runs to the end of input, then ends the outputs. 0, or -1 with self->error set.
-static int s_handle_start(self_t *self)
+//  Ends the chain in order, as Flink ends a chain's operators: each member ends (a batch
+//  reduce emits its results), then the next sees its input end (the watermark goes to
+//  +infinity, so its windows fire, as END does through a reader), and so on; the writer
+//  ends the outputs last. 0, or -1 with self->error set.
+static int s_end_chain(self_t *self)
 {
-    bool source = rill_op_kind_is_source(self->op->kind);
-    if (source ? s_run_source(self) : s_run_inputs(self))
-        return -1;
-    if (self->terminated)
-        return 0;
-    if (self->operator->vtable->on_end &&
-        self->operator->vtable->on_end(self->operator, &self->collector)) {
-        s_set_operator_error(self);
-        return -1;
+    for (int k = 0; k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        if (k > 0 && s_member_input_watermark(member, INT64_MAX, false)) {
+            s_set_operator_error(self);
+            return -1;
+        }
+        const rill_operator_vtable_t *vtable = member->operator->vtable;
+        if (vtable->on_end && vtable->on_end(member->operator, &member->collector)) {
+            s_failed(member);
+            s_set_operator_error(self);
+            return -1;
+        }
     }
     if (self->writer && rill_writer_end(self->writer)) {
         s_set_operator_error(self);
         return -1;
     }
-    if (self->metrics)
-        __atomic_store_n(&self->metrics->finished, 1, __ATOMIC_RELAXED);
+    s_publish(self);
+    for (int k = 0; k < self->member_count; k++)
+        if (self->members[k].metrics)
+            __atomic_store_n(&self->members[k].metrics->finished, 1, __ATOMIC_RELAXED);
     return 0;
+}
+
+//  START: runs to the end of input, then ends the outputs. 0, or -1 with self->error set.
+static int s_handle_start(self_t *self)
+{
+    bool source = rill_op_kind_is_source(self->head->op->kind);
+    if (source ? s_run_source(self) : s_run_inputs(self))
+        return -1;
+    if (self->terminated)
+        return 0;
+    return s_end_chain(self);
 }
 
 //  Reports ERROR or FAILED: the reason goes to the coordinator's buffer, the message is a
@@ -465,7 +723,8 @@ void rill_subtask_actor(zsock_t *pipe, void *args)
         } else if (streq(command, "START")) {
             if (s_handle_start(self)) {
                 //  Stop emitting at once; then wait for the coordinator's $TERM.
-                self->collector.stopping = true;
+                for (int k = 0; k < self->member_count; k++)
+                    self->members[k].collector.stopping = true;
                 if (!self->terminated)
                     s_report(self, "FAILED");
             } else if (!self->terminated)

@@ -119,6 +119,8 @@ static void a_slow_sink_shows_its_upstream_backpressured(void **state)
 {
     rill_env_t *env = rill_env_new();
     rill_env_set_batch_size(env, 256);
+    //  Backpressure acts on channels: chained, the three would share one thread.
+    rill_env_disable_chaining(env);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 3000);
     s = rill_stream_map(s, s_identity, NULL);
     rill_stream_discard(rill_stream_filter(s, s_slow_sink, NULL));

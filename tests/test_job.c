@@ -241,6 +241,8 @@ static void a_slow_operator_holds_the_source_back(void **state)
 {
     rill_env_t *env = rill_env_new();
     rill_env_set_batch_size(env, 1024);
+    //  Backpressure acts on a channel: chained, the source would call the map directly.
+    rill_env_disable_chaining(env);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, RILL_UNBOUNDED);
     //  The map sleeps 1 ms per 64 records: 25600 records take it at least 400 ms.
     s_canceller_t canceller;

@@ -61,7 +61,8 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
         return NULL;
     self->plan = plan;
     self->metrics = metrics;
-    self->count = rill_plan_subtask_count(plan);
+    //  One actor per task: a chain of operator subtasks runs in one thread (rill_subtask.c).
+    self->count = rill_plan_task_count(plan);
     self->args = calloc((size_t)self->count + 1, sizeof(rill_subtask_args_t));
     self->actors = calloc((size_t)self->count + 1, sizeof(s_actor_t));
     //  A shared object, not messages through the coordinator: every subtask of a job lives in
@@ -71,10 +72,13 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
         rill_job_destroy(&self);
         return NULL;
     }
-    for (int i = 0; i < self->count; i++) {
+    for (int id = 0, i = 0; id < rill_plan_subtask_count(plan); id++) {
+        if (rill_plan_subtask(plan, id)->task != id)
+            continue; //  runs in its chain head's actor
         self->args[i] = (rill_subtask_args_t){
-            plan, i, metrics, batch_size, buffer_timeout_ms, trace, self->alignment, ""};
+            plan, id, metrics, batch_size, buffer_timeout_ms, trace, self->alignment, ""};
         self->actors[i].args = &self->args[i];
+        i++;
     }
     return self;
 }
@@ -107,15 +111,15 @@ static void s_actor(zsock_t *pipe, void *arg)
 
 //  Starts one actor; zactor_new returns once the actor signalled it is ready. 0, or -1 with
 //  self->error set.
-static int s_start_actor(rill_job_t *self, s_actor_t *actor, int subtask)
+static int s_start_actor(rill_job_t *self, s_actor_t *actor, int task)
 {
-    assert(self && actor && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
+    assert(self && actor && task >= 0 && task < self->count);
     pthread_once(&s_exit_key_once, s_make_exit_key);
     if (sem_init(&actor->exited, 0, 0) == 0)
         actor->latch_made = true;
     actor->actor = actor->latch_made ? zactor_new(s_actor, actor) : NULL;
     if (!actor->actor) {
-        snprintf(self->error, sizeof self->error, "job: cannot start subtask %d of %d", subtask + 1,
+        snprintf(self->error, sizeof self->error, "job: cannot start task %d of %d", task + 1,
                  self->count);
         return -1;
     }
@@ -214,9 +218,9 @@ static int s_phase(rill_job_t *self, const char *command)
     return rc;
 }
 
-static bool s_is_source(rill_job_t *self, int subtask)
+static bool s_is_source(rill_job_t *self, int task)
 {
-    const rill_plan_subtask_t *s = rill_plan_subtask(self->plan, subtask);
+    const rill_plan_subtask_t *s = rill_plan_subtask(self->plan, self->args[task].subtask);
     return rill_op_kind_is_source(rill_plan_operator(self->plan, s->op)->kind);
 }
 
@@ -326,7 +330,7 @@ static int s_reserve_limits(rill_job_t *self)
     int max_sockets = zmq_ctx_get(zsys_init(), ZMQ_MAX_SOCKETS);
     if (max_sockets > 0 && needs.sockets > max_sockets) {
         snprintf(self->error, sizeof self->error,
-                 "job: needs %d ZeroMQ sockets for %d subtasks, more than the limit of %d "
+                 "job: needs %d ZeroMQ sockets for %d tasks, more than the limit of %d "
                  "(lower the parallelism)",
                  needs.sockets, needs.threads, max_sockets);
         return -1;
@@ -361,7 +365,7 @@ static int s_reserve_limits(rill_job_t *self)
     if (getrlimit(RLIMIT_NPROC, &threads) == 0 && threads.rlim_cur != RLIM_INFINITY &&
         (rlim_t)needs.threads + (rlim_t)s_process_threads() > threads.rlim_cur) {
         snprintf(self->error, sizeof self->error,
-                 "job: needs %d threads (one per subtask) beside the %d running, more than the "
+                 "job: needs %d threads (one per task) beside the %d running, more than the "
                  "limit of %llu (ulimit -u; lower the parallelism)",
                  needs.threads, s_process_threads(), (unsigned long long)threads.rlim_cur);
         return -1;
@@ -372,7 +376,7 @@ static int s_reserve_limits(rill_job_t *self)
         snprintf(self->error, sizeof self->error,
                  "job: needs %llu MiB for one batch on each of its %d channels, more than the "
                  "%llu MiB of memory this machine has (lower the parallelism or the batch size)",
-                 (unsigned long long)(needs.batch_bytes >> 20), rill_plan_channel_count(self->plan),
+                 (unsigned long long)(needs.batch_bytes >> 20), needs.channels,
                  (unsigned long long)(memory >> 20));
         return -1;
     }

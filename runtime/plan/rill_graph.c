@@ -20,11 +20,7 @@ struct rill_graph_t {
 
 rill_graph_t *rill_graph_new(void)
 {
-    rill_graph_t *self = calloc(1, sizeof(rill_graph_t));
-    //  TEMPORARY (issue 12 in progress): off until the subtask actor runs chains.
-    if (self)
-        self->no_chaining = true;
-    return self;
+    return calloc(1, sizeof(rill_graph_t)); //  chaining on, as in Flink
 }
 
 void rill_graph_destroy(rill_graph_t **self_p)

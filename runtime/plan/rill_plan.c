@@ -474,7 +474,10 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
 //  Decides which edges are chained, as Flink's StreamingJobGraphGenerator.isChainable does: a
 //  forward edge between operators of the same parallelism whose chaining strategies allow
 //  it, into an operator with no other input. rill's chains are linear, so the sender must
-//  have no other output either (Flink also chains an operator to several successors).
+//  have no other output either (Flink also chains an operator to several successors). A user
+//  source keeps a thread of its own: its function may block waiting for input, and a chained
+//  successor would then miss its timers (idleness, periodic watermarks); Flink likewise runs a
+//  legacy SourceFunction in a thread apart from its chain's timers.
 static void s_plan_chains(rill_plan_t *self, const rill_graph_t *graph)
 {
     bool enabled = rill_graph_chaining_enabled(graph);
@@ -488,6 +491,7 @@ static void s_plan_chains(rill_plan_t *self, const rill_graph_t *graph)
                         from->parallelism == to->parallelism && to->input_count == 1 &&
                         from->output_count == 1 && edge->output_tag == RILL_OUTPUT_MAIN &&
                         from_spec->chaining != RILL_CHAIN_NEVER &&
+                        from_spec->kind != RILL_OP_SOURCE_USER &&
                         to_spec->chaining == RILL_CHAIN_DEFAULT;
         if (edge->chained)
             edge->sender_socket = edge->receiver_socket = "CHAIN";
@@ -636,10 +640,9 @@ void rill_plan_needs(const rill_plan_t *self, size_t batch_size, rill_plan_needs
     //  libzmq takes one descriptor per socket (its mailbox's eventfd); a source or sink may
     //  open a file per subtask; the context's I/O and reaper threads take a few more.
     needs->descriptors = needs->sockets + self->subtask_count + 16;
-    int unchained = 0;
     for (int id = 0; id < self->edge_count; id++)
-        unchained += self->edges[id].chained ? 0 : self->edges[id].channel_count;
-    needs->batch_bytes = (uint64_t)unchained * batch_size;
+        needs->channels += self->edges[id].chained ? 0 : self->edges[id].channel_count;
+    needs->batch_bytes = (uint64_t)needs->channels * batch_size;
 }
 
 void rill_plan_destroy(rill_plan_t **self_p)

@@ -119,7 +119,8 @@ typedef struct {
                           //  that is not chained
     int descriptors;      //  file descriptors: one per socket (libzmq's mailbox), one per
                           //  subtask for files, and libzmq's own threads
-    uint64_t batch_bytes; //  one batch being filled on every channel (batch_size each)
+    int channels;         //  channels that carry frames (a chained one is a function call)
+    uint64_t batch_bytes; //  one batch being filled on each of them (batch_size each)
 } rill_plan_needs_t;
 
 //  Fills needs for running the plan with batches of batch_size bytes.
