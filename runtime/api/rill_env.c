@@ -220,8 +220,7 @@ int rill_env_set_combine(rill_env_t *self, size_t max_bytes)
 {
     assert(self);
     if (max_bytes != 0 && (max_bytes < 4096 || max_bytes > 1024 * 1024 * 1024)) {
-        s_error(self, "combiner memory %zu is out of range (0: off, or 4 KiB .. 1 GiB)",
-                max_bytes);
+        s_error(self, "combiner memory %zu is out of range (0: off, or 4 KiB .. 1 GiB)", max_bytes);
         return -1;
     }
     rill_graph_set_combine_bytes(self->graph, max_bytes);

@@ -318,9 +318,9 @@ static int s_fold(rill_combiner_t *self, s_entry_t *entry, const rill_record_t *
 
 //  Adds a new entry for key with value (bytes, or an accumulator), table room permitting.
 //  The entry, or NULL with *rc 1 (no room even in an empty table) or -1.
-static s_entry_t *s_insert(rill_combiner_t *self, s_slot_t *slot, const void *key,
-                           size_t key_size, uint64_t hash, int receiver, const void *value,
-                           size_t value_size, int64_t timestamp, int *rc)
+static s_entry_t *s_insert(rill_combiner_t *self, s_slot_t *slot, const void *key, size_t key_size,
+                           uint64_t hash, int receiver, const void *value, size_t value_size,
+                           int64_t timestamp, int *rc)
 {
     size_t capacity = S_ALIGN(value_size < 16 ? 16 : value_size);
     size_t size = sizeof(s_entry_t) + S_ALIGN(key_size) + capacity;
@@ -359,8 +359,8 @@ int rill_combiner_add(rill_combiner_t *self, const rill_record_t *record, bool t
     int64_t integer = 0;
     double real = 0;
     bool is_real = false;
-    bool summed = self->agg == RILL_AGG_SUM || self->agg == RILL_AGG_MIN ||
-                  self->agg == RILL_AGG_MAX;
+    bool summed =
+        self->agg == RILL_AGG_SUM || self->agg == RILL_AGG_MIN || self->agg == RILL_AGG_MAX;
     if (summed && rill_number_parse(record, &integer, &real, &is_real))
         //  The reduce will fail on it with its usual message, naming itself.
         return s_send_as_is(self, record, key.data, key.size, hash, receiver, traced, emit, ctx);

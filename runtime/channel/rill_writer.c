@@ -67,9 +67,9 @@ struct rill_writer_t {
     s_output_t *outputs;
     int output_count;
     uint64_t due_ns; //  when pending batches must go; 0 when none pending
-    int mini_batch_ms;       //  streaming mini-batch interval: combiners drain this often
-    uint64_t drain_due_ns;   //  when the combiners must drain; 0 when they hold nothing
-    bool combining;          //  some output has a combiner
+    int mini_batch_ms;     //  streaming mini-batch interval: combiners drain this often
+    uint64_t drain_due_ns; //  when the combiners must drain; 0 when they hold nothing
+    bool combining;        //  some output has a combiner
     uint64_t records;
     uint64_t payload;
     uint64_t batches;

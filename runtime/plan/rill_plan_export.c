@@ -48,13 +48,12 @@ char *rill_plan_to_json(const rill_plan_t *self)
         json_array_append_new(
             edges,
             json_pack("{s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:b, s:b}",
-                      "id",
-                      e->id, "from", e->from, "to", e->to, "pattern", rill_pattern_name(e->pattern),
-                      "keyed", e->keyed, "output_tag", e->output_tag, "input_index", e->input_index,
-                      "output_index", e->output_index, "first_channel", e->first_channel,
-                      "channel_count", e->channel_count, "sender_socket", e->sender_socket,
-                      "receiver_socket", e->receiver_socket, "chained", e->chained, "combined",
-                      e->combined));
+                      "id", e->id, "from", e->from, "to", e->to, "pattern",
+                      rill_pattern_name(e->pattern), "keyed", e->keyed, "output_tag", e->output_tag,
+                      "input_index", e->input_index, "output_index", e->output_index,
+                      "first_channel", e->first_channel, "channel_count", e->channel_count,
+                      "sender_socket", e->sender_socket, "receiver_socket", e->receiver_socket,
+                      "chained", e->chained, "combined", e->combined));
     }
     for (int i = 0; i < self->subtask_count; i++)
         json_array_append_new(subtasks,
