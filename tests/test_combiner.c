@@ -431,7 +431,7 @@ typedef struct {
 static int s_take(void *ctx, int receiver, const rill_record_t *record, bool traced)
 {
     s_sink_t *sink = ctx;
-    rill_partial_t partial;
+    rill_partial_t partial = {0};
     assert_int_equal(rill_partial_read(record, &partial), 0);
     assert_int_equal(partial.tag, RILL_PARTIAL_FOLDED);
     rill_number_acc_t acc;

@@ -222,7 +222,7 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
 {
     s_reduce_t *state = self->state;
     if (state->combined[input]) {
-        rill_partial_t partial;
+        rill_partial_t partial = {0};
         if (rill_partial_read(record, &partial))
             return s_fail(self, "a sender's partial result is malformed");
         if (partial.tag == RILL_PARTIAL_FOLDED)
