@@ -631,6 +631,99 @@ static void mini_batch_keeps_event_time_windows_downstream_the_same(void **state
     rill_results_destroy(&with);
 }
 
+//  ---- the tool
+
+typedef struct {
+    char *word;
+    long long count;
+} s_word_t;
+
+static int s_word_order(const void *a, const void *b)
+{
+    const s_word_t *x = a, *y = b;
+    int c = strcmp(x->word, y->word);
+    return c ? c : (x->count > y->count) - (x->count < y->count);
+}
+
+//  WordCount's output ("word<TAB>count" lines, every update in streaming mode) reduced to
+//  each word's highest count, sorted by word, as text.
+static char *s_final_counts(char *output)
+{
+    size_t count = 0, capacity = 1024;
+    s_word_t *words = malloc(capacity * sizeof *words);
+    for (char *line = strtok(output, "\n"); line; line = strtok(NULL, "\n")) {
+        char *tab = strchr(line, '\t');
+        assert_non_null(tab);
+        *tab = 0;
+        if (count == capacity)
+            words = realloc(words, (capacity *= 2) * sizeof *words);
+        words[count++] = (s_word_t){line, strtoll(tab + 1, NULL, 10)};
+    }
+    qsort(words, count, sizeof *words, s_word_order);
+    rill_buffer_t *text = rill_buffer_new();
+    for (size_t i = 0; i < count; i++)
+        if (i + 1 == count || strcmp(words[i].word, words[i + 1].word))
+            rill_buffer_appendf(text, "%s\t%lld\n", words[i].word, words[i].count);
+    char *result = strndup(rill_buffer_data(text), rill_buffer_size(text));
+    rill_buffer_destroy(&text);
+    free(words);
+    return result;
+}
+
+//  `rill run wordcount` with the given options (NULL-terminated, at most 6) at p = 2; its
+//  final counts; *combined whether its plan combined the split -> count edge.
+static char *s_wordcount(bool *combined, const char *option, ...)
+{
+    char *input = test_source_path("data/declaration-of-independence.txt");
+    char metrics[] = "/tmp/rill-combiner-metrics-XXXXXX";
+    close(mkstemp(metrics));
+    const char *args[16] = {"run", "wordcount", "-p", "2", "--metrics-json", metrics};
+    int n = 6;
+    va_list list;
+    va_start(list, option);
+    for (const char *o = option; o && n < 12; o = va_arg(list, const char *))
+        args[n++] = o;
+    va_end(list);
+    args[n++] = "--";
+    args[n++] = "--input";
+    args[n++] = input;
+    args[n] = NULL;
+    char *out = NULL, *err = NULL;
+    int status = test_run_toolv(&out, &err, args);
+    if (status != 0)
+        fail_msg("wordcount %s exited %d: %s", option ? option : "", status, err);
+    char *json = test_read_file(metrics);
+    *combined = strstr(json, "\"combined\":true") || strstr(json, "\"combined\": true");
+    char *final = s_final_counts(out);
+    free(json);
+    free(out);
+    free(err);
+    free(input);
+    unlink(metrics);
+    return final;
+}
+
+static void the_tool_counts_the_same_words_with_and_without_pre_aggregation(void **state)
+{
+    bool combined;
+    char *expected = s_wordcount(&combined, "--no-combine", NULL);
+    assert_false(combined);
+    assert_non_null(strstr(expected, "\nthe\t94\n")); //  grep -oiw the FILE | wc -l
+    char *got = s_wordcount(&combined, NULL);
+    assert_true(combined); //  batch mode: on by default
+    assert_string_equal(got, expected);
+    free(got);
+    got = s_wordcount(&combined, "--mode", "streaming", NULL);
+    assert_false(combined); //  streaming: every update, nothing to combine for
+    assert_string_equal(got, expected);
+    free(got);
+    got = s_wordcount(&combined, "--mode", "streaming", "--mini-batch", "5", NULL);
+    assert_true(combined);
+    assert_string_equal(got, expected);
+    free(got);
+    free(expected);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +742,7 @@ int main(void)
         cmocka_unit_test(a_full_table_sends_everything_and_starts_again),
         cmocka_unit_test(mini_batch_emits_fewer_updates_with_the_same_final_values),
         cmocka_unit_test(mini_batch_keeps_event_time_windows_downstream_the_same),
+        cmocka_unit_test(the_tool_counts_the_same_words_with_and_without_pre_aggregation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
