@@ -311,6 +311,44 @@ static void a_record_without_a_number_fails_the_reduce_as_without_the_combiner(v
     }
 }
 
+//  fuzz_partial found both: an integer sum past INT64_MAX overflowed (undefined behaviour in
+//  C; make sanitize reports it), and a reduce function returning an empty record had its NULL
+//  bytes copied. Sums wrap around as Java's long does in Flink's sum; an empty result is kept.
+static int s_huge(uint64_t i, rill_collector_t *out, void *ctx)
+{
+    const char *text = i % 2 ? "k\t9223372036854775807" : "k\t1";
+    return rill_collector_emit(out, text, strlen(text), RILL_NO_TIMESTAMP);
+}
+
+static int s_nothing(const rill_record_t *acc, const rill_record_t *in, rill_buffer_t *out,
+                     void *ctx)
+{
+    return 0;
+}
+
+static void integer_sums_wrap_around_and_empty_reductions_are_kept(void **state)
+{
+    for (int combine = 0; combine < 2; combine++) {
+        rill_env_t *env = rill_env_new();
+        rill_results_t *sums = rill_results_new(), *empties = rill_results_new();
+        rill_env_set_combine(env, combine ? RILL_DEFAULT_COMBINE_BYTES : 0);
+        rill_stream_t *keyed =
+            rill_stream_key_by(rill_env_from_generator(env, s_huge, NULL, 4), rill_key_first_field,
+                               NULL);
+        rill_stream_collect(rill_stream_sum(keyed), sums);
+        rill_stream_collect(rill_stream_reduce(keyed, s_nothing, NULL), empties);
+        assert_int_equal(rill_env_execute(env), 0);
+        //  2 * INT64_MAX + 2 wraps to 0.
+        const char *expected[] = {"k\t0"};
+        test_expect_records(sums, expected, 1);
+        assert_int_equal(rill_results_size(empties), 1);
+        assert_int_equal(rill_results_record(empties, 0).size, 0);
+        rill_results_destroy(&sums);
+        rill_results_destroy(&empties);
+        rill_env_destroy(&env);
+    }
+}
+
 //  ---- the plan
 
 static const rill_plan_t *s_plan(rill_env_t *env, rill_mode_t mode)
@@ -470,6 +508,58 @@ static void a_full_table_sends_everything_and_starts_again(void **state)
         assert_true(sink.receivers_seen[r] > 0);
     rill_combiner_destroy(&combiner);
     rill_combiner_destroy(&combiner); //  harmless
+}
+
+//  What a receiver reads back: the partial of a count and of a sum, and malformed records
+//  refused (data off the wire: never read past a record).
+static void partial_records_read_back_and_malformed_ones_are_refused(void **state)
+{
+    rill_buffer_t *bytes = rill_buffer_new();
+    rill_number_acc_t acc, back;
+    rill_number_acc_init(&acc);
+    rill_record_t five = {"k\t-5", 4, 0}, half = {"k\t0.5", 5, 0};
+    assert_int_equal(rill_number_acc_add(&acc, &five, false), 0);
+    assert_int_equal(rill_number_acc_add(&acc, &half, false), 0);
+    uint8_t head[] = {RILL_PARTIAL_FOLDED, 3, 'k', 'e', 'y'};
+    rill_buffer_set(bytes, head, sizeof head);
+    assert_int_equal(rill_number_acc_encode(&acc, RILL_NUMBER_SUM, bytes), 0);
+    rill_record_t record = {rill_buffer_data(bytes), rill_buffer_size(bytes), 7};
+    rill_partial_t partial = {0};
+    assert_int_equal(rill_partial_read(&record, &partial), 0);
+    assert_int_equal(partial.tag, RILL_PARTIAL_FOLDED);
+    assert_int_equal(partial.key_size, 3);
+    assert_memory_equal(partial.key, "key", 3);
+    assert_int_equal(rill_number_acc_decode(&back, RILL_NUMBER_SUM, partial.value,
+                                            partial.value_size),
+                     0);
+    assert_int_equal(back.count, 2);
+    assert_true(back.is_real);
+    assert_true(back.real_sum == -4.5);
+    //  A value one byte short or long, or a count's varint that never ends, is refused.
+    assert_int_equal(rill_number_acc_decode(&back, RILL_NUMBER_SUM, partial.value,
+                                            partial.value_size - 1),
+                     -1);
+    uint8_t longer[32] = {0};
+    memcpy(longer, partial.value, partial.value_size);
+    assert_int_equal(rill_number_acc_decode(&back, RILL_NUMBER_SUM, longer,
+                                            partial.value_size + 1),
+                     -1);
+    uint8_t endless[11];
+    memset(endless, 0x80, sizeof endless);
+    assert_int_equal(rill_number_acc_decode(&back, RILL_NUMBER_COUNT, endless, sizeof endless),
+                     -1);
+    //  An ordinary record passed on.
+    rill_record_t as_is = {"\001k\t1", 4, 9};
+    assert_int_equal(rill_partial_read(&as_is, &partial), 0);
+    assert_int_equal(partial.tag, RILL_PARTIAL_RECORD);
+    assert_int_equal(partial.record.size, 3);
+    assert_int_equal(partial.record.timestamp, 9);
+    //  Empty, an unknown tag, a key size running past the end.
+    rill_record_t empty = {"", 0, 0}, unknown = {"\003k", 2, 0}, past = {"\002\011key", 5, 0};
+    assert_int_equal(rill_partial_read(&empty, &partial), -1);
+    assert_int_equal(rill_partial_read(&unknown, &partial), -1);
+    assert_int_equal(rill_partial_read(&past, &partial), -1);
+    rill_buffer_destroy(&bytes);
 }
 
 //  ---- streaming mini-batch
@@ -736,10 +826,12 @@ int main(void)
         cmocka_unit_test(an_associative_reduce_keeps_each_senders_order),
         cmocka_unit_test(traced_records_change_no_result),
         cmocka_unit_test(a_record_without_a_number_fails_the_reduce_as_without_the_combiner),
+        cmocka_unit_test(integer_sums_wrap_around_and_empty_reductions_are_kept),
         cmocka_unit_test(the_planner_combines_hash_edges_into_a_reduce_in_batch_or_mini_batch),
         cmocka_unit_test(plan_json_carries_combined_and_refuses_it_elsewhere),
         cmocka_unit_test(settings_out_of_range_are_refused),
         cmocka_unit_test(a_full_table_sends_everything_and_starts_again),
+        cmocka_unit_test(partial_records_read_back_and_malformed_ones_are_refused),
         cmocka_unit_test(mini_batch_emits_fewer_updates_with_the_same_final_values),
         cmocka_unit_test(mini_batch_keeps_event_time_windows_downstream_the_same),
         cmocka_unit_test(the_tool_counts_the_same_words_with_and_without_pre_aggregation),

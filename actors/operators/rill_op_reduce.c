@@ -122,7 +122,7 @@ static rill_keyed_entry_t *s_store(rill_operator_t *self, rill_keyed_entry_t *en
         uint8_t *slot = (uint8_t *)rill_keyed_entry_value(entry);
         if (self->spec->agg != RILL_AGG_NONE)
             memcpy(slot, value, sizeof(rill_number_acc_t));
-        else
+        else if (value_size) //  a reduce function may return nothing: value is then NULL
             memcpy(slot, value, value_size);
         entry->value_size = (uint32_t)value_size;
         entry->timestamp = timestamp;

@@ -49,6 +49,13 @@ void rill_number_acc_init(rill_number_acc_t *acc)
     acc->real_max = -INFINITY;
 }
 
+//  Integer sums wrap around in two's complement, as the machine adds, instead of overflowing
+//  (undefined behaviour in C: a sum of records near INT64_MAX, or a crafted partial result).
+static int64_t s_add_wrapping(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 int rill_number_acc_add(rill_number_acc_t *acc, const rill_record_t *record, bool counting_only)
 {
     assert(acc && record);
@@ -69,7 +76,7 @@ void rill_number_acc_add_value(rill_number_acc_t *acc, int64_t integer, double r
 {
     acc->count++;
     acc->is_real = acc->is_real || is_real;
-    acc->integer_sum += integer;
+    acc->integer_sum = s_add_wrapping(acc->integer_sum, integer);
     acc->real_sum += real;
     if (!is_real) {
         acc->integer_min = integer < acc->integer_min ? integer : acc->integer_min;
@@ -83,7 +90,7 @@ void rill_number_acc_merge(rill_number_acc_t *acc, const rill_number_acc_t *othe
 {
     assert(acc && other);
     acc->count += other->count;
-    acc->integer_sum += other->integer_sum;
+    acc->integer_sum = s_add_wrapping(acc->integer_sum, other->integer_sum);
     acc->real_sum += other->real_sum;
     acc->is_real = acc->is_real || other->is_real;
     acc->integer_min = other->integer_min < acc->integer_min ? other->integer_min : acc->integer_min;
