@@ -222,8 +222,9 @@ static void s_remove(rill_combiner_t *self, s_slot_t *slot)
     self->keys--;
 }
 
-//  Writes the partial of (key, value) into self->encoded: value is a rill_number_acc_t for
-//  the built-ins, the reduced record's bytes for a reduce function.
+//  Writes the partial of (key, value) into self->encoded: value is a uint64_t for count (a
+//  whole accumulator would double a word's entry), a rill_number_acc_t for the other
+//  built-ins, the reduced record's bytes for a reduce function.
 static int s_encode(rill_combiner_t *self, const void *key, size_t key_size, const void *value,
                     size_t value_size, int64_t timestamp, rill_record_t *record)
 {
@@ -233,6 +234,12 @@ static int s_encode(rill_combiner_t *self, const void *key, size_t key_size, con
     rill_buffer_t *out = self->encoded;
     if (rill_buffer_set(out, head, head_size) || rill_buffer_append(out, key, key_size))
         return s_fail(self, "out of memory");
+    rill_number_acc_t counted;
+    if (self->agg == RILL_AGG_COUNT) {
+        rill_number_acc_init(&counted);
+        memcpy(&counted.count, value, sizeof counted.count);
+        value = &counted;
+    }
     int rc = self->agg == RILL_AGG_NONE ? rill_buffer_append(out, value, value_size)
                                         : rill_number_acc_encode(value, self->which, out);
     if (rc)
@@ -295,7 +302,7 @@ static int s_fold(rill_combiner_t *self, s_entry_t *entry, const rill_record_t *
     int64_t timestamp = record->timestamp > entry->timestamp ? record->timestamp : entry->timestamp;
     if (self->agg == RILL_AGG_COUNT) {
         entry->timestamp = timestamp;
-        ((rill_number_acc_t *)s_value(entry))->count++;
+        (*(uint64_t *)s_value(entry))++;
         return 0;
     }
     if (self->agg != RILL_AGG_NONE) {
@@ -383,14 +390,15 @@ int rill_combiner_add(rill_combiner_t *self, const rill_record_t *record, bool t
         }
     } else {
         rill_number_acc_t acc;
+        uint64_t one = 1;
         const void *value = record->data;
         size_t value_size = record->size;
-        if (self->agg != RILL_AGG_NONE) {
+        if (self->agg == RILL_AGG_COUNT) {
+            value = &one;
+            value_size = sizeof one;
+        } else if (self->agg != RILL_AGG_NONE) {
             rill_number_acc_init(&acc);
-            if (self->agg == RILL_AGG_COUNT)
-                acc.count = 1;
-            else
-                rill_number_acc_add_value(&acc, integer, real, is_real);
+            rill_number_acc_add_value(&acc, integer, real, is_real);
             value = &acc;
             value_size = sizeof acc;
         }
