@@ -1,5 +1,5 @@
 /*  rill_combiner.c: see the header. The table is open addressing with linear probing over
-    16-byte slots (hash, offset) into one arena that holds each key's entry: a small header,
+    8-byte slots (the hash's low 32 bits, an offset) into one arena that holds each key's entry: a small header,
     the key, the value (a rill_number_acc_t, or a reduced record), each 8-byte aligned. The
     arena is filled front to back, so a flush walks it in the order keys came and resets it
     with no free per key; an entry that moves (a reduced value outgrew its room) or leaves
@@ -17,10 +17,11 @@
 #define XXH_INLINE_ALL //  as in rill_partitioner.c: no library call per record
 #include <xxhash.h>
 
+//  8 bytes, so that the slots of a full default table (128 Ki) take 1 MiB: a probe's first
+//  cache miss is the slot, the second the entry.
 typedef struct {
-    uint64_t hash; //  0: empty
+    uint32_t hash; //  the key's hash, low 32 bits (0 is made 1): 0 marks an empty slot
     uint32_t offset;
-    uint32_t unused;
 } s_slot_t;
 
 typedef struct {
@@ -145,7 +146,7 @@ static inline bool s_same_key(const uint8_t *a, const uint8_t *b, size_t size)
 }
 
 //  The slot holding key, or the empty slot where it would go.
-static s_slot_t *s_find(rill_combiner_t *self, const void *key, size_t size, uint64_t hash)
+static s_slot_t *s_find(rill_combiner_t *self, const void *key, size_t size, uint32_t hash)
 {
     size_t mask = self->slot_count - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -277,7 +278,7 @@ int rill_combiner_flush(rill_combiner_t *self, rill_combiner_emit_fn *emit, void
 //  A record that is not folded: its key's partial first (order per key is kept), then the
 //  record itself, as an ordinary record.
 static int s_send_as_is(rill_combiner_t *self, const rill_record_t *record, const void *key,
-                        size_t key_size, uint64_t hash, int receiver, bool traced,
+                        size_t key_size, uint32_t hash, int receiver, bool traced,
                         rill_combiner_emit_fn *emit, void *ctx)
 {
     s_slot_t *slot = s_find(self, key, key_size, hash);
@@ -326,7 +327,7 @@ static int s_fold(rill_combiner_t *self, s_entry_t *entry, const rill_record_t *
 //  Adds a new entry for key with value (bytes, or an accumulator), table room permitting.
 //  The entry, or NULL with *rc 1 (no room even in an empty table) or -1.
 static s_entry_t *s_insert(rill_combiner_t *self, s_slot_t *slot, const void *key, size_t key_size,
-                           uint64_t hash, int receiver, const void *value, size_t value_size,
+                           uint32_t hash, int receiver, const void *value, size_t value_size,
                            int64_t timestamp, int *rc)
 {
     size_t capacity = S_ALIGN(value_size < 16 ? 16 : value_size);
@@ -347,7 +348,7 @@ static s_entry_t *s_insert(rill_combiner_t *self, s_slot_t *slot, const void *ke
         memcpy(s_key(entry), key, key_size);
     if (value_size)
         memcpy(s_value(entry), value, value_size);
-    *slot = (s_slot_t){hash, (uint32_t)offset, 0};
+    *slot = (s_slot_t){(uint32_t)hash, (uint32_t)offset};
     self->keys++;
     return entry;
 }
@@ -360,7 +361,7 @@ int rill_combiner_add(rill_combiner_t *self, const rill_record_t *record, bool t
     if (self->key(record, &key, self->key_ctx))
         return s_fail(self, "key extractor failed");
     uint64_t raw = XXH3_64bits(key.data, key.size);
-    uint64_t hash = raw ? raw : 1; //  0 marks an empty slot
+    uint32_t hash = (uint32_t)raw ? (uint32_t)raw : 1; //  0 marks an empty slot
     //  The receiver as the partitioner picks it (rill_partitioner_select, pattern hash).
     int receiver = rill_key_group_receiver(rill_key_group_of_hash(raw), self->receivers);
     int64_t integer = 0;
