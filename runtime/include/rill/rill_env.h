@@ -132,8 +132,10 @@ RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map
 //  Partitions the stream by key (hash of the key picks the receiving subtask); the result
 //  is a keyed stream, which the keyed operations below require.
 RILL_EXPORT rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
-//  Keyed reduce. In streaming mode every update is emitted; in batch mode only the final
-//  value per key, when the input ends.
+//  Keyed reduce. In streaming mode every update is emitted (with a mini-batch, the latest
+//  value of each changed key once per interval); in batch mode only the final value per key,
+//  when the input ends. In batch mode and with a mini-batch the senders pre-aggregate with fn
+//  too (rill_env_set_combine) and fn then reduces partial results: it must be associative.
 RILL_EXPORT rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx);
 //  Built-in keyed aggregations over "KEY<TAB>...<TAB>NUMBER" records (count ignores the
 //  number); each emits "KEY<TAB>VALUE". Integers stay integers; reals print as the shortest
