@@ -1,10 +1,10 @@
 /*  rill_combiner.c: see the header. The table is open addressing with linear probing over
-    8-byte slots (the hash's low 32 bits, an offset) into one arena that holds each key's entry: a small header,
-    the key, the value (a rill_number_acc_t, or a reduced record), each 8-byte aligned. The
-    arena is filled front to back, so a flush walks it in the order keys came and resets it
-    with no free per key; an entry that moves (a reduced value outgrew its room) or leaves
-    early (a traced key) stays behind, marked dead. Slots and arena start small and double up
-    to the bound, so a sender that sees few keys takes little memory. */
+    8-byte slots (the hash's low 32 bits, an offset) into one arena that holds each key's entry: a
+   small header, the key, the value (a rill_number_acc_t, or a reduced record), each 8-byte aligned.
+   The arena is filled front to back, so a flush walks it in the order keys came and resets it with
+   no free per key; an entry that moves (a reduced value outgrew its room) or leaves early (a traced
+   key) stays behind, marked dead. Slots and arena start small and double up to the bound, so a
+   sender that sees few keys takes little memory. */
 #include "rill_combiner.h"
 #include "rill_buffer_private.h"
 #include "rill_partial.h"
@@ -324,6 +324,33 @@ static int s_fold(rill_combiner_t *self, s_entry_t *entry, const rill_record_t *
     return 0;
 }
 
+//  Moves the slot's entry to the arena's end with room for the reduced value in
+//  self->scratch (twice the old room at least, so a growing value moves rarely); the old
+//  entry stays behind, dead. 0 with *moved set, 1 when the bound leaves no room, or -1.
+static int s_move(rill_combiner_t *self, s_slot_t *slot, s_entry_t **moved)
+{
+    s_entry_t *old = s_entry(self, slot->offset);
+    size_t value_size = self->scratch->size;
+    size_t capacity =
+        S_ALIGN(value_size > 2 * (size_t)old->capacity ? value_size : 2 * (size_t)old->capacity);
+    size_t size = sizeof(s_entry_t) + S_ALIGN(old->key_size) + capacity;
+    long offset = s_take(self, size);
+    if (offset < 0)
+        return offset == -2 ? s_fail(self, "out of memory") : 1;
+    old = s_entry(self, slot->offset); //  the arena may have moved
+    s_entry_t *entry = s_entry(self, (uint32_t)offset);
+    *entry = *old;
+    entry->capacity = (uint32_t)capacity;
+    entry->value_size = (uint32_t)value_size;
+    memcpy(s_key(entry), s_key(old), old->key_size);
+    if (value_size)
+        memcpy(s_value(entry), self->scratch->data, value_size);
+    old->receiver = -1;
+    slot->offset = (uint32_t)offset;
+    *moved = entry;
+    return 0;
+}
+
 //  Adds a new entry for key with value (bytes, or an accumulator), table room permitting.
 //  The entry, or NULL with *rc 1 (no room even in an empty table) or -1.
 static s_entry_t *s_insert(rill_combiner_t *self, s_slot_t *slot, const void *key, size_t key_size,
@@ -380,14 +407,19 @@ int rill_combiner_add(rill_combiner_t *self, const rill_record_t *record, bool t
         if (rc < 0)
             return -1;
         if (rc > 0) {
-            //  The reduced value outgrew its room: send it now, in place of the entry.
-            int64_t timestamp = entry->timestamp;
-            rill_record_t partial;
-            s_remove(self, slot);
-            if (s_encode(self, key.data, key.size, self->scratch->data, self->scratch->size,
-                         timestamp, &partial))
+            rc = s_move(self, slot, &entry);
+            if (rc < 0)
                 return -1;
-            return emit(ctx, receiver, &partial, traced);
+            if (rc > 0) {
+                //  No room for the reduced value: send it now, in place of the entry.
+                rill_record_t partial;
+                int64_t timestamp = s_entry(self, slot->offset)->timestamp;
+                s_remove(self, slot);
+                if (s_encode(self, key.data, key.size, self->scratch->data, self->scratch->size,
+                             timestamp, &partial))
+                    return -1;
+                return emit(ctx, receiver, &partial, traced);
+            }
         }
     } else {
         rill_number_acc_t acc;
