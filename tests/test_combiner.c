@@ -311,6 +311,28 @@ static void a_record_without_a_number_fails_the_reduce_as_without_the_combiner(v
     }
 }
 
+//  A reduce function that fails while a sender pre-aggregates fails the job, naming the
+//  sending subtask and the reduce.
+static int s_refuse(const rill_record_t *acc, const rill_record_t *in, rill_buffer_t *out,
+                    void *ctx)
+{
+    return -1;
+}
+
+static void a_failing_reduce_function_fails_the_job_naming_sender_and_reduce(void **state)
+{
+    rill_env_t *env = rill_env_new();
+    rill_stream_t *s =
+        rill_stream_name(rill_env_from_generator(env, s_bad_number, NULL, 100), "numbers");
+    rill_stream_t *keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
+    rill_stream_discard(rill_stream_name(rill_stream_reduce(keyed, s_refuse, NULL), "refuser"));
+    assert_int_equal(rill_env_execute(env), -1);
+    assert_non_null(strstr(rill_env_error(env), "operator 'numbers' subtask 1/1: "
+                                                "pre-aggregating for 'refuser': user function "
+                                                "failed"));
+    rill_env_destroy(&env);
+}
+
 //  fuzz_partial found both: an integer sum past INT64_MAX overflowed (undefined behaviour in
 //  C; make sanitize reports it), and a reduce function returning an empty record had its NULL
 //  bytes copied. Sums wrap around as Java's long does in Flink's sum; an empty result is kept.
@@ -827,6 +849,7 @@ int main(void)
         cmocka_unit_test(traced_records_change_no_result),
         cmocka_unit_test(a_record_without_a_number_fails_the_reduce_as_without_the_combiner),
         cmocka_unit_test(integer_sums_wrap_around_and_empty_reductions_are_kept),
+        cmocka_unit_test(a_failing_reduce_function_fails_the_job_naming_sender_and_reduce),
         cmocka_unit_test(the_planner_combines_hash_edges_into_a_reduce_in_batch_or_mini_batch),
         cmocka_unit_test(plan_json_carries_combined_and_refuses_it_elsewhere),
         cmocka_unit_test(settings_out_of_range_are_refused),

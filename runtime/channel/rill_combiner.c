@@ -130,7 +130,7 @@ void rill_combiner_destroy(rill_combiner_t **self_p)
 
 static int s_fail(rill_combiner_t *self, const char *why)
 {
-    snprintf(self->error, sizeof self->error, "pre-aggregating for the reduce: %s", why);
+    snprintf(self->error, sizeof self->error, "%s", why);
     return -1;
 }
 

@@ -378,6 +378,15 @@ static int s_emit_combined(void *ctx, int receiver, const rill_record_t *record,
     return rc;
 }
 
+//  The combiner's error, naming the reduce it pre-aggregates for (the sender's subtask
+//  names itself).
+static void s_combiner_failed(rill_writer_t *self, s_output_t *out)
+{
+    snprintf(self->error, sizeof self->error, "pre-aggregating for '%s': %s",
+             rill_plan_operator(self->plan, out->edge->to)->name,
+             rill_combiner_error(out->combiner));
+}
+
 //  Sends what every combiner holds: before a watermark, an idle marker or END, so no
 //  record overtakes one, and every mini-batch interval.
 static int s_drain(rill_writer_t *self)
@@ -387,7 +396,7 @@ static int s_drain(rill_writer_t *self)
         s_combined_t combined = {self, out, false};
         if (out->combiner && rill_combiner_flush(out->combiner, s_emit_combined, &combined)) {
             if (!combined.failed)
-                s_fail(self, "%s", rill_combiner_error(out->combiner));
+                s_combiner_failed(self, out);
             return -1;
         }
     }
@@ -401,7 +410,7 @@ static int s_combine(rill_writer_t *self, s_output_t *out, const rill_record_t *
     s_combined_t combined = {self, out, false};
     if (rill_combiner_add(out->combiner, record, self->trace != 0, s_emit_combined, &combined)) {
         if (!combined.failed)
-            s_fail(self, "%s", rill_combiner_error(out->combiner));
+            s_combiner_failed(self, out);
         return -1;
     }
     if (self->mini_batch_ms > 0 && !self->drain_due_ns)
