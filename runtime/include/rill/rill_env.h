@@ -75,8 +75,9 @@ RILL_EXPORT int rill_env_set_combine(rill_env_t *self, size_t max_bytes);
 //  Streaming mini-batch (Flink's table.exec.mini-batch, off by default): keyed reduces emit
 //  the latest value of each key that changed once every interval_ms (and before a watermark,
 //  and at the end) instead of one update per record, and senders pre-aggregate for them.
-//  Fewer, later updates, the same final values; latency up to the interval. 0 turns it off
-//  (1 .. 3600000 ms; `rill run --mini-batch MS`). 0, or -1 for a value out of range.
+//  Fewer, later updates, the same final values; latency up to about twice the interval
+//  (senders hold partials up to one interval, the reduce its updates up to another). 0 turns
+//  it off (1 .. 3600000 ms; `rill run --mini-batch MS`). 0, or -1 for a value out of range.
 RILL_EXPORT int rill_env_set_mini_batch(rill_env_t *self, int interval_ms);
 RILL_EXPORT int rill_env_parallelism(const rill_env_t *self);
 //  The message of the first error since the environment was made ("" when none).
