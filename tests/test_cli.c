@@ -55,6 +55,11 @@ static void bad_command_lines_print_usage_and_exit_2(void **state)
     EXPECT(2, NULL, "unknown mode", "run", "seed-example", "--mode", "fast");
     EXPECT(2, NULL, "batch size", "run", "seed-example", "--batch-size", "10");
     EXPECT(2, NULL, "buffer timeout", "run", "seed-example", "--buffer-timeout", "-1");
+    EXPECT(2, NULL, "mini-batch interval", "run", "seed-example", "--mini-batch", "-5");
+    EXPECT(2, NULL, "mini-batch interval", "run", "seed-example", "--mini-batch", "10x");
+    EXPECT(2, NULL, "mini-batch interval", "run", "seed-example", "--mini-batch", "3600001");
+    EXPECT(2, NULL, "needs a value", "run", "seed-example", "--mini-batch");
+    EXPECT(2, NULL, "unknown option '--no-combine=1'", "run", "seed-example", "--no-combine=1");
     EXPECT(2, NULL, "job arguments go after --", "run", "seed-example", "extra");
     EXPECT(2, NULL, "usage: rill run wordcount", "run", "wordcount", "--", "--bogus");
     EXPECT(2, NULL, "--input FILE is required", "run", "wordcount");

@@ -365,6 +365,23 @@ static void parallelism_64_collapses_to_the_documented_shape(void **state)
     rill_env_destroy(&env);
 }
 
+//  The logical view says where senders pre-aggregate: a key_by into a count, in batch mode.
+static void a_combined_edge_is_labelled_in_the_logical_view(void **state)
+{
+    for (int combine = 0; combine < 2; combine++) {
+        rill_env_t *env = rill_env_new();
+        rill_env_set_combine(env, combine ? RILL_DEFAULT_COMBINE_BYTES : 0);
+        rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 10);
+        rill_stream_discard(rill_stream_count(rill_stream_key_by(s, rill_key_first_field, NULL)));
+        const rill_plan_t *plan = rill_env_plan(env);
+        char *dot = s_render(plan, RILL_VIEW_LOGICAL, RILL_FORMAT_DOT, 0, NULL);
+        assert_true((strstr(dot, "label=\"hash · combined\"") != NULL) == (combine == 1));
+        assert_non_null(strstr(dot, combine ? "hash · combined" : "label=hash"));
+        free(dot);
+        rill_env_destroy(&env);
+    }
+}
+
 static void a_five_operator_job_at_parallelism_64_renders(void **state)
 {
     rill_env_t *env = rill_env_new();
@@ -424,6 +441,7 @@ int main(void)
         cmocka_unit_test(matrix_labels_escape_and_hold_any_operator_name),
         cmocka_unit_test(subtasks_are_drawn_in_order_top_down),
         cmocka_unit_test(parallelism_64_collapses_to_the_documented_shape),
+        cmocka_unit_test(a_combined_edge_is_labelled_in_the_logical_view),
         cmocka_unit_test(a_five_operator_job_at_parallelism_64_renders),
         cmocka_unit_test(rill_plan_and_rill_viz_round_trip_through_files),
     };

@@ -28,6 +28,12 @@ static void s_usage(FILE *out)
             "  --batch-size BYTES       bytes per network batch (64..67108864, default %d)\n"
             "  --buffer-timeout MS      send a partial batch after MS ms (0: every record;\n"
             "                           default %d)\n"
+            "  --no-combine             no pre-aggregation before the shuffle: senders send\n"
+            "                           every record to a keyed reduce, not partial results\n"
+            "  --mini-batch MS          streaming: keyed reduces emit each changed key's\n"
+            "                           latest value every MS ms (1..3600000), not every\n"
+            "                           update, and senders pre-aggregate for them (0: off,\n"
+            "                           the default)\n"
             "  --metrics                print per-subtask and per-channel counts after the run\n"
             "  --metrics-json FILE      write the run's counters and plan as JSON (README:\n"
             "                           metrics schema)\n"
@@ -108,6 +114,8 @@ int rill_cmd_run(int argc, char **argv)
         OPT_TRACE,
         OPT_TRACE_SAMPLE,
         OPT_REPORT,
+        OPT_NO_COMBINE,
+        OPT_MINI_BATCH,
     };
     static const struct option options[] = {
         {"parallelism", required_argument, NULL, 'p'},
@@ -121,12 +129,14 @@ int rill_cmd_run(int argc, char **argv)
         {"trace", required_argument, NULL, OPT_TRACE},
         {"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
         {"report", required_argument, NULL, OPT_REPORT},
+        {"no-combine", no_argument, NULL, OPT_NO_COMBINE},
+        {"mini-batch", required_argument, NULL, OPT_MINI_BATCH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int parallelism = 1, mode = RILL_MODE_AUTOMATIC, batch_size = RILL_DEFAULT_BATCH_SIZE;
-    int timeout = RILL_DEFAULT_BUFFER_TIMEOUT;
-    bool metrics = false;
+    int timeout = RILL_DEFAULT_BUFFER_TIMEOUT, mini_batch = 0;
+    bool metrics = false, combine = true;
     const char *metrics_json = NULL, *monitor = NULL, *trace_path = NULL, *report = NULL;
     int monitor_interval = 1000, trace_sample = 1000;
     opterr = 0;
@@ -150,6 +160,11 @@ int rill_cmd_run(int argc, char **argv)
         case OPT_TIMEOUT:
             if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &timeout))
                 return s_usage_error("buffer timeout must be 0..3600000 ms, not '%s'", optarg);
+            break;
+        case OPT_NO_COMBINE: combine = false; break;
+        case OPT_MINI_BATCH:
+            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &mini_batch))
+                return s_usage_error("mini-batch interval must be 0..3600000 ms, not '%s'", optarg);
             break;
         case OPT_METRICS: metrics = true; break;
         case OPT_METRICS_JSON: metrics_json = optarg; break;
@@ -193,6 +208,9 @@ int rill_cmd_run(int argc, char **argv)
     rill_env_set_mode(env, (rill_mode_t)mode);
     rill_env_set_batch_size(env, (size_t)batch_size);
     rill_env_set_buffer_timeout(env, timeout);
+    rill_env_set_mini_batch(env, mini_batch);
+    if (!combine)
+        rill_env_set_combine(env, 0);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
     //  Every output file opens before the job runs: a bad path fails now, not after a long run.

@@ -147,8 +147,9 @@ static void s_logical(Agraph_t *graph, const rill_plan_t *plan)
         snprintf(name, sizeof name, "edge%d", e);
         Agedge_t *drawn = agedge(graph, from, to, name, 1);
         s_style_edge(drawn, edge->pattern);
-        snprintf(label, sizeof label, "%s%s", rill_pattern_name(edge->pattern),
-                 edge->output_tag ? " (late records)" : "");
+        //  A combined edge carries partial results: say so where the user reads the pattern.
+        snprintf(label, sizeof label, "%s%s%s", rill_pattern_name(edge->pattern),
+                 edge->combined ? " · combined" : "", edge->output_tag ? " (late records)" : "");
         s_set(drawn, "label", label);
     }
 }

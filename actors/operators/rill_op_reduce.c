@@ -1,12 +1,18 @@
 /*  rill_op_reduce.c: keyed reduce and the built-in aggregations (sum, count, min, max). State
-    is one rill_keyed_table per subtask. In streaming mode every update is emitted; in batch
-    mode each key's final value is emitted once, when the input ends. */
+    is one rill_keyed_table per subtask. In streaming mode every update is emitted, or with a
+    mini-batch the latest value of each changed key once per interval, before a watermark
+    goes on and at the end; in batch mode each key's final value is emitted once, when the
+    input ends. On a combined input edge (rill_plan_edge_t.combined) the senders' combiners
+    send partial results (rill_partial.h), which are merged here as records are folded. */
 #include "rill_keyed_table.h"
 #include "rill_graph_private.h"
 #include "rill_metrics_private.h"
 #include "rill_number.h"
 #include "rill_operator.h"
 #include "rill_buffer_private.h"
+#include "rill_clock.h"
+#include "rill_partial.h"
+#include "rill_plan_private.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -19,6 +25,10 @@
 typedef struct {
     rill_keyed_table_t *table;
     rill_input_key_t *keys; //  key extractor per input edge
+    bool *combined;         //  per input edge: it carries partial results
+    int mini_batch_ms;      //  streaming mini-batch interval; 0: emit every update
+    int64_t next_emit;      //  wall ms when the changed keys go; INT64_MAX: none changed
+    rill_buffer_t *changed; //  the keys changed since the last emit: u32 size, bytes
 } s_reduce_t;
 
 static const rill_number_result_t s_results[] = {
@@ -50,15 +60,88 @@ static int s_fail(rill_operator_t *self, const char *why)
     return -1;
 }
 
-static int s_on_record(rill_operator_t *self, const rill_record_t *record, int input,
-                       rill_collector_t *out)
+//  Marks an updated key for the next mini-batch emit (once per key per interval).
+static int s_changed(rill_operator_t *self, rill_keyed_entry_t *entry)
 {
     s_reduce_t *state = self->state;
-    rill_key_t key;
-    if (state->keys[input].fn(record, &key, state->keys[input].ctx))
-        return s_fail(self, "key extractor failed");
-    uint64_t hash = rill_keyed_hash(key.data, key.size);
-    rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key.data, key.size, hash);
+    if (entry->mark)
+        return 0;
+    entry->mark = 1;
+    uint32_t size = entry->key_size;
+    if (rill_buffer_append(state->changed, &size, sizeof size) ||
+        rill_buffer_append(state->changed, rill_keyed_entry_key(entry), size))
+        return s_fail(self, "out of memory");
+    if (state->next_emit == INT64_MAX)
+        state->next_emit = rill_clock_wall_ms() + state->mini_batch_ms;
+    return 0;
+}
+
+//  What follows an update of entry: emit it (streaming), note it (mini-batch), or nothing
+//  until the end (batch).
+static int s_updated(rill_operator_t *self, rill_keyed_entry_t *entry, rill_collector_t *out)
+{
+    s_reduce_t *state = self->state;
+    if (self->mode != RILL_MODE_STREAMING)
+        return 0;
+    return state->mini_batch_ms ? s_changed(self, entry) : s_emit(self, entry, out);
+}
+
+//  Emits the latest value of every key changed since the last time.
+static int s_emit_changed(rill_operator_t *self, rill_collector_t *out)
+{
+    s_reduce_t *state = self->state;
+    const uint8_t *at = state->changed->data, *end = at + state->changed->size;
+    while (at < end) {
+        uint32_t size;
+        memcpy(&size, at, sizeof size);
+        const uint8_t *key = at + sizeof size;
+        at = key + size;
+        rill_keyed_entry_t *entry =
+            rill_keyed_table_find(state->table, key, size, rill_keyed_hash(key, size));
+        assert(entry && entry->mark); //  reduce state is never removed
+        entry->mark = 0;
+        if (s_emit(self, entry, out))
+            return -1;
+    }
+    rill_buffer_reset(state->changed);
+    state->next_emit = INT64_MAX;
+    return 0;
+}
+
+//  Stores value (bytes, or an accumulator) as key's, reusing the entry when it fits.
+static rill_keyed_entry_t *s_store(rill_operator_t *self, rill_keyed_entry_t *entry,
+                                   const rill_key_t *key, uint64_t hash, const void *value,
+                                   size_t value_size, int64_t timestamp)
+{
+    s_reduce_t *state = self->state;
+    if (entry && entry->timestamp != RILL_NO_TIMESTAMP && entry->timestamp > timestamp)
+        timestamp = entry->timestamp;
+    if (entry && value_size <= entry->capacity) {
+        //  The common case, an update that fits: write in place, no second probe. A built-in
+        //  aggregation copies a constant size, which the compiler inlines (no memmove call).
+        uint8_t *slot = (uint8_t *)rill_keyed_entry_value(entry);
+        if (self->spec->agg != RILL_AGG_NONE)
+            memcpy(slot, value, sizeof(rill_number_acc_t));
+        else if (value_size) //  a reduce function may return nothing: value is then NULL
+            memcpy(slot, value, value_size);
+        entry->value_size = (uint32_t)value_size;
+        entry->timestamp = timestamp;
+        return entry;
+    }
+    entry = rill_keyed_table_put(state->table, key->data, key->size, hash, value, value_size,
+                                 timestamp);
+    if (!entry)
+        s_fail(self, "out of memory for keyed state");
+    return entry;
+}
+
+//  Folds one record into its key's state.
+static int s_fold(rill_operator_t *self, const rill_record_t *record, const rill_key_t *key,
+                  rill_collector_t *out)
+{
+    s_reduce_t *state = self->state;
+    uint64_t hash = rill_keyed_hash(key->data, key->size);
+    rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key->data, key->size, hash);
     const void *value;
     size_t value_size;
     rill_number_acc_t acc;
@@ -90,33 +173,95 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
         value = &acc;
         value_size = sizeof acc;
     }
-    int64_t timestamp = record->timestamp;
-    if (entry && entry->timestamp != RILL_NO_TIMESTAMP && entry->timestamp > timestamp)
-        timestamp = entry->timestamp;
-    if (entry && value_size <= entry->capacity) {
-        //  The common case, an update that fits: write in place, no second probe. A built-in
-        //  aggregation copies a constant size, which the compiler inlines (no memmove call).
-        uint8_t *slot = (uint8_t *)rill_keyed_entry_value(entry);
-        if (agg != RILL_AGG_NONE)
-            memcpy(slot, &acc, sizeof acc);
-        else
-            memcpy(slot, value, value_size);
-        entry->value_size = (uint32_t)value_size;
-        entry->timestamp = timestamp;
+    entry = s_store(self, entry, key, hash, value, value_size, record->timestamp);
+    return entry ? s_updated(self, entry, out) : -1;
+}
+
+//  Merges a sender's partial result into its key's state: the same as folding, one by one,
+//  the records the sender folded into it (for a reduce function, as it is associative).
+static int s_merge(rill_operator_t *self, const rill_partial_t *partial, int64_t timestamp,
+                   rill_collector_t *out)
+{
+    s_reduce_t *state = self->state;
+    rill_key_t key = {.data = partial->key, .size = partial->key_size};
+    uint64_t hash = rill_keyed_hash(key.data, key.size);
+    rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key.data, key.size, hash);
+    const void *value = partial->value;
+    size_t value_size = partial->value_size;
+    rill_number_acc_t acc;
+    rill_agg_t agg = self->spec->agg;
+    if (agg == RILL_AGG_NONE) {
+        if (entry) {
+            rill_record_t acc = {rill_keyed_entry_value(entry), entry->value_size,
+                                 entry->timestamp};
+            rill_record_t more = {partial->value, partial->value_size, timestamp};
+            rill_buffer_reset(self->scratch);
+            if (self->spec->fn.reduce(&acc, &more, self->scratch, self->spec->ctx))
+                return s_fail(self, "user function failed");
+            value = self->scratch->data;
+            value_size = self->scratch->size;
+        }
     } else {
-        entry = rill_keyed_table_put(state->table, key.data, key.size, hash, value, value_size,
-                                     timestamp);
-        if (!entry)
-            return s_fail(self, "out of memory for keyed state");
+        if (rill_number_acc_decode(&acc, s_results[agg], partial->value, partial->value_size))
+            return s_fail(self, "a sender's partial result is malformed");
+        if (entry) {
+            rill_number_acc_t sum;
+            memcpy(&sum, rill_keyed_entry_value(entry), sizeof sum);
+            rill_number_acc_merge(&sum, &acc);
+            acc = sum;
+        }
+        value = &acc;
+        value_size = sizeof acc;
     }
-    return self->mode == RILL_MODE_STREAMING ? s_emit(self, entry, out) : 0;
+    entry = s_store(self, entry, &key, hash, value, value_size, timestamp);
+    return entry ? s_updated(self, entry, out) : -1;
+}
+
+static int s_on_record(rill_operator_t *self, const rill_record_t *record, int input,
+                       rill_collector_t *out)
+{
+    s_reduce_t *state = self->state;
+    if (state->combined[input]) {
+        rill_partial_t partial = {0};
+        if (rill_partial_read(record, &partial))
+            return s_fail(self, "a sender's partial result is malformed");
+        if (partial.tag == RILL_PARTIAL_FOLDED)
+            return s_merge(self, &partial, record->timestamp, out);
+        record = &partial.record; //  sent as it was: fold it as any record
+        rill_key_t key;
+        if (state->keys[input].fn(record, &key, state->keys[input].ctx))
+            return s_fail(self, "key extractor failed");
+        return s_fold(self, record, &key, out);
+    }
+    rill_key_t key;
+    if (state->keys[input].fn(record, &key, state->keys[input].ctx))
+        return s_fail(self, "key extractor failed");
+    return s_fold(self, record, &key, out);
+}
+
+//  Mini-batch: the changed keys go when the interval is up, ...
+static int64_t s_next_tick(rill_operator_t *self)
+{
+    s_reduce_t *state = self->state;
+    return state->next_emit;
+}
+
+static int s_on_tick(rill_operator_t *self, int64_t now, rill_collector_t *out)
+{
+    return s_emit_changed(self, out);
+}
+
+//  ... and before a watermark goes on, so that they reach downstream windows in event time.
+static int s_on_watermark(rill_operator_t *self, int64_t watermark, rill_collector_t *out)
+{
+    return s_emit_changed(self, out);
 }
 
 static int s_on_end(rill_operator_t *self, rill_collector_t *out)
 {
     s_reduce_t *state = self->state;
     if (self->mode != RILL_MODE_BATCH)
-        return 0;
+        return s_emit_changed(self, out);
     for (size_t i = 0; i < rill_keyed_table_slots(state->table); i++) {
         rill_keyed_entry_t *entry = rill_keyed_table_slot(state->table, i);
         if (entry && s_emit(self, entry, out))
@@ -131,13 +276,25 @@ static void s_close(rill_operator_t *self)
     if (!state)
         return;
     rill_keyed_table_destroy(&state->table);
+    rill_buffer_destroy(&state->changed);
     free(state->keys);
+    free(state->combined);
     free(state);
 }
 
 static const rill_operator_vtable_t s_reduce_vtable = {
     .on_record = s_on_record,
     .on_end = s_on_end,
+    .close = s_close,
+};
+
+//  With a streaming mini-batch the reduce also acts on the clock and on watermarks.
+static const rill_operator_vtable_t s_mini_batch_vtable = {
+    .on_record = s_on_record,
+    .on_end = s_on_end,
+    .on_watermark = s_on_watermark,
+    .on_tick = s_on_tick,
+    .next_tick = s_next_tick,
     .close = s_close,
 };
 
@@ -152,7 +309,18 @@ int rill_op_reduce_open(rill_operator_t *self)
     self->state = state;
     state->table = rill_keyed_table_new();
     state->keys = rill_operator_input_keys(self);
-    if (!state->table || !state->keys)
+    state->changed = rill_buffer_new();
+    state->combined = calloc((size_t)self->op->input_count + 1, sizeof(bool));
+    state->next_emit = INT64_MAX;
+    if (!state->table || !state->keys || !state->changed || !state->combined)
         return s_fail(self, "out of memory");
+    for (int i = 0; i < self->op->input_count; i++)
+        state->combined[i] =
+            rill_plan_edge(self->plan, rill_plan_input_edge(self->plan, self->op->id, i))->combined;
+    const rill_graph_t *graph = rill_plan_graph(self->plan);
+    if (self->mode == RILL_MODE_STREAMING && graph && rill_graph_mini_batch_ms(graph) > 0) {
+        state->mini_batch_ms = rill_graph_mini_batch_ms(graph);
+        self->vtable = &s_mini_batch_vtable;
+    }
     return 0;
 }

@@ -15,6 +15,7 @@ typedef struct {
     uint32_t key_size;
     uint32_t value_size;
     uint32_t capacity; //  bytes of memory for the value
+    uint32_t mark;     //  the owner's (0 when put; the keyed reduce marks keys not yet emitted)
     int64_t timestamp;
 } rill_keyed_entry_t;
 

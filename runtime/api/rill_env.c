@@ -216,6 +216,29 @@ void rill_env_disable_chaining(rill_env_t *self)
     rill_graph_set_chaining_enabled(self->graph, false);
 }
 
+int rill_env_set_combine(rill_env_t *self, size_t max_bytes)
+{
+    assert(self);
+    if (max_bytes != 0 && (max_bytes < 4096 || max_bytes > 1024 * 1024 * 1024)) {
+        s_error(self, "combiner memory %zu is out of range (0: off, or 4 KiB .. 1 GiB)", max_bytes);
+        return -1;
+    }
+    rill_graph_set_combine_bytes(self->graph, max_bytes);
+    return 0;
+}
+
+int rill_env_set_mini_batch(rill_env_t *self, int interval_ms)
+{
+    assert(self);
+    if (interval_ms < 0 || interval_ms > 3600 * 1000) {
+        s_error(self, "mini-batch interval %d ms is out of range (0: off, or 1 .. 3600000)",
+                interval_ms);
+        return -1;
+    }
+    rill_graph_set_mini_batch_ms(self->graph, interval_ms);
+    return 0;
+}
+
 int rill_env_parallelism(const rill_env_t *self)
 {
     return self->parallelism;

@@ -34,7 +34,7 @@ void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edg
 
 int rill_key_group(const void *key, size_t size)
 {
-    return (int)(XXH3_64bits(key, size) % RILL_MAX_PARALLELISM);
+    return rill_key_group_of_hash(XXH3_64bits(key, size));
 }
 
 static inline int s_round_robin(rill_partitioner_t *self)

@@ -31,6 +31,11 @@ void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edg
 //  The key group (0..RILL_MAX_PARALLELISM-1) of a key, and the receiver that owns a key group
 //  when there are `receivers` receivers (contiguous ranges of key groups, as in Flink).
 int rill_key_group(const void *key, size_t size);
+//  The key group of a key whose XXH3_64bits hash is known (what rill_key_group computes).
+static inline int rill_key_group_of_hash(uint64_t hash)
+{
+    return (int)(hash % RILL_MAX_PARALLELISM);
+}
 static inline int rill_key_group_receiver(int key_group, int receivers)
 {
     return key_group * receivers / RILL_MAX_PARALLELISM;

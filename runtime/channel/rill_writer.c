@@ -8,6 +8,7 @@
     each receiver applies its own backpressure. */
 #include "rill_writer.h"
 #include "rill_clock.h"
+#include "rill_combiner.h"
 #include "rill_plan_private.h"
 #include "rill_graph_private.h"
 #include "rill_metrics_private.h"
@@ -51,6 +52,7 @@ typedef struct {
     s_target_t *targets; //  indexed by receiver - lo
     s_batch_t *batches;  //  one per target; broadcast uses batches[0] for all
     int lo, hi;
+    rill_combiner_t *combiner; //  a combined edge's pre-aggregation (NULL: none)
 } s_output_t;
 
 struct rill_writer_t {
@@ -65,6 +67,9 @@ struct rill_writer_t {
     s_output_t *outputs;
     int output_count;
     uint64_t due_ns; //  when pending batches must go; 0 when none pending
+    int mini_batch_ms;     //  streaming mini-batch interval: combiners drain this often
+    uint64_t drain_due_ns; //  when the combiners must drain; 0 when they hold nothing
+    bool combining;        //  some output has a combiner
     uint64_t records;
     uint64_t payload;
     uint64_t batches;
@@ -148,7 +153,18 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
                               out->edge->pattern, self->subtask->index,
                               rill_plan_operator(plan, out->edge->to)->parallelism, out->lo,
                               out->hi);
+        if (out->edge->combined && out->hi > out->lo) {
+            out->combiner = rill_combiner_new(rill_graph_edge(graph, out->edge->id),
+                                              rill_graph_operator(graph, out->edge->to),
+                                              rill_plan_operator(plan, out->edge->to)->parallelism,
+                                              rill_graph_combine_bytes(graph));
+            if (!out->combiner)
+                goto fail;
+            self->combining = true;
+        }
     }
+    if (rill_plan_mode(plan) == RILL_MODE_STREAMING)
+        self->mini_batch_ms = rill_graph_mini_batch_ms(rill_plan_graph(plan));
     return self;
 fail:
     rill_writer_destroy(&self);
@@ -163,6 +179,7 @@ void rill_writer_destroy(rill_writer_t **self_p)
     for (int i = 0; i < self->output_count; i++) {
         s_output_t *out = &self->outputs[i];
         zsock_destroy(&out->socket);
+        rill_combiner_destroy(&out->combiner);
         if (out->batches)
             for (int b = 0; b < out->hi - out->lo; b++)
                 free(out->batches[b].data);
@@ -340,6 +357,67 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
     return 0;
 }
 
+typedef struct {
+    rill_writer_t *writer;
+    s_output_t *out;
+    bool failed; //  a send failed (its error is the writer's), not the combiner
+} s_combined_t;
+
+//  A combiner's record goes into its receiver's batch; stamped only when it carries the
+//  traced record.
+static int s_emit_combined(void *ctx, int receiver, const rill_record_t *record, bool traced)
+{
+    s_combined_t *combined = ctx;
+    rill_writer_t *self = combined->writer;
+    uint64_t trace = self->trace;
+    if (!traced)
+        self->trace = 0;
+    int rc = s_append(self, combined->out, receiver - combined->out->lo, record);
+    self->trace = trace;
+    combined->failed = combined->failed || rc != 0;
+    return rc;
+}
+
+//  The combiner's error, naming the reduce it pre-aggregates for (the sender's subtask
+//  names itself).
+static void s_combiner_failed(rill_writer_t *self, s_output_t *out)
+{
+    snprintf(self->error, sizeof self->error, "pre-aggregating for '%s': %s",
+             rill_plan_operator(self->plan, out->edge->to)->name,
+             rill_combiner_error(out->combiner));
+}
+
+//  Sends what every combiner holds: before a watermark, an idle marker or END, so no
+//  record overtakes one, and every mini-batch interval.
+static int s_drain(rill_writer_t *self)
+{
+    for (int i = 0; i < self->output_count && self->combining; i++) {
+        s_output_t *out = &self->outputs[i];
+        s_combined_t combined = {self, out, false};
+        if (out->combiner && rill_combiner_flush(out->combiner, s_emit_combined, &combined)) {
+            if (!combined.failed)
+                s_combiner_failed(self, out);
+            return -1;
+        }
+    }
+    self->drain_due_ns = 0;
+    return 0;
+}
+
+//  Folds a record into a combined output's table instead of sending it.
+static int s_combine(rill_writer_t *self, s_output_t *out, const rill_record_t *record)
+{
+    s_combined_t combined = {self, out, false};
+    if (rill_combiner_add(out->combiner, record, self->trace != 0, s_emit_combined, &combined)) {
+        if (!combined.failed)
+            s_combiner_failed(self, out);
+        return -1;
+    }
+    if (self->mini_batch_ms > 0 && !self->drain_due_ns)
+        self->drain_due_ns = rill_clock_ns() + (uint64_t)self->mini_batch_ms * 1000000ull;
+    return 0;
+}
+
 int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *record)
 {
     if (record->size > RILL_RECORD_MAX_SIZE)
@@ -350,6 +428,11 @@ int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *r
         s_output_t *out = &self->outputs[i];
         if (out->hi == out->lo || out->edge->output_tag != tag)
             continue; //  no channel on the edge from here (global, rescale), or another output
+        if (out->combiner) {
+            if (s_combine(self, out, record))
+                return -1;
+            continue;
+        }
         const char *why = NULL;
         int target = rill_partitioner_select(&out->partitioner, record, &why);
         if (target == RILL_PARTITION_ALL)
@@ -388,6 +471,9 @@ int rill_writer_flush(rill_writer_t *self)
 
 int rill_writer_flush_if_due(rill_writer_t *self, uint64_t now_ns)
 {
+    //  A mini-batch that is due goes at once, batches and all: the interval is its latency.
+    if (self->drain_due_ns && now_ns >= self->drain_due_ns)
+        return s_drain(self) || rill_writer_flush(self) ? -1 : 0;
     if (self->due_ns && now_ns >= self->due_ns)
         return rill_writer_flush(self);
     return 0;
@@ -395,11 +481,14 @@ int rill_writer_flush_if_due(rill_writer_t *self, uint64_t now_ns)
 
 long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns)
 {
-    if (!self->due_ns)
+    uint64_t due = self->due_ns;
+    if (self->drain_due_ns && (!due || self->drain_due_ns < due))
+        due = self->drain_due_ns;
+    if (!due)
         return -1;
-    if (now_ns >= self->due_ns)
+    if (now_ns >= due)
         return 0;
-    return (long)((self->due_ns - now_ns + 999999) / 1000000);
+    return (long)((due - now_ns + 999999) / 1000000);
 }
 
 //  Flushes, then sends one control frame on every channel of every output: in band, so
@@ -439,6 +528,8 @@ static int s_append_watermark(rill_writer_t *self, s_output_t *out, int b, int64
 
 int rill_writer_watermark(rill_writer_t *self, int64_t watermark)
 {
+    if (s_drain(self))
+        return -1;
     //  In band, inside the batches: every channel gets it after the records before it, and
     //  it costs 12 bytes instead of a flush.
     for (int i = 0; i < self->output_count; i++) {
@@ -453,12 +544,12 @@ int rill_writer_watermark(rill_writer_t *self, int64_t watermark)
 
 int rill_writer_idle(rill_writer_t *self)
 {
-    return s_control(self, RILL_FRAME_IDLE, 0);
+    return s_drain(self) ? -1 : s_control(self, RILL_FRAME_IDLE, 0);
 }
 
 int rill_writer_end(rill_writer_t *self)
 {
-    return s_control(self, RILL_FRAME_END, 0);
+    return s_drain(self) ? -1 : s_control(self, RILL_FRAME_END, 0);
 }
 
 const char *rill_writer_error(const rill_writer_t *self)

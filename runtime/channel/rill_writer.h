@@ -2,7 +2,10 @@
     and one batch buffer per outgoing channel; serializes each record once, straight into the
     batch of the channel the partitioner picks; flushes a batch when it is full, when the buffer
     timeout expires, or before a control event; counts what it sends. A full channel blocks the
-    send (backpressure); while blocked it asks its owner whether to give up. */
+    send (backpressure); while blocked it asks its owner whether to give up. On a combined
+    edge (rill_plan_edge_t.combined) records go into a combiner (rill_combiner.h) instead,
+    whose partial results it sends when the combiner is full, before a watermark, an idle
+    marker or END, and every streaming mini-batch interval. */
 #ifndef RILL_WRITER_H_INCLUDED
 #define RILL_WRITER_H_INCLUDED
 
@@ -43,9 +46,11 @@ int rill_writer_watermark(rill_writer_t *self, int64_t watermark);
 int rill_writer_idle(rill_writer_t *self);
 //  Sends every non-empty batch now.
 int rill_writer_flush(rill_writer_t *self);
-//  Sends the pending batches if the buffer timeout has expired at now_ns (monotonic).
+//  Sends the pending batches if the buffer timeout has expired at now_ns (monotonic); when
+//  the mini-batch interval has, the combiners' partials first.
 int rill_writer_flush_if_due(rill_writer_t *self, uint64_t now_ns);
-//  Milliseconds until pending batches are due (0: now), or -1 when nothing is pending.
+//  Milliseconds until pending batches (or a mini-batch) are due (0: now), or -1 when nothing
+//  is pending.
 long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns);
 //  Flushes, then sends END on every channel: the receivers will get nothing more from us.
 int rill_writer_end(rill_writer_t *self);

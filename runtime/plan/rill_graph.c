@@ -2,6 +2,7 @@
     API (rill_env) writes it; the planner reads it. */
 #include "rill_graph.h"
 #include "rill_array.h"
+#include "rill_env.h" //  RILL_DEFAULT_COMBINE_BYTES
 #include "rill_graph_private.h"
 
 #include <assert.h>
@@ -16,11 +17,16 @@ struct rill_graph_t {
     int edge_count;
     size_t edge_capacity;
     bool no_chaining; //  rill_env_disable_chaining: every operator runs in its own thread
+    size_t combine_bytes; //  rill_env_set_combine: 0 off
+    int mini_batch_ms;    //  rill_env_set_mini_batch: 0 off
 };
 
 rill_graph_t *rill_graph_new(void)
 {
-    return calloc(1, sizeof(rill_graph_t)); //  chaining on, as in Flink
+    rill_graph_t *self = calloc(1, sizeof(rill_graph_t)); //  chaining on, as in Flink
+    if (self)
+        self->combine_bytes = RILL_DEFAULT_COMBINE_BYTES;
+    return self;
 }
 
 void rill_graph_destroy(rill_graph_t **self_p)
@@ -190,4 +196,24 @@ void rill_graph_set_chaining_enabled(rill_graph_t *self, bool enabled)
 bool rill_graph_chaining_enabled(const rill_graph_t *self)
 {
     return !self->no_chaining;
+}
+
+void rill_graph_set_combine_bytes(rill_graph_t *self, size_t bytes)
+{
+    self->combine_bytes = bytes;
+}
+
+size_t rill_graph_combine_bytes(const rill_graph_t *self)
+{
+    return self->combine_bytes;
+}
+
+void rill_graph_set_mini_batch_ms(rill_graph_t *self, int interval_ms)
+{
+    self->mini_batch_ms = interval_ms;
+}
+
+int rill_graph_mini_batch_ms(const rill_graph_t *self)
+{
+    return self->mini_batch_ms;
 }

@@ -105,6 +105,13 @@ int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining
 //  Turns chaining off for the whole graph (every operator its own subtask thread), or back on.
 void rill_graph_set_chaining_enabled(rill_graph_t *self, bool enabled);
 bool rill_graph_chaining_enabled(const rill_graph_t *self);
+//  Pre-aggregation before the shuffle (rill_env_set_combine): the memory bound of each
+//  sender's combiner table per combined edge, in bytes; 0 turns combining off.
+void rill_graph_set_combine_bytes(rill_graph_t *self, size_t bytes);
+size_t rill_graph_combine_bytes(const rill_graph_t *self);
+//  Streaming mini-batch interval in milliseconds (rill_env_set_mini_batch); 0: off.
+void rill_graph_set_mini_batch_ms(rill_graph_t *self, int interval_ms);
+int rill_graph_mini_batch_ms(const rill_graph_t *self);
 //  Sets the longest record an operator's source may produce (bytes; 0: the default). 0, or -1.
 int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes);
 

@@ -498,6 +498,21 @@ static void s_plan_chains(rill_plan_t *self, const rill_graph_t *graph)
     }
 }
 
+//  Decides which edges carry partial results (a map-side combiner, as Flink's combinable
+//  reduce in batch and its table runtime's local-global aggregation with a mini-batch): a
+//  hash edge into a keyed reduce, in batch mode or in streaming mode with a mini-batch,
+//  unless combining is off. Such an edge is never chained (chains are forward).
+static void s_plan_combiners(rill_plan_t *self, const rill_graph_t *graph)
+{
+    bool enabled = rill_graph_combine_bytes(graph) > 0 &&
+                   (self->mode == RILL_MODE_BATCH || rill_graph_mini_batch_ms(graph) > 0);
+    for (int id = 0; id < self->edge_count; id++) {
+        rill_plan_edge_t *edge = &self->edges[id];
+        edge->combined = enabled && edge->pattern == RILL_PATTERN_HASH && !edge->chained &&
+                         self->operators[edge->to].kind == RILL_OP_REDUCE;
+    }
+}
+
 int rill_plan_link_chains(rill_plan_t *self, char *error, size_t error_size)
 {
     for (int id = 0; id < self->operator_count; id++) {
@@ -602,6 +617,7 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
         rill_plan_destroy(&self);
         return NULL;
     }
+    s_plan_combiners(self, graph);
     for (int id = 0; id < self->edge_count; id++) {
         rill_plan_edge_t *edge = &self->edges[id];
         int senders = self->operators[edge->from].parallelism;

@@ -47,12 +47,13 @@ char *rill_plan_to_json(const rill_plan_t *self)
         const rill_plan_edge_t *e = &self->edges[i];
         json_array_append_new(
             edges,
-            json_pack("{s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:b}", "id",
-                      e->id, "from", e->from, "to", e->to, "pattern", rill_pattern_name(e->pattern),
-                      "keyed", e->keyed, "output_tag", e->output_tag, "input_index", e->input_index,
-                      "output_index", e->output_index, "first_channel", e->first_channel,
-                      "channel_count", e->channel_count, "sender_socket", e->sender_socket,
-                      "receiver_socket", e->receiver_socket, "chained", e->chained));
+            json_pack("{s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:b, s:b}",
+                      "id", e->id, "from", e->from, "to", e->to, "pattern",
+                      rill_pattern_name(e->pattern), "keyed", e->keyed, "output_tag", e->output_tag,
+                      "input_index", e->input_index, "output_index", e->output_index,
+                      "first_channel", e->first_channel, "channel_count", e->channel_count,
+                      "sender_socket", e->sender_socket, "receiver_socket", e->receiver_socket,
+                      "chained", e->chained, "combined", e->combined));
     }
     for (int i = 0; i < self->subtask_count; i++)
         json_array_append_new(subtasks,
@@ -198,6 +199,18 @@ static int s_read_edges(rill_json_check_t *reader, rill_plan_t *plan, json_t *ar
         if (chained && !json_is_boolean(chained))
             return rill_json_check_fail(reader, "edge %d: 'chained' is not a boolean", i);
         e->chained = json_is_true(chained);
+        //  Optional too: plans saved before pre-aggregation have no combined edges. Only a
+        //  hash edge into a reduce can carry partial results.
+        json_t *combined = json_object_get(item, "combined");
+        if (combined && !json_is_boolean(combined))
+            return rill_json_check_fail(reader, "edge %d: 'combined' is not a boolean", i);
+        e->combined = json_is_true(combined);
+        if (e->combined &&
+            (e->pattern != RILL_PATTERN_HASH || plan->operators[e->to].kind != RILL_OP_REDUCE))
+            return rill_json_check_fail(reader,
+                                        "edge %d: 'combined' is true but only a hash edge into "
+                                        "a reduce carries partial results",
+                                        i);
         bool forward = e->pattern == RILL_PATTERN_FORWARD;
         e->sender_socket = e->chained ? "CHAIN" : forward ? "PAIR" : "ROUTER";
         e->receiver_socket = e->chained ? "CHAIN" : forward ? "PAIR" : "DEALER";

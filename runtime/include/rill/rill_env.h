@@ -40,6 +40,8 @@ typedef struct rill_stream_t rill_stream_t;
 #define RILL_DEFAULT_MAX_RECORD_SIZE (16 * 1024 * 1024)
 //  The highest value rill_env_set_max_record_size accepts (1 GiB).
 #define RILL_MAX_RECORD_SIZE_LIMIT (1024 * 1024 * 1024)
+//  The memory bound of one sender's pre-aggregation table per combined edge (bytes).
+#define RILL_DEFAULT_COMBINE_BYTES (4 * 1024 * 1024)
 
 //  ---- the environment
 
@@ -62,6 +64,21 @@ RILL_EXPORT int rill_env_set_job_name(rill_env_t *self, const char *name);
 //  Turns operator chaining off for the whole job: every operator subtask runs in its own
 //  actor thread (Flink's disableOperatorChaining; `rill run --no-chaining`).
 RILL_EXPORT void rill_env_disable_chaining(rill_env_t *self);
+//  Pre-aggregation before the shuffle (a map-side combiner, on by default): on a key_by stream
+//  into a keyed reduce (count, sum, min, max, or a reduce function, which must then be
+//  associative), each sender folds records of the same key into a partial result and sends
+//  the partials instead, in batch mode, and in streaming mode with a mini-batch. max_bytes
+//  bounds each sender's table per such stream (4 KiB .. 1 GiB; when full it sends all its
+//  partials and starts again); 0 turns combining off (`rill run --no-combine`). Results are
+//  the same either way. 0, or -1 for a value out of range.
+RILL_EXPORT int rill_env_set_combine(rill_env_t *self, size_t max_bytes);
+//  Streaming mini-batch (Flink's table.exec.mini-batch, off by default): keyed reduces emit
+//  the latest value of each key that changed once every interval_ms (and before a watermark,
+//  and at the end) instead of one update per record, and senders pre-aggregate for them.
+//  Fewer, later updates, the same final values; latency up to about twice the interval
+//  (senders hold partials up to one interval, the reduce its updates up to another). 0 turns
+//  it off (1 .. 3600000 ms; `rill run --mini-batch MS`). 0, or -1 for a value out of range.
+RILL_EXPORT int rill_env_set_mini_batch(rill_env_t *self, int interval_ms);
 RILL_EXPORT int rill_env_parallelism(const rill_env_t *self);
 //  The message of the first error since the environment was made ("" when none).
 RILL_EXPORT const char *rill_env_error(const rill_env_t *self);
@@ -116,8 +133,10 @@ RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map
 //  Partitions the stream by key (hash of the key picks the receiving subtask); the result
 //  is a keyed stream, which the keyed operations below require.
 RILL_EXPORT rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
-//  Keyed reduce. In streaming mode every update is emitted; in batch mode only the final
-//  value per key, when the input ends.
+//  Keyed reduce. In streaming mode every update is emitted (with a mini-batch, the latest
+//  value of each changed key once per interval); in batch mode only the final value per key,
+//  when the input ends. In batch mode and with a mini-batch the senders pre-aggregate with fn
+//  too (rill_env_set_combine) and fn then reduces partial results: it must be associative.
 RILL_EXPORT rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx);
 //  Built-in keyed aggregations over "KEY<TAB>...<TAB>NUMBER" records (count ignores the
 //  number); each emits "KEY<TAB>VALUE". Integers stay integers; reals print as the shortest

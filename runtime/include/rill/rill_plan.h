@@ -59,6 +59,10 @@ typedef struct {
     const char *sender_socket;   //  "PAIR" or "ROUTER"; "CHAIN" on a chained edge (no socket)
     const char *receiver_socket; //  "PAIR" or "DEALER"; "CHAIN" likewise
     bool chained;                //  inside a chain: a function call, no frame, no thread switch
+    //  Pre-aggregated (a hash edge into a keyed reduce, in batch mode or with a streaming
+    //  mini-batch, combining not switched off): senders fold records per key and send
+    //  partial results, which the reduce merges.
+    bool combined;
 } rill_plan_edge_t;
 
 typedef struct {
