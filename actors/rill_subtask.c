@@ -266,7 +266,7 @@ static int s_handle_connect(self_t *self)
 }
 
 static int s_on_record(void *ctx, const rill_record_t *record, int input, int sender,
-                       uint64_t trace)
+                       uint64_t trace, const rill_key_hint_t *key)
 {
     self_t *self = ctx;
     uint64_t arrived = 0;
@@ -276,7 +276,10 @@ static int s_on_record(void *ctx, const rill_record_t *record, int input, int se
         if (self->writer)
             rill_writer_set_trace(self->writer, trace);
     }
+    //  The key the record carried over a hash edge, for a keyed operator (for this call only).
+    self->operator->input_key = key;
     int rc = self->operator->vtable->on_record(self->operator, record, input, &self->collector);
+    self->operator->input_key = NULL;
     if (trace) {
         if (self->writer)
             rill_writer_set_trace(self->writer, 0);

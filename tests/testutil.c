@@ -399,17 +399,23 @@ void test_frame_begin(rill_buffer_t *frame, uint8_t magic, uint8_t kind, uint16_
 void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
                            uint64_t trace)
 {
+    test_frame_add_keyed_record(frame, text, timestamp, trace, NULL);
+}
+
+void test_frame_add_keyed_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
+                                 uint64_t trace, const rill_key_hint_t *key)
+{
     size_t size = strlen(text);
-    uint8_t *at = rill_buffer_reserve(frame, rill_frame_record_size(size, trace));
+    uint8_t *at = rill_buffer_reserve(frame, rill_frame_record_size(size, timestamp, trace, key));
     assert_non_null(at);
-    rill_frame_put_record(at, text, (uint32_t)size, timestamp, trace);
+    rill_frame_put_record(at, text, (uint32_t)size, timestamp, trace, key);
 }
 
 void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark)
 {
-    uint32_t marker = RILL_ENTRY_WATERMARK;
-    assert_int_equal(rill_buffer_append(frame, &marker, sizeof marker), 0);
-    assert_int_equal(rill_buffer_append(frame, &watermark, sizeof watermark), 0);
+    uint8_t *at = rill_buffer_reserve(frame, RILL_WATERMARK_ENTRY_SIZE);
+    assert_non_null(at);
+    rill_frame_put_watermark(at, watermark);
 }
 
 int test_frame_send(zsock_t *socket, const rill_buffer_t *frame)

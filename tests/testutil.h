@@ -98,6 +98,9 @@ void test_frame_begin(rill_buffer_t *frame, uint8_t magic, uint8_t kind, uint16_
                       uint32_t count);
 void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
                            uint64_t trace);
+//  A record with its key hint (hash edges), as a hash edge's writer puts it.
+void test_frame_add_keyed_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
+                                 uint64_t trace, const rill_key_hint_t *key);
 void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark);
 //  Sends the frame as one message on a socket from test_pipe_connect; 0 or -1.
 int test_frame_send(zsock_t *socket, const rill_buffer_t *frame);

@@ -55,9 +55,9 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
 {
     s_reduce_t *state = self->state;
     rill_key_t key;
-    if (state->keys[input].fn(record, &key, state->keys[input].ctx))
+    uint64_t hash;
+    if (rill_operator_record_key(self, state->keys, record, input, &key, &hash))
         return s_fail(self, "key extractor failed");
-    uint64_t hash = rill_keyed_hash(key.data, key.size);
     rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key.data, key.size, hash);
     const void *value;
     size_t value_size;

@@ -63,7 +63,7 @@ typedef struct {
 
 //  Touches every byte of every record handed on, so ASan sees a read past the frame.
 static int s_on_record(void *ctx, const rill_record_t *record, int input, int sender,
-                       uint64_t trace)
+                       uint64_t trace, const rill_key_hint_t *key)
 {
     s_seen_t *seen = ctx;
     const uint8_t *bytes = record->data;
