@@ -318,7 +318,7 @@ static void s_expect_carried(rill_key_fn fn, const char *text, int64_t offset)
     rill_key_hint_t hint;
     const char *error = NULL;
     int target = rill_partitioner_select(&partitioner, &record, &hint, &error);
-    rill_key_t key;
+    rill_key_t key = {0};
     assert_int_equal(fn(&record, &key, NULL), 0);
     uint64_t hash = rill_keyed_hash(key.data, key.size);
     assert_int_equal(hint.hash, hash);

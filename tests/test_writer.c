@@ -96,7 +96,7 @@ static void s_next_frame(s_fixture_t *self, int r, s_frame_t *frame)
     assert_int_equal(frame->header.magic, RILL_FRAME_MAGIC);
     assert_true(frame->header.count <= S_MAX_ENTRIES);
     for (uint32_t i = 0; i < frame->header.count; i++) {
-        rill_frame_entry_t entry;
+        rill_frame_entry_t entry = {{"", 0, RILL_NO_TIMESTAMP}, 0, {0, -1, 0}, 0};
         const char *why = NULL;
         int kind = rill_frame_get_entry(&at, end, &entry, &why);
         if (kind < 0)

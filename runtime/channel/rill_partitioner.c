@@ -41,8 +41,8 @@ static inline int s_round_robin(rill_partitioner_t *self)
     return target;
 }
 
-int rill_partitioner_select(rill_partitioner_t *self, const rill_record_t *record,
-                            rill_key_hint_t *key, const char **error)
+int rill_partitioner_select_other(rill_partitioner_t *self, const rill_record_t *record,
+                                  rill_key_hint_t *key, const char **error)
 {
     assert(self && record && key);
     key->hash = 0;

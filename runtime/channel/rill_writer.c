@@ -422,7 +422,9 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
 {
     s_batch_t *batch = &out->batches[b];
     size_t needed = rill_frame_record_size(record->size, record->timestamp, self->trace, key);
-    if (s_make_room(self, out, b, needed))
+    //  A batch already started (buffer taken, timeout running) with room needs nothing else.
+    if ((!batch->count || batch->size + needed > self->batch_size) &&
+        s_make_room(self, out, b, needed))
         return -1;
     rill_frame_put_record(batch->data + batch->size, record->data, (uint32_t)record->size,
                           record->timestamp, self->trace, key);
