@@ -20,20 +20,13 @@ rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
     return keys;
 }
 
-int rill_operator_record_key(const rill_operator_t *self, const rill_input_key_t *keys,
-                             const rill_record_t *record, int input, rill_key_t *key,
-                             uint64_t *hash)
+int rill_operator_extract_key(const rill_operator_t *self, const rill_input_key_t *keys,
+                              const rill_record_t *record, int input, rill_key_t *key,
+                              uint64_t *hash)
 {
-    const rill_key_hint_t *hint = self->input_key;
-    if (hint && hint->offset >= 0) {
-        //  The reader checked the range lies within the record.
-        key->data = (const uint8_t *)record->data + hint->offset;
-        key->size = hint->size;
-        *hash = hint->hash;
-        return 0;
-    }
     if (keys[input].fn(record, key, keys[input].ctx))
         return -1;
-    *hash = hint ? hint->hash : rill_key_hash(key->data, key->size);
+    //  A computed key came with its hash only.
+    *hash = self->input_key ? self->input_key->hash : rill_key_hash(key->data, key->size);
     return 0;
 }

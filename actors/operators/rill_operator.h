@@ -82,9 +82,24 @@ rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self);
 //  The key of a record from input `input` and its rill_key_hash: taken from self->input_key
 //  when the record carried them (no extraction, no hashing; a computed key is still extracted,
 //  but not hashed), else from the input's extractor. 0, or -1 when the extractor failed.
-int rill_operator_record_key(const rill_operator_t *self, const rill_input_key_t *keys,
-                             const rill_record_t *record, int input, rill_key_t *key,
-                             uint64_t *hash);
+int rill_operator_extract_key(const rill_operator_t *self, const rill_input_key_t *keys,
+                              const rill_record_t *record, int input, rill_key_t *key,
+                              uint64_t *hash);
+static inline int rill_operator_record_key(const rill_operator_t *self,
+                                           const rill_input_key_t *keys,
+                                           const rill_record_t *record, int input, rill_key_t *key,
+                                           uint64_t *hash)
+{
+    const rill_key_hint_t *hint = self->input_key;
+    if (hint && hint->offset >= 0) {
+        //  The reader checked that the range lies within the record.
+        key->data = (const uint8_t *)record->data + hint->offset;
+        key->size = hint->size;
+        *hash = hint->hash;
+        return 0;
+    }
+    return rill_operator_extract_key(self, keys, record, input, key, hash);
+}
 
 //  Side outputs and control events from inside operators (internal; users emit through
 //  rill_collector_emit only).

@@ -164,6 +164,18 @@ static inline uint8_t *rill_frame_put_record(uint8_t *at, const void *data, uint
                                              int64_t timestamp, uint64_t trace,
                                              const rill_key_hint_t *key)
 {
+    if (key && key->hash && key->offset >= 0 && timestamp == RILL_NO_TIMESTAMP && !trace &&
+        size < 0x80u && (uint64_t)key->offset < 0x80u && key->size < 0x80u) {
+        //  The usual record on a hash edge (a short word keyed by itself or its first field):
+        //  every varint one byte.
+        at[0] = RILL_ENTRY_KEY_HASH | RILL_ENTRY_KEY_RANGE;
+        at[1] = (uint8_t)size;
+        memcpy(at + 2, &key->hash, sizeof key->hash);
+        at[10] = (uint8_t)key->offset;
+        at[11] = (uint8_t)key->size;
+        rill_frame_copy(at + 12, data, size);
+        return at + 12 + size;
+    }
     uint8_t *flags = at++;
     *flags = 0;
     at = rill_frame_put_varint(at, size);
@@ -233,6 +245,21 @@ static inline int rill_frame_get_entry(const uint8_t **at, const uint8_t *end,
         entry->key.hash = 0;
         *at = p + size;
         return RILL_ENTRY_IS_RECORD;
+    }
+    if (flags == (RILL_ENTRY_KEY_HASH | RILL_ENTRY_KEY_RANGE) && end - p >= 11 && p[0] < 0x80u &&
+        p[9] < 0x80u && p[10] < 0x80u) {
+        //  The usual record on a hash edge, every varint one byte. Anything wrong with it falls
+        //  through to the checks below, which say what.
+        size_t size = p[0], offset = p[9], key_size = p[10];
+        uint64_t hash;
+        memcpy(&hash, p + 1, sizeof hash);
+        if (hash && offset + key_size <= size && (size_t)(end - p - 11) >= size) {
+            entry->record = (rill_record_t){p + 11, size, RILL_NO_TIMESTAMP};
+            entry->trace = 0;
+            entry->key = (rill_key_hint_t){hash, (int64_t)offset, key_size};
+            *at = p + 11 + size;
+            return RILL_ENTRY_IS_RECORD;
+        }
     }
     if (flags == RILL_ENTRY_WATERMARK) {
         if (rill_frame_get_u64(&p, end, &entry->watermark)) {

@@ -73,10 +73,10 @@ int rill_partitioner_select_other(rill_partitioner_t *self, const rill_record_t 
         key->hash = rill_key_hash(extracted.data, extracted.size);
         //  A key that points into the record travels as a range of it; a computed one (in
         //  its scratch, or anywhere else) only as its hash.
-        uintptr_t bytes = (uintptr_t)record->data, at = (uintptr_t)extracted.data;
-        if (record->size && at >= bytes && at - bytes <= record->size &&
-            extracted.size <= record->size - (at - bytes)) {
-            key->offset = (int64_t)(at - bytes);
+        //  Unsigned: a key before the record wraps to an offset past it.
+        uintptr_t offset = (uintptr_t)extracted.data - (uintptr_t)record->data;
+        if (record->size && offset <= record->size && extracted.size <= record->size - offset) {
+            key->offset = (int64_t)offset;
             key->size = extracted.size;
         } else {
             key->offset = -1;
