@@ -31,13 +31,14 @@ typedef struct {
     rill_writer_t *writer;
 } s_fixture_t;
 
-//  Writer of sender `sender` on a senders -> receivers edge, every receiver bound.
-static s_fixture_t *s_fixture_new(int senders, int receivers, rill_pattern_t pattern, int sender,
-                                  size_t batch_size, int buffer_timeout_ms,
-                                  rill_partition_fn partition)
+//  Writer of sender `sender` on a senders -> receivers edge into operators of receiver_kind,
+//  every receiver bound.
+static s_fixture_t *s_fixture_new_into(int senders, int receivers, rill_pattern_t pattern,
+                                       rill_op_kind_t receiver_kind, int sender, size_t batch_size,
+                                       int buffer_timeout_ms, rill_partition_fn partition)
 {
     s_fixture_t *self = calloc(1, sizeof(s_fixture_t));
-    self->pipe = test_pipe_new(senders, receivers, pattern, partition, NULL);
+    self->pipe = test_pipe_new_into(senders, receivers, pattern, receiver_kind, partition, NULL);
     self->metrics = rill_metrics_new(self->pipe->plan);
     self->receiver_count = receivers;
     for (int r = 0; r < receivers; r++) {
@@ -50,6 +51,15 @@ static s_fixture_t *s_fixture_new(int senders, int receivers, rill_pattern_t pat
     assert_non_null(self->writer);
     assert_int_equal(rill_writer_connect(self->writer), 0);
     return self;
+}
+
+//  The same into maps.
+static s_fixture_t *s_fixture_new(int senders, int receivers, rill_pattern_t pattern, int sender,
+                                  size_t batch_size, int buffer_timeout_ms,
+                                  rill_partition_fn partition)
+{
+    return s_fixture_new_into(senders, receivers, pattern, RILL_OP_MAP, sender, batch_size,
+                              buffer_timeout_ms, partition);
 }
 
 static void s_fixture_destroy(s_fixture_t **self_p)
@@ -349,7 +359,9 @@ static void broadcast_sends_one_batch_to_every_receiver_and_counts_each_record_o
 
 static void hash_routes_each_record_to_the_owner_of_its_key_group(void **state)
 {
-    s_fixture_t *self = s_fixture_new(1, 3, RILL_PATTERN_HASH, 0, 4096, S_NEVER_MS, NULL);
+    //  Into a keyed count: each record carries its key.
+    s_fixture_t *self =
+        s_fixture_new_into(1, 3, RILL_PATTERN_HASH, RILL_OP_REDUCE, 0, 4096, S_NEVER_MS, NULL);
     const char *records[] = {"apple\t1", "pear\t2", "fig\t3", "apple\t4", "kiwi\t5", "lime\t6"};
     int expected[3] = {0, 0, 0};
     for (int i = 0; i < 6; i++) {
@@ -490,6 +502,19 @@ static void records_are_counted_per_channel_by_the_sender(void **state)
     s_fixture_destroy(&self);
 }
 
+static void a_hash_edge_into_an_operator_that_keys_nothing_carries_no_key(void **state)
+{
+    //  The test pipe's hash edge feeds a map: the key's hash and range would be wasted bytes.
+    s_fixture_t *self = s_fixture_new(1, 1, RILL_PATTERN_HASH, 0, 4096, S_NEVER_MS, NULL);
+    assert_int_equal(s_emit(self, "apple\t1", RILL_NO_TIMESTAMP), 0);
+    assert_int_equal(rill_writer_flush(self->writer), 0);
+    s_frame_t frame;
+    s_next_frame(self, 0, &frame);
+    assert_int_equal(frame.keys[0].hash, 0);
+    assert_int_equal(frame.size, sizeof(rill_frame_header_t) + 2 + 7);
+    s_fixture_destroy(&self);
+}
+
 static void other_patterns_carry_no_key(void **state)
 {
     rill_pattern_t patterns[] = {RILL_PATTERN_FORWARD, RILL_PATTERN_REBALANCE,
@@ -592,6 +617,7 @@ int main(void)
         cmocka_unit_test(a_record_over_the_maximum_size_is_refused_before_it_is_read),
         cmocka_unit_test(a_full_channel_blocks_the_send_and_asks_its_owner_whether_to_give_up),
         cmocka_unit_test(records_are_counted_per_channel_by_the_sender),
+        cmocka_unit_test(a_hash_edge_into_an_operator_that_keys_nothing_carries_no_key),
         cmocka_unit_test(other_patterns_carry_no_key),
         cmocka_unit_test(a_batch_buffer_comes_back_to_the_writer_once_its_frame_is_received),
         cmocka_unit_test(a_channel_that_carries_nothing_takes_no_buffer),

@@ -311,6 +311,13 @@ static int s_pipe_map(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
                            rill_partition_fn partition, void *partition_ctx)
 {
+    return test_pipe_new_into(senders, receivers, pattern, RILL_OP_MAP, partition, partition_ctx);
+}
+
+test_pipe_t *test_pipe_new_into(int senders, int receivers, rill_pattern_t pattern,
+                                rill_op_kind_t receiver_kind, rill_partition_fn partition,
+                                void *partition_ctx)
+{
     test_pipe_t *self = calloc(1, sizeof(test_pipe_t));
     assert_non_null(self);
     self->graph = rill_graph_new();
@@ -320,10 +327,16 @@ test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
                                              .parallelism = senders,
                                              .fn.generate = test_generate_sequence,
                                              .count = 1});
-    int to = rill_graph_add_operator(self->graph, &(rill_operator_spec_t){.kind = RILL_OP_MAP,
-                                                                          .name = "receivers",
-                                                                          .parallelism = receivers,
-                                                                          .fn.map = s_pipe_map});
+    int to =
+        rill_graph_add_operator(self->graph, receiver_kind == RILL_OP_REDUCE
+                                                 ? &(rill_operator_spec_t){.kind = RILL_OP_REDUCE,
+                                                                           .name = "receivers",
+                                                                           .parallelism = receivers,
+                                                                           .agg = RILL_AGG_COUNT}
+                                                 : &(rill_operator_spec_t){.kind = RILL_OP_MAP,
+                                                                           .name = "receivers",
+                                                                           .parallelism = receivers,
+                                                                           .fn.map = s_pipe_map});
     int sink = rill_graph_add_operator(
         self->graph, &(rill_operator_spec_t){
                          .kind = RILL_OP_SINK_DISCARD, .name = "out", .parallelism = receivers});

@@ -85,6 +85,11 @@ typedef struct {
 } test_pipe_t;
 test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
                            rill_partition_fn partition, void *partition_ctx);
+//  The same with receivers of another kind: RILL_OP_MAP (as above) or RILL_OP_REDUCE (a keyed
+//  count, whose hash edge carries each record's key).
+test_pipe_t *test_pipe_new_into(int senders, int receivers, rill_pattern_t pattern,
+                                rill_op_kind_t receiver_kind, rill_partition_fn partition,
+                                void *partition_ctx);
 void test_pipe_destroy(test_pipe_t **self_p);
 //  Global subtask ids of sender `index` (operator 0) and receiver `index` (operator 1).
 int test_pipe_sender(const test_pipe_t *self, int index);

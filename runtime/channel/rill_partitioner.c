@@ -44,8 +44,9 @@ static inline int s_round_robin(rill_partitioner_t *self)
 int rill_partitioner_select_other(rill_partitioner_t *self, const rill_record_t *record,
                                   rill_key_hint_t *key, const char **error)
 {
-    assert(self && record && key);
-    key->hash = 0;
+    assert(self && record);
+    if (key)
+        key->hash = 0;
     switch (self->pattern) {
     case RILL_PATTERN_FORWARD:
         return self->sender;
@@ -70,7 +71,10 @@ int rill_partitioner_select_other(rill_partitioner_t *self, const rill_record_t 
             *error = "key extractor failed";
             return -1;
         }
-        key->hash = rill_key_hash(extracted.data, extracted.size);
+        uint64_t hash = rill_key_hash(extracted.data, extracted.size);
+        if (!key)
+            return rill_key_group_receiver(rill_key_group_of_hash(hash), self->receivers);
+        key->hash = hash;
         //  A key that points into the record travels as a range of it; a computed one (in
         //  its scratch, or anywhere else) only as its hash.
         //  Unsigned: a key before the record wraps to an offset past it.

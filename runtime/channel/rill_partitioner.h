@@ -43,9 +43,9 @@ static inline int rill_key_group_receiver(int key_group, int receivers)
 }
 
 //  The receiver index for record, RILL_PARTITION_ALL, or -1 when a user function failed or a
-//  custom partitioner returned an index out of range (*error then says which). key: on a hash
-//  edge, the key's hash and where it lies in the record (the frame carries them to the
-//  receiver); key->hash is 0 on every other pattern. Forward, the most common edge, is
+//  custom partitioner returned an index out of range (*error then says which). key (NULL: not
+//  wanted): on a hash edge, the key's hash and where it lies in the record (the frame carries
+//  them to the receiver); key->hash is 0 on every other pattern. Forward, the most common edge, is
 //  answered inline; the other patterns by rill_partitioner_select_other.
 int rill_partitioner_select_other(rill_partitioner_t *self, const rill_record_t *record,
                                   rill_key_hint_t *key, const char **error);
@@ -53,7 +53,8 @@ static inline int rill_partitioner_select(rill_partitioner_t *self, const rill_r
                                           rill_key_hint_t *key, const char **error)
 {
     if (self->pattern == RILL_PATTERN_FORWARD) {
-        key->hash = 0;
+        if (key)
+            key->hash = 0;
         return self->sender;
     }
     return rill_partitioner_select_other(self, record, key, error);

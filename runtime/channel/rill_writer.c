@@ -72,6 +72,7 @@ typedef struct {
     zsock_t *socket;
     void *handle;
     bool router;
+    bool keyed; //  a hash edge into an operator that keys its state: the frame carries the key
     rill_partitioner_t partitioner;
     s_target_t *targets; //  indexed by receiver - lo
     s_batch_t *batches;  //  one per target; broadcast uses batches[0] for all
@@ -202,6 +203,11 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
         s_output_t *out = &self->outputs[i];
         out->edge = rill_plan_edge(plan, rill_plan_output_edge(plan, op->id, i));
         out->router = out->edge->pattern != RILL_PATTERN_FORWARD;
+        //  Only these receivers use a record's key; to any other the key's hash and place
+        //  would be bytes to write and read for nothing.
+        rill_op_kind_t to = rill_plan_operator(plan, out->edge->to)->kind;
+        out->keyed = out->edge->pattern == RILL_PATTERN_HASH &&
+                     (to == RILL_OP_REDUCE || to == RILL_OP_WINDOW || to == RILL_OP_PROCESS);
         //  This sender's channels on the edge form a contiguous receiver range.
         out->lo = INT32_MAX;
         out->hi = -1;
@@ -449,8 +455,8 @@ int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *r
         if (out->hi == out->lo || out->edge->output_tag != tag)
             continue; //  no channel on the edge from here (global, rescale), or another output
         const char *why = NULL;
-        rill_key_hint_t key;
-        int target = rill_partitioner_select(&out->partitioner, record, &key, &why);
+        rill_key_hint_t key, *carried = out->keyed ? &key : NULL;
+        int target = rill_partitioner_select(&out->partitioner, record, carried, &why);
         if (target == RILL_PARTITION_ALL)
             target = out->lo;
         else if (target < out->lo || target >= out->hi) {
@@ -458,7 +464,7 @@ int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *r
                 why = "partitioner chose a receiver this sender has no channel to";
             return s_fail(self, "%s", why);
         }
-        if (s_append(self, out, target - out->lo, record, &key))
+        if (s_append(self, out, target - out->lo, record, carried))
             return -1;
     }
     if (self->buffer_timeout_ms == 0)
