@@ -427,14 +427,18 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
                     const rill_key_hint_t *key)
 {
     s_batch_t *batch = &out->batches[b];
-    size_t needed = rill_frame_record_size(record->size, record->timestamp, self->trace, key);
-    //  A batch already started (buffer taken, timeout running) with room needs nothing else.
-    if ((!batch->count || batch->size + needed > self->batch_size) &&
-        s_make_room(self, out, b, needed))
-        return -1;
-    rill_frame_put_record(batch->data + batch->size, record->data, (uint32_t)record->size,
-                          record->timestamp, self->trace, key);
-    batch->size += needed;
+    //  A batch already started (buffer taken, timeout running) with room for the largest
+    //  header needs nothing else, not even the record's exact size first; near the end of the
+    //  batch the exact size decides, so a batch still fills to the byte.
+    if (!batch->count || batch->size + record->size + RILL_RECORD_MAX_HEADER > self->batch_size) {
+        size_t needed = rill_frame_record_size(record->size, record->timestamp, self->trace, key);
+        if (s_make_room(self, out, b, needed))
+            return -1;
+    }
+    uint8_t *at = batch->data + batch->size;
+    uint8_t *end = rill_frame_put_record(at, record->data, (uint32_t)record->size,
+                                         record->timestamp, self->trace, key);
+    batch->size += (size_t)(end - at);
     batch->count++;
     batch->records++;
     batch->payload += record->size;
