@@ -447,7 +447,7 @@ static int s_handle_connect(self_t *self)
 }
 
 static int s_on_record(void *ctx, const rill_record_t *record, int input, int sender,
-                       uint64_t trace)
+                       uint64_t trace, const rill_key_hint_t *key)
 {
     self_t *self = ctx;
     s_member_t *head = self->head;
@@ -457,7 +457,11 @@ static int s_on_record(void *ctx, const rill_record_t *record, int input, int se
         arrived = rill_clock_ns();
         s_set_trace(self, trace);
     }
+    //  The key the record carried over a hash edge, for the head if it is keyed (for this
+    //  call only: what the chain hands on to its next members carries none).
+    head->operator->input_key = key;
     int rc = head->operator->vtable->on_record(head->operator, record, input, &head->collector);
+    head->operator->input_key = NULL;
     if (trace) {
         s_set_trace(self, 0);
         if (self->args->trace) {

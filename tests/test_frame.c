@@ -1,67 +1,92 @@
-/*  test_frame.c: the wire format of one frame (rill_frame.h): records encoded then decoded,
-    and frames crafted by hand (truncated, malformed, huge lengths) rejected by the decoder in
-    the reader with a message and without reading a byte past the frame (run it under ASan:
-    every truncated record below sits in a heap block of exactly its own size). The frame has
-    no version field: its magic byte is the only check that a frame is ours. */
+/*  test_frame.c: the wire format of one frame (rill_frame.h): entries encoded then decoded in
+    every combination of their flags, and entries and frames crafted by hand (truncated,
+    malformed, unknown flags, varints not in their shortest form, huge lengths) rejected by the
+    decoder with a message and without reading a byte past the frame (run it under ASan: every
+    truncated entry below sits in a heap block of exactly its own size). The frame has no
+    version field: its magic byte is the only check that a frame is ours. */
 #include "rill_frame.h"
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+//  Decodes one entry from [at, end); asserts it is a record and returns it.
+static rill_frame_entry_t s_get_record(const uint8_t **at, const uint8_t *end)
+{
+    rill_frame_entry_t entry;
+    const char *why = NULL;
+    int kind = rill_frame_get_entry(at, end, &entry, &why);
+    if (kind != RILL_ENTRY_IS_RECORD)
+        fail_msg("expected a record, got %d (%s)", kind, why ? why : "");
+    return entry;
+}
+
 static void a_record_put_then_got_has_the_same_bytes_and_timestamp(void **state)
 {
     uint8_t frame[64];
-    size_t size = rill_frame_record_size(5, 0);
-    assert_int_equal(size, RILL_RECORD_HEADER_SIZE + 5);
-    uint8_t *end = rill_frame_put_record(frame, "hello", 5, 1234567, 0);
+    size_t size = rill_frame_record_size(5, 1234567, 0, NULL);
+    //  flags, a one-byte size, the timestamp, the bytes.
+    assert_int_equal(size, 1 + 1 + 8 + 5);
+    uint8_t *end = rill_frame_put_record(frame, "hello", 5, 1234567, 0, NULL);
     assert_ptr_equal(end, frame + size);
 
     const uint8_t *at = frame;
-    rill_record_t record;
-    uint64_t trace = 99;
-    assert_int_equal(rill_frame_get_record(&at, frame + size, &record, &trace), 0);
+    rill_frame_entry_t entry = s_get_record(&at, frame + size);
     assert_ptr_equal(at, frame + size);
-    assert_int_equal(record.size, 5);
-    assert_memory_equal(record.data, "hello", 5);
-    assert_int_equal(record.timestamp, 1234567);
-    assert_int_equal(trace, 0);
+    assert_int_equal(entry.record.size, 5);
+    assert_memory_equal(entry.record.data, "hello", 5);
+    assert_int_equal(entry.record.timestamp, 1234567);
+    assert_int_equal(entry.trace, 0);
+    assert_int_equal(entry.key.hash, 0);
+}
+
+static void a_record_without_a_timestamp_spends_no_bytes_on_it(void **state)
+{
+    //  The 5-byte word: 12 bytes of header under the fixed format, 2 now.
+    assert_int_equal(rill_frame_record_size(5, RILL_NO_TIMESTAMP, 0, NULL), 2 + 5);
+    uint8_t frame[16];
+    uint8_t *end = rill_frame_put_record(frame, "words", 5, RILL_NO_TIMESTAMP, 0, NULL);
+    assert_int_equal(end - frame, 7);
+    assert_int_equal(frame[0], 0); //  no flags
+    const uint8_t *at = frame;
+    rill_frame_entry_t entry = s_get_record(&at, end);
+    assert_int_equal(entry.record.timestamp, RILL_NO_TIMESTAMP);
+    assert_memory_equal(entry.record.data, "words", 5);
 }
 
 static void a_traced_record_carries_its_trace_id_after_the_timestamp(void **state)
 {
     uint8_t frame[64];
-    size_t size = rill_frame_record_size(3, 0xfeedbeefcafeull);
-    assert_int_equal(size, RILL_RECORD_HEADER_SIZE + 8 + 3);
-    rill_frame_put_record(frame, "abc", 3, RILL_NO_TIMESTAMP, 0xfeedbeefcafeull);
-    const uint8_t *at = frame;
-    rill_record_t record;
-    uint64_t trace = 0;
-    assert_int_equal(rill_frame_get_record(&at, frame + size, &record, &trace), 0);
+    size_t size = rill_frame_record_size(3, 9, 0xfeedbeefcafeull, NULL);
+    assert_int_equal(size, 1 + 1 + 8 + 8 + 3);
+    rill_frame_put_record(frame, "abc", 3, 9, 0xfeedbeefcafeull, NULL);
+    uint64_t trace;
+    memcpy(&trace, frame + 2 + 8, sizeof trace);
     assert_int_equal(trace, 0xfeedbeefcafeull);
-    assert_int_equal(record.size, 3); //  the traced bit is not part of the size
-    assert_memory_equal(record.data, "abc", 3);
-    assert_int_equal(record.timestamp, RILL_NO_TIMESTAMP);
+    const uint8_t *at = frame;
+    rill_frame_entry_t entry = s_get_record(&at, frame + size);
+    assert_int_equal(entry.trace, 0xfeedbeefcafeull);
+    assert_int_equal(entry.record.size, 3);
+    assert_memory_equal(entry.record.data, "abc", 3);
+    assert_int_equal(entry.record.timestamp, 9);
 }
 
 static void records_follow_one_another_and_an_empty_record_is_a_record(void **state)
 {
     uint8_t frame[128];
     uint8_t *at = frame;
-    at = rill_frame_put_record(at, "one", 3, 1, 0);
-    at = rill_frame_put_record(at, NULL, 0, 2, 0);
-    at = rill_frame_put_record(at, "three", 5, 3, 7);
+    at = rill_frame_put_record(at, "one", 3, 1, 0, NULL);
+    at = rill_frame_put_record(at, NULL, 0, 2, 0, NULL);
+    at = rill_frame_put_record(at, "three", 5, 3, 7, NULL);
     const uint8_t *end = at;
     const uint8_t *read = frame;
     const char *texts[] = {"one", "", "three"};
     for (int i = 0; i < 3; i++) {
-        rill_record_t record;
-        uint64_t trace;
-        assert_int_equal(rill_frame_get_record(&read, end, &record, &trace), 0);
-        assert_int_equal(record.size, strlen(texts[i]));
-        assert_memory_equal(record.data, texts[i], record.size);
-        assert_int_equal(record.timestamp, i + 1);
-        assert_int_equal(trace, i == 2 ? 7 : 0);
+        rill_frame_entry_t entry = s_get_record(&read, end);
+        assert_int_equal(entry.record.size, strlen(texts[i]));
+        assert_memory_equal(entry.record.data, texts[i], entry.record.size);
+        assert_int_equal(entry.record.timestamp, i + 1);
+        assert_int_equal(entry.trace, i == 2 ? 7 : 0);
     }
     assert_ptr_equal(read, end);
 }
@@ -72,71 +97,258 @@ static void a_watermark_entry_is_told_apart_from_a_record(void **state)
     test_frame_add_watermark(frame, -42);
     test_frame_add_record(frame, "x", 5, 0);
     const uint8_t *at = rill_buffer_data(frame);
-    int64_t watermark = 0;
-    assert_int_equal(rill_frame_get_watermark(at, &watermark), 1);
-    assert_int_equal(watermark, -42);
-    watermark = 0;
-    assert_int_equal(rill_frame_get_watermark(at + RILL_RECORD_HEADER_SIZE, &watermark), 0);
-    assert_int_equal(watermark, 0);
-    //  No record can be mistaken for the marker, not even the largest one traced.
-    assert_true((RILL_RECORD_MAX_SIZE | RILL_RECORD_TRACED) != RILL_ENTRY_WATERMARK);
+    const uint8_t *end = at + rill_buffer_size(frame);
+    rill_frame_entry_t entry;
+    const char *why;
+    assert_int_equal(rill_frame_get_entry(&at, end, &entry, &why), RILL_ENTRY_IS_WATERMARK);
+    assert_int_equal(entry.watermark, -42);
+    assert_ptr_equal(at, (const uint8_t *)rill_buffer_data(frame) + RILL_WATERMARK_ENTRY_SIZE);
+    assert_int_equal(rill_frame_get_entry(&at, end, &entry, &why), RILL_ENTRY_IS_RECORD);
+    assert_memory_equal(entry.record.data, "x", 1);
+    assert_ptr_equal(at, end);
+    //  No record can be mistaken for the marker: a record's flags never set its bit.
+    assert_int_equal(RILL_ENTRY_RECORD_FLAGS & RILL_ENTRY_WATERMARK, 0);
     rill_buffer_destroy(&frame);
 }
 
-//  Decodes the first `length` bytes of an encoded record from a heap block of exactly that
-//  size, so ASan sees any read past it.
+//  The sizes a varint changes length at, and the largest record.
+static const uint32_t s_sizes[] = {0, 1, 127, 128, 16383, 16384, 2097151, 2097152};
+//  Key hints: none, a computed key (hash only), a range at the start, one in the middle.
+static const rill_key_hint_t s_keys[] = {
+    {0, -1, 0},
+    {0x0123456789abcdefull, -1, 7},
+    {0xfedcba9876543210ull, 0, 1},
+    {1, 128, 100},
+};
+static const int64_t s_timestamps[] = {RILL_NO_TIMESTAMP, 0, -5, INT64_MAX};
+static const uint64_t s_traces[] = {0, 1, UINT64_MAX};
+
+#define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void every_flag_combination_and_size_round_trips(void **state)
+{
+    size_t largest = s_sizes[S_COUNT(s_sizes) - 1];
+    uint8_t *bytes = malloc(largest);
+    uint8_t *frame = malloc(largest + RILL_RECORD_MAX_HEADER);
+    assert_non_null(bytes);
+    assert_non_null(frame);
+    for (size_t i = 0; i < largest; i++)
+        bytes[i] = (uint8_t)(i * 31 + 7);
+    int combinations = 0;
+    for (size_t z = 0; z < S_COUNT(s_sizes); z++)
+        for (size_t k = 0; k < S_COUNT(s_keys); k++)
+            for (size_t t = 0; t < S_COUNT(s_timestamps); t++)
+                for (size_t r = 0; r < S_COUNT(s_traces); r++) {
+                    uint32_t size = s_sizes[z];
+                    const rill_key_hint_t *key = &s_keys[k];
+                    if (key->offset >= 0 && (uint64_t)key->offset + key->size > size)
+                        continue; //  a range must lie within its record
+                    size_t expected =
+                        rill_frame_record_size(size, s_timestamps[t], s_traces[r], key);
+                    assert_true(expected <= size + RILL_RECORD_MAX_HEADER);
+                    uint8_t *end = rill_frame_put_record(frame, bytes, size, s_timestamps[t],
+                                                         s_traces[r], key);
+                    assert_int_equal(end - frame, expected);
+                    const uint8_t *at = frame;
+                    rill_frame_entry_t entry = s_get_record(&at, end);
+                    assert_ptr_equal(at, end);
+                    assert_int_equal(entry.record.size, size);
+                    if (size)
+                        assert_memory_equal(entry.record.data, bytes, size);
+                    assert_int_equal(entry.record.timestamp, s_timestamps[t]);
+                    assert_int_equal(entry.trace, s_traces[r]);
+                    assert_int_equal(entry.key.hash, key->hash);
+                    if (key->hash) {
+                        assert_int_equal(entry.key.offset, key->offset);
+                        if (key->offset >= 0)
+                            assert_int_equal(entry.key.size, key->size);
+                    }
+                    combinations++;
+                }
+    assert_true(combinations > 300);
+    free(frame);
+    free(bytes);
+}
+
+static void a_varint_round_trips_at_every_length(void **state)
+{
+    const uint32_t values[] = {0,         1,         127,       128,
+                               255,       16383,     16384,     2097151,
+                               2097152,   268435455, 268435456, RILL_RECORD_MAX_SIZE,
+                               UINT32_MAX};
+    for (size_t i = 0; i < S_COUNT(values); i++) {
+        uint8_t encoded[8];
+        uint8_t *end = rill_frame_put_varint(encoded, values[i]);
+        assert_int_equal(end - encoded, rill_frame_varint_size(values[i]));
+        const uint8_t *at = encoded;
+        uint32_t value = 0;
+        assert_int_equal(rill_frame_get_varint(&at, end, &value), 0);
+        assert_int_equal(value, values[i]);
+        assert_ptr_equal(at, end);
+        //  Cut anywhere, it is refused.
+        for (const uint8_t *cut = encoded; cut < end; cut++) {
+            at = encoded;
+            assert_int_equal(rill_frame_get_varint(&at, cut, &value), -1);
+        }
+    }
+}
+
+static void a_varint_not_in_its_shortest_form_or_past_32_bits_is_rejected(void **state)
+{
+    //  Strict decoding: one value, one encoding.
+    const struct {
+        uint8_t bytes[7];
+        size_t size;
+    } bad[] = {
+        {{0x80, 0x00}, 2},                         //  0 in two bytes
+        {{0x81, 0x80, 0x00}, 3},                   //  1 in three
+        {{0xff, 0xff, 0xff, 0xff, 0x10}, 5},       //  2^32
+        {{0xff, 0xff, 0xff, 0xff, 0x7f}, 5},       //  35 bits
+        {{0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, 6}, //  six bytes
+    };
+    for (size_t i = 0; i < S_COUNT(bad); i++) {
+        const uint8_t *at = bad[i].bytes;
+        uint32_t value;
+        if (rill_frame_get_varint(&at, bad[i].bytes + bad[i].size, &value) != -1)
+            fail_msg("bad varint %zu was accepted as %u", i, value);
+        assert_ptr_equal(at, bad[i].bytes);
+    }
+}
+
+//  Decodes the first `length` bytes of an encoded entry from a heap block of exactly that
+//  size, so ASan sees any read past it; returns what rill_frame_get_entry returned.
 static int s_decode_prefix(const uint8_t *encoded, size_t length)
 {
     uint8_t *copy = malloc(length ? length : 1);
     assert_non_null(copy);
     memcpy(copy, encoded, length);
     const uint8_t *at = copy;
-    rill_record_t record = {0};
-    uint64_t trace = 0;
-    int rc = rill_frame_get_record(&at, copy + length, &record, &trace);
-    if (rc)
-        assert_ptr_equal(at, copy); //  a rejected record leaves the position alone
+    rill_frame_entry_t entry;
+    const char *why = NULL;
+    int rc = rill_frame_get_entry(&at, copy + length, &entry, &why);
+    if (rc < 0) {
+        assert_ptr_equal(at, copy); //  a rejected entry leaves the position alone
+        assert_non_null(why);       //  and says why
+    } else
+        assert_ptr_equal(at, copy + length);
     free(copy);
     return rc;
 }
 
-static void every_truncation_of_a_record_is_rejected(void **state)
+static void every_truncation_of_every_kind_of_entry_is_rejected(void **state)
 {
-    uint8_t encoded[64];
-    for (int traced = 0; traced < 2; traced++) {
-        uint64_t trace = traced ? 0x1122334455667788ull : 0;
-        size_t size = rill_frame_record_size(11, trace);
-        rill_frame_put_record(encoded, "hello world", 11, 77, trace);
-        for (size_t length = 0; length < size; length++)
-            if (s_decode_prefix(encoded, length) != -1)
-                fail_msg("a record cut to %zu of %zu bytes (traced %d) was accepted", length, size,
-                         traced);
-        assert_int_equal(s_decode_prefix(encoded, size), 0);
-    }
+    uint8_t encoded[512];
+    char text[300];
+    memset(text, 'w', sizeof text);
+    for (size_t k = 0; k < S_COUNT(s_keys); k++)
+        for (size_t t = 0; t < S_COUNT(s_timestamps); t++)
+            for (size_t r = 0; r < S_COUNT(s_traces); r++) {
+                uint32_t size = k == 3 ? 300 : 11; //  a two-byte size varint too
+                size_t length =
+                    rill_frame_record_size(size, s_timestamps[t], s_traces[r], &s_keys[k]);
+                rill_frame_put_record(encoded, text, size, s_timestamps[t], s_traces[r],
+                                      &s_keys[k]);
+                for (size_t cut = 0; cut < length; cut++)
+                    if (s_decode_prefix(encoded, cut) != -1)
+                        fail_msg("an entry cut to %zu of %zu bytes was accepted", cut, length);
+                assert_int_equal(s_decode_prefix(encoded, length), RILL_ENTRY_IS_RECORD);
+            }
+    rill_frame_put_watermark(encoded, 77);
+    for (size_t cut = 0; cut < RILL_WATERMARK_ENTRY_SIZE; cut++)
+        assert_int_equal(s_decode_prefix(encoded, cut), -1);
+    assert_int_equal(s_decode_prefix(encoded, RILL_WATERMARK_ENTRY_SIZE), RILL_ENTRY_IS_WATERMARK);
 }
 
-//  A record header claiming `size` bytes followed by `present` bytes, in an exact heap block.
-static int s_decode_claim(uint32_t size, size_t present)
+//  An entry of flags, then the given bytes, in an exact heap block.
+static int s_decode_crafted(uint8_t flags, const void *rest, size_t rest_size)
 {
-    size_t length = RILL_RECORD_HEADER_SIZE + present;
-    uint8_t *encoded = calloc(1, length);
-    memcpy(encoded, &size, sizeof size);
-    int rc = s_decode_prefix(encoded, length);
-    free(encoded);
-    return rc;
+    uint8_t encoded[64];
+    assert_true(rest_size < sizeof encoded);
+    encoded[0] = flags;
+    memcpy(encoded + 1, rest, rest_size);
+    return s_decode_prefix(encoded, 1 + rest_size);
+}
+
+static void unknown_flag_bits_are_rejected(void **state)
+{
+    //  A record of 2 bytes, no optional fields, followed by enough bytes for any field.
+    uint8_t rest[40] = {2, 'o', 'k'};
+    assert_int_equal(s_decode_crafted(0, rest, 3), RILL_ENTRY_IS_RECORD);
+    for (unsigned bit = 0x10; bit < 0x100; bit <<= 1)
+        if (bit != RILL_ENTRY_WATERMARK)
+            assert_int_equal(s_decode_crafted((uint8_t)bit, rest, sizeof rest), -1);
+    //  A watermark is the marker alone: no record flag beside it.
+    for (unsigned bit = 1; bit < 0x80; bit <<= 1)
+        assert_int_equal(s_decode_crafted((uint8_t)(RILL_ENTRY_WATERMARK | bit), rest, sizeof rest),
+                         -1);
 }
 
 static void a_length_past_the_end_or_a_huge_length_is_rejected(void **state)
 {
-    assert_int_equal(s_decode_claim(100, 5), -1);
-    assert_int_equal(s_decode_claim(6, 5), -1);
-    assert_int_equal(s_decode_claim(5, 5), 0);
-    assert_int_equal(s_decode_claim(RILL_RECORD_MAX_SIZE, 16), -1);
-    assert_int_equal(s_decode_claim(0x7fffffffu, 16), -1);
+    uint8_t rest[32] = {0};
+    //  size 100 with 5 bytes; 6 with 5; 5 with 5.
+    rest[0] = 100;
+    assert_int_equal(s_decode_crafted(0, rest, 1 + 5), -1);
+    rest[0] = 6;
+    assert_int_equal(s_decode_crafted(0, rest, 1 + 5), -1);
+    rest[0] = 5;
+    assert_int_equal(s_decode_crafted(0, rest, 1 + 5), RILL_ENTRY_IS_RECORD);
+    //  RILL_RECORD_MAX_SIZE and 2^31 - 1 (past the maximum), with 16 bytes present.
+    uint8_t *end = rill_frame_put_varint(rest, RILL_RECORD_MAX_SIZE);
+    assert_int_equal(s_decode_crafted(0, rest, (size_t)(end - rest) + 16), -1);
+    end = rill_frame_put_varint(rest, 0x7fffffffu);
+    assert_int_equal(s_decode_crafted(0, rest, (size_t)(end - rest) + 16), -1);
     //  Traced: the trace id and the body must both fit.
-    assert_int_equal(s_decode_claim(RILL_RECORD_TRACED | 0, 7), -1);
-    assert_int_equal(s_decode_claim(RILL_RECORD_TRACED | 0, 8), 0);
-    assert_int_equal(s_decode_claim(RILL_RECORD_TRACED | RILL_RECORD_MAX_SIZE, 64), -1);
+    uint8_t traced[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    assert_int_equal(s_decode_crafted(RILL_ENTRY_TRACED, traced, 1 + 7), -1);
+    assert_int_equal(s_decode_crafted(RILL_ENTRY_TRACED, traced, 1 + 8), RILL_ENTRY_IS_RECORD);
+}
+
+//  A record "k=v" (3 bytes) with a key hash and the given range varints.
+static int s_decode_key(uint64_t hash, uint8_t flags, uint8_t offset, uint8_t size)
+{
+    uint8_t rest[32];
+    uint8_t *at = rest;
+    *at++ = 3;
+    memcpy(at, &hash, sizeof hash);
+    at += sizeof hash;
+    if (flags & RILL_ENTRY_KEY_RANGE) {
+        *at++ = offset;
+        *at++ = size;
+    }
+    memcpy(at, "k=v", 3);
+    return s_decode_crafted(flags, rest, (size_t)(at + 3 - rest));
+}
+
+static void a_key_range_past_its_record_or_a_zero_hash_is_rejected(void **state)
+{
+    uint8_t hash_range = RILL_ENTRY_KEY_HASH | RILL_ENTRY_KEY_RANGE;
+    assert_int_equal(s_decode_key(42, hash_range, 0, 1), RILL_ENTRY_IS_RECORD);
+    assert_int_equal(s_decode_key(42, hash_range, 0, 3), RILL_ENTRY_IS_RECORD);
+    assert_int_equal(s_decode_key(42, hash_range, 3, 0), RILL_ENTRY_IS_RECORD);
+    assert_int_equal(s_decode_key(42, hash_range, 2, 2), -1);
+    assert_int_equal(s_decode_key(42, hash_range, 0, 4), -1);
+    assert_int_equal(s_decode_key(42, hash_range, 4, 0), -1);
+    assert_int_equal(s_decode_key(42, RILL_ENTRY_KEY_HASH, 0, 0), RILL_ENTRY_IS_RECORD);
+    //  0 means "no hash" in memory: on the wire it is never sent.
+    assert_int_equal(s_decode_key(0, RILL_ENTRY_KEY_HASH, 0, 0), -1);
+    assert_int_equal(s_decode_key(0, hash_range, 0, 1), -1);
+    //  A range needs its hash.
+    uint8_t rest[] = {3, 0, 1, 'k', '=', 'v'};
+    assert_int_equal(s_decode_crafted(RILL_ENTRY_KEY_RANGE, rest, sizeof rest), -1);
+}
+
+static void fields_that_say_nothing_are_rejected(void **state)
+{
+    //  A timestamp field holding "no timestamp", a trace id of 0: each has a shorter form.
+    uint8_t rest[16] = {1};
+    int64_t none = RILL_NO_TIMESTAMP;
+    memcpy(rest + 1, &none, sizeof none);
+    rest[9] = 'x';
+    assert_int_equal(s_decode_crafted(RILL_ENTRY_TIMESTAMP, rest, 10), -1);
+    memset(rest + 1, 0, 8);
+    assert_int_equal(s_decode_crafted(RILL_ENTRY_TIMESTAMP, rest, 10), RILL_ENTRY_IS_RECORD);
+    assert_int_equal(s_decode_crafted(RILL_ENTRY_TRACED, rest, 10), -1);
 }
 
 //  ---- crafted frames through the decoder (the reader of receiver 0 on a 2 -> 1 edge)
@@ -150,7 +362,7 @@ typedef struct {
 } s_wire_t;
 
 static int s_count_record(void *ctx, const rill_record_t *record, int input, int sender,
-                          uint64_t trace)
+                          uint64_t trace, const rill_key_hint_t *key)
 {
     s_wire_t *wire = ctx;
     wire->records++;
@@ -259,14 +471,14 @@ static void a_count_past_the_last_entry_is_rejected(void **state)
     test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 3);
     test_frame_add_record(wire->frame, "a", 1, 0);
     test_frame_add_record(wire->frame, "b", 1, 0);
-    s_expect_rejected(wire, "truncated record");
+    s_expect_rejected(wire, "truncated entry");
 }
 
 static void a_huge_count_with_no_entries_is_rejected(void **state)
 {
     s_wire_t *wire = *state;
     test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, UINT32_MAX);
-    s_expect_rejected(wire, "truncated record");
+    s_expect_rejected(wire, "truncated entry");
     assert_int_equal(wire->records, 0);
 }
 
@@ -276,10 +488,11 @@ static void a_record_length_past_the_end_of_the_frame_is_rejected(void **state)
     test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 1);
     //  A record header claiming 1000 bytes, then five of them. The frame is larger than
     //  ZeroMQ's in-message limit, so its bytes live in a heap block of their own (ASan).
-    uint32_t size = 1000;
+    uint8_t header[16] = {RILL_ENTRY_TIMESTAMP};
+    uint8_t *end = rill_frame_put_varint(header + 1, 1000);
     int64_t timestamp = 0;
-    rill_buffer_append(wire->frame, &size, sizeof size);
-    rill_buffer_append(wire->frame, &timestamp, sizeof timestamp);
+    memcpy(end, &timestamp, sizeof timestamp);
+    rill_buffer_append(wire->frame, header, (size_t)(end - header) + sizeof timestamp);
     rill_buffer_append(wire->frame, "abcde", 5);
     s_expect_rejected(wire, "truncated record");
     assert_int_equal(wire->records, 0);
@@ -289,11 +502,10 @@ static void a_huge_record_length_is_rejected(void **state)
 {
     s_wire_t *wire = *state;
     test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 1);
-    uint32_t size = RILL_RECORD_MAX_SIZE | RILL_RECORD_TRACED;
-    int64_t timestamp = 0;
+    uint8_t header[8] = {RILL_ENTRY_TRACED};
+    uint8_t *end = rill_frame_put_varint(header + 1, RILL_RECORD_MAX_SIZE);
     uint64_t trace = 1;
-    rill_buffer_append(wire->frame, &size, sizeof size);
-    rill_buffer_append(wire->frame, &timestamp, sizeof timestamp);
+    rill_buffer_append(wire->frame, header, (size_t)(end - header));
     rill_buffer_append(wire->frame, &trace, sizeof trace);
     rill_buffer_append(wire->frame, "0123456789", 10);
     s_expect_rejected(wire, "truncated record");
@@ -303,10 +515,10 @@ static void a_watermark_entry_cut_short_is_rejected(void **state)
 {
     s_wire_t *wire = *state;
     test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 1);
-    uint32_t marker = RILL_ENTRY_WATERMARK;
+    uint8_t marker = RILL_ENTRY_WATERMARK;
     rill_buffer_append(wire->frame, &marker, sizeof marker);
     rill_buffer_append(wire->frame, "\1\2\3", 3); //  3 of the watermark's 8 bytes
-    s_expect_rejected(wire, "truncated record");
+    s_expect_rejected(wire, "truncated watermark");
 }
 
 static void bytes_after_the_last_counted_entry_are_rejected(void **state)
@@ -317,6 +529,18 @@ static void bytes_after_the_last_counted_entry_are_rejected(void **state)
     test_frame_add_record(wire->frame, "kept", 1, 0);
     test_frame_add_record(wire->frame, "lost", 2, 0);
     s_expect_rejected(wire, "bytes after its last entry");
+}
+
+static void a_key_hash_on_an_edge_that_is_not_keyed_is_rejected(void **state)
+{
+    //  The wire's edge is a rebalance: its receiver's operator keys nothing by this edge's
+    //  extractor, so a key hint there can only be a forgery or a bug.
+    s_wire_t *wire = *state;
+    test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 1);
+    rill_key_hint_t key = {rill_key_hash("a", 1), 0, 1};
+    test_frame_add_keyed_record(wire->frame, "a", 1, 0, &key);
+    s_expect_rejected(wire, "a key hash on an edge that is not keyed");
+    assert_int_equal(wire->records, 0);
 }
 
 static void a_control_frame_with_a_body_is_rejected(void **state)
@@ -338,11 +562,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_record_put_then_got_has_the_same_bytes_and_timestamp),
+        cmocka_unit_test(a_record_without_a_timestamp_spends_no_bytes_on_it),
         cmocka_unit_test(a_traced_record_carries_its_trace_id_after_the_timestamp),
         cmocka_unit_test(records_follow_one_another_and_an_empty_record_is_a_record),
         cmocka_unit_test(a_watermark_entry_is_told_apart_from_a_record),
-        cmocka_unit_test(every_truncation_of_a_record_is_rejected),
+        cmocka_unit_test(every_flag_combination_and_size_round_trips),
+        cmocka_unit_test(a_varint_round_trips_at_every_length),
+        cmocka_unit_test(a_varint_not_in_its_shortest_form_or_past_32_bits_is_rejected),
+        cmocka_unit_test(every_truncation_of_every_kind_of_entry_is_rejected),
+        cmocka_unit_test(unknown_flag_bits_are_rejected),
         cmocka_unit_test(a_length_past_the_end_or_a_huge_length_is_rejected),
+        cmocka_unit_test(a_key_range_past_its_record_or_a_zero_hash_is_rejected),
+        cmocka_unit_test(fields_that_say_nothing_are_rejected),
         cmocka_unit_test_setup_teardown(a_well_formed_frame_is_decoded_record_by_record,
                                         s_wire_setup, s_wire_teardown),
         cmocka_unit_test_setup_teardown(a_frame_shorter_than_its_header_is_rejected, s_wire_setup,
@@ -364,6 +595,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_watermark_entry_cut_short_is_rejected, s_wire_setup,
                                         s_wire_teardown),
         cmocka_unit_test_setup_teardown(bytes_after_the_last_counted_entry_are_rejected,
+                                        s_wire_setup, s_wire_teardown),
+        cmocka_unit_test_setup_teardown(a_key_hash_on_an_edge_that_is_not_keyed_is_rejected,
                                         s_wire_setup, s_wire_teardown),
         cmocka_unit_test(a_control_frame_with_a_body_is_rejected),
     };

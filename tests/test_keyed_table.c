@@ -331,6 +331,60 @@ static void the_key_hash_is_never_zero_and_depends_on_every_byte(void **state)
     assert_int_not_equal(rill_keyed_hash("abc", 3), rill_keyed_hash("abc", 2));
 }
 
+//  Puts `count` distinct keys whose key group (rill_key_group_of_hash) falls in [lo, hi) into
+//  a fresh table and returns its mean probe length.
+static double s_mean_probe_of_groups(int count, int lo, int hi)
+{
+    rill_keyed_table_t *table = rill_keyed_table_new();
+    int put = 0;
+    for (int i = 0; put < count; i++) {
+        char key[32];
+        s_key_text(i, key, sizeof key);
+        uint64_t hash = rill_keyed_hash(key, strlen(key));
+        int group = (int)(hash % RILL_MAX_PARALLELISM);
+        if (group < lo || group >= hi)
+            continue;
+        assert_non_null(rill_keyed_table_put(table, key, strlen(key), hash, &i, sizeof i, 0));
+        put++;
+    }
+    double probe = rill_keyed_table_mean_probe(table);
+    rill_keyed_table_destroy(&table);
+    return probe;
+}
+
+static void a_receivers_keys_from_few_key_groups_do_not_crowd_its_table(void **state)
+{
+    //  A receiver of a hash edge holds only the keys of its key groups (Flink's
+    //  KeyGroupRangeAssignment: a contiguous range of hash % max parallelism), so they share
+    //  low hash bits. Its table must spread them as well as it spreads any keys: linear
+    //  probing at a load of at most 0.7 averages about 1.5 to 2.2 probes per lookup. With the
+    //  low bits as the home slot, one key group would average in the hundreds here.
+    double any = s_mean_probe_of_groups(20000, 0, RILL_MAX_PARALLELISM);
+    double one_group = s_mean_probe_of_groups(20000, 5, 6);                   //  parallelism 256
+    double half = s_mean_probe_of_groups(20000, 0, RILL_MAX_PARALLELISM / 2); //  2: receiver 0
+    double quarter = s_mean_probe_of_groups(20000, 192, 256);                 //  4: receiver 3
+    print_message("mean probes: any key %.2f, one key group %.2f, half %.2f, a quarter %.2f\n", any,
+                  one_group, half, quarter);
+    assert_true(any >= 1.0 && any < 2.5);
+    assert_true(one_group >= 1.0 && one_group < 2.5);
+    assert_true(half >= 1.0 && half < 2.5);
+    assert_true(quarter >= 1.0 && quarter < 2.5);
+}
+
+static void the_mean_probe_counts_slots_visited_from_home(void **state)
+{
+    //  64 slots; hashes below 2^32 have their low bits as home. Homes 3, 3, 3 fill 3, 4, 5:
+    //  1 + 2 + 3 probes; a key alone at home 10: 1.
+    rill_keyed_table_t *table = rill_keyed_table_new();
+    assert_true(rill_keyed_table_mean_probe(table) == 0);
+    s_put(table, "a", 3, "x", 0);
+    s_put(table, "b", 64 + 3, "x", 0);
+    s_put(table, "c", 128 + 3, "x", 0);
+    s_put(table, "d", 10, "x", 0);
+    assert_true(rill_keyed_table_mean_probe(table) == (1 + 2 + 3 + 1) / 4.0);
+    rill_keyed_table_destroy(&table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +400,8 @@ int main(void)
         cmocka_unit_test(iteration_visits_every_key_exactly_once),
         cmocka_unit_test(random_puts_and_removes_agree_with_a_reference),
         cmocka_unit_test(the_key_hash_is_never_zero_and_depends_on_every_byte),
+        cmocka_unit_test(a_receivers_keys_from_few_key_groups_do_not_crowd_its_table),
+        cmocka_unit_test(the_mean_probe_counts_slots_visited_from_home),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
     through its key group (Flink's KeyGroupRangeAssignment), rebalance goes round robin,
     rescale stays in its local group, broadcast says "all", global says 0, shuffle stays in
     range, custom is checked. */
-#include "rill_partitioner.h"
 #include "rill_graph_private.h"
+#include "rill_keyed_table.h"
+#include "rill_partitioner.h"
 #include "testutil.h"
 
 #include <string.h>
@@ -18,7 +19,10 @@ static int s_select(rill_partitioner_t *partitioner, const char *text)
 {
     rill_record_t record = s_record(text);
     const char *error = NULL;
-    int target = rill_partitioner_select(partitioner, &record, &error);
+    rill_key_hint_t key;
+    int target = rill_partitioner_select(partitioner, &record, &key, &error);
+    //  Only a hash edge hashes a key; the others carry none.
+    assert_true(partitioner->pattern == RILL_PATTERN_HASH ? key.hash != 0 : key.hash == 0);
     if (target == -1)
         fail_msg("select failed: %s", error ? error : "(no message)");
     return target;
@@ -106,8 +110,9 @@ static void a_failing_key_extractor_fails_the_selection_with_a_message(void **st
     rill_partitioner_t partitioner;
     rill_partitioner_init(&partitioner, &edge, RILL_PATTERN_HASH, 0, 2, 0, 2);
     rill_record_t record = s_record("k\t1");
+    rill_key_hint_t key;
     const char *error = NULL;
-    assert_int_equal(rill_partitioner_select(&partitioner, &record, &error), -1);
+    assert_int_equal(rill_partitioner_select(&partitioner, &record, &key, &error), -1);
     assert_string_equal(error, "key extractor failed");
 }
 
@@ -254,9 +259,10 @@ static void custom_out_of_range_is_an_error_not_a_receiver(void **state)
         rill_partitioner_t partitioner;
         rill_partitioner_init(&partitioner, &edge, RILL_PATTERN_CUSTOM, 0, 3, 0, 3);
         rill_record_t record = s_record("x");
+        rill_key_hint_t key;
         const char *error = NULL;
         //  -2 is RILL_PARTITION_ALL: a user function must not be able to broadcast by accident.
-        assert_int_equal(rill_partitioner_select(&partitioner, &record, &error), -1);
+        assert_int_equal(rill_partitioner_select(&partitioner, &record, &key, &error), -1);
         assert_non_null(error);
         assert_non_null(strstr(error, "out of range"));
         assert_int_equal(custom.calls, 1);
@@ -270,9 +276,72 @@ static void an_unresolved_pattern_is_an_error(void **state)
     rill_partitioner_t partitioner;
     rill_partitioner_init(&partitioner, &edge, RILL_PATTERN_DEFAULT, 0, 2, 0, 2);
     rill_record_t record = s_record("x");
+    rill_key_hint_t key;
     const char *error = NULL;
-    assert_int_equal(rill_partitioner_select(&partitioner, &record, &error), -1);
+    assert_int_equal(rill_partitioner_select(&partitioner, &record, &key, &error), -1);
     assert_string_equal(error, "unknown exchange pattern");
+}
+
+//  The second TAB-separated field, pointing into the record.
+static int s_second_field(const rill_record_t *in, rill_key_t *key, void *ctx)
+{
+    const char *text = in->data, *tab = memchr(text, '\t', in->size);
+    if (!tab)
+        return -1;
+    key->data = tab + 1;
+    key->size = in->size - (size_t)(tab + 1 - text);
+    return 0;
+}
+
+//  A computed key: the first field in upper case, written into the key's scratch.
+static int s_upper_first_field(const rill_record_t *in, rill_key_t *key, void *ctx)
+{
+    const char *text = in->data;
+    size_t size = 0;
+    while (size < in->size && size < RILL_KEY_SCRATCH && text[size] != '\t') {
+        char c = text[size];
+        key->scratch[size++] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    }
+    key->data = key->scratch;
+    key->size = size;
+    return 0;
+}
+
+//  What the partitioner carries must be what the receiver would compute: the receiving
+//  operator's extractor on the same record, then the keyed table's hash.
+static void s_expect_carried(rill_key_fn fn, const char *text, int64_t offset)
+{
+    rill_edge_spec_t edge = {.key = fn};
+    rill_partitioner_t partitioner;
+    rill_partitioner_init(&partitioner, &edge, RILL_PATTERN_HASH, 0, 4, 0, 4);
+    rill_record_t record = s_record(text);
+    rill_key_hint_t hint;
+    const char *error = NULL;
+    int target = rill_partitioner_select(&partitioner, &record, &hint, &error);
+    //  A writer whose receiver keys nothing asks for no hint: the same receiver all the same.
+    assert_int_equal(rill_partitioner_select(&partitioner, &record, NULL, &error), target);
+    rill_key_t key = {0};
+    assert_int_equal(fn(&record, &key, NULL), 0);
+    uint64_t hash = rill_keyed_hash(key.data, key.size);
+    assert_int_equal(hint.hash, hash);
+    assert_int_equal(target, rill_key_group_receiver(rill_key_group(key.data, key.size), 4));
+    assert_int_equal(rill_key_group_of_hash(hint.hash), rill_key_group(key.data, key.size));
+    assert_int_equal(hint.offset, offset);
+    assert_int_equal(hint.size, key.size);
+    if (offset >= 0)
+        assert_memory_equal(text + offset, key.data, key.size);
+}
+
+static void hash_carries_the_hash_the_receiver_would_compute_and_where_the_key_lies(void **state)
+{
+    s_expect_carried(rill_key_first_field, "apple\t1", 0);
+    s_expect_carried(rill_key_first_field, "no tab at all", 0);
+    s_expect_carried(rill_key_first_field, "\tempty key", 0);
+    s_expect_carried(s_second_field, "1\tbanana", 2);
+    s_expect_carried(s_second_field, "12\t", 3); //  an empty key at the record's end
+    //  Computed keys live outside the record: only their hash travels.
+    s_expect_carried(s_upper_first_field, "apple\t1", -1);
+    s_expect_carried(s_upper_first_field, "", -1);
 }
 
 int main(void)
@@ -291,6 +360,7 @@ int main(void)
         cmocka_unit_test(custom_returns_the_users_choice_and_hands_it_the_key),
         cmocka_unit_test(custom_out_of_range_is_an_error_not_a_receiver),
         cmocka_unit_test(an_unresolved_pattern_is_an_error),
+        cmocka_unit_test(hash_carries_the_hash_the_receiver_would_compute_and_where_the_key_lies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

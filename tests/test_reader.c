@@ -27,7 +27,7 @@ typedef struct {
 } s_fixture_t;
 
 static int s_on_record(void *ctx, const rill_record_t *record, int input, int sender,
-                       uint64_t trace)
+                       uint64_t trace, const rill_key_hint_t *key)
 {
     s_fixture_t *self = ctx;
     assert_int_equal(input, 0);
@@ -122,7 +122,7 @@ typedef struct {
 } s_traced_t;
 
 static int s_note_trace(void *ctx, const rill_record_t *record, int input, int sender,
-                        uint64_t trace)
+                        uint64_t trace, const rill_key_hint_t *key)
 {
     s_traced_t *traced = ctx;
     traced->trace = trace;
@@ -314,7 +314,8 @@ static void the_input_turns_idle_when_every_open_channel_is_idle_and_active_on_d
     s_fixture_destroy(&self);
 }
 
-static int s_refuse(void *ctx, const rill_record_t *record, int input, int sender, uint64_t trace)
+static int s_refuse(void *ctx, const rill_record_t *record, int input, int sender, uint64_t trace,
+                    const rill_key_hint_t *key)
 {
     int *calls = ctx;
     (*calls)++;
@@ -322,11 +323,53 @@ static int s_refuse(void *ctx, const rill_record_t *record, int input, int sende
 }
 
 static int s_count_calls(void *ctx, const rill_record_t *record, int input, int sender,
-                         uint64_t trace)
+                         uint64_t trace, const rill_key_hint_t *key)
 {
     int *calls = ctx;
     (*calls)++;
     return 0;
+}
+
+typedef struct {
+    rill_key_hint_t keys[4];
+    bool carried[4];
+    int calls;
+} s_keys_seen_t;
+
+static int s_note_key(void *ctx, const rill_record_t *record, int input, int sender, uint64_t trace,
+                      const rill_key_hint_t *key)
+{
+    s_keys_seen_t *seen = ctx;
+    assert_true(seen->calls < 4);
+    seen->carried[seen->calls] = key != NULL;
+    if (key)
+        seen->keys[seen->calls] = *key;
+    seen->calls++;
+    return 0;
+}
+
+static void a_record_from_a_hash_edge_is_handed_on_with_the_key_it_carried(void **state)
+{
+    s_fixture_t *self = s_fixture_new(1, 1, RILL_PATTERN_HASH);
+    rill_key_hint_t range = {rill_key_hash("k", 1), 0, 1};
+    rill_key_hint_t computed = {rill_key_hash("K", 1), -1, 1};
+    test_frame_begin(self->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 3);
+    test_frame_add_keyed_record(self->frame, "k\t1", 5, 0, &range);
+    test_frame_add_keyed_record(self->frame, "k\t2", 6, 0, &computed);
+    test_frame_add_record(self->frame, "k\t3", 7, 0);
+    assert_int_equal(test_frame_send(self->sender, self->frame), 0);
+    s_keys_seen_t seen = {0};
+    assert_int_equal(test_reader_take(self->reader, 0, 1, s_note_key, &seen), 1);
+    assert_int_equal(seen.calls, 3);
+    assert_true(seen.carried[0]);
+    assert_int_equal(seen.keys[0].hash, range.hash);
+    assert_int_equal(seen.keys[0].offset, 0);
+    assert_int_equal(seen.keys[0].size, 1);
+    assert_true(seen.carried[1]);
+    assert_int_equal(seen.keys[1].hash, computed.hash);
+    assert_true(seen.keys[1].offset < 0); //  a computed key: its extractor runs again
+    assert_false(seen.carried[2]);        //  none carried: the operator extracts and hashes
+    s_fixture_destroy(&self);
 }
 
 static void a_failing_record_callback_stops_the_frame(void **state)
@@ -394,6 +437,7 @@ int main(void)
         cmocka_unit_test(an_ended_channel_no_longer_holds_the_watermark),
         cmocka_unit_test(an_idle_channel_is_left_out_of_the_minimum_until_it_sends_again),
         cmocka_unit_test(the_input_turns_idle_when_every_open_channel_is_idle_and_active_on_data),
+        cmocka_unit_test(a_record_from_a_hash_edge_is_handed_on_with_the_key_it_carried),
         cmocka_unit_test(a_failing_record_callback_stops_the_frame),
         cmocka_unit_test(records_received_are_counted_per_channel),
     };

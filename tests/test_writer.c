@@ -20,6 +20,7 @@ typedef struct {
     char texts[S_MAX_ENTRIES][32];
     int64_t timestamps[S_MAX_ENTRIES]; //  for a watermark entry: the watermark
     bool watermark[S_MAX_ENTRIES];
+    rill_key_hint_t keys[S_MAX_ENTRIES]; //  hash 0: none carried
 } s_frame_t;
 
 typedef struct {
@@ -30,13 +31,14 @@ typedef struct {
     rill_writer_t *writer;
 } s_fixture_t;
 
-//  Writer of sender `sender` on a senders -> receivers edge, every receiver bound.
-static s_fixture_t *s_fixture_new(int senders, int receivers, rill_pattern_t pattern, int sender,
-                                  size_t batch_size, int buffer_timeout_ms,
-                                  rill_partition_fn partition)
+//  Writer of sender `sender` on a senders -> receivers edge into operators of receiver_kind,
+//  every receiver bound.
+static s_fixture_t *s_fixture_new_into(int senders, int receivers, rill_pattern_t pattern,
+                                       rill_op_kind_t receiver_kind, int sender, size_t batch_size,
+                                       int buffer_timeout_ms, rill_partition_fn partition)
 {
     s_fixture_t *self = calloc(1, sizeof(s_fixture_t));
-    self->pipe = test_pipe_new(senders, receivers, pattern, partition, NULL);
+    self->pipe = test_pipe_new_into(senders, receivers, pattern, receiver_kind, partition, NULL);
     self->metrics = rill_metrics_new(self->pipe->plan);
     self->receiver_count = receivers;
     for (int r = 0; r < receivers; r++) {
@@ -49,6 +51,15 @@ static s_fixture_t *s_fixture_new(int senders, int receivers, rill_pattern_t pat
     assert_non_null(self->writer);
     assert_int_equal(rill_writer_connect(self->writer), 0);
     return self;
+}
+
+//  The same into maps.
+static s_fixture_t *s_fixture_new(int senders, int receivers, rill_pattern_t pattern, int sender,
+                                  size_t batch_size, int buffer_timeout_ms,
+                                  rill_partition_fn partition)
+{
+    return s_fixture_new_into(senders, receivers, pattern, RILL_OP_MAP, sender, batch_size,
+                              buffer_timeout_ms, partition);
 }
 
 static void s_fixture_destroy(s_fixture_t **self_p)
@@ -95,17 +106,20 @@ static void s_next_frame(s_fixture_t *self, int r, s_frame_t *frame)
     assert_int_equal(frame->header.magic, RILL_FRAME_MAGIC);
     assert_true(frame->header.count <= S_MAX_ENTRIES);
     for (uint32_t i = 0; i < frame->header.count; i++) {
-        if (rill_frame_get_watermark(at, &frame->timestamps[i])) {
+        rill_frame_entry_t entry = {{"", 0, RILL_NO_TIMESTAMP}, 0, {0, -1, 0}, 0};
+        const char *why = NULL;
+        int kind = rill_frame_get_entry(&at, end, &entry, &why);
+        if (kind < 0)
+            fail_msg("entry %u does not decode: %s", i, why);
+        if (kind == RILL_ENTRY_IS_WATERMARK) {
             frame->watermark[i] = true;
-            at += RILL_RECORD_HEADER_SIZE;
+            frame->timestamps[i] = entry.watermark;
             continue;
         }
-        rill_record_t record = {NULL, 0, RILL_NO_TIMESTAMP};
-        uint64_t trace;
-        assert_int_equal(rill_frame_get_record(&at, end, &record, &trace), 0);
-        snprintf(frame->texts[i], sizeof frame->texts[i], "%.*s", (int)record.size,
-                 (const char *)record.data);
-        frame->timestamps[i] = record.timestamp;
+        snprintf(frame->texts[i], sizeof frame->texts[i], "%.*s", (int)entry.record.size,
+                 (const char *)entry.record.data);
+        frame->timestamps[i] = entry.record.timestamp;
+        frame->keys[i] = entry.key;
     }
     frame->entries = (int)frame->header.count;
     assert_ptr_equal(at, end); //  the writer leaves no byte unaccounted for
@@ -138,16 +152,17 @@ static void records_emitted_together_travel_in_one_frame(void **state)
 
 static void a_full_batch_is_sent_without_a_flush(void **state)
 {
-    //  Each "rec-NN" entry takes 12 + 6 bytes; 13 of them and the 16-byte header fill 250 of
-    //  256, so the 14th starts a new batch.
+    //  Each "rec-NN" entry takes 10 + 6 bytes (flags, size, timestamp); 15 of them and the
+    //  16-byte header fill 256 of 256, so the batch goes at once and the 16th starts a new one.
     s_fixture_t *self = s_fixture_new(1, 1, RILL_PATTERN_FORWARD, 0, 256, S_NEVER_MS, NULL);
-    for (int i = 0; i < 30; i++) {
+    assert_int_equal(rill_frame_record_size(6, 0, 0, NULL), 16);
+    for (int i = 0; i < 35; i++) {
         char text[8];
         snprintf(text, sizeof text, "rec-%02d", i);
         assert_int_equal(s_emit(self, text, i), 0);
     }
     s_frame_t frame;
-    int expected[] = {13, 13, 4};
+    int expected[] = {15, 15, 5};
     int next = 0;
     for (int f = 0; f < 3; f++) {
         if (f == 2) {
@@ -163,11 +178,11 @@ static void a_full_batch_is_sent_without_a_flush(void **state)
             assert_string_equal(frame.texts[i], text);
         }
     }
-    assert_int_equal(next, 30);
+    assert_int_equal(next, 35);
     rill_subtask_metrics_t counts = rill_metrics_subtask(self->metrics, 0);
-    assert_int_equal(counts.records_out, 30);
+    assert_int_equal(counts.records_out, 35);
     assert_int_equal(counts.batches_out, 3);
-    assert_int_equal(counts.bytes_out, 30 * 6);
+    assert_int_equal(counts.bytes_out, 35 * 6);
     s_fixture_destroy(&self);
 }
 
@@ -186,7 +201,8 @@ static void a_record_larger_than_a_batch_gets_a_frame_of_its_own(void **state)
     assert_string_equal(frame.texts[0], "small");
     s_next_frame(self, 0, &frame); //  then the big one, at once
     assert_int_equal(frame.entries, 1);
-    assert_int_equal(frame.size, sizeof(rill_frame_header_t) + RILL_RECORD_HEADER_SIZE + 1000);
+    assert_int_equal(frame.size,
+                     sizeof(rill_frame_header_t) + rill_frame_record_size(1000, 0, 0, NULL));
     assert_false(s_frame_waiting(self, 0));
     assert_int_equal(rill_writer_flush(self->writer), 0);
     s_next_frame(self, 0, &frame);
@@ -343,7 +359,9 @@ static void broadcast_sends_one_batch_to_every_receiver_and_counts_each_record_o
 
 static void hash_routes_each_record_to_the_owner_of_its_key_group(void **state)
 {
-    s_fixture_t *self = s_fixture_new(1, 3, RILL_PATTERN_HASH, 0, 4096, S_NEVER_MS, NULL);
+    //  Into a keyed count: each record carries its key.
+    s_fixture_t *self =
+        s_fixture_new_into(1, 3, RILL_PATTERN_HASH, RILL_OP_REDUCE, 0, 4096, S_NEVER_MS, NULL);
     const char *records[] = {"apple\t1", "pear\t2", "fig\t3", "apple\t4", "kiwi\t5", "lime\t6"};
     int expected[3] = {0, 0, 0};
     for (int i = 0; i < 6; i++) {
@@ -363,8 +381,14 @@ static void hash_routes_each_record_to_the_owner_of_its_key_group(void **state)
         assert_int_equal(frame.entries, expected[r]);
         for (int i = 0; i < frame.entries; i++) {
             const char *tab = strchr(frame.texts[i], '\t');
-            int group = rill_key_group(frame.texts[i], (size_t)(tab - frame.texts[i]));
+            size_t key_size = (size_t)(tab - frame.texts[i]);
+            int group = rill_key_group(frame.texts[i], key_size);
             assert_int_equal(rill_key_group_receiver(group, 3), r);
+            //  The key's hash came along, the one the receiver's keyed table would compute,
+            //  with where the key lies, so the receiver neither extracts nor hashes it.
+            assert_int_equal(frame.keys[i].hash, rill_key_hash(frame.texts[i], key_size));
+            assert_int_equal(frame.keys[i].offset, 0);
+            assert_int_equal(frame.keys[i].size, key_size);
         }
     }
     s_fixture_destroy(&self);
@@ -465,8 +489,9 @@ static void records_are_counted_per_channel_by_the_sender(void **state)
         //  bytes are the whole frame.
         assert_int_equal(channel.records, ch->to_index == 0 ? 3 : 2);
         assert_int_equal(channel.batches, 1);
-        assert_int_equal(channel.bytes, sizeof(rill_frame_header_t) +
-                                            channel.records * (RILL_RECORD_HEADER_SIZE + 4));
+        assert_int_equal(channel.bytes,
+                         sizeof(rill_frame_header_t) +
+                             channel.records * rill_frame_record_size(4, 1, 0, NULL));
         records += channel.records;
     }
     assert_int_equal(records, 5);
@@ -474,6 +499,102 @@ static void records_are_counted_per_channel_by_the_sender(void **state)
     assert_int_equal(counts.records_out, 5);
     assert_int_equal(counts.bytes_out, 20);
     assert_int_equal(counts.batches_out, 2);
+    s_fixture_destroy(&self);
+}
+
+static void a_hash_edge_into_an_operator_that_keys_nothing_carries_no_key(void **state)
+{
+    //  The test pipe's hash edge feeds a map: the key's hash and range would be wasted bytes.
+    s_fixture_t *self = s_fixture_new(1, 1, RILL_PATTERN_HASH, 0, 4096, S_NEVER_MS, NULL);
+    assert_int_equal(s_emit(self, "apple\t1", RILL_NO_TIMESTAMP), 0);
+    assert_int_equal(rill_writer_flush(self->writer), 0);
+    s_frame_t frame;
+    s_next_frame(self, 0, &frame);
+    assert_int_equal(frame.keys[0].hash, 0);
+    assert_int_equal(frame.size, sizeof(rill_frame_header_t) + 2 + 7);
+    s_fixture_destroy(&self);
+}
+
+static void other_patterns_carry_no_key(void **state)
+{
+    rill_pattern_t patterns[] = {RILL_PATTERN_FORWARD, RILL_PATTERN_REBALANCE,
+                                 RILL_PATTERN_BROADCAST};
+    for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++) {
+        s_fixture_t *self = s_fixture_new(1, 1, patterns[p], 0, 4096, S_NEVER_MS, NULL);
+        assert_int_equal(s_emit(self, "apple\t1", RILL_NO_TIMESTAMP), 0);
+        assert_int_equal(rill_writer_flush(self->writer), 0);
+        s_frame_t frame;
+        s_next_frame(self, 0, &frame);
+        assert_int_equal(frame.entries, 1);
+        assert_int_equal(frame.keys[0].hash, 0);
+        assert_int_equal(frame.timestamps[0], RILL_NO_TIMESTAMP);
+        //  Header, then flags, size and the 7 bytes: no timestamp, no key.
+        assert_int_equal(frame.size, sizeof(rill_frame_header_t) + 2 + 7);
+        s_fixture_destroy(&self);
+    }
+}
+
+//  Sends `batches` full batches to receiver 0 and has its reader take and release each one
+//  before the next is sent.
+static void s_send_and_consume(s_fixture_t *self, int batches)
+{
+    for (int b = 0; b < batches; b++) {
+        assert_int_equal(s_emit(self, "a record of some bytes", 0), 0);
+        assert_int_equal(rill_writer_flush(self->writer), 0);
+        s_frame_t frame;
+        s_next_frame(self, 0, &frame); //  received, decoded, closed: ZeroMQ frees it
+        assert_int_equal(frame.entries, 1);
+    }
+}
+
+static void a_batch_buffer_comes_back_to_the_writer_once_its_frame_is_received(void **state)
+{
+    //  Steady state does no malloc: a channel whose frames are taken as they come needs one
+    //  buffer, however many batches go through it.
+    s_fixture_t *self = s_fixture_new(1, 1, RILL_PATTERN_FORWARD, 0, 4096, S_NEVER_MS, NULL);
+    uint64_t allocated, reused;
+    rill_writer_buffers(self->writer, &allocated, &reused);
+    assert_int_equal(allocated, 0); //  lazily: nothing sent, nothing taken
+    s_send_and_consume(self, 50);
+    rill_writer_buffers(self->writer, &allocated, &reused);
+    assert_int_equal(allocated, 1);
+    assert_int_equal(reused, 49);
+    s_fixture_destroy(&self);
+}
+
+static void a_channel_that_carries_nothing_takes_no_buffer(void **state)
+{
+    //  Hash 1 -> 4 with every record of one key: one channel is used, three cost nothing.
+    s_fixture_t *self = s_fixture_new(1, 4, RILL_PATTERN_HASH, 0, 4096, S_NEVER_MS, NULL);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(s_emit(self, "same key\t1", 0), 0);
+    uint64_t allocated, reused;
+    rill_writer_buffers(self->writer, &allocated, &reused);
+    assert_int_equal(allocated, 1);
+    s_fixture_destroy(&self);
+}
+
+static void buffers_in_flight_when_the_writer_goes_are_freed_by_their_receivers(void **state)
+{
+    //  Batches still queued at a receiver outlive their writer: they hold the pool, and the
+    //  last one returned frees it (ASan and valgrind see nothing leaked or used after free).
+    s_fixture_t *self = s_fixture_new(1, 1, RILL_PATTERN_FORWARD, 0, 64, S_NEVER_MS, NULL);
+    for (int b = 0; b < 3; b++) {
+        assert_int_equal(s_emit(self, "queued", b), 0);
+        assert_int_equal(rill_writer_flush(self->writer), 0);
+    }
+    //  A record larger than a batch: its buffer is not the pool's size, and is freed, not kept.
+    char big[200];
+    memset(big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(s_emit(self, big, 3), 0);
+    rill_writer_destroy(&self->writer);
+    for (int b = 0; b < 4; b++) {
+        s_frame_t frame;
+        s_next_frame(self, 0, &frame);
+        assert_int_equal(frame.entries, 1);
+        assert_int_equal(frame.timestamps[0], b);
+    }
     s_fixture_destroy(&self);
 }
 
@@ -496,6 +617,11 @@ int main(void)
         cmocka_unit_test(a_record_over_the_maximum_size_is_refused_before_it_is_read),
         cmocka_unit_test(a_full_channel_blocks_the_send_and_asks_its_owner_whether_to_give_up),
         cmocka_unit_test(records_are_counted_per_channel_by_the_sender),
+        cmocka_unit_test(a_hash_edge_into_an_operator_that_keys_nothing_carries_no_key),
+        cmocka_unit_test(other_patterns_carry_no_key),
+        cmocka_unit_test(a_batch_buffer_comes_back_to_the_writer_once_its_frame_is_received),
+        cmocka_unit_test(a_channel_that_carries_nothing_takes_no_buffer),
+        cmocka_unit_test(buffers_in_flight_when_the_writer_goes_are_freed_by_their_receivers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

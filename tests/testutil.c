@@ -311,6 +311,13 @@ static int s_pipe_map(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
                            rill_partition_fn partition, void *partition_ctx)
 {
+    return test_pipe_new_into(senders, receivers, pattern, RILL_OP_MAP, partition, partition_ctx);
+}
+
+test_pipe_t *test_pipe_new_into(int senders, int receivers, rill_pattern_t pattern,
+                                rill_op_kind_t receiver_kind, rill_partition_fn partition,
+                                void *partition_ctx)
+{
     test_pipe_t *self = calloc(1, sizeof(test_pipe_t));
     assert_non_null(self);
     self->graph = rill_graph_new();
@@ -320,10 +327,16 @@ test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
                                              .parallelism = senders,
                                              .fn.generate = test_generate_sequence,
                                              .count = 1});
-    int to = rill_graph_add_operator(self->graph, &(rill_operator_spec_t){.kind = RILL_OP_MAP,
-                                                                          .name = "receivers",
-                                                                          .parallelism = receivers,
-                                                                          .fn.map = s_pipe_map});
+    int to =
+        rill_graph_add_operator(self->graph, receiver_kind == RILL_OP_REDUCE
+                                                 ? &(rill_operator_spec_t){.kind = RILL_OP_REDUCE,
+                                                                           .name = "receivers",
+                                                                           .parallelism = receivers,
+                                                                           .agg = RILL_AGG_COUNT}
+                                                 : &(rill_operator_spec_t){.kind = RILL_OP_MAP,
+                                                                           .name = "receivers",
+                                                                           .parallelism = receivers,
+                                                                           .fn.map = s_pipe_map});
     int sink = rill_graph_add_operator(
         self->graph, &(rill_operator_spec_t){
                          .kind = RILL_OP_SINK_DISCARD, .name = "out", .parallelism = receivers});
@@ -401,17 +414,23 @@ void test_frame_begin(rill_buffer_t *frame, uint8_t magic, uint8_t kind, uint16_
 void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
                            uint64_t trace)
 {
+    test_frame_add_keyed_record(frame, text, timestamp, trace, NULL);
+}
+
+void test_frame_add_keyed_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
+                                 uint64_t trace, const rill_key_hint_t *key)
+{
     size_t size = strlen(text);
-    uint8_t *at = rill_buffer_reserve(frame, rill_frame_record_size(size, trace));
+    uint8_t *at = rill_buffer_reserve(frame, rill_frame_record_size(size, timestamp, trace, key));
     assert_non_null(at);
-    rill_frame_put_record(at, text, (uint32_t)size, timestamp, trace);
+    rill_frame_put_record(at, text, (uint32_t)size, timestamp, trace, key);
 }
 
 void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark)
 {
-    uint32_t marker = RILL_ENTRY_WATERMARK;
-    assert_int_equal(rill_buffer_append(frame, &marker, sizeof marker), 0);
-    assert_int_equal(rill_buffer_append(frame, &watermark, sizeof watermark), 0);
+    uint8_t *at = rill_buffer_reserve(frame, RILL_WATERMARK_ENTRY_SIZE);
+    assert_non_null(at);
+    rill_frame_put_watermark(at, watermark);
 }
 
 int test_frame_send(zsock_t *socket, const rill_buffer_t *frame)

@@ -85,6 +85,11 @@ typedef struct {
 } test_pipe_t;
 test_pipe_t *test_pipe_new(int senders, int receivers, rill_pattern_t pattern,
                            rill_partition_fn partition, void *partition_ctx);
+//  The same with receivers of another kind: RILL_OP_MAP (as above) or RILL_OP_REDUCE (a keyed
+//  count, whose hash edge carries each record's key).
+test_pipe_t *test_pipe_new_into(int senders, int receivers, rill_pattern_t pattern,
+                                rill_op_kind_t receiver_kind, rill_partition_fn partition,
+                                void *partition_ctx);
 void test_pipe_destroy(test_pipe_t **self_p);
 //  Global subtask ids of sender `index` (operator 0) and receiver `index` (operator 1).
 int test_pipe_sender(const test_pipe_t *self, int index);
@@ -98,6 +103,9 @@ void test_frame_begin(rill_buffer_t *frame, uint8_t magic, uint8_t kind, uint16_
                       uint32_t count);
 void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
                            uint64_t trace);
+//  A record with its key hint (hash edges), as a hash edge's writer puts it.
+void test_frame_add_keyed_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
+                                 uint64_t trace, const rill_key_hint_t *key);
 void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark);
 //  Sends the frame as one message on a socket from test_pipe_connect; 0 or -1.
 int test_frame_send(zsock_t *socket, const rill_buffer_t *frame);

@@ -61,7 +61,8 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
 {
     rill_process_t *self = op->state;
     rill_key_t key;
-    if (self->keys[input].fn(record, &key, self->keys[input].ctx) ||
+    uint64_t hash; //  of the key alone; state is keyed by (key, name), hashed apart
+    if (rill_operator_record_key(op, self->keys, record, input, &key, &hash) ||
         s_set_key(self, key.data, key.size)) {
         snprintf(op->error, sizeof op->error, "key extractor failed");
         return -1;

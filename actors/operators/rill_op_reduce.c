@@ -137,10 +137,9 @@ static rill_keyed_entry_t *s_store(rill_operator_t *self, rill_keyed_entry_t *en
 
 //  Folds one record into its key's state.
 static int s_fold(rill_operator_t *self, const rill_record_t *record, const rill_key_t *key,
-                  rill_collector_t *out)
+                  uint64_t hash, rill_collector_t *out)
 {
     s_reduce_t *state = self->state;
-    uint64_t hash = rill_keyed_hash(key->data, key->size);
     rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key->data, key->size, hash);
     const void *value;
     size_t value_size;
@@ -227,16 +226,18 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
             return s_fail(self, "a sender's partial result is malformed");
         if (partial.tag == RILL_PARTIAL_FOLDED)
             return s_merge(self, &partial, record->timestamp, out);
-        record = &partial.record; //  sent as it was: fold it as any record
+        //  Sent as it was: fold it as any record (a combined edge carries no key hint).
+        record = &partial.record;
         rill_key_t key;
         if (state->keys[input].fn(record, &key, state->keys[input].ctx))
             return s_fail(self, "key extractor failed");
-        return s_fold(self, record, &key, out);
+        return s_fold(self, record, &key, rill_keyed_hash(key.data, key.size), out);
     }
     rill_key_t key;
-    if (state->keys[input].fn(record, &key, state->keys[input].ctx))
+    uint64_t hash;
+    if (rill_operator_record_key(self, state->keys, record, input, &key, &hash))
         return s_fail(self, "key extractor failed");
-    return s_fold(self, record, &key, out);
+    return s_fold(self, record, &key, hash, out);
 }
 
 //  Mini-batch: the changed keys go when the interval is up, ...

@@ -26,7 +26,8 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
     rill_window_op_t *state = self->state;
     const rill_window_t *window = &self->spec->window;
     rill_key_t key;
-    if (state->keys[input].fn(record, &key, state->keys[input].ctx))
+    uint64_t hash; //  of the key alone; window state is keyed by (key, window), hashed apart
+    if (rill_operator_record_key(self, state->keys, record, input, &key, &hash))
         return rill_window_fail(self, "key extractor failed");
     //  The key may point into the record or into key.scratch; copy it out of the way of the
     //  scratch buffers reused below.

@@ -19,3 +19,14 @@ rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self)
     }
     return keys;
 }
+
+int rill_operator_extract_key(const rill_operator_t *self, const rill_input_key_t *keys,
+                              const rill_record_t *record, int input, rill_key_t *key,
+                              uint64_t *hash)
+{
+    if (keys[input].fn(record, key, keys[input].ctx))
+        return -1;
+    //  A computed key came with its hash only.
+    *hash = self->input_key ? self->input_key->hash : rill_key_hash(key->data, key->size);
+    return 0;
+}

@@ -9,6 +9,7 @@
 
 #include "rill_graph.h"
 #include "rill_graph_private.h"
+#include "rill_key_hash.h"
 #include "rill_plan.h"
 #include "rill_record.h"
 #include "rill_watermark_alignment.h"
@@ -63,6 +64,10 @@ struct rill_operator_t {
     //  aligns (set by the subtask after opening; NULL otherwise; see rill_op_timestamps.c).
     rill_watermark_alignment_t *alignment;
     int alignment_member;
+    //  During on_record only: the key the record carried over a hash edge (its hash, and where
+    //  it lies in the record), set by whoever read the record off a channel; NULL when it came
+    //  another way (a forward edge, a chained operator's call). See rill_operator_record_key.
+    const rill_key_hint_t *input_key;
     char error[256];        //  why the last call failed, in the operator's words
 };
 
@@ -73,6 +78,28 @@ typedef struct {
     void *ctx;
 } rill_input_key_t;
 rill_input_key_t *rill_operator_input_keys(const rill_operator_t *self);
+
+//  The key of a record from input `input` and its rill_key_hash: taken from self->input_key
+//  when the record carried them (no extraction, no hashing; a computed key is still extracted,
+//  but not hashed), else from the input's extractor. 0, or -1 when the extractor failed.
+int rill_operator_extract_key(const rill_operator_t *self, const rill_input_key_t *keys,
+                              const rill_record_t *record, int input, rill_key_t *key,
+                              uint64_t *hash);
+static inline int rill_operator_record_key(const rill_operator_t *self,
+                                           const rill_input_key_t *keys,
+                                           const rill_record_t *record, int input, rill_key_t *key,
+                                           uint64_t *hash)
+{
+    const rill_key_hint_t *hint = self->input_key;
+    if (hint && hint->offset >= 0) {
+        //  The reader checked that the range lies within the record.
+        key->data = (const uint8_t *)record->data + hint->offset;
+        key->size = hint->size;
+        *hash = hint->hash;
+        return 0;
+    }
+    return rill_operator_extract_key(self, keys, record, input, key, hash);
+}
 
 //  Side outputs and control events from inside operators (internal; users emit through
 //  rill_collector_emit only).

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#define XXH_INLINE_ALL //  as in rill_partitioner.c: no library call per record
-#include <xxhash.h>
+
+#include "rill_key_hash.h"
 
 struct rill_keyed_table_t {
     rill_keyed_entry_t *slots;
@@ -18,8 +18,17 @@ struct rill_keyed_table_t {
 
 uint64_t rill_keyed_hash(const void *key, size_t size)
 {
-    uint64_t hash = XXH3_64bits(key, size);
-    return hash ? hash : 1;
+    return rill_key_hash(key, size);
+}
+
+//  The slot a hash starts probing at. Not its low bits alone: those are its key group (hash %
+//  RILL_MAX_PARALLELISM), which every key of one receiver of a hash edge shares part of (all
+//  of it at parallelism 256), so they would crowd a receiver's keys into a few home slots.
+//  Folding the high half in mixes bits no partitioner looks at into every slot bit (a hash
+//  below 2^32 keeps its low bits as its home, which the tests use to lay out probe runs).
+static inline size_t s_home(uint64_t hash, size_t slot_count)
+{
+    return (size_t)(hash ^ (hash >> 32)) & (slot_count - 1);
 }
 
 rill_keyed_table_t *rill_keyed_table_new(void)
@@ -64,7 +73,7 @@ static rill_keyed_entry_t *s_probe(rill_keyed_entry_t *slots, size_t slot_count,
                                    size_t size, uint64_t hash)
 {
     size_t mask = slot_count - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = s_home(hash, slot_count);; i = (i + 1) & mask) {
         rill_keyed_entry_t *entry = &slots[i];
         if (!entry->hash)
             return entry;
@@ -92,7 +101,7 @@ static int s_grow(rill_keyed_table_t *self)
         rill_keyed_entry_t *old = &self->slots[i];
         if (!old->hash)
             continue;
-        size_t mask = slot_count - 1, at = old->hash & mask;
+        size_t mask = slot_count - 1, at = s_home(old->hash, slot_count);
         while (slots[at].hash)
             at = (at + 1) & mask;
         slots[at] = *old;
@@ -145,7 +154,7 @@ int rill_keyed_table_remove(rill_keyed_table_t *self, const void *key, size_t si
     size_t mask = self->slot_count - 1;
     size_t hole = (size_t)(entry - self->slots);
     for (size_t next = (hole + 1) & mask; self->slots[next].hash; next = (next + 1) & mask) {
-        size_t home = self->slots[next].hash & mask;
+        size_t home = s_home(self->slots[next].hash, self->slot_count);
         //  The entry at next may move to the hole if its home is not in (hole, next].
         bool movable = hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
         if (movable) {
@@ -187,4 +196,15 @@ rill_keyed_entry_t *rill_keyed_table_slot(rill_keyed_table_t *self, size_t slot)
 {
     assert(self && slot < self->slot_count);
     return self->slots[slot].hash ? &self->slots[slot] : NULL;
+}
+
+double rill_keyed_table_mean_probe(const rill_keyed_table_t *self)
+{
+    if (!self->size)
+        return 0;
+    size_t mask = self->slot_count - 1, probes = 0;
+    for (size_t i = 0; i < self->slot_count; i++)
+        if (self->slots[i].hash)
+            probes += ((i - s_home(self->slots[i].hash, self->slot_count)) & mask) + 1;
+    return (double)probes / (double)self->size;
 }

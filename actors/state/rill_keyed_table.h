@@ -48,7 +48,10 @@ static inline const uint8_t *rill_keyed_entry_value(const rill_keyed_entry_t *en
 size_t rill_keyed_table_size(const rill_keyed_table_t *self);
 size_t rill_keyed_table_slots(const rill_keyed_table_t *self);
 rill_keyed_entry_t *rill_keyed_table_slot(rill_keyed_table_t *self, size_t slot);
-//  The hash rill uses for keys (XXH3, never 0).
+//  The hash rill uses for keys (rill_key_hash: XXH3, never 0; the same the partitioner carries).
 uint64_t rill_keyed_hash(const void *key, size_t size);
+//  Slots a lookup of a present key visits, on average over the keys (1: every key in its home
+//  slot): how well the table spreads its keys.
+double rill_keyed_table_mean_probe(const rill_keyed_table_t *self);
 
 #endif

@@ -387,7 +387,8 @@ int rill_combiner_add(rill_combiner_t *self, const rill_record_t *record, bool t
     rill_key_t key;
     if (self->key(record, &key, self->key_ctx))
         return s_fail(self, "key extractor failed");
-    uint64_t raw = XXH3_64bits(key.data, key.size);
+    //  The hash the partitioner would compute (rill_key_hash), so the receiver agrees.
+    uint64_t raw = rill_key_hash(key.data, key.size);
     uint32_t hash = (uint32_t)raw ? (uint32_t)raw : 1; //  0 marks an empty slot
     //  The receiver as the partitioner picks it (rill_partitioner_select, pattern hash).
     int receiver = rill_key_group_receiver(rill_key_group_of_hash(raw), self->receivers);

@@ -1,7 +1,18 @@
 /*  rill_frame.h: the wire format of one ZeroMQ frame on a channel. A frame is a batch of
-    records or one control event; its header names the sending subtask so the receiver knows
-    which channel it came from (end-of-stream counting, later watermarks and barriers).
-    Inline helpers: the writer serializes with them, the reader decodes with them. */
+    entries (records and watermarks) or one control event; its header names the sending subtask
+    so the receiver knows which channel it came from (end-of-stream counting, watermarks).
+    Inline helpers: the writer serializes with them, the reader decodes with them.
+
+    An entry starts with a flags byte. A watermark is the byte RILL_ENTRY_WATERMARK and the
+    8-byte watermark. A record is the flags, its size as a varint, then only the fields its
+    flags announce, in this order: timestamp (8 bytes; absent means RILL_NO_TIMESTAMP), trace
+    id (8), key hash (8), key offset and size (varints, only with the hash), then its bytes. An
+    8-byte record with no timestamp takes 10 bytes, where a fixed header made it 20.
+
+    Decoding is strict, so a frame decodes one way or is refused: unknown flag bits, a varint
+    longer than it must be or than 32 bits, a size past the frame, a key range past the record,
+    a hash of 0, a timestamp field holding RILL_NO_TIMESTAMP are all errors. Integers are
+    little-endian (fields are copied with memcpy: entries are packed without padding). */
 #ifndef RILL_FRAME_H_INCLUDED
 #define RILL_FRAME_H_INCLUDED
 
@@ -9,6 +20,7 @@
 #include <string.h>
 
 #include "rill_buffer.h"
+#include "rill_key_hash.h"
 #include "rill_record.h"
 
 typedef enum {
@@ -27,74 +39,290 @@ typedef struct {
     int64_t value;   //  control event payload (unused by END and IDLE so far)
 } rill_frame_header_t;
 
-//  Each record: its size, its timestamp, its bytes. Fields are copied with memcpy because
-//  records are packed without padding. A record sampled for tracing has the top bit of its
-//  size set and its 8-byte trace id between the timestamp and the bytes.
-#define RILL_RECORD_HEADER_SIZE (sizeof(uint32_t) + sizeof(int64_t))
-#define RILL_RECORD_TRACED 0x80000000u
+//  The flags byte of an entry.
+#define RILL_ENTRY_TIMESTAMP 0x01u //  an 8-byte event timestamp follows
+#define RILL_ENTRY_TRACED 0x02u    //  an 8-byte trace id follows (a record sampled for tracing)
+#define RILL_ENTRY_KEY_HASH 0x04u  //  the 8-byte rill_key_hash of its key (hash edges)
+#define RILL_ENTRY_KEY_RANGE 0x08u //  with the hash: the key is the record's bytes at offset
+#define RILL_ENTRY_RECORD_FLAGS 0x0fu
+#define RILL_ENTRY_WATERMARK 0x80u //  alone: a watermark, in order with the records
+
 #define RILL_RECORD_MAX_SIZE 0x7ffffffeu
-//  A watermark travels inside a batch, in order with the records: an entry whose size field
-//  is this marker and whose timestamp is the watermark. Sending one needs no flush.
-#define RILL_ENTRY_WATERMARK 0xffffffffu
+//  Bytes of a watermark entry, and the most a record's header can take (flags, size varint,
+//  timestamp, trace, hash, two varints).
+#define RILL_WATERMARK_ENTRY_SIZE (1 + sizeof(int64_t))
+#define RILL_RECORD_MAX_HEADER (1 + 5 + 3 * sizeof(uint64_t) + 5 + 5)
 
-//  Whether the entry at `at` (at least a header's bytes) is a watermark, and its value.
-static inline int rill_frame_get_watermark(const uint8_t *at, int64_t *watermark)
+//  What rill_frame_get_entry found.
+typedef enum {
+    RILL_ENTRY_IS_RECORD = 1,
+    RILL_ENTRY_IS_WATERMARK = 2,
+} rill_entry_kind_t;
+
+//  One decoded entry: a record (with its trace id, 0 when not traced, and its key hint,
+//  key.hash 0 when none came) or a watermark.
+typedef struct {
+    rill_record_t record;
+    uint64_t trace;
+    rill_key_hint_t key;
+    int64_t watermark;
+} rill_frame_entry_t;
+
+//  Bytes the varint of value takes (LEB128: 7 bits a byte, low bits first).
+static inline size_t rill_frame_varint_size(uint32_t value)
 {
-    uint32_t size;
-    memcpy(&size, at, sizeof size);
-    if (size != RILL_ENTRY_WATERMARK)
+    size_t size = 1;
+    while (value >= 0x80u) {
+        value >>= 7;
+        size++;
+    }
+    return size;
+}
+
+static inline uint8_t *rill_frame_put_varint(uint8_t *at, uint32_t value)
+{
+    while (value >= 0x80u) {
+        *at++ = (uint8_t)(value | 0x80u);
+        value >>= 7;
+    }
+    *at++ = (uint8_t)value;
+    return at;
+}
+
+//  Reads a varint within [*at, end). 0, or -1 when it is truncated, longer than 5 bytes, has
+//  a last byte of 0 after others (not the shortest form), or does not fit 32 bits.
+static inline int rill_frame_get_varint(const uint8_t **at, const uint8_t *end, uint32_t *value)
+{
+    const uint8_t *p = *at;
+    if (p < end && *p < 0x80u) { //  the common case: one byte
+        *value = *p;
+        *at = p + 1;
         return 0;
-    memcpy(watermark, at + sizeof size, sizeof *watermark);
-    return 1;
+    }
+    uint64_t result = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+        if (p == end)
+            return -1;
+        uint8_t byte = *p++;
+        result |= (uint64_t)(byte & 0x7fu) << shift;
+        if (byte < 0x80u) {
+            if ((byte == 0 && shift > 0) || result > UINT32_MAX)
+                return -1;
+            *value = (uint32_t)result;
+            *at = p;
+            return 0;
+        }
+    }
+    return -1;
 }
 
-//  Bytes a record takes in a frame.
-static inline size_t rill_frame_record_size(size_t size, uint64_t trace)
+//  Copies a record's bytes. Records are often a few bytes (a word, a number): two overlapping
+//  fixed-size copies inline beat a call to memcpy, and read nothing outside [data, data + size).
+static inline void rill_frame_copy(uint8_t *at, const void *data, size_t size)
 {
-    return RILL_RECORD_HEADER_SIZE + (trace ? sizeof trace : 0) + size;
+    const uint8_t *from = data;
+    if (size >= 8 && size <= 16) {
+        memcpy(at, from, 8);
+        memcpy(at + size - 8, from + size - 8, 8);
+    } else if (size >= 4 && size < 8) {
+        memcpy(at, from, 4);
+        memcpy(at + size - 4, from + size - 4, 4);
+    } else if (size > 16)
+        memcpy(at, from, size);
+    else
+        for (size_t i = 0; i < size; i++)
+            at[i] = from[i];
 }
 
+//  Whether a record's key hint can travel as a byte range (an offset that fits a varint).
+static inline int rill_frame_key_is_range(const rill_key_hint_t *key)
+{
+    return key && key->hash && key->offset >= 0;
+}
+
+//  Bytes a record takes in a frame. key may be NULL or have hash 0 (none carried).
+static inline size_t rill_frame_record_size(size_t size, int64_t timestamp, uint64_t trace,
+                                            const rill_key_hint_t *key)
+{
+    size_t bytes = 1 + rill_frame_varint_size((uint32_t)size) + size;
+    if (timestamp != RILL_NO_TIMESTAMP)
+        bytes += sizeof timestamp;
+    if (trace)
+        bytes += sizeof trace;
+    if (key && key->hash) {
+        bytes += sizeof key->hash;
+        if (key->offset >= 0)
+            bytes += rill_frame_varint_size((uint32_t)key->offset) +
+                     rill_frame_varint_size((uint32_t)key->size);
+    }
+    return bytes;
+}
+
+//  Writes a record at `at` (rill_frame_record_size bytes) and returns the end. size is at most
+//  RILL_RECORD_MAX_SIZE; a key range lies within the record.
 static inline uint8_t *rill_frame_put_record(uint8_t *at, const void *data, uint32_t size,
-                                             int64_t timestamp, uint64_t trace)
+                                             int64_t timestamp, uint64_t trace,
+                                             const rill_key_hint_t *key)
 {
-    uint32_t field = trace ? size | RILL_RECORD_TRACED : size;
-    memcpy(at, &field, sizeof field);
-    memcpy(at + sizeof field, &timestamp, sizeof timestamp);
-    at += RILL_RECORD_HEADER_SIZE;
+    if (key && key->hash && key->offset >= 0 && timestamp == RILL_NO_TIMESTAMP && !trace &&
+        size < 0x80u && (uint64_t)key->offset < 0x80u && key->size < 0x80u) {
+        //  The usual record on a hash edge (a short word keyed by itself or its first field):
+        //  every varint one byte.
+        at[0] = RILL_ENTRY_KEY_HASH | RILL_ENTRY_KEY_RANGE;
+        at[1] = (uint8_t)size;
+        memcpy(at + 2, &key->hash, sizeof key->hash);
+        at[10] = (uint8_t)key->offset;
+        at[11] = (uint8_t)key->size;
+        rill_frame_copy(at + 12, data, size);
+        return at + 12 + size;
+    }
+    uint8_t *flags = at++;
+    *flags = 0;
+    at = rill_frame_put_varint(at, size);
+    if (timestamp != RILL_NO_TIMESTAMP) {
+        *flags |= RILL_ENTRY_TIMESTAMP;
+        memcpy(at, &timestamp, sizeof timestamp);
+        at += sizeof timestamp;
+    }
     if (trace) {
+        *flags |= RILL_ENTRY_TRACED;
         memcpy(at, &trace, sizeof trace);
         at += sizeof trace;
     }
-    if (size)
-        memcpy(at, data, size);
+    if (key && key->hash) {
+        *flags |= RILL_ENTRY_KEY_HASH;
+        memcpy(at, &key->hash, sizeof key->hash);
+        at += sizeof key->hash;
+        if (key->offset >= 0) {
+            *flags |= RILL_ENTRY_KEY_RANGE;
+            at = rill_frame_put_varint(at, (uint32_t)key->offset);
+            at = rill_frame_put_varint(at, (uint32_t)key->size);
+        }
+    }
+    rill_frame_copy(at, data, size);
     return at + size;
 }
 
-//  Reads the record at *at, within [*at, end), and its trace id (0: not traced). Returns 0,
-//  or -1 when the frame is truncated.
-static inline int rill_frame_get_record(const uint8_t **at, const uint8_t *end,
-                                        rill_record_t *record, uint64_t *trace)
+//  Writes a watermark entry (RILL_WATERMARK_ENTRY_SIZE bytes) and returns the end.
+static inline uint8_t *rill_frame_put_watermark(uint8_t *at, int64_t watermark)
 {
-    if ((size_t)(end - *at) < RILL_RECORD_HEADER_SIZE)
+    *at++ = RILL_ENTRY_WATERMARK;
+    memcpy(at, &watermark, sizeof watermark);
+    return at + sizeof watermark;
+}
+
+//  Reads the 8-byte field at *at within end into out. 0, or -1 when truncated.
+static inline int rill_frame_get_u64(const uint8_t **at, const uint8_t *end, void *out)
+{
+    if ((size_t)(end - *at) < sizeof(uint64_t))
         return -1;
-    uint32_t size;
-    memcpy(&size, *at, sizeof size);
-    memcpy(&record->timestamp, *at + sizeof size, sizeof record->timestamp);
-    const uint8_t *body = *at + RILL_RECORD_HEADER_SIZE;
-    *trace = 0;
-    if (size & RILL_RECORD_TRACED) {
-        size &= ~RILL_RECORD_TRACED;
-        if ((size_t)(end - body) < sizeof *trace)
-            return -1;
-        memcpy(trace, body, sizeof *trace);
-        body += sizeof *trace;
-    }
-    if ((size_t)(end - body) < size)
-        return -1;
-    record->data = body;
-    record->size = size;
-    *at = body + size;
+    memcpy(out, *at, sizeof(uint64_t));
+    *at += sizeof(uint64_t);
     return 0;
+}
+
+//  Reads the entry at *at, within [*at, end), and moves *at past it. Returns
+//  RILL_ENTRY_IS_RECORD or RILL_ENTRY_IS_WATERMARK with entry filled, or -1 with *why saying
+//  what is wrong; a record's bytes point into the frame.
+static inline int rill_frame_get_entry(const uint8_t **at, const uint8_t *end,
+                                       rill_frame_entry_t *entry, const char **why)
+{
+    const uint8_t *p = *at;
+    if (p == end) {
+        *why = "truncated entry";
+        return -1;
+    }
+    uint8_t flags = *p++;
+    if (flags == 0 && p < end && *p < 0x80u) {
+        //  The common case, first: no optional field and a size under 128.
+        size_t size = *p++;
+        if ((size_t)(end - p) < size) {
+            *why = "truncated record";
+            return -1;
+        }
+        entry->record = (rill_record_t){p, size, RILL_NO_TIMESTAMP};
+        entry->trace = 0;
+        entry->key.hash = 0;
+        *at = p + size;
+        return RILL_ENTRY_IS_RECORD;
+    }
+    if (flags == (RILL_ENTRY_KEY_HASH | RILL_ENTRY_KEY_RANGE) && end - p >= 11 && p[0] < 0x80u &&
+        p[9] < 0x80u && p[10] < 0x80u) {
+        //  The usual record on a hash edge, every varint one byte. Anything wrong with it falls
+        //  through to the checks below, which say what.
+        size_t size = p[0], offset = p[9], key_size = p[10];
+        uint64_t hash;
+        memcpy(&hash, p + 1, sizeof hash);
+        if (hash && offset + key_size <= size && (size_t)(end - p - 11) >= size) {
+            entry->record = (rill_record_t){p + 11, size, RILL_NO_TIMESTAMP};
+            entry->trace = 0;
+            entry->key = (rill_key_hint_t){hash, (int64_t)offset, key_size};
+            *at = p + 11 + size;
+            return RILL_ENTRY_IS_RECORD;
+        }
+    }
+    if (flags == RILL_ENTRY_WATERMARK) {
+        if (rill_frame_get_u64(&p, end, &entry->watermark)) {
+            *why = "truncated watermark";
+            return -1;
+        }
+        *at = p;
+        return RILL_ENTRY_IS_WATERMARK;
+    }
+    if (flags & ~RILL_ENTRY_RECORD_FLAGS) {
+        *why = "unknown entry flags";
+        return -1;
+    }
+    uint32_t size;
+    if (rill_frame_get_varint(&p, end, &size) || size > RILL_RECORD_MAX_SIZE) {
+        *why = "bad record size";
+        return -1;
+    }
+    entry->record.timestamp = RILL_NO_TIMESTAMP;
+    entry->trace = 0;
+    entry->key.hash = 0;
+    if (flags & (RILL_ENTRY_TIMESTAMP | RILL_ENTRY_TRACED | RILL_ENTRY_KEY_HASH)) {
+        if (flags & RILL_ENTRY_TIMESTAMP) {
+            if (rill_frame_get_u64(&p, end, &entry->record.timestamp)) {
+                *why = "truncated record";
+                return -1;
+            }
+            if (entry->record.timestamp == RILL_NO_TIMESTAMP) {
+                *why = "a timestamp field that says there is none";
+                return -1;
+            }
+        }
+        if ((flags & RILL_ENTRY_TRACED) &&
+            (rill_frame_get_u64(&p, end, &entry->trace) || !entry->trace)) {
+            *why = "truncated record or a trace id of 0";
+            return -1;
+        }
+        if ((flags & RILL_ENTRY_KEY_HASH) &&
+            (rill_frame_get_u64(&p, end, &entry->key.hash) || !entry->key.hash)) {
+            *why = "truncated record or a key hash of 0";
+            return -1;
+        }
+    }
+    entry->key.offset = -1;
+    entry->key.size = 0;
+    if (flags & RILL_ENTRY_KEY_RANGE) {
+        uint32_t offset, key_size;
+        if (!(flags & RILL_ENTRY_KEY_HASH) || rill_frame_get_varint(&p, end, &offset) ||
+            rill_frame_get_varint(&p, end, &key_size) || (uint64_t)offset + key_size > size) {
+            *why = "bad key range";
+            return -1;
+        }
+        entry->key.offset = offset;
+        entry->key.size = key_size;
+    }
+    if ((size_t)(end - p) < size) {
+        *why = "truncated record";
+        return -1;
+    }
+    entry->record.data = p;
+    entry->record.size = size;
+    *at = p + size;
+    return RILL_ENTRY_IS_RECORD;
 }
 
 #endif

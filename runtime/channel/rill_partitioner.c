@@ -4,11 +4,7 @@
 #include "rill_partitioner.h"
 #include "rill_graph_private.h"
 
-//  Inlined from the packaged header: keys are short, and a call per record costs more than
-//  the hashing itself.
-#define XXH_INLINE_ALL
 #include <assert.h>
-#include <xxhash.h>
 
 void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edge,
                            rill_pattern_t pattern, int sender, int receivers, int lo, int hi)
@@ -34,7 +30,7 @@ void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edg
 
 int rill_key_group(const void *key, size_t size)
 {
-    return rill_key_group_of_hash(XXH3_64bits(key, size));
+    return rill_key_group_of_hash(rill_key_hash(key, size));
 }
 
 static inline int s_round_robin(rill_partitioner_t *self)
@@ -45,10 +41,12 @@ static inline int s_round_robin(rill_partitioner_t *self)
     return target;
 }
 
-int rill_partitioner_select(rill_partitioner_t *self, const rill_record_t *record,
-                            const char **error)
+int rill_partitioner_select_other(rill_partitioner_t *self, const rill_record_t *record,
+                                  rill_key_hint_t *key, const char **error)
 {
     assert(self && record);
+    if (key)
+        key->hash = 0;
     switch (self->pattern) {
     case RILL_PATTERN_FORWARD:
         return self->sender;
@@ -68,12 +66,27 @@ int rill_partitioner_select(rill_partitioner_t *self, const rill_record_t *recor
         return (int)(x % (uint64_t)self->receivers);
     }
     case RILL_PATTERN_HASH: {
-        rill_key_t key;
-        if (self->key(record, &key, self->key_ctx)) {
+        rill_key_t extracted;
+        if (self->key(record, &extracted, self->key_ctx)) {
             *error = "key extractor failed";
             return -1;
         }
-        return rill_key_group_receiver(rill_key_group(key.data, key.size), self->receivers);
+        uint64_t hash = rill_key_hash(extracted.data, extracted.size);
+        if (!key)
+            return rill_key_group_receiver(rill_key_group_of_hash(hash), self->receivers);
+        key->hash = hash;
+        //  A key that points into the record travels as a range of it; a computed one (in
+        //  its scratch, or anywhere else) only as its hash.
+        //  Unsigned: a key before the record wraps to an offset past it.
+        uintptr_t offset = (uintptr_t)extracted.data - (uintptr_t)record->data;
+        if (record->size && offset <= record->size && extracted.size <= record->size - offset) {
+            key->offset = (int64_t)offset;
+            key->size = extracted.size;
+        } else {
+            key->offset = -1;
+            key->size = extracted.size;
+        }
+        return rill_key_group_receiver(rill_key_group_of_hash(key->hash), self->receivers);
     }
     case RILL_PATTERN_CUSTOM: {
         rill_key_t key = {0};

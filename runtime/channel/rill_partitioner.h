@@ -6,6 +6,7 @@
 
 #include "rill_graph.h"
 #include "rill_graph_private.h"
+#include "rill_key_hash.h"
 
 //  Returned for broadcast: every receiver gets the record.
 #define RILL_PARTITION_ALL (-2)
@@ -28,10 +29,11 @@ typedef struct {
 void rill_partitioner_init(rill_partitioner_t *self, const rill_edge_spec_t *edge,
                            rill_pattern_t pattern, int sender, int receivers, int lo, int hi);
 
-//  The key group (0..RILL_MAX_PARALLELISM-1) of a key, and the receiver that owns a key group
-//  when there are `receivers` receivers (contiguous ranges of key groups, as in Flink).
+//  The key group (0..RILL_MAX_PARALLELISM-1) of a key (of its rill_key_hash), and the receiver that
+//  owns a key group when there are `receivers` receivers (contiguous ranges of key groups, as in
+//  Flink).
 int rill_key_group(const void *key, size_t size);
-//  The key group of a key whose XXH3_64bits hash is known (what rill_key_group computes).
+//  The key group of a key whose rill_key_hash is known (what rill_key_group computes).
 static inline int rill_key_group_of_hash(uint64_t hash)
 {
     return (int)(hash % RILL_MAX_PARALLELISM);
@@ -42,8 +44,21 @@ static inline int rill_key_group_receiver(int key_group, int receivers)
 }
 
 //  The receiver index for record, RILL_PARTITION_ALL, or -1 when a user function failed or a
-//  custom partitioner returned an index out of range (*error then says which).
-int rill_partitioner_select(rill_partitioner_t *self, const rill_record_t *record,
-                            const char **error);
+//  custom partitioner returned an index out of range (*error then says which). key (NULL: not
+//  wanted): on a hash edge, the key's hash and where it lies in the record (the frame carries
+//  them to the receiver); key->hash is 0 on every other pattern. Forward, the most common edge, is
+//  answered inline; the other patterns by rill_partitioner_select_other.
+int rill_partitioner_select_other(rill_partitioner_t *self, const rill_record_t *record,
+                                  rill_key_hint_t *key, const char **error);
+static inline int rill_partitioner_select(rill_partitioner_t *self, const rill_record_t *record,
+                                          rill_key_hint_t *key, const char **error)
+{
+    if (self->pattern == RILL_PATTERN_FORWARD) {
+        if (key)
+            key->hash = 0;
+        return self->sender;
+    }
+    return rill_partitioner_select_other(self, record, key, error);
+}
 
 #endif

@@ -246,24 +246,27 @@ int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t 
     case RILL_FRAME_DATA: {
         uint64_t payload = 0, records = 0;
         for (uint32_t i = 0; i < header.count; i++) {
-            int64_t watermark;
-            if ((size_t)(end - at) >= RILL_RECORD_HEADER_SIZE &&
-                rill_frame_get_watermark(at, &watermark)) {
-                at += RILL_RECORD_HEADER_SIZE;
-                if (watermark > in->watermarks[header.sender]) {
-                    in->watermarks[header.sender] = watermark;
+            rill_frame_entry_t entry;
+            const char *why = NULL;
+            int kind = rill_frame_get_entry(&at, end, &entry, &why);
+            if (kind < 0)
+                return s_bad_frame(self, in, why);
+            if (kind == RILL_ENTRY_IS_WATERMARK) {
+                if (entry.watermark > in->watermarks[header.sender]) {
+                    in->watermarks[header.sender] = entry.watermark;
                     if (s_update_watermark(self))
                         return -1;
                 }
                 continue;
             }
-            rill_record_t record;
-            uint64_t trace;
-            if (rill_frame_get_record(&at, end, &record, &trace))
-                return s_bad_frame(self, in, "truncated record");
-            payload += record.size;
+            //  Only a hash edge's partitioner hashes keys; a hint anywhere else would hand the
+            //  operator a key its own extractor may not give.
+            if (entry.key.hash && in->edge->pattern != RILL_PATTERN_HASH)
+                return s_bad_frame(self, in, "a key hash on an edge that is not keyed");
+            payload += entry.record.size;
             records++;
-            if (fn(ctx, &record, input, header.sender, trace))
+            if (fn(ctx, &entry.record, input, header.sender, entry.trace,
+                   entry.key.hash ? &entry.key : NULL))
                 return -1;
         }
         //  A count short of the frame's entries would drop the rest without a word.

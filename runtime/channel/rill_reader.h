@@ -5,17 +5,20 @@
 #ifndef RILL_READER_H_INCLUDED
 #define RILL_READER_H_INCLUDED
 
-#include "rill_metrics.h"
 #include "rill_graph_private.h"
+#include "rill_key_hash.h"
+#include "rill_metrics.h"
 #include "rill_plan.h"
 
 typedef struct rill_reader_t rill_reader_t;
 
 //  Handles one decoded record from input edge number `input`, sent by subtask index `sender`
-//  of the upstream operator; trace is its trace id (0: not sampled). 0, or -1 to stop (the
-//  reader returns -1 and the subtask reports the error).
+//  of the upstream operator; trace is its trace id (0: not sampled); key, when the record came
+//  over a hash edge, is its key's hash and place as the sender's partitioner found them (NULL
+//  otherwise; valid during the call). 0, or -1 to stop (the reader returns -1 and the subtask
+//  reports the error).
 typedef int(rill_reader_record_fn)(void *ctx, const rill_record_t *record, int input, int sender,
-                                   uint64_t trace);
+                                   uint64_t trace, const rill_key_hint_t *key);
 
 //  Called, in order with the records, when this subtask's input watermark advances (the
 //  minimum over its input channels; ended channels count as +infinity, idle ones not at all)

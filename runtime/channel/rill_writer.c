@@ -5,7 +5,12 @@
     with the receiver's index as routing id. ROUTER_MANDATORY makes a full peer block the send
     (or fail with EAGAIN after SNDTIMEO) instead of dropping; broadcast sends the same refcounted
     zmq_msg_t to every receiver (zmq_msg_copy shares the buffer), so it is serialized once and
-    each receiver applies its own backpressure. */
+    each receiver applies its own backpressure.
+
+    Batch buffers are recycled: ZeroMQ frees a sent batch in whichever thread closes its
+    message last (a receiver's, mostly), and its free callback hands the buffer back to the
+    writer's pool instead of to free(), so a busy channel in steady state does no malloc and no
+    cross-thread free of 32 KiB blocks. */
 #include "rill_writer.h"
 #include "rill_clock.h"
 #include "rill_combiner.h"
@@ -25,12 +30,32 @@
 
 #define S_SEND_TIMEOUT_MS 100
 
+//  Idle buffers a writer's pool keeps; one more returned is freed. Enough to cover a channel's
+//  queue (about 2 * RILL_CHANNEL_HWM batches in flight) coming back between two takes; small
+//  enough that a p = 128 exchange (128 writers) holds at most 128 * 8 idle batches.
+#define S_POOL_SLOTS 8
+
+//  The buffers of one writer's batches, shared with the ZeroMQ free callbacks of its sent
+//  batches (which run in other threads, and may outlive the writer). Lock-free and bounded:
+//  a slot holds a free buffer or NULL; the writer takes with an atomic exchange, a callback
+//  returns with a compare-and-swap into an empty slot (or frees the buffer when none is). refs
+//  counts the writer and each sent batch whose buffer may come back; whoever drops it to 0
+//  frees the pool and what it holds. Every buffer is capacity bytes.
+typedef struct {
+    uint8_t *slots[S_POOL_SLOTS]; //  atomic
+    int refs;                     //  atomic
+    size_t capacity;
+    uint64_t allocated; //  writer only: buffers malloc'd for batches
+    uint64_t reused;    //  writer only: batches opened on a recycled buffer
+} s_pool_t;
+
 //  One batch being filled. Its bytes are handed to ZeroMQ on send (zero copy); the next
 //  buffer is taken when the next entry comes, so a channel that carries nothing costs no
 //  buffer (at parallelism p an exchange has p * p channels).
 typedef struct {
     uint8_t *data; //  header, then records
     size_t size;
+    size_t capacity;  //  bytes of data: the pool's, or more for an entry larger than a batch
     uint32_t count;   //  entries: records and watermarks
     uint32_t records; //  records only, for the counters
     uint64_t payload; //  record bytes in this batch
@@ -48,6 +73,7 @@ typedef struct {
     zsock_t *socket;
     void *handle;
     bool router;
+    bool keyed; //  a hash edge into an operator that keys its state: the frame carries the key
     rill_partitioner_t partitioner;
     s_target_t *targets; //  indexed by receiver - lo
     s_batch_t *batches;  //  one per target; broadcast uses batches[0] for all
@@ -74,21 +100,79 @@ struct rill_writer_t {
     uint64_t payload;
     uint64_t batches;
     uint64_t trace; //  trace id stamped on the records emitted now (0: none)
+    s_pool_t *pool;
     char error[256];
 };
 
-//  ZeroMQ calls this when the last message sharing the batch is closed, in whichever thread
-//  that was: every reader released the batch before closing its message.
+static s_pool_t *s_pool_new(size_t capacity)
+{
+    s_pool_t *pool = calloc(1, sizeof(s_pool_t));
+    if (pool) {
+        pool->capacity = capacity;
+        pool->refs = 1; //  the writer's
+    }
+    return pool;
+}
+
+//  Drops one reference; the last one frees the pool and the buffers it holds. Every buffer
+//  returned before a reference was dropped is in a slot by then (release/acquire on refs).
+static void s_pool_release(s_pool_t *pool)
+{
+    if (__atomic_sub_fetch(&pool->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (int i = 0; i < S_POOL_SLOTS; i++)
+        free(__atomic_exchange_n(&pool->slots[i], NULL, __ATOMIC_ACQUIRE));
+    free(pool);
+}
+
+//  A free buffer from the pool, or NULL when it holds none (the writer's thread only).
+static uint8_t *s_pool_take(s_pool_t *pool)
+{
+    for (int i = 0; i < S_POOL_SLOTS; i++) {
+        //  A plain look first: an exchange on an empty slot would cost a locked instruction.
+        if (!__atomic_load_n(&pool->slots[i], __ATOMIC_RELAXED))
+            continue;
+        uint8_t *buffer = __atomic_exchange_n(&pool->slots[i], NULL, __ATOMIC_ACQUIRE);
+        if (buffer)
+            return buffer;
+    }
+    return NULL;
+}
+
+//  ZeroMQ calls this when the last message sharing a batch is closed, in whichever thread that
+//  was: every reader released the batch before closing its message. A batch of the pool's
+//  size goes back to its pool (hint); a larger one (hint NULL) is freed.
 static void s_free_batch(void *data, void *hint)
 {
     RILL_TSAN_ACQUIRE(data);
-    free(data);
+    s_pool_t *pool = hint;
+    if (!pool) {
+        free(data);
+        return;
+    }
+    bool kept = false;
+    for (int i = 0; i < S_POOL_SLOTS && !kept; i++) {
+        uint8_t *empty = NULL;
+        kept = __atomic_compare_exchange_n(&pool->slots[i], &empty, data, false, __ATOMIC_RELEASE,
+                                           __ATOMIC_RELAXED);
+    }
+    if (!kept)
+        free(data);
+    s_pool_release(pool);
 }
 
-//  Takes a buffer of capacity bytes for an empty batch (data NULL).
-static int s_batch_open(s_batch_t *batch, size_t capacity)
+//  Takes a buffer of the pool's capacity for an empty batch (data NULL): a recycled one when
+//  there is one. Only a channel that carries something takes one.
+static int s_batch_open(s_pool_t *pool, s_batch_t *batch)
 {
-    batch->data = malloc(capacity);
+    batch->data = s_pool_take(pool);
+    if (batch->data)
+        pool->reused++;
+    else {
+        batch->data = malloc(pool->capacity);
+        pool->allocated++;
+    }
+    batch->capacity = pool->capacity;
     batch->size = sizeof(rill_frame_header_t);
     batch->count = 0;
     batch->records = 0;
@@ -112,6 +196,9 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
     self->buffer_timeout_ms = buffer_timeout_ms;
     self->blocked = blocked;
     self->blocked_ctx = blocked_ctx;
+    self->pool = s_pool_new(self->batch_size);
+    if (!self->pool)
+        goto fail;
     const rill_plan_operator_t *op = rill_plan_operator(plan, self->subtask->op);
     self->outputs = calloc((size_t)op->output_count + 1, sizeof(s_output_t));
     if (!self->outputs)
@@ -121,6 +208,11 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
         s_output_t *out = &self->outputs[i];
         out->edge = rill_plan_edge(plan, rill_plan_output_edge(plan, op->id, i));
         out->router = out->edge->pattern != RILL_PATTERN_FORWARD;
+        //  Only these receivers use a record's key; to any other the key's hash and place
+        //  would be bytes to write and read for nothing.
+        rill_op_kind_t to = rill_plan_operator(plan, out->edge->to)->kind;
+        out->keyed = out->edge->pattern == RILL_PATTERN_HASH &&
+                     (to == RILL_OP_REDUCE || to == RILL_OP_WINDOW || to == RILL_OP_PROCESS);
         //  This sender's channels on the edge form a contiguous receiver range.
         out->lo = INT32_MAX;
         out->hi = -1;
@@ -187,6 +279,8 @@ void rill_writer_destroy(rill_writer_t **self_p)
         free(out->targets);
     }
     free(self->outputs);
+    if (self->pool)
+        s_pool_release(self->pool); //  batches still in flight keep it alive
     free(self);
     *self_p = NULL;
 }
@@ -273,8 +367,14 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
     rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_DATA,
                                   (uint16_t)self->subtask->index, batch->count, 0};
     memcpy(batch->data, &header, sizeof header);
+    //  The sent batch holds a reference on the pool it goes back to (dropped in s_free_batch).
+    s_pool_t *pool = batch->capacity == self->pool->capacity ? self->pool : NULL;
+    if (pool)
+        __atomic_add_fetch(&pool->refs, 1, __ATOMIC_RELAXED);
     zmq_msg_t msg;
-    if (zmq_msg_init_data(&msg, batch->data, batch->size, s_free_batch, NULL)) {
+    if (zmq_msg_init_data(&msg, batch->data, batch->size, s_free_batch, pool)) {
+        if (pool)
+            __atomic_sub_fetch(&pool->refs, 1, __ATOMIC_RELAXED); //  the writer still holds one
         free(batch->data);
         batch->data = NULL;
         batch->count = 0;
@@ -325,29 +425,37 @@ static int s_make_room(rill_writer_t *self, s_output_t *out, int b, size_t neede
         if (s_flush_batch(self, out, b))
             return -1;
     }
-    if (!batch->data && s_batch_open(batch, self->batch_size))
+    if (!batch->data && s_batch_open(self->pool, batch))
         return s_fail(self, "%s", "out of memory");
-    if (batch->size + needed > self->batch_size) {
+    if (batch->size + needed > batch->capacity) {
         uint8_t *bigger = realloc(batch->data, batch->size + needed);
         if (!bigger)
             return s_fail(self, "%s", "out of memory");
         batch->data = bigger;
+        batch->capacity = batch->size + needed; //  freed, not pooled, once sent
     }
     if (!batch->count && !self->due_ns && self->buffer_timeout_ms > 0)
         self->due_ns = rill_clock_ns() + (uint64_t)self->buffer_timeout_ms * 1000000ull;
     return 0;
 }
 
-//  Appends a record to batch b.
-static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_record_t *record)
+//  Appends a record, with its key hint (hash edges; NULL or hash 0: none), to batch b.
+static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_record_t *record,
+                    const rill_key_hint_t *key)
 {
     s_batch_t *batch = &out->batches[b];
-    size_t needed = rill_frame_record_size(record->size, self->trace);
-    if (s_make_room(self, out, b, needed))
-        return -1;
-    rill_frame_put_record(batch->data + batch->size, record->data, (uint32_t)record->size,
-                          record->timestamp, self->trace);
-    batch->size += needed;
+    //  A batch already started (buffer taken, timeout running) with room for the largest
+    //  header needs nothing else, not even the record's exact size first; near the end of the
+    //  batch the exact size decides, so a batch still fills to the byte.
+    if (!batch->count || batch->size + record->size + RILL_RECORD_MAX_HEADER > self->batch_size) {
+        size_t needed = rill_frame_record_size(record->size, record->timestamp, self->trace, key);
+        if (s_make_room(self, out, b, needed))
+            return -1;
+    }
+    uint8_t *at = batch->data + batch->size;
+    uint8_t *end = rill_frame_put_record(at, record->data, (uint32_t)record->size,
+                                         record->timestamp, self->trace, key);
+    batch->size += (size_t)(end - at);
     batch->count++;
     batch->records++;
     batch->payload += record->size;
@@ -372,7 +480,8 @@ static int s_emit_combined(void *ctx, int receiver, const rill_record_t *record,
     uint64_t trace = self->trace;
     if (!traced)
         self->trace = 0;
-    int rc = s_append(self, combined->out, receiver - combined->out->lo, record);
+    //  A partial result carries no key hint: the reduce reads the key from the partial.
+    int rc = s_append(self, combined->out, receiver - combined->out->lo, record, NULL);
     self->trace = trace;
     combined->failed = combined->failed || rc != 0;
     return rc;
@@ -434,7 +543,8 @@ int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *r
             continue;
         }
         const char *why = NULL;
-        int target = rill_partitioner_select(&out->partitioner, record, &why);
+        rill_key_hint_t key, *carried = out->keyed ? &key : NULL;
+        int target = rill_partitioner_select(&out->partitioner, record, carried, &why);
         if (target == RILL_PARTITION_ALL)
             target = out->lo;
         else if (target < out->lo || target >= out->hi) {
@@ -442,7 +552,7 @@ int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *r
                 why = "partitioner chose a receiver this sender has no channel to";
             return s_fail(self, "%s", why);
         }
-        if (s_append(self, out, target - out->lo, record))
+        if (s_append(self, out, target - out->lo, record, carried))
             return -1;
     }
     if (self->buffer_timeout_ms == 0)
@@ -516,12 +626,10 @@ static int s_control(rill_writer_t *self, rill_frame_kind_t kind, int64_t value)
 static int s_append_watermark(rill_writer_t *self, s_output_t *out, int b, int64_t watermark)
 {
     s_batch_t *batch = &out->batches[b];
-    if (s_make_room(self, out, b, RILL_RECORD_HEADER_SIZE))
+    if (s_make_room(self, out, b, RILL_WATERMARK_ENTRY_SIZE))
         return -1;
-    uint32_t marker = RILL_ENTRY_WATERMARK;
-    memcpy(batch->data + batch->size, &marker, sizeof marker);
-    memcpy(batch->data + batch->size + sizeof marker, &watermark, sizeof watermark);
-    batch->size += RILL_RECORD_HEADER_SIZE;
+    rill_frame_put_watermark(batch->data + batch->size, watermark);
+    batch->size += RILL_WATERMARK_ENTRY_SIZE;
     batch->count++;
     return 0;
 }
@@ -531,7 +639,7 @@ int rill_writer_watermark(rill_writer_t *self, int64_t watermark)
     if (s_drain(self))
         return -1;
     //  In band, inside the batches: every channel gets it after the records before it, and
-    //  it costs 12 bytes instead of a flush.
+    //  it costs 9 bytes instead of a flush.
     for (int i = 0; i < self->output_count; i++) {
         s_output_t *out = &self->outputs[i];
         int batches = out->edge->pattern == RILL_PATTERN_BROADCAST ? 1 : out->hi - out->lo;
@@ -565,4 +673,10 @@ void rill_writer_set_trace(rill_writer_t *self, uint64_t trace)
 uint64_t rill_writer_records(const rill_writer_t *self)
 {
     return self->records;
+}
+
+void rill_writer_buffers(const rill_writer_t *self, uint64_t *allocated, uint64_t *reused)
+{
+    *allocated = self->pool->allocated;
+    *reused = self->pool->reused;
 }

@@ -60,5 +60,8 @@ const char *rill_writer_error(const rill_writer_t *self);
 void rill_writer_set_trace(rill_writer_t *self, uint64_t trace);
 //  Records emitted so far (once per record, whatever the fan-out).
 uint64_t rill_writer_records(const rill_writer_t *self);
+//  Batch buffers so far: how many were malloc'd, and how many batches reused a buffer that came
+//  back from ZeroMQ once its batch was sent and received (recycling; see rill_writer.c).
+void rill_writer_buffers(const rill_writer_t *self, uint64_t *allocated, uint64_t *reused);
 
 #endif

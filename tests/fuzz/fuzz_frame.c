@@ -2,7 +2,9 @@
     with the bytes of each frame it receives (rill_reader_decode over rill_frame.h).
     The input is a sequence of frames, each `input (1 byte) | size (2 bytes, LE) | bytes`,
     decoded in order by one fresh reader, so END, IDLE and watermark entries build up state
-    across frames as they would on a live channel. Any input must end in 0 or a clear error:
+    across frames as they would on a live channel. The corpus was rewritten when records got
+    their variable header (same frames and defects as before, plus keyed records on the sum's
+    hash edges: sum_keyed_records). Any input must end in 0 or a clear error:
     never a crash, an out-of-bounds read or a watermark that goes back. */
 #include "rill.h"
 #include "rill_metrics_private.h"
@@ -63,13 +65,23 @@ typedef struct {
 
 //  Touches every byte of every record handed on, so ASan sees a read past the frame.
 static int s_on_record(void *ctx, const rill_record_t *record, int input, int sender,
-                       uint64_t trace)
+                       uint64_t trace, const rill_key_hint_t *key)
 {
     s_seen_t *seen = ctx;
     const uint8_t *bytes = record->data;
     for (size_t i = 0; i < record->size; i++)
         seen->checksum += bytes[i];
     seen->checksum += (uint64_t)record->timestamp ^ trace ^ (uint64_t)input ^ (uint64_t)sender;
+    if (key) {
+        //  A carried key range must lie within the record (the keyed operator reads it there).
+        seen->checksum += key->hash;
+        if (key->offset >= 0) {
+            if ((uint64_t)key->offset + key->size > record->size)
+                abort();
+            for (size_t i = 0; i < key->size; i++)
+                seen->checksum += bytes[key->offset + (int64_t)i];
+        }
+    }
     return 0;
 }
 
