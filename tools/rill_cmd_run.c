@@ -28,6 +28,8 @@ static void s_usage(FILE *out)
             "  --batch-size BYTES       bytes per network batch (64..67108864, default %d)\n"
             "  --buffer-timeout MS      send a partial batch after MS ms (0: every record;\n"
             "                           default %d)\n"
+            "  --no-chaining            run every operator subtask in its own thread (no\n"
+            "                           operator chains)\n"
             "  --metrics                print per-subtask and per-channel counts after the run\n"
             "  --metrics-json FILE      write the run's counters and plan as JSON (README:\n"
             "                           metrics schema)\n"
@@ -108,6 +110,7 @@ int rill_cmd_run(int argc, char **argv)
         OPT_TRACE,
         OPT_TRACE_SAMPLE,
         OPT_REPORT,
+        OPT_NO_CHAINING,
     };
     static const struct option options[] = {
         {"parallelism", required_argument, NULL, 'p'},
@@ -121,12 +124,13 @@ int rill_cmd_run(int argc, char **argv)
         {"trace", required_argument, NULL, OPT_TRACE},
         {"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
         {"report", required_argument, NULL, OPT_REPORT},
+        {"no-chaining", no_argument, NULL, OPT_NO_CHAINING},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int parallelism = 1, mode = RILL_MODE_AUTOMATIC, batch_size = RILL_DEFAULT_BATCH_SIZE;
     int timeout = RILL_DEFAULT_BUFFER_TIMEOUT;
-    bool metrics = false;
+    bool metrics = false, no_chaining = false;
     const char *metrics_json = NULL, *monitor = NULL, *trace_path = NULL, *report = NULL;
     int monitor_interval = 1000, trace_sample = 1000;
     opterr = 0;
@@ -164,6 +168,7 @@ int rill_cmd_run(int argc, char **argv)
                 return s_usage_error("trace sample must be a whole number >= 1, not '%s'", optarg);
             break;
         case OPT_REPORT: report = optarg; break;
+        case OPT_NO_CHAINING: no_chaining = true; break;
         case 'h': s_usage(stdout); return RILL_EXIT_OK;
         case ':': return s_usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return s_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -193,6 +198,8 @@ int rill_cmd_run(int argc, char **argv)
     rill_env_set_mode(env, (rill_mode_t)mode);
     rill_env_set_batch_size(env, (size_t)batch_size);
     rill_env_set_buffer_timeout(env, timeout);
+    if (no_chaining)
+        rill_env_disable_chaining(env);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
     //  Every output file opens before the job runs: a bad path fails now, not after a long run.
