@@ -561,8 +561,8 @@ int main(int argc, char **argv)
         printf("rill-bench --quick: %ld cores; one run per figure; each run in its own process\n",
                sysconf(_SC_NPROCESSORS_ONLN));
     else
-        printf("rill-bench: %ld cores; medians of 3 runs (WordCount: %d on the text, %d on the\n"
-               "Zipf corpus); each run in its own process\n",
+        printf("rill-bench: %ld cores; medians of 3 runs (WordCount: %d on the text, %d on "
+               "the Zipf corpus); each run in its own process\n",
                sysconf(_SC_NPROCESSORS_ONLN), S_TEXT_RUNS, S_ZIPF_RUNS);
     printf("(* peak RSS: the run's own, above what its forked process started with)\n");
     s_forward(scale);
