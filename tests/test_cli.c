@@ -341,9 +341,47 @@ static void sigterm_stops_the_job_and_exits_143(void **state)
     assert_int_equal(WEXITSTATUS(status), 143);
 }
 
+//  Flink's disableOperatorChaining, from the command line: `rill run --no-chaining` runs
+//  every operator subtask as a task of its own (the --metrics table shows each its own task),
+//  `rill plan --no-chaining` plans it so; a plan file keeps the chains it was made with.
+static void no_chaining_runs_and_plans_every_subtask_as_its_own_task(void **state)
+{
+    EXPECT(0, "--no-chaining", NULL, "run", "--help");
+    EXPECT(0, "--no-chaining", NULL, "plan", "--help");
+    char *out = NULL, *err = NULL;
+    assert_int_equal(test_run_tool(&out, &err, "run", "seed-example", "-p", "2", "--no-chaining",
+                                   "--metrics", "--", "--count", "500", NULL),
+                     0);
+    assert_non_null(strstr(out, "sensor-0\t"));
+    assert_non_null(strstr(err, " task "));
+    //  Every subtask runs in its own task, numbered by its own id: "map() [2/2]  #N".
+    assert_null(strstr(err, "operators chained into one task"));
+    int rows = 0;
+    for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n")) {
+        int index, parallelism, task;
+        char name[64];
+        if (sscanf(line, "%63s [%d/%d] #%d", name, &index, &parallelism, &task) == 4)
+            rows++;
+    }
+    assert_true(rows >= 4);
+    free(out);
+    free(err);
+    out = err = NULL;
+    assert_int_equal(test_run_tool(&out, &err, "plan", "seed-example", "-p", "2",
+                                   "--no-chaining", "--format", "json", NULL),
+                     0);
+    assert_non_null(strstr(out, "\"chained\": false"));
+    assert_null(strstr(out, "\"chained\": true"));
+    assert_null(strstr(out, "\"CHAIN\""));
+    free(out);
+    free(err);
+    EXPECT(2, NULL, "a plan file keeps the chains", "viz", "plan.json", "--no-chaining");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(no_chaining_runs_and_plans_every_subtask_as_its_own_task),
         cmocka_unit_test(help_goes_to_stdout_and_exits_0),
         cmocka_unit_test(jobs_lists_the_bundled_jobs),
         cmocka_unit_test(bad_command_lines_print_usage_and_exit_2),

@@ -27,10 +27,12 @@ static int s_first_receiver(const rill_record_t *in, const rill_key_t *key, int 
     return 0;
 }
 
-//  source(p_src) -pattern-> map(p_map) -forward-> discard(p_map)
+//  source(p_src) -pattern-> map(p_map) -forward-> discard(p_map), unchained: these cases draw
+//  one box per subtask and one edge per channel (chains have cases of their own below).
 static rill_plan_t *s_plan(rill_graph_t **graph_p, rill_pattern_t pattern, int p_src, int p_map)
 {
     rill_graph_t *graph = *graph_p = rill_graph_new();
+    rill_graph_set_chaining_enabled(graph, false);
     int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
         .kind = RILL_OP_SOURCE_GENERATOR, .parallelism = p_src,
         .fn.generate = test_generate_sequence, .count = 1});
@@ -338,6 +340,7 @@ static void subtasks_are_drawn_in_order_top_down(void **state)
 static void parallelism_64_collapses_to_the_documented_shape(void **state)
 {
     rill_env_t *env = rill_env_new();
+    rill_env_disable_chaining(env); //  one box per subtask; chained: see below
     rill_env_set_parallelism(env, 64);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 10);
     s = rill_stream_count(rill_stream_key_by(s, rill_key_first_field, NULL));
@@ -404,8 +407,8 @@ static void rill_plan_and_rill_viz_round_trip_through_files(void **state)
     char json_path[] = "/tmp/rill-plan-XXXXXX";
     close(mkstemp(json_path));
     char *err = NULL;
-    assert_int_equal(test_run_tool(NULL, &err, "plan", "seed-example", "-p", "3", "--format",
-                                   "json", "-o", json_path, NULL),
+    assert_int_equal(test_run_tool(NULL, &err, "plan", "seed-example", "-p", "3", "--no-chaining",
+                                   "--format", "json", "-o", json_path, NULL),
                      0);
     free(err);
     char *out = NULL;
@@ -430,6 +433,208 @@ static void rill_plan_and_rill_viz_round_trip_through_files(void **state)
     free(err);
 }
 
+//  ---- chains
+
+//  src(p_src) -pattern-> mapper(p_map) -forward-> out(p_map), chaining on: the forward edge
+//  chains (and the first too when it is forward with equal parallelism).
+static rill_plan_t *s_chained_plan(rill_graph_t **graph_p, rill_pattern_t pattern, int p_src,
+                                   int p_map)
+{
+    rill_graph_t *graph = *graph_p = rill_graph_new();
+    rill_graph_set_chaining_enabled(graph, true);
+    int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_SOURCE_GENERATOR, .name = "src", .parallelism = p_src,
+        .fn.generate = test_generate_sequence, .count = 1});
+    int map = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_MAP, .name = "mapper", .parallelism = p_map, .fn.map = s_map});
+    int sink = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_SINK_DISCARD, .name = "out", .parallelism = p_map});
+    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = src, .to = map, .pattern = pattern,
+                                                   .key = rill_key_first_field});
+    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = map, .to = sink,
+                                                   .pattern = RILL_PATTERN_FORWARD});
+    char error[256];
+    rill_plan_t *plan = rill_plan_new(graph, "chains", 1, RILL_MODE_AUTOMATIC, error, sizeof error);
+    if (!plan)
+        fail_msg("plan: %s", error);
+    return plan;
+}
+
+//  Flink's web UI draws a chained task as one box naming its operators in order ("Source:
+//  src -> mapper -> out"); rill draws one box per task (per parallel index of the chain),
+//  and no channel for a chained edge, which is a function call inside the task.
+static void a_chain_is_drawn_as_one_box_per_task_listing_its_operators(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_FORWARD, 3, 3);
+    assert_int_equal(rill_plan_task_count(plan), 3);
+    char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    int nodes, edges;
+    long channels;
+    s_count(dot, plan, &nodes, &edges, &channels);
+    assert_int_equal(nodes, 3);
+    assert_int_equal(edges, 0);
+    Agraph_t *read = agmemread(dot);
+    for (int k = 0; k < 3; k++) {
+        char name[16], label[64];
+        snprintf(name, sizeof name, "s%d", k); //  the source's subtask heads the task
+        Agnode_t *node = agnode(read, name, 0);
+        assert_non_null(node);
+        snprintf(label, sizeof label, "src [%d/3]\n→ mapper\n→ out", k + 1);
+        assert_string_equal(agget(node, "label"), label);
+        assert_string_equal(agget(node, "chain"), "src -> mapper -> out");
+        assert_string_equal(agget(node, "operators"), "3");
+        assert_int_equal(atoi(agget(node, "task")), rill_plan_subtask(plan, k)->task);
+    }
+    //  The mapper's and the sink's subtasks have no boxes of their own.
+    assert_null(agnode(read, "s3", 0));
+    agclose(read);
+    //  The legend says what a task box is; no pattern sample, since no channel is drawn.
+    assert_non_null(strstr(dot, "legend_task"));
+    assert_null(strstr(dot, "legend_forward_a"));
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+
+    //  A hash edge breaks the chain: three source boxes, two mapper -> out boxes, and the
+    //  3 x 2 hash channels between them, each ending at the task running the mapper.
+    plan = s_chained_plan(&graph, RILL_PATTERN_HASH, 3, 2);
+    dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    s_count(dot, plan, &nodes, &edges, &channels);
+    assert_int_equal(nodes, 3 + 2);
+    assert_int_equal(edges, 3 * 2);
+    read = agmemread(dot);
+    assert_string_equal(agget(agnode(read, "s0", 0), "label"), "src [1/3]");
+    assert_string_equal(agget(agnode(read, "s0", 0), "operators"), "1");
+    assert_string_equal(agget(agnode(read, "s4", 0), "label"), "mapper [2/2]\n→ out");
+    for (Agnode_t *n = agfstnode(read); n; n = agnxtnode(read, n))
+        for (Agedge_t *e = agfstout(read, n); e; e = agnxtout(read, e))
+            if (strcmp(agget(e, "legend"), "1") != 0) {
+                assert_string_equal(agget(e, "pattern"), "hash");
+                assert_string_equal(agget(aghead(e), "chain"), "mapper -> out");
+            }
+    agclose(read);
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void the_logical_view_marks_chained_edges_and_says_so_in_the_legend(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_REBALANCE, 2, 3);
+    char *dot = s_render(plan, RILL_VIEW_LOGICAL, RILL_FORMAT_DOT, 0, NULL);
+    int nodes, edges;
+    long channels;
+    s_count(dot, plan, &nodes, &edges, &channels);
+    assert_int_equal(nodes, 3);
+    assert_int_equal(edges, 2);
+    Agraph_t *read = agmemread(dot);
+    Agedge_t *rebalance = agedge(read, agnode(read, "op0", 0), agnode(read, "op1", 0), NULL, 0);
+    Agedge_t *chained = agedge(read, agnode(read, "op1", 0), agnode(read, "op2", 0), NULL, 0);
+    assert_non_null(rebalance);
+    assert_non_null(chained);
+    assert_string_equal(agget(chained, "chained"), "1");
+    assert_string_equal(agget(chained, "label"), "forward · chained");
+    assert_string_not_equal(agget(rebalance, "chained"), "1");
+    assert_string_equal(agget(rebalance, "label"), "rebalance");
+    assert_non_null(agnode(read, "legend_chained_a", 0));
+    agclose(read);
+    free(dot);
+    //  Unchained, the same job has no chained edge and no chain legend.
+    rill_plan_destroy(&plan);
+    rill_graph_set_chaining_enabled(graph, false);
+    char error[256];
+    plan = rill_plan_new(graph, "chains", 1, RILL_MODE_AUTOMATIC, error, sizeof error);
+    dot = s_render(plan, RILL_VIEW_LOGICAL, RILL_FORMAT_DOT, 0, NULL);
+    assert_null(strstr(dot, "chained"));
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+//  Metrics stay per operator inside a chain: each operator's line in the task box shows its
+//  own records; the box takes the highest backpressure of its operators (they share a thread).
+static void task_boxes_show_each_operators_counts(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_FORWARD, 2, 2);
+    uint64_t in[6] = {0, 0, 1500, 7, 1500, 7}, out[6] = {1500, 7, 1500, 7, 0, 0};
+    double backpressure[6] = {0.25, 0, 0.5, 0, 0, 0.3};
+    uint64_t records[6] = {0};
+    rill_diagram_options_t options = {.view = RILL_VIEW_PARALLEL, .format = RILL_FORMAT_DOT,
+                                      .channel_records = records,
+                                      .subtask_backpressure = backpressure,
+                                      .subtask_records_in = in,
+                                      .subtask_records_out = out};
+    char *dot = NULL, error[256];
+    size_t size;
+    assert_int_equal(rill_diagram_render(s_renderer, plan, &options, &dot, &size, error,
+                                         sizeof error), 0);
+    Agraph_t *read = agmemread(dot);
+    assert_string_equal(agget(agnode(read, "s0", 0), "label"),
+                        "src [1/2]: 1.5k out\n→ mapper: 1.5k in, 1.5k out\n→ out: 1.5k in, 0 "
+                        "out\nbackpressured 50%");
+    assert_string_equal(agget(agnode(read, "s1", 0), "label"),
+                        "src [2/2]: 7 out\n→ mapper: 7 in, 7 out\n→ out: 7 in, 0 "
+                        "out\nbackpressured 30%");
+    assert_string_equal(agget(agnode(read, "s0", 0), "backpressure"), "0.500");
+    agclose(read);
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void a_chained_job_at_parallelism_64_collapses_by_task(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_HASH, 64, 64);
+    char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    int nodes, edges;
+    long channels;
+    s_count(dot, plan, &nodes, &edges, &channels);
+    //  Per chain (src; mapper -> out): tasks 1, 2 and 64 plus one elided node.
+    assert_int_equal(nodes, 2 * 4);
+    //  Hash: 4 drawn senders x 4 drawn receivers, bundled; the chained edge draws nothing.
+    assert_int_equal(edges, 16);
+    assert_int_equal(channels, 64 * 64);
+    assert_non_null(strstr(dot, "61 more tasks"));
+    assert_non_null(strstr(dot, "61 more subtasks"));
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+//  A plan file keeps its chains: drawn from JSON, the same task boxes.
+static void a_chained_plan_draws_the_same_from_json(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_SHUFFLE, 2, 3);
+    char *json = rill_plan_to_json(plan), error[256];
+    rill_plan_t *again = rill_plan_from_json(json, error, sizeof error);
+    if (!again)
+        fail_msg("from_json: %s", error);
+    char *a = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    char *b = s_render(again, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    Agraph_t *ga = agmemread(a), *gb = agmemread(b);
+    assert_int_equal(agnnodes(ga), agnnodes(gb));
+    assert_int_equal(agnedges(ga), agnedges(gb));
+    for (Agnode_t *n = agfstnode(ga); n; n = agnxtnode(ga, n)) {
+        Agnode_t *m = agnode(gb, agnameof(n), 0);
+        assert_non_null(m);
+        assert_string_equal(agget(n, "label"), agget(m, "label"));
+    }
+    assert_string_equal(agget(agnode(gb, "s2", 0), "chain"), "mapper -> out");
+    agclose(ga);
+    agclose(gb);
+    free(a);
+    free(b);
+    free(json);
+    rill_plan_destroy(&again);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +649,11 @@ int main(void)
         cmocka_unit_test(a_combined_edge_is_labelled_in_the_logical_view),
         cmocka_unit_test(a_five_operator_job_at_parallelism_64_renders),
         cmocka_unit_test(rill_plan_and_rill_viz_round_trip_through_files),
+        cmocka_unit_test(a_chain_is_drawn_as_one_box_per_task_listing_its_operators),
+        cmocka_unit_test(the_logical_view_marks_chained_edges_and_says_so_in_the_legend),
+        cmocka_unit_test(task_boxes_show_each_operators_counts),
+        cmocka_unit_test(a_chained_job_at_parallelism_64_collapses_by_task),
+        cmocka_unit_test(a_chained_plan_draws_the_same_from_json),
     };
     s_renderer = rill_diagram_new();
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@ typedef struct {
     const char *output;
     int collapse;
     const char *metrics;
+    bool no_chaining; //  rill plan --no-chaining
 } s_options_t;
 
 #define S_FORMAT_JSON 99
@@ -24,11 +25,13 @@ typedef struct {
 static void s_usage(FILE *out, const char *command)
 {
     if (strcmp(command, "plan") == 0)
-        fprintf(out,
-                "usage: rill plan JOB [-p N] [--view logical|parallel] [--format dot|svg|png|json]\n"
-                "                 [-o FILE] [--collapse N] [--metrics FILE.json] [-- JOB ARGS]\n"
-                "\n"
-                "Draws JOB's dataflow without running it (Graphviz, in process).\n");
+        fprintf(
+            out,
+            "usage: rill plan JOB [-p N] [--view logical|parallel] [--format dot|svg|png|json]\n"
+            "                 [-o FILE] [--collapse N] [--metrics FILE.json] [--no-chaining]\n"
+            "                 [-- JOB ARGS]\n"
+            "\n"
+            "Draws JOB's dataflow without running it (Graphviz, in process).\n");
     else
         fprintf(out, "usage: rill viz FILE.json [--view logical|parallel] [--format dot|svg|png]\n"
                      "                [-o FILE] [--collapse N] [--metrics FILE.json]\n"
@@ -50,7 +53,11 @@ static void s_usage(FILE *out, const char *command)
             strcmp(command, "plan") == 0 ? ", json (the plan as data)" : "",
             RILL_DIAGRAM_COLLAPSE_DEFAULT);
     if (strcmp(command, "plan") == 0)
-        fprintf(out, "  -p N            default parallelism of the job's operators\n");
+        fprintf(out, "  -p N            default parallelism of the job's operators\n"
+                     "  --no-chaining   plan every operator subtask as a thread of its own (as\n"
+                     "                  'rill run --no-chaining' runs it)\n");
+    fprintf(out, "\nIn the parallel view a box is a task, one thread: operators chained by\n"
+                 "forward streams of equal parallelism share it and are listed in order.\n");
 }
 
 static int s_usage_error(const char *command, const char *why, const char *detail)
@@ -94,11 +101,28 @@ int rill_draw_write(const char *data, size_t size, const char *path, const char 
     return 0;
 }
 
-//  Reads the flow counters of a metrics JSON file into arrays indexed like plan. The file is
-//  checked whole (rill_metrics_from_json): it must be a run of plan (the same job and
-//  parallelism), and a bad field is named, never drawn.
-static int s_load_flow(const rill_plan_t *plan, const char *path, uint64_t **records,
-                       double **backpressure, const char *command)
+//  The flow counters of a metrics JSON file, in arrays indexed like the plan.
+typedef struct {
+    uint64_t *records;     //  per channel
+    double *backpressure;  //  per subtask
+    uint64_t *records_in;  //  per subtask
+    uint64_t *records_out; //  per subtask
+} s_flow_t;
+
+static void s_flow_free(s_flow_t *flow)
+{
+    free(flow->records);
+    free(flow->backpressure);
+    free(flow->records_in);
+    free(flow->records_out);
+    *flow = (s_flow_t){0};
+}
+
+//  Reads the flow counters of a metrics JSON file. The file is checked whole
+//  (rill_metrics_from_json): it must be a run of plan (the same job and parallelism), and a
+//  bad field is named, never drawn.
+static int s_load_flow(const rill_plan_t *plan, const char *path, s_flow_t *flow,
+                       const char *command)
 {
     char *text = rill_draw_read_file(path, command);
     if (!text)
@@ -111,24 +135,25 @@ static int s_load_flow(const rill_plan_t *plan, const char *path, uint64_t **rec
         return -1;
     }
     int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
-    *records = calloc((size_t)channels + 1, sizeof(uint64_t));
-    *backpressure = calloc((size_t)subtasks + 1, sizeof(double));
-    if (!*records || !*backpressure) {
+    flow->records = calloc((size_t)channels + 1, sizeof(uint64_t));
+    flow->backpressure = calloc((size_t)subtasks + 1, sizeof(double));
+    flow->records_in = calloc((size_t)subtasks + 1, sizeof(uint64_t));
+    flow->records_out = calloc((size_t)subtasks + 1, sizeof(uint64_t));
+    if (!flow->records || !flow->backpressure || !flow->records_in || !flow->records_out) {
         fprintf(stderr, "rill %s: out of memory\n", command);
-        free(*records);
-        free(*backpressure);
-        *records = NULL;
-        *backpressure = NULL;
+        s_flow_free(flow);
         rill_metrics_destroy(&metrics);
         return -1;
     }
     for (int i = 0; i < channels; i++)
-        (*records)[i] = rill_metrics_channel(metrics, i).records;
+        flow->records[i] = rill_metrics_channel(metrics, i).records;
     //  The same ratio the file holds (the reader checked the two agree).
     for (int i = 0; i < subtasks; i++) {
         rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
         uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
-        (*backpressure)[i] = total ? (double)m.backpressure_ns / (double)total : 0.0;
+        flow->backpressure[i] = total ? (double)m.backpressure_ns / (double)total : 0.0;
+        flow->records_in[i] = m.records_in;
+        flow->records_out[i] = m.records_out;
     }
     rill_metrics_destroy(&metrics);
     return 0;
@@ -148,13 +173,14 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
     rill_diagram_options_t diagram = {
         .view = options->view, .format = (rill_format_t)options->format,
         .collapse = options->collapse};
-    uint64_t *records = NULL;
-    double *backpressure = NULL;
+    s_flow_t flow = {0};
     if (options->metrics) {
-        if (s_load_flow(plan, options->metrics, &records, &backpressure, command))
+        if (s_load_flow(plan, options->metrics, &flow, command))
             return RILL_EXIT_FAILURE;
-        diagram.channel_records = records;
-        diagram.subtask_backpressure = backpressure;
+        diagram.channel_records = flow.records;
+        diagram.subtask_backpressure = flow.backpressure;
+        diagram.subtask_records_in = flow.records_in;
+        diagram.subtask_records_out = flow.records_out;
     }
     char *data = NULL, error[256] = "cannot start Graphviz";
     size_t size = 0;
@@ -163,8 +189,7 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
                                             sizeof error)
                       : -1;
     rill_diagram_destroy(&renderer);
-    free(records);
-    free(backpressure);
+    s_flow_free(&flow);
     if (rc) {
         fprintf(stderr, "rill %s: %s\n", command, error);
         return RILL_EXIT_FAILURE;
@@ -179,7 +204,7 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
 static int s_parse(int argc, char **argv, const char *command, s_options_t *options,
                    int *parallelism, bool allow_json)
 {
-    enum { OPT_VIEW = 256, OPT_FORMAT, OPT_COLLAPSE, OPT_METRICS };
+    enum { OPT_VIEW = 256, OPT_FORMAT, OPT_COLLAPSE, OPT_METRICS, OPT_NO_CHAINING };
     static const struct option long_options[] = {
         {"view", required_argument, NULL, OPT_VIEW},
         {"format", required_argument, NULL, OPT_FORMAT},
@@ -187,6 +212,7 @@ static int s_parse(int argc, char **argv, const char *command, s_options_t *opti
         {"collapse", required_argument, NULL, OPT_COLLAPSE},
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"parallelism", required_argument, NULL, 'p'},
+        {"no-chaining", no_argument, NULL, OPT_NO_CHAINING},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -223,6 +249,15 @@ static int s_parse(int argc, char **argv, const char *command, s_options_t *opti
                 return s_usage_error(command, "collapse must be -1 or at least 1", NULL);
             break;
         case OPT_METRICS: options->metrics = optarg; break;
+        case OPT_NO_CHAINING:
+            //  Chains are decided when a job is planned; a saved plan keeps its own.
+            if (!parallelism)
+                return s_usage_error(command,
+                                     "--no-chaining is for 'rill plan JOB'; a plan "
+                                     "file keeps the chains it was made with",
+                                     NULL);
+            options->no_chaining = true;
+            break;
         case 'p':
             if (!parallelism || rill_cli_parse_int(optarg, 1, RILL_MAX_PARALLELISM, parallelism))
                 return s_usage_error(command, "bad parallelism ", optarg);
@@ -243,7 +278,7 @@ int rill_cmd_plan(int argc, char **argv)
             split = i;
             break;
         }
-    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL};
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false};
     int parallelism = 1;
     int rc = s_parse(split, argv, "plan", &options, &parallelism, true);
     if (rc >= 0)
@@ -261,6 +296,8 @@ int rill_cmd_plan(int argc, char **argv)
         job_argv[i] = argv[split + i];
     rill_env_t *env = rill_env_new();
     rill_env_set_parallelism(env, parallelism);
+    if (options.no_chaining)
+        rill_env_disable_chaining(env);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
     if (plugin) {
@@ -300,7 +337,7 @@ rill_plan_t *rill_draw_load_plan(const char *path, const char *command)
 
 int rill_cmd_viz(int argc, char **argv)
 {
-    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL};
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false};
     int rc = s_parse(argc, argv, "viz", &options, NULL, false);
     if (rc >= 0)
         return rc;

@@ -34,6 +34,8 @@ static void s_usage(FILE *out)
             "                           latest value every MS ms (1..3600000), not every\n"
             "                           update, and senders pre-aggregate for them (0: off,\n"
             "                           the default)\n"
+            "  --no-chaining            run every operator subtask in its own thread (no\n"
+            "                           operator chains)\n"
             "  --metrics                print per-subtask and per-channel counts after the run\n"
             "  --metrics-json FILE      write the run's counters and plan as JSON (README:\n"
             "                           metrics schema)\n"
@@ -116,6 +118,7 @@ int rill_cmd_run(int argc, char **argv)
         OPT_REPORT,
         OPT_NO_COMBINE,
         OPT_MINI_BATCH,
+        OPT_NO_CHAINING,
     };
     static const struct option options[] = {
         {"parallelism", required_argument, NULL, 'p'},
@@ -131,12 +134,13 @@ int rill_cmd_run(int argc, char **argv)
         {"report", required_argument, NULL, OPT_REPORT},
         {"no-combine", no_argument, NULL, OPT_NO_COMBINE},
         {"mini-batch", required_argument, NULL, OPT_MINI_BATCH},
+        {"no-chaining", no_argument, NULL, OPT_NO_CHAINING},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int parallelism = 1, mode = RILL_MODE_AUTOMATIC, batch_size = RILL_DEFAULT_BATCH_SIZE;
     int timeout = RILL_DEFAULT_BUFFER_TIMEOUT, mini_batch = 0;
-    bool metrics = false, combine = true;
+    bool metrics = false, combine = true, no_chaining = false;
     const char *metrics_json = NULL, *monitor = NULL, *trace_path = NULL, *report = NULL;
     int monitor_interval = 1000, trace_sample = 1000;
     opterr = 0;
@@ -179,6 +183,7 @@ int rill_cmd_run(int argc, char **argv)
                 return s_usage_error("trace sample must be a whole number >= 1, not '%s'", optarg);
             break;
         case OPT_REPORT: report = optarg; break;
+        case OPT_NO_CHAINING: no_chaining = true; break;
         case 'h': s_usage(stdout); return RILL_EXIT_OK;
         case ':': return s_usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return s_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -211,6 +216,8 @@ int rill_cmd_run(int argc, char **argv)
     rill_env_set_mini_batch(env, mini_batch);
     if (!combine)
         rill_env_set_combine(env, 0);
+    if (no_chaining)
+        rill_env_disable_chaining(env);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
     //  Every output file opens before the job runs: a bad path fails now, not after a long run.

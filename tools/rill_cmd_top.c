@@ -55,9 +55,12 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
            json_string_value(json_object_get(now, "job")),
            json_string_value(json_object_get(now, "mode")), running ? "running" : "finished in",
            seconds, terminal && running ? "   q: quit" : "");
-    printf("%-34s %10s %10s %6s %6s %6s\n", "subtask", "in/s", "out/s", "busy", "idle", "bp");
+    //  task: the thread the subtask runs in; operators chained into one task share it.
+    printf("%-29s %5s %10s %10s %6s %6s %6s\n", "subtask", "task", "in/s", "out/s", "busy", "idle",
+           "bp");
     json_t *plan = json_object_get(now, "plan");
     json_t *operators = json_object_get(plan, "operators");
+    json_t *plan_subtasks = json_object_get(plan, "subtasks");
     json_t *subtasks = json_object_get(now, "subtasks");
     json_t *previous = before ? json_object_get(before, "subtasks") : NULL;
     size_t i;
@@ -73,13 +76,16 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
         double bp = (double)(s_int(subtask, "backpressure_ns") -
                              (old ? s_int(old, "backpressure_ns") : 0));
         double total = busy + idle + bp;
-        char label[64], in_rate[16], out_rate[16];
-        snprintf(label, sizeof label, "%.24s [%lld/%lld]",
+        char label[64], in_rate[16], out_rate[16], task[24] = "-";
+        json_t *task_id = json_object_get(json_array_get(plan_subtasks, i), "task");
+        if (json_is_integer(task_id))
+            snprintf(task, sizeof task, "#%lld", (long long)json_integer_value(task_id));
+        snprintf(label, sizeof label, "%.19s [%lld/%lld]",
                  json_string_value(json_object_get(op, "name")),
                  (long long)s_int(subtask, "index") + 1, (long long)s_int(op, "parallelism"));
         s_rate(in_rate, sizeof in_rate, dt > 0 ? in / dt : 0);
         s_rate(out_rate, sizeof out_rate, dt > 0 ? out / dt : 0);
-        printf("%-34s %10s %10s %5.0f%% %5.0f%% %5.0f%%\n", label, in_rate, out_rate,
+        printf("%-29s %5s %10s %10s %5.0f%% %5.0f%% %5.0f%%\n", label, task, in_rate, out_rate,
                total ? 100 * busy / total : 0, total ? 100 * idle / total : 0,
                total ? 100 * bp / total : 0);
     }

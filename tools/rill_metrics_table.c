@@ -1,5 +1,6 @@
 /*  rill_metrics_table.c: the `--metrics` tables, in human-readable units. Read from the plan
-    and the counters only. */
+    and the counters only. The task column names the thread each subtask runs in (the subtask
+    id heading its chain), so operators chained into one thread show the same task. */
 #include "rill_metrics_table.h"
 
 static double s_percent(uint64_t part, uint64_t whole)
@@ -35,6 +36,27 @@ static const char *s_bytes(char *text, size_t size, uint64_t value)
     return text;
 }
 
+//  One line per chain of several operators, so a reader sees which share a thread:
+//  "chain: src -> map() (tasks #0..#1)".
+static void s_chains(const rill_plan_t *plan, FILE *out)
+{
+    int threads = rill_plan_task_count(plan), subtasks = rill_plan_subtask_count(plan);
+    if (threads == subtasks)
+        return;
+    fprintf(out, "\n%d tasks (threads) run the %d subtasks; operators chained into one task:\n",
+            threads, subtasks);
+    for (int i = 0; i < rill_plan_operator_count(plan); i++) {
+        const rill_plan_operator_t *op = rill_plan_operator(plan, i);
+        if (op->chain != op->id || op->chain_next < 0)
+            continue;
+        fprintf(out, "  chain:");
+        for (int id = op->id; id >= 0; id = rill_plan_operator(plan, id)->chain_next)
+            fprintf(out, "%s %s", id == op->id ? "" : " ->", rill_plan_operator(plan, id)->name);
+        fprintf(out, " (tasks #%d..#%d)\n", op->first_subtask,
+                op->first_subtask + op->parallelism - 1);
+    }
+}
+
 void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
@@ -42,8 +64,8 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
     char a[24], b[24], c[24], d[24];
     fprintf(out, "\njob '%s' ran %.3f s (%s mode)\n\n", rill_plan_job_name(plan), seconds,
             rill_mode_name(rill_plan_mode(plan)));
-    fprintf(out, "%-28s %8s %8s %10s %8s %6s %6s\n", "subtask", "in", "out", "bytes out",
-            "batches", "busy", "bp");
+    fprintf(out, "%-28s %5s %8s %8s %10s %8s %6s %6s\n", "subtask", "task", "in", "out",
+            "bytes out", "batches", "busy", "bp");
     for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
         const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, i);
         const rill_plan_operator_t *op = rill_plan_operator(plan, subtask->op);
@@ -52,12 +74,15 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
         char label[64];
         snprintf(label, sizeof label, "%.18s [%d/%d]", op->name, subtask->index + 1,
                  op->parallelism);
-        fprintf(out, "%-28s %8s %8s %10s %8s %5.1f%% %5.1f%%\n", label,
+        char task[16];
+        snprintf(task, sizeof task, "#%d", subtask->task);
+        fprintf(out, "%-28s %5s %8s %8s %10s %8s %5.1f%% %5.1f%%\n", label, task,
                 s_count(a, sizeof a, m.records_in), s_count(b, sizeof b, m.records_out),
                 s_bytes(c, sizeof c, m.bytes_out),
                 s_count(d, sizeof d, m.batches_in + m.batches_out), s_percent(m.busy_ns, total),
                 s_percent(m.backpressure_ns, total));
     }
+    s_chains(plan, out);
     fprintf(out, "\n%-40s %9s %8s %8s %10s\n", "channel", "pattern", "sent", "received",
             "bytes");
     for (int ch = 0; ch < rill_plan_channel_count(plan); ch++) {
@@ -69,7 +94,9 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
         char label[96];
         snprintf(label, sizeof label, "%.14s [%d] -> %.14s [%d]", from->name,
                  channel->from_index + 1, to->name, channel->to_index + 1);
-        fprintf(out, "%-40s %9s %8s %8s %10s\n", label, rill_pattern_name(edge->pattern),
+        //  A chained edge is a function call inside a task, not a channel between threads.
+        fprintf(out, "%-40s %9s %8s %8s %10s\n", label,
+                edge->chained ? "chained" : rill_pattern_name(edge->pattern),
                 s_count(a, sizeof a, m.records), s_count(b, sizeof b, m.records_received),
                 s_bytes(c, sizeof c, m.bytes));
     }

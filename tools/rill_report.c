@@ -38,11 +38,29 @@ static int s_svg(FILE *out, rill_diagram_t *renderer, const rill_plan_t *plan,
     return 0;
 }
 
+//  The task a subtask runs in: its number (the subtask id heading the chain), and for a chain
+//  of several operators the chain itself ("#0: src -> map()").
+static void s_task(FILE *out, const rill_plan_t *plan, const rill_plan_subtask_t *subtask)
+{
+    const rill_plan_subtask_t *head = rill_plan_subtask(plan, subtask->task);
+    const rill_plan_operator_t *op = rill_plan_operator(plan, head ? head->op : subtask->op);
+    fprintf(out, "#%d", subtask->task);
+    if (op->chain_next < 0)
+        return;
+    fprintf(out, ": ");
+    for (int id = op->id; id >= 0; id = rill_plan_operator(plan, id)->chain_next) {
+        fprintf(out, id == op->id ? "" : " → ");
+        s_escape(out, rill_plan_operator(plan, id)->name);
+    }
+}
+
 static void s_tables(FILE *out, const rill_metrics_t *metrics)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
-    fprintf(out, "<section id=\"subtasks\"><h2>Subtasks</h2><table><tr><th>subtask</th>"
-                 "<th>records in</th><th>records out</th><th>bytes out</th><th>batches out</th>"
+    fprintf(out, "<section id=\"subtasks\"><h2>Subtasks</h2><p>task: the thread that runs the "
+                 "subtask; operators chained into one task share it.</p><table><tr>"
+                 "<th>subtask</th><th>task</th><th>records in</th><th>records out</th><th>bytes "
+                 "out</th><th>batches out</th>"
                  "<th>busy</th><th>idle</th><th>backpressured</th></tr>\n");
     for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
         const rill_plan_subtask_t *s = rill_plan_subtask(plan, i);
@@ -51,12 +69,14 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics)
         double total = (double)(m.busy_ns + m.idle_ns + m.backpressure_ns);
         fprintf(out, "<tr><td>");
         s_escape(out, op->name);
+        fprintf(out, " [%d/%d]</td><td>", s->index + 1, op->parallelism);
+        s_task(out, plan, s);
         fprintf(out,
-                " [%d/%d]</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
+                "</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
                 "<td>%.1f%%</td><td>%.1f%%</td><td>%.1f%%</td></tr>\n",
-                s->index + 1, op->parallelism, (unsigned long long)m.records_in,
-                (unsigned long long)m.records_out, (unsigned long long)m.bytes_out,
-                (unsigned long long)m.batches_out, total ? 100 * (double)m.busy_ns / total : 0,
+                (unsigned long long)m.records_in, (unsigned long long)m.records_out,
+                (unsigned long long)m.bytes_out, (unsigned long long)m.batches_out,
+                total ? 100 * (double)m.busy_ns / total : 0,
                 total ? 100 * (double)m.idle_ns / total : 0,
                 total ? 100 * (double)m.backpressure_ns / total : 0);
     }
@@ -72,9 +92,9 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics)
         fprintf(out, " [%d]</td><td>", ch->from_index + 1);
         s_escape(out, rill_plan_operator(plan, e->to)->name);
         fprintf(out, " [%d]</td><td>%s</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td></tr>\n",
-                ch->to_index + 1, rill_pattern_name(e->pattern), (unsigned long long)m.records,
-                (unsigned long long)m.records_received, (unsigned long long)m.bytes,
-                (unsigned long long)m.batches);
+                ch->to_index + 1, e->chained ? "chained" : rill_pattern_name(e->pattern),
+                (unsigned long long)m.records, (unsigned long long)m.records_received,
+                (unsigned long long)m.bytes, (unsigned long long)m.batches);
     }
     fprintf(out, "</table></section>\n");
 }
@@ -85,12 +105,25 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
     uint64_t *records = calloc((size_t)channels + 1, sizeof(uint64_t));
     double *backpressure = calloc((size_t)subtasks + 1, sizeof(double));
+    uint64_t *records_in = calloc((size_t)subtasks + 1, sizeof(uint64_t));
+    uint64_t *records_out = calloc((size_t)subtasks + 1, sizeof(uint64_t));
+    if (!records || !backpressure || !records_in || !records_out) {
+        free(records);
+        free(backpressure);
+        free(records_in);
+        free(records_out);
+        fclose(out);
+        fprintf(stderr, "rill run: cannot write report '%s': out of memory\n", path);
+        return -1;
+    }
     for (int c = 0; c < channels; c++)
         records[c] = rill_metrics_channel(metrics, c).records;
     for (int s = 0; s < subtasks; s++) {
         rill_subtask_metrics_t m = rill_metrics_subtask(metrics, s);
         uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
         backpressure[s] = total ? (double)m.backpressure_ns / (double)total : 0;
+        records_in[s] = m.records_in;
+        records_out[s] = m.records_out;
     }
     fprintf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>rill report: ");
     s_escape(out, rill_plan_job_name(plan));
@@ -110,7 +143,9 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     rill_diagram_options_t flow = {.view = RILL_VIEW_PARALLEL,
                                    .format = RILL_FORMAT_SVG,
                                    .channel_records = records,
-                                   .subtask_backpressure = backpressure};
+                                   .subtask_backpressure = backpressure,
+                                   .subtask_records_in = records_in,
+                                   .subtask_records_out = records_out};
     rill_diagram_t *renderer = rill_diagram_new();
     int rc = !renderer || s_svg(out, renderer, plan, &logical, "logical", "Logical dataflow") ||
              s_svg(out, renderer, plan, &parallel, "parallel", "Parallel dataflow") ||
@@ -123,6 +158,8 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     fprintf(out, "</body></html>\n");
     free(records);
     free(backpressure);
+    free(records_in);
+    free(records_out);
     if (fclose(out) || rc) {
         fprintf(stderr, "rill run: cannot write report '%s'\n", path);
         return -1;

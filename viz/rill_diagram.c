@@ -64,6 +64,54 @@ static void s_style_edge(Agedge_t *edge, rill_pattern_t pattern)
     s_set(edge, "arrowhead", look->arrowhead);
 }
 
+//  A chained edge in the logical view: thick, with no channel behind it.
+static void s_chained_look(Agedge_t *edge)
+{
+    s_set(edge, "chained", "1");
+    s_set(edge, "style", "bold");
+    s_set(edge, "penwidth", "3");
+}
+
+static bool s_has_chains(const rill_plan_t *plan)
+{
+    for (int e = 0; e < rill_plan_edge_count(plan); e++)
+        if (rill_plan_edge(plan, e)->chained)
+            return true;
+    return false;
+}
+
+//  What a chain looks like in this view, as a legend item (legend=1, like the patterns').
+static void s_chain_legend(Agraph_t *graph, rill_view_t view)
+{
+    Agraph_t *legend = agsubg(graph, "cluster_legend", 1);
+    s_set(legend, "style", "dashed");
+    s_set(legend, "color", "gray");
+    if (!agget(legend, "label") || !*agget(legend, "label"))
+        s_set(legend, "label", "legend");
+    if (view == RILL_VIEW_LOGICAL) {
+        Agnode_t *from = agnode(legend, "legend_chained_a", 1);
+        Agnode_t *to = agnode(legend, "legend_chained_b", 1);
+        for (Agnode_t *n = from; n; n = n == from ? to : NULL) {
+            s_set(n, "legend", "1");
+            s_set(n, "shape", "point");
+            s_set(n, "width", "0.05");
+        }
+        Agedge_t *edge = agedge(legend, from, to, NULL, 1);
+        s_style_edge(edge, RILL_PATTERN_FORWARD);
+        s_chained_look(edge);
+        s_set(edge, "legend", "1");
+        s_set(edge, "label", "chained: one thread,\nrecords passed by function call");
+        return;
+    }
+    Agnode_t *node = agnode(legend, "legend_task", 1);
+    s_set(node, "legend", "1");
+    s_set(node, "shape", "box");
+    s_set(node, "style", "rounded,filled");
+    s_set(node, "fillcolor", "#f4f6f7");
+    s_set(node, "fontsize", "9");
+    s_set(node, "label", "a [i/p]\n→ b\none task: a chain of\noperators in one thread");
+}
+
 static Agraph_t *s_graph(const rill_plan_t *plan)
 {
     Agraph_t *graph = agopen((char *)rill_plan_job_name(plan), Agdirected, NULL);
@@ -90,7 +138,8 @@ static void s_legend(Agraph_t *graph, const rill_plan_t *plan,
     bool flow = options && options->channel_records;
     bool used[RILL_PATTERN_CUSTOM + 1] = {false};
     for (int e = 0; e < rill_plan_edge_count(plan); e++)
-        used[rill_plan_edge(plan, e)->pattern] = true;
+        if (!rill_plan_edge(plan, e)->chained) //  drawn inside a task box, not as a channel
+            used[rill_plan_edge(plan, e)->pattern] = true;
     Agraph_t *legend = agsubg(graph, "cluster_legend", 1);
     bool heat = options && options->subtask_backpressure;
     char title[160];
@@ -147,11 +196,17 @@ static void s_logical(Agraph_t *graph, const rill_plan_t *plan)
         snprintf(name, sizeof name, "edge%d", e);
         Agedge_t *drawn = agedge(graph, from, to, name, 1);
         s_style_edge(drawn, edge->pattern);
-        //  A combined edge carries partial results: say so where the user reads the pattern.
-        snprintf(label, sizeof label, "%s%s%s", rill_pattern_name(edge->pattern),
-                 edge->combined ? " · combined" : "", edge->output_tag ? " (late records)" : "");
+        //  A combined edge carries partial results, a chained one is a function call: say so
+        //  where the user reads the pattern (an edge is never both: chained edges are forward).
+        snprintf(label, sizeof label, "%s%s%s%s", rill_pattern_name(edge->pattern),
+                 edge->combined ? " · combined" : "", edge->chained ? " · chained" : "",
+                 edge->output_tag ? " (late records)" : "");
         s_set(drawn, "label", label);
+        if (edge->chained)
+            s_chained_look(drawn);
     }
+    if (s_has_chains(plan))
+        s_chain_legend(graph, RILL_VIEW_LOGICAL);
 }
 
 //  ---- parallel view
@@ -191,64 +246,159 @@ static bool s_on_path(s_parallel_t *self, int subtask)
     return false;
 }
 
+//  A label built in a buffer, or "" if an append ran out of memory before its NUL went in.
+static const char *s_text(const rill_buffer_t *buffer)
+{
+    const char *data = rill_buffer_data(buffer);
+    size_t size = rill_buffer_size(buffer);
+    return size && data[size - 1] == 0 ? data : "";
+}
+
+//  Records in a node label: 999, 12.3k, 4.56M.
+static void s_count_text(char *text, size_t size, uint64_t count)
+{
+    if (count >= 1000000)
+        snprintf(text, size, "%.2fM", (double)count / 1e6);
+    else if (count >= 1000)
+        snprintf(text, size, "%.1fk", (double)count / 1e3);
+    else
+        snprintf(text, size, "%llu", (unsigned long long)count);
+}
+
+//  The operators of the chain headed by head, in order (Flink's chained task); returns how many.
+static int s_chain_members(const rill_plan_t *plan, int head, int *members, int capacity)
+{
+    int count = 0;
+    for (int op = head; op >= 0 && count < capacity; op = rill_plan_operator(plan, op)->chain_next)
+        members[count++] = op;
+    return count;
+}
+
+//  The label of one task box: each operator of the chain on its own line, in order, the
+//  first with the subtask index; with counters, each operator's records in and out; with
+//  backpressure, the task's (its operators share one thread, so the highest of them).
+static void s_task_label(s_parallel_t *self, const int *members, int count, int k,
+                         rill_buffer_t *label, double *backpressure)
+{
+    const rill_plan_t *plan = self->plan;
+    const rill_diagram_options_t *options = self->options;
+    *backpressure = 0;
+    for (int m = 0; m < count; m++) {
+        const rill_plan_operator_t *op = rill_plan_operator(plan, members[m]);
+        int subtask = op->first_subtask + k;
+        if (m == 0)
+            rill_buffer_appendf(label, "%s [%d/%d]", op->name, k + 1, op->parallelism);
+        else
+            rill_buffer_appendf(label, "\n→ %s", op->name);
+        if (options->subtask_records_in && options->subtask_records_out) {
+            char in[24], out[24];
+            s_count_text(in, sizeof in, options->subtask_records_in[subtask]);
+            s_count_text(out, sizeof out, options->subtask_records_out[subtask]);
+            if (rill_op_kind_is_source(op->kind))
+                rill_buffer_appendf(label, "%s%s out", count > 1 ? ": " : "\n", out);
+            else
+                rill_buffer_appendf(label, "%s%s in, %s out", count > 1 ? ": " : "\n", in, out);
+        }
+        if (options->subtask_backpressure && options->subtask_backpressure[subtask] > *backpressure)
+            *backpressure = options->subtask_backpressure[subtask];
+    }
+    if (options->subtask_backpressure)
+        rill_buffer_appendf(label, "\nbackpressured %.0f%%", 100 * *backpressure);
+    rill_buffer_append(label, "", 1);
+}
+
+//  One cluster per chain (an operator not chained to another is a chain of one), one box per
+//  task in it: the subtasks with the same index of the chain's operators, which one thread
+//  runs (Flink's web UI draws a chained task the same way: "Source: lines -> split()").
 static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
 {
     const rill_plan_t *plan = self->plan;
-    char name[64], label[512];
-    for (int i = 0; i < rill_plan_operator_count(plan); i++) {
+    char name[64];
+    int operators = rill_plan_operator_count(plan);
+    int *members = calloc((size_t)operators + 1, sizeof(int));
+    rill_buffer_t *label = rill_buffer_new();
+    for (int i = 0; members && label && i < operators; i++) {
         const rill_plan_operator_t *op = rill_plan_operator(plan, i);
+        if (op->chain != op->id)
+            continue; //  drawn inside its chain head's cluster
+        int count = s_chain_members(plan, i, members, operators);
         snprintf(name, sizeof name, "cluster_op%d", i);
         Agraph_t *cluster = agsubg(graph, name, 1);
-        snprintf(label, sizeof label, "%s (%s)", op->name, op->kind_name);
-        s_set(cluster, "label", label);
+        rill_buffer_reset(label);
+        for (int m = 0; m < count; m++) {
+            const rill_plan_operator_t *member = rill_plan_operator(plan, members[m]);
+            rill_buffer_appendf(label, "%s%s (%s)", m ? " → " : "", member->name,
+                                member->kind_name);
+        }
+        rill_buffer_appendf(label, "%s", count > 1 ? ": one chain" : "");
+        rill_buffer_append(label, "", 1);
+        s_set(cluster, "label", s_text(label));
         s_set(cluster, "style", "rounded");
         s_set(cluster, "color", "#99a3a4");
         bool collapsed = s_collapsed(self, op);
         Agnode_t *elided = NULL;
         for (int k = 0; k < op->parallelism; k++) {
             int subtask = op->first_subtask + k;
+            Agnode_t *node;
             if (collapsed && !s_visible(op, k)) {
                 if (!elided) {
                     snprintf(name, sizeof name, "op%d_elided", i);
                     elided = agnode(cluster, name, 1);
-                    snprintf(label, sizeof label, "… %d more subtasks", op->parallelism - 3);
-                    s_set(elided, "label", label);
+                    char text[64];
+                    snprintf(text, sizeof text, "… %d more %s", op->parallelism - 3,
+                             count > 1 ? "tasks" : "subtasks");
+                    s_set(elided, "label", text);
                     s_set(elided, "shape", "box");
                     s_set(elided, "style", "dashed,rounded");
                     s_set(elided, "operator", op->name);
                     s_seti(elided, "elided", op->parallelism - 3);
                 }
-                self->nodes[subtask] = elided;
-                continue;
+                node = elided;
+            } else {
+                snprintf(name, sizeof name, "s%d", subtask);
+                node = agnode(cluster, name, 1);
+                rill_buffer_reset(label);
+                double ratio;
+                s_task_label(self, members, count, k, label, &ratio);
+                s_set(node, "label", s_text(label));
+                s_set(node, "shape", "box");
+                s_set(node, "style", "rounded,filled");
+                s_set(node, "operator", op->name);
+                s_seti(node, "subtask", subtask);
+                s_seti(node, "task", rill_plan_subtask(plan, subtask)->task);
+                s_seti(node, "operators", count);
+                rill_buffer_reset(label);
+                for (int m = 0; m < count; m++)
+                    rill_buffer_appendf(label, "%s%s", m ? " -> " : "",
+                                        rill_plan_operator(plan, members[m])->name);
+                rill_buffer_append(label, "", 1);
+                s_set(node, "chain", s_text(label));
+                char fill[16];
+                if (self->options->subtask_backpressure) {
+                    s_heat(fill, sizeof fill, ratio);
+                    s_set(node, "fillcolor", fill);
+                    char ratio_text[16];
+                    snprintf(ratio_text, sizeof ratio_text, "%.3f", ratio);
+                    s_set(node, "backpressure", ratio_text);
+                } else
+                    s_set(node, "fillcolor", s_kind_fill(op->kind));
             }
-            snprintf(name, sizeof name, "s%d", subtask);
-            Agnode_t *node = agnode(cluster, name, 1);
-            snprintf(label, sizeof label, "%s [%d/%d]", op->name, k + 1, op->parallelism);
-            s_set(node, "label", label);
-            s_set(node, "shape", "box");
-            s_set(node, "style", "rounded,filled");
-            s_set(node, "operator", op->name);
-            s_seti(node, "subtask", subtask);
-            char fill[16];
-            if (self->options->subtask_backpressure) {
-                double ratio = self->options->subtask_backpressure[subtask];
-                s_heat(fill, sizeof fill, ratio);
-                s_set(node, "fillcolor", fill);
-                char ratio_text[16];
-                snprintf(ratio_text, sizeof ratio_text, "%.3f", ratio);
-                s_set(node, "backpressure", ratio_text);
-                snprintf(label, sizeof label, "%s [%d/%d]\nbackpressured %.0f%%", op->name, k + 1,
-                         op->parallelism, 100 * ratio);
-                s_set(node, "label", label);
-            } else
-                s_set(node, "fillcolor", s_kind_fill(op->kind));
-            if (s_on_path(self, subtask)) {
+            //  Every subtask of the task maps to its box, so channels into or out of any
+            //  operator of the chain start or end there.
+            bool on_path = false;
+            for (int m = 0; m < count; m++) {
+                int member = rill_plan_operator(plan, members[m])->first_subtask + k;
+                self->nodes[member] = node;
+                on_path = on_path || s_on_path(self, member);
+            }
+            if (on_path && node != elided) {
                 s_set(node, "color", "#e67e22");
                 s_set(node, "penwidth", "3");
             }
-            self->nodes[subtask] = node;
         }
     }
+    free(members);
+    rill_buffer_destroy(&label);
 }
 
 //  Width and colour of a channel edge by its share of the busiest channel's records.
@@ -280,6 +430,8 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
             self->max_records = records[c];
     for (int e = 0; e < rill_plan_edge_count(plan); e++) {
         const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        if (edge->chained)
+            continue; //  a function call inside a task box, not a channel between boxes
         for (int c = edge->first_channel; c < edge->first_channel + edge->channel_count; c++) {
             const rill_plan_channel_t *channel = rill_plan_channel(plan, c);
             Agnode_t *from = self->nodes[channel->from_subtask];
@@ -409,6 +561,8 @@ static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
     s_subtask_nodes(&self, graph);
     s_channel_edges(&self, graph);
     s_legend(graph, plan, options);
+    if (s_has_chains(plan))
+        s_chain_legend(graph, RILL_VIEW_PARALLEL);
     if (options->channel_records)
         s_matrices(&self, graph);
     free(self.nodes);

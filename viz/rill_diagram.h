@@ -4,9 +4,14 @@
 
     Views:
       logical   one node per operator (name, kind, parallelism), one edge per stream labelled
-                with its exchange pattern; left to right.
-      parallel  one cluster per operator, one node per subtask ("map() [1/2]"), one edge per
-                channel, each pattern in its own style, with a legend of the patterns used.
+                with its exchange pattern; left to right. A chained edge is thick and
+                labelled "chained" (attribute chained=1), with a legend item saying so.
+      parallel  one cluster per chain, one node per task: the subtasks with the same index of
+                the chain's operators, run by one thread, listed in order in one box
+                ("lines [1/2] / → split()"), as Flink's web UI draws a chained task; an
+                operator in no chain is a chain of one ("map() [1/2]"). One edge per channel
+                between boxes (chained edges have none), each pattern in its own style, with
+                a legend of the patterns used (and of a task box, when there are chains).
     Collapsing: an operator whose parallelism is above the threshold (default 8) shows its
     first two and its last subtask and one elided node ("... N more"). Channels between two
     visible subtasks are drawn as they are; all channels that touch an elided node are bundled
@@ -15,7 +20,8 @@
     subtask's colour its backpressure ratio, and every redistributing edge gets an exchange
     matrix (senders x receivers, records) drawn as a heatmap.
     Every node and edge carries attributes tests and tools can read back: operator, subtask,
-    pattern, channels, legend. */
+    pattern, channels, legend; a task box also task (its thread's subtask id), operators (how
+    many) and chain ("a -> b"); its operator and subtask are its chain head's. */
 #ifndef RILL_DIAGRAM_H_INCLUDED
 #define RILL_DIAGRAM_H_INCLUDED
 
@@ -40,6 +46,10 @@ typedef struct {
     //  subtask (by subtask id), e.g. from a metrics JSON file.
     const uint64_t *channel_records;
     const double *subtask_backpressure;
+    //  Optional, both or neither: records in and out per subtask (by subtask id), shown per
+    //  operator inside each task box.
+    const uint64_t *subtask_records_in;
+    const uint64_t *subtask_records_out;
     //  A path to highlight (subtask ids in order), e.g. a traced record's route.
     const int *path;
     int path_length;
