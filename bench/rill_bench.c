@@ -7,7 +7,8 @@
          limits: a C loop doing the same work, raw ZeroMQ inproc with the same frames;
       2. WordCount on a 100 MB text (10 MB quick) and on 100 MB (10 MB) of words drawn
          Zipf(1.1) from 1,000,000 (rill_bench_zipf.c), at parallelism 1, 2 and 4, batch and
-         streaming, chaining on and off: words/s beside issue 12's goals; limits: a
+         streaming, chaining on and off, and at p = 2 without the combiner (batch) and with a
+         100 ms mini-batch (streaming): words/s beside issue 12's goals; limits: a
          single-threaded C word count on the same input, and on the text the same dataflow
          wired by hand on libzmq with 64-word and 32 KiB messages (rill_bench_zmq_wordcount.c);
       3. hash exchange 2 -> 2 and broadcast 1 -> 2: records/s;
@@ -210,6 +211,8 @@ typedef struct {
     rill_mode_t mode;
     int words_per_message;   //  the hand-wired pipeline's message size
     bool chained;            //  false: rill_env_disable_chaining
+    bool no_combine;         //  true: rill_env_set_combine(env, 0), every word crosses
+    int mini_batch_ms;       //  streaming: rill_env_set_mini_batch (0: off)
     unsigned char fold[256]; //  the word rule, handed to the split function as its ctx
 } s_wordcount_t;
 
@@ -239,6 +242,9 @@ static void s_run_wordcount(void *ctx, bench_result_t *result)
     rill_env_set_mode(env, config->mode);
     if (!config->chained)
         rill_env_disable_chaining(env);
+    if (config->no_combine)
+        rill_env_set_combine(env, 0);
+    rill_env_set_mini_batch(env, config->mini_batch_ms);
     rill_stream_t *lines = rill_env_from_text_file(env, config->path);
     rill_stream_t *words = rill_stream_flat_map(lines, s_split, config->fold);
     rill_stream_t *counts =
@@ -365,6 +371,25 @@ static void s_wordcount(const char *path, const char *title, bool zipf, int runs
                     s_row(label, "", hand, r.value / by_hand[s][p], "", 0);
                 }
             }
+    //  The pre-aggregation levers at p = 2, chaining on: batch without the combiner (every
+    //  word crosses the shuffle), streaming with a 100 ms mini-batch (the combiner on, and the
+    //  counts emitted per interval, not per word).
+    for (int m = 0; m < 2; m++) {
+        config.parallelism = 2;
+        config.mode = m ? RILL_MODE_STREAMING : RILL_MODE_BATCH;
+        config.chained = true;
+        config.no_combine = !m;
+        config.mini_batch_ms = m ? 100 : 0;
+        bench_result_t r = bench_median(s_run_wordcount, &config, runs);
+        s_check_words(&r, words);
+        snprintf(label, sizeof label, "WordCount p=2, %s",
+                 m ? "streaming, mini-batch 100 ms" : "batch, no combiner");
+        s_rate(rill, sizeof rill, r.value, "words/s");
+        s_row(label, r.failed ? "FAILED" : rill, limit, r.failed ? 0 : r.value / loop, "",
+              r.peak_rss_kib);
+    }
+    config.no_combine = false;
+    config.mini_batch_ms = 0;
 }
 
 //  ---- 3. exchanges
