@@ -12,6 +12,7 @@
 #include "rill_key_hash.h"
 #include "rill_plan.h"
 #include "rill_record.h"
+#include "rill_snapshot.h"
 #include "rill_watermark_alignment.h"
 
 //  The collector behind rill_collector_emit: a target and how to hand it a record.
@@ -49,6 +50,20 @@ typedef struct {
     //  wants no input now (watermark alignment: the subtask then reads nothing until next_tick
     //  or its pipe wakes it), 0 to read, -1 on error.
     int (*pause_input)(rill_operator_t *self, rill_collector_t *out);
+    //  Checkpoints (all optional; NULL: the operator keeps no state worth saving).
+    //  snapshot: appends the operator's state to out as rill_snapshot_put entries (a source:
+    //  its position, so that a restore reads on from there; keyed state: one entry per key,
+    //  RILL_STATE_KEYED with the key's rill_key_group). Called between records, when the
+    //  checkpoint's barrier has reached this operator: the state is exactly that of every
+    //  record before the barrier. 0 or -1 (self->error set).
+    int (*snapshot)(rill_operator_t *self, int64_t checkpoint, rill_buffer_t *out);
+    //  restore: after open, before anything runs: takes the entries of this subtask's share of
+    //  a checkpoint (possibly none: then the subtask has nothing left to do, e.g. a source
+    //  whose splits all went elsewhere or were finished). 0 or -1 (self->error set).
+    int (*restore)(rill_operator_t *self, rill_state_reader_t *in);
+    //  checkpoint_complete: every subtask has saved checkpoint `checkpoint`; what the operator
+    //  staged for it may now be made visible (a sink's two-phase commit). 0 or -1.
+    int (*checkpoint_complete)(rill_operator_t *self, int64_t checkpoint);
 } rill_operator_vtable_t;
 
 struct rill_operator_t {
