@@ -42,6 +42,8 @@ struct s_member_t {
     //  While a traced record passes: when this member first handed it on. A traced hop ends
     //  there, so the hops of a chain follow one another as they do across channels.
     uint64_t handed_at;
+    //  Fault injection: records left until this member fails (0: never).
+    uint64_t fail_in;
 };
 
 struct s_self_t {
@@ -59,6 +61,9 @@ struct s_self_t {
     bool sampling;         //  a source task of a traced job: counts down to samples
     bool terminated;       //  $TERM received: leave now
     bool cancelled;        //  CANCEL received: sources end their stream
+    bool finished;         //  ran to the end: a checkpoint now saves the final state
+    int64_t checkpoint_due; //  CHECKPOINT <id> received, not yet taken (0: none)
+    rill_buffer_t *snapshot; //  a member's state while it is written
     //  The task's time: one thread runs the whole chain, so each member shows the task's.
     uint64_t busy_ns, idle_ns;
     char error[512]; //  same size as args->error, which it is copied to
@@ -88,11 +93,24 @@ static uint64_t s_hop_end(s_member_t *member)
     return end;
 }
 
+//  Fault injection (rill_checkpointing.h): 1 when member is to fail on this record.
+static int s_inject(s_member_t *member)
+{
+    if (--member->fail_in)
+        return 0;
+    snprintf(member->operator->error, sizeof member->operator->error,
+             "injected failure (RILL_FAIL) at record %llu",
+             (unsigned long long)member->task->args->checkpointing->fail_after);
+    return 1;
+}
+
 //  Hands a record to the next member of the chain: a function call, no frame, no copy.
 static int s_hand_over(s_member_t *member, const rill_record_t *record)
 {
     s_member_t *next = member->next;
     self_t *self = member->task;
+    if (next->fail_in && s_inject(next))
+        return s_failed(next);
     member->records_out++;
     member->bytes_out += record->size;
     next->records_in++;
@@ -223,10 +241,15 @@ static char *s_handle_pipe(self_t *self)
             self->terminated = true;
         return NULL;
     }
+    long long checkpoint = 0;
     if (streq(command, "$TERM"))
         self->terminated = true;
     else if (streq(command, "CANCEL"))
         self->cancelled = true;
+    else if (sscanf(command, "CHECKPOINT %lld", &checkpoint) == 1 && checkpoint > 0)
+        //  Taken where the task is between records (the loops look), never in here: this
+        //  also runs inside a blocked send, in the middle of an emit.
+        self->checkpoint_due = checkpoint;
     else
         return command;
     zstr_free(&command);
@@ -301,6 +324,7 @@ static void s_self_destroy(self_t **self_p)
     free(self->members);
     rill_reader_destroy(&self->reader);
     rill_writer_destroy(&self->writer);
+    rill_buffer_destroy(&self->snapshot);
     free(self);
     *self_p = NULL;
 }
@@ -324,6 +348,116 @@ static void s_set_operator_error(self_t *self)
     s_set_error(self, member, why);
 }
 
+//  Sends a short reply to the coordinator, allocating nothing.
+static void s_reply(self_t *self, const char *what, int64_t checkpoint)
+{
+    char message[48];
+    int length = snprintf(message, sizeof message, "%s %lld", what, (long long)checkpoint);
+    zmq_send(zsock_resolve(self->pipe), message, (size_t)length, 0);
+}
+
+//  Takes checkpoint `checkpoint`: every member's state is that of all the records before the
+//  barrier (the chain hands records over synchronously, so nothing is in flight inside it);
+//  then the barrier goes on every output (when running: a finished task has ended them),
+//  and the coordinator gets ACK. 0, or -1 with self->error set (the task fails).
+static int s_take_checkpoint(self_t *self, int64_t checkpoint, uint64_t aligned_ns)
+{
+    const rill_checkpointing_t *cp = self->args->checkpointing;
+    uint64_t start = rill_clock_ns(), bytes = 0;
+    //  The barrier first, as Flink forwards it before snapshotting: downstream starts its
+    //  alignment while this task writes.
+    if (self->writer && !self->finished && rill_writer_barrier(self->writer, checkpoint)) {
+        s_set_operator_error(self);
+        return -1;
+    }
+    for (int k = 0; k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        const rill_operator_vtable_t *vtable = member->operator->vtable;
+        rill_buffer_reset(self->snapshot);
+        if (vtable->snapshot && vtable->snapshot(member->operator, checkpoint, self->snapshot)) {
+            s_failed(member);
+            s_set_operator_error(self);
+            return -1;
+        }
+        char why[256] = "";
+        size_t size = rill_buffer_size(self->snapshot);
+        if (cp->write_state(cp->ctx, checkpoint, member->subtask->id,
+                            rill_buffer_data(self->snapshot), size, why, sizeof why)) {
+            s_set_error(self, member, why);
+            return -1;
+        }
+        bytes += size;
+    }
+    self->args->ack = (rill_checkpoint_ack_t){checkpoint, aligned_ns, rill_clock_ns() - start,
+                                              bytes, (uint64_t)rill_clock_wall_ms()};
+    RILL_TSAN_RELEASE(&self->args->ack); //  the pipe hands it over (see rill_tsan.h)
+    s_reply(self, "ACK", checkpoint);
+    return 0;
+}
+
+//  A due CHECKPOINT command (sources, finished tasks), taken now. 0 or -1.
+static int s_checkpoint_if_due(self_t *self)
+{
+    int64_t checkpoint = self->checkpoint_due;
+    if (!checkpoint || !self->args->checkpointing)
+        return 0;
+    self->checkpoint_due = 0;
+    return s_take_checkpoint(self, checkpoint, 0);
+}
+
+//  The reader aligned a barrier (or gave up aligning it).
+static int s_on_barrier(void *ctx, int64_t checkpoint, bool declined, uint64_t aligned_ns)
+{
+    self_t *self = ctx;
+    if (!self->args->checkpointing)
+        return 0;
+    if (!declined)
+        return s_take_checkpoint(self, checkpoint, aligned_ns);
+    //  Still in band: downstream aligns it and the coordinator discards the checkpoint.
+    if (self->writer && rill_writer_barrier(self->writer, checkpoint)) {
+        s_set_operator_error(self);
+        return -1;
+    }
+    s_reply(self, "DECLINE", checkpoint);
+    return 0;
+}
+
+//  Restores every member from the job's restore point, if it has one. 0, or -1.
+static int s_restore(self_t *self)
+{
+    const rill_checkpointing_t *cp = self->args->checkpointing;
+    for (int k = 0; cp && cp->restore && k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        char why[256] = "";
+        rill_state_reader_t *state = cp->restore(cp->ctx, member->subtask->id, why, sizeof why);
+        if (!state) {
+            if (!*why)
+                continue;
+            s_set_error(self, member, why);
+            return -1;
+        }
+        const rill_operator_vtable_t *vtable = member->operator->vtable;
+        int rc = 0;
+        if (vtable->restore)
+            rc = vtable->restore(member->operator, state);
+        else {
+            rill_state_entry_t entry;
+            if (rill_state_reader_next(state, &entry) != 0) {
+                snprintf(member->operator->error, sizeof member->operator->error,
+                         "the checkpoint holds state for this operator, which keeps none");
+                rc = -1;
+            }
+        }
+        rill_state_reader_destroy(&state);
+        if (rc) {
+            s_set_error(self, member,
+                        *member->operator->error ? member->operator->error : "restore failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle);
 
 static int s_handle_bind(self_t *self)
@@ -345,7 +479,17 @@ static int s_handle_bind(self_t *self)
             member->operator->alignment = self->args->alignment;
             member->operator->alignment_member = aligned;
         }
+        const rill_checkpointing_t *cp = self->args->checkpointing;
+        if (cp && cp->fail_subtask == member->subtask->id)
+            member->fail_in = cp->fail_after;
     }
+    self->snapshot = rill_buffer_new();
+    if (!self->snapshot) {
+        s_set_error(self, self->head, "out of memory");
+        return -1;
+    }
+    if (s_restore(self))
+        return -1;
     self->reader = rill_reader_new(plan, self->head->subtask->id, self->args->metrics);
     if (self->tail->op->output_count)
         self->writer = rill_writer_new(plan, self->tail->subtask->id, self->args->metrics,
@@ -356,6 +500,9 @@ static int s_handle_bind(self_t *self)
         return -1;
     }
     rill_reader_on_watermark(self->reader, s_on_input_watermark, self);
+    if (self->args->checkpointing)
+        rill_reader_on_barrier(self->reader, s_on_barrier, self,
+                               self->args->checkpointing->alignment_bound);
     if (rill_reader_bind(self->reader)) {
         s_set_error(self, self->head, rill_reader_error(self->reader));
         return -1;
@@ -452,6 +599,11 @@ static int s_on_record(void *ctx, const rill_record_t *record, int input, int se
     self_t *self = ctx;
     s_member_t *head = self->head;
     uint64_t arrived = 0;
+    if (head->fail_in && s_inject(head)) {
+        s_failed(head);
+        s_set_operator_error(self);
+        return -1;
+    }
     if (trace) {
         //  What the chain emits while handling a traced record carries the trace on.
         arrived = rill_clock_ns();
@@ -557,6 +709,9 @@ static int s_run_source(self_t *self)
         }
         if (self->terminated || self->cancelled)
             break;
+        //  Between two chunks: the source's position is exact here.
+        if (s_checkpoint_if_due(self))
+            return -1;
         //  A chained timestamp assigner may hold the source back (watermark alignment).
         int paused = self->member_count > 1 ? s_paused(self) : 0;
         if (paused < 0)
@@ -716,6 +871,11 @@ void rill_subtask_actor(zsock_t *pipe, void *args)
         return; //  the coordinator's next command fails and it reports out of memory
     while (!self->terminated) {
         char *command = s_handle_pipe(self);
+        //  A finished task still answers checkpoints, with its final state.
+        if (self->finished && s_checkpoint_if_due(self)) {
+            self->finished = false; //  failed: answer nothing more
+            s_report(self, "FAILED");
+        }
         if (!command)
             continue;
         if (streq(command, "BIND") || streq(command, "CONNECT")) {
@@ -731,8 +891,14 @@ void rill_subtask_actor(zsock_t *pipe, void *args)
                     self->members[k].collector.stopping = true;
                 if (!self->terminated)
                     s_report(self, "FAILED");
-            } else if (!self->terminated)
+            } else if (!self->terminated) {
+                self->finished = true;
                 zstr_send(pipe, "DONE");
+                if (s_checkpoint_if_due(self)) {
+                    self->finished = false;
+                    s_report(self, "FAILED");
+                }
+            }
         }
         zstr_free(&command);
     }

@@ -5,6 +5,11 @@
         CONNECT  -> connect output sockets to the receivers      reply OK | ERROR
         START    -> run until the input ends                     later DONE | FAILED
         CANCEL   -> (sources) stop producing, end the stream cleanly
+        CHECKPOINT <id> -> (sources, and tasks that have finished) snapshot now and, while
+                    running, send barrier <id> on every output   later ACK <id> | FAILED
+    A task with inputs takes checkpoint <id> when its barrier has come on every input channel
+    (aligned) and then sends ACK <id>, or DECLINE <id> when it could not align it within the
+    bound (rill_reader.h).
         $TERM    -> stop at once and exit (answered promptly even while blocked on a send)
     ERROR and FAILED carry no text: the reason is written to args->error first, so reporting
     a failure allocates nothing and works when memory has run out. */
@@ -13,6 +18,7 @@
 
 #include <czmq.h>
 
+#include "rill_checkpointing.h"
 #include "rill_metrics.h"
 #include "rill_plan.h"
 #include "rill_trace.h"
@@ -26,6 +32,8 @@ typedef struct {
     int buffer_timeout_ms;
     rill_trace_t *trace; //  NULL: not tracing
     rill_watermark_alignment_t *alignment; //  the job's alignment group, or NULL
+    const rill_checkpointing_t *checkpointing; //  NULL: checkpoints off
+    rill_checkpoint_ack_t ack; //  written before ACK is sent (rill_checkpointing.h)
     //  Written by the actor before it sends ERROR or FAILED; the coordinator reads it after.
     char error[512];
 } rill_subtask_args_t;

@@ -27,6 +27,9 @@ typedef enum {
     RILL_FRAME_DATA = 1, //  records and watermark entries follow
     RILL_FRAME_END = 2,  //  end of partition: this sender sends nothing more on this channel
     RILL_FRAME_IDLE = 4, //  the sender has no data for a while: leave it out of the minimum
+    //  Checkpoint barrier (value: the checkpoint id): everything the sender sent before it
+    //  belongs to the checkpoint, everything after to the next (Flink's barrier).
+    RILL_FRAME_BARRIER = 8,
 } rill_frame_kind_t;
 
 #define RILL_FRAME_MAGIC 0x52u //  'R': a cheap check that a frame is ours
@@ -36,7 +39,7 @@ typedef struct {
     uint8_t kind;
     uint16_t sender; //  subtask index within the sending operator
     uint32_t count;  //  entries (records and watermarks) in a DATA frame
-    int64_t value;   //  control event payload (unused by END and IDLE so far)
+    int64_t value;   //  control event payload: a BARRIER's checkpoint id (END, IDLE: 0)
 } rill_frame_header_t;
 
 //  The flags byte of an entry.

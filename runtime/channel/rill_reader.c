@@ -2,6 +2,7 @@
     is kept per channel because each sender's frames travel one ZeroMQ pipe in order; across
     channels the DEALER fair-queues, which is all the model promises. */
 #include "rill_reader.h"
+#include "rill_clock.h"
 #include "rill_metrics_private.h"
 #include "rill_frame.h"
 #include "rill_plan_private.h"
@@ -14,6 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+//  A frame held back during alignment: its input and a copy of its bytes.
+typedef struct {
+    int input;
+    size_t size;
+    uint8_t *data;
+} s_held_t;
+
 typedef struct {
     const rill_plan_edge_t *edge;
     zsock_t *socket;
@@ -24,6 +32,7 @@ typedef struct {
     bool *ended;                         //  END seen, by sender
     int64_t *watermarks;                 //  by sender: its last watermark (+inf once ended)
     bool *idle;                          //  by sender: it said IDLE and sent nothing since
+    bool *blocked;                       //  by sender: delivered the barrier being aligned
     int expected_ends;
     int ends;
 } s_input_t;
@@ -41,6 +50,17 @@ struct rill_reader_t {
     bool idle;
     rill_reader_watermark_fn *on_watermark;
     void *on_watermark_ctx;
+    //  Barrier alignment: the checkpoint being aligned (0: none), the highest one handled
+    //  (aligned or declined; an older barrier is stale), and the frames of blocked channels,
+    //  held in arrival order (so each channel's order is kept when they are let through).
+    rill_reader_barrier_fn *on_barrier;
+    void *on_barrier_ctx;
+    size_t alignment_bound;
+    int64_t aligning;
+    int64_t last_checkpoint;
+    uint64_t aligning_since;
+    s_held_t *held;
+    size_t held_count, held_capacity, held_bytes;
     char error[256];
 };
 
@@ -67,7 +87,8 @@ rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metric
         in->ended = calloc((size_t)in->senders, sizeof(bool));
         in->idle = calloc((size_t)in->senders, sizeof(bool));
         in->watermarks = malloc((size_t)in->senders * sizeof(int64_t));
-        if (!in->by_sender || !in->ended || !in->idle || !in->watermarks)
+        in->blocked = calloc((size_t)in->senders, sizeof(bool));
+        if (!in->by_sender || !in->ended || !in->idle || !in->watermarks || !in->blocked)
             goto fail;
         for (int s = 0; s < in->senders; s++)
             in->watermarks[s] = INT64_MIN;
@@ -100,8 +121,12 @@ void rill_reader_destroy(rill_reader_t **self_p)
         free(self->inputs[i].ended);
         free(self->inputs[i].idle);
         free(self->inputs[i].watermarks);
+        free(self->inputs[i].blocked);
     }
     free(self->inputs);
+    for (size_t h = 0; h < self->held_count; h++)
+        free(self->held[h].data);
+    free(self->held);
     free(self);
     *self_p = NULL;
 }
@@ -165,6 +190,19 @@ void rill_reader_on_watermark(rill_reader_t *self, rill_reader_watermark_fn *fn,
     self->on_watermark_ctx = ctx;
 }
 
+void rill_reader_on_barrier(rill_reader_t *self, rill_reader_barrier_fn *fn, void *ctx,
+                            size_t bound)
+{
+    self->on_barrier = fn;
+    self->on_barrier_ctx = ctx;
+    self->alignment_bound = bound ? bound : RILL_ALIGNMENT_BOUND_DEFAULT;
+}
+
+int64_t rill_reader_aligning(const rill_reader_t *self)
+{
+    return self->aligning;
+}
+
 int64_t rill_reader_watermark(const rill_reader_t *self)
 {
     return self->watermark;
@@ -218,6 +256,96 @@ static int s_bad_frame(rill_reader_t *self, s_input_t *in, const char *why)
     return -1;
 }
 
+//  Ends the alignment of self->aligning (aligned, or declined), unblocks every channel and
+//  hands on the frames held back, in the order they came. 0 or -1.
+static int s_release(rill_reader_t *self, bool declined, rill_reader_record_fn *fn, void *ctx)
+{
+    int64_t checkpoint = self->aligning;
+    uint64_t took = rill_clock_ns() - self->aligning_since;
+    self->aligning = 0;
+    self->last_checkpoint = checkpoint;
+    for (int i = 0; i < self->input_count; i++)
+        memset(self->inputs[i].blocked, 0, (size_t)self->inputs[i].senders * sizeof(bool));
+    if (self->on_barrier &&
+        self->on_barrier(self->on_barrier_ctx, checkpoint, declined, took))
+        return -1;
+    //  Take the held frames first: handing them on may start the next alignment, which
+    //  holds frames anew.
+    s_held_t *held = self->held;
+    size_t count = self->held_count;
+    self->held = NULL;
+    self->held_count = self->held_capacity = self->held_bytes = 0;
+    int rc = 0;
+    for (size_t h = 0; h < count; h++) {
+        if (rc == 0)
+            rc = rill_reader_decode(self, held[h].input, held[h].data, held[h].size, fn, ctx);
+        free(held[h].data);
+    }
+    free(held);
+    return rc;
+}
+
+//  Whether every open channel has delivered the barrier being aligned; if so, releases.
+static int s_check_aligned(rill_reader_t *self, rill_reader_record_fn *fn, void *ctx)
+{
+    if (!self->aligning)
+        return 0;
+    for (int i = 0; i < self->input_count; i++) {
+        s_input_t *in = &self->inputs[i];
+        for (int s = 0; s < in->senders; s++)
+            if (in->by_sender[s] && !in->ended[s] && !in->blocked[s])
+                return 0;
+    }
+    return s_release(self, false, fn, ctx);
+}
+
+//  Holds a frame of a blocked channel back, or declines the alignment when the bound is
+//  reached. 1 when held, 0 when it is to be decoded now (declined), -1 on error.
+static int s_hold(rill_reader_t *self, int input, const void *data, size_t size,
+                  rill_reader_record_fn *fn, void *ctx)
+{
+    if (self->held_bytes + size > self->alignment_bound)
+        return s_release(self, true, fn, ctx) ? -1 : 0;
+    if (self->held_count == self->held_capacity) {
+        size_t capacity = self->held_capacity ? 2 * self->held_capacity : 16;
+        s_held_t *grown = realloc(self->held, capacity * sizeof(s_held_t));
+        if (!grown)
+            goto oom;
+        self->held = grown;
+        self->held_capacity = capacity;
+    }
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy)
+        goto oom;
+    memcpy(copy, data, size);
+    self->held[self->held_count++] = (s_held_t){input, size, copy};
+    self->held_bytes += size;
+    return 1;
+oom:
+    snprintf(self->error, sizeof self->error, "out of memory holding frames back for a barrier");
+    return -1;
+}
+
+//  A barrier from one channel: the channel is blocked until the barrier has come on all.
+static int s_barrier(rill_reader_t *self, s_input_t *in, int sender, int64_t checkpoint,
+                     rill_reader_record_fn *fn, void *ctx)
+{
+    if (checkpoint <= self->last_checkpoint)
+        return 0; //  stale: that checkpoint was declined here already
+    if (self->aligning && checkpoint != self->aligning) {
+        //  A newer barrier while an older one is still aligning: the older can no longer
+        //  complete (its coordinator has moved on); decline it and align the newer.
+        if (s_release(self, true, fn, ctx))
+            return -1;
+    }
+    if (!self->aligning) {
+        self->aligning = checkpoint;
+        self->aligning_since = rill_clock_ns();
+    }
+    in->blocked[sender] = true;
+    return s_check_aligned(self, fn, ctx);
+}
+
 int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t size,
                        rill_reader_record_fn *fn, void *ctx)
 {
@@ -236,6 +364,12 @@ int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t 
         return s_bad_frame(self, in, "from a sender with no channel to this subtask");
     if (in->ended[header.sender])
         return s_bad_frame(self, in, "arrived after the sender's END");
+    //  A channel that delivered the barrier being aligned waits for the others.
+    if (self->aligning && in->blocked[header.sender]) {
+        int held = s_hold(self, input, data, size, fn, ctx);
+        if (held)
+            return held < 0 ? -1 : 0;
+    }
     //  Anything from an idle sender makes it active again.
     if (in->idle[header.sender] && header.kind != RILL_FRAME_IDLE) {
         in->idle[header.sender] = false;
@@ -287,7 +421,15 @@ int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t 
         in->ended[header.sender] = true;
         in->ends++;
         in->watermarks[header.sender] = INT64_MAX; //  nothing earlier can come from it
-        return s_update_watermark(self);
+        if (s_update_watermark(self))
+            return -1;
+        return s_check_aligned(self, fn, ctx); //  an ended channel has nothing to align
+    case RILL_FRAME_BARRIER:
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
+        if (header.value <= 0)
+            return s_bad_frame(self, in, "a barrier for checkpoint 0 or below");
+        return s_barrier(self, in, header.sender, header.value, fn, ctx);
     case RILL_FRAME_IDLE:
         if (at != end)
             return s_bad_frame(self, in, "bytes after its last entry");

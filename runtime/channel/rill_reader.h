@@ -27,10 +27,29 @@ typedef int(rill_reader_record_fn)(void *ctx, const rill_record_t *record, int i
 //  StatusWatermarkValve), so a call with idle set may also carry an advance.
 typedef int(rill_reader_watermark_fn)(void *ctx, int64_t watermark, bool idle);
 
+//  Called when checkpoint barrier `checkpoint` has come on every open input channel (aligned:
+//  the channels that delivered it early were held back meanwhile, so what the subtask has
+//  handled is exactly what was sent before the barrier), or, with declined set, when holding
+//  back would have taken more than the alignment bound: the checkpoint cannot be aligned here
+//  and the held frames are let through (the subtask declines the checkpoint). aligned_ns is
+//  how long the alignment took, from the first barrier. Called in order with the records;
+//  the frames held back are handed on after it returns. 0, or -1 to stop.
+typedef int(rill_reader_barrier_fn)(void *ctx, int64_t checkpoint, bool declined,
+                                    uint64_t aligned_ns);
+
+//  The most bytes of frames a reader holds back while it aligns a barrier, by default.
+#define RILL_ALIGNMENT_BOUND_DEFAULT (64u << 20)
+
 rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics);
 void rill_reader_destroy(rill_reader_t **self_p);
 //  Registers the watermark callback (optional).
 void rill_reader_on_watermark(rill_reader_t *self, rill_reader_watermark_fn *fn, void *ctx);
+//  Registers the barrier callback (optional: without one a barrier is aligned and dropped) and
+//  the most bytes held back while aligning (0: RILL_ALIGNMENT_BOUND_DEFAULT).
+void rill_reader_on_barrier(rill_reader_t *self, rill_reader_barrier_fn *fn, void *ctx,
+                            size_t bound);
+//  The checkpoint being aligned (0: none).
+int64_t rill_reader_aligning(const rill_reader_t *self);
 //  The input watermark so far (INT64_MIN before any; INT64_MAX once every input ended).
 int64_t rill_reader_watermark(const rill_reader_t *self);
 //  Binds the input sockets at the plan's endpoints. 0, or -1 with rill_reader_error set.

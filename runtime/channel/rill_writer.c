@@ -655,6 +655,12 @@ int rill_writer_idle(rill_writer_t *self)
     return s_drain(self) ? -1 : s_control(self, RILL_FRAME_IDLE, 0);
 }
 
+int rill_writer_barrier(rill_writer_t *self, int64_t checkpoint)
+{
+    //  The combiners' partials hold records from before the barrier: they go first.
+    return s_drain(self) ? -1 : s_control(self, RILL_FRAME_BARRIER, checkpoint);
+}
+
 int rill_writer_end(rill_writer_t *self)
 {
     return s_drain(self) ? -1 : s_control(self, RILL_FRAME_END, 0);

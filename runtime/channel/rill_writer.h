@@ -52,6 +52,9 @@ int rill_writer_flush_if_due(rill_writer_t *self, uint64_t now_ns);
 //  Milliseconds until pending batches (or a mini-batch) are due (0: now), or -1 when nothing
 //  is pending.
 long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns);
+//  Flushes (combiners first), then sends checkpoint barrier `checkpoint` on every channel, in
+//  band: each receiver gets it after every record this subtask sent before it.
+int rill_writer_barrier(rill_writer_t *self, int64_t checkpoint);
 //  Flushes, then sends END on every channel: the receivers will get nothing more from us.
 int rill_writer_end(rill_writer_t *self);
 //  Why the last call failed.

@@ -75,8 +75,13 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
     for (int id = 0, i = 0; id < rill_plan_subtask_count(plan); id++) {
         if (rill_plan_subtask(plan, id)->task != id)
             continue; //  runs in its chain head's actor
-        self->args[i] = (rill_subtask_args_t){
-            plan, id, metrics, batch_size, buffer_timeout_ms, trace, self->alignment, ""};
+        self->args[i] = (rill_subtask_args_t){.plan = plan,
+                                              .subtask = id,
+                                              .metrics = metrics,
+                                              .batch_size = batch_size,
+                                              .buffer_timeout_ms = buffer_timeout_ms,
+                                              .trace = trace,
+                                              .alignment = self->alignment};
         self->actors[i].args = &self->args[i];
         i++;
     }
