@@ -37,31 +37,6 @@ static int s_generate(uint64_t index, rill_collector_t *out, void *ctx)
     return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
 }
 
-//  The second TAB-separated field: a range in the middle of the record.
-static int s_second_field(const rill_record_t *in, rill_key_t *key, void *ctx)
-{
-    const char *text = in->data, *tab = memchr(text, '\t', in->size);
-    if (!tab)
-        return -1;
-    key->data = tab + 1;
-    key->size = in->size - (size_t)(tab + 1 - text);
-    return 0;
-}
-
-//  The first field in upper case, written into the key's scratch: a computed key.
-static int s_upper_first_field(const rill_record_t *in, rill_key_t *key, void *ctx)
-{
-    const char *text = in->data;
-    size_t size = 0;
-    while (size < in->size && size < RILL_KEY_SCRATCH && text[size] != '\t') {
-        char c = text[size];
-        key->scratch[size++] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-    }
-    key->data = key->scratch;
-    key->size = size;
-    return 0;
-}
-
 static void s_expect_counts(s_shape_t shape, rill_key_fn key, int parallelism)
 {
     rill_env_t *env = rill_env_new();
@@ -106,14 +81,14 @@ static void a_key_at_the_start_of_the_record_counts_as_its_extractor_would(void 
 static void a_key_in_the_middle_of_the_record_counts_as_its_extractor_would(void **state)
 {
     for (int p = 1; p <= 3; p++)
-        s_expect_counts(S_SECOND_FIELD, s_second_field, p);
+        s_expect_counts(S_SECOND_FIELD, test_key_second_field, p);
 }
 
 static void a_computed_key_counts_as_its_extractor_would(void **state)
 {
     //  Two spellings of each key meet at one receiver and in one table entry.
     for (int p = 1; p <= 3; p++)
-        s_expect_counts(S_COMPUTED, s_upper_first_field, p);
+        s_expect_counts(S_COMPUTED, test_key_upper_first_field, p);
 }
 
 int main(void)

@@ -440,19 +440,7 @@ static void rill_plan_and_rill_viz_round_trip_through_files(void **state)
 static rill_plan_t *s_chained_plan(rill_graph_t **graph_p, rill_pattern_t pattern, int p_src,
                                    int p_map)
 {
-    rill_graph_t *graph = *graph_p = rill_graph_new();
-    rill_graph_set_chaining_enabled(graph, true);
-    int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
-        .kind = RILL_OP_SOURCE_GENERATOR, .name = "src", .parallelism = p_src,
-        .fn.generate = test_generate_sequence, .count = 1});
-    int map = rill_graph_add_operator(graph, &(rill_operator_spec_t){
-        .kind = RILL_OP_MAP, .name = "mapper", .parallelism = p_map, .fn.map = s_map});
-    int sink = rill_graph_add_operator(graph, &(rill_operator_spec_t){
-        .kind = RILL_OP_SINK_DISCARD, .name = "out", .parallelism = p_map});
-    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = src, .to = map, .pattern = pattern,
-                                                   .key = rill_key_first_field});
-    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = map, .to = sink,
-                                                   .pattern = RILL_PATTERN_FORWARD});
+    rill_graph_t *graph = *graph_p = test_chain_graph(p_src, p_map, pattern, 1);
     char error[256];
     rill_plan_t *plan = rill_plan_new(graph, "chains", 1, RILL_MODE_AUTOMATIC, error, sizeof error);
     if (!plan)

@@ -282,30 +282,6 @@ static void an_unresolved_pattern_is_an_error(void **state)
     assert_string_equal(error, "unknown exchange pattern");
 }
 
-//  The second TAB-separated field, pointing into the record.
-static int s_second_field(const rill_record_t *in, rill_key_t *key, void *ctx)
-{
-    const char *text = in->data, *tab = memchr(text, '\t', in->size);
-    if (!tab)
-        return -1;
-    key->data = tab + 1;
-    key->size = in->size - (size_t)(tab + 1 - text);
-    return 0;
-}
-
-//  A computed key: the first field in upper case, written into the key's scratch.
-static int s_upper_first_field(const rill_record_t *in, rill_key_t *key, void *ctx)
-{
-    const char *text = in->data;
-    size_t size = 0;
-    while (size < in->size && size < RILL_KEY_SCRATCH && text[size] != '\t') {
-        char c = text[size];
-        key->scratch[size++] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-    }
-    key->data = key->scratch;
-    key->size = size;
-    return 0;
-}
 
 //  What the partitioner carries must be what the receiver would compute: the receiving
 //  operator's extractor on the same record, then the keyed table's hash.
@@ -337,11 +313,11 @@ static void hash_carries_the_hash_the_receiver_would_compute_and_where_the_key_l
     s_expect_carried(rill_key_first_field, "apple\t1", 0);
     s_expect_carried(rill_key_first_field, "no tab at all", 0);
     s_expect_carried(rill_key_first_field, "\tempty key", 0);
-    s_expect_carried(s_second_field, "1\tbanana", 2);
-    s_expect_carried(s_second_field, "12\t", 3); //  an empty key at the record's end
+    s_expect_carried(test_key_second_field, "1\tbanana", 2);
+    s_expect_carried(test_key_second_field, "12\t", 3); //  an empty key at the record's end
     //  Computed keys live outside the record: only their hash travels.
-    s_expect_carried(s_upper_first_field, "apple\t1", -1);
-    s_expect_carried(s_upper_first_field, "", -1);
+    s_expect_carried(test_key_upper_first_field, "apple\t1", -1);
+    s_expect_carried(test_key_upper_first_field, "", -1);
 }
 
 int main(void)

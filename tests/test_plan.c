@@ -10,23 +10,10 @@ static int s_map(const rill_record_t *in, rill_buffer_t *out, void *ctx)
     return rill_buffer_set(out, in->data, in->size);
 }
 
-//  source(p_src) --pattern--> map(p_map) --forward--> discard(p_map)
+//  source(p_src) --pattern--> map(p_map) --forward--> discard(p_map), chaining on.
 static rill_graph_t *s_chain(int p_src, int p_map, rill_pattern_t pattern)
 {
-    rill_graph_t *graph = rill_graph_new();
-    rill_graph_set_chaining_enabled(graph, true);
-    int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
-        .kind = RILL_OP_SOURCE_GENERATOR, .name = "src", .parallelism = p_src,
-        .fn.generate = test_generate_sequence, .count = 10});
-    int map = rill_graph_add_operator(graph, &(rill_operator_spec_t){
-        .kind = RILL_OP_MAP, .name = "mapper", .parallelism = p_map, .fn.map = s_map});
-    int sink = rill_graph_add_operator(graph, &(rill_operator_spec_t){
-        .kind = RILL_OP_SINK_DISCARD, .name = "out", .parallelism = p_map});
-    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = src, .to = map, .pattern = pattern,
-                                                   .key = rill_key_first_field});
-    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = map, .to = sink,
-                                                   .pattern = RILL_PATTERN_FORWARD});
-    return graph;
+    return test_chain_graph(p_src, p_map, pattern, 10);
 }
 
 static void s_expect_error(rill_graph_t *graph, const char *needle, const char *operator)

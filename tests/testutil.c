@@ -520,3 +520,51 @@ void test_expect_records(rill_results_t *collect, const char *const *expected, s
                      expected[i]);
     }
 }
+
+//  The second TAB-separated field, pointing into the record.
+int test_key_second_field(const rill_record_t *in, rill_key_t *key, void *ctx)
+{
+    const char *text = in->data, *tab = memchr(text, '\t', in->size);
+    if (!tab)
+        return -1;
+    key->data = tab + 1;
+    key->size = in->size - (size_t)(tab + 1 - text);
+    return 0;
+}
+
+//  A computed key: the first field in upper case, written into the key's scratch.
+int test_key_upper_first_field(const rill_record_t *in, rill_key_t *key, void *ctx)
+{
+    const char *text = in->data;
+    size_t size = 0;
+    while (size < in->size && size < RILL_KEY_SCRATCH && text[size] != '\t') {
+        char c = text[size];
+        key->scratch[size++] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    }
+    key->data = key->scratch;
+    key->size = size;
+    return 0;
+}
+
+static int s_identity_map(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    return rill_buffer_set(out, in->data, in->size);
+}
+
+rill_graph_t *test_chain_graph(int p_src, int p_map, rill_pattern_t pattern, long count)
+{
+    rill_graph_t *graph = rill_graph_new();
+    rill_graph_set_chaining_enabled(graph, true);
+    int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_SOURCE_GENERATOR, .name = "src", .parallelism = p_src,
+        .fn.generate = test_generate_sequence, .count = count});
+    int map = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_MAP, .name = "mapper", .parallelism = p_map, .fn.map = s_identity_map});
+    int sink = rill_graph_add_operator(graph, &(rill_operator_spec_t){
+        .kind = RILL_OP_SINK_DISCARD, .name = "out", .parallelism = p_map});
+    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = src, .to = map, .pattern = pattern,
+                                                   .key = rill_key_first_field});
+    rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = map, .to = sink,
+                                                   .pattern = RILL_PATTERN_FORWARD});
+    return graph;
+}

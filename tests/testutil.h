@@ -135,4 +135,13 @@ void test_run_window_script(const test_event_t *events, size_t count, int64_t ou
 //  when the count differs).
 void test_expect_records(rill_results_t *collect, const char *const *expected, size_t count);
 
+//  Key extractors for tests of carried keys: the second TAB-separated field (a range in the
+//  middle of the record), and the first field in upper case (a computed key, in the scratch).
+int test_key_second_field(const rill_record_t *in, rill_key_t *key, void *ctx);
+int test_key_upper_first_field(const rill_record_t *in, rill_key_t *key, void *ctx);
+
+//  source "src"(p_src, a generator of count records) --pattern--> map "mapper"(p_map, the
+//  identity) --forward--> discard "out"(p_map), chaining on: a job with one chain per side.
+rill_graph_t *test_chain_graph(int p_src, int p_map, rill_pattern_t pattern, long count);
+
 #endif
