@@ -63,6 +63,8 @@ struct s_self_t {
     bool cancelled;        //  CANCEL received: sources end their stream
     bool finished;         //  ran to the end: a checkpoint now saves the final state
     int64_t checkpoint_due; //  CHECKPOINT <id> received, not yet taken (0: none)
+    bool stop_after_checkpoint; //  SAVEPOINT: a source ends its stream after that barrier
+    int64_t complete_due;   //  COMPLETE <id> received, not yet passed to the operators
     rill_buffer_t *snapshot; //  a member's state while it is written
     //  The task's time: one thread runs the whole chain, so each member shows the task's.
     uint64_t busy_ns, idle_ns;
@@ -250,6 +252,15 @@ static char *s_handle_pipe(self_t *self)
         //  Taken where the task is between records (the loops look), never in here: this
         //  also runs inside a blocked send, in the middle of an emit.
         self->checkpoint_due = checkpoint;
+    else if (sscanf(command, "SAVEPOINT %lld", &checkpoint) == 1 && checkpoint > 0) {
+        //  Stop with a savepoint: the barrier, then the end of the stream (Flink's
+        //  stop-with-savepoint), so nothing after the savepoint reaches the sinks.
+        self->checkpoint_due = checkpoint;
+        self->stop_after_checkpoint = true;
+    } else if (sscanf(command, "COMPLETE %lld", &checkpoint) == 1 && checkpoint > 0) {
+        if (checkpoint > self->complete_due)
+            self->complete_due = checkpoint;
+    }
     else
         return command;
     zstr_free(&command);
@@ -387,22 +398,61 @@ static int s_take_checkpoint(self_t *self, int64_t checkpoint, uint64_t aligned_
             return -1;
         }
         bytes += size;
+        if (member->metrics)
+            __atomic_store_n(&member->metrics->checkpoint_bytes, (uint64_t)size,
+                             __ATOMIC_RELAXED);
     }
     self->args->ack = (rill_checkpoint_ack_t){checkpoint, aligned_ns, rill_clock_ns() - start,
                                               bytes, (uint64_t)rill_clock_wall_ms()};
+    for (int k = 0; k < self->member_count; k++) {
+        rill_subtask_metrics_t *slot = self->members[k].metrics;
+        if (!slot)
+            continue;
+        __atomic_store_n(&slot->checkpoint, (uint64_t)checkpoint, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot->checkpoint_alignment_ns, aligned_ns, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot->checkpoint_sync_ns, self->args->ack.sync_ns, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot->checkpoint_acked_ms, self->args->ack.acked_at_ms,
+                         __ATOMIC_RELAXED);
+    }
     RILL_TSAN_RELEASE(&self->args->ack); //  the pipe hands it over (see rill_tsan.h)
     s_reply(self, "ACK", checkpoint);
     return 0;
 }
 
-//  A due CHECKPOINT command (sources, finished tasks), taken now. 0 or -1.
+//  Tells every member that checkpoint `complete_due` is complete (a sink commits what it
+//  staged for it). 0, or -1 with self->error set.
+static int s_complete_if_due(self_t *self)
+{
+    int64_t checkpoint = self->complete_due;
+    if (!checkpoint)
+        return 0;
+    self->complete_due = 0;
+    for (int k = 0; k < self->member_count; k++) {
+        s_member_t *member = &self->members[k];
+        const rill_operator_vtable_t *vtable = member->operator->vtable;
+        if (vtable->checkpoint_complete &&
+            vtable->checkpoint_complete(member->operator, checkpoint)) {
+            s_failed(member);
+            s_set_operator_error(self);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  A due CHECKPOINT (or SAVEPOINT) command (sources, finished tasks), taken now; then any
+//  due completion. 0 or -1.
 static int s_checkpoint_if_due(self_t *self)
 {
     int64_t checkpoint = self->checkpoint_due;
-    if (!checkpoint || !self->args->checkpointing)
-        return 0;
-    self->checkpoint_due = 0;
-    return s_take_checkpoint(self, checkpoint, 0);
+    if (checkpoint && self->args->checkpointing) {
+        self->checkpoint_due = 0;
+        if (s_take_checkpoint(self, checkpoint, 0))
+            return -1;
+        if (self->stop_after_checkpoint)
+            self->cancelled = true;
+    }
+    return s_complete_if_due(self);
 }
 
 //  The reader aligned a barrier (or gave up aligning it).
@@ -789,6 +839,8 @@ static int s_run_inputs(self_t *self)
             if (self->terminated)
                 break;
         }
+        if (s_complete_if_due(self))
+            goto cleanup;
         for (int k = 1; k < count; k++)
             if ((items[k].revents & ZMQ_POLLIN) &&
                 rill_reader_receive(self->reader, which[k], S_FRAMES_PER_TURN, s_on_record,

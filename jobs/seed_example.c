@@ -13,7 +13,7 @@
 const char *rill_job_describe(void)
 {
     return "Flink's example shape: source -> map() -> key_by()/window() -> sink "
-           "[-- --count N | --unbounded] [--max-drift MS|off]";
+           "[-- --count N | --unbounded] [--max-drift MS|off] [--output FILE]";
 }
 
 #define S_SENSORS 8
@@ -58,18 +58,24 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         {"count", required_argument, NULL, 'c'},
         {"unbounded", no_argument, NULL, 'u'},
         {"max-drift", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     long count = 10000;
     bool unbounded = false;
+    const char *output = NULL;
     //  Watermark alignment is on by default: the source subtasks drift apart otherwise, and
     //  the window state with them (see README, watermark alignment).
     rill_watermarks_t strategy = {0};
     optind = 1;
     opterr = 0;
     int option;
-    while ((option = getopt_long(argc, argv, ":c:ud:", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":c:ud:o:", options, NULL)) != -1) {
         char *end;
+        if (option == 'o') {
+            output = optarg;
+            continue;
+        }
         if (option == 'u') {
             unbounded = true;
             continue;
@@ -83,12 +89,12 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         if (option == 'd' && (strategy.max_drift_ms = strtoll(optarg, &end, 10)) >= 1 && !*end)
             continue;
         fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded] "
-                        "[--max-drift MS|off]\n");
+                        "[--max-drift MS|off] [--output FILE]\n");
         return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "usage: rill run seed-example [-p N] -- [--count N | --unbounded] "
-                        "[--max-drift MS|off]\n");
+                        "[--max-drift MS|off] [--output FILE]\n");
         return 2;
     }
     uint64_t records = unbounded ? RILL_UNBOUNDED : (uint64_t)count;
@@ -103,6 +109,6 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     rill_window_t second = rill_window_tumbling(1000);
     rill_stream_t *maxima = rill_stream_name(
         rill_stream_window_builtin(keyed, &second, RILL_WINDOW_AGG_MAX), "key_by()/window()");
-    rill_stream_parallelism(rill_stream_name(rill_stream_print(maxima, NULL), "Sink"), 1);
+    rill_stream_parallelism(rill_stream_name(rill_stream_print(maxima, output), "Sink"), 1);
     return 0;
 }

@@ -18,7 +18,7 @@ const char *rill_job_describe(void)
 {
     return "event-time windows over a CSV file: -- --input FILE --time-column C --key-column C "
            "--value-column C --window tumbling:SIZE|sliding:SIZE:SLIDE|session:GAP [--agg A] "
-           "[--max-record-size B]";
+           "[--max-record-size B] [--output FILE]";
 }
 
 #define S_REPORTED_ROWS 5
@@ -217,6 +217,7 @@ static int s_usage(const char *why, const char *detail)
             "         --value-column NAME --window tumbling:SIZE|sliding:SIZE:SLIDE|session:GAP\n"
             "         [--agg count|sum|min|max|avg] [--out-of-orderness D] [--lateness D]\n"
             "         [--max-record-size BYTES]   (longest line; K, M, G suffixes; default 16M)\n"
+            "         [--output FILE]   (default: standard output)\n"
             "durations: 250ms, 10s, 5m, 1h, 1d; times: ISO-8601 UTC or epoch milliseconds;\n"
             "FILE may be a pipe or /dev/stdin\n");
     return 2;
@@ -265,10 +266,12 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         {"out-of-orderness", required_argument, NULL, 'o'},
         {"lateness", required_argument, NULL, 'l'},
         {"max-record-size", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *input = NULL, *time_name = NULL, *key_name = NULL, *value_name = NULL;
+    const char *output = NULL;
     char *window_text = NULL;
     rill_window_agg_t agg = RILL_WINDOW_AGG_SUM;
     int64_t out_of_orderness = 0, lateness = 0;
@@ -280,6 +283,9 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         switch (option) {
         case 'i':
             input = optarg;
+            break;
+        case 'O':
+            output = optarg;
             break;
         case 't':
             time_name = optarg;
@@ -400,7 +406,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     rill_stream_discard(late);
     rill_stream_t *csv = rill_stream_name(rill_stream_map(windows, s_to_csv, NULL), "to csv");
     rill_stream_parallelism(
-        rill_stream_name(rill_stream_print(rill_stream_rebalance(csv), NULL), "Sink: print"), 1);
+        rill_stream_name(rill_stream_print(rill_stream_rebalance(csv), output), "Sink: print"), 1);
     return 0;
 }
 

@@ -36,6 +36,19 @@ static void s_usage(FILE *out)
             "                           the default)\n"
             "  --no-chaining            run every operator subtask in its own thread (no\n"
             "                           operator chains)\n"
+            "  --checkpoint-interval MS take a checkpoint every MS ms (streaming mode; needs\n"
+            "                           --checkpoint-dir)\n"
+            "  --checkpoint-dir DIR     where checkpoints are written (one folder each)\n"
+            "  --checkpoint-timeout MS  discard a checkpoint not complete by then (default\n"
+            "                           60000)\n"
+            "  --checkpoints-kept N     completed checkpoints kept (default 1)\n"
+            "  --restart-attempts N     after a failure, restart from the latest checkpoint\n"
+            "                           up to N times (default 0)\n"
+            "  --restart-delay MS       wait before each restart (default 100)\n"
+            "  --restart-backoff        double the delay after each restart\n"
+            "  --restore PATH           start from a checkpoint directory (its latest valid\n"
+            "                           checkpoint), one checkpoint, or a savepoint\n"
+            "  --stop-with-savepoint DIR on Ctrl-C, take a savepoint into DIR, then drain\n"
             "  --metrics                print per-subtask and per-channel counts after the run\n"
             "  --metrics-json FILE      write the run's counters and plan as JSON (README:\n"
             "                           metrics schema)\n"
@@ -96,6 +109,28 @@ static int s_usage_error(const char *format, const char *detail)
     return RILL_EXIT_USAGE;
 }
 
+//  One line on what checkpoints did, when they were on (stderr: stdout may be the output).
+static void s_print_checkpoints(const rill_metrics_t *metrics, const char *savepoint)
+{
+    rill_checkpoint_stats_t stats = rill_metrics_checkpoints(metrics);
+    if (!stats.enabled)
+        return;
+    if (*stats.notes)
+        fprintf(stderr, "rill run: %s\n", stats.notes);
+    if (stats.restored)
+        fprintf(stderr, "rill run: restored from checkpoint %lld\n", (long long)stats.restored);
+    fprintf(stderr,
+            "rill run: checkpoints: %lld completed, %lld failed; latest %lld (%llu bytes of "
+            "state, %lld ms); %d restart%s\n",
+            (long long)stats.completed, (long long)stats.failed, (long long)stats.latest,
+            (unsigned long long)stats.latest_bytes, (long long)stats.latest_duration_ms,
+            stats.restarts, stats.restarts == 1 ? "" : "s");
+    if (*stats.last_failure && stats.failed)
+        fprintf(stderr, "rill run: last failed %s\n", stats.last_failure);
+    if (savepoint && stats.savepoint_done)
+        fprintf(stderr, "rill run: savepoint written to %s\n", savepoint);
+}
+
 int rill_cmd_run(int argc, char **argv)
 {
     //  Options stop at "--"; what follows belongs to the job.
@@ -119,6 +154,15 @@ int rill_cmd_run(int argc, char **argv)
         OPT_NO_COMBINE,
         OPT_MINI_BATCH,
         OPT_NO_CHAINING,
+        OPT_CHECKPOINT_INTERVAL,
+        OPT_CHECKPOINT_DIR,
+        OPT_CHECKPOINT_TIMEOUT,
+        OPT_CHECKPOINTS_KEPT,
+        OPT_RESTART_ATTEMPTS,
+        OPT_RESTART_DELAY,
+        OPT_RESTART_BACKOFF,
+        OPT_RESTORE,
+        OPT_SAVEPOINT,
     };
     static const struct option options[] = {
         {"parallelism", required_argument, NULL, 'p'},
@@ -135,6 +179,15 @@ int rill_cmd_run(int argc, char **argv)
         {"no-combine", no_argument, NULL, OPT_NO_COMBINE},
         {"mini-batch", required_argument, NULL, OPT_MINI_BATCH},
         {"no-chaining", no_argument, NULL, OPT_NO_CHAINING},
+        {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
+        {"checkpoint-dir", required_argument, NULL, OPT_CHECKPOINT_DIR},
+        {"checkpoint-timeout", required_argument, NULL, OPT_CHECKPOINT_TIMEOUT},
+        {"checkpoints-kept", required_argument, NULL, OPT_CHECKPOINTS_KEPT},
+        {"restart-attempts", required_argument, NULL, OPT_RESTART_ATTEMPTS},
+        {"restart-delay", required_argument, NULL, OPT_RESTART_DELAY},
+        {"restart-backoff", no_argument, NULL, OPT_RESTART_BACKOFF},
+        {"restore", required_argument, NULL, OPT_RESTORE},
+        {"stop-with-savepoint", required_argument, NULL, OPT_SAVEPOINT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -143,6 +196,10 @@ int rill_cmd_run(int argc, char **argv)
     bool metrics = false, combine = true, no_chaining = false;
     const char *metrics_json = NULL, *monitor = NULL, *trace_path = NULL, *report = NULL;
     int monitor_interval = 1000, trace_sample = 1000;
+    int checkpoint_interval = 0, checkpoint_timeout = RILL_DEFAULT_CHECKPOINT_TIMEOUT, kept = 1;
+    int restart_attempts = 0, restart_delay = RILL_DEFAULT_RESTART_DELAY;
+    bool backoff = false;
+    const char *checkpoint_dir = NULL, *restore = NULL, *savepoint = NULL;
     opterr = 0;
     optind = 1;
     int option;
@@ -184,6 +241,32 @@ int rill_cmd_run(int argc, char **argv)
             break;
         case OPT_REPORT: report = optarg; break;
         case OPT_NO_CHAINING: no_chaining = true; break;
+        case OPT_CHECKPOINT_INTERVAL:
+            if (rill_cli_parse_int(optarg, 10, 24 * 3600 * 1000, &checkpoint_interval))
+                return s_usage_error("checkpoint interval must be 10..86400000 ms, not '%s'",
+                                     optarg);
+            break;
+        case OPT_CHECKPOINT_DIR: checkpoint_dir = optarg; break;
+        case OPT_CHECKPOINT_TIMEOUT:
+            if (rill_cli_parse_int(optarg, 10, 24 * 3600 * 1000, &checkpoint_timeout))
+                return s_usage_error("checkpoint timeout must be 10..86400000 ms, not '%s'",
+                                     optarg);
+            break;
+        case OPT_CHECKPOINTS_KEPT:
+            if (rill_cli_parse_int(optarg, 1, 1000, &kept))
+                return s_usage_error("checkpoints kept must be 1..1000, not '%s'", optarg);
+            break;
+        case OPT_RESTART_ATTEMPTS:
+            if (rill_cli_parse_int(optarg, 0, 1000000, &restart_attempts))
+                return s_usage_error("restart attempts must be 0..1000000, not '%s'", optarg);
+            break;
+        case OPT_RESTART_DELAY:
+            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &restart_delay))
+                return s_usage_error("restart delay must be 0..3600000 ms, not '%s'", optarg);
+            break;
+        case OPT_RESTART_BACKOFF: backoff = true; break;
+        case OPT_RESTORE: restore = optarg; break;
+        case OPT_SAVEPOINT: savepoint = optarg; break;
         case 'h': s_usage(stdout); return RILL_EXIT_OK;
         case ':': return s_usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return s_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -191,6 +274,10 @@ int rill_cmd_run(int argc, char **argv)
     }
     if (optind >= split)
         return s_usage_error("%s", "no JOB given");
+    if (checkpoint_interval && !checkpoint_dir)
+        return s_usage_error("%s", "--checkpoint-interval needs --checkpoint-dir");
+    if (checkpoint_dir && !checkpoint_interval)
+        return s_usage_error("%s", "--checkpoint-dir needs --checkpoint-interval");
     if (optind + 1 < split)
         return s_usage_error("unexpected argument '%s' (job arguments go after --)",
                              argv[optind + 1]);
@@ -218,6 +305,13 @@ int rill_cmd_run(int argc, char **argv)
         rill_env_set_combine(env, 0);
     if (no_chaining)
         rill_env_disable_chaining(env);
+    if (checkpoint_interval)
+        rill_env_enable_checkpointing(env, checkpoint_interval, checkpoint_dir);
+    rill_env_set_checkpoint_timeout(env, checkpoint_timeout);
+    rill_env_set_checkpoints_kept(env, kept);
+    rill_env_set_restart(env, restart_attempts, restart_delay, backoff);
+    rill_env_restore_from(env, restore);
+    rill_env_set_savepoint_on_cancel(env, savepoint);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
     //  Every output file opens before the job runs: a bad path fails now, not after a long run.
@@ -278,6 +372,8 @@ int rill_cmd_run(int argc, char **argv)
         }
         rill_job_plugin_finish(plugin, env);
         const rill_metrics_t *counts = rill_env_metrics(env);
+        if (counts)
+            s_print_checkpoints(counts, savepoint);
         if (metrics && counts) {
             fflush(stdout);
             rill_metrics_table_print(counts, stderr);

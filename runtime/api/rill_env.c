@@ -61,6 +61,8 @@ struct rill_env_t {
     uint64_t trace_sample;
     atomic_int cancel; //  0 running, 1 drain, 2 stop at once; set from any thread or a signal
     bool cancelled;
+    //  Checkpoints and recovery (rill_checkpoint_coordinator.h); strings owned.
+    rill_checkpoint_config_t checkpoints;
     char error[1024];
 };
 
@@ -106,6 +108,9 @@ rill_env_t *rill_env_new(void)
     self->batch_size = RILL_DEFAULT_BATCH_SIZE;
     self->buffer_timeout_ms = RILL_DEFAULT_BUFFER_TIMEOUT;
     self->max_record_size = RILL_DEFAULT_MAX_RECORD_SIZE;
+    self->checkpoints.timeout_ms = RILL_DEFAULT_CHECKPOINT_TIMEOUT;
+    self->checkpoints.kept = 1;
+    self->checkpoints.restart_delay_ms = RILL_DEFAULT_RESTART_DELAY;
     return self;
 }
 
@@ -124,6 +129,9 @@ void rill_env_destroy(rill_env_t **self_p)
     rill_plan_destroy(&self->plan);
     rill_graph_destroy(&self->graph);
     free(self->job_name);
+    free((char *)self->checkpoints.dir);
+    free((char *)self->checkpoints.restore);
+    free((char *)self->checkpoints.savepoint_dir);
     free(self);
     *self_p = NULL;
 }
@@ -239,6 +247,82 @@ int rill_env_set_mini_batch(rill_env_t *self, int interval_ms)
     return 0;
 }
 
+//  Replaces an owned string setting with a copy of value (NULL or "" clears it). 0 or -1.
+static int s_set_string(rill_env_t *self, const char **field, const char *value)
+{
+    char *copy = value && *value ? strdup(value) : NULL;
+    if (value && *value && !copy) {
+        s_error(self, "out of memory");
+        return -1;
+    }
+    free((char *)*field);
+    *field = copy;
+    return 0;
+}
+
+int rill_env_enable_checkpointing(rill_env_t *self, int interval_ms, const char *dir)
+{
+    assert(self);
+    if (interval_ms < 10 || interval_ms > 24 * 3600 * 1000) {
+        s_error(self, "checkpoint interval %d ms is out of range (10 .. 86400000)", interval_ms);
+        return -1;
+    }
+    if (!dir || !*dir) {
+        s_error(self, "checkpoints need a directory to be written to");
+        return -1;
+    }
+    self->checkpoints.interval_ms = interval_ms;
+    return s_set_string(self, &self->checkpoints.dir, dir);
+}
+
+int rill_env_set_checkpoint_timeout(rill_env_t *self, int timeout_ms)
+{
+    assert(self);
+    if (timeout_ms < 10) {
+        s_error(self, "checkpoint timeout %d ms is out of range (at least 10)", timeout_ms);
+        return -1;
+    }
+    self->checkpoints.timeout_ms = timeout_ms;
+    return 0;
+}
+
+int rill_env_set_checkpoints_kept(rill_env_t *self, int kept)
+{
+    assert(self);
+    if (kept < 1 || kept > 1000) {
+        s_error(self, "checkpoints kept %d is out of range (1 .. 1000)", kept);
+        return -1;
+    }
+    self->checkpoints.kept = kept;
+    return 0;
+}
+
+int rill_env_set_restart(rill_env_t *self, int attempts, int delay_ms, bool exponential)
+{
+    assert(self);
+    if (attempts < 0 || attempts > 1000000 || delay_ms < 0 || delay_ms > 3600 * 1000) {
+        s_error(self, "restart strategy out of range (attempts 0 .. 1000000, delay 0 .. 3600000 "
+                      "ms)");
+        return -1;
+    }
+    self->checkpoints.restart_attempts = attempts;
+    self->checkpoints.restart_delay_ms = delay_ms;
+    self->checkpoints.exponential = exponential;
+    return 0;
+}
+
+int rill_env_restore_from(rill_env_t *self, const char *path)
+{
+    assert(self);
+    return s_set_string(self, &self->checkpoints.restore, path);
+}
+
+int rill_env_set_savepoint_on_cancel(rill_env_t *self, const char *dir)
+{
+    assert(self);
+    return s_set_string(self, &self->checkpoints.savepoint_dir, dir);
+}
+
 int rill_env_parallelism(const rill_env_t *self)
 {
     return self->parallelism;
@@ -344,6 +428,35 @@ static int s_check_outputs_are_not_inputs(rill_env_t *self, const rill_plan_t *p
     return 0;
 }
 
+//  Hands the job its checkpoint settings, when there are any (or a fault to inject: the
+//  RILL_FAIL environment variable, README: Fault tolerance). 0, or -1 with the error set.
+static int s_set_checkpoints(rill_env_t *self, rill_job_t *job)
+{
+    rill_checkpoint_config_t config = self->checkpoints;
+    config.inject = getenv("RILL_FAIL");
+    bool wanted = config.interval_ms > 0 || config.restore || config.savepoint_dir ||
+                  config.restart_attempts > 0 || (config.inject && *config.inject);
+    if (!wanted)
+        return 0;
+    if ((config.interval_ms > 0 || config.savepoint_dir) &&
+        rill_plan_mode(self->plan) != RILL_MODE_STREAMING) {
+        s_error(self, "checkpoints are taken in streaming mode only (this job runs in %s mode; "
+                      "use --mode streaming)",
+                rill_mode_name(rill_plan_mode(self->plan)));
+        return -1;
+    }
+    if (config.restart_attempts > 0 && config.interval_ms <= 0) {
+        s_error(self, "restarts resume from a checkpoint: turn checkpoints on "
+                      "(--checkpoint-interval and --checkpoint-dir)");
+        return -1;
+    }
+    if (rill_job_set_checkpoints(job, &config)) {
+        s_error(self, "%s", rill_job_error(job));
+        return -1;
+    }
+    return 0;
+}
+
 int rill_env_execute(rill_env_t *self)
 {
     assert(self);
@@ -364,6 +477,11 @@ int rill_env_execute(rill_env_t *self)
     }
     if (self->tick)
         rill_job_set_tick(job, self->tick, self->tick_ctx, self->tick_interval_ms);
+    if (s_set_checkpoints(self, job)) {
+        rill_job_destroy(&job);
+        rill_trace_destroy(&trace);
+        return -1;
+    }
     int rc = rill_job_run(job, &self->cancel);
     self->cancelled = rill_job_cancelled(job);
     if (rc)

@@ -8,6 +8,7 @@
     waits on it. Before anything starts it checks what the plan needs (threads, sockets,
     descriptors, memory) against the process's limits, raising the soft ones it may. */
 #include "rill_job.h"
+#include "rill_checkpoint_coordinator.h"
 #include "rill_clock.h"
 #include "rill_metrics_private.h"
 #include "rill_subtask.h"
@@ -49,6 +50,12 @@ struct rill_job_t {
     void *tick_ctx;
     int tick_interval_ms;
     bool cancelled;
+    rill_checkpoint_coordinator_t *checkpoints; //  NULL: checkpoints and restarts off
+    int restart_attempts;
+    int restart_delay_ms;
+    bool exponential;
+    bool savepoint_on_cancel;
+    bool limits_checked;
     char error[1024];
 };
 
@@ -168,6 +175,7 @@ void rill_job_destroy(rill_job_t **self_p)
     free(self->actors);
     free(self->args);
     rill_watermark_alignment_destroy(&self->alignment);
+    rill_checkpoint_coordinator_destroy(&self->checkpoints);
     free(self);
     *self_p = NULL;
 }
@@ -177,6 +185,27 @@ void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int i
     self->tick = tick;
     self->tick_ctx = ctx;
     self->tick_interval_ms = interval_ms > 0 ? interval_ms : 1000;
+}
+
+int rill_job_set_checkpoints(rill_job_t *self, const rill_checkpoint_config_t *config)
+{
+    rill_checkpoint_coordinator_destroy(&self->checkpoints);
+    self->checkpoints =
+        rill_checkpoint_coordinator_new(self->plan, config, self->error, sizeof self->error);
+    if (!self->checkpoints)
+        return -1;
+    self->restart_attempts = config->restart_attempts;
+    self->restart_delay_ms = config->restart_delay_ms;
+    self->exponential = config->exponential;
+    self->savepoint_on_cancel = config->savepoint_dir && *config->savepoint_dir;
+    for (int i = 0; i < self->count; i++)
+        self->args[i].checkpointing = rill_checkpoint_coordinator_actors(self->checkpoints);
+    return 0;
+}
+
+const rill_checkpoint_stats_t *rill_job_checkpoints(const rill_job_t *self)
+{
+    return self->checkpoints ? rill_checkpoint_coordinator_summary(self->checkpoints) : NULL;
 }
 
 const char *rill_job_error(const rill_job_t *self)
@@ -229,6 +258,42 @@ static bool s_is_source(rill_job_t *self, int task)
     return rill_op_kind_is_source(rill_plan_operator(self->plan, s->op)->kind);
 }
 
+//  Starts checkpoint `id`: the command goes to every running source (which emits the barrier)
+//  and to every finished task (which saves its final state); the rest get the barrier.
+static void s_send_checkpoint(rill_job_t *self, const bool *done, int64_t id, const char *what)
+{
+    for (int i = 0; i < self->count; i++)
+        if (done[i] || s_is_source(self, i))
+            zstr_sendf(self->actors[i].pipe, "%s %lld", done[i] ? "CHECKPOINT" : what,
+                       (long long)id);
+}
+
+static bool s_any_source_running(rill_job_t *self, const bool *done)
+{
+    for (int i = 0; i < self->count; i++)
+        if (!done[i] && s_is_source(self, i))
+            return true;
+    return false;
+}
+
+//  Task i acknowledged checkpoint: when that completes it, every task hears so (sinks commit).
+//  0, or -1 when completing failed for good (self->error set).
+static int s_on_ack(rill_job_t *self, int i, int64_t checkpoint)
+{
+    RILL_TSAN_ACQUIRE(&self->args[i].ack); //  written before ACK was sent
+    char why[512];
+    int rc = rill_checkpoint_coordinator_ack(self->checkpoints, i, self->args[i].subtask,
+                                             checkpoint, &self->args[i].ack, why, sizeof why);
+    if (rc < 0) {
+        //  The checkpoint is discarded; the job goes on (the next one may succeed).
+        return 0;
+    }
+    if (rc > 0)
+        for (int t = 0; t < self->count; t++)
+            zstr_sendf(self->actors[t].pipe, "COMPLETE %lld", (long long)checkpoint);
+    return 0;
+}
+
 //  Waits for DONE from every subtask, forwarding cancels and ticking the monitor.
 static int s_watch(rill_job_t *self, atomic_int *cancel)
 {
@@ -255,13 +320,37 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
         if (level == 1 && !cancel_sent) {
             self->cancelled = true;
             cancel_sent = true;
-            for (int i = 0; i < self->count; i++)
-                if (!done[i] && s_is_source(self, i))
-                    zstr_send(self->actors[i].pipe, "CANCEL");
+            //  Stop with a savepoint: the sources take it and then end their streams, so the
+            //  job drains with nothing after the savepoint. When it cannot start now (a
+            //  checkpoint in flight), the job just drains.
+            int64_t savepoint =
+                self->savepoint_on_cancel
+                    ? rill_checkpoint_coordinator_trigger(self->checkpoints,
+                                                          rill_clock_wall_ms(), self->count, true)
+                    : 0;
+            if (savepoint)
+                s_send_checkpoint(self, done, savepoint, "SAVEPOINT");
+            else
+                for (int i = 0; i < self->count; i++)
+                    if (!done[i] && s_is_source(self, i))
+                        zstr_send(self->actors[i].pipe, "CANCEL");
+        }
+        if (self->checkpoints && !cancel_sent) {
+            int64_t now_ms = rill_clock_wall_ms();
+            rill_checkpoint_coordinator_expire(self->checkpoints, now_ms);
+            int64_t id = s_any_source_running(self, done)
+                             ? rill_checkpoint_coordinator_trigger(self->checkpoints, now_ms,
+                                                                   self->count, false)
+                             : 0;
+            if (id)
+                s_send_checkpoint(self, done, id, "CHECKPOINT");
         }
         uint64_t now = rill_clock_ns();
         if (self->metrics)
             rill_metrics_set_duration_ns(self->metrics, now - start);
+        if (self->metrics && self->checkpoints)
+            rill_metrics_set_checkpoints(self->metrics,
+                                         rill_checkpoint_coordinator_summary(self->checkpoints));
         if (self->tick && now >= next_tick) {
             self->tick(self->tick_ctx, self->metrics);
             next_tick = now + (uint64_t)self->tick_interval_ms * 1000000ull;
@@ -273,12 +362,27 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
         for (int i = 0; i < self->count; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
                 continue;
-            char message[16];
+            char message[64];
             if (s_receive(self, i, message, sizeof message) < 0)
                 continue;
+            long long checkpoint = 0;
             if (streq(message, "DONE") && !done[i]) {
                 done[i] = true;
                 finished++;
+                //  A task that finished before the checkpoint's barrier reached it saves its
+                //  final state when asked (a repeat ack is ignored).
+                int64_t pending = self->checkpoints
+                                      ? rill_checkpoint_coordinator_pending(self->checkpoints)
+                                      : 0;
+                if (pending && !rill_checkpoint_coordinator_acked(self->checkpoints, i))
+                    zstr_sendf(self->actors[i].pipe, "CHECKPOINT %lld", (long long)pending);
+            } else if (sscanf(message, "ACK %lld", &checkpoint) == 1 && self->checkpoints) {
+                if (s_on_ack(self, i, checkpoint))
+                    goto cleanup;
+            } else if (sscanf(message, "DECLINE %lld", &checkpoint) == 1 && self->checkpoints) {
+                char why[96];
+                snprintf(why, sizeof why, "task %d could not align its barrier in bound", i + 1);
+                rill_checkpoint_coordinator_fail(self->checkpoints, checkpoint, why);
             } else if (streq(message, "FAILED")) {
                 RILL_TSAN_ACQUIRE(self->args[i].error); //  written before FAILED was sent
                 snprintf(self->error, sizeof self->error, "%s", self->args[i].error);
@@ -288,6 +392,9 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
     }
     if (self->metrics)
         rill_metrics_set_duration_ns(self->metrics, rill_clock_ns() - start);
+    if (self->metrics && self->checkpoints)
+        rill_metrics_set_checkpoints(self->metrics,
+                                     rill_checkpoint_coordinator_summary(self->checkpoints));
     if (self->tick)
         self->tick(self->tick_ctx, self->metrics);
     rc = 0;
@@ -388,11 +495,10 @@ static int s_reserve_limits(rill_job_t *self)
     return 0;
 }
 
-int rill_job_run(rill_job_t *self, atomic_int *cancel)
+//  One attempt: start every actor, bind, connect, start, watch, stop them all.
+static int s_run_attempt(rill_job_t *self, atomic_int *cancel)
 {
     int rc = -1;
-    if (s_reserve_limits(self))
-        return -1;
     for (int i = 0; i < self->count; i++)
         if (s_start_actor(self, &self->actors[i], i))
             goto cleanup;
@@ -404,4 +510,39 @@ int rill_job_run(rill_job_t *self, atomic_int *cancel)
 cleanup:
     s_stop_actors(self);
     return rc;
+}
+
+//  Sleeps ms milliseconds unless a cancel comes. False when cancelled.
+static bool s_wait_restart(int ms, atomic_int *cancel)
+{
+    for (int slept = 0; slept < ms; slept += 10) {
+        if (zsys_interrupted || (cancel && atomic_load(cancel)))
+            return false;
+        zclock_sleep(ms - slept < 10 ? ms - slept : 10);
+    }
+    return !(zsys_interrupted || (cancel && atomic_load(cancel)));
+}
+
+int rill_job_run(rill_job_t *self, atomic_int *cancel)
+{
+    if (s_reserve_limits(self))
+        return -1;
+    int delay = self->restart_delay_ms;
+    for (int attempt = 0;; attempt++) {
+        if (self->checkpoints &&
+            rill_checkpoint_coordinator_begin_attempt(self->checkpoints, attempt, self->error,
+                                                      sizeof self->error))
+            return -1;
+        int rc = s_run_attempt(self, cancel);
+        if (rc == 0 || self->cancelled || !self->checkpoints || attempt >= self->restart_attempts)
+            return rc;
+        //  Restart from the latest completed checkpoint (Flink's fixed-delay strategy, or
+        //  exponential backoff): every subtask again, restored, sources rewound.
+        rill_checkpoint_coordinator_count_restart(self->checkpoints);
+        if (!s_wait_restart(delay, cancel))
+            return rc;
+        if (self->exponential)
+            delay = delay * 2 > 60000 ? 60000 : delay * 2;
+        self->error[0] = 0;
+    }
 }

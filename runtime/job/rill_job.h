@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 
+#include "rill_checkpoint_config.h"
 #include "rill_metrics.h"
 #include "rill_plan.h"
 #include "rill_trace.h"
@@ -26,6 +27,11 @@ void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int i
 //  drained cancel: see rill_job_cancelled), -1 when it failed (rill_job_error), also when
 //  the plan needs more sockets, descriptors or memory than the process may have.
 int rill_job_run(rill_job_t *self, atomic_int *cancel);
+//  Turns on checkpoints, restarts, restore and stop-with-savepoint (before rill_job_run). 0, or
+//  -1 with rill_job_error set (the store cannot be opened, the restore point does not fit).
+int rill_job_set_checkpoints(rill_job_t *self, const rill_checkpoint_config_t *config);
+//  What checkpoints did (NULL when off).
+const rill_checkpoint_stats_t *rill_job_checkpoints(const rill_job_t *self);
 const char *rill_job_error(const rill_job_t *self);
 bool rill_job_cancelled(const rill_job_t *self);
 

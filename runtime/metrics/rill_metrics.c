@@ -11,6 +11,7 @@ struct rill_metrics_t {
     rill_subtask_metrics_t *subtasks;
     rill_channel_metrics_t *channels;
     uint64_t duration_ns;
+    rill_checkpoint_stats_t checkpoints; //  written and read by the job's thread only
 };
 
 rill_metrics_t *rill_metrics_new(const rill_plan_t *plan)
@@ -63,6 +64,11 @@ rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *self, int subt
         .idle_ns = RILL_COUNTER_GET(slot->idle_ns),
         .backpressure_ns = RILL_COUNTER_GET(slot->backpressure_ns),
         .finished = RILL_COUNTER_GET(slot->finished),
+        .checkpoint = RILL_COUNTER_GET(slot->checkpoint),
+        .checkpoint_alignment_ns = RILL_COUNTER_GET(slot->checkpoint_alignment_ns),
+        .checkpoint_sync_ns = RILL_COUNTER_GET(slot->checkpoint_sync_ns),
+        .checkpoint_bytes = RILL_COUNTER_GET(slot->checkpoint_bytes),
+        .checkpoint_acked_ms = RILL_COUNTER_GET(slot->checkpoint_acked_ms),
     };
     return copy;
 }
@@ -99,4 +105,14 @@ uint64_t rill_metrics_duration_ns(const rill_metrics_t *self)
 void rill_metrics_set_duration_ns(rill_metrics_t *self, uint64_t ns)
 {
     __atomic_store_n(&self->duration_ns, ns, __ATOMIC_RELAXED);
+}
+
+rill_checkpoint_stats_t rill_metrics_checkpoints(const rill_metrics_t *self)
+{
+    return self->checkpoints;
+}
+
+void rill_metrics_set_checkpoints(rill_metrics_t *self, const rill_checkpoint_stats_t *stats)
+{
+    self->checkpoints = *stats;
 }

@@ -14,6 +14,8 @@ rill_subtask_metrics_t *rill_metrics_subtask_slot(rill_metrics_t *self, int subt
 rill_channel_metrics_t *rill_metrics_channel_slot(rill_metrics_t *self, int channel);
 //  Sets the run's wall time (nanoseconds).
 void rill_metrics_set_duration_ns(rill_metrics_t *self, uint64_t ns);
+//  The job's checkpoint statistics, copied in by its coordinator's thread.
+void rill_metrics_set_checkpoints(rill_metrics_t *self, const rill_checkpoint_stats_t *stats);
 
 //  Single-writer counter updates: plain loads and relaxed stores, no locked instructions.
 #define RILL_COUNTER_ADD(field, n)                                                                 \

@@ -35,6 +35,9 @@ typedef struct rill_stream_t rill_stream_t;
 #define RILL_DEFAULT_BATCH_SIZE (32 * 1024)
 //  ... or when the oldest unsent record is this old (milliseconds; 0 = after every record).
 #define RILL_DEFAULT_BUFFER_TIMEOUT 10
+//  A checkpoint not complete after this many ms is discarded; a restart waits this long.
+#define RILL_DEFAULT_CHECKPOINT_TIMEOUT 60000
+#define RILL_DEFAULT_RESTART_DELAY 100
 //  The longest line a text-file source accepts (bytes, without the line end); a longer one
 //  fails the job instead of growing a buffer without bound (think --input /dev/zero).
 #define RILL_DEFAULT_MAX_RECORD_SIZE (16 * 1024 * 1024)
@@ -79,6 +82,33 @@ RILL_EXPORT int rill_env_set_combine(rill_env_t *self, size_t max_bytes);
 //  (senders hold partials up to one interval, the reduce its updates up to another). 0 turns
 //  it off (1 .. 3600000 ms; `rill run --mini-batch MS`). 0, or -1 for a value out of range.
 RILL_EXPORT int rill_env_set_mini_batch(rill_env_t *self, int interval_ms);
+//  Checkpoints (Flink's aligned checkpoints; README: Fault tolerance). Streaming mode only.
+//  Every interval_ms the sources record their position and send a barrier in band; each
+//  subtask, once the barrier has come on all its inputs, saves its state into dir (one file
+//  per operator subtask, then the checkpoint's metadata, written last). A failed job restarts
+//  from the latest completed checkpoint (rill_env_set_restart), a killed one resumes with
+//  rill_env_restore_from; the file sink commits output only with completed checkpoints, so
+//  what it wrote is exactly once. interval 10 .. 86400000 ms. 0, or -1 (rill_env_error).
+RILL_EXPORT int rill_env_enable_checkpointing(rill_env_t *self, int interval_ms, const char *dir);
+//  A checkpoint not complete after timeout_ms is discarded (default
+//  RILL_DEFAULT_CHECKPOINT_TIMEOUT). 0, or -1 when below 10.
+RILL_EXPORT int rill_env_set_checkpoint_timeout(rill_env_t *self, int timeout_ms);
+//  Completed checkpoints kept in the directory (1 .. 1000, default 1). 0 or -1.
+RILL_EXPORT int rill_env_set_checkpoints_kept(rill_env_t *self, int kept);
+//  Restart strategy: after a failure, up to `attempts` restarts (0, the default: none), each
+//  after delay_ms (doubling each time when exponential, up to a minute), from the latest
+//  completed checkpoint. The job then fails for good with the last error. 0 or -1.
+RILL_EXPORT int rill_env_set_restart(rill_env_t *self, int attempts, int delay_ms,
+                                     bool exponential);
+//  Starts the job from a checkpoint: path is a checkpoint directory (its latest complete,
+//  valid checkpoint; a corrupt one is skipped for the one before), one checkpoint's folder,
+//  or a savepoint. The job may run at another parallelism: keyed state is redistributed by
+//  key group. NULL or "" clears it. 0 or -1.
+RILL_EXPORT int rill_env_restore_from(rill_env_t *self, const char *path);
+//  Stop with a savepoint: when the job is cancelled (rill_env_cancel once, Ctrl-C), the
+//  sources take a savepoint into dir and end their streams, and the job drains; restore from
+//  it with rill_env_restore_from. NULL or "" turns it off. 0 or -1.
+RILL_EXPORT int rill_env_set_savepoint_on_cancel(rill_env_t *self, const char *dir);
 RILL_EXPORT int rill_env_parallelism(const rill_env_t *self);
 //  The message of the first error since the environment was made ("" when none).
 RILL_EXPORT const char *rill_env_error(const rill_env_t *self);

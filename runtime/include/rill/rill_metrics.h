@@ -26,6 +26,13 @@ typedef struct {
     uint64_t idle_ns;         //  waiting for input
     uint64_t backpressure_ns; //  blocked on a full output channel
     uint64_t finished;        //  1 once the subtask has ended
+    //  Its latest checkpoint (0: none): id, barrier alignment, snapshot time, state bytes,
+    //  and when its task acknowledged it (ms since the epoch).
+    uint64_t checkpoint;
+    uint64_t checkpoint_alignment_ns;
+    uint64_t checkpoint_sync_ns;
+    uint64_t checkpoint_bytes;
+    uint64_t checkpoint_acked_ms;
 } rill_subtask_metrics_t;
 
 typedef struct {
@@ -34,6 +41,24 @@ typedef struct {
     uint64_t batches;
     uint64_t records_received; //  counted by the receiver
 } rill_channel_metrics_t;
+
+//  What checkpoints did during a run (Flink's checkpoint statistics), kept by the job's
+//  coordinator. All zero when checkpoints are off.
+typedef struct {
+    bool enabled;
+    int64_t completed;            //  checkpoints completed (a savepoint counts too)
+    int64_t failed;               //  declined, timed out or not written
+    int64_t latest;               //  id of the latest completed checkpoint (0: none)
+    int64_t latest_trigger_ms;    //  its trigger time, ms since the epoch
+    int64_t latest_duration_ms;   //  from trigger to completion
+    uint64_t latest_bytes;        //  its state, every subtask
+    uint64_t latest_alignment_ns; //  the longest barrier alignment of any task in it
+    int64_t restored;             //  the checkpoint the running attempt restored from (0: none)
+    int restarts;                 //  restarts after failures so far
+    bool savepoint_done;          //  a stop-with-savepoint completed
+    char last_failure[256];       //  why the latest failed checkpoint failed ("" when none)
+    char notes[512];              //  what loading the restore point skipped (corrupt ones)
+} rill_checkpoint_stats_t;
 
 typedef struct rill_metrics_t rill_metrics_t;
 
@@ -45,6 +70,8 @@ RILL_EXPORT const rill_plan_t *rill_metrics_plan(const rill_metrics_t *self);
 //  atomically; safe while the job runs).
 RILL_EXPORT rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *self, int subtask);
 RILL_EXPORT rill_channel_metrics_t rill_metrics_channel(const rill_metrics_t *self, int channel);
+//  What checkpoints did so far (read from the thread that runs the job, or after it ended).
+RILL_EXPORT rill_checkpoint_stats_t rill_metrics_checkpoints(const rill_metrics_t *self);
 //  Wall time of the run in nanoseconds (so far, while it runs).
 RILL_EXPORT uint64_t rill_metrics_duration_ns(const rill_metrics_t *self);
 
