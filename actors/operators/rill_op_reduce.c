@@ -341,8 +341,9 @@ static int s_restore(rill_operator_t *self, rill_state_reader_t *in)
             return s_restore_failed(self, &entry, "an accumulator of the wrong size");
         if (entry.tag != S_TAG_PENDING || self->mode != RILL_MODE_STREAMING)
             continue; //  batch mode emits every key at the end anyway
-        //  Restored without a mini-batch (the setting changed): the pending keys still go,
-        //  at the first tick, and later updates are emitted one by one (mini_batch_ms 0).
+        //  A pending key goes at the first tick, watermark or end, through the mini-batch
+        //  path; also when the job is restored with the mini-batch off (the vtable is then
+        //  switched, and later updates are still emitted one by one: mini_batch_ms is 0).
         self->vtable = &s_mini_batch_vtable;
         if (s_changed(self, put))
             return -1;
