@@ -4,6 +4,7 @@
     its layout: rill_state.c). Timers are deduplicated per (domain, time, key) by a marker entry in
    the same table. */
 #include "rill_clock.h"
+#include "rill_keyed_snapshot.h"
 #include "rill_process_private.h"
 
 #include <assert.h>
@@ -101,6 +102,10 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
 static int s_on_watermark(rill_operator_t *op, int64_t watermark, rill_collector_t *out)
 {
     rill_process_t *self = op->state;
+    //  Only a restored subtask sees its input watermark below its own (the floor saved in the
+    //  checkpoint, see s_restore): ignored, so no timer fires twice.
+    if (watermark < self->watermark)
+        return 0;
     self->watermark = watermark;
     return s_fire(op, RILL_TIME_EVENT, watermark, out);
 }
@@ -124,6 +129,85 @@ static int s_on_end(rill_operator_t *op, rill_collector_t *out)
            s_fire(op, RILL_TIME_PROCESSING, INT64_MAX, out);
 }
 
+/*  Checkpoints: the process function's keyed state (Flink's keyed state backend and timer
+    service) and its input watermark. Entries (rill_keyed_snapshot.h for a and b):
+      S_TAG_STATE      KEYED: one table entry: a value, a map entry or a timer's dedup marker
+                       (a = state key, b = timestamp then value).
+      S_TAG_EVENT      KEYED: an event-time timer (a = its record key, b = time then tag),
+      S_TAG_PROCESSING KEYED: a processing-time timer; each domain in firing order.
+      S_TAG_WATERMARK  KEYED, once per key group the subtask owns: its input watermark
+                       (b), the floor a restored subtask's watermark starts from (several:
+                       the lowest).
+    Each keyed entry goes to the key group of its record key: the front of a state key
+    (rill_process_state_record_key), a timer's whole key. */
+enum { S_TAG_STATE = 1, S_TAG_EVENT = 2, S_TAG_PROCESSING = 3, S_TAG_WATERMARK = 4 };
+
+static int s_failed(rill_operator_t *op, const char *doing, const char *why, int tag)
+{
+    if (tag >= 0)
+        snprintf(op->error, sizeof op->error, "%s process state: %s (entry tag %d)", doing, why,
+                 tag);
+    else
+        snprintf(op->error, sizeof op->error, "%s process state: %s", doing, why);
+    return -1;
+}
+
+static int s_snapshot(rill_operator_t *op, int64_t checkpoint, rill_buffer_t *out)
+{
+    rill_process_t *self = op->state;
+    const char *why = NULL;
+    if (rill_keyed_snapshot_put_table(out, S_TAG_STATE, self->table, rill_process_state_record_key,
+                                      &why) ||
+        rill_keyed_snapshot_put_timers(out, S_TAG_EVENT, self->timers[RILL_TIME_EVENT],
+                                       rill_keyed_snapshot_whole_key, &why) ||
+        rill_keyed_snapshot_put_timers(out, S_TAG_PROCESSING, self->timers[RILL_TIME_PROCESSING],
+                                       rill_keyed_snapshot_whole_key, &why))
+        return s_failed(op, "saving", why, -1);
+    if (rill_keyed_snapshot_put_watermark(out, S_TAG_WATERMARK, op->index, op->op->parallelism,
+                                          self->watermark))
+        return s_failed(op, "saving", "out of memory", -1);
+    return 0;
+}
+
+static int s_restore(rill_operator_t *op, rill_state_reader_t *in)
+{
+    rill_process_t *self = op->state;
+    int64_t floor = INT64_MIN;
+    bool have_floor = false;
+    rill_state_entry_t entry;
+    int rc;
+    while ((rc = rill_state_reader_next(in, &entry)) > 0) {
+        const char *why = NULL;
+        switch (entry.tag) {
+        case S_TAG_STATE:
+            rc = rill_keyed_snapshot_get_entry(self->table, &entry, rill_process_state_record_key,
+                                               &why)
+                     ? 0
+                     : -1;
+            break;
+        case S_TAG_EVENT:
+        case S_TAG_PROCESSING:
+            rc = rill_keyed_snapshot_get_timer(
+                self->timers[entry.tag == S_TAG_EVENT ? RILL_TIME_EVENT : RILL_TIME_PROCESSING],
+                &entry, rill_keyed_snapshot_whole_key, &why);
+            break;
+        case S_TAG_WATERMARK:
+            rc = rill_keyed_snapshot_get_watermark(&entry, &floor, &have_floor, &why);
+            break;
+        default:
+            why = "unknown entry";
+            rc = -1;
+        }
+        if (rc)
+            return s_failed(op, "restoring", why, entry.tag);
+    }
+    if (rc < 0)
+        return s_failed(op, "restoring", "malformed snapshot", -1);
+    //  No floor (restored from no old subtask): the watermark starts afresh.
+    self->watermark = have_floor ? floor : INT64_MIN;
+    return 0;
+}
+
 static void s_close(rill_operator_t *op)
 {
     rill_process_t *self = op->state;
@@ -145,6 +229,8 @@ static const rill_operator_vtable_t s_vtable = {
     .on_tick = s_on_tick,
     .next_tick = s_next_tick,
     .close = s_close,
+    .snapshot = s_snapshot,
+    .restore = s_restore,
 };
 
 int rill_op_process_open(rill_operator_t *op)

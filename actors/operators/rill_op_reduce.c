@@ -4,6 +4,7 @@
     goes on and at the end; in batch mode each key's final value is emitted once, when the
     input ends. On a combined input edge (rill_plan_edge_t.combined) the senders' combiners
     send partial results (rill_partial.h), which are merged here as records are folded. */
+#include "rill_keyed_snapshot.h"
 #include "rill_keyed_table.h"
 #include "rill_graph_private.h"
 #include "rill_metrics_private.h"
@@ -271,6 +272,85 @@ static int s_on_end(rill_operator_t *self, rill_collector_t *out)
     return 0;
 }
 
+/*  Checkpoints: the reduce's keyed state (Flink's ValueState of a keyed reduce), one KEYED
+    entry per key in the key's group (rill_keyed_snapshot.h: a = the key, b = timestamp then
+    value: the accumulator, or the reduced record of a reduce function). Tags:
+      S_TAG_VALUE   a key's value.
+      S_TAG_PENDING a key's value, changed since the last mini-batch emit and not yet emitted.
+    The mini-batch's changed keys are saved rather than emitted before the barrier (Flink's
+    mini-batch flushes its bundle in prepareSnapshotPreBarrier; our snapshot hook gets no
+    collector): the original run emitted them after the barrier too, so downstream state
+    restored from the same checkpoint has not seen them, and the restored subtask emits each
+    once, at its first tick, watermark or end. Pending keys are written first, in the order they
+    changed, so a restore at the same parallelism emits them in the same order. */
+enum { S_TAG_VALUE = 1, S_TAG_PENDING = 2 };
+
+static const rill_operator_vtable_t s_mini_batch_vtable;
+
+static int s_snapshot(rill_operator_t *self, int64_t checkpoint, rill_buffer_t *out)
+{
+    s_reduce_t *state = self->state;
+    rill_buffer_t *scratch = self->scratch;
+    const uint8_t *at = state->changed->data, *end = at + state->changed->size;
+    while (at < end) {
+        uint32_t size;
+        memcpy(&size, at, sizeof size);
+        const uint8_t *key = at + sizeof size;
+        at = key + size;
+        uint64_t hash = rill_keyed_hash(key, size);
+        rill_keyed_entry_t *entry = rill_keyed_table_find(state->table, key, size, hash);
+        assert(entry && entry->mark); //  as in s_emit_changed
+        if (rill_keyed_snapshot_put_entry(out, S_TAG_PENDING, rill_key_hash_group(hash), entry,
+                                          scratch))
+            return s_fail(self, "out of memory for a snapshot");
+    }
+    for (size_t i = 0; i < rill_keyed_table_slots(state->table); i++) {
+        rill_keyed_entry_t *entry = rill_keyed_table_slot(state->table, i);
+        if (entry && !entry->mark &&
+            rill_keyed_snapshot_put_entry(out, S_TAG_VALUE, rill_key_hash_group(entry->hash), entry,
+                                          scratch))
+            return s_fail(self, "out of memory for a snapshot");
+    }
+    return 0;
+}
+
+static int s_restore_failed(rill_operator_t *self, const rill_state_entry_t *entry, const char *why)
+{
+    if (entry)
+        snprintf(self->error, sizeof self->error, "restoring reduce state: %s (entry tag %d)", why,
+                 entry->tag);
+    else
+        snprintf(self->error, sizeof self->error, "restoring reduce state: %s", why);
+    return -1;
+}
+
+static int s_restore(rill_operator_t *self, rill_state_reader_t *in)
+{
+    s_reduce_t *state = self->state;
+    rill_state_entry_t entry;
+    int rc;
+    while ((rc = rill_state_reader_next(in, &entry)) > 0) {
+        if (entry.tag != S_TAG_VALUE && entry.tag != S_TAG_PENDING)
+            return s_restore_failed(self, &entry, "unknown entry");
+        const char *why = NULL;
+        rill_keyed_entry_t *put = rill_keyed_snapshot_get_entry(
+            state->table, &entry, rill_keyed_snapshot_whole_key, &why);
+        if (!put)
+            return s_restore_failed(self, &entry, why);
+        if (self->spec->agg != RILL_AGG_NONE && put->value_size != sizeof(rill_number_acc_t))
+            return s_restore_failed(self, &entry, "an accumulator of the wrong size");
+        if (entry.tag != S_TAG_PENDING || self->mode != RILL_MODE_STREAMING)
+            continue; //  batch mode emits every key at the end anyway
+        //  A pending key goes at the first tick, watermark or end, through the mini-batch
+        //  path; also when the job is restored with the mini-batch off (the vtable is then
+        //  switched, and later updates are still emitted one by one: mini_batch_ms is 0).
+        self->vtable = &s_mini_batch_vtable;
+        if (s_changed(self, put))
+            return -1;
+    }
+    return rc < 0 ? s_restore_failed(self, NULL, "malformed snapshot") : 0;
+}
+
 static void s_close(rill_operator_t *self)
 {
     s_reduce_t *state = self->state;
@@ -287,6 +367,8 @@ static const rill_operator_vtable_t s_reduce_vtable = {
     .on_record = s_on_record,
     .on_end = s_on_end,
     .close = s_close,
+    .snapshot = s_snapshot,
+    .restore = s_restore,
 };
 
 //  With a streaming mini-batch the reduce also acts on the clock and on watermarks.
@@ -297,6 +379,8 @@ static const rill_operator_vtable_t s_mini_batch_vtable = {
     .on_tick = s_on_tick,
     .next_tick = s_next_tick,
     .close = s_close,
+    .snapshot = s_snapshot,
+    .restore = s_restore,
 };
 
 int rill_op_reduce_open(rill_operator_t *self)

@@ -14,6 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+//  Checkpoints: no snapshot or restore hooks, on purpose (as Flink's bounded-out-of-orderness
+//  generator, which keeps nothing in state either). The highest timestamp regenerates from the
+//  records the sources replay after the checkpoint; until it catches up the watermark sent
+//  downstream is lower than before, which the windows and process functions absorb with the
+//  watermark floor they restore (rill_keyed_snapshot.h). The rest is wall-clock pacing, the
+//  alignment group's view (rebuilt as members publish again) and a counter.
 typedef struct {
     int64_t highest;        //  highest timestamp seen
     int64_t emitted;        //  last watermark sent

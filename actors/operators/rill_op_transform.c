@@ -1,6 +1,7 @@
 /*  rill_op_transform.c: the stateless record-at-a-time operators: map, filter, flat_map.
     Each calls the user function once per record; map writes into the subtask's reused
-    scratch buffer, so nothing is allocated per record. */
+    scratch buffer, so nothing is allocated per record. They keep no state between records,
+    so they have no checkpoint hooks (what a user function keeps to itself is not saved). */
 #include "rill_operator.h"
 #include "rill_buffer_private.h"
 

@@ -9,8 +9,8 @@
     This file is the operator: it routes each record to its assigner and runs the timers. The
     concerns live beside it: rill_window_assign.c (time windows), rill_window_session.c
     (session merging), rill_window_count.c (count windows and eviction), rill_window_fire.c
-    (accumulators and firing), rill_window_state.c (state keys and record lists), sharing
-    rill_window_private.h. */
+    (accumulators and firing), rill_window_state.c (state keys and record lists),
+    rill_window_snapshot.c (checkpoints), sharing rill_window_private.h. */
 #include "rill_clock.h"
 #include "rill_graph_private.h"
 #include "rill_time_math.h"
@@ -93,6 +93,11 @@ static int s_run_timers(rill_operator_t *self, int64_t until, rill_collector_t *
 static int s_on_watermark(rill_operator_t *self, int64_t watermark, rill_collector_t *out)
 {
     rill_window_op_t *state = self->state;
+    //  Only a restored subtask sees its input watermark below its own: the inputs' watermarks
+    //  climb back from their restarted sources while the floor saved in the checkpoint holds
+    //  (rill_window_snapshot.c), so nothing fires twice and lateness is judged as before.
+    if (watermark < state->watermark)
+        return 0;
     state->watermark = watermark;
     return state->event_time ? s_run_timers(self, watermark, out) : 0;
 }
@@ -137,6 +142,8 @@ static const rill_operator_vtable_t s_vtable = {
     .on_tick = s_on_tick,
     .next_tick = s_next_tick,
     .close = s_close,
+    .snapshot = rill_window_snapshot,
+    .restore = rill_window_restore,
 };
 
 int rill_op_window_open(rill_operator_t *self)

@@ -18,7 +18,7 @@ struct rill_process_t {
     rill_buffer_t *state_key;     //  scratch
     rill_buffer_t *current;       //  the current key's bytes (a copy: the record may go away)
     rill_key_t key;               //  view of current
-    int64_t watermark;
+    int64_t watermark; //  the input watermark; after a restore, never below the saved one
     int64_t now;
 };
 
@@ -27,6 +27,10 @@ struct rill_process_t {
 //  of memory.
 int rill_process_state_key(rill_process_t *self, const char *name, char kind, const void *map_key,
                            size_t map_key_size);
+//  The record key at the front of a state key of `size` bytes (what rill_process_state_key
+//  wrote): 0, or -1 when the bytes are not such a state key (a rill_state_key_fn).
+int rill_process_state_record_key(const uint8_t *state_key, size_t size, const uint8_t **key,
+                                  size_t *key_size);
 //  The entry under self->state_key, or NULL.
 rill_keyed_entry_t *rill_process_state_find(rill_process_t *self);
 //  Stores data under self->state_key. 0, or -1 when out of memory.

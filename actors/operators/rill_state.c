@@ -1,8 +1,9 @@
 /*  rill_state.c: per-key state of keyed process functions (the public rill_state_* calls,
     Flink's ValueState and MapState). State lives in the process operator's one keyed table,
     under state keys (record key, namespace): a value is (key, name, 'V'); a map entry is (key,
-    name, 'M', map key). The whole store is one flat table, which a snapshot could write out
-    as is. The operator (rill_op_process.c) keeps the current key set. */
+    name, 'M', map key). The whole store is one flat table, which a checkpoint writes out as
+    is (rill_op_process.c), each entry in the key group of the record key at its front. The
+    operator (rill_op_process.c) keeps the current key set. */
 #include "rill_process_private.h"
 
 #include <assert.h>
@@ -19,6 +20,21 @@ int rill_process_state_key(rill_process_t *self, const char *name, char kind, co
            rill_buffer_append(k, self->current->data, self->current->size) ||
            rill_buffer_append(k, name, strlen(name) + 1) || rill_buffer_append(k, &kind, 1) ||
            rill_buffer_append(k, map_key, map_key_size);
+}
+
+int rill_process_state_record_key(const uint8_t *state_key, size_t size, const uint8_t **key,
+                                  size_t *key_size)
+{
+    assert(state_key || size == 0);
+    uint32_t record_key_size;
+    if (size < sizeof record_key_size)
+        return -1;
+    memcpy(&record_key_size, state_key, sizeof record_key_size);
+    if (record_key_size > size - sizeof record_key_size)
+        return -1;
+    *key = state_key + sizeof record_key_size;
+    *key_size = record_key_size;
+    return 0;
 }
 
 rill_keyed_entry_t *rill_process_state_find(rill_process_t *self)

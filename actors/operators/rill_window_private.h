@@ -34,7 +34,7 @@ typedef struct {
     rill_buffer_t *other;      //  scratch: a second value (merging)
     rill_record_t *records;    //  scratch: a window's records decoded for a process function
     size_t records_capacity;
-    int64_t watermark;
+    int64_t watermark; //  the input watermark; after a restore, never below the saved one
     bool lists; //  windows keep their records rather than an accumulator
     bool event_time;
 } rill_window_op_t;
@@ -120,5 +120,10 @@ int rill_window_session_forget(rill_window_op_t *op, const void *key, size_t key
 //  Adds record to the key's count window and fires it every size (tumbling) or slide records.
 int rill_window_count_add(rill_operator_t *self, const void *key, size_t key_size,
                           const rill_record_t *record, rill_collector_t *out);
+
+//  ---- checkpoints (rill_window_snapshot.c): the operator's snapshot and restore hooks
+
+int rill_window_snapshot(rill_operator_t *self, int64_t checkpoint, rill_buffer_t *out);
+int rill_window_restore(rill_operator_t *self, rill_state_reader_t *in);
 
 #endif

@@ -90,3 +90,29 @@ size_t rill_timer_heap_size(const rill_timer_heap_t *self)
 {
     return self->size;
 }
+
+static int s_compare(const void *a, const void *b)
+{
+    const rill_timer_t *x = *(const rill_timer_t *const *)a, *y = *(const rill_timer_t *const *)b;
+    return s_before(x, y) ? -1 : s_before(y, x) ? 1 : 0;
+}
+
+int rill_timer_heap_each(const rill_timer_heap_t *self, rill_timer_visit_fn *fn, void *ctx)
+{
+    assert(self && fn);
+    if (!self->size)
+        return 0;
+    //  Sorting pointers to the items leaves the heap as it is (a checkpoint reads, never
+    //  changes, the state it saves).
+    const rill_timer_t **order = malloc(self->size * sizeof(rill_timer_t *));
+    if (!order)
+        return -1;
+    for (size_t i = 0; i < self->size; i++)
+        order[i] = &self->items[i];
+    qsort(order, self->size, sizeof(rill_timer_t *), s_compare);
+    int rc = 0;
+    for (size_t i = 0; i < self->size && rc == 0; i++)
+        rc = fn(order[i], ctx);
+    free(order);
+    return rc;
+}

@@ -29,5 +29,11 @@ int64_t rill_timer_heap_next(const rill_timer_heap_t *self);
 //  The caller frees timer->key.
 int rill_timer_heap_pop(rill_timer_heap_t *self, int64_t until, rill_timer_t *timer);
 size_t rill_timer_heap_size(const rill_timer_heap_t *self);
+//  Calls fn for every timer in the order they would fire (time, then registration), without
+//  taking them out: a checkpoint writes them so, and pushing them back in that order into an
+//  empty heap restores the same firing order. Stops at fn's first non-zero return. 0, the
+//  non-zero return of fn, or -1 when out of memory.
+typedef int(rill_timer_visit_fn)(const rill_timer_t *timer, void *ctx);
+int rill_timer_heap_each(const rill_timer_heap_t *self, rill_timer_visit_fn *fn, void *ctx);
 
 #endif

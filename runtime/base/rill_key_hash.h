@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rill_graph.h" //  RILL_MAX_PARALLELISM
+
 //  Inlined from the packaged header: keys are short, and a call per record costs more than the
 //  hashing itself.
 #define XXH_INLINE_ALL
@@ -19,6 +21,14 @@ static inline uint64_t rill_key_hash(const void *key, size_t size)
 {
     uint64_t hash = XXH3_64bits(key, size);
     return hash ? hash : 1;
+}
+
+//  The key group (0..RILL_MAX_PARALLELISM-1) of a key whose rill_key_hash is `hash`: what the
+//  partitioner routes by (rill_key_group_of_hash, in the channel layer, which operators do not
+//  include), so that keyed state saved by an operator goes where its key's records go.
+static inline uint32_t rill_key_hash_group(uint64_t hash)
+{
+    return (uint32_t)(hash % RILL_MAX_PARALLELISM);
 }
 
 //  What a record carries of its key. hash is rill_key_hash of the key the receiving edge's
