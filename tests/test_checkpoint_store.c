@@ -523,6 +523,12 @@ static void retention_keeps_the_newest_n(void **state)
     assert_int_equal(s_checkpoint(one, job.plan, 8, error, sizeof error), 0);
     s_folders(dir, folders, sizeof folders);
     assert_string_equal(folders, "2 8");
+    //  An id below the newest (a job restarted from an old savepoint, numbering anew): the one
+    //  just written is never removed, and the newer one counts as kept.
+    assert_int_equal(s_checkpoint(one, job.plan, 5, error, sizeof error), 0);
+    s_folders(dir, folders, sizeof folders);
+    assert_string_equal(folders, "2 5 8");
+    assert_int_equal(rill_checkpoint_store_last_id(one, error, sizeof error), 8);
     rill_checkpoint_store_destroy(&one);
     rill_checkpoint_store_destroy(&savepoints);
     rill_checkpoint_store_destroy(&store);
@@ -754,6 +760,7 @@ static void complete_checks_the_files_and_discard_removes_a_failed_checkpoint(vo
     assert_int_equal(rill_checkpoint_store_discard(store, 1, error, sizeof error), 0);
     s_folders(dir, folders, sizeof folders);
     assert_string_equal(folders, "");
+    assert_int_equal(rill_checkpoint_store_last_id(store, error, sizeof error), -1);
     assert_int_equal(rill_checkpoint_store_discard(store, 9, error, sizeof error), 0);
     assert_int_equal(s_checkpoint(store, job.plan, 2, error, sizeof error), 0);
     assert_int_equal(rill_checkpoint_store_discard(store, 2, error, sizeof error), -1);

@@ -63,6 +63,18 @@ static int s_location(void *state, int64_t checkpoint, char *out, size_t out_siz
     return rill_checkpoint_folder_path(out, out_size, self->dir, checkpoint, NULL, 0);
 }
 
+static int64_t s_last_id(void *state, char *error, size_t error_size)
+{
+    s_dir_t *self = state;
+    int64_t *ids;
+    int count = rill_checkpoint_list(self->dir, &ids, error, error_size);
+    if (count < 0)
+        return -2;
+    int64_t last = count ? ids[count - 1] : -1;
+    free(ids);
+    return last;
+}
+
 static int s_write_state(void *state, int64_t checkpoint, int operator_id, int subtask_index,
                          const void *data, size_t size, rill_state_file_t *info, char *error,
                          size_t error_size)
@@ -228,5 +240,6 @@ const rill_checkpoint_backend_t rill_checkpoint_dir_backend = {
     .complete = s_complete,
     .discard = s_discard,
     .location = s_location,
+    .last_id = s_last_id,
     .destroy = s_destroy,
 };

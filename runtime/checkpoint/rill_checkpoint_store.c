@@ -20,7 +20,7 @@ rill_checkpoint_store_t *rill_checkpoint_store_new_backend(const rill_checkpoint
                                                            void *state, rill_checkpoint_kind_t kind)
 {
     assert(backend && backend->write_state && backend->complete && backend->discard &&
-           backend->location && backend->destroy);
+           backend->location && backend->last_id && backend->destroy);
     rill_checkpoint_store_t *self = calloc(1, sizeof *self);
     if (!self) {
         backend->destroy(&state);
@@ -110,4 +110,10 @@ int rill_checkpoint_store_location(rill_checkpoint_store_t *self, int64_t checkp
 {
     assert(self && self->tag == S_TAG && checkpoint >= 0);
     return self->backend->location(self->state, checkpoint, out, out_size);
+}
+
+int64_t rill_checkpoint_store_last_id(rill_checkpoint_store_t *self, char *error, size_t error_size)
+{
+    assert(self && self->tag == S_TAG);
+    return self->backend->last_id(self->state, error, error_size);
 }

@@ -39,6 +39,7 @@ typedef struct {
     int (*discard)(void *state, int64_t checkpoint, char *error, size_t error_size);
     //  Where checkpoint's files go (a folder path for the directory backend), for messages.
     int (*location)(void *state, int64_t checkpoint, char *out, size_t out_size);
+    int64_t (*last_id)(void *state, char *error, size_t error_size);
     void (*destroy)(void **state_p);
 } rill_checkpoint_backend_t;
 
@@ -83,6 +84,13 @@ int rill_checkpoint_store_complete(rill_checkpoint_store_t *self,
 //  0, or -1 with a message.
 int rill_checkpoint_store_discard(rill_checkpoint_store_t *self, int64_t checkpoint, char *error,
                                   size_t error_size);
+
+//  The highest checkpoint id the store holds anything of (completed or not), -1 when none,
+//  or -2 with a message. A job numbers its checkpoints from above it (and above the id it was
+//  restored from): the loader takes the highest id, so a new checkpoint numbered below an old
+//  one would never be the one restored.
+int64_t rill_checkpoint_store_last_id(rill_checkpoint_store_t *self, char *error,
+                                      size_t error_size);
 
 //  Where checkpoint's files go (DIR/chk-<id> for a directory store), for messages such as
 //  "savepoint written to ...". 0, or -1 when it does not fit.
