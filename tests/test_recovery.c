@@ -370,9 +370,10 @@ static int s_generate_event(uint64_t index, rill_collector_t *out, void *ctx)
     return rill_collector_emit(out, text, (size_t)size, (int64_t)index);
 }
 
-static int64_t s_event_time(const rill_record_t *record, void *ctx)
+static int s_event_time(const rill_record_t *record, int64_t *timestamp, void *ctx)
 {
-    return record->timestamp;
+    *timestamp = record->timestamp;
+    return 0;
 }
 
 //  Sums values per key and 1000-ms bucket in map state, with an event-time timer at each

@@ -276,7 +276,7 @@ static int s_read_file(rill_json_check_t *reader, json_t *item, const char *wher
         return rill_json_check_fail(reader, "%sis not an object", where);
     const char *name = s_string(reader, item, where, "file");
     const char *checksum = s_string(reader, item, where, "checksum");
-    json_int_t size;
+    json_int_t size = 0;
     if (!name || !checksum || s_integer(reader, item, where, "size", 0, INT64_MAX, &size))
         return -1;
     //  A plain name inside the checkpoint's folder: never a path that leads out of it.
@@ -298,7 +298,7 @@ static int s_read_operator(rill_json_check_t *reader, rill_checkpoint_meta_t *se
     snprintf(where, sizeof where, "operator %d: ", id);
     if (!json_is_object(item))
         return rill_json_check_fail(reader, "%sis not an object", where);
-    json_int_t number, parallelism;
+    json_int_t number = 0, parallelism = 0;
     if (s_integer(reader, item, where, "id", id, id, &number) ||
         s_integer(reader, item, where, "parallelism", 1, RILL_MAX_PARALLELISM, &parallelism))
         return -1;
@@ -339,7 +339,7 @@ rill_checkpoint_meta_t *rill_checkpoint_meta_from_json(const char *text, char *e
     if (!root)
         return NULL;
     rill_checkpoint_meta_t *self = NULL;
-    json_int_t format, checkpoint, trigger_time, completion_time, max_parallelism;
+    json_int_t format = 0, checkpoint = 0, trigger_time = 0, completion_time = 0, max_parallelism = 0;
     const char *kind, *job;
     if (!json_is_object(root)) {
         rill_json_check_fail(&reader, "the document is not an object");

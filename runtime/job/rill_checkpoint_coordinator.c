@@ -257,7 +257,7 @@ int64_t rill_checkpoint_coordinator_trigger(rill_checkpoint_coordinator_t *self,
                                                                    error, sizeof error);
             if (!self->savepoints) {
                 snprintf(self->summary.last_failure, sizeof self->summary.last_failure,
-                         "savepoint: %s", error);
+                         "savepoint: %.200s", error);
                 return 0;
             }
         }
