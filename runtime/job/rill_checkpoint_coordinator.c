@@ -173,6 +173,13 @@ rill_checkpoint_coordinator_t *rill_checkpoint_coordinator_new(const rill_plan_t
                                                 error, error_size);
         if (!self->store)
             goto fail;
+        //  Above anything already in the directory: a restore takes the highest id, so a new
+        //  checkpoint numbered below an old run's would never be the one restored.
+        int64_t last = rill_checkpoint_store_last_id(self->store, error, error_size);
+        if (last == -2)
+            goto fail;
+        if (last >= self->next_id)
+            self->next_id = last + 1;
     }
     if (config->restore && *config->restore) {
         char notes[sizeof self->summary.notes] = "";
@@ -184,7 +191,8 @@ rill_checkpoint_coordinator_t *rill_checkpoint_coordinator_new(const rill_plan_t
         int rc = rill_checkpoint_check_plan(given, plan, error, error_size);
         //  Ids go on after the restored one, so a restored job's checkpoints never overwrite
         //  the ones it came from.
-        self->next_id = rill_checkpoint_id(given) + 1;
+        if (rill_checkpoint_id(given) >= self->next_id)
+            self->next_id = rill_checkpoint_id(given) + 1;
         self->restore = given;
         if (rc)
             goto fail;
