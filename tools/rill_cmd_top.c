@@ -92,6 +92,16 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
     json_t *totals = json_object_get(now, "totals");
     printf("total: %lld records in, %lld out\n", (long long)s_int(totals, "records_in"),
            (long long)s_int(totals, "records_out"));
+    //  Checkpoints, when the job takes them (Flink's checkpoint summary).
+    json_t *checkpoints = json_object_get(now, "checkpoints");
+    if (json_is_object(checkpoints))
+        printf("checkpoints: %lld completed, %lld failed, latest %lld (%lld bytes, %lld ms), "
+               "%lld restarts%s\n",
+               (long long)s_int(checkpoints, "completed"), (long long)s_int(checkpoints, "failed"),
+               (long long)s_int(checkpoints, "latest"), (long long)s_int(checkpoints, "latest_bytes"),
+               (long long)s_int(checkpoints, "latest_duration_ms"),
+               (long long)s_int(checkpoints, "restarts"),
+               s_int(checkpoints, "restored") ? ", restored" : "");
     if (!terminal)
         printf("\n");
     fflush(stdout);

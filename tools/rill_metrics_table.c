@@ -57,6 +57,48 @@ static void s_chains(const rill_plan_t *plan, FILE *out)
     }
 }
 
+//  Checkpoint statistics (Flink's checkpoint tab): the job's summary, then per subtask its
+//  latest checkpoint's alignment, snapshot time, state size and acknowledgement.
+static void s_checkpoints(const rill_metrics_t *metrics, FILE *out)
+{
+    rill_checkpoint_stats_t c = rill_metrics_checkpoints(metrics);
+    if (!c.enabled)
+        return;
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    char a[24];
+    fprintf(out,
+            "\ncheckpoints: %lld completed, %lld failed, %d restart%s; latest %lld (%s, %lld ms, "
+            "longest alignment %.3f ms)%s\n",
+            (long long)c.completed, (long long)c.failed, c.restarts, c.restarts == 1 ? "" : "s",
+            (long long)c.latest, s_bytes(a, sizeof a, c.latest_bytes),
+            (long long)c.latest_duration_ms, (double)c.latest_alignment_ns / 1e6,
+            c.restored ? "" : "; not restored");
+    if (c.restored)
+        fprintf(out, "restored from checkpoint %lld\n", (long long)c.restored);
+    if (*c.last_failure)
+        fprintf(out, "last failed: %s\n", c.last_failure);
+    fprintf(out, "%-28s %10s %12s %12s %10s %14s\n", "subtask", "checkpoint", "alignment",
+            "snapshot", "state", "acked after");
+    for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
+        const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, i);
+        const rill_plan_operator_t *op = rill_plan_operator(plan, subtask->op);
+        rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
+        char label[64];
+        snprintf(label, sizeof label, "%.18s [%d/%d]", op->name, subtask->index + 1,
+                 op->parallelism);
+        //  Acknowledged how long after the trigger (for the latest checkpoint only).
+        char acked[24] = "-";
+        if (m.checkpoint == (uint64_t)c.latest && c.latest &&
+            m.checkpoint_acked_ms >= (uint64_t)c.latest_trigger_ms)
+            snprintf(acked, sizeof acked, "%llu ms",
+                     (unsigned long long)(m.checkpoint_acked_ms - (uint64_t)c.latest_trigger_ms));
+        fprintf(out, "%-28s %10llu %9.3f ms %9.3f ms %10s %14s\n", label,
+                (unsigned long long)m.checkpoint, (double)m.checkpoint_alignment_ns / 1e6,
+                (double)m.checkpoint_sync_ns / 1e6, s_bytes(a, sizeof a, m.checkpoint_bytes),
+                acked);
+    }
+}
+
 void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
@@ -100,4 +142,5 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
                 s_count(a, sizeof a, m.records), s_count(b, sizeof b, m.records_received),
                 s_bytes(c, sizeof c, m.bytes));
     }
+    s_checkpoints(metrics, out);
 }

@@ -18,7 +18,7 @@ static json_t *s_subtask(const rill_plan_t *plan, int id, const rill_subtask_met
 {
     const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, id);
     uint64_t total = m->busy_ns + m->idle_ns + m->backpressure_ns;
-    return json_pack(
+    json_t *item = json_pack(
         "{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "id", id,
         "operator", subtask->op, "index", subtask->index, "records_in", (json_int_t)m->records_in,
         "records_out", (json_int_t)m->records_out, "bytes_in", (json_int_t)m->bytes_in, "bytes_out",
@@ -27,6 +27,31 @@ static json_t *s_subtask(const rill_plan_t *plan, int id, const rill_subtask_met
         (json_int_t)m->idle_ns, "backpressure_ns", (json_int_t)m->backpressure_ns, "busy_ratio",
         total ? (double)m->busy_ns / (double)total : 0.0, "backpressure_ratio",
         total ? (double)m->backpressure_ns / (double)total : 0.0, "finished", m->finished != 0);
+    //  Its latest checkpoint, when it took part in one.
+    if (item && m->checkpoint &&
+        json_object_set_new(item, "checkpoint",
+                            json_pack("{s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)m->checkpoint,
+                                      "alignment_ns", (json_int_t)m->checkpoint_alignment_ns,
+                                      "sync_ns", (json_int_t)m->checkpoint_sync_ns, "bytes",
+                                      (json_int_t)m->checkpoint_bytes, "acked_ms",
+                                      (json_int_t)m->checkpoint_acked_ms))) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}
+
+//  The job's checkpoint statistics (only when checkpoints were on).
+static json_t *s_checkpoints(const rill_checkpoint_stats_t *c)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:b, s:s, s:s}", "completed",
+                     (json_int_t)c->completed, "failed", (json_int_t)c->failed, "latest",
+                     (json_int_t)c->latest, "latest_trigger_ms", (json_int_t)c->latest_trigger_ms,
+                     "latest_duration_ms", (json_int_t)c->latest_duration_ms, "latest_bytes",
+                     (json_int_t)c->latest_bytes, "latest_alignment_ns",
+                     (json_int_t)c->latest_alignment_ns, "restored", (json_int_t)c->restored,
+                     "restarts", c->restarts, "savepoint_done", c->savepoint_done,
+                     "last_failure", c->last_failure, "notes", c->notes);
 }
 
 char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
@@ -96,12 +121,58 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
         "channels", channels, "totals", "records_in", (json_int_t)records_in, "records_out",
         (json_int_t)records_out, "bytes_out", (json_int_t)bytes_out, "channel_records",
         (json_int_t)channel_records);
+    rill_checkpoint_stats_t checkpoints = rill_metrics_checkpoints(self);
+    if (root && checkpoints.enabled &&
+        json_object_set_new(root, "checkpoints", s_checkpoints(&checkpoints))) {
+        json_decref(root);
+        return NULL;
+    }
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     return text;
 }
 
 //  ---- reading
+
+static int s_count(rill_json_check_t *reader, json_t *object, const char *where, const char *key,
+                   uint64_t *value);
+
+//  The optional "checkpoints" object (documents of runs without checkpoints have none).
+static int s_read_checkpoints(rill_json_check_t *reader, json_t *root, rill_metrics_t *self)
+{
+    json_t *object = json_object_get(root, "checkpoints");
+    if (!object)
+        return 0;
+    if (!json_is_object(object))
+        return rill_json_check_fail(reader, "'checkpoints' is not an object");
+    rill_checkpoint_stats_t c = {.enabled = true};
+    uint64_t values[9];
+    static const char *keys[9] = {"completed",       "failed",       "latest",
+                                  "latest_trigger_ms", "latest_duration_ms", "latest_bytes",
+                                  "latest_alignment_ns", "restored",   "restarts"};
+    for (int i = 0; i < 9; i++)
+        if (s_count(reader, object, "checkpoints", keys[i], &values[i]))
+            return -1;
+    json_t *done = json_object_get(object, "savepoint_done");
+    json_t *failure = json_object_get(object, "last_failure"), *notes = json_object_get(object, "notes");
+    if (!json_is_boolean(done) || !json_is_string(failure) || !json_is_string(notes))
+        return rill_json_check_fail(reader, "'checkpoints': 'savepoint_done', 'last_failure' or "
+                                            "'notes' is missing or of the wrong type");
+    c.completed = (int64_t)values[0];
+    c.failed = (int64_t)values[1];
+    c.latest = (int64_t)values[2];
+    c.latest_trigger_ms = (int64_t)values[3];
+    c.latest_duration_ms = (int64_t)values[4];
+    c.latest_bytes = values[5];
+    c.latest_alignment_ns = values[6];
+    c.restored = (int64_t)values[7];
+    c.restarts = values[8] > INT32_MAX ? INT32_MAX : (int)values[8];
+    c.savepoint_done = json_is_true(done);
+    snprintf(c.last_failure, sizeof c.last_failure, "%s", json_string_value(failure));
+    snprintf(c.notes, sizeof c.notes, "%s", json_string_value(notes));
+    rill_metrics_set_checkpoints(self, &c);
+    return 0;
+}
 
 //  A count: an integer >= 0 (jansson refuses integers beyond int64 when parsing).
 static int s_count(rill_json_check_t *reader, json_t *object, const char *where, const char *key,
@@ -281,6 +352,20 @@ static int s_read_subtasks(rill_json_check_t *reader, json_t *root, rill_metrics
             return rill_json_check_fail(reader, "%s: 'finished' is missing or not true/false",
                                         where);
         m.finished = json_is_true(finished);
+        //  Optional: only subtasks that took part in a checkpoint have it.
+        json_t *checkpoint = json_object_get(item, "checkpoint");
+        if (checkpoint) {
+            char inner[64];
+            snprintf(inner, sizeof inner, "%s checkpoint", where);
+            if (!json_is_object(checkpoint))
+                return rill_json_check_fail(reader, "%s: 'checkpoint' is not an object", where);
+            if (s_count(reader, checkpoint, inner, "id", &m.checkpoint) ||
+                s_count(reader, checkpoint, inner, "alignment_ns", &m.checkpoint_alignment_ns) ||
+                s_count(reader, checkpoint, inner, "sync_ns", &m.checkpoint_sync_ns) ||
+                s_count(reader, checkpoint, inner, "bytes", &m.checkpoint_bytes) ||
+                s_count(reader, checkpoint, inner, "acked_ms", &m.checkpoint_acked_ms))
+                return -1;
+        }
         if (s_add(reader, &totals[0], m.records_in, where, "records_in") ||
             s_add(reader, &totals[1], m.records_out, where, "records_out") ||
             s_add(reader, &totals[2], m.bytes_out, where, "bytes_out"))
@@ -462,6 +547,8 @@ rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan
         s_check_totals(&reader, root, sums))
         goto fail;
     rill_metrics_set_duration_ns(self, duration_ns);
+    if (s_read_checkpoints(&reader, root, self))
+        goto fail;
     if (!plan)
         rill_metrics_adopt_plan(self, &own_plan);
     rill_plan_destroy(&own_plan);
