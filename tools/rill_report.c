@@ -54,6 +54,42 @@ static void s_task(FILE *out, const rill_plan_t *plan, const rill_plan_subtask_t
     }
 }
 
+//  Checkpoint statistics, as Flink's checkpoint tab shows them: the summary, then each
+//  subtask's latest checkpoint.
+static void s_checkpoint_table(FILE *out, const rill_metrics_t *metrics)
+{
+    rill_checkpoint_stats_t c = rill_metrics_checkpoints(metrics);
+    if (!c.enabled)
+        return;
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    fprintf(out,
+            "<section id=\"checkpoints\"><h2>Checkpoints</h2><p>%lld completed, %lld failed, "
+            "%d restarts; latest %lld: %llu bytes of state, %lld ms from trigger to completion, "
+            "longest alignment %.3f ms; restored from %lld (0: none).</p>",
+            (long long)c.completed, (long long)c.failed, c.restarts, (long long)c.latest,
+            (unsigned long long)c.latest_bytes, (long long)c.latest_duration_ms,
+            (double)c.latest_alignment_ns / 1e6, (long long)c.restored);
+    if (*c.last_failure) {
+        fprintf(out, "<p>Last failed: ");
+        s_escape(out, c.last_failure);
+        fprintf(out, "</p>");
+    }
+    fprintf(out, "<table><tr><th>subtask</th><th>checkpoint</th><th>alignment (ms)</th>"
+                 "<th>snapshot (ms)</th><th>state bytes</th></tr>\n");
+    for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
+        const rill_plan_subtask_t *s = rill_plan_subtask(plan, i);
+        const rill_plan_operator_t *op = rill_plan_operator(plan, s->op);
+        rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
+        fprintf(out, "<tr><td>");
+        s_escape(out, op->name);
+        fprintf(out, " [%d/%d]</td><td>%llu</td><td>%.3f</td><td>%.3f</td><td>%llu</td></tr>\n",
+                s->index + 1, op->parallelism, (unsigned long long)m.checkpoint,
+                (double)m.checkpoint_alignment_ns / 1e6, (double)m.checkpoint_sync_ns / 1e6,
+                (unsigned long long)m.checkpoint_bytes);
+    }
+    fprintf(out, "</table></section>\n");
+}
+
 static void s_tables(FILE *out, const rill_metrics_t *metrics)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
@@ -97,6 +133,7 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics)
                 (unsigned long long)m.bytes, (unsigned long long)m.batches);
     }
     fprintf(out, "</table></section>\n");
+    s_checkpoint_table(out, metrics);
 }
 
 int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path)
