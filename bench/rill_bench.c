@@ -14,7 +14,10 @@
       3. hash exchange 2 -> 2 and broadcast 1 -> 2: records/s;
       4. latency at 100,000 records/s offered: p50, p99, max for buffer timeouts 0, 1, 10 ms;
       5. what the counters cost per record;
-      6. an unbounded job with a slow sink for 30 s (5 s quick): RSS must stay flat. */
+      6. an unbounded job with a slow sink for 30 s (5 s quick): RSS must stay flat;
+      7. checkpoints: WordCount streaming with a checkpoint every second against none, the
+         duration and size of a checkpoint of a million keys, alignment under backpressure. */
+#define _GNU_SOURCE //  nftw, usleep
 #include "rill.h"
 #include "rill_bench_limits.h"
 #include "rill_bench_util.h"
@@ -22,6 +25,7 @@
 #include "rill_bench_zipf.h"
 #include "rill_bench_zmq_wordcount.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +576,121 @@ static void s_flat(void)
            r.extra[1] <= r.extra[0] * 1.1 + 1024 ? "flat" : "GROWING");
 }
 
+
+//  ---- 7. checkpoints
+
+typedef struct {
+    const char *path;         //  WordCount's input (NULL: the many-keys generator job)
+    int interval_ms;          //  0: no checkpoints
+    uint64_t records;         //  the generator jobs' records
+    bool slow;                //  a slow keyed map: backpressure for the alignment figure
+    char dir[64];             //  the checkpoint directory (made and removed per run)
+} s_checkpoint_run_t;
+
+//  Record i: "k<i mod 1,000,000><TAB>1", so a keyed count holds a million keys.
+static int s_million_keys(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    char text[32];
+    int size = snprintf(text, sizeof text, "k%07llu\t1", (unsigned long long)(index % 1000000));
+    return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
+}
+
+//  A map that takes about 2 us a record: the job backpressures its sources.
+static int s_slow_copy(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    uint64_t until = bench_now_ns() + 2000;
+    while (bench_now_ns() < until)
+        ;
+    return rill_buffer_set(out, in->data, in->size);
+}
+
+static int s_remove_entry(const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+//  value: records (words) per second; extra: latest checkpoint's duration (ms), its state
+//  bytes, the longest alignment (ms), checkpoints completed.
+static void s_run_checkpoints(void *ctx, bench_result_t *result)
+{
+    s_checkpoint_run_t *config = ctx;
+    snprintf(config->dir, sizeof config->dir, "/tmp/rill-bench-ckpt-XXXXXX");
+    bool made = mkdtemp(config->dir) != NULL;
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 2);
+    rill_env_set_mode(env, RILL_MODE_STREAMING);
+    if (config->interval_ms && made)
+        rill_env_enable_checkpointing(env, config->interval_ms, config->dir);
+    unsigned char fold[256];
+    bench_words_fold_table(fold);
+    if (config->path) {
+        rill_stream_t *lines = rill_env_from_text_file(env, config->path);
+        rill_stream_t *words = rill_stream_flat_map(lines, s_split, fold);
+        rill_stream_discard(rill_stream_count(rill_stream_key_by(words, rill_key_first_field, NULL)));
+    } else {
+        rill_stream_t *s = rill_env_from_generator(env, s_million_keys, NULL, config->records);
+        if (config->slow)
+            s = rill_stream_map(rill_stream_key_by(s, rill_key_first_field, NULL), s_slow_copy,
+                                NULL);
+        else
+            s = rill_stream_count(rill_stream_key_by(s, rill_key_first_field, NULL));
+        rill_stream_discard(s);
+    }
+    uint64_t start = bench_now_ns();
+    result->failed = rill_env_execute(env) != 0;
+    double seconds = (double)(bench_now_ns() - start) / 1e9;
+    const rill_metrics_t *metrics = rill_env_metrics(env);
+    uint64_t records = 0;
+    const rill_plan_t *plan = metrics ? rill_metrics_plan(metrics) : NULL;
+    const rill_plan_operator_t *first = plan ? rill_plan_operator(plan, 1) : NULL;
+    for (int i = 0; first && i < first->parallelism; i++)
+        records += rill_metrics_subtask(metrics, first->first_subtask + i).records_in;
+    result->value = seconds > 0 ? (double)records / seconds : 0;
+    rill_checkpoint_stats_t stats = metrics ? rill_metrics_checkpoints(metrics)
+                                            : (rill_checkpoint_stats_t){0};
+    result->extra[0] = (double)stats.latest_duration_ms;
+    result->extra[1] = (double)stats.latest_bytes;
+    result->extra[2] = (double)stats.latest_alignment_ns / 1e6;
+    result->extra[3] = (double)stats.completed;
+    rill_env_destroy(&env);
+    if (made)
+        nftw(config->dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void s_checkpoints(const char *corpus, uint64_t scale, int runs)
+{
+    printf("\n7. checkpoints (streaming, p = 2; issue 13's target: a checkpoint every second costs "
+           "under 10%%)\n");
+    s_header();
+    char rate[32], base[32], goal[32], label[96];
+    if (corpus) {
+        s_checkpoint_run_t none = {.path = corpus}, every = {.path = corpus, .interval_ms = 1000};
+        bench_result_t off = bench_median(s_run_checkpoints, &none, runs);
+        bench_result_t on = bench_median(s_run_checkpoints, &every, runs);
+        s_rate(base, sizeof base, off.value, "words/s");
+        s_rate(rate, sizeof rate, on.value, "words/s");
+        s_row("WordCount, no checkpoints", off.failed ? "FAILED" : base, "", 0, "", off.peak_rss_kib);
+        double ratio = off.value > 0 ? on.value / off.value : 0;
+        snprintf(label, sizeof label, "WordCount, a checkpoint every 1 s (%.0f taken)",
+                 on.extra[3]);
+        s_row(label, on.failed ? "FAILED" : rate, base, on.failed ? 0 : ratio,
+              s_goal(goal, sizeof goal, ratio, 0.90, true, on.failed || off.failed),
+              on.peak_rss_kib);
+    }
+    s_checkpoint_run_t keys = {.interval_ms = 500, .records = 40000000 / scale};
+    bench_result_t k = bench_median(s_run_checkpoints, &keys, runs);
+    printf("   a keyed count over 1,000,000 keys (%llu records), checkpoint every 500 ms: %.0f "
+           "taken; the latest %.0f ms from trigger to completion, %.1f MiB of state%s\n",
+           (unsigned long long)keys.records, k.extra[3], k.extra[0], k.extra[1] / (1 << 20),
+           k.failed ? " (FAILED)" : "");
+    s_checkpoint_run_t slow = {.interval_ms = 200, .records = 1500000 / scale, .slow = true};
+    bench_result_t a = bench_median(s_run_checkpoints, &slow, runs);
+    printf("   under backpressure (a keyed map at about 2 us a record behind a hash exchange), "
+           "checkpoint every 200 ms: %.0f taken; the latest aligned in %.2f ms, completed in %.0f "
+           "ms%s\n",
+           a.extra[3], a.extra[2], a.extra[0], a.failed ? " (FAILED)" : "");
+}
+
 int main(int argc, char **argv)
 {
     s_quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -631,5 +750,6 @@ int main(int argc, char **argv)
            "   record, and at one record per batch %.1f ns\n",
            counter_ns, counter_ns * 12 / 1638, counter_ns * 12);
     s_flat();
+    s_checkpoints(corpus, scale, s_quick ? 1 : 3);
     return 0;
 }
