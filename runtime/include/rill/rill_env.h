@@ -123,6 +123,16 @@ RILL_EXPORT rill_stream_t *rill_env_from_generator(rill_env_t *self, rill_genera
 //  A user-defined source; bounded says whether it ends by itself.
 RILL_EXPORT rill_stream_t *rill_env_from_source(rill_env_t *self, rill_source_fn fn, void *ctx,
                                                 bool bounded);
+//  Lets a user source take part in checkpoints (rill_source_snapshot_fn): snapshot saves each
+//  subtask's position, restore puts it back in a restored job, which then emits exactly the
+//  records that came after it. Without them the source cannot rewind and a checkpoint of its
+//  job fails, saying so. Its state stays with its subtask (it is opaque to rill): a job with
+//  such a source is restored at the parallelism it was saved at. Both callbacks or neither
+//  (NULL, NULL turns it off). Returns source; NULL (rill_env_error set) when source is not
+//  a handle rill_env_from_source returned, or only one callback is given.
+RILL_EXPORT rill_stream_t *rill_stream_source_checkpoints(rill_stream_t *source,
+                                                          rill_source_snapshot_fn snapshot,
+                                                          rill_source_restore_fn restore);
 
 //  ---- transformations
 
