@@ -277,7 +277,13 @@ static void s_file_close(s_commit_file_t *file)
 //  did, then lines go to it directly or (staged) through a new staging file.
 static int s_start(rill_operator_t *self, s_sink_t *state, bool staged)
 {
-    assert(state->mode == S_FRESH && state->fd >= 0);
+    assert(state->mode == S_FRESH);
+    if (state->fd < 0) {
+        //  An earlier start failed half way, and the job with it.
+        snprintf(self->error, sizeof self->error, "print sink: output '%.150s' is not open",
+                 state->name);
+        return -1;
+    }
     if (ftruncate(state->fd, 0))
         return s_failed(self, "truncate output", state->name);
     int fd = state->fd;
@@ -488,12 +494,13 @@ static int s_print_restore(rill_operator_t *self, rill_state_reader_t *in)
         const uint8_t *at = entry.b, *end = entry.b + entry.b_size;
         uint64_t committed, staged_end;
         if (entry.scope != RILL_STATE_SPLIT || entry.tag != S_TAG_PRINT_FILE || !entry.a_size ||
-            memchr(entry.a, '\0', entry.a_size) || rill_varint_get(&at, end, &committed) ||
-            rill_varint_get(&at, end, &staged_end) || at != end || committed > staged_end) {
+            entry.a_size >= 4096 || memchr(entry.a, '\0', entry.a_size) ||
+            rill_varint_get(&at, end, &committed) || rill_varint_get(&at, end, &staged_end) ||
+            at != end || committed > staged_end) {
             rc = -1;
             break;
         }
-        char name[4096];
+        char name[4096]; //  as long as the names rill_op_sink_open makes
         snprintf(name, sizeof name, "%.*s", (int)entry.a_size, (const char *)entry.a);
         int output = open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
         if (output < 0)
