@@ -83,6 +83,11 @@ struct rill_operator_t {
     //  it lies in the record), set by whoever read the record off a channel; NULL when it came
     //  another way (a forward edge, a chained operator's call). See rill_operator_record_key.
     const rill_key_hint_t *input_key;
+    //  Whether the job takes checkpoints (default false). Operators that cost more when they
+    //  must be able to rewind read it (a print sink to a file then stages its output for a
+    //  two-phase commit); set it before the first record (and before restore). An operator
+    //  that gets a snapshot call while it is false must still take a correct snapshot.
+    bool checkpointing;
     char error[256];        //  why the last call failed, in the operator's words
 };
 

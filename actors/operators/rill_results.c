@@ -131,6 +131,21 @@ int rill_results_run_add(rill_buffer_t *run, const rill_record_t *record)
     return rill_buffer_append(run, record->data, record->size);
 }
 
+bool rill_results_run_valid(const void *data, size_t size)
+{
+    const uint8_t *bytes = data;
+    size_t at = 0;
+    while (size - at >= sizeof(s_run_header_t)) {
+        s_run_header_t header;
+        memcpy(&header, bytes + at, sizeof header);
+        at += sizeof header;
+        if (header.size > size - at)
+            return false;
+        at += (size_t)header.size;
+    }
+    return at == size;
+}
+
 int rill_results_append_run(rill_results_t *self, int subtask, const rill_buffer_t *run)
 {
     int rc = -1;

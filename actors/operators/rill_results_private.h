@@ -4,6 +4,9 @@
 #ifndef RILL_RESULTS_PRIVATE_H_INCLUDED
 #define RILL_RESULTS_PRIVATE_H_INCLUDED
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "rill_buffer.h"
 #include "rill_results.h"
 
@@ -12,5 +15,8 @@
 //  (thread-safe). Both return 0, or -1 when out of memory.
 int rill_results_run_add(rill_buffer_t *run, const rill_record_t *record);
 int rill_results_append_run(rill_results_t *self, int subtask, const rill_buffer_t *run);
+//  Whether size bytes at data are a well-formed run (a checkpoint's copy of one, before the
+//  collect sink takes it back): every record whole, nothing after the last.
+bool rill_results_run_valid(const void *data, size_t size);
 
 #endif

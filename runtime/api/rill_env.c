@@ -854,6 +854,27 @@ rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism)
     return stream;
 }
 
+rill_stream_t *rill_stream_source_checkpoints(rill_stream_t *source,
+                                              rill_source_snapshot_fn snapshot,
+                                              rill_source_restore_fn restore)
+{
+    if (!source)
+        return NULL;
+    int op = s_single_op(source, "source_checkpoints");
+    if (op < 0)
+        return NULL;
+    if (rill_graph_operator(source->env->graph, op)->kind != RILL_OP_SOURCE_USER) {
+        s_error(source->env, "source_checkpoints: the stream is not a user source's "
+                             "(rill_env_from_source)");
+        return NULL;
+    }
+    if (rill_graph_set_source_checkpoints(source->env->graph, op, snapshot, restore)) {
+        s_error(source->env, "source_checkpoints: give both callbacks, or neither");
+        return NULL;
+    }
+    return source;
+}
+
 static rill_stream_t *s_set_chaining(rill_stream_t *stream, rill_chaining_t chaining,
                                      const char *call)
 {

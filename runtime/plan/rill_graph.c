@@ -180,6 +180,17 @@ bool rill_op_kind_is_sink(rill_op_kind_t kind)
            kind == RILL_OP_SINK_DISCARD;
 }
 
+int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_snapshot_fn snapshot,
+                                      rill_source_restore_fn restore)
+{
+    if (id < 0 || id >= self->operator_count || self->operators[id].kind != RILL_OP_SOURCE_USER ||
+        !snapshot != !restore)
+        return -1;
+    self->operators[id].source_snapshot = snapshot;
+    self->operators[id].source_restore = restore;
+    return 0;
+}
+
 int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining)
 {
     if (id < 0 || id >= self->operator_count || (unsigned)chaining > RILL_CHAIN_NEVER)

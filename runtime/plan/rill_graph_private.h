@@ -70,6 +70,9 @@ typedef struct {
     rill_timer_fn on_timer;          //  RILL_OP_PROCESS
     size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
     rill_chaining_t chaining;
+    //  RILL_OP_SOURCE_USER: how it rewinds for checkpoints (both or neither; NULL: it cannot)
+    rill_source_snapshot_fn source_snapshot;
+    rill_source_restore_fn source_restore;
 } rill_operator_spec_t;
 
 //  One stream from operator `from` to operator `to`.
@@ -100,6 +103,10 @@ const rill_edge_spec_t *rill_graph_edge(const rill_graph_t *self, int id);
 //  Sets an operator's name (copied) or parallelism after it was added. 0, or -1.
 int rill_graph_set_name(rill_graph_t *self, int id, const char *name);
 int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism);
+//  Sets a user source's checkpoint callbacks (both, or both NULL). 0, or -1 when the
+//  operator is not a RILL_OP_SOURCE_USER or only one callback is given.
+int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_snapshot_fn snapshot,
+                                      rill_source_restore_fn restore);
 //  Sets how an operator chains (rill_chaining_t). 0, or -1.
 int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining);
 //  Turns chaining off for the whole graph (every operator its own subtask thread), or back on.

@@ -146,13 +146,28 @@ RILL_EXPORT const rill_metrics_t *rill_env_metrics(const rill_env_t *self);
 
 //  Lines of a text file (bounded), without their line ends. With parallelism p, the file is
 //  split into p byte ranges, each starting at a line start. Timestamps: RILL_NO_TIMESTAMP.
+//  A checkpoint saves where each range is, and a restore (at any parallelism) reads on from
+//  there, each line once; a restore against a file of another size is refused. Input that is
+//  not a regular file (a pipe, /dev/stdin) cannot rewind: a checkpoint of it fails.
 RILL_EXPORT rill_stream_t *rill_env_from_text_file(rill_env_t *self, const char *path);
-//  Records made by fn for indices 0..count-1 (count RILL_UNBOUNDED: never ends).
+//  Records made by fn for indices 0..count-1 (count RILL_UNBOUNDED: never ends). A
+//  checkpoint saves the next index of each subtask; a restore (at any parallelism) makes the
+//  records of the indices not emitted yet, each once.
 RILL_EXPORT rill_stream_t *rill_env_from_generator(rill_env_t *self, rill_generate_fn fn, void *ctx,
                                                    uint64_t count);
 //  A user-defined source; bounded says whether it ends by itself.
 RILL_EXPORT rill_stream_t *rill_env_from_source(rill_env_t *self, rill_source_fn fn, void *ctx,
                                                 bool bounded);
+//  Lets a user source take part in checkpoints (rill_source_snapshot_fn): snapshot saves each
+//  subtask's position, restore puts it back in a restored job, which then emits exactly the
+//  records that came after it. Without them the source cannot rewind and a checkpoint of its
+//  job fails, saying so. Its state stays with its subtask (it is opaque to rill): a job with
+//  such a source is restored at the parallelism it was saved at. Both callbacks or neither
+//  (NULL, NULL turns it off). Returns source; NULL (rill_env_error set) when source is not
+//  a handle rill_env_from_source returned, or only one callback is given.
+RILL_EXPORT rill_stream_t *rill_stream_source_checkpoints(rill_stream_t *source,
+                                                          rill_source_snapshot_fn snapshot,
+                                                          rill_source_restore_fn restore);
 
 //  ---- transformations
 
@@ -214,9 +229,16 @@ RILL_EXPORT rill_stream_t *rill_stream_disable_chaining(rill_stream_t *stream);
 //  ---- sinks (each returns the sink's handle, for naming it or setting its parallelism)
 
 //  Writes each record and a newline to path (NULL: stdout). With parallelism above 1 and a
-//  path, subtask i writes path.i (Flink writes one file per subtask too).
+//  path, subtask i writes path.i (Flink writes one file per subtask too). With checkpoints a
+//  file is written exactly once (two-phase commit, as Flink's FileSink): records wait in a
+//  staging file beside it (".<name>.pending") and are appended to it when the checkpoint
+//  after them completes, or when the input ends, so readers see committed records only; a
+//  restore puts each file back to its checkpoint, and at another parallelism each file keeps
+//  its name. stdout is at-least-once: a restore prints again what followed the checkpoint.
+//  The file is emptied when the sink first writes (not when a restore finds it).
 RILL_EXPORT rill_stream_t *rill_stream_print(rill_stream_t *in, const char *path);
-//  Hands every record to collect (read it after execute).
+//  Hands every record to collect (read it after execute). A checkpoint saves what was
+//  collected and a restore brings it back: each record once.
 RILL_EXPORT rill_stream_t *rill_stream_collect(rill_stream_t *in, rill_results_t *collect);
 //  Counts and drops.
 RILL_EXPORT rill_stream_t *rill_stream_discard(rill_stream_t *in);

@@ -3,6 +3,7 @@
 #ifndef RILL_FUNCTIONS_H_INCLUDED
 #define RILL_FUNCTIONS_H_INCLUDED
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rill_buffer.h"
@@ -32,7 +33,9 @@ typedef int (*rill_reduce_fn)(const rill_record_t *acc, const rill_record_t *in,
 typedef int (*rill_partition_fn)(const rill_record_t *in, const rill_key_t *key, int receivers,
                                  void *ctx);
 //  generator source: emit the records for sequence number index (each index is generated
-//  exactly once, by subtask index % parallelism).
+//  exactly once, by subtask index % parallelism, or after a restore at another parallelism by
+//  the subtask its sequence was dealt to). For checkpoints the records must depend on index
+//  alone (and a read-only ctx): a restored generator makes them again from a saved index.
 typedef int (*rill_generate_fn)(uint64_t index, rill_collector_t *out, void *ctx);
 
 //  user source: emit some records and return RILL_SOURCE_MORE, or RILL_SOURCE_END when the
@@ -41,6 +44,15 @@ typedef int (*rill_generate_fn)(uint64_t index, rill_collector_t *out, void *ctx
 #define RILL_SOURCE_END 0
 #define RILL_SOURCE_MORE 1
 typedef int (*rill_source_fn)(rill_collector_t *out, void *ctx);
+
+//  user source checkpoints (optional, rill_stream_source_checkpoints): snapshot writes into
+//  out what subtask `subtask` needs to go on exactly after the records it has emitted so far
+//  (an offset, a sequence number); it runs on that subtask's thread, between two calls of the
+//  source function. restore hands those bytes back to the same subtask of a restored job,
+//  once, before the source function is first called there. 0, or -1 to fail the checkpoint
+//  (or the restore).
+typedef int (*rill_source_snapshot_fn)(int subtask, rill_buffer_t *out, void *ctx);
+typedef int (*rill_source_restore_fn)(int subtask, const void *data, size_t size, void *ctx);
 
 //  Sets *timestamp (ms since the epoch) for a record. Return -1 to fail the job, or 1 to
 //  drop a record whose time cannot be read (it is counted as dropped in the metrics).
