@@ -21,6 +21,9 @@ typedef struct {
     //  the state cannot be read.
     rill_state_reader_t *(*restore)(void *ctx, int subtask, char *error, size_t error_size);
     void *ctx;
+    //  Checkpoints will be taken (periodically, or a savepoint): sinks stage their output
+    //  for a two-phase commit (rill_operator_t.checkpointing).
+    bool taking;
     //  The most bytes a subtask holds back while aligning a barrier (0: the default).
     size_t alignment_bound;
     //  Fault injection for tests (README: Fault tolerance): operator subtask `fail_subtask`

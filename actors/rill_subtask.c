@@ -532,6 +532,7 @@ static int s_handle_bind(self_t *self)
         const rill_checkpointing_t *cp = self->args->checkpointing;
         if (cp && cp->fail_subtask == member->subtask->id)
             member->fail_in = cp->fail_after;
+        member->operator->checkpointing = cp && cp->taking;
     }
     self->snapshot = rill_buffer_new();
     if (!self->snapshot) {

@@ -430,7 +430,7 @@ static int s_recover(rill_operator_t *self, s_commit_file_t *file, uint64_t comm
     int rc = -1;
     if (length < (durable < end ? durable : end)) {
         snprintf(self->error, sizeof self->error,
-                 "print sink: cannot restore '%.150s': it has %llu bytes, fewer than the %llu "
+                 "print sink: cannot restore '%.120s': it has %llu bytes, fewer than the %llu "
                  "committed",
                  file->name, (unsigned long long)length,
                  (unsigned long long)(durable < end ? durable : end));

@@ -159,8 +159,13 @@ rill_checkpoint_coordinator_t *rill_checkpoint_coordinator_new(const rill_plan_t
         free(self);
         return NULL;
     }
-    self->actors = (rill_checkpointing_t){s_write_state, s_restore, self, config->alignment_bound,
-                                          -1, 0};
+    self->actors = (rill_checkpointing_t){
+        .write_state = s_write_state,
+        .restore = s_restore,
+        .ctx = self,
+        .taking = config->interval_ms > 0 || (config->savepoint_dir && *config->savepoint_dir),
+        .alignment_bound = config->alignment_bound,
+        .fail_subtask = -1};
     if (s_parse_inject(self, config->inject, error, error_size))
         goto fail;
     if (config->interval_ms > 0 && (!config->dir || !*config->dir)) {
