@@ -45,8 +45,13 @@ static int s_exclaim(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 
 static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
 {
-    const char *tab = memchr(in->data, '\t', in->size);
-    *timestamp = tab ? atoll(tab + 1) : 0;
+    //  Within the record: it is not NUL-terminated, and what follows it in memory may be
+    //  anything (digits included).
+    const char *text = in->data, *tab = memchr(text, '\t', in->size);
+    int64_t time = 0;
+    for (const char *at = tab ? tab + 1 : text + in->size; at < text + in->size; at++)
+        time = time * 10 + (*at - '0');
+    *timestamp = time;
     return 0;
 }
 

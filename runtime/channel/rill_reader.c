@@ -22,6 +22,9 @@ typedef struct {
     uint8_t *data;
 } s_held_t;
 
+//  How long a bind waits for an endpoint a previous attempt of the job still holds (ms).
+#define S_REBIND_WAIT_MS 5000
+
 typedef struct {
     const rill_plan_edge_t *edge;
     zsock_t *socket;
@@ -146,7 +149,16 @@ int rill_reader_bind(rill_reader_t *self)
         }
         zsock_set_rcvhwm(in->socket, RILL_INPUT_HWM);
         zsock_set_linger(in->socket, 0);
-        if (zsock_bind(in->socket, "%s", in->endpoint) < 0) {
+        //  An inproc name is released when libzmq's reaper thread has closed the socket that
+        //  held it, a moment after zmq_close: a job restarting after a failure binds the same
+        //  names again, so it waits for them (bounded) instead of failing.
+        int rc = zsock_bind(in->socket, "%s", in->endpoint);
+        for (int waited = 0; rc < 0 && errno == EADDRINUSE && waited < S_REBIND_WAIT_MS;
+             waited++) {
+            zclock_sleep(1);
+            rc = zsock_bind(in->socket, "%s", in->endpoint);
+        }
+        if (rc < 0) {
             snprintf(self->error, sizeof self->error, "cannot bind %s: %s", in->endpoint,
                      zmq_strerror(errno));
             return -1;

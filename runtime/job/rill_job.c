@@ -534,11 +534,17 @@ int rill_job_run(rill_job_t *self, atomic_int *cancel)
                                                       sizeof self->error))
             return -1;
         int rc = s_run_attempt(self, cancel);
-        if (rc == 0 || self->cancelled || !self->checkpoints || attempt >= self->restart_attempts)
-            return rc;
+        bool again =
+            rc != 0 && !self->cancelled && self->checkpoints && attempt < self->restart_attempts;
         //  Restart from the latest completed checkpoint (Flink's fixed-delay strategy, or
         //  exponential backoff): every subtask again, restored, sources rewound.
-        rill_checkpoint_coordinator_count_restart(self->checkpoints);
+        if (again)
+            rill_checkpoint_coordinator_count_restart(self->checkpoints);
+        if (self->metrics && self->checkpoints)
+            rill_metrics_set_checkpoints(self->metrics,
+                                         rill_checkpoint_coordinator_summary(self->checkpoints));
+        if (!again)
+            return rc;
         if (!s_wait_restart(delay, cancel))
             return rc;
         if (self->exponential)
