@@ -63,7 +63,9 @@ struct s_self_t {
     bool cancelled;        //  CANCEL received: sources end their stream
     bool finished;         //  ran to the end: a checkpoint now saves the final state
     int64_t checkpoint_due; //  CHECKPOINT <id> received, not yet taken (0: none)
-    bool stop_after_checkpoint; //  SAVEPOINT: a source ends its stream after that barrier
+    bool stop_after_checkpoint; //  SAVEPOINT: a source produces nothing after that barrier
+    bool holding;          //  a source past its savepoint barrier: waits for FINISH
+    bool finishing;        //  FINISH received: stop without ending the outputs
     int64_t complete_due;   //  COMPLETE <id> received, not yet passed to the operators
     rill_buffer_t *snapshot; //  a member's state while it is written
     //  The task's time: one thread runs the whole chain, so each member shows the task's.
@@ -253,11 +255,14 @@ static char *s_handle_pipe(self_t *self)
         //  also runs inside a blocked send, in the middle of an emit.
         self->checkpoint_due = checkpoint;
     else if (sscanf(command, "SAVEPOINT %lld", &checkpoint) == 1 && checkpoint > 0) {
-        //  Stop with a savepoint: the barrier, then the end of the stream (Flink's
-        //  stop-with-savepoint), so nothing after the savepoint reaches the sinks.
+        //  Stop with a savepoint (Flink's stop without drain): the barrier, then nothing more
+        //  from this source; once the savepoint completes the job is told to FINISH.
         self->checkpoint_due = checkpoint;
         self->stop_after_checkpoint = true;
-    } else if (sscanf(command, "COMPLETE %lld", &checkpoint) == 1 && checkpoint > 0) {
+    } else if (streq(command, "FINISH"))
+        //  After a savepoint: stop where the task is, with no END downstream, so no window
+        //  fires and no sink commits what came after the savepoint.
+        self->finishing = true; else if (sscanf(command, "COMPLETE %lld", &checkpoint) == 1 && checkpoint > 0) {
         if (checkpoint > self->complete_due)
             self->complete_due = checkpoint;
     }
@@ -450,7 +455,7 @@ static int s_checkpoint_if_due(self_t *self)
         if (s_take_checkpoint(self, checkpoint, 0))
             return -1;
         if (self->stop_after_checkpoint)
-            self->cancelled = true;
+            self->holding = true;
     }
     return s_complete_if_due(self);
 }
@@ -753,16 +758,22 @@ static int s_run_source(self_t *self)
     uint64_t last = rill_clock_ns();
     uint64_t blocked =
         self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
-    while (!self->cancelled) {
+    while (!self->cancelled && !self->finishing) {
         while (zsock_events(self->pipe) & ZMQ_POLLIN) {
             char *other = s_handle_pipe(self);
             zstr_free(&other);
         }
-        if (self->terminated || self->cancelled)
+        if (self->terminated || self->cancelled || self->finishing)
             break;
         //  Between two chunks: the source's position is exact here.
         if (s_checkpoint_if_due(self))
             return -1;
+        if (self->holding) {
+            //  Past the savepoint's barrier: nothing more until FINISH (or $TERM).
+            if (s_wait_paused(self))
+                return -1;
+            continue;
+        }
         //  A chained timestamp assigner may hold the source back (watermark alignment).
         int paused = self->member_count > 1 ? s_paused(self) : 0;
         if (paused < 0)
@@ -810,7 +821,7 @@ static int s_run_inputs(self_t *self)
     }
     uint64_t blocked =
         self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
-    while (!self->terminated && !rill_reader_finished(self->reader)) {
+    while (!self->terminated && !self->finishing && !rill_reader_finished(self->reader)) {
         //  A paused chain (watermark alignment) reads nothing: its inputs fill up and
         //  backpressure its senders; the pipe and its next tick still wake it.
         int paused = s_paused(self);
@@ -904,6 +915,13 @@ static int s_handle_start(self_t *self)
         return -1;
     if (self->terminated)
         return 0;
+    if (self->finishing) {
+        //  The savepoint's completion (the sinks' commit) came before FINISH.
+        if (s_complete_if_due(self))
+            return -1;
+        s_publish(self);
+        return 0;
+    }
     return s_end_chain(self);
 }
 

@@ -516,7 +516,8 @@ static void a_process_function_with_timers_recovers_exactly_once(void **state)
 //  ---- kill -9 and --restore
 
 //  Starts the tool like s_run, without waiting: its pid.
-static pid_t s_spawn(const s_job_t *job, int p, const char *checkpoints, const char *restore)
+static pid_t s_spawn_savepoint(const s_job_t *job, int p, const char *checkpoints,
+                               const char *restore, const char *savepoint)
 {
     char parallelism[16], bin[4096];
     snprintf(parallelism, sizeof parallelism, "%d", p);
@@ -528,6 +529,10 @@ static pid_t s_spawn(const s_job_t *job, int p, const char *checkpoints, const c
     if (restore) {
         args[n++] = "--restore";
         args[n++] = restore;
+    }
+    if (savepoint) {
+        args[n++] = "--stop-with-savepoint";
+        args[n++] = savepoint;
     }
     args[n++] = "--";
     for (int i = 0; job->args[i]; i++)
@@ -544,6 +549,11 @@ static pid_t s_spawn(const s_job_t *job, int p, const char *checkpoints, const c
     }
     assert_true(pid > 0);
     return pid;
+}
+
+static pid_t s_spawn(const s_job_t *job, int p, const char *checkpoints, const char *restore)
+{
+    return s_spawn_savepoint(job, p, checkpoints, restore, NULL);
 }
 
 //  Completed checkpoints in dir above `above` (their _metadata files).
@@ -699,6 +709,58 @@ static void a_corrupt_newest_checkpoint_falls_back_to_the_one_before(void **stat
     s_kill_and_restore(plan, 2, true);
 }
 
+//  Stop with a savepoint (Flink's `stop`, without drain): on SIGINT the sources take a
+//  savepoint and produce nothing more, the sinks commit up to it, the job stops without
+//  firing anything at END; restored from the savepoint at another parallelism, the job ends
+//  with the fault-free output.
+static void a_job_stopped_with_a_savepoint_resumes_from_it(void **state)
+{
+    char *dir = s_temp_dir(), *input = s_make_text(dir), *output = s_path(dir, "counts.txt");
+    char *big = s_path(dir, "big.txt"), *text = test_read_file(input);
+    FILE *file = fopen(big, "w");
+    for (int i = 0; i < 40; i++)
+        fputs(text, file);
+    fclose(file);
+    free(text);
+    s_job_t job = {"wordcount", {"--input", big, "--output", output, NULL}};
+    s_target_t targets[64];
+    int target_count;
+    char *expected = s_fault_free(&job, 2, dir, output, targets, &target_count);
+    char *checkpoints = s_path(dir, "checkpoints"), *savepoint = s_path(dir, "savepoint");
+    s_remove_outputs(output);
+    pid_t pid = s_spawn_savepoint(&job, 2, checkpoints, NULL, savepoint);
+    //  Once a checkpoint has completed the job is well under way: stop it.
+    int64_t deadline = test_now_ms() + 60000;
+    while (s_completed_above(checkpoints, 0) < 1 && test_now_ms() < deadline)
+        usleep(500);
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130); //  cancelled, with the savepoint taken
+    //  Something, not everything, was committed: the savepoint stopped the job midway.
+    char *partial = s_output(output);
+    assert_true(s_lines(partial) > 0 && s_lines(partial) < s_lines(expected));
+    free(partial);
+    char *err = NULL;
+    assert_int_equal(s_run(&job, 3, checkpoints, NULL, savepoint, NULL, &err), 0);
+    assert_non_null(strstr(err, "restored from checkpoint"));
+    free(err);
+    char *got = s_output(output);
+    if (strcmp(got, expected) != 0)
+        s_print_difference(got, expected);
+    assert_string_equal(got, expected);
+    free(got);
+    free(expected);
+    s_remove_tree(dir);
+    free(checkpoints);
+    free(savepoint);
+    free(big);
+    free(input);
+    free(output);
+    free(dir);
+}
+
 int main(void)
 {
     const char *given = getenv("RILL_RECOVERY_SEED");
@@ -713,6 +775,7 @@ int main(void)
         cmocka_unit_test(a_killed_job_resumes_with_restore),
         cmocka_unit_test(a_killed_job_resumes_at_other_parallelisms),
         cmocka_unit_test(a_corrupt_newest_checkpoint_falls_back_to_the_one_before),
+        cmocka_unit_test(a_job_stopped_with_a_savepoint_resumes_from_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

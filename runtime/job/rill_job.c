@@ -288,9 +288,17 @@ static int s_on_ack(rill_job_t *self, int i, int64_t checkpoint)
         //  The checkpoint is discarded; the job goes on (the next one may succeed).
         return 0;
     }
-    if (rc > 0)
-        for (int t = 0; t < self->count; t++)
+    if (rc > 0) {
+        const rill_checkpoint_stats_t *stats =
+            rill_checkpoint_coordinator_summary(self->checkpoints);
+        for (int t = 0; t < self->count; t++) {
             zstr_sendf(self->actors[t].pipe, "COMPLETE %lld", (long long)checkpoint);
+            //  Stop with a savepoint: once it is complete (and committed), every task stops
+            //  where it is; the job ends without draining past the savepoint.
+            if (stats->savepoint_done)
+                zstr_send(self->actors[t].pipe, "FINISH");
+        }
+    }
     return 0;
 }
 
@@ -301,6 +309,7 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
     bool *done = calloc((size_t)self->count, sizeof(bool));
     int rc = -1, finished = 0;
     bool cancel_sent = false;
+    int64_t savepoint_id = 0; //  the stop-with-savepoint in flight
     uint64_t start = rill_clock_ns(), next_tick = start;
     if (!items || !done) {
         snprintf(self->error, sizeof self->error, "job: out of memory");
@@ -323,21 +332,42 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
             //  Stop with a savepoint: the sources take it and then end their streams, so the
             //  job drains with nothing after the savepoint. When it cannot start now (a
             //  checkpoint in flight), the job just drains.
+            //  A periodic checkpoint in flight gives way: its barriers are overtaken by the
+            //  savepoint's, which supersede it wherever it is still aligning.
+            int64_t pending =
+                self->checkpoints ? rill_checkpoint_coordinator_pending(self->checkpoints) : 0;
+            if (self->savepoint_on_cancel && pending)
+                rill_checkpoint_coordinator_fail(self->checkpoints, pending,
+                                                 "superseded by the savepoint");
             int64_t savepoint =
                 self->savepoint_on_cancel
                     ? rill_checkpoint_coordinator_trigger(self->checkpoints,
                                                           rill_clock_wall_ms(), self->count, true)
                     : 0;
-            if (savepoint)
+            if (savepoint) {
                 s_send_checkpoint(self, done, savepoint, "SAVEPOINT");
+                savepoint_id = savepoint;
+            }
             else
                 for (int i = 0; i < self->count; i++)
                     if (!done[i] && s_is_source(self, i))
                         zstr_send(self->actors[i].pipe, "CANCEL");
         }
-        if (self->checkpoints && !cancel_sent) {
+        if (self->checkpoints) {
             int64_t now_ms = rill_clock_wall_ms();
             rill_checkpoint_coordinator_expire(self->checkpoints, now_ms);
+            //  A savepoint that failed (declined, timed out): the sources, holding after its
+            //  barrier, end their streams instead and the job drains.
+            if (savepoint_id && !rill_checkpoint_coordinator_pending(self->checkpoints) &&
+                !rill_checkpoint_coordinator_summary(self->checkpoints)->savepoint_done) {
+                savepoint_id = 0;
+                for (int i = 0; i < self->count; i++)
+                    if (!done[i] && s_is_source(self, i))
+                        zstr_send(self->actors[i].pipe, "CANCEL");
+            }
+        }
+        if (self->checkpoints && !cancel_sent) {
+            int64_t now_ms = rill_clock_wall_ms();
             int64_t id = s_any_source_running(self, done)
                              ? rill_checkpoint_coordinator_trigger(self->checkpoints, now_ms,
                                                                    self->count, false)
