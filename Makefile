@@ -2,7 +2,8 @@
 #   make run    installs missing Debian packages (as root; else names them), builds
 #               in Release and runs WordCount on the bundled text.
 #   make test   builds (Debug) and runs the whole cmocka suite through ctest.
-#   make bench  builds in Release and runs the benchmark suite (QUICK=1: under a minute).
+#   make bench  builds in Release and runs the benchmark suite (QUICK=1: under a minute;
+#               CHECKPOINTS=1: the checkpoint section alone).
 #   make docs   regenerates the diagrams under docs/.
 #   make sanitize  runs the suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 #   make install   installs the build (PREFIX=DIR for another prefix).
@@ -85,7 +86,7 @@ sanitize: deps
 
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target rill_bench
-	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,)
+	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,) $(if $(CHECKPOINTS),--checkpoints,)
 
 docs: build
 	./tools/make-docs.sh $(BUILD)/bin/rill docs

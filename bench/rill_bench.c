@@ -693,10 +693,17 @@ static void s_checkpoints(const char *corpus, uint64_t scale, int runs)
 
 int main(int argc, char **argv)
 {
-    s_quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    if (argc > 1 && !s_quick) {
-        fprintf(stderr, "usage: rill-bench [--quick]\n");
-        return 2;
+    //  --checkpoints runs section 7 alone (on the cached text corpus).
+    bool only_checkpoints = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            s_quick = true;
+        else if (strcmp(argv[i], "--checkpoints") == 0)
+            only_checkpoints = true;
+        else {
+            fprintf(stderr, "usage: rill-bench [--quick] [--checkpoints]\n");
+            return 2;
+        }
     }
     uint64_t scale = s_quick ? 10 : 1;
     char host[256] = "?";
@@ -709,9 +716,11 @@ int main(int argc, char **argv)
                "the Zipf corpus); each run in its own process\n",
                sysconf(_SC_NPROCESSORS_ONLN), S_TEXT_RUNS, S_ZIPF_RUNS);
     printf("(* peak RSS: the run's own, above what its forked process started with)\n");
-    s_forward(scale);
-    s_trace_cost(scale);
     size_t bytes = (s_quick ? 10u : 100u) << 20;
+    if (!only_checkpoints) {
+        s_forward(scale);
+        s_trace_cost(scale);
+    }
     //  The corpus is cached in the build directory (bin/..), wherever the bench runs from.
     char build[4096] = ".";
     ssize_t length = readlink("/proc/self/exe", build, sizeof build - 1);
@@ -721,6 +730,10 @@ int main(int argc, char **argv)
             *strrchr(build, '/') = 0;
     }
     const char *corpus = bench_corpus(*build ? build : ".", bytes);
+    if (only_checkpoints) {
+        s_checkpoints(corpus, scale, s_quick ? 1 : 3);
+        return 0;
+    }
     char title[160];
     snprintf(title, sizeof title,
              "a %zu MB text made from the machine's licence and copyright "
