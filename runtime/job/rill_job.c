@@ -417,6 +417,15 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
                 RILL_TSAN_ACQUIRE(self->args[i].error); //  written before FAILED was sent
                 snprintf(self->error, sizeof self->error, "%s", self->args[i].error);
                 goto cleanup;
+            } else if (!streq(message, "DONE")) {
+                //  An actor says nothing else; anything else (zactor's signal as an actor
+                //  function returns) means its thread ended without reporting: it died.
+                const rill_plan_subtask_t *head = rill_plan_subtask(self->plan, self->args[i].subtask);
+                const rill_plan_operator_t *op = rill_plan_operator(self->plan, head->op);
+                snprintf(self->error, sizeof self->error,
+                         "operator '%s' subtask %d/%d: its task's thread ended unexpectedly",
+                         op->name, head->index + 1, op->parallelism);
+                goto cleanup;
             }
         }
     }
