@@ -63,6 +63,7 @@ struct s_self_t {
     bool cancelled;        //  CANCEL received: sources end their stream
     bool finished;         //  ran to the end: a checkpoint now saves the final state
     int64_t checkpoint_due; //  CHECKPOINT <id> received, not yet taken (0: none)
+    int64_t checkpoint_taken; //  the latest checkpoint this task saved (0: none)
     bool stop_after_checkpoint; //  SAVEPOINT: a source produces nothing after that barrier
     bool holding;          //  a source past its savepoint barrier: waits for FINISH
     bool finishing;        //  FINISH received: stop without ending the outputs
@@ -379,6 +380,13 @@ static void s_reply(self_t *self, const char *what, int64_t checkpoint)
 static int s_take_checkpoint(self_t *self, int64_t checkpoint, uint64_t aligned_ns)
 {
     const rill_checkpointing_t *cp = self->args->checkpointing;
+    if (checkpoint <= self->checkpoint_taken) {
+        //  Asked again (a finished task is asked once more in case its barrier never came):
+        //  its state for that checkpoint is written; say so again, write nothing twice.
+        s_reply(self, "ACK", checkpoint);
+        return 0;
+    }
+    self->checkpoint_taken = checkpoint;
     uint64_t start = rill_clock_ns(), bytes = 0;
     //  The barrier first, as Flink forwards it before snapshotting: downstream starts its
     //  alignment while this task writes.

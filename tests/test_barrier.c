@@ -205,6 +205,22 @@ static void a_newer_barrier_supersedes_an_older_alignment(void **state)
     s_fixture_destroy(&self);
 }
 
+//  An older barrier behind a newer one (a sender that declined the older checkpoint still
+//  passes its barrier on) is stale: the newer alignment goes on.
+static void an_older_barrier_does_not_disturb_a_newer_alignment(void **state)
+{
+    s_fixture_t *self = s_fixture_new(2, 0);
+    s_barrier(self, 0, 5);
+    s_record(self, 0, "a1"); //  held
+    s_barrier(self, 1, 4);   //  stale
+    s_record(self, 1, "b1");
+    assert_int_equal(rill_reader_aligning(self->reader), 5);
+    s_barrier(self, 1, 5);
+    const char *expected[] = {"b1", "B5", "a1"};
+    s_expect(self, expected, 3);
+    s_fixture_destroy(&self);
+}
+
 //  Barrier frames are checked like any other: a checkpoint id of 0 or below, or bytes after
 //  the header, are malformed.
 static void malformed_barriers_are_refused(void **state)
@@ -230,6 +246,7 @@ int main(void)
         cmocka_unit_test(one_channel_aligns_at_once),
         cmocka_unit_test(past_the_bound_the_checkpoint_is_declined),
         cmocka_unit_test(a_newer_barrier_supersedes_an_older_alignment),
+        cmocka_unit_test(an_older_barrier_does_not_disturb_a_newer_alignment),
         cmocka_unit_test(malformed_barriers_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

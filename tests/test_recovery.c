@@ -743,7 +743,10 @@ static void a_job_stopped_with_a_savepoint_resumes_from_it(void **state)
     assert_true(s_lines(partial) > 0 && s_lines(partial) < s_lines(expected));
     free(partial);
     char *err = NULL;
-    assert_int_equal(s_run(&job, 3, checkpoints, NULL, savepoint, NULL, &err), 0);
+    int rc = s_run(&job, 3, checkpoints, NULL, savepoint, NULL, &err);
+    if (rc != 0)
+        fprintf(stderr, "resuming from the savepoint failed: %s\n", err);
+    assert_int_equal(rc, 0);
     assert_non_null(strstr(err, "restored from checkpoint"));
     free(err);
     char *got = s_output(output);
@@ -767,6 +770,9 @@ int main(void)
     s_seed = given ? (unsigned)strtoul(given, NULL, 10) : (unsigned)time(NULL);
     fprintf(stderr, "test_recovery: seed %u (replay with RILL_RECOVERY_SEED=%u)\n", s_seed,
             s_seed);
+    //  RILL_RECOVERY_ONLY=PATTERN runs the matching cases alone (cmocka's test filter).
+    if (getenv("RILL_RECOVERY_ONLY"))
+        cmocka_set_test_filter(getenv("RILL_RECOVERY_ONLY"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wordcount_recovers_exactly_once),
         cmocka_unit_test(windowed_recovers_exactly_once),

@@ -342,9 +342,11 @@ oom:
 static int s_barrier(rill_reader_t *self, s_input_t *in, int sender, int64_t checkpoint,
                      rill_reader_record_fn *fn, void *ctx)
 {
-    if (checkpoint <= self->last_checkpoint)
-        return 0; //  stale: that checkpoint was declined here already
-    if (self->aligning && checkpoint != self->aligning) {
+    //  Stale: that checkpoint was handled here already, or a newer one is aligning (an older
+    //  barrier still travels behind it where a sender declined the older checkpoint).
+    if (checkpoint <= self->last_checkpoint || (self->aligning && checkpoint < self->aligning))
+        return 0;
+    if (self->aligning && checkpoint > self->aligning) {
         //  A newer barrier while an older one is still aligning: the older can no longer
         //  complete (its coordinator has moved on); decline it and align the newer.
         if (s_release(self, true, fn, ctx))

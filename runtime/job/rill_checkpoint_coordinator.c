@@ -321,6 +321,14 @@ int rill_checkpoint_coordinator_ack(rill_checkpoint_coordinator_t *self, int tas
     const rill_plan_subtask_t *s = rill_plan_subtask(self->plan, head);
     for (int op = s->op; op >= 0; op = rill_plan_operator(self->plan, op)->chain_next) {
         int id = rill_plan_operator(self->plan, op)->first_subtask + s->index;
+        if (!self->files[id].name[0]) {
+            //  An acknowledgement without the state file it stands for: the checkpoint
+            //  cannot complete (never a crash over it).
+            snprintf(error, error_size, "operator '%s' subtask %d acknowledged no state file",
+                     rill_plan_operator(self->plan, op)->name, s->index + 1);
+            rill_checkpoint_coordinator_fail(self, checkpoint, error);
+            return -1;
+        }
         rill_checkpoint_meta_set_state(self->meta, op, s->index, &self->files[id]);
     }
     if (ack && ack->checkpoint == checkpoint) {
