@@ -407,8 +407,10 @@ static int s_take_checkpoint(self_t *self, int64_t checkpoint, uint64_t aligned_
         size_t size = rill_buffer_size(self->snapshot);
         if (cp->write_state(cp->ctx, checkpoint, member->subtask->id,
                             rill_buffer_data(self->snapshot), size, why, sizeof why)) {
-            s_set_error(self, member, why);
-            return -1;
+            //  The checkpoint fails, not the job (a full disk, or a checkpoint the
+            //  coordinator already gave up and removed): the next one may succeed.
+            s_reply(self, "DECLINE", checkpoint);
+            return 0;
         }
         bytes += size;
         if (member->metrics)

@@ -516,6 +516,9 @@ static void a_process_function_with_timers_recovers_exactly_once(void **state)
 //  ---- kill -9 and --restore
 
 //  Starts the tool like s_run, without waiting: its pid.
+//  Where a spawned run's stderr goes (NULL: /dev/null), for messages when a test fails.
+static const char *s_spawn_log;
+
 static pid_t s_spawn_savepoint(const s_job_t *job, int p, const char *checkpoints,
                                const char *restore, const char *savepoint)
 {
@@ -541,9 +544,10 @@ static pid_t s_spawn_savepoint(const s_job_t *job, int p, const char *checkpoint
     pid_t pid = fork();
     if (pid == 0) {
         int null_fd = open("/dev/null", O_RDWR);
+        int log_fd = s_spawn_log ? open(s_spawn_log, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
         dup2(null_fd, STDIN_FILENO);
         dup2(null_fd, STDOUT_FILENO);
-        dup2(null_fd, STDERR_FILENO);
+        dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
         execv(bin, (char *const *)args);
         _exit(127);
     }
@@ -728,7 +732,10 @@ static void a_job_stopped_with_a_savepoint_resumes_from_it(void **state)
     char *expected = s_fault_free(&job, 2, dir, output, targets, &target_count);
     char *checkpoints = s_path(dir, "checkpoints"), *savepoint = s_path(dir, "savepoint");
     s_remove_outputs(output);
+    char *log = s_path(dir, "stopped.err");
+    s_spawn_log = log;
     pid_t pid = s_spawn_savepoint(&job, 2, checkpoints, NULL, savepoint);
+    s_spawn_log = NULL;
     //  Once a checkpoint has completed the job is well under way: stop it.
     int64_t deadline = test_now_ms() + 60000;
     while (s_completed_above(checkpoints, 0) < 1 && test_now_ms() < deadline)
@@ -744,8 +751,13 @@ static void a_job_stopped_with_a_savepoint_resumes_from_it(void **state)
     free(partial);
     char *err = NULL;
     int rc = s_run(&job, 3, checkpoints, NULL, savepoint, NULL, &err);
-    if (rc != 0)
-        fprintf(stderr, "resuming from the savepoint failed: %s\n", err);
+    if (rc != 0) {
+        char *stopped = test_read_file(log);
+        fprintf(stderr, "resuming from the savepoint failed: %s\nthe stopped run said: %s\n", err,
+                stopped);
+        free(stopped);
+    }
+    free(log);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(err, "restored from checkpoint"));
     free(err);

@@ -411,7 +411,10 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
                     goto cleanup;
             } else if (sscanf(message, "DECLINE %lld", &checkpoint) == 1 && self->checkpoints) {
                 char why[96];
-                snprintf(why, sizeof why, "task %d could not align its barrier in bound", i + 1);
+                snprintf(why, sizeof why,
+                         "declined by task #%d (its barrier alignment passed the bound, or its "
+                         "state could not be written)",
+                         self->args[i].subtask);
                 rill_checkpoint_coordinator_fail(self->checkpoints, checkpoint, why);
             } else if (streq(message, "FAILED")) {
                 RILL_TSAN_ACQUIRE(self->args[i].error); //  written before FAILED was sent
