@@ -143,27 +143,43 @@ typedef struct {
 //  Runs job at parallelism p in streaming mode with checkpoints every 10 ms into checkpoints,
 //  up to 3 restarts; fail is RILL_FAIL (NULL: none); restore is --restore (NULL: none).
 //  metrics (may be NULL) gets --metrics-json. Returns the exit status; *err the stderr.
-static int s_run(const s_job_t *job, int p, const char *checkpoints, const char *fail,
-                 const char *restore, const char *metrics, char **err)
+//  The tool's arguments for job at parallelism p, streaming, checkpoints every 10 ms into
+//  checkpoints; options (NULL-terminated pairs or flags) go before the job's own arguments.
+//  args holds at least 48 entries; parallelism at least 16 bytes.
+static void s_args(const char **args, char *parallelism, const s_job_t *job, int p,
+                   const char *checkpoints, const char *const *options)
 {
-    char parallelism[16];
-    snprintf(parallelism, sizeof parallelism, "%d", p);
-    const char *args[48] = {"run", job->name, "-p", parallelism, "--mode", "streaming",
-                            "--checkpoint-interval", "10", "--checkpoint-dir", checkpoints,
-                            "--restart-attempts", "3", "--restart-delay", "0"};
-    int n = 14;
-    if (restore) {
-        args[n++] = "--restore";
-        args[n++] = restore;
-    }
-    if (metrics) {
-        args[n++] = "--metrics-json";
-        args[n++] = metrics;
-    }
+    snprintf(parallelism, 16, "%d", p);
+    const char *fixed[] = {"run", job->name, "-p", parallelism, "--mode", "streaming",
+                           "--checkpoint-interval", "10", "--checkpoint-dir", checkpoints};
+    int n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        args[n++] = fixed[i];
+    for (int i = 0; options[i]; i++)
+        args[n++] = options[i];
     args[n++] = "--";
     for (int i = 0; job->args[i]; i++)
         args[n++] = job->args[i];
     args[n] = NULL;
+}
+
+static int s_run(const s_job_t *job, int p, const char *checkpoints, const char *fail,
+                 const char *restore, const char *metrics, char **err)
+{
+    char parallelism[16];
+    const char *options[12] = {"--restart-attempts", "3", "--restart-delay", "0"};
+    int n = 4;
+    if (restore) {
+        options[n++] = "--restore";
+        options[n++] = restore;
+    }
+    if (metrics) {
+        options[n++] = "--metrics-json";
+        options[n++] = metrics;
+    }
+    options[n] = NULL;
+    const char *args[48];
+    s_args(args, parallelism, job, p, checkpoints, options);
     if (fail)
         setenv("RILL_FAIL", fail, 1);
     else
@@ -523,24 +539,20 @@ static pid_t s_spawn_savepoint(const s_job_t *job, int p, const char *checkpoint
                                const char *restore, const char *savepoint)
 {
     char parallelism[16], bin[4096];
-    snprintf(parallelism, sizeof parallelism, "%d", p);
     snprintf(bin, sizeof bin, "%s/rill", getenv("RILL_BIN"));
-    const char *args[48] = {bin, "run", job->name, "-p", parallelism, "--mode", "streaming",
-                            "--checkpoint-interval", "10", "--checkpoint-dir", checkpoints,
-                            "--checkpoints-kept", "3"};
-    int n = 13;
+    const char *options[12] = {"--checkpoints-kept", "3"};
+    int n = 2;
     if (restore) {
-        args[n++] = "--restore";
-        args[n++] = restore;
+        options[n++] = "--restore";
+        options[n++] = restore;
     }
     if (savepoint) {
-        args[n++] = "--stop-with-savepoint";
-        args[n++] = savepoint;
+        options[n++] = "--stop-with-savepoint";
+        options[n++] = savepoint;
     }
-    args[n++] = "--";
-    for (int i = 0; job->args[i]; i++)
-        args[n++] = job->args[i];
-    args[n] = NULL;
+    options[n] = NULL;
+    const char *args[49] = {bin};
+    s_args(args + 1, parallelism, job, p, checkpoints, options);
     pid_t pid = fork();
     if (pid == 0) {
         int null_fd = open("/dev/null", O_RDWR);

@@ -2,6 +2,7 @@
     as strict as the plan reader's: a _metadata that is not exactly what this code writes is an
     error naming the member, so the loader can skip that checkpoint with a reason. */
 #include "rill_checkpoint_meta.h"
+#include "rill_graph_private.h"
 #include "rill_json_check.h"
 
 #include <assert.h>
@@ -11,24 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  The plan JSON's "op_kind" names (s_op_kinds in runtime/plan/rill_plan_export.c, which keeps
-//  them private): test_checkpoint_store checks every kind against the plan reader.
-static const char *s_op_kinds[] = {
-    [RILL_OP_SOURCE_FILE] = "source_file",
-    [RILL_OP_SOURCE_GENERATOR] = "source_generator",
-    [RILL_OP_SOURCE_USER] = "source_user",
-    [RILL_OP_MAP] = "map",
-    [RILL_OP_FILTER] = "filter",
-    [RILL_OP_FLAT_MAP] = "flat_map",
-    [RILL_OP_REDUCE] = "reduce",
-    [RILL_OP_SINK_PRINT] = "sink_print",
-    [RILL_OP_SINK_COLLECT] = "sink_collect",
-    [RILL_OP_SINK_DISCARD] = "sink_discard",
-    [RILL_OP_TIMESTAMPS] = "timestamps",
-    [RILL_OP_WINDOW] = "window",
-    [RILL_OP_PROCESS] = "process",
-};
-#define S_OP_KINDS (int)(sizeof s_op_kinds / sizeof s_op_kinds[0])
 
 static const char *s_kinds[] = {"checkpoint", "savepoint"};
 
@@ -64,17 +47,15 @@ int rill_checkpoint_kind_from_name(const char *name)
     return -1;
 }
 
+//  The plan JSON's "op_kind" names, one table kept by the plan.
 const char *rill_checkpoint_op_kind_name(rill_op_kind_t kind)
 {
-    return (unsigned)kind < (unsigned)S_OP_KINDS ? s_op_kinds[kind] : NULL;
+    return rill_op_kind_precise_name(kind);
 }
 
 int rill_checkpoint_op_kind_from_name(const char *name)
 {
-    for (int i = 0; name && i < S_OP_KINDS; i++)
-        if (s_op_kinds[i] && strcmp(name, s_op_kinds[i]) == 0)
-            return i;
-    return -1;
+    return rill_op_kind_from_precise_name(name);
 }
 
 void rill_checkpoint_meta_destroy(rill_checkpoint_meta_t **self_p)
@@ -139,7 +120,7 @@ rill_checkpoint_meta_t *rill_checkpoint_meta_new(const rill_plan_t *plan, int64_
     for (int i = 0; i < count; i++) {
         const rill_plan_operator_t *op = rill_plan_operator(plan, i);
         assert(op && op->id == i);
-        //  A kind missing from s_op_kinds is a kind added to the graph but not here.
+        //  A kind missing from the plan's op_kind table is a kind added to the graph but not there.
         assert(rill_checkpoint_op_kind_name(op->kind));
         if (s_operator_set(self, i, op->name, op->kind, op->parallelism)) {
             rill_checkpoint_meta_destroy(&self);

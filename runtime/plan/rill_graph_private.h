@@ -122,4 +122,11 @@ int rill_graph_mini_batch_ms(const rill_graph_t *self);
 //  Sets the longest record an operator's source may produce (bytes; 0: the default). 0, or -1.
 int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes);
 
+//  The precise operator kind names of the plan JSON's "op_kind" ("source_file", "map",
+//  "sink_collect", ...; rill_op_kind_name gives the coarse "kind"), NULL for an unknown kind;
+//  and back, -1 for an unknown name. One table (rill_plan_export.c) for the plan and the
+//  checkpoint metadata.
+const char *rill_op_kind_precise_name(rill_op_kind_t kind);
+int rill_op_kind_from_precise_name(const char *name);
+
 #endif

@@ -29,6 +29,19 @@ static const char *s_op_kinds[] = {
 };
 #define S_OP_KINDS (int)(sizeof s_op_kinds / sizeof s_op_kinds[0])
 
+const char *rill_op_kind_precise_name(rill_op_kind_t kind)
+{
+    return (unsigned)kind < (unsigned)S_OP_KINDS ? s_op_kinds[kind] : NULL;
+}
+
+int rill_op_kind_from_precise_name(const char *name)
+{
+    for (int k = 0; name && k < S_OP_KINDS; k++)
+        if (s_op_kinds[k] && strcmp(name, s_op_kinds[k]) == 0)
+            return k;
+    return -1;
+}
+
 char *rill_plan_to_json(const rill_plan_t *self)
 {
     json_t *operators = json_array(), *edges = json_array(), *subtasks = json_array(),
@@ -141,10 +154,7 @@ static int s_read_operators(rill_json_check_t *reader, rill_plan_t *plan, json_t
         const char *op_kind = s_string(reader, item, "operator", i, "op_kind");
         if (!name || !op_kind)
             return -1;
-        int kind = -1;
-        for (int k = 0; k < S_OP_KINDS; k++)
-            if (s_op_kinds[k] && strcmp(op_kind, s_op_kinds[k]) == 0)
-                kind = k;
+        int kind = rill_op_kind_from_precise_name(op_kind);
         if (kind < 0)
             return rill_json_check_fail(reader, "operator %d: unknown op_kind '%s'", i, op_kind);
         plan->names[i] = strdup(name);
