@@ -640,11 +640,13 @@ static void s_run_checkpoints(void *ctx, bench_result_t *result)
     result->failed = rill_env_execute(env) != 0;
     double seconds = (double)(bench_now_ns() - start) / 1e9;
     const rill_metrics_t *metrics = rill_env_metrics(env);
+    //  Words out of the split (text), or records out of the generator.
     uint64_t records = 0;
     const rill_plan_t *plan = metrics ? rill_metrics_plan(metrics) : NULL;
-    const rill_plan_operator_t *first = plan ? rill_plan_operator(plan, 1) : NULL;
-    for (int i = 0; first && i < first->parallelism; i++)
-        records += rill_metrics_subtask(metrics, first->first_subtask + i).records_in;
+    const rill_plan_operator_t *counted = plan ? rill_plan_operator(plan, config->path ? 1 : 0)
+                                               : NULL;
+    for (int i = 0; counted && i < counted->parallelism; i++)
+        records += rill_metrics_subtask(metrics, counted->first_subtask + i).records_out;
     result->value = seconds > 0 ? (double)records / seconds : 0;
     rill_checkpoint_stats_t stats = metrics ? rill_metrics_checkpoints(metrics)
                                             : (rill_checkpoint_stats_t){0};

@@ -192,6 +192,14 @@ static void a_bounded_job_runs_and_exits_0(void **state)
     EXPECT(0, "sensor-7\t", NULL, "run", "seed-example", "-p", "2", "--", "--count", "1000");
     EXPECT(0, "sensor-0\t", "bytes out", "run", "seed-example", "--metrics", "--mode",
            "streaming", "--batch-size", "128", "--buffer-timeout", "0");
+    //  An output that is not a regular file (a device) is written straight, never truncated
+    //  or staged, with checkpoints or without.
+    EXPECT(0, NULL, NULL, "run", "seed-example", "-p", "2", "--", "--count", "1000", "--output",
+           "/dev/null");
+    EXPECT(0, NULL, "checkpoints:", "run", "seed-example", "-p", "2", "--mode", "streaming",
+           "--checkpoint-interval", "10", "--checkpoint-dir", "/tmp/rill-cli-devnull-ckpt", "--",
+           "--count", "1000", "--output", "/dev/null");
+    test_remove_tree("/tmp/rill-cli-devnull-ckpt");
 }
 
 //  Reads from fd until `until_eof` is met (EOF) or, when false, until the first bytes came;

@@ -33,14 +33,9 @@ static unsigned s_seed;
 
 //  ---- files
 
-static int s_remove_one(const char *path, const struct stat *info, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void s_remove_tree(const char *path)
 {
-    nftw(path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_remove_tree(path);
 }
 
 static char *s_temp_dir(void)

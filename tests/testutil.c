@@ -1,4 +1,5 @@
 /*  testutil.c: see testutil.h. */
+#define _GNU_SOURCE //  nftw
 #include "testutil.h"
 #include "rill_plan_private.h"
 #include "rill_graph_private.h"
@@ -6,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -567,4 +569,14 @@ rill_graph_t *test_chain_graph(int p_src, int p_map, rill_pattern_t pattern, lon
     rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = map, .to = sink,
                                                    .pattern = RILL_PATTERN_FORWARD});
     return graph;
+}
+
+static int s_remove_one(const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+void test_remove_tree(const char *path)
+{
+    nftw(path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

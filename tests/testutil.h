@@ -144,4 +144,7 @@ int test_key_upper_first_field(const rill_record_t *in, rill_key_t *key, void *c
 //  identity) --forward--> discard "out"(p_map), chaining on: a job with one chain per side.
 rill_graph_t *test_chain_graph(int p_src, int p_map, rill_pattern_t pattern, long count);
 
+//  Removes path and everything below it (nothing there is fine).
+void test_remove_tree(const char *path);
+
 #endif

@@ -70,6 +70,9 @@ typedef struct {
     char *name;   //  print to a file: this subtask's own output, path or path.<index>
     int fd;       //  ... opened at open, so that a bad path fails before anything runs
     bool created; //  ... and whether open created it (an empty file to remove if unused)
+    //  The output is not a regular file (a device, a pipe, a FIFO): it can be neither
+    //  truncated nor taken back, so it is written as stdout is (at-least-once).
+    bool stream;
     //  Staged: the files this subtask commits. New lines go to the first; a restore at another
     //  parallelism can hand it more (an old subtask's file, kept under its name).
     s_commit_file_t *files;
@@ -334,11 +337,11 @@ static int s_direct_to_staged(rill_operator_t *self, s_sink_t *state)
 static int s_print_snapshot(rill_operator_t *self, int64_t checkpoint, rill_buffer_t *out)
 {
     s_sink_t *state = self->state;
-    if (!state->name) {
+    if (!state->name || state->stream) {
         //  stdout cannot take back what it printed: flushing before the barrier passes is
         //  all it can do, which makes it at-least-once.
         if (s_print_write(self, state) || fflush(state->file))
-            return s_failed(self, "write", "stdout");
+            return s_failed(self, "write", state->name ? state->name : "stdout");
         return 0;
     }
     if (state->mode == S_FRESH && s_start(self, state, true))
@@ -481,8 +484,8 @@ static int s_compare_files(const void *a, const void *b)
 static int s_print_restore(rill_operator_t *self, rill_state_reader_t *in)
 {
     s_sink_t *state = self->state;
-    if (!state->name)
-        return 0; //  stdout: nothing to restore
+    if (!state->name || state->stream)
+        return 0; //  stdout, a pipe, a device: nothing to restore
     if (state->mode != S_FRESH) {
         snprintf(self->error, sizeof self->error,
                  "print sink: restore after the sink started writing");
@@ -702,6 +705,21 @@ int rill_op_sink_open(rill_operator_t *self)
             snprintf(self->error, sizeof self->error, "cannot open output '%.160s': %s", name,
                      strerror(errno));
             return -1;
+        }
+        struct stat info;
+        if (fstat(state->fd, &info) == 0 && !S_ISREG(info.st_mode)) {
+            //  /dev/null, a pipe, a FIFO: written straight, as stdout is.
+            state->file = fdopen(state->fd, "w");
+            if (!state->file) {
+                snprintf(self->error, sizeof self->error, "cannot open output '%.160s': %s",
+                         name, strerror(errno));
+                return -1;
+            }
+            state->fd = -1;
+            state->owned = true;
+            state->stream = true;
+            state->mode = S_DIRECT;
+            return 0;
         }
         state->mode = S_FRESH;
         return 0;
