@@ -17,6 +17,9 @@
 extern "C" {
 #endif
 
+//  Most processes one job may span (a launcher's world size, a plan's process count).
+#define RILL_MAX_PROCESSES 1024
+
 typedef enum {
     RILL_MODE_AUTOMATIC = 0, //  batch when every source is bounded, else streaming
     RILL_MODE_STREAMING,
