@@ -623,6 +623,151 @@ static void a_chained_plan_draws_the_same_from_json(void **state)
     rill_graph_destroy(&graph);
 }
 
+//  The cluster of process rank in a DOT graph read back, or NULL.
+static Agraph_t *s_process_cluster(Agraph_t *graph, int rank)
+{
+    char name[32];
+    snprintf(name, sizeof name, "cluster_process%d", rank);
+    return agsubg(graph, name, 0);
+}
+
+static void a_plan_on_three_processes_draws_one_cluster_per_process(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_HASH, 3, 2);
+    char error[256];
+    assert_int_equal(rill_plan_place(plan, 3, error, sizeof error), 0);
+    assert_int_equal(rill_plan_set_process(plan, 1, "node-b", 4321), 0);
+    char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    int nodes, edges;
+    long channels;
+    s_count(dot, plan, &nodes, &edges, &channels);
+    assert_int_equal(nodes, rill_plan_subtask_count(plan));
+    assert_int_equal(edges, rill_plan_channel_count(plan));
+    Agraph_t *read = agmemread(dot);
+    assert_non_null(read);
+    //  One cluster per process, labelled with its rank (from 1, as the subtasks are) and,
+    //  where the runtime recorded them, its host and pid.
+    assert_string_equal(agget(s_process_cluster(read, 0), "label"), "process 1 of 3 (coordinator)");
+    assert_string_equal(agget(s_process_cluster(read, 1), "label"),
+                        "process 2 of 3\nnode-b · pid 4321");
+    assert_string_equal(agget(s_process_cluster(read, 2), "label"), "process 3 of 3");
+    assert_null(s_process_cluster(read, 3));
+    //  Each subtask's box lies in its process's cluster, inside that process's cluster of its
+    //  operator.
+    for (int id = 0; id < rill_plan_subtask_count(plan); id++) {
+        const rill_plan_subtask_t *subtask = rill_plan_subtask(plan, id);
+        char name[32];
+        snprintf(name, sizeof name, "s%d", id);
+        Agraph_t *cluster = s_process_cluster(read, subtask->process);
+        assert_non_null(agnode(cluster, name, 0));
+        for (int other = 0; other < 3; other++)
+            if (other != subtask->process)
+                assert_null(agnode(s_process_cluster(read, other), name, 0));
+        char operator_cluster[48];
+        snprintf(operator_cluster, sizeof operator_cluster, "cluster_process%d_op%d",
+                 subtask->process, subtask->op);
+        assert_non_null(agnode(agsubg(cluster, operator_cluster, 0), name, 0));
+        Agnode_t *node = agnode(read, name, 0);
+        assert_int_equal(atoi(agget(node, "process")), subtask->process);
+    }
+    //  Channels between processes are marked tcp (a circle at the sender), the others not.
+    int tcp_channels = 0, tcp_edges = 0;
+    for (int c = 0; c < rill_plan_channel_count(plan); c++)
+        tcp_channels += rill_plan_channel(plan, c)->transport == RILL_TRANSPORT_TCP;
+    for (Agnode_t *n = agfstnode(read); n; n = agnxtnode(read, n))
+        for (Agedge_t *e = agfstout(read, n); e; e = agnxtout(read, e)) {
+            if (strcmp(agget(e, "legend"), "1") == 0)
+                continue;
+            const rill_plan_channel_t *channel = rill_plan_channel(plan, atoi(agget(e, "channel")));
+            bool tcp = strcmp(agget(e, "transport"), "tcp") == 0;
+            assert_int_equal(tcp, channel->transport == RILL_TRANSPORT_TCP);
+            if (tcp)
+                assert_string_equal(agget(e, "arrowtail"), "odot");
+            tcp_edges += tcp;
+        }
+    assert_true(tcp_channels > 0);
+    assert_int_equal(tcp_edges, tcp_channels);
+    //  The legend says what the mark means.
+    assert_non_null(agnode(read, "legend_tcp_a", 0));
+    agclose(read);
+    free(dot);
+    //  The same plan on one process draws as a one-process plan: no process cluster, no tcp.
+    assert_int_equal(rill_plan_place(plan, 1, error, sizeof error), 0);
+    dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    assert_null(strstr(dot, "cluster_process"));
+    assert_null(strstr(dot, "tcp"));
+    assert_null(strstr(dot, "process="));
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void a_placed_plan_draws_the_same_from_json_and_shows_idle_processes(void **state)
+{
+    //  Parallelism at most 3 on 4 processes: the fourth holds no slot and says so.
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_REBALANCE, 3, 2);
+    char error[256];
+    assert_int_equal(rill_plan_place(plan, 4, error, sizeof error), 0);
+    assert_int_equal(rill_plan_set_process(plan, 0, "node-a", 0), 0);
+    char *text = rill_plan_to_json(plan);
+    rill_plan_t *copy = rill_plan_from_json(text, error, sizeof error);
+    if (!copy)
+        fail_msg("%s", error);
+    char *dot = s_render(copy, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    Agraph_t *read = agmemread(dot);
+    assert_non_null(read);
+    assert_string_equal(agget(s_process_cluster(read, 0), "label"),
+                        "process 1 of 4 (coordinator)\nnode-a");
+    Agraph_t *idle = s_process_cluster(read, 3);
+    assert_non_null(idle);
+    Agnode_t *note = agnode(idle, "process3_idle", 0);
+    assert_non_null(note);
+    assert_string_equal(agget(note, "label"), "no slots");
+    assert_string_equal(agget(note, "idle"), "1");
+    for (int r = 0; r < 3; r++)
+        assert_null(agnode(s_process_cluster(read, r), "process3_idle", 0));
+    agclose(read);
+    free(dot);
+    free(text);
+    rill_plan_destroy(&copy);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
+static void parallelism_64_on_three_processes_collapses_within_each_process(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_plan(&graph, RILL_PATTERN_HASH, 64, 64);
+    char error[256];
+    assert_int_equal(rill_plan_place(plan, 3, error, sizeof error), 0);
+    char *dot = s_render(plan, RILL_VIEW_PARALLEL, RILL_FORMAT_DOT, 0, NULL);
+    int nodes, edges;
+    long channels;
+    s_count(dot, plan, &nodes, &edges, &channels);
+    //  Per operator: subtasks 1, 2 and 64 (on processes 1, 2 and 1) and one elided node in
+    //  each process holding the rest; every channel is still drawn in some edge.
+    assert_int_equal(nodes, 3 * (3 + 3));
+    assert_int_equal(channels, 64 * 64 + 64);
+    Agraph_t *read = agmemread(dot);
+    for (int op = 0; op < 3; op++) {
+        long hidden = 0;
+        for (int r = 0; r < 3; r++) {
+            char name[32];
+            snprintf(name, sizeof name, "op%d_p%d_elided", op, r);
+            Agnode_t *elided = agnode(s_process_cluster(read, r), name, 0);
+            assert_non_null(elided);
+            hidden += atol(agget(elided, "elided"));
+        }
+        assert_int_equal(hidden, 64 - 3);
+    }
+    agclose(read);
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +787,9 @@ int main(void)
         cmocka_unit_test(task_boxes_show_each_operators_counts),
         cmocka_unit_test(a_chained_job_at_parallelism_64_collapses_by_task),
         cmocka_unit_test(a_chained_plan_draws_the_same_from_json),
+        cmocka_unit_test(a_plan_on_three_processes_draws_one_cluster_per_process),
+        cmocka_unit_test(a_placed_plan_draws_the_same_from_json_and_shows_idle_processes),
+        cmocka_unit_test(parallelism_64_on_three_processes_collapses_within_each_process),
     };
     s_renderer = rill_diagram_new();
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

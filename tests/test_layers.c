@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define S_MAX_BELOW 8
+#define S_MAX_BELOW 10
 
 //  The layers, bottom to top, each with the folders it may include besides its own and the
 //  public one. Keep in step with the rill_layer calls in CMakeLists.txt and README's Layout.
@@ -33,12 +33,13 @@ static const s_layer_t s_layers[] = {
      {"actors/operators", "actors/state", "runtime/channel", "runtime/metrics", "runtime/plan",
       "runtime/base", NULL}},
     {"runtime/checkpoint", {"runtime/plan", "runtime/base", NULL}},
+    {"runtime/cluster", {"runtime/plan", "runtime/base", NULL}},
     {"runtime/job",
-     {"actors", "actors/state", "runtime/channel", "runtime/checkpoint", "runtime/metrics",
-      "runtime/plan", "runtime/base", NULL}},
+     {"actors", "actors/state", "runtime/channel", "runtime/checkpoint", "runtime/cluster",
+      "runtime/metrics", "runtime/plan", "runtime/base", NULL}},
     {"runtime/api",
-     {"runtime/job", "runtime/channel", "runtime/checkpoint", "runtime/metrics", "runtime/plan",
-      "runtime/base", NULL}},
+     {"runtime/job", "runtime/channel", "runtime/checkpoint", "runtime/cluster",
+      "runtime/metrics", "runtime/plan", "runtime/base", NULL}},
     {"viz", {NULL}},
     {"tools", {"viz", NULL}},
 };

@@ -307,53 +307,111 @@ static void s_task_label(s_parallel_t *self, const int *members, int count, int 
     rill_buffer_append(label, "", 1);
 }
 
+//  A plan placed on several processes draws one cluster per process around its tasks:
+//  "process 2 of 3", with the host and pid once the runtime recorded them. A process that holds
+//  no slot (more processes than slots) shows so, rather than vanishing from the drawing.
+static Agraph_t **s_process_clusters(const rill_plan_t *plan, Agraph_t *graph)
+{
+    int count = rill_plan_process_count(plan);
+    Agraph_t **clusters = calloc((size_t)count, sizeof(Agraph_t *));
+    for (int r = 0; clusters && r < count; r++) {
+        const rill_plan_process_t *process = rill_plan_process(plan, r);
+        char name[48], label[512];
+        snprintf(name, sizeof name, "cluster_process%d", r);
+        Agraph_t *cluster = clusters[r] = agsubg(graph, name, 1);
+        int used = snprintf(label, sizeof label, "process %d of %d%s", r + 1, count,
+                            r == 0 ? " (coordinator)" : "");
+        if (process->host && used > 0 && (size_t)used < sizeof label)
+            used += snprintf(label + used, sizeof label - (size_t)used, "\n%s", process->host);
+        if (process->pid > 0 && used > 0 && (size_t)used < sizeof label)
+            snprintf(label + used, sizeof label - (size_t)used, "%spid %d",
+                     process->host ? " · " : "\n", process->pid);
+        s_set(cluster, "label", label);
+        s_set(cluster, "style", "filled,rounded");
+        s_set(cluster, "fillcolor", "#fbfcfc");
+        s_set(cluster, "color", "#5d6d7e");
+        s_set(cluster, "penwidth", "1.5");
+        s_seti(cluster, "process", r);
+        if (process->subtasks == 0) {
+            snprintf(name, sizeof name, "process%d_idle", r);
+            Agnode_t *idle = agnode(cluster, name, 1);
+            s_set(idle, "label", "no slots");
+            s_set(idle, "shape", "plaintext");
+            s_set(idle, "idle", "1");
+            s_seti(idle, "process", r);
+        }
+    }
+    return clusters;
+}
+
 //  One cluster per chain (an operator not chained to another is a chain of one), one box per
 //  task in it: the subtasks with the same index of the chain's operators, which one thread
-//  runs (Flink's web UI draws a chained task the same way: "Source: lines -> split()").
+//  runs (Flink's web UI draws a chained task the same way: "Source: lines -> split()"). On
+//  several processes, each process holds a cluster for each chain it runs tasks of.
 static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
 {
     const rill_plan_t *plan = self->plan;
     char name[64];
     int operators = rill_plan_operator_count(plan);
+    int processes = rill_plan_process_count(plan);
+    bool spread = processes > 1;
+    Agraph_t **process_clusters = spread ? s_process_clusters(plan, graph) : NULL;
     int *members = calloc((size_t)operators + 1, sizeof(int));
-    rill_buffer_t *label = rill_buffer_new();
-    for (int i = 0; members && label && i < operators; i++) {
+    Agnode_t **elided_of = calloc((size_t)processes, sizeof(Agnode_t *));
+    rill_buffer_t *label = rill_buffer_new(), *title = rill_buffer_new();
+    bool ready = members && elided_of && label && title && (!spread || process_clusters);
+    for (int i = 0; ready && i < operators; i++) {
         const rill_plan_operator_t *op = rill_plan_operator(plan, i);
         if (op->chain != op->id)
             continue; //  drawn inside its chain head's cluster
         int count = s_chain_members(plan, i, members, operators);
-        snprintf(name, sizeof name, "cluster_op%d", i);
-        Agraph_t *cluster = agsubg(graph, name, 1);
-        rill_buffer_reset(label);
+        rill_buffer_reset(title);
         for (int m = 0; m < count; m++) {
             const rill_plan_operator_t *member = rill_plan_operator(plan, members[m]);
-            rill_buffer_appendf(label, "%s%s (%s)", m ? " → " : "", member->name,
+            rill_buffer_appendf(title, "%s%s (%s)", m ? " → " : "", member->name,
                                 member->kind_name);
         }
-        rill_buffer_appendf(label, "%s", count > 1 ? ": one chain" : "");
-        rill_buffer_append(label, "", 1);
-        s_set(cluster, "label", s_text(label));
-        s_set(cluster, "style", "rounded");
-        s_set(cluster, "color", "#99a3a4");
+        rill_buffer_appendf(title, "%s", count > 1 ? ": one chain" : "");
+        rill_buffer_append(title, "", 1);
         bool collapsed = s_collapsed(self, op);
-        Agnode_t *elided = NULL;
+        memset(elided_of, 0, (size_t)processes * sizeof(Agnode_t *));
         for (int k = 0; k < op->parallelism; k++) {
             int subtask = op->first_subtask + k;
+            int rank = rill_plan_subtask(plan, subtask)->process;
+            if (spread)
+                snprintf(name, sizeof name, "cluster_process%d_op%d", rank, i);
+            else
+                snprintf(name, sizeof name, "cluster_op%d", i);
+            Agraph_t *cluster = agsubg(spread ? process_clusters[rank] : graph, name, 1);
+            s_set(cluster, "label", s_text(title));
+            s_set(cluster, "style", "rounded");
+            s_set(cluster, "color", "#99a3a4");
             Agnode_t *node;
             if (collapsed && !s_visible(op, k)) {
-                if (!elided) {
-                    snprintf(name, sizeof name, "op%d_elided", i);
-                    elided = agnode(cluster, name, 1);
+                Agnode_t **elided = &elided_of[rank];
+                if (!*elided) {
+                    //  The hidden subtasks of this operator in this process.
+                    int hidden = 0;
+                    for (int h = 0; h < op->parallelism; h++)
+                        hidden += !s_visible(op, h) &&
+                                  rill_plan_subtask(plan, op->first_subtask + h)->process == rank;
+                    if (spread)
+                        snprintf(name, sizeof name, "op%d_p%d_elided", i, rank);
+                    else
+                        snprintf(name, sizeof name, "op%d_elided", i);
+                    *elided = agnode(cluster, name, 1);
                     char text[64];
-                    snprintf(text, sizeof text, "… %d more %s", op->parallelism - 3,
+                    snprintf(text, sizeof text, "… %d more %s", hidden,
                              count > 1 ? "tasks" : "subtasks");
-                    s_set(elided, "label", text);
-                    s_set(elided, "shape", "box");
-                    s_set(elided, "style", "dashed,rounded");
-                    s_set(elided, "operator", op->name);
-                    s_seti(elided, "elided", op->parallelism - 3);
+                    s_set(*elided, "label", text);
+                    s_set(*elided, "shape", "box");
+                    s_set(*elided, "style", "dashed,rounded");
+                    s_set(*elided, "operator", op->name);
+                    s_seti(*elided, "elided", hidden);
+                    if (spread)
+                        s_seti(*elided, "process", rank);
                 }
-                node = elided;
+                node = *elided;
             } else {
                 snprintf(name, sizeof name, "s%d", subtask);
                 node = agnode(cluster, name, 1);
@@ -367,6 +425,8 @@ static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
                 s_seti(node, "subtask", subtask);
                 s_seti(node, "task", rill_plan_subtask(plan, subtask)->task);
                 s_seti(node, "operators", count);
+                if (spread)
+                    s_seti(node, "process", rank);
                 rill_buffer_reset(label);
                 for (int m = 0; m < count; m++)
                     rill_buffer_appendf(label, "%s%s", m ? " -> " : "",
@@ -391,14 +451,26 @@ static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
                 self->nodes[member] = node;
                 on_path = on_path || s_on_path(self, member);
             }
-            if (on_path && node != elided) {
+            if (on_path && node != elided_of[rank]) {
                 s_set(node, "color", "#e67e22");
                 s_set(node, "penwidth", "3");
             }
         }
     }
     free(members);
+    free(elided_of);
+    free(process_clusters);
     rill_buffer_destroy(&label);
+    rill_buffer_destroy(&title);
+}
+
+//  A channel between two processes: marked at its sender's end with a small circle (the
+//  style, colour and width already say pattern and records), and transport=tcp for readers.
+static void s_tcp_look(Agedge_t *edge)
+{
+    s_set(edge, "transport", "tcp");
+    s_set(edge, "dir", "both");
+    s_set(edge, "arrowtail", "odot");
 }
 
 //  Width and colour of a channel edge by its share of the busiest channel's records.
@@ -440,7 +512,11 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
             //  Bundles are named by their ends, so the channels of a bundle meet in one edge.
             snprintf(name, sizeof name, "e%d_%s_%s", e, agnameof(from), agnameof(to));
             Agedge_t *drawn = agedge(graph, from, to, name, 0);
+            bool tcp = channel->transport == RILL_TRANSPORT_TCP;
             if (drawn) {
+                //  A bundle that holds any channel between processes is marked as one.
+                if (tcp)
+                    s_tcp_look(drawn);
                 long count = atol(agget(drawn, "channels")) + 1;
                 s_seti(drawn, "channels", count);
                 char label[32];
@@ -456,6 +532,8 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
             s_style_edge(drawn, edge->pattern);
             s_seti(drawn, "channels", 1);
             s_seti(drawn, "channel", c);
+            if (tcp)
+                s_tcp_look(drawn);
             if (records)
                 s_flow_look(self, drawn, records[c]);
             if (s_on_path(self, channel->from_subtask) && s_on_path(self, channel->to_subtask)) {
@@ -551,6 +629,24 @@ static void s_matrices(s_parallel_t *self, Agraph_t *graph)
     rill_buffer_destroy(&html);
 }
 
+//  What a channel between processes looks like, as a legend item (legend=1).
+static void s_tcp_legend(Agraph_t *graph)
+{
+    Agraph_t *legend = agsubg(graph, "cluster_legend", 1);
+    Agnode_t *from = agnode(legend, "legend_tcp_a", 1);
+    Agnode_t *to = agnode(legend, "legend_tcp_b", 1);
+    for (Agnode_t *n = from; n; n = n == from ? to : NULL) {
+        s_set(n, "legend", "1");
+        s_set(n, "shape", "point");
+        s_set(n, "width", "0.05");
+    }
+    Agedge_t *edge = agedge(legend, from, to, NULL, 1);
+    s_set(edge, "color", "#555555");
+    s_tcp_look(edge);
+    s_set(edge, "legend", "1");
+    s_set(edge, "label", "tcp: between two processes\n(⊙ at the sender)");
+}
+
 static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
                        const rill_diagram_options_t *options)
 {
@@ -563,6 +659,12 @@ static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
     s_legend(graph, plan, options);
     if (s_has_chains(plan))
         s_chain_legend(graph, RILL_VIEW_PARALLEL);
+    bool crossing = false;
+    for (int c = 0; c < rill_plan_channel_count(plan) && !crossing; c++)
+        crossing = rill_plan_channel(plan, c)->transport == RILL_TRANSPORT_TCP &&
+                   !rill_plan_edge(plan, rill_plan_channel(plan, c)->edge)->chained;
+    if (crossing)
+        s_tcp_legend(graph);
     if (options->channel_records)
         s_matrices(&self, graph);
     free(self.nodes);

@@ -12,10 +12,16 @@
                 operator in no chain is a chain of one ("map() [1/2]"). One edge per channel
                 between boxes (chained edges have none), each pattern in its own style, with
                 a legend of the patterns used (and of a task box, when there are chains).
+                A plan placed on several processes (rill_plan_place) draws one cluster per
+                process ("process 2 of 3", host and pid when known; attribute process=rank)
+                holding its chains' clusters (cluster_process<r>_op<head>) and tasks (each with
+                process=rank); a channel between processes has transport=tcp and a circle at
+                its sender's end (arrowtail=odot), with a legend item. One process: as before.
     Collapsing: an operator whose parallelism is above the threshold (default 8) shows its
-    first two and its last subtask and one elided node ("... N more"). Channels between two
-    visible subtasks are drawn as they are; all channels that touch an elided node are bundled
-    into one edge per pair of drawn nodes, labelled "N channels" (attribute channels=N).
+    first two and its last subtask and one elided node ("... N more"; on several processes one
+    per process that holds hidden ones, op<id>_p<rank>_elided). Channels between two visible
+    subtasks are drawn as they are; all channels that touch an elided node are bundled into
+    one edge per pair of drawn nodes, labelled "N channels" (attribute channels=N).
     Flow: with counters, each channel's width and colour follow its record count, each
     subtask's colour its backpressure ratio, and every redistributing edge gets an exchange
     matrix (senders x receivers, records) drawn as a heatmap.

@@ -637,6 +637,11 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
         s_fail(&self, error, error_size, "plan: out of memory");
         return NULL;
     }
+    //  One process until the job says otherwise: every subtask on rank 0, every channel inproc.
+    if (rill_plan_place(self, 1, error, error_size)) {
+        rill_plan_destroy(&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -675,6 +680,7 @@ void rill_plan_destroy(rill_plan_t **self_p)
     free(self->edges);
     free(self->subtasks);
     rill_plan_index_destroy(self);
+    rill_plan_processes_destroy(self);
     free(self->channels);
     free(self);
     *self_p = NULL;

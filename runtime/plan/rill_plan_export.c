@@ -42,10 +42,14 @@ int rill_op_kind_from_precise_name(const char *name)
     return -1;
 }
 
+//  The channels' "transport", by rill_transport_t.
+static const char *s_transports[] = {
+    [RILL_TRANSPORT_INPROC] = "inproc", [RILL_TRANSPORT_TCP] = "tcp"};
+
 char *rill_plan_to_json(const rill_plan_t *self)
 {
     json_t *operators = json_array(), *edges = json_array(), *subtasks = json_array(),
-           *channels = json_array();
+           *channels = json_array(), *processes = json_array();
     for (int i = 0; i < self->operator_count; i++) {
         const rill_plan_operator_t *op = &self->operators[i];
         json_array_append_new(operators,
@@ -69,21 +73,33 @@ char *rill_plan_to_json(const rill_plan_t *self)
                       "chained", e->chained, "combined", e->combined));
     }
     for (int i = 0; i < self->subtask_count; i++)
-        json_array_append_new(subtasks,
-                              json_pack("{s:i, s:i, s:i, s:i}", "id", i, "operator",
-                                        self->subtasks[i].op, "index", self->subtasks[i].index,
-                                        "task", self->subtasks[i].task));
+        json_array_append_new(
+            subtasks, json_pack("{s:i, s:i, s:i, s:i, s:i}", "id", i, "operator",
+                                self->subtasks[i].op, "index", self->subtasks[i].index, "task",
+                                self->subtasks[i].task, "process", self->subtasks[i].process));
     for (int i = 0; i < self->channel_count; i++) {
         const rill_plan_channel_t *c = &self->channels[i];
-        json_array_append_new(channels,
-                              json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "id", c->id, "edge",
-                                        c->edge, "from_subtask", c->from_subtask, "to_subtask",
-                                        c->to_subtask, "from_index", c->from_index, "to_index",
-                                        c->to_index, "endpoint", c->endpoint));
+        json_array_append_new(
+            channels, json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s}", "id", c->id, "edge",
+                                c->edge, "from_subtask", c->from_subtask, "to_subtask",
+                                c->to_subtask, "from_index", c->from_index, "to_index", c->to_index,
+                                "endpoint", c->endpoint, "transport", s_transports[c->transport]));
     }
-    json_t *root = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o}", "rill_plan", 1, "job",
-                             self->job_name, "mode", rill_mode_name(self->mode), "operators",
-                             operators, "edges", edges, "subtasks", subtasks, "channels", channels);
+    for (int i = 0; i < self->process_count; i++) {
+        const rill_plan_process_t *p = &self->processes[i];
+        json_t *process = json_pack("{s:i, s:i, s:i, s:i}", "rank", p->rank, "slots", p->slots,
+                                    "subtasks", p->subtasks, "tasks", p->tasks);
+        //  Where it ran, once the runtime knew: absent rather than null or 0 before that.
+        if (process && p->host)
+            json_object_set_new(process, "host", json_string(p->host));
+        if (process && p->pid > 0)
+            json_object_set_new(process, "pid", json_integer(p->pid));
+        json_array_append_new(processes, process);
+    }
+    json_t *root =
+        json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "rill_plan", 1, "job", self->job_name,
+                  "mode", rill_mode_name(self->mode), "operators", operators, "edges", edges,
+                  "subtasks", subtasks, "channels", channels, "processes", processes);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     return text;
@@ -305,6 +321,102 @@ static int s_check_chains(rill_json_check_t *reader, rill_plan_t *plan, json_t *
     return 0;
 }
 
+//  An optional integer member that, when present, must equal expected (a count the reader
+//  derives itself, as "chain" and "task" are).
+static int s_derived(rill_json_check_t *reader, json_t *object, const char *what, int index,
+                     const char *key, int expected)
+{
+    json_t *member = json_object_get(object, key);
+    if (member && (!json_is_integer(member) || json_integer_value(member) != expected))
+        return rill_json_check_fail(reader, "%s %d: '%s' is not %d, what its subtasks make", what,
+                                    index, key, expected);
+    return 0;
+}
+
+//  The placement (optional: plans saved before it ran on one process, and read so). When a
+//  file gives it, it must hold together: ranks in range, given for every subtask or none, a
+//  task (a chain, one thread) in one process, each channel's transport what its two ends'
+//  processes make it, the processes' counts what their subtasks make them.
+static int s_read_placement(rill_json_check_t *reader, rill_plan_t *plan, json_t *root,
+                            json_t *subtasks, json_t *channels)
+{
+    json_t *processes = json_object_get(root, "processes");
+    int count = 1;
+    if (processes) {
+        if (!json_is_array(processes))
+            return rill_json_check_fail(reader, "'processes' is not an array");
+        if (json_array_size(processes) < 1 || json_array_size(processes) > RILL_MAX_PROCESSES)
+            return rill_json_check_fail(reader, "'processes' has %zu entries (1..%d)",
+                                        json_array_size(processes), RILL_MAX_PROCESSES);
+        count = (int)json_array_size(processes);
+    }
+    if (rill_plan_processes_reset(plan, count))
+        return rill_json_check_fail(reader, "out of memory");
+    int given = 0, missing = -1;
+    for (int i = 0; i < plan->subtask_count; i++) {
+        json_t *item = json_array_get(subtasks, (size_t)i);
+        plan->subtasks[i].process = 0;
+        if (!json_object_get(item, "process")) {
+            missing = missing < 0 ? i : missing;
+            continue;
+        }
+        given++;
+        if (s_int(reader, item, "subtask", i, "process", 0, count - 1, &plan->subtasks[i].process))
+            return -1;
+    }
+    if (given && missing >= 0)
+        return rill_json_check_fail(
+            reader, "subtask %d has no 'process' but other subtasks have one", missing);
+    for (int i = 0; i < plan->subtask_count; i++) {
+        const rill_plan_subtask_t *subtask = &plan->subtasks[i];
+        int head = plan->subtasks[subtask->task].process;
+        if (subtask->process != head)
+            return rill_json_check_fail(reader,
+                                        "subtask %d: 'process' is %d but its task (subtask %d: "
+                                        "a chain, one thread) runs on process %d",
+                                        i, subtask->process, subtask->task, head);
+    }
+    if (rill_plan_placement_update(plan))
+        return rill_json_check_fail(reader, "out of memory");
+    for (int r = 0; processes && r < count; r++) {
+        json_t *item = json_array_get(processes, (size_t)r);
+        int rank, pid = 0;
+        if (!json_is_object(item))
+            return rill_json_check_fail(reader, "process %d is not an object", r);
+        if (s_int(reader, item, "process", r, "rank", r, r, &rank) ||
+            s_derived(reader, item, "process", r, "slots", plan->processes[r].slots) ||
+            s_derived(reader, item, "process", r, "subtasks", plan->processes[r].subtasks) ||
+            s_derived(reader, item, "process", r, "tasks", plan->processes[r].tasks))
+            return -1;
+        json_t *host = json_object_get(item, "host");
+        if (host && !json_is_string(host))
+            return rill_json_check_fail(reader, "process %d: 'host' is not a string", r);
+        if (json_object_get(item, "pid") &&
+            s_int(reader, item, "process", r, "pid", 1, 0x7fffffff, &pid))
+            return -1;
+        if (rill_plan_set_process(plan, r, host ? json_string_value(host) : NULL, pid))
+            return rill_json_check_fail(reader, "out of memory");
+    }
+    for (int i = 0; i < plan->channel_count; i++) {
+        json_t *transport = json_object_get(json_array_get(channels, (size_t)i), "transport");
+        if (!transport)
+            continue;
+        const rill_plan_channel_t *c = &plan->channels[i];
+        int from = plan->subtasks[c->from_subtask].process;
+        int to = plan->subtasks[c->to_subtask].process;
+        const char *name = json_string_value(transport);
+        if (!name || (strcmp(name, "inproc") != 0 && strcmp(name, "tcp") != 0))
+            return rill_json_check_fail(reader,
+                                        "channel %d: 'transport' is not \"inproc\" or \"tcp\"", i);
+        if (strcmp(name, s_transports[c->transport]) != 0)
+            return rill_json_check_fail(reader,
+                                        "channel %d: 'transport' is '%s' but its ends run on "
+                                        "processes %d and %d",
+                                        i, name, from, to);
+    }
+    return 0;
+}
+
 rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_size)
 {
     rill_json_check_t reader = {"plan JSON", error, error_size, 0};
@@ -361,7 +473,8 @@ rill_plan_t *rill_plan_from_json(const char *text, char *error, size_t error_siz
         rill_json_check_fail(&reader, "%s", why);
         goto fail;
     }
-    if (s_check_chains(&reader, plan, operators, subtasks))
+    if (s_check_chains(&reader, plan, operators, subtasks) ||
+        s_read_placement(&reader, plan, root, subtasks, channels))
         goto fail;
     if (rill_plan_index_channels(plan)) {
         rill_json_check_fail(&reader, "out of memory");

@@ -42,7 +42,10 @@ struct rill_plan_t {
     size_t channel_capacity;
     rill_plan_edge_channels_t *edge_channels; //  per edge, once rill_plan_index_channels ran
     char **names; //  the unique operator names, owned
-    char id[33];  //  random, hex: makes the endpoints unique in the process
+    //  The placement's processes (their hosts owned): at least one.
+    rill_plan_process_t *processes;
+    int process_count;
+    char id[33]; //  random, hex: makes the endpoints unique in the process
 };
 
 //  Derives each operator's chain and chain_next and each subtask's task from the edges'
@@ -64,5 +67,18 @@ void rill_plan_index_destroy(rill_plan_t *self);
 int rill_plan_channels_from(const rill_plan_t *self, int edge, int from_index,
                             const int **channels);
 int rill_plan_channels_to(const rill_plan_t *self, int edge, int to_index, const int **channels);
+
+//  Resets the processes to count (1 .. RILL_MAX_PROCESSES) empty ones, forgetting hosts and pids.
+//  0, or -1 when out of memory.
+int rill_plan_processes_reset(rill_plan_t *self, int count);
+//  Recounts each process's slots, subtasks and tasks from the subtasks' processes, and sets
+//  every channel's transport from its two ends' (the placement and the JSON reader call it).
+//  0, or -1 when out of memory.
+int rill_plan_placement_update(rill_plan_t *self);
+//  Records where process rank runs, for the diagram and the logs: host (copied; NULL unknown)
+//  and pid (0 unknown). 0, or -1 when rank is out of range or out of memory.
+int rill_plan_set_process(rill_plan_t *self, int rank, const char *host, int pid);
+//  Frees the processes (rill_plan_destroy does).
+void rill_plan_processes_destroy(rill_plan_t *self);
 
 #endif

@@ -17,6 +17,9 @@
 extern "C" {
 #endif
 
+//  Most processes one job may span (a launcher's world size, a plan's process count).
+#define RILL_MAX_PROCESSES 1024
+
 typedef enum {
     RILL_MODE_AUTOMATIC = 0, //  batch when every source is bounded, else streaming
     RILL_MODE_STREAMING,
@@ -70,9 +73,18 @@ typedef struct {
     int op;    //  operator id
     int index; //  0..parallelism-1 within the operator
     int task;  //  the subtask (id) heading its chain: one actor thread runs the whole chain
+    //  The rank of the process that runs it (0 .. rill_plan_process_count - 1; always 0 in a
+    //  plan for one process). Set by rill_plan_place; a whole task shares one process.
+    int process;
 } rill_plan_subtask_t;
 
 #define RILL_ENDPOINT_MAX 96
+
+//  How a channel's two ends reach each other, by where the placement put them.
+typedef enum {
+    RILL_TRANSPORT_INPROC = 0, //  both ends in one process (a chained channel has no socket)
+    RILL_TRANSPORT_TCP,        //  the ends run in two processes
+} rill_transport_t;
 
 typedef struct {
     int id;
@@ -84,7 +96,18 @@ typedef struct {
     //  The address the receiver binds for this edge and the sender connects to. On a
     //  redistributing edge all channels into one receiver share it (one DEALER per edge).
     char endpoint[RILL_ENDPOINT_MAX];
+    rill_transport_t transport; //  inproc when both ends share a process, else tcp
 } rill_plan_channel_t;
+
+//  One process of the job, as the placement (rill_plan_place) fills it.
+typedef struct {
+    int rank;     //  0 .. rill_plan_process_count - 1; rank 0 coordinates
+    int slots;    //  slots (pipeline slices: subtask index i of every operator) it holds
+    int subtasks; //  subtasks and tasks (threads) it runs
+    int tasks;
+    const char *host; //  where it runs, once the runtime knows (NULL until then)
+    int pid;          //  its process id on that host, once known (0 until then)
+} rill_plan_process_t;
 
 typedef struct rill_plan_t rill_plan_t;
 
@@ -115,6 +138,23 @@ RILL_EXPORT int rill_plan_output_edge(const rill_plan_t *self, int op, int outpu
 //  How many channels of edge deliver into receiver index `to_index` (its end-of-stream count).
 RILL_EXPORT int rill_plan_channels_into(const rill_plan_t *self, int edge, int to_index);
 
+//  Places the plan on process_count processes (1 .. RILL_MAX_PROCESSES) by slots, as Flink's
+//  slot sharing does: slot i holds subtask i of every operator that has one (a pipeline
+//  slice), and slot i runs on process i % process_count. So forward and chained channels
+//  (subtask i to subtask i) never leave a process; the slots, as many as the highest
+//  parallelism, spread as evenly as they can (the lower ranks hold one more when they do not
+//  divide evenly); an operator with fewer subtasks than processes runs on ranks 0 .. p-1 only
+//  (a parallelism-1 operator on rank 0, the coordinator); ranks beyond the slot count hold
+//  nothing. Sets every subtask's process, every channel's transport and the processes (their
+//  hosts and pids forgotten). Placing on 1 process gives the plan as planned: all inproc.
+//  0, or -1 with a message in error when process_count is out of range.
+RILL_EXPORT int rill_plan_place(rill_plan_t *self, int process_count, char *error,
+                                size_t error_size);
+//  How many processes the plan is placed on (1 unless rill_plan_place said otherwise), and each
+//  by rank (NULL when out of range). The plan owns what they point to.
+RILL_EXPORT int rill_plan_process_count(const rill_plan_t *self);
+RILL_EXPORT const rill_plan_process_t *rill_plan_process(const rill_plan_t *self, int rank);
+
 //  What running a plan takes from the process, so the job can raise limits or refuse before
 //  anything starts (rill_plan_needs).
 typedef struct {
@@ -131,7 +171,8 @@ typedef struct {
 RILL_EXPORT void rill_plan_needs(const rill_plan_t *self, size_t batch_size,
                                  rill_plan_needs_t *needs);
 
-//  The plan as JSON (schema in README.md: job, mode, operators, edges, subtasks, channels).
+//  The plan as JSON (schema in README.md: job, mode, operators, edges, subtasks, channels,
+//  processes).
 //  A new string the caller frees, or NULL when out of memory.
 RILL_EXPORT char *rill_plan_to_json(const rill_plan_t *self);
 //  Rebuilds a plan from rill_plan_to_json's output, for drawing a plan saved elsewhere. It has
