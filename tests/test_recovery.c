@@ -346,17 +346,22 @@ static char *s_make_text(const char *dir)
     return path;
 }
 
-//  CSV for windowed: time (epoch ms, rising), key, value.
-static char *s_make_csv(const char *dir)
+//  CSV for windowed: time (epoch ms, rising), key, value; `rows` rows.
+static char *s_make_csv_rows(const char *dir, int rows)
 {
     char *path = s_path(dir, "events.csv");
     FILE *file = fopen(path, "w");
     assert_non_null(file);
     fprintf(file, "time,key,value\n");
-    for (int i = 0; i < 40000; i++)
+    for (int i = 0; i < rows; i++)
         fprintf(file, "%d,k%d,%d\n", 1000000 + i * 7, i % 37, i % 101);
     assert_int_equal(fclose(file), 0);
     return path;
+}
+
+static char *s_make_csv(const char *dir)
+{
+    return s_make_csv_rows(dir, 40000);
 }
 
 //  ---- the tests
@@ -617,18 +622,31 @@ static int s_latest(const char *dir)
 //  WordCount killed with SIGKILL after a checkpoint, restored with --restore at each
 //  parallelism of `plan` in turn (killed again while there are more), must end with the
 //  fault-free output: the committed file never holds a record twice or loses one.
-static void s_kill_and_restore(const int *plan, int steps, bool corrupt)
+static void s_kill_and_restore(const char *job_name, const int *plan, int steps, bool corrupt)
 {
-    char *dir = s_temp_dir(), *input = s_make_text(dir), *output = s_path(dir, "counts.txt");
+    char *dir = s_temp_dir(), *input = NULL, *output = s_path(dir, "output.txt");
     //  More input than the random-failure runs: the process must live past a checkpoint.
-    char *big = s_path(dir, "big.txt");
-    char *text = test_read_file(input);
-    FILE *file = fopen(big, "w");
-    for (int i = 0; i < 40; i++)
-        fputs(text, file);
-    fclose(file);
-    free(text);
-    s_job_t job = {"wordcount", {"--input", big, "--output", output, NULL}};
+    char *big = NULL;
+    s_job_t job = {.name = job_name};
+    if (strcmp(job_name, "wordcount") == 0) {
+        input = s_make_text(dir);
+        big = s_path(dir, "big.txt");
+        char *text = test_read_file(input);
+        FILE *file = fopen(big, "w");
+        for (int i = 0; i < 40; i++)
+            fputs(text, file);
+        fclose(file);
+        free(text);
+        s_job_t words = {"wordcount", {"--input", big, "--output", output, NULL}};
+        job = words;
+    } else {
+        big = s_make_csv_rows(dir, 1000000);
+        s_job_t windows = {"windowed",
+                           {"--input", big, "--time-column", "time", "--key-column", "key",
+                            "--value-column", "value", "--window", "tumbling:1s", "--agg",
+                            "sum", "--output", output, NULL}};
+        job = windows;
+    }
     s_target_t targets[64];
     int target_count;
     char *expected = s_fault_free(&job, plan[0], dir, output, targets, &target_count);
@@ -703,7 +721,8 @@ static void s_kill_and_restore(const int *plan, int steps, bool corrupt)
 static void a_killed_job_resumes_with_restore(void **state)
 {
     int plan[] = {2, 2};
-    s_kill_and_restore(plan, 2, false);
+    s_kill_and_restore("wordcount", plan, 2, false);
+    s_kill_and_restore("windowed", plan, 2, false);
 }
 
 //  Key groups move: the count's state is split at 2 -> 3 and merged at 3 -> 1 (Flink's
@@ -711,13 +730,14 @@ static void a_killed_job_resumes_with_restore(void **state)
 static void a_killed_job_resumes_at_other_parallelisms(void **state)
 {
     int plan[] = {2, 3, 1};
-    s_kill_and_restore(plan, 3, false);
+    s_kill_and_restore("wordcount", plan, 3, false);
+    s_kill_and_restore("windowed", plan, 3, false);
 }
 
 static void a_corrupt_newest_checkpoint_falls_back_to_the_one_before(void **state)
 {
     int plan[] = {2, 2};
-    s_kill_and_restore(plan, 2, true);
+    s_kill_and_restore("wordcount", plan, 2, true);
 }
 
 //  Stop with a savepoint (Flink's `stop`, without drain): on SIGINT the sources take a
