@@ -202,6 +202,27 @@ static void a_bounded_job_runs_and_exits_0(void **state)
     test_remove_tree("/tmp/rill-cli-devnull-ckpt");
 }
 
+//  rill plan --processes K shows the slot placement (issue 14's groundwork): subtask i of
+//  every operator on process i mod K, tcp only between processes; running it is refused.
+static void plan_places_subtasks_on_processes(void **state)
+{
+    char *input = test_source_path("data/declaration-of-independence.txt");
+    EXPECT(0, "\"tcp\"", NULL, "plan", "wordcount", "-p", "3", "--processes", "2",
+           "--format", "json", "--", "--input", input);
+    EXPECT(0, "cluster_process1", NULL, "plan", "wordcount", "-p", "3", "--processes", "2",
+           "--view", "parallel", "--format", "dot", "--", "--input", input);
+    //  One process: no tcp channel at all.
+    char *out = NULL;
+    const char *one[] = {"plan", "wordcount", "-p", "3", "--format", "json", "--", "--input",
+                         input, NULL};
+    assert_int_equal(test_run_toolv(&out, NULL, one), 0);
+    assert_null(strstr(out, "\"tcp\""));
+    free(out);
+    EXPECT(2, NULL, "processes must be 1..1024", "plan", "wordcount", "--processes", "0");
+    EXPECT(2, NULL, "--processes is for 'rill plan JOB'", "viz", "x.json", "--processes", "2");
+    free(input);
+}
+
 //  Reads from fd until `until_eof` is met (EOF) or, when false, until the first bytes came;
 //  waits up to timeout_ms in all. The number of bytes read, or -1 on timeout.
 static long s_read_pipe(int fd, bool until_eof, int timeout_ms)
@@ -398,6 +419,7 @@ int main(void)
         cmocka_unit_test(a_trace_onto_a_full_disk_exits_1),
         cmocka_unit_test(a_trace_metrics_or_report_file_that_is_the_input_is_refused),
         cmocka_unit_test(a_bounded_job_runs_and_exits_0),
+        cmocka_unit_test(plan_places_subtasks_on_processes),
         cmocka_unit_test(ctrl_c_drains_a_running_job_and_exits_130),
         cmocka_unit_test(a_second_ctrl_c_stops_the_job_and_exits_130),
         cmocka_unit_test(sigterm_stops_the_job_and_exits_143),

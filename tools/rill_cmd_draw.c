@@ -18,6 +18,7 @@ typedef struct {
     int collapse;
     const char *metrics;
     bool no_chaining; //  rill plan --no-chaining
+    int processes;    //  rill plan --processes (1: one process)
 } s_options_t;
 
 #define S_FORMAT_JSON 99
@@ -29,7 +30,7 @@ static void s_usage(FILE *out, const char *command)
             out,
             "usage: rill plan JOB [-p N] [--view logical|parallel] [--format dot|svg|png|json]\n"
             "                 [-o FILE] [--collapse N] [--metrics FILE.json] [--no-chaining]\n"
-            "                 [-- JOB ARGS]\n"
+            "                 [--processes K] [-- JOB ARGS]\n"
             "\n"
             "Draws JOB's dataflow without running it (Graphviz, in process).\n");
     else
@@ -55,7 +56,11 @@ static void s_usage(FILE *out, const char *command)
     if (strcmp(command, "plan") == 0)
         fprintf(out, "  -p N            default parallelism of the job's operators\n"
                      "  --no-chaining   plan every operator subtask as a thread of its own (as\n"
-                     "                  'rill run --no-chaining' runs it)\n");
+                     "                  'rill run --no-chaining' runs it)\n"
+                     "  --processes K   place the subtasks on K processes by slots (subtask i of\n"
+                     "                  every operator on process i mod K) and draw one cluster\n"
+                     "                  per process; running across processes is not supported\n"
+                     "                  yet\n");
     fprintf(out, "\nIn the parallel view a box is a task, one thread: operators chained by\n"
                  "forward streams of equal parallelism share it and are listed in order.\n");
 }
@@ -204,7 +209,7 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
 static int s_parse(int argc, char **argv, const char *command, s_options_t *options,
                    int *parallelism, bool allow_json)
 {
-    enum { OPT_VIEW = 256, OPT_FORMAT, OPT_COLLAPSE, OPT_METRICS, OPT_NO_CHAINING };
+    enum { OPT_VIEW = 256, OPT_FORMAT, OPT_COLLAPSE, OPT_METRICS, OPT_NO_CHAINING, OPT_PROCESSES };
     static const struct option long_options[] = {
         {"view", required_argument, NULL, OPT_VIEW},
         {"format", required_argument, NULL, OPT_FORMAT},
@@ -213,6 +218,7 @@ static int s_parse(int argc, char **argv, const char *command, s_options_t *opti
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"parallelism", required_argument, NULL, 'p'},
         {"no-chaining", no_argument, NULL, OPT_NO_CHAINING},
+        {"processes", required_argument, NULL, OPT_PROCESSES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -258,6 +264,15 @@ static int s_parse(int argc, char **argv, const char *command, s_options_t *opti
                                      NULL);
             options->no_chaining = true;
             break;
+        case OPT_PROCESSES:
+            if (!parallelism)
+                return s_usage_error(command,
+                                     "--processes is for 'rill plan JOB'; a plan file keeps "
+                                     "the placement it was made with",
+                                     NULL);
+            if (rill_cli_parse_int(optarg, 1, RILL_MAX_PROCESSES, &options->processes))
+                return s_usage_error(command, "processes must be 1..1024, not ", optarg);
+            break;
         case 'p':
             if (!parallelism || rill_cli_parse_int(optarg, 1, RILL_MAX_PARALLELISM, parallelism))
                 return s_usage_error(command, "bad parallelism ", optarg);
@@ -278,7 +293,7 @@ int rill_cmd_plan(int argc, char **argv)
             split = i;
             break;
         }
-    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false};
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false, 1};
     int parallelism = 1;
     int rc = s_parse(split, argv, "plan", &options, &parallelism, true);
     if (rc >= 0)
@@ -298,6 +313,7 @@ int rill_cmd_plan(int argc, char **argv)
     rill_env_set_parallelism(env, parallelism);
     if (options.no_chaining)
         rill_env_disable_chaining(env);
+    rill_env_set_processes(env, options.processes);
     int code;
     rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
     if (plugin) {
@@ -337,7 +353,7 @@ rill_plan_t *rill_draw_load_plan(const char *path, const char *command)
 
 int rill_cmd_viz(int argc, char **argv)
 {
-    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false};
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false, 1};
     int rc = s_parse(argc, argv, "viz", &options, NULL, false);
     if (rc >= 0)
         return rc;

@@ -63,6 +63,7 @@ struct rill_env_t {
     bool cancelled;
     //  Checkpoints and recovery (rill_checkpoint_coordinator.h); strings owned.
     rill_checkpoint_config_t checkpoints;
+    int processes; //  the processes the plan is placed on (rill_env_set_processes)
     char error[1024];
 };
 
@@ -108,6 +109,7 @@ rill_env_t *rill_env_new(void)
     self->batch_size = RILL_DEFAULT_BATCH_SIZE;
     self->buffer_timeout_ms = RILL_DEFAULT_BUFFER_TIMEOUT;
     self->max_record_size = RILL_DEFAULT_MAX_RECORD_SIZE;
+    self->processes = 1;
     self->checkpoints.timeout_ms = RILL_DEFAULT_CHECKPOINT_TIMEOUT;
     self->checkpoints.kept = 1;
     self->checkpoints.restart_delay_ms = RILL_DEFAULT_RESTART_DELAY;
@@ -356,7 +358,22 @@ const rill_plan_t *rill_env_plan(rill_env_t *self)
         rill_plan_new(self->graph, self->job_name, self->parallelism, self->mode, why, sizeof why);
     if (!self->plan)
         s_error(self, "%s", why);
+    else if (self->processes > 1 && rill_plan_place(self->plan, self->processes, why, sizeof why)) {
+        s_error(self, "%s", why);
+        rill_plan_destroy(&self->plan);
+    }
     return self->plan;
+}
+
+int rill_env_set_processes(rill_env_t *self, int processes)
+{
+    assert(self);
+    if (processes < 1 || processes > RILL_MAX_PROCESSES) {
+        s_error(self, "processes %d is out of range (1 .. %d)", processes, RILL_MAX_PROCESSES);
+        return -1;
+    }
+    self->processes = processes;
+    return 0;
 }
 
 //  The id of the text-file source (if any) that reads the regular file `written`, or -1: a
@@ -463,6 +480,13 @@ int rill_env_execute(rill_env_t *self)
     self->cancelled = false;
     if (!rill_env_plan(self) || s_check_outputs_are_not_inputs(self, self->plan))
         return -1;
+    if (self->processes > 1) {
+        //  The placement is there to be seen (rill plan --processes); running it is not.
+        s_error(self, "running a job across %d processes is not supported yet (issue 14): plan "
+                      "it with rill plan --processes, run it in one process",
+                self->processes);
+        return -1;
+    }
     self->metrics = rill_metrics_new(self->plan);
     rill_trace_t *trace =
         self->trace_out ? rill_trace_new(self->trace_out, self->trace_sample, self->plan) : NULL;

@@ -109,6 +109,10 @@ RILL_EXPORT int rill_env_restore_from(rill_env_t *self, const char *path);
 //  sources take a savepoint into dir and end their streams, and the job drains; restore from
 //  it with rill_env_restore_from. NULL or "" turns it off. 0 or -1.
 RILL_EXPORT int rill_env_set_savepoint_on_cancel(rill_env_t *self, const char *dir);
+//  Places the plan on `processes` processes (1 .. RILL_MAX_PROCESSES, default 1) by slots, as
+//  rill_plan_place does, so rill_env_plan shows where each subtask would run. Running such a
+//  plan is not supported yet: rill_env_execute refuses it. 0, or -1 when out of range.
+RILL_EXPORT int rill_env_set_processes(rill_env_t *self, int processes);
 RILL_EXPORT int rill_env_parallelism(const rill_env_t *self);
 //  The message of the first error since the environment was made ("" when none).
 RILL_EXPORT const char *rill_env_error(const rill_env_t *self);
