@@ -566,6 +566,12 @@ static int s_handle_bind(self_t *self)
         return -1;
     }
     rill_reader_on_watermark(self->reader, s_on_input_watermark, self);
+    const rill_subtask_network_t *net = self->args->network;
+    if (net) {
+        rill_reader_set_network(self->reader, net->host, net->security, net->token);
+        if (self->writer)
+            rill_writer_set_network(self->writer, net->host, net->security, net->token);
+    }
     if (self->args->checkpointing)
         rill_reader_on_barrier(self->reader, s_on_barrier, self,
                                self->args->checkpointing->alignment_bound);
@@ -573,6 +579,10 @@ static int s_handle_bind(self_t *self)
         s_set_error(self, self->head, rill_reader_error(self->reader));
         return -1;
     }
+    //  Where the tcp inputs listen, for the job to tell the senders in other processes.
+    for (int i = 0; self->args->bound && i < self->head->op->input_count; i++)
+        snprintf(self->args->bound[i], RILL_ENDPOINT_MAX, "%s",
+                 rill_reader_tcp_endpoint(self->reader, i));
     return 0;
 }
 

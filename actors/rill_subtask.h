@@ -24,6 +24,15 @@
 #include "rill_trace.h"
 #include "rill_watermark_alignment.h"
 
+//  A job spanning processes: the address this process binds and connects from, the CURVE
+//  keys of its tcp sockets (NULL: plain text) and the job's token (rill_reader.h).
+typedef struct rill_security_t rill_security_t;
+typedef struct {
+    const char *host;
+    rill_security_t *security;
+    uint64_t token;
+} rill_subtask_network_t;
+
 typedef struct {
     const rill_plan_t *plan;
     int subtask; //  global subtask id
@@ -34,6 +43,10 @@ typedef struct {
     rill_watermark_alignment_t *alignment; //  the job's alignment group, or NULL
     const rill_checkpointing_t *checkpointing; //  NULL: checkpoints off
     rill_checkpoint_ack_t ack; //  written before ACK is sent (rill_checkpointing.h)
+    const rill_subtask_network_t *network; //  NULL: every channel is inproc
+    //  One per input of the task's head, written at BIND (before OK): the tcp endpoint it
+    //  listens on for senders in other processes ("" for none). NULL: not wanted.
+    char (*bound)[RILL_ENDPOINT_MAX];
     //  Written by the actor before it sends ERROR or FAILED; the coordinator reads it after.
     char error[512];
 } rill_subtask_args_t;

@@ -29,6 +29,10 @@ int rill_cmd_plan(int argc, char **argv);
 int rill_cmd_viz(int argc, char **argv);
 int rill_cmd_top(int argc, char **argv);
 int rill_cmd_trace(int argc, char **argv);
+int rill_cmd_worker(int argc, char **argv);
+//  A worker's life once it joined a cluster: takes the job the coordinator ships (its plugin
+//  and `rill run` command line), runs its share, and returns the exit code.
+int rill_run_worker(rill_cluster_t *cluster);
 
 //  A loaded job plugin. rill_job_load finds JOB (a bundled job's name, or a path to a
 //  shared object), and calls its entry with argv (argv[0] = the job's name) to build the
@@ -41,6 +45,8 @@ rill_job_plugin_t *rill_job_load(const char *job, rill_env_t *env, int argc, cha
 //  Calls the plugin's optional rill_job_finish(env): after the run, before env is destroyed.
 void rill_job_plugin_finish(rill_job_plugin_t *self, rill_env_t *env);
 void rill_job_plugin_destroy(rill_job_plugin_t **self_p);
+//  The file the plugin was loaded from.
+const char *rill_job_plugin_path(const rill_job_plugin_t *self);
 //  The directories searched for bundled jobs, in order, each once; fills dirs (up to max;
 //  4 hold them all) pointing into storage (PATH_MAX bytes) or static text; returns count.
 int rill_job_dirs(const char **dirs, int max, char *storage, size_t storage_size);

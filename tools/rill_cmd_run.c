@@ -13,6 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+//  How long the coordinator waits for its workers to join, and a worker for its job.
+#define S_JOIN_TIMEOUT_MS 60000
+
 static void s_usage(FILE *out)
 {
     fprintf(out,
@@ -132,7 +135,28 @@ static void s_print_checkpoints(const rill_metrics_t *metrics, const char *savep
         fprintf(stderr, "rill run: savepoint written to %s\n", savepoint);
 }
 
-int rill_cmd_run(int argc, char **argv)
+//  What `rill run` was asked to do.
+typedef struct {
+    int parallelism, mode, batch_size, timeout, mini_batch;
+    bool metrics, combine, no_chaining;
+    const char *metrics_json, *monitor, *trace_path, *report;
+    int monitor_interval, trace_sample;
+    int checkpoint_interval, checkpoint_timeout, kept;
+    int restart_attempts, restart_delay;
+    bool backoff;
+    const char *checkpoint_dir, *restore, *savepoint;
+    //  A job across processes (rill_cluster.h).
+    const char *listen, *advertise, *keys;
+    int workers;
+    bool insecure;
+    const char *job;
+    int job_argc;
+    char **job_argv;
+} s_options_t;
+
+//  Parses `rill run`'s command line into o. -1 when it is good, else the exit code to return
+//  (a usage error, or --help).
+static int s_parse(int argc, char **argv, s_options_t *o)
 {
     //  Options stop at "--"; what follows belongs to the job.
     int split = argc;
@@ -164,6 +188,11 @@ int rill_cmd_run(int argc, char **argv)
         OPT_RESTART_BACKOFF,
         OPT_RESTORE,
         OPT_SAVEPOINT,
+        OPT_LISTEN,
+        OPT_WORKERS,
+        OPT_ADVERTISE,
+        OPT_KEYS,
+        OPT_INSECURE,
     };
     static const struct option options[] = {
         {"parallelism", required_argument, NULL, 'p'},
@@ -189,85 +218,99 @@ int rill_cmd_run(int argc, char **argv)
         {"restart-backoff", no_argument, NULL, OPT_RESTART_BACKOFF},
         {"restore", required_argument, NULL, OPT_RESTORE},
         {"stop-with-savepoint", required_argument, NULL, OPT_SAVEPOINT},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"advertise", required_argument, NULL, OPT_ADVERTISE},
+        {"keys", required_argument, NULL, OPT_KEYS},
+        {"insecure", no_argument, NULL, OPT_INSECURE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int parallelism = 1, mode = RILL_MODE_AUTOMATIC, batch_size = RILL_DEFAULT_BATCH_SIZE;
-    int timeout = RILL_DEFAULT_BUFFER_TIMEOUT, mini_batch = 0;
-    bool metrics = false, combine = true, no_chaining = false;
-    const char *metrics_json = NULL, *monitor = NULL, *trace_path = NULL, *report = NULL;
-    int monitor_interval = 1000, trace_sample = 1000;
-    int checkpoint_interval = 0, checkpoint_timeout = RILL_DEFAULT_CHECKPOINT_TIMEOUT, kept = 1;
-    int restart_attempts = 0, restart_delay = RILL_DEFAULT_RESTART_DELAY;
-    bool backoff = false;
-    const char *checkpoint_dir = NULL, *restore = NULL, *savepoint = NULL;
+    *o = (s_options_t){.parallelism = 1,
+                       .mode = RILL_MODE_AUTOMATIC,
+                       .batch_size = RILL_DEFAULT_BATCH_SIZE,
+                       .timeout = RILL_DEFAULT_BUFFER_TIMEOUT,
+                       .combine = true,
+                       .monitor_interval = 1000,
+                       .trace_sample = 1000,
+                       .checkpoint_timeout = RILL_DEFAULT_CHECKPOINT_TIMEOUT,
+                       .kept = 1,
+                       .restart_delay = RILL_DEFAULT_RESTART_DELAY};
     opterr = 0;
     optind = 1;
     int option;
     while ((option = getopt_long(split, argv, ":p:h", options, NULL)) != -1) {
         switch (option) {
         case 'p':
-            if (rill_cli_parse_int(optarg, 1, RILL_MAX_PARALLELISM, &parallelism))
+            if (rill_cli_parse_int(optarg, 1, RILL_MAX_PARALLELISM, &o->parallelism))
                 return s_usage_error("parallelism must be a whole number from 1 to 256, not '%s'",
                                      optarg);
             break;
         case OPT_MODE:
-            if ((mode = rill_mode_from_name(optarg)) < 0)
+            if ((o->mode = rill_mode_from_name(optarg)) < 0)
                 return s_usage_error("unknown mode '%s' (streaming, batch, automatic)", optarg);
             break;
         case OPT_BATCH:
-            if (rill_cli_parse_int(optarg, 64, 64 * 1024 * 1024, &batch_size))
+            if (rill_cli_parse_int(optarg, 64, 64 * 1024 * 1024, &o->batch_size))
                 return s_usage_error("batch size must be 64..67108864 bytes, not '%s'", optarg);
             break;
         case OPT_TIMEOUT:
-            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &timeout))
+            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &o->timeout))
                 return s_usage_error("buffer timeout must be 0..3600000 ms, not '%s'", optarg);
             break;
-        case OPT_NO_COMBINE: combine = false; break;
+        case OPT_NO_COMBINE: o->combine = false; break;
         case OPT_MINI_BATCH:
-            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &mini_batch))
+            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &o->mini_batch))
                 return s_usage_error("mini-batch interval must be 0..3600000 ms, not '%s'", optarg);
             break;
-        case OPT_METRICS: metrics = true; break;
-        case OPT_METRICS_JSON: metrics_json = optarg; break;
-        case OPT_MONITOR: monitor = optarg; break;
+        case OPT_METRICS: o->metrics = true; break;
+        case OPT_METRICS_JSON: o->metrics_json = optarg; break;
+        case OPT_MONITOR: o->monitor = optarg; break;
         case OPT_MONITOR_INTERVAL:
-            if (rill_cli_parse_int(optarg, 10, 3600 * 1000, &monitor_interval))
+            if (rill_cli_parse_int(optarg, 10, 3600 * 1000, &o->monitor_interval))
                 return s_usage_error("monitor interval must be 10..3600000 ms, not '%s'", optarg);
             break;
-        case OPT_TRACE: trace_path = optarg; break;
+        case OPT_TRACE: o->trace_path = optarg; break;
         case OPT_TRACE_SAMPLE:
-            if (rill_cli_parse_int(optarg, 1, 1 << 30, &trace_sample))
+            if (rill_cli_parse_int(optarg, 1, 1 << 30, &o->trace_sample))
                 return s_usage_error("trace sample must be a whole number >= 1, not '%s'", optarg);
             break;
-        case OPT_REPORT: report = optarg; break;
-        case OPT_NO_CHAINING: no_chaining = true; break;
+        case OPT_REPORT: o->report = optarg; break;
+        case OPT_NO_CHAINING: o->no_chaining = true; break;
         case OPT_CHECKPOINT_INTERVAL:
-            if (rill_cli_parse_int(optarg, 10, 24 * 3600 * 1000, &checkpoint_interval))
+            if (rill_cli_parse_int(optarg, 10, 24 * 3600 * 1000, &o->checkpoint_interval))
                 return s_usage_error("checkpoint interval must be 10..86400000 ms, not '%s'",
                                      optarg);
             break;
-        case OPT_CHECKPOINT_DIR: checkpoint_dir = optarg; break;
+        case OPT_CHECKPOINT_DIR: o->checkpoint_dir = optarg; break;
         case OPT_CHECKPOINT_TIMEOUT:
-            if (rill_cli_parse_int(optarg, 10, 24 * 3600 * 1000, &checkpoint_timeout))
+            if (rill_cli_parse_int(optarg, 10, 24 * 3600 * 1000, &o->checkpoint_timeout))
                 return s_usage_error("checkpoint timeout must be 10..86400000 ms, not '%s'",
                                      optarg);
             break;
         case OPT_CHECKPOINTS_KEPT:
-            if (rill_cli_parse_int(optarg, 1, 1000, &kept))
+            if (rill_cli_parse_int(optarg, 1, 1000, &o->kept))
                 return s_usage_error("checkpoints kept must be 1..1000, not '%s'", optarg);
             break;
         case OPT_RESTART_ATTEMPTS:
-            if (rill_cli_parse_int(optarg, 0, 1000000, &restart_attempts))
+            if (rill_cli_parse_int(optarg, 0, 1000000, &o->restart_attempts))
                 return s_usage_error("restart attempts must be 0..1000000, not '%s'", optarg);
             break;
         case OPT_RESTART_DELAY:
-            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &restart_delay))
+            if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &o->restart_delay))
                 return s_usage_error("restart delay must be 0..3600000 ms, not '%s'", optarg);
             break;
-        case OPT_RESTART_BACKOFF: backoff = true; break;
-        case OPT_RESTORE: restore = optarg; break;
-        case OPT_SAVEPOINT: savepoint = optarg; break;
+        case OPT_RESTART_BACKOFF: o->backoff = true; break;
+        case OPT_RESTORE: o->restore = optarg; break;
+        case OPT_SAVEPOINT: o->savepoint = optarg; break;
+        case OPT_LISTEN: o->listen = optarg; break;
+        case OPT_WORKERS:
+            if (rill_cli_parse_int(optarg, 1, RILL_MAX_PROCESSES - 1, &o->workers))
+                return s_usage_error("workers must be 1..1023, not '%s'", optarg);
+            break;
+        case OPT_ADVERTISE: o->advertise = optarg; break;
+        case OPT_KEYS: o->keys = optarg; break;
+        case OPT_INSECURE: o->insecure = true; break;
         case 'h': s_usage(stdout); return RILL_EXIT_OK;
         case ':': return s_usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return s_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -275,50 +318,110 @@ int rill_cmd_run(int argc, char **argv)
     }
     if (optind >= split)
         return s_usage_error("%s", "no JOB given");
-    if (checkpoint_interval && !checkpoint_dir)
+    if (o->checkpoint_interval && !o->checkpoint_dir)
         return s_usage_error("%s", "--checkpoint-interval needs --checkpoint-dir");
-    if (checkpoint_dir && !checkpoint_interval)
+    if (o->checkpoint_dir && !o->checkpoint_interval)
         return s_usage_error("%s", "--checkpoint-dir needs --checkpoint-interval");
     if (optind + 1 < split)
         return s_usage_error("unexpected argument '%s' (job arguments go after --)",
                              argv[optind + 1]);
-    const char *job = argv[optind];
+    if (o->workers && !o->listen)
+        return s_usage_error("%s", "--workers needs --listen tcp://ADDR:PORT for them to join");
+    o->job = argv[optind];
     //  The job's argv: its name, then everything after "--".
-    int job_argc = 1 + (split < argc ? argc - split - 1 : 0);
-    char **job_argv = calloc((size_t)job_argc + 1, sizeof(char *));
-    if (!job_argv)
+    o->job_argc = 1 + (split < argc ? argc - split - 1 : 0);
+    o->job_argv = calloc((size_t)o->job_argc + 1, sizeof(char *));
+    if (!o->job_argv)
         return RILL_EXIT_FAILURE;
-    job_argv[0] = (char *)job;
-    for (int i = 1; i < job_argc; i++)
-        job_argv[i] = argv[split + i];
+    o->job_argv[0] = (char *)o->job;
+    for (int i = 1; i < o->job_argc; i++)
+        o->job_argv[i] = argv[split + i];
+    return -1;
+}
 
+//  Reads a whole file (the job plugin, to ship it to the workers). NULL when it cannot.
+static void *s_read_file(const char *path, size_t *size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return NULL;
+    void *bytes = NULL;
+    if (fseek(file, 0, SEEK_END) == 0) {
+        long length = ftell(file);
+        if (length >= 0 && fseek(file, 0, SEEK_SET) == 0 && (bytes = malloc((size_t)length + 1)))
+            if (fread(bytes, 1, (size_t)length, file) != (size_t)length) {
+                free(bytes);
+                bytes = NULL;
+            }
+        *size = (size_t)(length > 0 ? length : 0);
+    }
+    fclose(file);
+    return bytes;
+}
+
+//  The coordinator of a cluster: waits for the workers and ships them the job (its plugin's
+//  bytes and this command line). 0, or -1 with a message printed.
+static int s_ship_job(rill_cluster_t *cluster, rill_job_plugin_t *plugin, int argc, char **argv)
+{
+    size_t size = 0;
+    void *bytes = s_read_file(rill_job_plugin_path(plugin), &size);
+    if (!bytes) {
+        fprintf(stderr, "rill run: cannot read the job plugin '%s' to ship it: %s\n",
+                rill_job_plugin_path(plugin), strerror(errno));
+        return -1;
+    }
+    fprintf(stderr, "rill run: waiting for %d worker%s at the coordinator...\n",
+            rill_cluster_size(cluster) - 1, rill_cluster_size(cluster) == 2 ? "" : "s");
+    int rc = rill_cluster_gather(cluster, bytes, size, argc, argv, S_JOIN_TIMEOUT_MS);
+    free(bytes);
+    if (rc)
+        fprintf(stderr, "rill run: %s\n", rill_cluster_error(cluster));
+    return rc;
+}
+
+//  Runs the job o describes, as part of cluster when there is one. A worker (a cluster of
+//  rank > 0) loaded the plugin the coordinator shipped from a file of its own: job_name is
+//  the job's name as the coordinator called it. argc, argv: the command line, shipped to the
+//  workers by the coordinator.
+static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_name, int argc,
+                     char **argv)
+{
     rill_env_t *env = rill_env_new();
     if (!env) {
-        free(job_argv);
+        free(o->job_argv);
         return RILL_EXIT_FAILURE;
     }
-    rill_env_set_parallelism(env, parallelism);
-    rill_env_set_mode(env, (rill_mode_t)mode);
-    rill_env_set_batch_size(env, (size_t)batch_size);
-    rill_env_set_buffer_timeout(env, timeout);
-    rill_env_set_mini_batch(env, mini_batch);
-    if (!combine)
+    rill_env_set_parallelism(env, o->parallelism);
+    rill_env_set_mode(env, (rill_mode_t)o->mode);
+    rill_env_set_batch_size(env, (size_t)o->batch_size);
+    rill_env_set_buffer_timeout(env, o->timeout);
+    rill_env_set_mini_batch(env, o->mini_batch);
+    if (!o->combine)
         rill_env_set_combine(env, 0);
-    if (no_chaining)
+    if (o->no_chaining)
         rill_env_disable_chaining(env);
-    if (checkpoint_interval)
-        rill_env_enable_checkpointing(env, checkpoint_interval, checkpoint_dir);
-    rill_env_set_checkpoint_timeout(env, checkpoint_timeout);
-    rill_env_set_checkpoints_kept(env, kept);
-    rill_env_set_restart(env, restart_attempts, restart_delay, backoff);
-    rill_env_restore_from(env, restore);
-    rill_env_set_savepoint_on_cancel(env, savepoint);
+    if (o->checkpoint_interval)
+        rill_env_enable_checkpointing(env, o->checkpoint_interval, o->checkpoint_dir);
+    rill_env_set_checkpoint_timeout(env, o->checkpoint_timeout);
+    rill_env_set_checkpoints_kept(env, o->kept);
+    rill_env_set_restart(env, o->restart_attempts, o->restart_delay, o->backoff);
+    rill_env_restore_from(env, o->restore);
+    rill_env_set_savepoint_on_cancel(env, o->savepoint);
     int code;
-    rill_job_plugin_t *plugin = rill_job_load(job, env, job_argc, job_argv, &code);
+    rill_job_plugin_t *plugin = rill_job_load(o->job, env, o->job_argc, o->job_argv, &code);
+    if (plugin && cluster) {
+        if (job_name)
+            rill_env_set_job_name(env, job_name);
+        if (rill_cluster_rank(cluster) == 0 && s_ship_job(cluster, plugin, argc, argv)) {
+            code = RILL_EXIT_FAILURE;
+            rill_job_plugin_destroy(&plugin);
+        } else
+            rill_env_set_cluster(env, cluster);
+    }
     //  Every output file opens before the job runs: a bad path fails now, not after a long run.
     FILE *trace = NULL, *metrics_file = NULL, *report_file = NULL;
     rill_live_t *live = NULL;
-    const char *outputs[3] = {trace_path, metrics_json, report};
+    const char *outputs[3] = {o->trace_path, o->metrics_json, o->report};
     FILE **files[3] = {&trace, &metrics_file, &report_file};
     static const char *what[3] = {"trace", "metrics", "report"};
     for (int i = 0; plugin && i < 3; i++) {
@@ -339,9 +442,9 @@ int rill_cmd_run(int argc, char **argv)
         }
     }
     if (plugin && trace)
-        rill_env_set_trace(env, trace, (uint64_t)trace_sample);
+        rill_env_set_trace(env, trace, (uint64_t)o->trace_sample);
     if (plugin) {
-        live = rill_live_new(monitor, monitor_interval, isatty(STDERR_FILENO));
+        live = rill_live_new(o->monitor, o->monitor_interval, isatty(STDERR_FILENO));
         if (!live) {
             code = RILL_EXIT_FAILURE;
             rill_job_plugin_destroy(&plugin);
@@ -368,21 +471,22 @@ int rill_cmd_run(int argc, char **argv)
             fprintf(stderr, "rill run: %s\n", rill_env_error(env));
             code = RILL_EXIT_CANCELLED;
         } else {
-            fprintf(stderr, "rill run: job '%s' failed: %s\n", job, rill_env_error(env));
+            fprintf(stderr, "rill run: job '%s' failed: %s\n", job_name ? job_name : o->job,
+                    rill_env_error(env));
             code = RILL_EXIT_FAILURE;
         }
         rill_job_plugin_finish(plugin, env);
         const rill_metrics_t *counts = rill_env_metrics(env);
         if (counts)
-            s_print_checkpoints(counts, savepoint);
-        if (metrics && counts) {
+            s_print_checkpoints(counts, o->savepoint);
+        if (o->metrics && counts) {
             fflush(stdout);
             rill_metrics_table_print(counts, stderr);
         }
         if (metrics_file && counts &&
-            s_write_metrics_json(counts, metrics_file, metrics_json))
+            s_write_metrics_json(counts, metrics_file, o->metrics_json))
             code = code ? code : RILL_EXIT_FAILURE;
-        if (report_file && counts && rill_report_write(counts, report_file, report))
+        if (report_file && counts && rill_report_write(counts, report_file, o->report))
             code = code ? code : RILL_EXIT_FAILURE;
         if (counts)
             metrics_file = report_file = NULL; //  the writers closed them
@@ -407,11 +511,109 @@ int rill_cmd_run(int argc, char **argv)
             why = errno;
         }
         if (failed) {
-            fprintf(stderr, "rill run: cannot write trace '%s': %s\n", trace_path,
+            fprintf(stderr, "rill run: cannot write trace '%s': %s\n", o->trace_path,
                     why ? strerror(why) : "a write failed; the trace is incomplete");
             code = code ? code : RILL_EXIT_FAILURE;
         }
     }
-    free(job_argv);
+    free(o->job_argv);
+    return code;
+}
+
+int rill_run_worker(rill_cluster_t *cluster)
+{
+    const void *job;
+    size_t size;
+    int argc;
+    char **argv;
+    if (rill_cluster_job(cluster, S_JOIN_TIMEOUT_MS, &job, &size, &argc, &argv)) {
+        fprintf(stderr, "rill worker: %s\n", rill_cluster_error(cluster));
+        return RILL_EXIT_FAILURE;
+    }
+    //  The plugin as shipped, in a file of our own to dlopen (removed once loaded and run).
+    char path[] = "/tmp/rill-job-XXXXXX.so";
+    int fd = mkstemps(path, 3);
+    bool written = fd >= 0 && write(fd, job, size) == (ssize_t)size;
+    if (fd >= 0 && close(fd))
+        written = false;
+    if (!written) {
+        fprintf(stderr, "rill worker: cannot store the job plugin: %s\n", strerror(errno));
+        if (fd >= 0)
+            unlink(path);
+        return RILL_EXIT_FAILURE;
+    }
+    s_options_t o;
+    int code = argc > 0 ? s_parse(argc, argv, &o) : RILL_EXIT_USAGE;
+    if (code == -1) {
+        const char *name = o.job;
+        const char *slash = strrchr(name, '/');
+        //  The coordinator writes the tool's outputs; a worker only runs its subtasks.
+        o.metrics = false;
+        o.metrics_json = o.monitor = o.trace_path = o.report = NULL;
+        o.job = path;
+        code = s_execute(&o, cluster, slash ? slash + 1 : name, 0, NULL);
+    }
+    unlink(path);
+    return code;
+}
+
+int rill_cmd_run(int argc, char **argv)
+{
+    s_options_t o;
+    int code = s_parse(argc, argv, &o);
+    if (code != -1)
+        return code;
+    //  One process, or one of a cluster: a launcher (mpirun, srun) says so by its variables,
+    //  or --workers makes this the coordinator of workers that join by hand.
+    int rank = 0, size = 1;
+    const char *launcher = "none";
+    char error[512];
+    if (rill_cluster_launcher(&rank, &size, &launcher, error, sizeof error)) {
+        free(o.job_argv);
+        fprintf(stderr, "rill run: %s\n", error);
+        return RILL_EXIT_FAILURE;
+    }
+    if (o.workers && size > 1) {
+        free(o.job_argv);
+        return s_usage_error("--workers is for processes started by hand; under %s the "
+                             "launcher says how many there are",
+                             launcher);
+    }
+    if (o.workers)
+        size = o.workers + 1;
+    if (size == 1)
+        return s_execute(&o, NULL, NULL, argc, argv);
+    if (!o.listen) {
+        free(o.job_argv);
+        fprintf(stderr, "rill run: started as process %d of %d by %s: give every process "
+                        "--listen tcp://HOST:PORT, the address the coordinator (rank 0) "
+                        "listens at\n",
+                rank, size, launcher);
+        return RILL_EXIT_USAGE;
+    }
+    rill_cluster_options_t options = {.rank = rank,
+                                      .size = size,
+                                      .coordinator = o.listen,
+                                      .advertise = o.advertise,
+                                      .keys = o.keys,
+                                      .insecure = o.insecure};
+    if (!o.keys && o.insecure && rank == 0)
+        fprintf(stderr, "rill run: warning: --insecure: the job's tcp sockets carry plain text, "
+                        "and anyone who reaches them can join or read the stream\n");
+    rill_cluster_t *cluster = rill_cluster_new(&options, error, sizeof error);
+    if (!cluster) {
+        free(o.job_argv);
+        fprintf(stderr, "rill run: %s\n", error);
+        return RILL_EXIT_FAILURE;
+    }
+    if (rank == 0)
+        code = s_execute(&o, cluster, NULL, argc, argv);
+    else {
+        //  Under a launcher every rank has the command line, but only the coordinator's
+        //  counts: the others run the job it ships, as `rill worker` does.
+        free(o.job_argv);
+        code = rill_run_worker(cluster);
+    }
+    rill_cluster_destroy(&cluster);
     return code;
 }

@@ -16,6 +16,7 @@
 
 struct rill_job_plugin_t {
     void *handle;
+    char path[PATH_MAX];
 };
 
 int rill_cli_parse_int(const char *text, int min, int max, int *value)
@@ -80,6 +81,11 @@ void rill_job_plugin_finish(rill_job_plugin_t *self, rill_env_t *env)
         finish(env);
 }
 
+const char *rill_job_plugin_path(const rill_job_plugin_t *self)
+{
+    return self->path;
+}
+
 void rill_job_plugin_destroy(rill_job_plugin_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -123,6 +129,7 @@ rill_job_plugin_t *rill_job_load(const char *job, rill_env_t *env, int argc, cha
         rill_job_plugin_destroy(&self);
         return NULL;
     }
+    snprintf(self->path, sizeof self->path, "%s", path);
     rill_job_build_fn build = (rill_job_build_fn)dlsym(self->handle, RILL_JOB_ENTRY);
     if (!build) {
         fprintf(stderr, "rill: '%s' is not a rill job: it exports no %s()\n", path,

@@ -7,6 +7,7 @@
 #include "rill_graph_private.h"
 #include "rill_metrics_private.h"
 #include "rill_job.h"
+#include "rill_cluster_control.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -64,6 +65,7 @@ struct rill_env_t {
     //  Checkpoints and recovery (rill_checkpoint_coordinator.h); strings owned.
     rill_checkpoint_config_t checkpoints;
     int processes; //  the processes the plan is placed on (rill_env_set_processes)
+    rill_cluster_t *cluster; //  this process's cluster (rill_env_set_cluster), or NULL
     char error[1024];
 };
 
@@ -365,6 +367,14 @@ const rill_plan_t *rill_env_plan(rill_env_t *self)
     return self->plan;
 }
 
+int rill_env_set_cluster(rill_env_t *self, rill_cluster_t *cluster)
+{
+    assert(self && cluster);
+    self->cluster = cluster;
+    self->processes = rill_cluster_size(cluster);
+    return 0;
+}
+
 int rill_env_set_processes(rill_env_t *self, int processes)
 {
     assert(self);
@@ -480,13 +490,20 @@ int rill_env_execute(rill_env_t *self)
     self->cancelled = false;
     if (!rill_env_plan(self) || s_check_outputs_are_not_inputs(self, self->plan))
         return -1;
-    if (self->processes > 1) {
-        //  The placement is there to be seen (rill plan --processes); running it is not.
-        s_error(self, "running a job across %d processes is not supported yet (issue 14): plan "
-                      "it with rill plan --processes, run it in one process",
+    if (self->processes > 1 && !self->cluster) {
+        //  A placement alone cannot run: the other processes must be there (a cluster).
+        s_error(self, "a plan placed on %d processes runs only as part of a cluster (rill run "
+                      "under mpirun or srun, or with --workers)",
                 self->processes);
         return -1;
     }
+    if (self->cluster && self->checkpoints.interval_ms) {
+        s_error(self, "checkpoints across processes are not supported yet: run a checkpointed "
+                      "job in one process");
+        return -1;
+    }
+    if (self->cluster && rill_cluster_rank(self->cluster) == 0)
+        rill_cluster_describe(self->cluster, self->plan);
     self->metrics = rill_metrics_new(self->plan);
     rill_trace_t *trace =
         self->trace_out ? rill_trace_new(self->trace_out, self->trace_sample, self->plan) : NULL;
@@ -501,6 +518,12 @@ int rill_env_execute(rill_env_t *self)
     }
     if (self->tick)
         rill_job_set_tick(job, self->tick, self->tick_ctx, self->tick_interval_ms);
+    if (self->cluster && rill_job_set_cluster(job, self->cluster)) {
+        s_error(self, "%s", rill_job_error(job));
+        rill_job_destroy(&job);
+        rill_trace_destroy(&trace);
+        return -1;
+    }
     if (s_set_checkpoints(self, job)) {
         rill_job_destroy(&job);
         rill_trace_destroy(&trace);

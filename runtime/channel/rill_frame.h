@@ -30,6 +30,10 @@ typedef enum {
     //  Checkpoint barrier (value: the checkpoint id): everything the sender sent before it
     //  belongs to the checkpoint, everything after to the next (Flink's barrier).
     RILL_FRAME_BARRIER = 8,
+    //  The first frame a sender sends on a tcp channel (value: the job's token, its plan
+    //  digest): once the ROUTER could route it, the connection is up, and the receiver knows
+    //  the channel belongs to this job. Never sent inside a process.
+    RILL_FRAME_HELLO = 16,
 } rill_frame_kind_t;
 
 #define RILL_FRAME_MAGIC 0x52u //  'R': a cheap check that a frame is ours

@@ -6,9 +6,11 @@
 #include "rill_metrics_private.h"
 #include "rill_frame.h"
 #include "rill_plan_private.h"
+#include "rill_security.h"
 #include "rill_tsan.h"
 #include "rill_writer.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <czmq.h>
 #include <errno.h>
@@ -29,7 +31,11 @@ typedef struct {
     const rill_plan_edge_t *edge;
     zsock_t *socket;
     void *handle;
-    const char *endpoint;
+    const char *endpoint;                //  inproc: the local senders' (NULL: none)
+    bool tcp;                            //  some senders run in other processes
+    char tcp_endpoint[RILL_ENDPOINT_MAX]; //  where the tcp side is bound ("" until then)
+    bool *remote;                        //  by sender: its channel is tcp
+    bool *greeted;                       //  by sender: its HELLO came (tcp channels)
     int senders;                         //  sending operator's parallelism
     rill_channel_metrics_t **by_sender;  //  channel counters; NULL entry: no such channel
     bool *ended;                         //  END seen, by sender
@@ -64,6 +70,10 @@ struct rill_reader_t {
     uint64_t aligning_since;
     s_held_t *held;
     size_t held_count, held_capacity, held_bytes;
+    //  Where tcp inputs bind, how they are secured, and the job token a HELLO must carry.
+    const char *tcp_host;
+    rill_security_t *security;
+    uint64_t token;
     char error[256];
 };
 
@@ -91,7 +101,10 @@ rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metric
         in->idle = calloc((size_t)in->senders, sizeof(bool));
         in->watermarks = malloc((size_t)in->senders * sizeof(int64_t));
         in->blocked = calloc((size_t)in->senders, sizeof(bool));
-        if (!in->by_sender || !in->ended || !in->idle || !in->watermarks || !in->blocked)
+        in->remote = calloc((size_t)in->senders, sizeof(bool));
+        in->greeted = calloc((size_t)in->senders, sizeof(bool));
+        if (!in->by_sender || !in->ended || !in->idle || !in->watermarks || !in->blocked ||
+            !in->remote || !in->greeted)
             goto fail;
         for (int s = 0; s < in->senders; s++)
             in->watermarks[s] = INT64_MIN;
@@ -101,7 +114,10 @@ rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metric
             const rill_plan_channel_t *ch = rill_plan_channel(plan, channels[c]);
             assert(ch->to_subtask == subtask);
             in->expected_ends++;
-            in->endpoint = ch->endpoint;
+            if (ch->transport == RILL_TRANSPORT_TCP)
+                in->tcp = in->remote[ch->from_index] = true;
+            else
+                in->endpoint = ch->endpoint;
             //  A channel with no counters still needs a non-NULL entry to be known.
             in->by_sender[ch->from_index] =
                 metrics ? rill_metrics_channel_slot(metrics, ch->id) : (void *)in;
@@ -125,6 +141,8 @@ void rill_reader_destroy(rill_reader_t **self_p)
         free(self->inputs[i].idle);
         free(self->inputs[i].watermarks);
         free(self->inputs[i].blocked);
+        free(self->inputs[i].remote);
+        free(self->inputs[i].greeted);
     }
     free(self->inputs);
     for (size_t h = 0; h < self->held_count; h++)
@@ -152,7 +170,7 @@ int rill_reader_bind(rill_reader_t *self)
         //  An inproc name is released when libzmq's reaper thread has closed the socket that
         //  held it, a moment after zmq_close: a job restarting after a failure binds the same
         //  names again, so it waits for them (bounded) instead of failing.
-        int rc = zsock_bind(in->socket, "%s", in->endpoint);
+        int rc = in->endpoint ? zsock_bind(in->socket, "%s", in->endpoint) : 0;
         for (int waited = 0; rc < 0 && errno == EADDRINUSE && waited < S_REBIND_WAIT_MS;
              waited++) {
             zclock_sleep(1);
@@ -163,9 +181,48 @@ int rill_reader_bind(rill_reader_t *self)
                      zmq_strerror(errno));
             return -1;
         }
+        //  Senders in other processes reach the same socket over tcp, on a port the kernel
+        //  picks; the job tells them where (rill_reader_tcp_endpoint). The inproc side needs
+        //  no security (it never leaves the process); libzmq applies CURVE to tcp peers only.
+        if (in->tcp) {
+            if (!self->tcp_host) {
+                snprintf(self->error, sizeof self->error,
+                         "input from another process but no address to bind (a plan placed "
+                         "on several processes runs only as part of a cluster)");
+                return -1;
+            }
+            if (self->security)
+                rill_security_server(self->security, in->socket);
+            //  An address binds that interface; a host name cannot be bound (libzmq takes
+            //  it for an interface name), so it binds every interface and is advertised.
+            unsigned char address[16];
+            bool numeric = inet_pton(AF_INET, self->tcp_host, address) == 1 ||
+                           inet_pton(AF_INET6, self->tcp_host, address) == 1;
+            int port = zsock_bind(in->socket, "tcp://%s:*", numeric ? self->tcp_host : "*");
+            if (port < 0) {
+                snprintf(self->error, sizeof self->error, "cannot bind tcp://%s:*: %s",
+                         numeric ? self->tcp_host : "*", zmq_strerror(errno));
+                return -1;
+            }
+            snprintf(in->tcp_endpoint, sizeof in->tcp_endpoint, "tcp://%s:%d", self->tcp_host,
+                     port);
+        }
         in->handle = zsock_resolve(in->socket);
     }
     return 0;
+}
+
+void rill_reader_set_network(rill_reader_t *self, const char *host, rill_security_t *security,
+                             uint64_t token)
+{
+    self->tcp_host = host;
+    self->security = security;
+    self->token = token;
+}
+
+const char *rill_reader_tcp_endpoint(const rill_reader_t *self, int input)
+{
+    return self->inputs[input].tcp_endpoint;
 }
 
 int rill_reader_socket_count(const rill_reader_t *self)
@@ -378,6 +435,20 @@ int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t 
         return s_bad_frame(self, in, "from a sender with no channel to this subtask");
     if (in->ended[header.sender])
         return s_bad_frame(self, in, "arrived after the sender's END");
+    //  Over tcp the first frame of a channel is the sender's HELLO (rill_writer_connect), and
+    //  nothing is taken from a sender that has not greeted with this job's token.
+    if (header.kind == RILL_FRAME_HELLO) {
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
+        if (!in->remote[header.sender])
+            return s_bad_frame(self, in, "a handshake on a channel inside the process");
+        if ((uint64_t)header.value != self->token)
+            return s_bad_frame(self, in, "a handshake from another job (its plan differs)");
+        in->greeted[header.sender] = true;
+        return 0;
+    }
+    if (in->remote[header.sender] && !in->greeted[header.sender])
+        return s_bad_frame(self, in, "data before the sender's handshake");
     //  A channel that delivered the barrier being aligned waits for the others.
     if (self->aligning && in->blocked[header.sender]) {
         int held = s_hold(self, input, data, size, fn, ctx);

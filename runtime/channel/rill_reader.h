@@ -52,6 +52,15 @@ void rill_reader_on_barrier(rill_reader_t *self, rill_reader_barrier_fn *fn, voi
 int64_t rill_reader_aligning(const rill_reader_t *self);
 //  The input watermark so far (INT64_MIN before any; INT64_MAX once every input ended).
 int64_t rill_reader_watermark(const rill_reader_t *self);
+//  For a job spanning processes: tcp inputs bind on host (an address of this machine), CURVE
+//  servers under security (NULL: plain text), and a sender's HELLO must carry token (the
+//  job's plan digest). Call before rill_reader_bind; the strings must outlive the reader.
+typedef struct rill_security_t rill_security_t;
+void rill_reader_set_network(rill_reader_t *self, const char *host, rill_security_t *security,
+                             uint64_t token);
+//  After bind: the tcp endpoint input `input` listens on for senders in other processes
+//  ("" when none of its channels is tcp).
+const char *rill_reader_tcp_endpoint(const rill_reader_t *self, int input);
 //  Binds the input sockets at the plan's endpoints. 0, or -1 with rill_reader_error set.
 int rill_reader_bind(rill_reader_t *self);
 //  Number of input sockets and the raw ZeroMQ handle of each, for zmq_poll.

@@ -20,6 +20,7 @@
 #include "rill_frame.h"
 #include "rill_partitioner.h"
 #include "rill_plan_private.h"
+#include "rill_security.h"
 #include "rill_tsan.h"
 
 #include <assert.h>
@@ -66,6 +67,8 @@ typedef struct {
     char routing_id[8];              //  ROUTER only
     size_t routing_id_size;
     rill_channel_metrics_t *metrics; //  NULL when not counting
+    const char *endpoint;            //  where it listens; remote: over tcp, in another process
+    bool remote;
 } s_target_t;
 
 typedef struct {
@@ -101,7 +104,12 @@ struct rill_writer_t {
     uint64_t batches;
     uint64_t trace; //  trace id stamped on the records emitted now (0: none)
     s_pool_t *pool;
-    char error[256];
+    //  A job spanning processes: the address tcp connections leave from (NULL: any), their
+    //  CURVE keys (NULL: plain text), and the token each channel's HELLO carries.
+    const char *tcp_host;
+    rill_security_t *security;
+    uint64_t token;
+    char error[512];
 };
 
 static s_pool_t *s_pool_new(size_t capacity)
@@ -291,6 +299,57 @@ static int s_fail(rill_writer_t *self, const char *format, const char *detail)
     return -1;
 }
 
+void rill_writer_set_network(rill_writer_t *self, const char *host, rill_security_t *security,
+                             uint64_t token)
+{
+    self->tcp_host = host;
+    self->security = security;
+    self->token = token;
+}
+
+//  How long a tcp channel may take to come up before the job gives up on it.
+#define S_HANDSHAKE_MS 15000
+
+//  The handshake on a tcp channel: tcp (and CURVE) connect asynchronously, and a ROUTER
+//  refuses (ROUTER_MANDATORY) to route to a peer whose connection is not up yet. So the first
+//  frame, HELLO with the job's token, is retried until it is taken: then the channel is up,
+//  and the receiver knows it is this job's. A peer that never admits us (another key, gone)
+//  is named after the deadline rather than waited for.
+static int s_handshake(rill_writer_t *self, s_output_t *out, s_target_t *target)
+{
+    uint8_t hello[sizeof(rill_frame_header_t)];
+    rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_HELLO,
+                                  (uint16_t)self->subtask->index, 0, (int64_t)self->token};
+    memcpy(hello, &header, sizeof header);
+    uint64_t deadline = rill_clock_ns() + (uint64_t)S_HANDSHAKE_MS * 1000000ull;
+    for (;;) {
+        int rc = 0;
+        if (out->router)
+            rc = zmq_send(out->handle, target->routing_id, target->routing_id_size,
+                          ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        if (rc >= 0)
+            rc = zmq_send(out->handle, hello, sizeof hello, ZMQ_DONTWAIT);
+        if (rc >= 0)
+            return 0;
+        if (errno != EHOSTUNREACH && errno != EAGAIN)
+            break;
+        if (rill_clock_ns() > deadline) {
+            errno = ETIMEDOUT;
+            break;
+        }
+        if (self->blocked && self->blocked(self->blocked_ctx))
+            return s_fail(self, "%s", "stopped while connecting");
+        zclock_sleep(2);
+    }
+    const rill_plan_operator_t *to = rill_plan_operator(self->plan, out->edge->to);
+    snprintf(self->error, sizeof self->error,
+             "cannot reach '%s' subtask %d/%d at %s: %s (is that process running, and does it "
+             "hold the same cluster keys?)",
+             to->name, target->receiver + 1, to->parallelism, target->endpoint,
+             errno == ETIMEDOUT ? "no handshake within 15 s" : zmq_strerror(errno));
+    return -1;
+}
+
 int rill_writer_connect(rill_writer_t *self)
 {
     for (int i = 0; i < self->output_count; i++) {
@@ -307,13 +366,38 @@ int rill_writer_connect(rill_writer_t *self)
         const int *channels;
         int count =
             rill_plan_channels_from(self->plan, out->edge->id, self->subtask->index, &channels);
+        bool secured = false;
         for (int c = 0; c < count; c++) {
             const rill_plan_channel_t *ch = rill_plan_channel(self->plan, channels[c]);
+            s_target_t *target = &out->targets[ch->to_index - out->lo];
+            target->endpoint = ch->endpoint;
             if (out->router)
-                zsock_set_connect_rid(out->socket, out->targets[ch->to_index - out->lo].routing_id);
-            if (zsock_connect(out->socket, "%s", ch->endpoint))
+                zsock_set_connect_rid(out->socket, target->routing_id);
+            int rc;
+            if (ch->transport == RILL_TRANSPORT_TCP) {
+                if (strncmp(ch->endpoint, "tcp://", 6) != 0)
+                    return s_fail(self, "no tcp address for a channel to another process "
+                                        "(got '%s')", ch->endpoint);
+                target->remote = true;
+                //  CURVE applies to the socket's tcp connections; its inproc ones have no
+                //  handshake and stay as they are.
+                if (self->security && !secured) {
+                    rill_security_client(self->security, out->socket);
+                    secured = true;
+                }
+                //  Leave from this process's own address, so a receiver sees the peer it
+                //  expects (hosts with several addresses, several loopback ones on one).
+                rc = self->tcp_host ? zsock_connect(out->socket, "tcp://%s:0;%s", self->tcp_host,
+                                                    ch->endpoint + 6)
+                                    : zsock_connect(out->socket, "%s", ch->endpoint);
+            } else
+                rc = zsock_connect(out->socket, "%s", ch->endpoint);
+            if (rc)
                 return s_fail(self, "cannot connect to %s", ch->endpoint);
         }
+        for (int t = 0; t < out->hi - out->lo; t++)
+            if (out->targets[t].remote && s_handshake(self, out, &out->targets[t]))
+                return -1;
     }
     return 0;
 }

@@ -31,8 +31,15 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
                                size_t batch_size, int buffer_timeout_ms,
                                rill_writer_blocked_fn *blocked, void *blocked_ctx);
 void rill_writer_destroy(rill_writer_t **self_p);
+//  For a job spanning processes: tcp connections leave from host (NULL: any address), as
+//  CURVE clients under security (NULL: plain text), and each tcp channel starts with a
+//  HELLO carrying token. Call before rill_writer_connect; the strings must outlive the writer.
+typedef struct rill_security_t rill_security_t;
+void rill_writer_set_network(rill_writer_t *self, const char *host, rill_security_t *security,
+                             uint64_t token);
 //  Creates the output sockets and connects them to the receivers' endpoints (which must be
-//  bound already). 0, or -1 with rill_writer_error set.
+//  bound already); over tcp, waits until each channel's handshake went through (at most
+//  15 s). 0, or -1 with rill_writer_error set.
 int rill_writer_connect(rill_writer_t *self);
 //  Routes one record to every output edge. 0, or -1 (user key/partition function failed or
 //  the send was abandoned) with rill_writer_error set.

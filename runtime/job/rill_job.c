@@ -10,7 +10,9 @@
 #include "rill_job.h"
 #include "rill_checkpoint_coordinator.h"
 #include "rill_clock.h"
+#include "rill_cluster_control.h"
 #include "rill_metrics_private.h"
+#include "rill_plan_private.h"
 #include "rill_subtask.h"
 #include "rill_tsan.h"
 #include "rill_writer.h"
@@ -56,6 +58,10 @@ struct rill_job_t {
     bool exponential;
     bool savepoint_on_cancel;
     bool limits_checked;
+    //  A job spanning processes: this process's share of it (NULL: the whole plan here).
+    rill_cluster_t *cluster;
+    rill_subtask_network_t network;
+    char (*bound)[RILL_ENDPOINT_MAX]; //  every task's inputs' tcp endpoints, in task order
     char error[1024];
 };
 
@@ -174,6 +180,7 @@ void rill_job_destroy(rill_job_t **self_p)
         s_stop_actors(self);
     free(self->actors);
     free(self->args);
+    free(self->bound);
     rill_watermark_alignment_destroy(&self->alignment);
     rill_checkpoint_coordinator_destroy(&self->checkpoints);
     free(self);
@@ -185,6 +192,41 @@ void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int i
     self->tick = tick;
     self->tick_ctx = ctx;
     self->tick_interval_ms = interval_ms > 0 ? interval_ms : 1000;
+}
+
+int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster)
+{
+    assert(self && cluster && !self->checkpoints);
+    const rill_plan_t *plan = self->plan;
+    int rank = rill_cluster_rank(cluster), local = 0, inputs = 0;
+    //  Keep the tasks placed on this process, in order; each gets room for its head's tcp
+    //  endpoints.
+    for (int i = 0; i < self->count; i++) {
+        const rill_plan_subtask_t *head = rill_plan_subtask(plan, self->args[i].subtask);
+        if (head->process != rank)
+            continue;
+        self->args[local] = self->args[i];
+        inputs += rill_plan_operator(plan, head->op)->input_count;
+        local++;
+    }
+    self->count = local;
+    self->bound = calloc((size_t)inputs + 1, RILL_ENDPOINT_MAX);
+    if (!self->bound) {
+        snprintf(self->error, sizeof self->error, "job: out of memory");
+        return -1;
+    }
+    self->cluster = cluster;
+    self->network = (rill_subtask_network_t){.host = rill_cluster_host(cluster),
+                                             .security = rill_cluster_security(cluster),
+                                             .token = rill_plan_digest(plan)};
+    for (int i = 0, at = 0; i < self->count; i++) {
+        const rill_plan_subtask_t *head = rill_plan_subtask(plan, self->args[i].subtask);
+        self->args[i].network = &self->network;
+        self->args[i].bound = &self->bound[at];
+        at += rill_plan_operator(plan, head->op)->input_count;
+        self->actors[i] = (s_actor_t){.args = &self->args[i]};
+    }
+    return 0;
 }
 
 int rill_job_set_checkpoints(rill_job_t *self, const rill_checkpoint_config_t *config)
@@ -232,12 +274,23 @@ static int s_receive(rill_job_t *self, int i, char *buffer, size_t size)
 }
 
 //  Sends command to every actor, then collects every reply; the first ERROR fails the phase.
+//  In a cluster the control plane is serviced meanwhile (heartbeats go on; a peer that fails
+//  or is lost fails the phase).
 static int s_phase(rill_job_t *self, const char *command)
 {
     for (int i = 0; i < self->count; i++)
         zstr_send(self->actors[i].pipe, command);
     int rc = 0;
     for (int i = 0; i < self->count; i++) {
+        while (self->cluster) {
+            zmq_pollitem_t item = {zsock_resolve(self->actors[i].pipe), 0, ZMQ_POLLIN, 0};
+            if (zmq_poll(&item, 1, 100) > 0)
+                break;
+            if (rill_cluster_service(self->cluster, NULL) == RILL_CLUSTER_FAILED) {
+                snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
+                return -1; //  the actors still answering are stopped with the attempt
+            }
+        }
         char reply[16] = "";
         if (s_receive(self, i, reply, sizeof reply) < 0 || !streq(reply, "OK")) {
             RILL_TSAN_ACQUIRE(self->args[i].error); //  written before the actor's reply
@@ -249,6 +302,53 @@ static int s_phase(rill_job_t *self, const char *command)
             rc = -1;
         }
     }
+    return rc;
+}
+
+//  Between BIND and CONNECT in a cluster: tells the other processes where this one's tcp
+//  inputs listen, and learns where theirs do, so the senders here connect to them.
+static int s_exchange_endpoints(rill_job_t *self, atomic_int *cancel)
+{
+    rill_plan_t *plan = (rill_plan_t *)self->plan; //  the job's while it runs
+    //  Lines "EDGE TO_SUBTASK ENDPOINT".
+    size_t size = 1;
+    for (int i = 0; i < self->count; i++) {
+        const rill_plan_subtask_t *head = rill_plan_subtask(plan, self->args[i].subtask);
+        size += (size_t)rill_plan_operator(plan, head->op)->input_count * (RILL_ENDPOINT_MAX + 32);
+    }
+    char *lines = calloc(size, 1), *at = lines;
+    if (!lines) {
+        snprintf(self->error, sizeof self->error, "job: out of memory");
+        return -1;
+    }
+    for (int i = 0; i < self->count; i++) {
+        const rill_plan_subtask_t *head = rill_plan_subtask(plan, self->args[i].subtask);
+        for (int k = 0; k < rill_plan_operator(plan, head->op)->input_count; k++)
+            if (self->args[i].bound[k][0])
+                at += sprintf(at, "%d %d %s\n", rill_plan_input_edge(plan, head->op, k), head->id,
+                              self->args[i].bound[k]);
+    }
+    char *all = NULL;
+    int rc = rill_cluster_exchange(self->cluster, rill_plan_digest(plan), lines, &all, cancel);
+    free(lines);
+    if (rc) {
+        snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
+        return -1;
+    }
+    for (char *line = all, *next; rc == 0 && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        int edge, to;
+        char endpoint[RILL_ENDPOINT_MAX];
+        if (sscanf(line, "%d %d %95s", &edge, &to, endpoint) != 3 ||
+            rill_plan_set_remote_endpoint(plan, edge, to, endpoint)) {
+            snprintf(self->error, sizeof self->error, "job: a bad endpoint from the cluster: '%.200s'",
+                     line);
+            rc = -1;
+        }
+    }
+    free(all);
     return rc;
 }
 
@@ -302,13 +402,34 @@ static int s_on_ack(rill_job_t *self, int i, int64_t checkpoint)
     return 0;
 }
 
-//  Waits for DONE from every subtask, forwarding cancels and ticking the monitor.
+//  Appends to self->error the subtasks process rank ran, so a lost or failed process's
+//  message says what went with it.
+static void s_name_subtasks_of(rill_job_t *self, int rank)
+{
+    size_t used = strlen(self->error);
+    const char *lead = "; it ran ";
+    for (int id = 0; id < rill_plan_subtask_count(self->plan) && used + 64 < sizeof self->error;
+         id++) {
+        const rill_plan_subtask_t *subtask = rill_plan_subtask(self->plan, id);
+        if (subtask->process != rank)
+            continue;
+        const rill_plan_operator_t *op = rill_plan_operator(self->plan, subtask->op);
+        used += (size_t)snprintf(self->error + used, sizeof self->error - used, "%s'%s' %d/%d",
+                                 lead, op->name, subtask->index + 1, op->parallelism);
+        lead = ", ";
+    }
+}
+
+//  Waits for DONE from every subtask, forwarding cancels and ticking the monitor. In a
+//  cluster also for the other processes: the coordinator until every worker is done, a
+//  worker until the coordinator says the job is over.
 static int s_watch(rill_job_t *self, atomic_int *cancel)
 {
-    zmq_pollitem_t *items = calloc((size_t)self->count, sizeof(zmq_pollitem_t));
-    bool *done = calloc((size_t)self->count, sizeof(bool));
+    zmq_pollitem_t *items = calloc((size_t)self->count + 1, sizeof(zmq_pollitem_t));
+    bool *done = calloc((size_t)self->count + 1, sizeof(bool));
     int rc = -1, finished = 0;
-    bool cancel_sent = false;
+    bool cancel_sent = false, cluster_done = !self->cluster, reported = false;
+    bool coordinator = !self->cluster || rill_cluster_rank(self->cluster) == 0;
     int64_t savepoint_id = 0; //  the stop-with-savepoint in flight
     uint64_t start = rill_clock_ns(), next_tick = start;
     if (!items || !done) {
@@ -317,10 +438,15 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
     }
     for (int i = 0; i < self->count; i++)
         items[i] = (zmq_pollitem_t){zsock_resolve(self->actors[i].pipe), 0, ZMQ_POLLIN, 0};
-    while (finished < self->count) {
+    if (self->cluster)
+        items[self->count] =
+            (zmq_pollitem_t){rill_cluster_handle(self->cluster), 0, ZMQ_POLLIN, 0};
+    while (finished < self->count || !cluster_done) {
         int level = cancel ? atomic_load(cancel) : 0;
         if (zsys_interrupted && level < 1)
             level = 1;
+        if (self->cluster && coordinator && level == 1 && !cancel_sent)
+            rill_cluster_broadcast(self->cluster, "STOP", NULL);
         if (level >= 2) {
             self->cancelled = true;
             snprintf(self->error, sizeof self->error, "job cancelled before it drained");
@@ -385,9 +511,33 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
             self->tick(self->tick_ctx, self->metrics);
             next_tick = now + (uint64_t)self->tick_interval_ms * 1000000ull;
         }
-        if (zmq_poll(items, self->count, S_WATCH_INTERVAL_MS) < 0 && zmq_errno() != EINTR) {
+        if (zmq_poll(items, self->count + (self->cluster != NULL), S_WATCH_INTERVAL_MS) < 0 &&
+            zmq_errno() != EINTR) {
             snprintf(self->error, sizeof self->error, "job: %s", zmq_strerror(zmq_errno()));
             goto cleanup;
+        }
+        if (self->cluster) {
+            rill_cluster_event_t event = rill_cluster_service(self->cluster, self->metrics);
+            if (event == RILL_CLUSTER_FAILED) {
+                snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
+                int rank = rill_cluster_failed_rank(self->cluster);
+                if (coordinator && rank > 0)
+                    s_name_subtasks_of(self, rank);
+                goto cleanup;
+            }
+            if (event == RILL_CLUSTER_FINISHED)
+                cluster_done = true;
+            //  The coordinator was cancelled once: drain, as a local Ctrl-C would.
+            if (event == RILL_CLUSTER_STOP && !cancel_sent) {
+                cancel_sent = true;
+                for (int i = 0; i < self->count; i++)
+                    if (!done[i] && s_is_source(self, i))
+                        zstr_send(self->actors[i].pipe, "CANCEL");
+            }
+            if (!coordinator && finished == self->count && !reported) {
+                rill_cluster_done(self->cluster, self->metrics);
+                reported = true;
+            }
         }
         for (int i = 0; i < self->count; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
@@ -439,6 +589,8 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
                                      rill_checkpoint_coordinator_summary(self->checkpoints));
     if (self->tick)
         self->tick(self->tick_ctx, self->metrics);
+    if (self->cluster && coordinator)
+        rill_cluster_broadcast(self->cluster, "BYE", NULL);
     rc = 0;
 cleanup:
     free(items);
@@ -544,12 +696,23 @@ static int s_run_attempt(rill_job_t *self, atomic_int *cancel)
     for (int i = 0; i < self->count; i++)
         if (s_start_actor(self, &self->actors[i], i))
             goto cleanup;
-    if (s_phase(self, "BIND") || s_phase(self, "CONNECT"))
+    if (s_phase(self, "BIND") || (self->cluster && s_exchange_endpoints(self, cancel)) ||
+        s_phase(self, "CONNECT"))
         goto cleanup;
+    if (self->cluster && rill_cluster_ready(self->cluster, cancel)) {
+        snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
+        goto cleanup;
+    }
     for (int i = 0; i < self->count; i++)
         zstr_send(self->actors[i].pipe, "START");
     rc = s_watch(self, cancel);
 cleanup:
+    //  A failure here stops every process: the coordinator tells the workers, a worker tells
+    //  the coordinator (which tells the rest).
+    if (rc && self->cluster && rill_cluster_rank(self->cluster) == 0)
+        rill_cluster_broadcast(self->cluster, "ABORT", self->error);
+    else if (rc && self->cluster)
+        rill_cluster_fail(self->cluster, self->error, self->metrics);
     s_stop_actors(self);
     return rc;
 }

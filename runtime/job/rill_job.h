@@ -22,6 +22,11 @@ void rill_job_destroy(rill_job_t **self_p);
 //  Registers a callback the coordinator calls about every interval_ms while the job runs,
 //  and once at the end (optional).
 void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int interval_ms);
+//  Runs only this process's share of the plan (the tasks placed on the cluster's rank), its
+//  channels to other processes over tcp (rill_cluster.h). Call before rill_job_run and before
+//  rill_job_set_checkpoints. 0, or -1 with rill_job_error set.
+typedef struct rill_cluster_t rill_cluster_t;
+int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster);
 //  Runs the job. *cancel is read while it runs: 1 asks the sources to stop (the job drains
 //  and ends), 2 or more stops every actor at once. 0 when the job finished (also after a
 //  drained cancel: see rill_job_cancelled), -1 when it failed (rill_job_error), also when

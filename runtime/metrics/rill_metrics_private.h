@@ -22,6 +22,14 @@ void rill_metrics_set_checkpoints(rill_metrics_t *self, const rill_checkpoint_st
     __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
 #define RILL_COUNTER_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
+//  The counters process `rank` owns (its subtasks', its ends of channels) as bytes, for the
+//  coordinator of a job spanning processes (rill_metrics_wire.c): a new buffer of *size bytes
+//  the caller frees, or NULL when out of memory.
+uint8_t *rill_metrics_pack(const rill_metrics_t *self, int rank, size_t *size);
+//  Copies such bytes from process rank into self, taking only the counters rank owns. 0, or
+//  -1 when the bytes are not such a message for this plan (nothing is half taken: entries
+//  before a bad one may be).
+int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, size_t size);
 //  Hands *plan_p (the plan self was made for) to self, which destroys it with itself; nulls
 //  the caller's pointer.
 void rill_metrics_adopt_plan(rill_metrics_t *self, rill_plan_t **plan_p);

@@ -118,3 +118,70 @@ const rill_plan_process_t *rill_plan_process(const rill_plan_t *self, int rank)
 {
     return rank >= 0 && rank < self->process_count ? &self->processes[rank] : NULL;
 }
+
+int rill_plan_set_remote_endpoint(rill_plan_t *self, int edge, int to_subtask,
+                                  const char *endpoint)
+{
+    assert(self && endpoint);
+    if (edge < 0 || edge >= self->edge_count || to_subtask < 0 ||
+        to_subtask >= self->subtask_count || strlen(endpoint) >= RILL_ENDPOINT_MAX ||
+        strncmp(endpoint, "tcp://", 6) != 0)
+        return -1;
+    const rill_plan_edge_t *e = &self->edges[edge];
+    if (self->subtasks[to_subtask].op != e->to)
+        return -1;
+    int set = 0;
+    for (int c = e->first_channel; c < e->first_channel + e->channel_count; c++) {
+        rill_plan_channel_t *channel = &self->channels[c];
+        if (channel->to_subtask == to_subtask && channel->transport == RILL_TRANSPORT_TCP) {
+            snprintf(channel->endpoint, sizeof channel->endpoint, "%s", endpoint);
+            set++;
+        }
+    }
+    return set ? 0 : -1;
+}
+
+//  FNV-1a, 64 bits: a digest that two processes compare, not a defence against anyone (the
+//  control plane is authenticated), so a short dependency-free hash is enough.
+static uint64_t s_fnv(uint64_t hash, const void *data, size_t size)
+{
+    const unsigned char *bytes = data;
+    for (size_t i = 0; i < size; i++) {
+        hash ^= bytes[i];
+        hash *= 0x100000001b3ull;
+    }
+    return hash;
+}
+
+static uint64_t s_fnv_int(uint64_t hash, int64_t value)
+{
+    unsigned char bytes[8];
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (unsigned char)((uint64_t)value >> (8 * i));
+    return s_fnv(hash, bytes, sizeof bytes);
+}
+
+uint64_t rill_plan_digest(const rill_plan_t *self)
+{
+    uint64_t hash = 0xcbf29ce484222325ull;
+    hash = s_fnv_int(hash, self->mode);
+    hash = s_fnv_int(hash, self->process_count);
+    for (int i = 0; i < self->operator_count; i++) {
+        const rill_plan_operator_t *op = &self->operators[i];
+        hash = s_fnv(hash, op->name, strlen(op->name) + 1);
+        hash = s_fnv_int(hash, op->kind);
+        hash = s_fnv_int(hash, op->parallelism);
+        hash = s_fnv_int(hash, op->chain);
+    }
+    for (int i = 0; i < self->edge_count; i++) {
+        const rill_plan_edge_t *e = &self->edges[i];
+        hash = s_fnv_int(hash, e->from);
+        hash = s_fnv_int(hash, e->to);
+        hash = s_fnv_int(hash, e->pattern);
+        hash = s_fnv_int(hash, e->combined);
+        hash = s_fnv_int(hash, e->channel_count);
+    }
+    for (int i = 0; i < self->subtask_count; i++)
+        hash = s_fnv_int(hash, self->subtasks[i].process);
+    return hash;
+}

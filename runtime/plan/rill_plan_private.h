@@ -78,6 +78,14 @@ int rill_plan_placement_update(rill_plan_t *self);
 //  Records where process rank runs, for the diagram and the logs: host (copied; NULL unknown)
 //  and pid (0 unknown). 0, or -1 when rank is out of range or out of memory.
 int rill_plan_set_process(rill_plan_t *self, int rank, const char *host, int pid);
+//  Points every tcp channel of edge into receiver subtask to_subtask at endpoint, the tcp://
+//  address its receiver bound in its own process (a job spanning processes learns them at run
+//  time). 0, or -1 when no such channel exists or the endpoint is not a tcp one that fits.
+int rill_plan_set_remote_endpoint(rill_plan_t *self, int edge, int to_subtask,
+                                  const char *endpoint);
+//  A digest of what every process of a job must agree on before they exchange a record: mode,
+//  operators (names, kinds, parallelism, chains), edges (patterns, channels) and placement.
+uint64_t rill_plan_digest(const rill_plan_t *self);
 //  Frees the processes (rill_plan_destroy does).
 void rill_plan_processes_destroy(rill_plan_t *self);
 

@@ -7,6 +7,7 @@
 #define RILL_VERSION_PATCH 0
 
 #include "rill_buffer.h"
+#include "rill_cluster.h"
 #include "rill_results.h"
 #include "rill_collector.h"
 #include "rill_env.h"
