@@ -36,6 +36,8 @@ run: build
 
 # Chromium opens the HTML report in one test; without it that check is skipped, saying so.
 TEST_PACKAGES := chromium
+# test_cluster starts jobs across processes with Open MPI's mpirun: required, never skipped.
+CLUSTER_PACKAGES := openmpi-bin
 
 # The fuzz targets and ThreadSanitizer need clang and its sanitizer runtimes (libFuzzer).
 CLANG_PACKAGES := clang libclang-rt-14-dev
@@ -44,6 +46,7 @@ FUZZ_SECONDS ?= 120
 # The suite, then each fuzz target briefly over its committed corpus (label fuzz, clang build).
 test: deps fuzz-build
 	@./tools/install-deps.sh --optional $(TEST_PACKAGES)
+	@./tools/install-deps.sh $(CLUSTER_PACKAGES)
 	cmake -S . -B $(BUILD)-test -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD)-test -j $(JOBS)
 	cd $(BUILD)-test && ctest --output-on-failure -j $(JOBS)
@@ -74,12 +77,14 @@ fuzz: fuzz-build
 # The whole suite under ThreadSanitizer; tests/tsan.supp names the other libraries it ignores.
 tsan: deps
 	@./tools/install-deps.sh --optional $(TEST_PACKAGES)
+	@./tools/install-deps.sh $(CLUSTER_PACKAGES)
 	@./tools/install-deps.sh $(CLANG_PACKAGES)
 	CC=clang cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DRILL_TSAN=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	cd $(BUILD)-tsan && ctest --output-on-failure -j $(JOBS)
 
 sanitize: deps
+	@./tools/install-deps.sh $(CLUSTER_PACKAGES)
 	cmake -S . -B $(BUILD)-san -DCMAKE_BUILD_TYPE=Debug -DRILL_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD)-san -j $(JOBS)
 	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS)

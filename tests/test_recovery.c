@@ -60,65 +60,6 @@ static void s_write(const char *path, const char *text)
     assert_int_equal(fclose(file), 0);
 }
 
-static int s_compare_lines(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-//  The file's lines in sorted order, as one string ("" when the file is missing).
-static char *s_sorted(const char *path)
-{
-    FILE *probe = fopen(path, "r");
-    if (!probe)
-        return strdup("");
-    fclose(probe);
-    char *text = test_read_file(path);
-    size_t count = 0, capacity = 1024;
-    char **lines = malloc(capacity * sizeof(char *));
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        if (count == capacity)
-            lines = realloc(lines, (capacity *= 2) * sizeof(char *));
-        lines[count++] = line;
-    }
-    qsort(lines, count, sizeof(char *), s_compare_lines);
-    size_t size = 1;
-    for (size_t i = 0; i < count; i++)
-        size += strlen(lines[i]) + 1;
-    char *sorted = malloc(size), *at = sorted;
-    for (size_t i = 0; i < count; i++)
-        at += sprintf(at, "%s\n", lines[i]);
-    *at = 0;
-    free(lines);
-    free(text);
-    return sorted;
-}
-
-//  Prints up to five lines of each side that the other lacks (both sorted), for messages.
-static void s_print_difference(const char *got, const char *expected)
-{
-    char *a = strdup(got), *b = strdup(expected);
-    char *sa = NULL, *sb = NULL;
-    char *x = strtok_r(a, "\n", &sa), *y = strtok_r(b, "\n", &sb);
-    int shown = 0;
-    while ((x || y) && shown < 10) {
-        int c = !x ? 1 : !y ? -1 : strcmp(x, y);
-        if (c == 0) {
-            x = strtok_r(NULL, "\n", &sa);
-            y = strtok_r(NULL, "\n", &sb);
-            continue;
-        }
-        fprintf(stderr, c < 0 ? "  only got:      %s\n" : "  only expected: %s\n", c < 0 ? x : y);
-        shown++;
-        if (c < 0)
-            x = strtok_r(NULL, "\n", &sa);
-        else
-            y = strtok_r(NULL, "\n", &sb);
-    }
-    free(a);
-    free(b);
-}
-
 //  Counts lines, for messages.
 static size_t s_lines(const char *text)
 {
@@ -225,11 +166,11 @@ static int s_targets(const char *metrics_path, s_target_t *targets, int capacity
 //  The committed output: FILE, or FILE.0 .. FILE.(p-1) for a parallel sink, sorted together.
 static char *s_output(const char *output)
 {
-    char *all = s_sorted(output);
+    char *all = test_sorted_lines(output);
     for (int i = 0; i < 8; i++) {
         char part[4096];
         snprintf(part, sizeof part, "%s.%d", output, i);
-        char *more = s_sorted(part);
+        char *more = test_sorted_lines(part);
         if (*more) {
             char *joined = NULL;
             assert_true(asprintf(&joined, "%s%s", all, more) >= 0);
@@ -243,7 +184,7 @@ static char *s_output(const char *output)
     assert_true(asprintf(&path, "%s.all", output) > 0);
     s_write(path, all);
     free(all);
-    all = s_sorted(path);
+    all = test_sorted_lines(path);
     unlink(path);
     free(path);
     return all;
@@ -308,7 +249,7 @@ static void s_fail_randomly(const s_job_t *job, int p, const char *dir, const ch
                     "run has %zu\n%s\n",
                     job->name, run, fail, s_seed, rc, s_lines(got), s_lines(expected), err);
         if (strcmp(got, expected) != 0)
-            s_print_difference(got, expected);
+            test_print_difference(got, expected);
         assert_int_equal(rc, 0);
         assert_string_equal(got, expected);
         //  The failure happened and the job recovered from it (the injected record is one
@@ -498,7 +439,7 @@ static void a_process_function_with_timers_recovers_exactly_once(void **state)
     int restarts;
     assert_int_equal(s_run_process_job(checkpoints, output, &restarts), 0);
     assert_int_equal(restarts, 0);
-    char *expected = s_sorted(output);
+    char *expected = test_sorted_lines(output);
     assert_true(s_lines(expected) > 1000);
     //  Each subtask of the process function gets the records of at least one key: 13,043.
     for (int run = 0; run < S_RUNS; run++) {
@@ -510,12 +451,12 @@ static void a_process_function_with_timers_recovers_exactly_once(void **state)
         unlink(output);
         int rc = s_run_process_job(checkpoints, output, &restarts);
         unsetenv("RILL_FAIL");
-        char *got = s_sorted(output);
+        char *got = test_sorted_lines(output);
         if (rc != 0 || strcmp(got, expected) != 0)
         {
             fprintf(stderr, "process job run %d (RILL_FAIL=%s, seed %u): %zu lines, fault-free %zu\n",
                     run, fail, s_seed, s_lines(got), s_lines(expected));
-            s_print_difference(got, expected);
+            test_print_difference(got, expected);
         }
         assert_int_equal(rc, 0);
         assert_int_equal(restarts, 1);
@@ -704,7 +645,7 @@ static void s_kill_and_restore(const char *job_name, const int *plan, int steps,
     if (strcmp(got, expected) != 0) {
         fprintf(stderr, "after kill -9 and restore: %zu lines, the fault-free run %zu\n",
                 s_lines(got), s_lines(expected));
-        s_print_difference(got, expected);
+        test_print_difference(got, expected);
     }
     assert_string_equal(got, expected);
     assert_int_equal(killed, steps - 1);
@@ -790,7 +731,7 @@ static void a_job_stopped_with_a_savepoint_resumes_from_it(void **state)
     free(err);
     char *got = s_output(output);
     if (strcmp(got, expected) != 0)
-        s_print_difference(got, expected);
+        test_print_difference(got, expected);
     assert_string_equal(got, expected);
     free(got);
     free(expected);

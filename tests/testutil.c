@@ -580,3 +580,64 @@ void test_remove_tree(const char *path)
 {
     nftw(path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+//  ---- comparing outputs
+
+static int s_compare_lines(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+//  The file's lines in sorted order, as one string ("" when the file is missing).
+char *test_sorted_lines(const char *path)
+{
+    FILE *probe = fopen(path, "r");
+    if (!probe)
+        return strdup("");
+    fclose(probe);
+    char *text = test_read_file(path);
+    size_t count = 0, capacity = 1024;
+    char **lines = malloc(capacity * sizeof(char *));
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (count == capacity)
+            lines = realloc(lines, (capacity *= 2) * sizeof(char *));
+        lines[count++] = line;
+    }
+    qsort(lines, count, sizeof(char *), s_compare_lines);
+    size_t size = 1;
+    for (size_t i = 0; i < count; i++)
+        size += strlen(lines[i]) + 1;
+    char *sorted = malloc(size), *at = sorted;
+    for (size_t i = 0; i < count; i++)
+        at += sprintf(at, "%s\n", lines[i]);
+    *at = 0;
+    free(lines);
+    free(text);
+    return sorted;
+}
+
+//  Prints up to five lines of each side that the other lacks (both sorted), for messages.
+void test_print_difference(const char *got, const char *expected)
+{
+    char *a = strdup(got), *b = strdup(expected);
+    char *sa = NULL, *sb = NULL;
+    char *x = strtok_r(a, "\n", &sa), *y = strtok_r(b, "\n", &sb);
+    int shown = 0;
+    while ((x || y) && shown < 10) {
+        int c = !x ? 1 : !y ? -1 : strcmp(x, y);
+        if (c == 0) {
+            x = strtok_r(NULL, "\n", &sa);
+            y = strtok_r(NULL, "\n", &sb);
+            continue;
+        }
+        fprintf(stderr, c < 0 ? "  only got:      %s\n" : "  only expected: %s\n", c < 0 ? x : y);
+        shown++;
+        if (c < 0)
+            x = strtok_r(NULL, "\n", &sa);
+        else
+            y = strtok_r(NULL, "\n", &sb);
+    }
+    free(a);
+    free(b);
+}

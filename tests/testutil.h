@@ -147,4 +147,10 @@ rill_graph_t *test_chain_graph(int p_src, int p_map, rill_pattern_t pattern, lon
 //  Removes path and everything below it (nothing there is fine).
 void test_remove_tree(const char *path);
 
+//  A file's lines in sorted order, as one string ("" when the file is missing; caller frees):
+//  outputs of parallel runs compare as multisets of lines.
+char *test_sorted_lines(const char *path);
+//  Prints up to ten lines that one of two sorted texts has and the other lacks, for messages.
+void test_print_difference(const char *got, const char *expected);
+
 #endif

@@ -63,6 +63,17 @@ static void s_usage(FILE *out)
             "                           hop as a JSON line (read it with 'rill trace FILE')\n"
             "  --trace-sample N         trace one record in N (default 1000)\n"
             "  --report FILE            write one self-contained HTML report of the run\n"
+            "\n"
+            "one job across processes (README: Across processes):\n"
+            "  --listen tcp://HOST:PORT where the coordinator (rank 0) listens: every process\n"
+            "                           of an mpirun/srun job gets the same one\n"
+            "  --workers N              no launcher: this is the coordinator of N workers that\n"
+            "                           join with 'rill worker --join'\n"
+            "  --join-timeout MS        how long the coordinator waits for them (default 60000)\n"
+            "  --advertise ADDR         this process's address for the other processes\n"
+            "  --keys DIR               the cluster certificate ('rill keys DIR'): CURVE on every\n"
+            "                           tcp socket, only its holders admitted\n"
+            "  --insecure               no keys: plain text (warned about)\n"
             "  -h, --help               show this help\n"
             "\n"
             "exit status: 0 done, 1 the job failed, 2 usage error, 130 cancelled (Ctrl-C),\n"
@@ -147,7 +158,7 @@ typedef struct {
     const char *checkpoint_dir, *restore, *savepoint;
     //  A job across processes (rill_cluster.h).
     const char *listen, *advertise, *keys;
-    int workers;
+    int workers, join_timeout;
     bool insecure;
     const char *job;
     int job_argc;
@@ -193,6 +204,7 @@ static int s_parse(int argc, char **argv, s_options_t *o)
         OPT_ADVERTISE,
         OPT_KEYS,
         OPT_INSECURE,
+        OPT_JOIN_TIMEOUT,
     };
     static const struct option options[] = {
         {"parallelism", required_argument, NULL, 'p'},
@@ -223,6 +235,7 @@ static int s_parse(int argc, char **argv, s_options_t *o)
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
         {"keys", required_argument, NULL, OPT_KEYS},
         {"insecure", no_argument, NULL, OPT_INSECURE},
+        {"join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -235,7 +248,8 @@ static int s_parse(int argc, char **argv, s_options_t *o)
                        .trace_sample = 1000,
                        .checkpoint_timeout = RILL_DEFAULT_CHECKPOINT_TIMEOUT,
                        .kept = 1,
-                       .restart_delay = RILL_DEFAULT_RESTART_DELAY};
+                       .restart_delay = RILL_DEFAULT_RESTART_DELAY,
+                       .join_timeout = S_JOIN_TIMEOUT_MS};
     opterr = 0;
     optind = 1;
     int option;
@@ -311,6 +325,10 @@ static int s_parse(int argc, char **argv, s_options_t *o)
         case OPT_ADVERTISE: o->advertise = optarg; break;
         case OPT_KEYS: o->keys = optarg; break;
         case OPT_INSECURE: o->insecure = true; break;
+        case OPT_JOIN_TIMEOUT:
+            if (rill_cli_parse_int(optarg, 100, 24 * 3600 * 1000, &o->join_timeout))
+                return s_usage_error("join timeout must be 100..86400000 ms, not '%s'", optarg);
+            break;
         case 'h': s_usage(stdout); return RILL_EXIT_OK;
         case ':': return s_usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return s_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -361,7 +379,8 @@ static void *s_read_file(const char *path, size_t *size)
 
 //  The coordinator of a cluster: waits for the workers and ships them the job (its plugin's
 //  bytes and this command line). 0, or -1 with a message printed.
-static int s_ship_job(rill_cluster_t *cluster, rill_job_plugin_t *plugin, int argc, char **argv)
+static int s_ship_job(rill_cluster_t *cluster, rill_job_plugin_t *plugin, int argc, char **argv,
+                      int timeout_ms)
 {
     size_t size = 0;
     void *bytes = s_read_file(rill_job_plugin_path(plugin), &size);
@@ -372,7 +391,7 @@ static int s_ship_job(rill_cluster_t *cluster, rill_job_plugin_t *plugin, int ar
     }
     fprintf(stderr, "rill run: waiting for %d worker%s at the coordinator...\n",
             rill_cluster_size(cluster) - 1, rill_cluster_size(cluster) == 2 ? "" : "s");
-    int rc = rill_cluster_gather(cluster, bytes, size, argc, argv, S_JOIN_TIMEOUT_MS);
+    int rc = rill_cluster_gather(cluster, bytes, size, argc, argv, timeout_ms);
     free(bytes);
     if (rc)
         fprintf(stderr, "rill run: %s\n", rill_cluster_error(cluster));
@@ -412,7 +431,7 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
     if (plugin && cluster) {
         if (job_name)
             rill_env_set_job_name(env, job_name);
-        if (rill_cluster_rank(cluster) == 0 && s_ship_job(cluster, plugin, argc, argv)) {
+        if (rill_cluster_rank(cluster) == 0 && s_ship_job(cluster, plugin, argc, argv, o->join_timeout)) {
             code = RILL_EXIT_FAILURE;
             rill_job_plugin_destroy(&plugin);
         } else

@@ -1,0 +1,459 @@
+/*  test_cluster.c: one job across several processes on this machine, each on a loopback
+    address of its own (127.0.0.2, 127.0.0.3, ...), started the two documented ways: Open MPI's
+    mpirun (one command line, the rank from the launcher) and the plain form (rill run
+    --workers N plus rill worker --join). Whatever the processes, a job's output must be the
+    single-process run's; a peer without the cluster's key never joins; a worker killed mid-job
+    fails the job within seconds, naming it. make test installs openmpi-bin (mpirun). */
+#define _GNU_SOURCE //  asprintf
+#include "testutil.h"
+#include "rill_security.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  ---- fixtures
+
+typedef struct {
+    char *dir;      //  temporary: inputs, outputs, keys
+    char *keys;     //  the cluster certificate
+    char *other;    //  a certificate of another cluster
+    char *text;     //  wordcount's input
+    char *csv;      //  windowed's input
+    char bin[PATH_MAX];
+    char plugin[PATH_MAX]; //  tests/exchange-patterns.so
+} s_fixture_t;
+
+static char *s_path(const char *dir, const char *name)
+{
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+    return path;
+}
+
+static int s_setup(void **state)
+{
+    s_fixture_t *f = calloc(1, sizeof(s_fixture_t));
+    f->dir = strdup("/tmp/rill-cluster-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->keys = s_path(f->dir, "keys");
+    f->other = s_path(f->dir, "other-keys");
+    char error[256];
+    assert_int_equal(rill_security_make_keys(f->keys, false, error, sizeof error), 0);
+    assert_int_equal(rill_security_make_keys(f->other, false, error, sizeof error), 0);
+    snprintf(f->bin, sizeof f->bin, "%s/rill", getenv("RILL_BIN"));
+    snprintf(f->plugin, sizeof f->plugin, "%s/tests/exchange-patterns.so",
+             getenv("RILL_BUILD_DIR"));
+    f->text = s_path(f->dir, "words.txt");
+    FILE *file = fopen(f->text, "w");
+    assert_non_null(file);
+    static const char *words[] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta"};
+    unsigned seed = 7;
+    for (int line = 0; line < 3000; line++) {
+        for (int w = 0; w < 8; w++) {
+            seed = seed * 1103515245u + 12345u;
+            fprintf(file, "%s%u ", words[(seed >> 16) % 6], (seed >> 8) % 50);
+        }
+        fputc('\n', file);
+    }
+    assert_int_equal(fclose(file), 0);
+    f->csv = s_path(f->dir, "events.csv");
+    file = fopen(f->csv, "w");
+    assert_non_null(file);
+    fprintf(file, "time,key,value\n");
+    for (int i = 0; i < 20000; i++)
+        fprintf(file, "%d,k%d,%d\n", 1000000 + i * 7, i % 37, i % 101);
+    assert_int_equal(fclose(file), 0);
+    //  mpirun refuses root unless told; the tests run as root on a fresh machine.
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    s_fixture_t *f = *state;
+    test_remove_tree(f->dir);
+    free(f->dir);
+    free(f->keys);
+    free(f->other);
+    free(f->text);
+    free(f->csv);
+    free(f);
+    return 0;
+}
+
+//  A tcp port free on the loopback addresses now (the kernel's pick for port 0).
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+    address.sin_addr.s_addr = htonl(INADDR_ANY);
+    assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
+    socklen_t size = sizeof address;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &size), 0);
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+//  Starts argv[0] with stdout and stderr into the files (NULL: /dev/null); its pid.
+static pid_t s_spawn(const char *const *argv, const char *out, const char *err)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_RDWR);
+        int out_fd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : null_fd;
+        int err_fd = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600) : null_fd;
+        dup2(null_fd, STDIN_FILENO);
+        dup2(out_fd, STDOUT_FILENO);
+        dup2(err_fd, STDERR_FILENO);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+//  Waits for pid up to timeout_ms: its exit status, or -1 when it had to be killed (a hang)
+//  or ended by a signal.
+static int s_wait(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = test_now_ms() + timeout_ms;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (test_now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        usleep(10000);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void s_show(const char *path)
+{
+    char *text = test_read_file(path);
+    fprintf(stderr, "---- %s\n%s", path, text);
+    free(text);
+}
+
+//  A job to run and the arguments it takes after "--" (its output is appended).
+typedef struct {
+    const char *name;
+    const char *args[16];
+} s_job_t;
+
+//  Fills args with `rill run JOB -p P OPTIONS... -- JOB ARGS --output OUTPUT` (NULL-ended);
+//  options NULL-ended.
+static void s_run_args(const char **args, const char *bin, const s_job_t *job, const char *p,
+                       const char *const *options, const char *output)
+{
+    int n = 0;
+    args[n++] = bin;
+    args[n++] = "run";
+    args[n++] = job->name;
+    args[n++] = "-p";
+    args[n++] = p;
+    for (int i = 0; options && options[i]; i++)
+        args[n++] = options[i];
+    args[n++] = "--";
+    for (int i = 0; job->args[i]; i++)
+        args[n++] = job->args[i];
+    args[n++] = "--output";
+    args[n++] = output;
+    args[n] = NULL;
+}
+
+//  The job run in one process: its sorted output.
+static char *s_reference(s_fixture_t *f, const s_job_t *job, const char *p)
+{
+    char *output = s_path(f->dir, "reference.txt"), *err = s_path(f->dir, "reference.err");
+    const char *args[64];
+    s_run_args(args, f->bin, job, p, NULL, output);
+    int rc = s_wait(s_spawn(args, NULL, err), 60000);
+    if (rc != 0)
+        s_show(err);
+    assert_int_equal(rc, 0);
+    char *sorted = test_sorted_lines(output);
+    unlink(output);
+    free(output);
+    free(err);
+    return sorted;
+}
+
+static void s_expect_same(const char *got, const char *expected, const char *what)
+{
+    if (strcmp(got, expected) != 0) {
+        fprintf(stderr, "%s: the output differs from one process's\n", what);
+        test_print_difference(got, expected);
+    }
+    assert_string_equal(got, expected);
+}
+
+//  ---- under mpirun
+
+static void s_mpirun(s_fixture_t *f, const s_job_t *job, int p, int processes)
+{
+    char parallelism[16], listen[64];
+    snprintf(parallelism, sizeof parallelism, "%d", p);
+    snprintf(listen, sizeof listen, "tcp://127.0.0.2:%d", s_free_port());
+    char *expected = s_reference(f, job, parallelism);
+    char *output = s_path(f->dir, "mpirun.txt"), *err = s_path(f->dir, "mpirun.err");
+    //  One application context per rank (mpirun's MPMD form: "... : ..."), only to give each
+    //  process its own loopback address; the command line is otherwise the same everywhere.
+    const char *args[256];
+    int n = 0;
+    args[n++] = "mpirun";
+    args[n++] = "--oversubscribe";
+    args[n++] = "--bind-to";
+    args[n++] = "none";
+    char addresses[8][32];
+    for (int r = 0; r < processes; r++) {
+        if (r)
+            args[n++] = ":";
+        args[n++] = "-n";
+        args[n++] = "1";
+        snprintf(addresses[r], sizeof addresses[r], "127.0.0.%d", 2 + r);
+        const char *options[] = {"--listen",    listen, "--keys", f->keys,
+                                 "--advertise", addresses[r], NULL};
+        s_run_args(args + n, f->bin, job, parallelism, options, output);
+        while (args[n])
+            n++;
+    }
+    args[n] = NULL;
+    int rc = s_wait(s_spawn(args, NULL, err), 120000);
+    if (rc != 0)
+        s_show(err);
+    assert_int_equal(rc, 0);
+    char *got = test_sorted_lines(output);
+    char what[128];
+    snprintf(what, sizeof what, "%s at p=%d on %d processes", job->name, p, processes);
+    s_expect_same(got, expected, what);
+    assert_true(strlen(got) > 0);
+    unlink(output);
+    free(got);
+    free(expected);
+    free(output);
+    free(err);
+}
+
+static void s_bundled_jobs_under_mpirun(s_fixture_t *f, int processes)
+{
+    s_job_t jobs[] = {
+        {"wordcount", {"--input", f->text, NULL}},
+        {"windowed",
+         {"--input", f->csv, "--time-column", "time", "--key-column", "key", "--value-column",
+          "value", "--window", "tumbling:1s", "--agg", "sum", NULL}},
+        {"seed-example", {"--count", "3000", NULL}},
+    };
+    for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++)
+        for (int p = 1; p <= 4; p++)
+            s_mpirun(f, &jobs[j], p, processes);
+}
+
+static void bundled_jobs_under_mpirun_match_one_process(void **state)
+{
+    s_bundled_jobs_under_mpirun(*state, 3);
+}
+
+//  ---- the plain form: rill run --workers N, rill worker --join
+
+//  Runs job in the plain form with `workers` workers, each on its own loopback address.
+//  Returns the coordinator's exit status; its stderr stays in DIR/plain.err.
+static int s_plain(s_fixture_t *f, const s_job_t *job, const char *p, int workers,
+                   const char *output, const char *coordinator_keys, const char *worker_keys)
+{
+    char listen[64], count[16];
+    snprintf(listen, sizeof listen, "tcp://127.0.0.2:%d", s_free_port());
+    snprintf(count, sizeof count, "%d", workers);
+    char *err = s_path(f->dir, "plain.err");
+    pid_t pids[8];
+    char addresses[8][32], logs[8][PATH_MAX];
+    for (int w = 0; w < workers; w++) {
+        snprintf(addresses[w], sizeof addresses[w], "127.0.0.%d", 3 + w);
+        snprintf(logs[w], sizeof logs[w], "%s/worker%d.err", f->dir, w + 1);
+        const char *args[] = {f->bin,        "worker",
+                              "--join",      listen,
+                              "--advertise", addresses[w],
+                              worker_keys ? "--keys" : "--insecure",
+                              worker_keys,   NULL};
+        pids[w] = s_spawn(args, NULL, logs[w]);
+    }
+    const char *options[] = {"--workers", count, "--listen", listen, "--advertise", "127.0.0.2",
+                             "--join-timeout", "4000", coordinator_keys ? "--keys" : "--insecure",
+                             coordinator_keys, NULL};
+    const char *args[64];
+    s_run_args(args, f->bin, job, p, options, output);
+    int rc = s_wait(s_spawn(args, NULL, err), 60000);
+    for (int w = 0; w < workers; w++) {
+        int worker = s_wait(pids[w], rc == 0 ? 20000 : 2000);
+        if (rc == 0 && worker != 0)
+            s_show(logs[w]);
+        if (rc == 0)
+            assert_int_equal(worker, 0);
+    }
+    free(err);
+    return rc;
+}
+
+static void every_exchange_pattern_crosses_processes(void **state)
+{
+    s_fixture_t *f = *state;
+    static const char *patterns[] = {"forward",   "hash",    "broadcast", "rebalance",
+                                     "rescale",   "shuffle", "global",    "custom"};
+    for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+        //  Receivers at another parallelism than the senders (forward needs the same).
+        const char *receivers = strcmp(patterns[i], "forward") == 0   ? "3"
+                                : strcmp(patterns[i], "rescale") == 0 ? "2"
+                                                                      : "4";
+        s_job_t job = {f->plugin, {"--pattern", patterns[i], "--receivers", receivers, NULL}};
+        char *expected = s_reference(f, &job, "3");
+        char *output = s_path(f->dir, "plain.txt");
+        int rc = s_plain(f, &job, "3", 2, output, f->keys, f->keys);
+        if (rc != 0) {
+            char *err = s_path(f->dir, "plain.err");
+            s_show(err);
+            free(err);
+        }
+        assert_int_equal(rc, 0);
+        char *got = test_sorted_lines(output);
+        s_expect_same(got, expected, patterns[i]);
+        unlink(output);
+        free(got);
+        free(expected);
+        free(output);
+    }
+}
+
+//  ---- security
+
+static bool s_file_has(const char *path, const char *needle)
+{
+    char *text = test_read_file(path);
+    bool found = strstr(text, needle) != NULL;
+    if (!found)
+        fprintf(stderr, "'%s' not in %s:\n%s", needle, path, text);
+    free(text);
+    return found;
+}
+
+static void a_peer_without_the_cluster_key_never_joins(void **state)
+{
+    s_fixture_t *f = *state;
+    s_job_t job = {"wordcount", {"--input", f->text, NULL}};
+    char *output = s_path(f->dir, "refused.txt"), *err = s_path(f->dir, "plain.err");
+    //  Another cluster's key, plain text against a secured coordinator, and a secured worker
+    //  against a plain-text coordinator: none gets in, the coordinator gives up and says so.
+    const char *coordinator[] = {f->keys, f->keys, NULL};
+    const char *worker[] = {f->other, NULL, f->keys};
+    for (int i = 0; i < 3; i++) {
+        int rc = s_plain(f, &job, "2", 1, output, coordinator[i], worker[i]);
+        assert_int_equal(rc, 1);
+        assert_true(s_file_has(err, "did not come within"));
+        //  Nothing of the job ran: the output file was never written.
+        assert_int_equal(access(output, F_OK), -1);
+    }
+    free(output);
+    free(err);
+}
+
+static void a_cluster_without_keys_refuses_to_start(void **state)
+{
+    s_fixture_t *f = *state;
+    char *err = NULL;
+    int rc = test_run_tool(NULL, &err, "run", "wordcount", "--workers", "1", "--listen",
+                           "tcp://127.0.0.2:1", "--", "--input", f->text, NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "--keys DIR"));
+    assert_non_null(strstr(err, "--insecure"));
+    free(err);
+    rc = test_run_tool(NULL, &err, "worker", "--join", "tcp://127.0.0.2:1", NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "--keys DIR"));
+    free(err);
+    //  --workers without an address to listen at is a usage error.
+    rc = test_run_tool(NULL, &err, "run", "wordcount", "--workers", "1", "--", "--input",
+                       f->text, NULL);
+    assert_int_equal(rc, 2);
+    free(err);
+}
+
+//  ---- failure
+
+static void a_worker_killed_mid_job_fails_it_within_seconds(void **state)
+{
+    s_fixture_t *f = *state;
+    char listen[64];
+    snprintf(listen, sizeof listen, "tcp://127.0.0.2:%d", s_free_port());
+    char *err = s_path(f->dir, "killed.err"), *log1 = s_path(f->dir, "killed1.err"),
+         *log2 = s_path(f->dir, "killed2.err");
+    const char *w1[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.3",
+                        "--keys", f->keys, NULL};
+    const char *w2[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.4",
+                        "--keys", f->keys, NULL};
+    pid_t worker1 = s_spawn(w1, NULL, log1), worker2 = s_spawn(w2, NULL, log2);
+    //  An unbounded job: it never ends by itself, so only the failure can end it.
+    const char *args[] = {f->bin,      "run",     "seed-example", "-p",        "3",
+                          "--workers", "2",       "--listen",     listen,      "--advertise",
+                          "127.0.0.2", "--keys",  f->keys,        "--",        "--unbounded",
+                          NULL};
+    pid_t coordinator = s_spawn(args, NULL, err);
+    //  Wait until the job runs (the workers said hello and got it), then kill one.
+    int64_t deadline = test_now_ms() + 20000;
+    bool running = false;
+    while (!running && test_now_ms() < deadline) {
+        usleep(100000);
+        char *text = test_read_file(err);
+        running = strstr(text, "waiting for") != NULL;
+        free(text);
+    }
+    assert_true(running);
+    usleep(1500000);
+    assert_int_equal(kill(worker1, SIGKILL), 0);
+    int64_t killed = test_now_ms();
+    int rc = s_wait(coordinator, 15000);
+    int64_t took = test_now_ms() - killed;
+    s_wait(worker1, 1000);
+    int other = s_wait(worker2, 10000);
+    if (rc != 1)
+        s_show(err);
+    assert_int_equal(rc, 1);
+    //  The message names the lost process (its rank is the order it joined in) and its pid,
+    //  and the subtasks that went with it.
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d)", (int)worker1);
+    assert_true(s_file_has(err, "lost process "));
+    assert_true(s_file_has(err, pid));
+    assert_true(s_file_has(err, "'Source' "));
+    //  Heartbeats every 500 ms, lost after 6 silent: the failure comes within a few seconds.
+    assert_true(took < 8000);
+    //  The surviving worker is stopped too, with the reason, never left hanging.
+    assert_int_equal(other, 1);
+    assert_true(s_file_has(log2, "stopped by the coordinator"));
+    free(err);
+    free(log1);
+    free(log2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bundled_jobs_under_mpirun_match_one_process),
+        cmocka_unit_test(every_exchange_pattern_crosses_processes),
+        cmocka_unit_test(a_peer_without_the_cluster_key_never_joins),
+        cmocka_unit_test(a_cluster_without_keys_refuses_to_start),
+        cmocka_unit_test(a_worker_killed_mid_job_fails_it_within_seconds),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
