@@ -6,7 +6,10 @@
     fails the job within seconds, naming it. make test installs openmpi-bin (mpirun). */
 #define _GNU_SOURCE //  asprintf
 #include "testutil.h"
+#include "rill_frame.h"
+#include "rill_plan_private.h"
 #include "rill_security.h"
+#include "rill_writer.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -389,6 +392,183 @@ static void a_cluster_without_keys_refuses_to_start(void **state)
     free(err);
 }
 
+//  ---- the data sockets themselves
+
+static int s_count_record(void *ctx, const rill_record_t *record, int input, int sender,
+                          uint64_t trace, const rill_key_hint_t *key)
+{
+    (void)record, (void)input, (void)sender, (void)trace, (void)key;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+//  A raw ROUTER standing in for a sender in another process: routing id as a writer's,
+//  CURVE with key pair `cert` against the cluster's public key (NULL: plain text).
+static zsock_t *s_raw_sender(const char *routing_id, zcert_t *cert, const char *server_key,
+                             const char *endpoint)
+{
+    zsock_t *socket = zsock_new(ZMQ_ROUTER);
+    zmq_setsockopt(zsock_resolve(socket), ZMQ_ROUTING_ID, routing_id, strlen(routing_id));
+    zsock_set_router_mandatory(socket, 1);
+    zsock_set_linger(socket, 0);
+    if (cert) {
+        zcert_apply(cert, socket);
+        zsock_set_curve_serverkey(socket, server_key);
+    }
+    zsock_set_connect_rid(socket, "r1");
+    assert_int_equal(zsock_connect(socket, "%s", endpoint), 0);
+    return socket;
+}
+
+//  Sends frame to receiver "r1" until the connection takes it (or timeout_ms): 0 or -1.
+static int s_raw_send(zsock_t *socket, const rill_buffer_t *frame, int timeout_ms)
+{
+    int64_t deadline = test_now_ms() + timeout_ms;
+    while (test_now_ms() < deadline) {
+        if (zmq_send(zsock_resolve(socket), "r1", 2, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 2 &&
+            zmq_send(zsock_resolve(socket), rill_buffer_data(frame), rill_buffer_size(frame),
+                     ZMQ_DONTWAIT) >= 0)
+            return 0;
+        usleep(5000);
+    }
+    return -1;
+}
+
+static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **state)
+{
+    s_fixture_t *f = *state;
+    char error[256];
+    rill_security_t *security = rill_security_new(f->keys, error, sizeof error);
+    assert_non_null(security);
+    char *secret = s_path(f->keys, "cluster.cert_secret");
+    zcert_t *cluster = zcert_load(secret);
+    free(secret);
+    assert_non_null(cluster);
+    //  Two senders, two receivers, placed on two processes: sender 0 (rank 0) reaches
+    //  receiver 1 (rank 1) over tcp.
+    test_pipe_t *pipe = test_pipe_new(2, 2, RILL_PATTERN_REBALANCE, NULL, NULL);
+    assert_int_equal(rill_plan_place(pipe->plan, 2, error, sizeof error), 0);
+    rill_reader_t *reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
+    rill_reader_set_network(reader, "127.0.0.2", security, 42);
+    assert_int_equal(rill_reader_bind(reader), 0);
+    const char *endpoint = rill_reader_tcp_endpoint(reader, 0);
+    assert_int_equal(strncmp(endpoint, "tcp://127.0.0.2:", 16), 0);
+    rill_buffer_t *hello = rill_buffer_new(), *data = rill_buffer_new();
+    test_frame_begin(hello, RILL_FRAME_MAGIC, RILL_FRAME_HELLO, 0, 0);
+    test_frame_begin(data, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 1);
+    test_frame_add_record(data, "one", RILL_NO_TIMESTAMP, 0);
+    int records = 0;
+
+    //  Another cluster's key, and plain text: the connection never comes up, nothing arrives
+    //  (a ROUTER that names its peer queues for it, so the sends themselves succeed).
+    zcert_t *stranger = zcert_new();
+    zsock_t *wrong = s_raw_sender("rill/e0/s0", stranger, zcert_public_txt(cluster), endpoint);
+    zsock_t *plain = s_raw_sender("rill/e0/s0", NULL, NULL, endpoint);
+    assert_int_equal(s_raw_send(wrong, hello, 1000), 0);
+    assert_int_equal(s_raw_send(wrong, data, 1000), 0);
+    assert_int_equal(s_raw_send(plain, hello, 1000), 0);
+    assert_int_equal(s_raw_send(plain, data, 1000), 0);
+    int64_t until = test_now_ms() + 1500;
+    while (test_now_ms() < until) {
+        assert_int_equal(rill_reader_receive(reader, 0, 16, s_count_record, &records), 0);
+        usleep(20000);
+    }
+    assert_int_equal(records, 0);
+    zsock_destroy(&wrong);
+    zsock_destroy(&plain);
+    zcert_destroy(&stranger);
+
+    //  A writer in plain text against it fails its handshake at once, naming the receiver.
+    assert_int_equal(rill_plan_set_remote_endpoint(pipe->plan, 0, test_pipe_receiver(pipe, 1),
+                                                   endpoint),
+                     0);
+    rill_writer_t *writer =
+        rill_writer_new(pipe->plan, test_pipe_sender(pipe, 0), NULL, 4096, 0, NULL, NULL);
+    rill_writer_set_network(writer, "127.0.0.3", NULL, 42);
+    assert_int_equal(rill_writer_connect(writer), -1);
+    assert_non_null(strstr(rill_writer_error(writer), "subtask 2/2 at tcp://127.0.0.2:"));
+    assert_non_null(strstr(rill_writer_error(writer), "handshake failed"));
+    rill_writer_destroy(&writer);
+    //  With the cluster's keys it connects, and its records arrive.
+    writer = rill_writer_new(pipe->plan, test_pipe_sender(pipe, 0), NULL, 4096, 0, NULL, NULL);
+    rill_writer_set_network(writer, "127.0.0.3", security, 42);
+    assert_int_equal(rill_writer_connect(writer), 0);
+    rill_record_t record = {"sent", 4, RILL_NO_TIMESTAMP};
+    for (int i = 0; i < 4; i++) //  round robin: two of them to receiver 2
+        assert_int_equal(rill_writer_emit(writer, &record), 0);
+    assert_int_equal(rill_writer_flush(writer), 0);
+    assert_true(test_reader_take(reader, 0, 3, s_count_record, &records) > 0);
+    assert_int_equal(records, 2);
+    records = 0;
+    rill_writer_destroy(&writer);
+    rill_reader_destroy(&reader);
+    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
+    rill_reader_set_network(reader, "127.0.0.2", security, 42);
+    assert_int_equal(rill_reader_bind(reader), 0);
+    endpoint = rill_reader_tcp_endpoint(reader, 0);
+
+    //  The cluster's key gets in; data before the handshake is refused, naming the peer.
+    zsock_t *early = s_raw_sender("rill/e0/s0", cluster, zcert_public_txt(cluster), endpoint);
+    assert_int_equal(s_raw_send(early, data, 5000), 0);
+    assert_int_equal(test_reader_take(reader, 0, 1, s_count_record, &records), -1);
+    assert_non_null(strstr(rill_reader_error(reader), "before the sender's handshake"));
+    assert_non_null(strstr(rill_reader_error(reader), "rill/e0/s0 at 127.0."));
+    zsock_destroy(&early);
+    rill_reader_destroy(&reader);
+
+    //  A handshake with another job's token is refused.
+    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
+    rill_reader_set_network(reader, "127.0.0.2", security, 42);
+    assert_int_equal(rill_reader_bind(reader), 0);
+    endpoint = rill_reader_tcp_endpoint(reader, 0);
+    zsock_t *other_job = s_raw_sender("rill/e0/s0", cluster, zcert_public_txt(cluster), endpoint);
+    assert_int_equal(s_raw_send(other_job, hello, 5000), 0);
+    assert_int_equal(test_reader_take(reader, 0, 1, s_count_record, &records), -1);
+    assert_non_null(strstr(rill_reader_error(reader), "another job"));
+    zsock_destroy(&other_job);
+    rill_reader_destroy(&reader);
+
+    //  The right token: records flow. A frame claiming sender 1 on sender 0's connection is
+    //  refused (the connection says who sends, not the frame); so is a connection that is no
+    //  sender of this edge.
+    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
+    rill_reader_set_network(reader, "127.0.0.2", security, 0);
+    assert_int_equal(rill_reader_bind(reader), 0);
+    endpoint = rill_reader_tcp_endpoint(reader, 0);
+    zsock_t *sender = s_raw_sender("rill/e0/s0", cluster, zcert_public_txt(cluster), endpoint);
+    assert_int_equal(s_raw_send(sender, hello, 5000), 0);
+    assert_int_equal(s_raw_send(sender, data, 5000), 0);
+    assert_true(test_reader_take(reader, 0, 2, s_count_record, &records) > 0);
+    assert_int_equal(records, 1);
+    rill_buffer_t *forged = rill_buffer_new();
+    test_frame_begin(forged, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 1, 1);
+    test_frame_add_record(forged, "two", RILL_NO_TIMESTAMP, 0);
+    assert_int_equal(s_raw_send(sender, forged, 5000), 0);
+    assert_int_equal(test_reader_take(reader, 0, 1, s_count_record, &records), -1);
+    assert_non_null(strstr(rill_reader_error(reader), "claiming another sender"));
+    assert_int_equal(records, 1);
+    zsock_destroy(&sender);
+    rill_reader_destroy(&reader);
+
+    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
+    rill_reader_set_network(reader, "127.0.0.2", security, 0);
+    assert_int_equal(rill_reader_bind(reader), 0);
+    endpoint = rill_reader_tcp_endpoint(reader, 0);
+    zsock_t *stray = s_raw_sender("rill/e7/s0", cluster, zcert_public_txt(cluster), endpoint);
+    assert_int_equal(s_raw_send(stray, hello, 5000), 0);
+    assert_int_equal(test_reader_take(reader, 0, 1, s_count_record, &records), -1);
+    assert_non_null(strstr(rill_reader_error(reader), "no sender of this input"));
+    zsock_destroy(&stray);
+    rill_reader_destroy(&reader);
+
+    rill_buffer_destroy(&forged);
+    rill_buffer_destroy(&hello);
+    rill_buffer_destroy(&data);
+    test_pipe_destroy(&pipe);
+    zcert_destroy(&cluster);
+    rill_security_destroy(&security);
+}
+
 //  ---- failure
 
 static void a_worker_killed_mid_job_fails_it_within_seconds(void **state)
@@ -453,6 +633,7 @@ int main(void)
         cmocka_unit_test(every_exchange_pattern_crosses_processes),
         cmocka_unit_test(a_peer_without_the_cluster_key_never_joins),
         cmocka_unit_test(a_cluster_without_keys_refuses_to_start),
+        cmocka_unit_test(data_sockets_admit_the_cluster_only_and_trust_the_connection),
         cmocka_unit_test(a_worker_killed_mid_job_fails_it_within_seconds),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

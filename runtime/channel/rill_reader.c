@@ -74,7 +74,8 @@ struct rill_reader_t {
     const char *tcp_host;
     rill_security_t *security;
     uint64_t token;
-    char error[256];
+    char peer[128]; //  while decoding a frame that came over tcp: who sent it ("" otherwise)
+    char error[384];
 };
 
 rill_reader_t *rill_reader_new(const rill_plan_t *plan, int subtask, rill_metrics_t *metrics)
@@ -320,8 +321,8 @@ static int s_update_watermark(rill_reader_t *self)
 
 static int s_bad_frame(rill_reader_t *self, s_input_t *in, const char *why)
 {
-    snprintf(self->error, sizeof self->error, "malformed frame on input %d (edge %d): %s",
-             in->edge->input_index, in->edge->id, why);
+    snprintf(self->error, sizeof self->error, "malformed frame on input %d (edge %d)%s%s: %s",
+             in->edge->input_index, in->edge->id, *self->peer ? " from " : "", self->peer, why);
     return -1;
 }
 
@@ -417,8 +418,42 @@ static int s_barrier(rill_reader_t *self, s_input_t *in, int sender, int64_t che
     return s_check_aligned(self, fn, ctx);
 }
 
+//  The sending subtask a tcp connection belongs to, from the routing id its writer gave the
+//  connection in the ZMTP handshake ("rill/e<EDGE>/s<SENDER>"): what the transport says, not
+//  what a frame claims. -1 when the frame did not come over tcp (inproc has no handshake and
+//  never leaves the process), -2 when the connection is not a sender on this input's edge.
+//  libzmq 4.3.4 names the property Identity; later ones also Routing-Id.
+static const char *s_routing_id(zmq_msg_t *msg)
+{
+    const char *routing_id = zmq_msg_gets(msg, "Routing-Id");
+    return routing_id ? routing_id : zmq_msg_gets(msg, "Identity");
+}
+
+static int s_transport_sender(const s_input_t *in, zmq_msg_t *msg)
+{
+    const char *routing_id = s_routing_id(msg);
+    if (!routing_id || !*routing_id)
+        return -1;
+    int edge, sender, length = 0;
+    if (sscanf(routing_id, "rill/e%d/s%d%n", &edge, &sender, &length) != 2 ||
+        routing_id[length] || edge != in->edge->id || sender < 0 || sender >= in->senders ||
+        !in->remote[sender])
+        return -2;
+    return sender;
+}
+
+static int s_decode(rill_reader_t *self, int input, const void *data, size_t size,
+                    int transport_sender, rill_reader_record_fn *fn, void *ctx);
+
 int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t size,
                        rill_reader_record_fn *fn, void *ctx)
+{
+    return s_decode(self, input, data, size, -1, fn, ctx);
+}
+
+//  Decodes one frame; transport_sender (>= 0) is the sender its connection belongs to.
+static int s_decode(rill_reader_t *self, int input, const void *data, size_t size,
+                    int transport_sender, rill_reader_record_fn *fn, void *ctx)
 {
     assert(input >= 0 && input < self->input_count);
     s_input_t *in = &self->inputs[input];
@@ -433,6 +468,8 @@ int rill_reader_decode(rill_reader_t *self, int input, const void *data, size_t 
         return s_bad_frame(self, in, "bad magic byte");
     if (header.sender >= in->senders || !in->by_sender[header.sender])
         return s_bad_frame(self, in, "from a sender with no channel to this subtask");
+    if (transport_sender >= 0 && header.sender != transport_sender)
+        return s_bad_frame(self, in, "claiming another sender than the connection it came on");
     if (in->ended[header.sender])
         return s_bad_frame(self, in, "arrived after the sender's END");
     //  Over tcp the first frame of a channel is the sender's HELLO (rill_writer_connect), and
@@ -542,7 +579,18 @@ int rill_reader_receive(rill_reader_t *self, int input, int max_frames, rill_rea
             return -1;
         }
         RILL_TSAN_ACQUIRE(zmq_msg_data(&msg)); //  the writer's release before sending it
-        int rc = rill_reader_decode(self, input, zmq_msg_data(&msg), zmq_msg_size(&msg), fn, ctx);
+        int sender = in->tcp ? s_transport_sender(in, &msg) : -1;
+        if (sender != -1) {
+            const char *address = zmq_msg_gets(&msg, "Peer-Address");
+            const char *routing_id = s_routing_id(&msg);
+            snprintf(self->peer, sizeof self->peer, "%.40s at %.60s",
+                     routing_id ? routing_id : "?", address ? address : "?");
+        }
+        int rc = sender == -2 ? s_bad_frame(self, in, "over a tcp connection that is no sender "
+                                                      "of this input")
+                              : s_decode(self, input, zmq_msg_data(&msg), zmq_msg_size(&msg),
+                                         sender, fn, ctx);
+        self->peer[0] = 0;
         RILL_TSAN_RELEASE(zmq_msg_data(&msg)); //  done with it: whoever frees it acquires
         zmq_msg_close(&msg);
         if (rc)

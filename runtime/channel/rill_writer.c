@@ -69,6 +69,7 @@ typedef struct {
     rill_channel_metrics_t *metrics; //  NULL when not counting
     const char *endpoint;            //  where it listens; remote: over tcp, in another process
     bool remote;
+    bool up; //  remote: its connection's handshake succeeded
 } s_target_t;
 
 typedef struct {
@@ -307,47 +308,92 @@ void rill_writer_set_network(rill_writer_t *self, const char *host, rill_securit
     self->token = token;
 }
 
+static int s_send(rill_writer_t *self, s_output_t *out, s_target_t *target, zmq_msg_t *msg);
+
 //  How long a tcp channel may take to come up before the job gives up on it.
 #define S_HANDSHAKE_MS 15000
 
-//  The handshake on a tcp channel: tcp (and CURVE) connect asynchronously, and a ROUTER
-//  refuses (ROUTER_MANDATORY) to route to a peer whose connection is not up yet. So the first
-//  frame, HELLO with the job's token, is retried until it is taken: then the channel is up,
-//  and the receiver knows it is this job's. A peer that never admits us (another key, gone)
-//  is named after the deadline rather than waited for.
-static int s_handshake(rill_writer_t *self, s_output_t *out, s_target_t *target)
+#define S_HANDSHAKE_EVENTS                                                                      \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                           \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
+//  The target whose endpoint a monitor event names (the connect string may carry a source
+//  address first: "tcp://SRC:0;HOST:PORT"), or NULL.
+static s_target_t *s_target_at(s_output_t *out, const char *address)
 {
-    uint8_t hello[sizeof(rill_frame_header_t)];
+    for (int t = 0; t < out->hi - out->lo; t++) {
+        s_target_t *target = &out->targets[t];
+        if (target->remote && strstr(address, target->endpoint + 6))
+            return target;
+    }
+    return NULL;
+}
+
+//  The handshake on the tcp channels of an output: tcp and CURVE connect in the background,
+//  and a ROUTER that names its peers (CONNECT_ROUTING_ID) queues for them before they are up.
+//  So the writer watches its socket's handshakes (libzmq's monitor) until every remote
+//  receiver's succeeded, and fails on a refusal (another key, plain text against CURVE) or
+//  after the deadline, naming the receiver. Then each channel's first frame, HELLO with the
+//  job's token, tells its receiver the channel belongs to this job.
+static int s_handshake(rill_writer_t *self, s_output_t *out, zsock_t *monitor)
+{
+    int waiting = 0;
+    for (int t = 0; t < out->hi - out->lo; t++)
+        waiting += out->targets[t].remote;
+    uint64_t deadline = rill_clock_ns() + (uint64_t)S_HANDSHAKE_MS * 1000000ull;
+    const char *why = NULL;
+    s_target_t *failed = NULL;
+    while (waiting > 0 && !why) {
+        zmq_pollitem_t item = {zsock_resolve(monitor), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) <= 0) {
+            if (rill_clock_ns() > deadline)
+                why = "no handshake within 15 s";
+            else if (self->blocked && self->blocked(self->blocked_ctx))
+                return s_fail(self, "%s", "stopped while connecting");
+            continue;
+        }
+        zmsg_t *event = zmsg_recv(monitor);
+        zframe_t *head = event ? zmsg_first(event) : NULL;
+        char *address = event && zmsg_size(event) == 2 ? zframe_strdup(zmsg_last(event)) : NULL;
+        if (head && address && zframe_size(head) >= 2) {
+            uint16_t kind;
+            memcpy(&kind, zframe_data(head), sizeof kind);
+            s_target_t *target = s_target_at(out, address);
+            if (target && kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !target->up) {
+                target->up = true;
+                waiting--;
+            } else if (target && kind != ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                failed = target;
+                why = kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                          ? "it refused our key (the two processes hold different cluster keys)"
+                          : "the handshake failed (one side runs CURVE, the other plain text?)";
+            }
+        }
+        zstr_free(&address);
+        zmsg_destroy(&event);
+    }
+    if (why) {
+        for (int t = 0; !failed && t < out->hi - out->lo; t++)
+            if (out->targets[t].remote && !out->targets[t].up)
+                failed = &out->targets[t];
+        const rill_plan_operator_t *to = rill_plan_operator(self->plan, out->edge->to);
+        snprintf(self->error, sizeof self->error, "cannot reach '%s' subtask %d/%d at %s: %s",
+                 to->name, failed->receiver + 1, to->parallelism, failed->endpoint, why);
+        return -1;
+    }
     rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_HELLO,
                                   (uint16_t)self->subtask->index, 0, (int64_t)self->token};
-    memcpy(hello, &header, sizeof header);
-    uint64_t deadline = rill_clock_ns() + (uint64_t)S_HANDSHAKE_MS * 1000000ull;
-    for (;;) {
-        int rc = 0;
-        if (out->router)
-            rc = zmq_send(out->handle, target->routing_id, target->routing_id_size,
-                          ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        if (rc >= 0)
-            rc = zmq_send(out->handle, hello, sizeof hello, ZMQ_DONTWAIT);
-        if (rc >= 0)
-            return 0;
-        if (errno != EHOSTUNREACH && errno != EAGAIN)
-            break;
-        if (rill_clock_ns() > deadline) {
-            errno = ETIMEDOUT;
-            break;
-        }
-        if (self->blocked && self->blocked(self->blocked_ctx))
-            return s_fail(self, "%s", "stopped while connecting");
-        zclock_sleep(2);
+    for (int t = 0; t < out->hi - out->lo; t++) {
+        s_target_t *target = &out->targets[t];
+        if (!target->remote)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init_size(&msg, sizeof header);
+        memcpy(zmq_msg_data(&msg), &header, sizeof header);
+        if (s_send(self, out, target, &msg))
+            return -1;
     }
-    const rill_plan_operator_t *to = rill_plan_operator(self->plan, out->edge->to);
-    snprintf(self->error, sizeof self->error,
-             "cannot reach '%s' subtask %d/%d at %s: %s (is that process running, and does it "
-             "hold the same cluster keys?)",
-             to->name, target->receiver + 1, to->parallelism, target->endpoint,
-             errno == ETIMEDOUT ? "no handshake within 15 s" : zmq_strerror(errno));
-    return -1;
+    return 0;
 }
 
 int rill_writer_connect(rill_writer_t *self)
@@ -366,7 +412,14 @@ int rill_writer_connect(rill_writer_t *self)
         const int *channels;
         int count =
             rill_plan_channels_from(self->plan, out->edge->id, self->subtask->index, &channels);
+        //  Over tcp the connection itself says who sends on it: its routing id goes to the
+        //  receiver in the handshake (rill_reader.c checks each frame against it).
+        char routing_id[32];
+        snprintf(routing_id, sizeof routing_id, "rill/e%d/s%d", out->edge->id,
+                 self->subtask->index);
+        zmq_setsockopt(out->handle, ZMQ_ROUTING_ID, routing_id, strlen(routing_id));
         bool secured = false;
+        zsock_t *monitor = NULL; //  watches the tcp handshakes, made before the first connect
         for (int c = 0; c < count; c++) {
             const rill_plan_channel_t *ch = rill_plan_channel(self->plan, channels[c]);
             s_target_t *target = &out->targets[ch->to_index - out->lo];
@@ -379,6 +432,14 @@ int rill_writer_connect(rill_writer_t *self)
                     return s_fail(self, "no tcp address for a channel to another process "
                                         "(got '%s')", ch->endpoint);
                 target->remote = true;
+                if (!monitor) {
+                    char name[64];
+                    snprintf(name, sizeof name, "inproc://rill-handshake-%p", (void *)out);
+                    if (zmq_socket_monitor(out->handle, name, S_HANDSHAKE_EVENTS) ||
+                        !(monitor = zsock_new_pair(name)))
+                        return s_fail(self, "cannot watch the tcp handshakes: %s",
+                                      zmq_strerror(errno));
+                }
                 //  CURVE applies to the socket's tcp connections; its inproc ones have no
                 //  handshake and stay as they are.
                 if (self->security && !secured) {
@@ -392,12 +453,18 @@ int rill_writer_connect(rill_writer_t *self)
                                     : zsock_connect(out->socket, "%s", ch->endpoint);
             } else
                 rc = zsock_connect(out->socket, "%s", ch->endpoint);
-            if (rc)
+            if (rc) {
+                zsock_destroy(&monitor);
                 return s_fail(self, "cannot connect to %s", ch->endpoint);
+            }
         }
-        for (int t = 0; t < out->hi - out->lo; t++)
-            if (out->targets[t].remote && s_handshake(self, out, &out->targets[t]))
+        if (monitor) {
+            int rc = s_handshake(self, out, monitor);
+            zmq_socket_monitor(out->handle, NULL, 0);
+            zsock_destroy(&monitor);
+            if (rc)
                 return -1;
+        }
     }
     return 0;
 }
