@@ -5,11 +5,11 @@
     single-process run's; a peer without the cluster's key never joins; a worker killed mid-job
     fails the job within seconds, naming it. make test installs openmpi-bin (mpirun). */
 #define _GNU_SOURCE //  asprintf
-#include "testutil.h"
 #include "rill_frame.h"
 #include "rill_plan_private.h"
 #include "rill_security.h"
 #include "rill_writer.h"
+#include "testutil.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,11 +26,11 @@
 //  ---- fixtures
 
 typedef struct {
-    char *dir;      //  temporary: inputs, outputs, keys
-    char *keys;     //  the cluster certificate
-    char *other;    //  a certificate of another cluster
-    char *text;     //  wordcount's input
-    char *csv;      //  windowed's input
+    char *dir;   //  temporary: inputs, outputs, keys
+    char *keys;  //  the cluster certificate
+    char *other; //  a certificate of another cluster
+    char *text;  //  wordcount's input
+    char *csv;   //  windowed's input
     char bin[PATH_MAX];
     char plugin[PATH_MAX]; //  tests/exchange-patterns.so
 } s_fixture_t;
@@ -228,7 +228,7 @@ static void s_mpirun(s_fixture_t *f, const s_job_t *job, int p, int processes)
         args[n++] = "-n";
         args[n++] = "1";
         snprintf(addresses[r], sizeof addresses[r], "127.0.0.%d", 2 + r);
-        const char *options[] = {"--listen",    listen, "--keys", f->keys,
+        const char *options[] = {"--listen",    listen,       "--keys", f->keys,
                                  "--advertise", addresses[r], NULL};
         s_run_args(args + n, f->bin, job, parallelism, options, output);
         while (args[n])
@@ -286,16 +286,22 @@ static int s_plain(s_fixture_t *f, const s_job_t *job, const char *p, int worker
     for (int w = 0; w < workers; w++) {
         snprintf(addresses[w], sizeof addresses[w], "127.0.0.%d", 3 + w);
         snprintf(logs[w], sizeof logs[w], "%s/worker%d.err", f->dir, w + 1);
-        const char *args[] = {f->bin,        "worker",
-                              "--join",      listen,
-                              "--advertise", addresses[w],
+        const char *args[] = {f->bin,
+                              "worker",
+                              "--join",
+                              listen,
+                              "--advertise",
+                              addresses[w],
                               worker_keys ? "--keys" : "--insecure",
-                              worker_keys,   NULL};
+                              worker_keys,
+                              NULL};
         pids[w] = s_spawn(args, NULL, logs[w]);
     }
-    const char *options[] = {"--workers", count, "--listen", listen, "--advertise", "127.0.0.2",
-                             "--join-timeout", "4000", coordinator_keys ? "--keys" : "--insecure",
-                             coordinator_keys, NULL};
+    const char *options[] = {
+        "--workers",      count,         "--listen",
+        listen,           "--advertise", "127.0.0.2",
+        "--join-timeout", "4000",        coordinator_keys ? "--keys" : "--insecure",
+        coordinator_keys, NULL};
     const char *args[64];
     s_run_args(args, f->bin, job, p, options, output);
     int rc = s_wait(s_spawn(args, NULL, err), 60000);
@@ -313,8 +319,8 @@ static int s_plain(s_fixture_t *f, const s_job_t *job, const char *p, int worker
 static void every_exchange_pattern_crosses_processes(void **state)
 {
     s_fixture_t *f = *state;
-    static const char *patterns[] = {"forward",   "hash",    "broadcast", "rebalance",
-                                     "rescale",   "shuffle", "global",    "custom"};
+    static const char *patterns[] = {"forward", "hash",    "broadcast", "rebalance",
+                                     "rescale", "shuffle", "global",    "custom"};
     for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
         //  Receivers at another parallelism than the senders (forward needs the same).
         const char *receivers = strcmp(patterns[i], "forward") == 0   ? "3"
@@ -364,6 +370,11 @@ static void a_peer_without_the_cluster_key_never_joins(void **state)
         int rc = s_plain(f, &job, "2", 1, output, coordinator[i], worker[i]);
         assert_int_equal(rc, 1);
         assert_true(s_file_has(err, "did not come within"));
+        assert_true(s_file_has(err, "refused, the last with"));
+        //  The worker hears of it and stops at once rather than wait for a job.
+        char *log = s_path(f->dir, "worker1.err");
+        assert_true(s_file_has(log, "the coordinator refused this process"));
+        free(log);
         //  Nothing of the job ran: the output file was never written.
         assert_int_equal(access(output, F_OK), -1);
     }
@@ -386,8 +397,8 @@ static void a_cluster_without_keys_refuses_to_start(void **state)
     assert_non_null(strstr(err, "--keys DIR"));
     free(err);
     //  --workers without an address to listen at is a usage error.
-    rc = test_run_tool(NULL, &err, "run", "wordcount", "--workers", "1", "--", "--input",
-                       f->text, NULL);
+    rc = test_run_tool(NULL, &err, "run", "wordcount", "--workers", "1", "--", "--input", f->text,
+                       NULL);
     assert_int_equal(rc, 2);
     free(err);
 }
@@ -479,9 +490,8 @@ static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **
     zcert_destroy(&stranger);
 
     //  A writer in plain text against it fails its handshake at once, naming the receiver.
-    assert_int_equal(rill_plan_set_remote_endpoint(pipe->plan, 0, test_pipe_receiver(pipe, 1),
-                                                   endpoint),
-                     0);
+    assert_int_equal(
+        rill_plan_set_remote_endpoint(pipe->plan, 0, test_pipe_receiver(pipe, 1), endpoint), 0);
     rill_writer_t *writer =
         rill_writer_new(pipe->plan, test_pipe_sender(pipe, 0), NULL, 4096, 0, NULL, NULL);
     rill_writer_set_network(writer, "127.0.0.3", NULL, 42);
@@ -578,15 +588,15 @@ static void a_worker_killed_mid_job_fails_it_within_seconds(void **state)
     snprintf(listen, sizeof listen, "tcp://127.0.0.2:%d", s_free_port());
     char *err = s_path(f->dir, "killed.err"), *log1 = s_path(f->dir, "killed1.err"),
          *log2 = s_path(f->dir, "killed2.err");
-    const char *w1[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.3",
-                        "--keys", f->keys, NULL};
-    const char *w2[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.4",
-                        "--keys", f->keys, NULL};
+    const char *w1[] = {f->bin,      "worker", "--join", listen, "--advertise",
+                        "127.0.0.3", "--keys", f->keys,  NULL};
+    const char *w2[] = {f->bin,      "worker", "--join", listen, "--advertise",
+                        "127.0.0.4", "--keys", f->keys,  NULL};
     pid_t worker1 = s_spawn(w1, NULL, log1), worker2 = s_spawn(w2, NULL, log2);
     //  An unbounded job: it never ends by itself, so only the failure can end it.
-    const char *args[] = {f->bin,      "run",     "seed-example", "-p",        "3",
-                          "--workers", "2",       "--listen",     listen,      "--advertise",
-                          "127.0.0.2", "--keys",  f->keys,        "--",        "--unbounded",
+    const char *args[] = {f->bin,      "run",    "seed-example", "-p",   "3",
+                          "--workers", "2",      "--listen",     listen, "--advertise",
+                          "127.0.0.2", "--keys", f->keys,        "--",   "--unbounded",
                           NULL};
     pid_t coordinator = s_spawn(args, NULL, err);
     //  Wait until the job runs (the workers said hello and got it), then kill one.

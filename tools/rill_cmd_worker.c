@@ -51,13 +51,25 @@ int rill_cmd_worker(int argc, char **argv)
     int option;
     while ((option = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (option) {
-        case OPT_JOIN: cluster_options.coordinator = optarg; break;
-        case OPT_KEYS: cluster_options.keys = optarg; break;
-        case OPT_INSECURE: cluster_options.insecure = true; break;
-        case OPT_ADVERTISE: cluster_options.advertise = optarg; break;
-        case 'h': s_usage(stdout); return RILL_EXIT_OK;
-        case ':': return s_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return s_usage_error("unknown option '%s'", argv[optind - 1]);
+        case OPT_JOIN:
+            cluster_options.coordinator = optarg;
+            break;
+        case OPT_KEYS:
+            cluster_options.keys = optarg;
+            break;
+        case OPT_INSECURE:
+            cluster_options.insecure = true;
+            break;
+        case OPT_ADVERTISE:
+            cluster_options.advertise = optarg;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return RILL_EXIT_OK;
+        case ':':
+            return s_usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return s_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

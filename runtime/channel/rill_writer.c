@@ -366,7 +366,7 @@ static int s_handshake(rill_writer_t *self, s_output_t *out, zsock_t *monitor)
                 failed = target;
                 why = kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
                           ? "it refused our key (the two processes hold different cluster keys)"
-                          : "the handshake failed (one side runs CURVE, the other plain text?)";
+                          : "the handshake failed (another cluster's keys, or plain text against CURVE)";
             }
         }
         zstr_free(&address);

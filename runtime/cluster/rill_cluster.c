@@ -50,6 +50,11 @@ struct rill_cluster_t {
     char *endpoints;
     bool go;
     int failed_rank;
+    //  The control socket's handshakes (libzmq's monitor): peers refused so far, and why the
+    //  last one was.
+    zsock_t *monitor;
+    int refused;
+    char refusal[160];
     char error[1024];
 };
 
@@ -81,6 +86,9 @@ void rill_cluster_destroy(rill_cluster_t **self_p)
     if (!self_p || !*self_p)
         return;
     rill_cluster_t *self = *self_p;
+    if (self->monitor)
+        zmq_socket_monitor(zsock_resolve(self->control), NULL, 0);
+    zsock_destroy(&self->monitor);
     zsock_destroy(&self->control);
     rill_security_destroy(&self->security);
     for (int r = 0; self->peers && r < self->size; r++) {
@@ -150,6 +158,14 @@ rill_cluster_t *rill_cluster_new(const rill_cluster_options_t *options, char *er
     //  the job's own heartbeat messages, which are what decide that a peer is lost.
     zsock_set_heartbeat_ivl(self->control, self->heartbeat_ms);
     zsock_set_heartbeat_timeout(self->control, self->heartbeat_ms * S_LOST_AFTER_BEATS);
+    //  A refused handshake (another key, plain text against CURVE) is told, not only waited
+    //  out: the coordinator counts them for its message, a worker stops at once.
+    char name[64];
+    snprintf(name, sizeof name, "inproc://rill-control-%p", (void *)self);
+    if (zmq_socket_monitor(zsock_resolve(self->control), name,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
+        self->monitor = zsock_new_pair(name);
     if (self->coordinator) {
         self->peers = zmalloc(sizeof(s_peer_t) * (size_t)self->size);
         if (self->security)
@@ -162,10 +178,9 @@ rill_cluster_t *rill_cluster_new(const rill_cluster_options_t *options, char *er
     } else {
         if (self->security)
             rill_security_client(self->security, self->control);
-        int rc = self->advertise[0]
-                     ? zsock_connect(self->control, "tcp://%s:0;%s", self->advertise,
-                                     options->coordinator + 6)
-                     : zsock_connect(self->control, "%s", options->coordinator);
+        int rc = self->advertise[0] ? zsock_connect(self->control, "tcp://%s:0;%s", self->advertise,
+                                                    options->coordinator + 6)
+                                    : zsock_connect(self->control, "%s", options->coordinator);
         if (rc < 0) {
             s_error(self, "cannot connect to %s: %s", options->coordinator, zmq_strerror(errno));
             goto fail;
@@ -350,7 +365,9 @@ static void s_on_hello(rill_cluster_t *self, zframe_t *id, const char *seen, zms
         peer->pid = atoi(pid);
         //  No address of its own given: the one its connection came from, as seen here.
         snprintf(peer->advertise, sizeof peer->advertise, "%s",
-                 advertise && *advertise ? advertise : seen ? seen : host);
+                 advertise && *advertise ? advertise
+                 : seen                  ? seen
+                                         : host);
         peer->last_seen_ms = zclock_mono();
     }
     zstr_free(&rank_text);
@@ -494,9 +511,47 @@ static bool s_all_workers(const rill_cluster_t *self, s_state_t state)
     return true;
 }
 
+//  Takes the monitor's events. A worker refused by the coordinator fails; the coordinator
+//  counts whom it refused.
+static rill_cluster_event_t s_take_refusals(rill_cluster_t *self)
+{
+    while (self->monitor && (zsock_events(self->monitor) & ZMQ_POLLIN)) {
+        zmsg_t *event = zmsg_recv(self->monitor);
+        zframe_t *head = event ? zmsg_first(event) : NULL;
+        if (!head || zframe_size(head) < 6) {
+            zmsg_destroy(&event);
+            break;
+        }
+        uint16_t kind;
+        uint32_t value;
+        memcpy(&kind, zframe_data(head), sizeof kind);
+        memcpy(&value, zframe_data(head) + 2, sizeof value);
+        char *where = zmsg_size(event) > 1 ? zframe_strdup(zmsg_last(event)) : NULL;
+        self->refused++;
+        if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            snprintf(self->refusal, sizeof self->refusal,
+                     "a key that is not the cluster's (ZAP status %u) on %s", value,
+                     where ? where : "?");
+        else
+            snprintf(
+                self->refusal, sizeof self->refusal,
+                "a failed handshake (another cluster's keys, or plain text against CURVE) on %s",
+                where ? where : "?");
+        zstr_free(&where);
+        zmsg_destroy(&event);
+        if (!self->coordinator) {
+            s_error(self, "the coordinator refused this process: %s", self->refusal);
+            return RILL_CLUSTER_FAILED;
+        }
+    }
+    return RILL_CLUSTER_NOTHING;
+}
+
 rill_cluster_event_t rill_cluster_service(rill_cluster_t *self, rill_metrics_t *metrics)
 {
-    rill_cluster_event_t event = RILL_CLUSTER_NOTHING;
+    rill_cluster_event_t event = s_take_refusals(self);
+    if (event == RILL_CLUSTER_FAILED)
+        return event;
     while (event != RILL_CLUSTER_FAILED && (zsock_events(self->control) & ZMQ_POLLIN)) {
         zmsg_t *msg = zmsg_recv(self->control);
         if (!msg)
@@ -510,8 +565,7 @@ rill_cluster_event_t rill_cluster_service(rill_cluster_t *self, rill_metrics_t *
     s_heartbeat(self, metrics);
     if (event != RILL_CLUSTER_FAILED && s_check_peers(self) == RILL_CLUSTER_FAILED)
         event = RILL_CLUSTER_FAILED;
-    if (self->coordinator && event == RILL_CLUSTER_NOTHING &&
-        s_all_workers(self, S_DONE))
+    if (self->coordinator && event == RILL_CLUSTER_NOTHING && s_all_workers(self, S_DONE))
         event = RILL_CLUSTER_FINISHED;
     return event;
 }
@@ -528,7 +582,14 @@ static int s_wait(rill_cluster_t *self, bool (*done)(rill_cluster_t *), int time
             return -1;
         }
         if (timeout_ms && zclock_mono() - start > timeout_ms) {
-            s_error(self, "%s did not come within %d ms", waiting_for, timeout_ms);
+            if (self->refused)
+                s_error(self,
+                        "%s did not come within %d ms; %d connection%s refused, the last "
+                        "with %s",
+                        waiting_for, timeout_ms, self->refused,
+                        self->refused == 1 ? " was" : "s were", self->refusal);
+            else
+                s_error(self, "%s did not come within %d ms", waiting_for, timeout_ms);
             return -1;
         }
         zmq_pollitem_t item = {zsock_resolve(self->control), 0, ZMQ_POLLIN, 0};

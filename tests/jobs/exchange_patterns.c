@@ -60,11 +60,21 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     int option;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (option) {
-        case 'p': pattern = optarg; break;
-        case 'r': receivers = atoi(optarg); break;
-        case 'c': count = atol(optarg); break;
-        case 'o': output = optarg; break;
-        default: fprintf(stderr, "exchange-patterns: bad option\n"); return 2;
+        case 'p':
+            pattern = optarg;
+            break;
+        case 'r':
+            receivers = atoi(optarg);
+            break;
+        case 'c':
+            count = atol(optarg);
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        default:
+            fprintf(stderr, "exchange-patterns: bad option\n");
+            return 2;
         }
     }
     if (!output || count < 0) {
