@@ -20,6 +20,7 @@
 #define _GNU_SOURCE //  nftw, usleep
 #include "rill.h"
 #include "rill_bench_limits.h"
+#include "rill_bench_cluster.h"
 #include "rill_bench_util.h"
 #include "rill_bench_words.h"
 #include "rill_bench_zipf.h"
@@ -695,15 +696,17 @@ static void s_checkpoints(const char *corpus, uint64_t scale, int runs)
 
 int main(int argc, char **argv)
 {
-    //  --checkpoints runs section 7 alone (on the cached text corpus).
-    bool only_checkpoints = false;
+    //  --checkpoints runs section 7 alone (on the cached text corpus), --cluster section 8.
+    bool only_checkpoints = false, only_cluster = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             s_quick = true;
         else if (strcmp(argv[i], "--checkpoints") == 0)
             only_checkpoints = true;
+        else if (strcmp(argv[i], "--cluster") == 0)
+            only_cluster = true;
         else {
-            fprintf(stderr, "usage: rill-bench [--quick] [--checkpoints]\n");
+            fprintf(stderr, "usage: rill-bench [--quick] [--checkpoints] [--cluster]\n");
             return 2;
         }
     }
@@ -719,7 +722,7 @@ int main(int argc, char **argv)
                sysconf(_SC_NPROCESSORS_ONLN), S_TEXT_RUNS, S_ZIPF_RUNS);
     printf("(* peak RSS: the run's own, above what its forked process started with)\n");
     size_t bytes = (s_quick ? 10u : 100u) << 20;
-    if (!only_checkpoints) {
+    if (!only_checkpoints && !only_cluster) {
         s_forward(scale);
         s_trace_cost(scale);
     }
@@ -732,8 +735,15 @@ int main(int argc, char **argv)
             *strrchr(build, '/') = 0;
     }
     const char *corpus = bench_corpus(*build ? build : ".", bytes);
+    //  The rill tool beside this binary runs section 8's processes.
+    char tool[4200];
+    snprintf(tool, sizeof tool, "%s/bin/rill", *build ? build : ".");
     if (only_checkpoints) {
         s_checkpoints(corpus, scale, s_quick ? 1 : 3);
+        return 0;
+    }
+    if (only_cluster) {
+        bench_cluster(tool, corpus, s_quick ? 1 : 3);
         return 0;
     }
     char title[160];
@@ -766,5 +776,6 @@ int main(int argc, char **argv)
            counter_ns, counter_ns * 12 / 1638, counter_ns * 12);
     s_flat();
     s_checkpoints(corpus, scale, s_quick ? 1 : 3);
+    bench_cluster(tool, corpus, s_quick ? 1 : 3);
     return 0;
 }
