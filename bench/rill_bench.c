@@ -164,8 +164,9 @@ static void s_forward(uint64_t scale)
             s_row(cases[i].label, "FAILED", "", 0, "", 0);
             continue;
         }
-        //  Each record is 8 bytes plus a 12-byte header in a frame with a 16-byte header.
-        size_t per_frame = cases[i].timeout == 0 ? 1 : (cases[i].batch - 16) / 20;
+        //  Each record is 8 bytes plus a 12-byte header in a frame with a 20-byte header
+        //  (RILL_FRAME_HEADER_SIZE).
+        size_t per_frame = cases[i].timeout == 0 ? 1 : (cases[i].batch - 20) / 20;
         if (per_frame < 1)
             per_frame = 1;
         double frames = bench_zmq_frames_per_second(16 + per_frame * 20, 200000 / scale);

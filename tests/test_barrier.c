@@ -81,7 +81,9 @@ static void s_record(s_fixture_t *self, int sender, const char *text)
 static void s_control_frame(s_fixture_t *self, int sender, uint8_t kind, int64_t value)
 {
     rill_frame_header_t header = {RILL_FRAME_MAGIC, kind, (uint16_t)sender, 0, value};
-    rill_buffer_set(self->frame, &header, sizeof header);
+    uint8_t bytes[RILL_FRAME_HEADER_SIZE];
+    rill_frame_header_put(bytes, &header);
+    rill_buffer_set(self->frame, bytes, sizeof bytes);
 }
 
 static void s_barrier(s_fixture_t *self, int sender, int64_t checkpoint)

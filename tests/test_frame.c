@@ -2,13 +2,160 @@
     every combination of their flags, and entries and frames crafted by hand (truncated,
     malformed, unknown flags, varints not in their shortest form, huge lengths) rejected by the
     decoder with a message and without reading a byte past the frame (run it under ASan: every
-    truncated entry below sits in a heap block of exactly its own size). The frame has no
-    version field: its magic byte is the only check that a frame is ours. */
+    truncated entry below sits in a heap block of exactly its own size). The header and the
+    entries' integers are checked against exact byte images, which hold on any host: frames
+    cross hosts over tcp, so the layout is little-endian by definition, not by accident. */
 #include "rill_frame.h"
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+//  ---- the header
+
+static void a_header_put_then_got_is_the_same_header(void **state)
+{
+    //  Every kind, and each field at its extremes.
+    const rill_frame_header_t headers[] = {
+        {RILL_FRAME_MAGIC, RILL_FRAME_DATA, 3, 1638, 0},
+        {RILL_FRAME_MAGIC, RILL_FRAME_BARRIER, UINT16_MAX, UINT32_MAX, INT64_MAX},
+        {RILL_FRAME_MAGIC, RILL_FRAME_END, 0, 0, INT64_MIN},
+        {RILL_FRAME_MAGIC, RILL_FRAME_IDLE, 0x0102, 0x03040506, -1},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        //  One byte more than a header, to see that putting one writes exactly its size, and
+        //  that a frame longer than its header (entries follow) reads the same.
+        uint8_t bytes[RILL_FRAME_HEADER_SIZE + 1];
+        memset(bytes, 0xee, sizeof bytes);
+        rill_frame_header_put(bytes, &headers[i]);
+        assert_int_equal(bytes[RILL_FRAME_HEADER_SIZE], 0xee);
+        for (size_t size = RILL_FRAME_HEADER_SIZE; size <= sizeof bytes; size++) {
+            rill_frame_header_t got;
+            memset(&got, 0, sizeof got);
+            assert_int_equal(rill_frame_header_get(bytes, size, &got), 0);
+            assert_int_equal(got.magic, RILL_FRAME_MAGIC);
+            assert_int_equal(got.kind, headers[i].kind);
+            assert_int_equal(got.sender, headers[i].sender);
+            assert_int_equal(got.count, headers[i].count);
+            assert_int_equal(got.value, headers[i].value);
+        }
+    }
+}
+
+static void a_header_is_the_same_twenty_bytes_on_every_host(void **state)
+{
+    //  Fields whose bytes all differ, so any byte out of place shows; the layout is the one
+    //  rill_frame.h documents, integers little-endian whatever the host's order.
+    rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_BARRIER, 0x0102, 0x03040506,
+                                  0x0708090a0b0c0d0e};
+    const uint8_t expected[] = {
+        0x52, 0x01, 0x08, 0x00,                        //  magic 'R', version 1, kind, reserved
+        0x02, 0x01, 0x00, 0x00,                        //  sender, reserved
+        0x06, 0x05, 0x04, 0x03,                        //  count
+        0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08, 0x07 //  value
+    };
+    assert_int_equal(RILL_FRAME_HEADER_SIZE, sizeof expected);
+    assert_int_equal(RILL_FRAME_VERSION, 1);
+    uint8_t bytes[RILL_FRAME_HEADER_SIZE];
+    rill_frame_header_put(bytes, &header);
+    assert_memory_equal(bytes, expected, sizeof expected);
+    //  And the image reads back as those fields: the decoder swaps on a big-endian host too.
+    rill_frame_header_t got;
+    assert_int_equal(rill_frame_header_get(expected, sizeof expected, &got), 0);
+    assert_int_equal(got.kind, RILL_FRAME_BARRIER);
+    assert_int_equal(got.sender, 0x0102);
+    assert_int_equal(got.count, 0x03040506);
+    assert_int_equal(got.value, 0x0708090a0b0c0d0e);
+    //  A negative value goes as two's complement.
+    header.value = -2;
+    rill_frame_header_put(bytes, &header);
+    const uint8_t minus_two[] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    assert_memory_equal(bytes + 12, minus_two, sizeof minus_two);
+}
+
+//  rill_frame_header_get on the first `size` bytes of `bytes`, from a heap block of exactly
+//  that size (ASan sees a read past it). Asserts that a refused header leaves h alone.
+static int s_get_header(const uint8_t *bytes, size_t size)
+{
+    uint8_t *copy = malloc(size ? size : 1);
+    assert_non_null(copy);
+    memcpy(copy, bytes, size);
+    rill_frame_header_t h, untouched;
+    memset(&h, 0x5a, sizeof h);
+    memcpy(&untouched, &h, sizeof h);
+    int rc = rill_frame_header_get(copy, size, &h);
+    if (rc)
+        assert_memory_equal(&h, &untouched, sizeof h);
+    free(copy);
+    return rc;
+}
+
+static void a_header_of_another_version_is_refused(void **state)
+{
+    rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_DATA, 1, 0, 0};
+    uint8_t bytes[RILL_FRAME_HEADER_SIZE];
+    rill_frame_header_put(bytes, &header);
+    assert_int_equal(s_get_header(bytes, sizeof bytes), 0);
+    const uint8_t versions[] = {0, 2, 0x81, 255};
+    for (size_t v = 0; v < sizeof versions; v++) {
+        bytes[1] = versions[v];
+        assert_int_equal(s_get_header(bytes, sizeof bytes), -1);
+    }
+}
+
+static void a_header_with_a_reserved_byte_set_is_refused(void **state)
+{
+    rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_END, 1, 0, 0};
+    uint8_t bytes[RILL_FRAME_HEADER_SIZE];
+    const size_t reserved[] = {3, 6, 7};
+    for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
+        for (unsigned bit = 1; bit < 0x100; bit <<= 1) {
+            rill_frame_header_put(bytes, &header);
+            bytes[reserved[r]] = (uint8_t)bit;
+            if (s_get_header(bytes, sizeof bytes) != -1)
+                fail_msg("reserved byte %zu set to %#x was accepted", reserved[r], bit);
+        }
+}
+
+static void a_header_with_a_bad_magic_byte_is_refused(void **state)
+{
+    rill_frame_header_t header = {'X', RILL_FRAME_END, 0, 0, 0};
+    uint8_t bytes[RILL_FRAME_HEADER_SIZE];
+    rill_frame_header_put(bytes, &header);
+    assert_int_equal(s_get_header(bytes, sizeof bytes), -1);
+}
+
+static void a_header_cut_short_is_refused(void **state)
+{
+    rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_BARRIER, 7, 9, 42};
+    uint8_t bytes[RILL_FRAME_HEADER_SIZE];
+    rill_frame_header_put(bytes, &header);
+    for (size_t size = 0; size < RILL_FRAME_HEADER_SIZE; size++)
+        if (s_get_header(bytes, size) != -1)
+            fail_msg("a header cut to %zu of %d bytes was accepted", size, RILL_FRAME_HEADER_SIZE);
+    assert_int_equal(s_get_header(bytes, RILL_FRAME_HEADER_SIZE), 0);
+}
+
+static void the_little_endian_helpers_put_the_low_byte_first(void **state)
+{
+    uint8_t bytes[8];
+    rill_frame_put_le16(bytes, 0x0102);
+    assert_memory_equal(bytes, ((uint8_t[]){0x02, 0x01}), 2);
+    assert_int_equal(rill_frame_get_le16(bytes), 0x0102);
+    rill_frame_put_le32(bytes, 0x01020304);
+    assert_memory_equal(bytes, ((uint8_t[]){0x04, 0x03, 0x02, 0x01}), 4);
+    assert_int_equal(rill_frame_get_le32(bytes), 0x01020304);
+    rill_frame_put_le64(bytes, 0x0102030405060708ull);
+    assert_memory_equal(bytes, ((uint8_t[]){0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01}), 8);
+    assert_int_equal(rill_frame_get_le64(bytes), 0x0102030405060708ull);
+    //  Any address: a field after a one-byte flag is not aligned.
+    uint8_t unaligned[9] = {0};
+    rill_frame_put_le64(unaligned + 1, UINT64_MAX - 1);
+    assert_int_equal(unaligned[1], 0xfe);
+    assert_int_equal(rill_frame_get_le64(unaligned + 1), UINT64_MAX - 1);
+}
+
+//  ---- entries
 
 //  Decodes one entry from [at, end); asserts it is a record and returns it.
 static rill_frame_entry_t s_get_record(const uint8_t **at, const uint8_t *end)
@@ -60,15 +207,89 @@ static void a_traced_record_carries_its_trace_id_after_the_timestamp(void **stat
     size_t size = rill_frame_record_size(3, 9, 0xfeedbeefcafeull, NULL);
     assert_int_equal(size, 1 + 1 + 8 + 8 + 3);
     rill_frame_put_record(frame, "abc", 3, 9, 0xfeedbeefcafeull, NULL);
-    uint64_t trace;
-    memcpy(&trace, frame + 2 + 8, sizeof trace);
-    assert_int_equal(trace, 0xfeedbeefcafeull);
+    assert_int_equal(rill_frame_get_le64(frame + 2 + 8), 0xfeedbeefcafeull);
     const uint8_t *at = frame;
     rill_frame_entry_t entry = s_get_record(&at, frame + size);
     assert_int_equal(entry.trace, 0xfeedbeefcafeull);
     assert_int_equal(entry.record.size, 3);
     assert_memory_equal(entry.record.data, "abc", 3);
     assert_int_equal(entry.record.timestamp, 9);
+}
+
+static void the_integers_of_an_entry_are_little_endian_on_every_host(void **state)
+{
+    //  Every 8-byte field at once (timestamp, trace id, key hash), then the hash edge's short
+    //  form and a watermark: their exact bytes, and those bytes decoded.
+    rill_key_hint_t computed = {0x2122232425262728ull, -1, 0};
+    uint8_t bytes[64];
+    uint8_t *end =
+        rill_frame_put_record(bytes, "x", 1, 0x0102030405060708, 0x1112131415161718ull, &computed);
+    const uint8_t full[] = {RILL_ENTRY_TIMESTAMP | RILL_ENTRY_TRACED | RILL_ENTRY_KEY_HASH,
+                            1,
+                            0x08,
+                            0x07,
+                            0x06,
+                            0x05,
+                            0x04,
+                            0x03,
+                            0x02,
+                            0x01, //  timestamp
+                            0x18,
+                            0x17,
+                            0x16,
+                            0x15,
+                            0x14,
+                            0x13,
+                            0x12,
+                            0x11, //  trace id
+                            0x28,
+                            0x27,
+                            0x26,
+                            0x25,
+                            0x24,
+                            0x23,
+                            0x22,
+                            0x21, //  key hash
+                            'x'};
+    assert_int_equal(end - bytes, sizeof full);
+    assert_memory_equal(bytes, full, sizeof full);
+    const uint8_t *at = full;
+    rill_frame_entry_t entry = s_get_record(&at, full + sizeof full);
+    assert_int_equal(entry.record.timestamp, 0x0102030405060708);
+    assert_int_equal(entry.trace, 0x1112131415161718ull);
+    assert_int_equal(entry.key.hash, 0x2122232425262728ull);
+
+    rill_key_hint_t range = {0x3132333435363738ull, 0, 1};
+    end = rill_frame_put_record(bytes, "y", 1, RILL_NO_TIMESTAMP, 0, &range);
+    const uint8_t keyed[] = {RILL_ENTRY_KEY_HASH | RILL_ENTRY_KEY_RANGE,
+                             1,
+                             0x38,
+                             0x37,
+                             0x36,
+                             0x35,
+                             0x34,
+                             0x33,
+                             0x32,
+                             0x31,
+                             0, //  key offset
+                             1, //  key size
+                             'y'};
+    assert_int_equal(end - bytes, sizeof keyed);
+    assert_memory_equal(bytes, keyed, sizeof keyed);
+    at = keyed;
+    entry = s_get_record(&at, keyed + sizeof keyed);
+    assert_int_equal(entry.key.hash, 0x3132333435363738ull);
+
+    end = rill_frame_put_watermark(bytes, -2);
+    const uint8_t watermark[] = {
+        RILL_ENTRY_WATERMARK, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(end - bytes, sizeof watermark);
+    assert_memory_equal(bytes, watermark, sizeof watermark);
+    at = watermark;
+    const char *why = NULL;
+    assert_int_equal(rill_frame_get_entry(&at, watermark + sizeof watermark, &entry, &why),
+                     RILL_ENTRY_IS_WATERMARK);
+    assert_int_equal(entry.watermark, -2);
 }
 
 static void records_follow_one_another_and_an_empty_record_is_a_record(void **state)
@@ -310,7 +531,7 @@ static int s_decode_key(uint64_t hash, uint8_t flags, uint8_t offset, uint8_t si
     uint8_t rest[32];
     uint8_t *at = rest;
     *at++ = 3;
-    memcpy(at, &hash, sizeof hash);
+    rill_frame_put_le64(at, hash);
     at += sizeof hash;
     if (flags & RILL_ENTRY_KEY_RANGE) {
         *at++ = offset;
@@ -342,8 +563,7 @@ static void fields_that_say_nothing_are_rejected(void **state)
 {
     //  A timestamp field holding "no timestamp", a trace id of 0: each has a shorter form.
     uint8_t rest[16] = {1};
-    int64_t none = RILL_NO_TIMESTAMP;
-    memcpy(rest + 1, &none, sizeof none);
+    rill_frame_put_le64(rest + 1, (uint64_t)RILL_NO_TIMESTAMP);
     rest[9] = 'x';
     assert_int_equal(s_decode_crafted(RILL_ENTRY_TIMESTAMP, rest, 10), -1);
     memset(rest + 1, 0, 8);
@@ -420,7 +640,7 @@ static void a_frame_shorter_than_its_header_is_rejected(void **state)
     s_wire_t *wire = *state;
     test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_END, 0, 0);
     rill_buffer_t *short_frame = rill_buffer_new();
-    rill_buffer_set(short_frame, rill_buffer_data(wire->frame), sizeof(rill_frame_header_t) - 1);
+    rill_buffer_set(short_frame, rill_buffer_data(wire->frame), RILL_FRAME_HEADER_SIZE - 1);
     rill_buffer_destroy(&wire->frame);
     wire->frame = short_frame;
     s_expect_rejected(wire, "shorter than its header");
@@ -440,6 +660,16 @@ static void a_frame_with_a_bad_magic_byte_is_rejected(void **state)
     test_frame_begin(wire->frame, 'X', RILL_FRAME_DATA, 0, 1);
     test_frame_add_record(wire->frame, "a", 1, 0);
     s_expect_rejected(wire, "bad magic byte");
+    assert_int_equal(wire->records, 0);
+}
+
+static void a_frame_with_a_reserved_header_byte_set_is_rejected(void **state)
+{
+    s_wire_t *wire = *state;
+    test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 1);
+    test_frame_add_record(wire->frame, "a", 1, 0);
+    test_frame_poke(wire->frame, 6, 1);
+    s_expect_rejected(wire, "reserved header byte");
     assert_int_equal(wire->records, 0);
 }
 
@@ -490,9 +720,8 @@ static void a_record_length_past_the_end_of_the_frame_is_rejected(void **state)
     //  ZeroMQ's in-message limit, so its bytes live in a heap block of their own (ASan).
     uint8_t header[16] = {RILL_ENTRY_TIMESTAMP};
     uint8_t *end = rill_frame_put_varint(header + 1, 1000);
-    int64_t timestamp = 0;
-    memcpy(end, &timestamp, sizeof timestamp);
-    rill_buffer_append(wire->frame, header, (size_t)(end - header) + sizeof timestamp);
+    rill_frame_put_le64(end, 0); //  the timestamp
+    rill_buffer_append(wire->frame, header, (size_t)(end - header) + sizeof(int64_t));
     rill_buffer_append(wire->frame, "abcde", 5);
     s_expect_rejected(wire, "truncated record");
     assert_int_equal(wire->records, 0);
@@ -504,9 +733,10 @@ static void a_huge_record_length_is_rejected(void **state)
     test_frame_begin(wire->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 0, 1);
     uint8_t header[8] = {RILL_ENTRY_TRACED};
     uint8_t *end = rill_frame_put_varint(header + 1, RILL_RECORD_MAX_SIZE);
-    uint64_t trace = 1;
+    uint8_t trace[8];
+    rill_frame_put_le64(trace, 1);
     rill_buffer_append(wire->frame, header, (size_t)(end - header));
-    rill_buffer_append(wire->frame, &trace, sizeof trace);
+    rill_buffer_append(wire->frame, trace, sizeof trace);
     rill_buffer_append(wire->frame, "0123456789", 10);
     s_expect_rejected(wire, "truncated record");
 }
@@ -561,9 +791,17 @@ static void a_control_frame_with_a_body_is_rejected(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_header_put_then_got_is_the_same_header),
+        cmocka_unit_test(a_header_is_the_same_twenty_bytes_on_every_host),
+        cmocka_unit_test(a_header_of_another_version_is_refused),
+        cmocka_unit_test(a_header_with_a_reserved_byte_set_is_refused),
+        cmocka_unit_test(a_header_with_a_bad_magic_byte_is_refused),
+        cmocka_unit_test(a_header_cut_short_is_refused),
+        cmocka_unit_test(the_little_endian_helpers_put_the_low_byte_first),
         cmocka_unit_test(a_record_put_then_got_has_the_same_bytes_and_timestamp),
         cmocka_unit_test(a_record_without_a_timestamp_spends_no_bytes_on_it),
         cmocka_unit_test(a_traced_record_carries_its_trace_id_after_the_timestamp),
+        cmocka_unit_test(the_integers_of_an_entry_are_little_endian_on_every_host),
         cmocka_unit_test(records_follow_one_another_and_an_empty_record_is_a_record),
         cmocka_unit_test(a_watermark_entry_is_told_apart_from_a_record),
         cmocka_unit_test(every_flag_combination_and_size_round_trips),
@@ -581,6 +819,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_empty_frame_is_rejected, s_wire_setup, s_wire_teardown),
         cmocka_unit_test_setup_teardown(a_frame_with_a_bad_magic_byte_is_rejected, s_wire_setup,
                                         s_wire_teardown),
+        cmocka_unit_test_setup_teardown(a_frame_with_a_reserved_header_byte_set_is_rejected,
+                                        s_wire_setup, s_wire_teardown),
         cmocka_unit_test(a_frame_of_an_unknown_kind_is_rejected),
         cmocka_unit_test_setup_teardown(a_frame_from_a_sender_with_no_channel_is_rejected,
                                         s_wire_setup, s_wire_teardown),

@@ -216,6 +216,34 @@ static void a_sender_outside_the_rescale_group_is_rejected(void **state)
     s_fixture_destroy(&self);
 }
 
+static void a_frame_of_another_version_is_refused_saying_so(void **state)
+{
+    //  A peer built for another frame version (across hosts, a rolling upgrade): the error
+    //  names the version and the input, not just "malformed", and nothing is handed on.
+    const uint8_t versions[] = {2, 0};
+    const char *messages[] = {"frame version 2, this build speaks 1",
+                              "frame version 0, this build speaks 1"};
+    for (size_t v = 0; v < sizeof versions; v++) {
+        s_fixture_t *self = s_fixture_new(2, 1, RILL_PATTERN_REBALANCE);
+        test_frame_begin(self->frame, RILL_FRAME_MAGIC, RILL_FRAME_DATA, 1, 1);
+        test_frame_add_record(self->frame, "from elsewhere", 0, 0);
+        test_frame_poke(self->frame, 1, versions[v]);
+        assert_int_equal(test_frame_send(self->sender, self->frame), 0);
+        assert_int_equal(test_reader_take(self->reader, 0, 1, s_on_record, self), -1);
+        const char *error = rill_reader_error(self->reader);
+        if (!strstr(error, messages[v]) || !strstr(error, "on input 0"))
+            fail_msg("error '%s' lacks '%s' or the input", error, messages[v]);
+        assert_int_equal(self->record_count, 0);
+        //  Only the version differs: the same frame from this build is decoded.
+        test_frame_poke(self->frame, 1, RILL_FRAME_VERSION);
+        assert_int_equal(test_frame_send(self->sender, self->frame), 0);
+        assert_int_equal(test_reader_take(self->reader, 0, 1, s_on_record, self), 1);
+        assert_int_equal(self->record_count, 1);
+        assert_string_equal(self->records[0], "from elsewhere");
+        s_fixture_destroy(&self);
+    }
+}
+
 static void the_watermark_is_the_minimum_over_channels_and_never_goes_back(void **state)
 {
     s_fixture_t *self = s_fixture_new(3, 1, RILL_PATTERN_REBALANCE);
@@ -432,6 +460,7 @@ int main(void)
         cmocka_unit_test(the_input_finishes_once_every_channel_delivered_end),
         cmocka_unit_test(a_second_end_or_data_after_end_from_one_sender_is_rejected),
         cmocka_unit_test(a_sender_outside_the_rescale_group_is_rejected),
+        cmocka_unit_test(a_frame_of_another_version_is_refused_saying_so),
         cmocka_unit_test(the_watermark_is_the_minimum_over_channels_and_never_goes_back),
         cmocka_unit_test(a_watermark_is_seen_in_order_with_the_records_around_it),
         cmocka_unit_test(an_ended_channel_no_longer_holds_the_watermark),

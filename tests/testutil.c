@@ -410,7 +410,9 @@ void test_frame_begin(rill_buffer_t *frame, uint8_t magic, uint8_t kind, uint16_
 {
     rill_frame_header_t header = {magic, kind, sender, count, 0};
     rill_buffer_reset(frame);
-    assert_int_equal(rill_buffer_append(frame, &header, sizeof header), 0);
+    uint8_t *at = rill_buffer_reserve(frame, RILL_FRAME_HEADER_SIZE);
+    assert_non_null(at);
+    rill_frame_header_put(at, &header);
 }
 
 void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
@@ -435,6 +437,18 @@ void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark)
     rill_frame_put_watermark(at, watermark);
 }
 
+void test_frame_poke(rill_buffer_t *frame, size_t offset, uint8_t byte)
+{
+    size_t size = rill_buffer_size(frame);
+    assert_true(offset < size);
+    uint8_t *copy = malloc(size);
+    assert_non_null(copy);
+    memcpy(copy, rill_buffer_data(frame), size);
+    copy[offset] = byte;
+    assert_int_equal(rill_buffer_set(frame, copy, size), 0);
+    free(copy);
+}
+
 int test_frame_send(zsock_t *socket, const rill_buffer_t *frame)
 {
     return zmq_send(zsock_resolve(socket), rill_buffer_data(frame), rill_buffer_size(frame), 0) < 0
@@ -445,7 +459,9 @@ int test_frame_send(zsock_t *socket, const rill_buffer_t *frame)
 int test_frame_send_control(zsock_t *socket, uint8_t kind, uint16_t sender)
 {
     rill_frame_header_t header = {RILL_FRAME_MAGIC, kind, sender, 0, 0};
-    return zmq_send(zsock_resolve(socket), &header, sizeof header, 0) < 0 ? -1 : 0;
+    uint8_t bytes[RILL_FRAME_HEADER_SIZE];
+    rill_frame_header_put(bytes, &header);
+    return zmq_send(zsock_resolve(socket), bytes, sizeof bytes, 0) < 0 ? -1 : 0;
 }
 
 int test_reader_take(rill_reader_t *reader, int input, int frames, rill_reader_record_fn *fn,

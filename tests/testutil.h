@@ -107,6 +107,9 @@ void test_frame_add_record(rill_buffer_t *frame, const char *text, int64_t times
 void test_frame_add_keyed_record(rill_buffer_t *frame, const char *text, int64_t timestamp,
                                  uint64_t trace, const rill_key_hint_t *key);
 void test_frame_add_watermark(rill_buffer_t *frame, int64_t watermark);
+//  Overwrites byte `offset` of a frame built by hand, to forge what the helpers above never
+//  write (another version, a reserved byte set).
+void test_frame_poke(rill_buffer_t *frame, size_t offset, uint8_t byte);
 //  Sends the frame as one message on a socket from test_pipe_connect; 0 or -1.
 int test_frame_send(zsock_t *socket, const rill_buffer_t *frame);
 //  A control frame (END, IDLE) from sender: header only.

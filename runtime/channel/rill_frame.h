@@ -3,16 +3,36 @@
     so the receiver knows which channel it came from (end-of-stream counting, watermarks).
     Inline helpers: the writer serializes with them, the reader decodes with them.
 
+    Frames are about to cross hosts (tcp, issue 14), so the format owes nothing to the host:
+    every integer is little-endian, put and got through rill_frame_put_le* / rill_frame_get_le*
+    (a plain load or store on a little-endian host, a byte swap on a big-endian one), and the
+    header is a byte layout, not a C struct copied whole. The header is
+    RILL_FRAME_HEADER_SIZE (20) bytes:
+
+        byte  0      magic 0x52 ('R'): a cheap check that a frame is ours
+        byte  1      version, RILL_FRAME_VERSION (1)
+        byte  2      kind (rill_frame_kind_t)
+        byte  3      reserved, 0
+        bytes 4-5    sender: the subtask index within the sending operator (u16)
+        bytes 6-7    reserved, 0
+        bytes 8-11   count: entries in a DATA frame (u32)
+        bytes 12-19  value: a BARRIER's checkpoint id, 0 otherwise (i64)
+
+    Bytes 0 and 1 keep their meaning in every version, so a receiver can tell a peer speaking
+    another version from garbage and say so. Reserved bytes must be 0: a later version may give
+    them a meaning, and this one refuses what it cannot read rather than guess.
+
     An entry starts with a flags byte. A watermark is the byte RILL_ENTRY_WATERMARK and the
     8-byte watermark. A record is the flags, its size as a varint, then only the fields its
     flags announce, in this order: timestamp (8 bytes; absent means RILL_NO_TIMESTAMP), trace
     id (8), key hash (8), key offset and size (varints, only with the hash), then its bytes. An
-    8-byte record with no timestamp takes 10 bytes, where a fixed header made it 20.
+    8-byte record with no timestamp takes 10 bytes, where a fixed header made it 20. Entries
+    are packed without padding.
 
-    Decoding is strict, so a frame decodes one way or is refused: unknown flag bits, a varint
-    longer than it must be or than 32 bits, a size past the frame, a key range past the record,
-    a hash of 0, a timestamp field holding RILL_NO_TIMESTAMP are all errors. Integers are
-    little-endian (fields are copied with memcpy: entries are packed without padding). */
+    Decoding is strict, so a frame decodes one way or is refused: a header of another version
+    or with a reserved byte set, unknown flag bits, a varint longer than it must be or than 32
+    bits, a size past the frame, a key range past the record, a hash of 0, a timestamp field
+    holding RILL_NO_TIMESTAMP are all errors. */
 #ifndef RILL_FRAME_H_INCLUDED
 #define RILL_FRAME_H_INCLUDED
 
@@ -37,7 +57,11 @@ typedef enum {
 } rill_frame_kind_t;
 
 #define RILL_FRAME_MAGIC 0x52u //  'R': a cheap check that a frame is ours
+#define RILL_FRAME_VERSION 1u  //  the header layout above; a frame of another is refused
+#define RILL_FRAME_HEADER_SIZE 20
 
+//  A header as decoded (rill_frame_header_get), or to encode (rill_frame_header_put); its
+//  layout in memory is the host's and never goes on the wire.
 typedef struct {
     uint8_t magic;
     uint8_t kind;
@@ -45,6 +69,88 @@ typedef struct {
     uint32_t count;  //  entries (records and watermarks) in a DATA frame
     int64_t value;   //  control event payload: a BARRIER's checkpoint id (END, IDLE: 0)
 } rill_frame_header_t;
+
+//  Little-endian integers at any address. memcpy is how C reads and writes unaligned bytes
+//  without undefined behaviour; compilers turn it into one load or store. The swap is a
+//  constant condition, not an #if, so it compiles (and is type-checked) on every host and
+//  costs nothing where it does not run.
+#if !defined(__BYTE_ORDER__) || !defined(__ORDER_BIG_ENDIAN__)
+#error "rill_frame.h: the compiler does not say the host's byte order (__BYTE_ORDER__)"
+#endif
+#define RILL_FRAME_HOST_IS_BIG_ENDIAN (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+
+static inline void rill_frame_put_le16(uint8_t *at, uint16_t value)
+{
+    if (RILL_FRAME_HOST_IS_BIG_ENDIAN)
+        value = __builtin_bswap16(value);
+    memcpy(at, &value, sizeof value);
+}
+
+static inline void rill_frame_put_le32(uint8_t *at, uint32_t value)
+{
+    if (RILL_FRAME_HOST_IS_BIG_ENDIAN)
+        value = __builtin_bswap32(value);
+    memcpy(at, &value, sizeof value);
+}
+
+static inline void rill_frame_put_le64(uint8_t *at, uint64_t value)
+{
+    if (RILL_FRAME_HOST_IS_BIG_ENDIAN)
+        value = __builtin_bswap64(value);
+    memcpy(at, &value, sizeof value);
+}
+
+static inline uint16_t rill_frame_get_le16(const uint8_t *at)
+{
+    uint16_t value;
+    memcpy(&value, at, sizeof value);
+    return RILL_FRAME_HOST_IS_BIG_ENDIAN ? __builtin_bswap16(value) : value;
+}
+
+static inline uint32_t rill_frame_get_le32(const uint8_t *at)
+{
+    uint32_t value;
+    memcpy(&value, at, sizeof value);
+    return RILL_FRAME_HOST_IS_BIG_ENDIAN ? __builtin_bswap32(value) : value;
+}
+
+static inline uint64_t rill_frame_get_le64(const uint8_t *at)
+{
+    uint64_t value;
+    memcpy(&value, at, sizeof value);
+    return RILL_FRAME_HOST_IS_BIG_ENDIAN ? __builtin_bswap64(value) : value;
+}
+
+//  Writes h at `at` (RILL_FRAME_HEADER_SIZE bytes) in the layout above, with this build's
+//  version and zero reserved bytes. The magic is h's, so a test can forge a bad one.
+static inline void rill_frame_header_put(uint8_t *at, const rill_frame_header_t *h)
+{
+    at[0] = h->magic;
+    at[1] = RILL_FRAME_VERSION;
+    at[2] = h->kind;
+    at[3] = 0;
+    rill_frame_put_le16(at + 4, h->sender);
+    at[6] = 0;
+    at[7] = 0;
+    rill_frame_put_le32(at + 8, h->count);
+    rill_frame_put_le64(at + 12, (uint64_t)h->value);
+}
+
+//  Reads the header at the start of a frame of `size` bytes into h. 0, or -1 when the frame is
+//  shorter than a header, its magic is not ours, its version is not RILL_FRAME_VERSION or a
+//  reserved byte is not 0 (h is then left alone). The kind is the caller's to check.
+static inline int rill_frame_header_get(const uint8_t *at, size_t size, rill_frame_header_t *h)
+{
+    if (size < RILL_FRAME_HEADER_SIZE || at[0] != RILL_FRAME_MAGIC || at[1] != RILL_FRAME_VERSION ||
+        at[3] || at[6] || at[7])
+        return -1;
+    h->magic = at[0];
+    h->kind = at[2];
+    h->sender = rill_frame_get_le16(at + 4);
+    h->count = rill_frame_get_le32(at + 8);
+    h->value = (int64_t)rill_frame_get_le64(at + 12);
+    return 0;
+}
 
 //  The flags byte of an entry.
 #define RILL_ENTRY_TIMESTAMP 0x01u //  an 8-byte event timestamp follows
@@ -177,7 +283,7 @@ static inline uint8_t *rill_frame_put_record(uint8_t *at, const void *data, uint
         //  every varint one byte.
         at[0] = RILL_ENTRY_KEY_HASH | RILL_ENTRY_KEY_RANGE;
         at[1] = (uint8_t)size;
-        memcpy(at + 2, &key->hash, sizeof key->hash);
+        rill_frame_put_le64(at + 2, key->hash);
         at[10] = (uint8_t)key->offset;
         at[11] = (uint8_t)key->size;
         rill_frame_copy(at + 12, data, size);
@@ -188,17 +294,17 @@ static inline uint8_t *rill_frame_put_record(uint8_t *at, const void *data, uint
     at = rill_frame_put_varint(at, size);
     if (timestamp != RILL_NO_TIMESTAMP) {
         *flags |= RILL_ENTRY_TIMESTAMP;
-        memcpy(at, &timestamp, sizeof timestamp);
+        rill_frame_put_le64(at, (uint64_t)timestamp);
         at += sizeof timestamp;
     }
     if (trace) {
         *flags |= RILL_ENTRY_TRACED;
-        memcpy(at, &trace, sizeof trace);
+        rill_frame_put_le64(at, trace);
         at += sizeof trace;
     }
     if (key && key->hash) {
         *flags |= RILL_ENTRY_KEY_HASH;
-        memcpy(at, &key->hash, sizeof key->hash);
+        rill_frame_put_le64(at, key->hash);
         at += sizeof key->hash;
         if (key->offset >= 0) {
             *flags |= RILL_ENTRY_KEY_RANGE;
@@ -214,16 +320,18 @@ static inline uint8_t *rill_frame_put_record(uint8_t *at, const void *data, uint
 static inline uint8_t *rill_frame_put_watermark(uint8_t *at, int64_t watermark)
 {
     *at++ = RILL_ENTRY_WATERMARK;
-    memcpy(at, &watermark, sizeof watermark);
+    rill_frame_put_le64(at, (uint64_t)watermark);
     return at + sizeof watermark;
 }
 
-//  Reads the 8-byte field at *at within end into out. 0, or -1 when truncated.
+//  Reads the 8-byte little-endian field at *at within end into out (a uint64_t or int64_t).
+//  0, or -1 when truncated.
 static inline int rill_frame_get_u64(const uint8_t **at, const uint8_t *end, void *out)
 {
     if ((size_t)(end - *at) < sizeof(uint64_t))
         return -1;
-    memcpy(out, *at, sizeof(uint64_t));
+    uint64_t value = rill_frame_get_le64(*at);
+    memcpy(out, &value, sizeof value);
     *at += sizeof(uint64_t);
     return 0;
 }
@@ -258,8 +366,7 @@ static inline int rill_frame_get_entry(const uint8_t **at, const uint8_t *end,
         //  The usual record on a hash edge, every varint one byte. Anything wrong with it falls
         //  through to the checks below, which say what.
         size_t size = p[0], offset = p[9], key_size = p[10];
-        uint64_t hash;
-        memcpy(&hash, p + 1, sizeof hash);
+        uint64_t hash = rill_frame_get_le64(p + 1);
         if (hash && offset + key_size <= size && (size_t)(end - p - 11) >= size) {
             entry->record = (rill_record_t){p + 11, size, RILL_NO_TIMESTAMP};
             entry->trace = 0;

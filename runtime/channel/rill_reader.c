@@ -326,6 +326,25 @@ static int s_bad_frame(rill_reader_t *self, s_input_t *in, const char *why)
     return -1;
 }
 
+//  Says why rill_frame_header_get refused a frame's header. The magic and version bytes mean
+//  the same in every version, so a peer built for another version is named as such: once
+//  frames cross hosts, that is the likely cause and the one an operator can fix.
+static int s_bad_header(rill_reader_t *self, s_input_t *in, const uint8_t *at, size_t size)
+{
+    if (size >= 2 && at[0] == RILL_FRAME_MAGIC && at[1] != RILL_FRAME_VERSION) {
+        char why[64];
+        snprintf(why, sizeof why, "frame version %u, this build speaks %u", (unsigned)at[1],
+                 RILL_FRAME_VERSION);
+        return s_bad_frame(self, in, why);
+    }
+    if (size < RILL_FRAME_HEADER_SIZE)
+        return s_bad_frame(self, in, "shorter than its header");
+    if (at[0] != RILL_FRAME_MAGIC)
+        return s_bad_frame(self, in, "bad magic byte");
+    assert(at[3] || at[6] || at[7]); //  the only reason left: keep in step with the decoder
+    return s_bad_frame(self, in, "a reserved header byte that is not 0");
+}
+
 //  Ends the alignment of self->aligning (aligned, or declined), unblocks every channel and
 //  hands on the frames held back, in the order they came. 0 or -1.
 static int s_release(rill_reader_t *self, bool declined, rill_reader_record_fn *fn, void *ctx)
@@ -460,12 +479,9 @@ static int s_decode(rill_reader_t *self, int input, const void *data, size_t siz
     const uint8_t *at = data;
     const uint8_t *end = at + size;
     rill_frame_header_t header;
-    if (size < sizeof header)
-        return s_bad_frame(self, in, "shorter than its header");
-    memcpy(&header, at, sizeof header);
-    at += sizeof header;
-    if (header.magic != RILL_FRAME_MAGIC)
-        return s_bad_frame(self, in, "bad magic byte");
+    if (rill_frame_header_get(at, size, &header))
+        return s_bad_header(self, in, at, size);
+    at += RILL_FRAME_HEADER_SIZE;
     if (header.sender >= in->senders || !in->by_sender[header.sender])
         return s_bad_frame(self, in, "from a sender with no channel to this subtask");
     if (transport_sender >= 0 && header.sender != transport_sender)

@@ -182,7 +182,7 @@ static int s_batch_open(s_pool_t *pool, s_batch_t *batch)
         pool->allocated++;
     }
     batch->capacity = pool->capacity;
-    batch->size = sizeof(rill_frame_header_t);
+    batch->size = RILL_FRAME_HEADER_SIZE; //  filled in when the batch is sent
     batch->count = 0;
     batch->records = 0;
     batch->payload = 0;
@@ -517,7 +517,7 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
         return 0;
     rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_DATA,
                                   (uint16_t)self->subtask->index, batch->count, 0};
-    memcpy(batch->data, &header, sizeof header);
+    rill_frame_header_put(batch->data, &header);
     //  The sent batch holds a reference on the pool it goes back to (dropped in s_free_batch).
     s_pool_t *pool = batch->capacity == self->pool->capacity ? self->pool : NULL;
     if (pool)
@@ -764,8 +764,8 @@ static int s_control(rill_writer_t *self, rill_frame_kind_t kind, int64_t value)
             rill_frame_header_t header = {RILL_FRAME_MAGIC, (uint8_t)kind,
                                           (uint16_t)self->subtask->index, 0, value};
             zmq_msg_t msg;
-            zmq_msg_init_size(&msg, sizeof header);
-            memcpy(zmq_msg_data(&msg), &header, sizeof header);
+            zmq_msg_init_size(&msg, RILL_FRAME_HEADER_SIZE);
+            rill_frame_header_put(zmq_msg_data(&msg), &header);
             if (s_send(self, out, &out->targets[t], &msg))
                 return -1;
         }

@@ -4,8 +4,11 @@
     decoded in order by one fresh reader, so END, IDLE and watermark entries build up state
     across frames as they would on a live channel. The corpus was rewritten when records got
     their variable header (same frames and defects as before, plus keyed records on the sum's
-    hash edges: sum_keyed_records). Any input must end in 0 or a clear error:
-    never a crash, an out-of-bounds read or a watermark that goes back. */
+    hash edges: sum_keyed_records), and again when the frame header became the versioned,
+    little-endian 20 bytes of rill_frame.h (same frames and defects, plus the forward frames
+    from a peer of another version, other_version, and with a reserved byte set,
+    reserved_byte_set). Any input must end in 0 or a clear error: never a crash, an
+    out-of-bounds read or a watermark that goes back. */
 #include "rill.h"
 #include "rill_metrics_private.h"
 #include "rill_metrics.h"
