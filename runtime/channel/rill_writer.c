@@ -388,8 +388,8 @@ static int s_handshake(rill_writer_t *self, s_output_t *out, zsock_t *monitor)
         if (!target->remote)
             continue;
         zmq_msg_t msg;
-        zmq_msg_init_size(&msg, sizeof header);
-        memcpy(zmq_msg_data(&msg), &header, sizeof header);
+        zmq_msg_init_size(&msg, RILL_FRAME_HEADER_SIZE);
+        rill_frame_header_put(zmq_msg_data(&msg), &header);
         if (s_send(self, out, target, &msg))
             return -1;
     }
