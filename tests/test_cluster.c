@@ -12,6 +12,7 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -636,6 +637,124 @@ static void a_worker_killed_mid_job_fails_it_within_seconds(void **state)
     free(log2);
 }
 
+//  ---- checkpoints across processes
+
+//  Whether some checkpoint in dir has completed (its _metadata is written last).
+static bool s_checkpoint_completed(const char *dir)
+{
+    DIR *folder = opendir(dir);
+    bool found = false;
+    struct dirent *entry;
+    while (folder && !found && (entry = readdir(folder))) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s/_metadata", dir, entry->d_name);
+        found = access(path, F_OK) == 0;
+    }
+    if (folder)
+        closedir(folder);
+    return found;
+}
+
+//  Starts the plain form of wordcount, streaming, checkpoints every 50 ms into checkpoints
+//  (and restoring from them with restore), with two workers: fills pids (coordinator, worker
+//  1, worker 2).
+static void s_spawn_checkpointed(s_fixture_t *f, const char *input, const char *checkpoints,
+                                 bool restore, const char *output, pid_t *pids)
+{
+    char listen[64];
+    snprintf(listen, sizeof listen, "tcp://127.0.0.2:%d", s_free_port());
+    char *err = s_path(f->dir, "checkpointed.err");
+    const char *w1[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.3",
+                        "--keys", f->keys, NULL};
+    const char *w2[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.4",
+                        "--keys", f->keys, NULL};
+    pids[1] = s_spawn(w1, NULL, NULL);
+    pids[2] = s_spawn(w2, NULL, NULL);
+    //  Every record in a frame of its own: slow enough to be killed in the middle.
+    const char *args[40] = {f->bin,      "run",       "wordcount",        "-p",
+                            "3",         "--mode",    "streaming",        "--buffer-timeout",
+                            "0",         "--checkpoint-interval",          "50",
+                            "--checkpoint-dir",       checkpoints,        "--workers",
+                            "2",         "--listen",  listen,             "--advertise",
+                            "127.0.0.2", "--keys",    f->keys};
+    int n = 0;
+    while (args[n])
+        n++;
+    if (restore) {
+        args[n++] = "--restore";
+        args[n++] = checkpoints;
+    }
+    const char *rest[] = {"--", "--input", input, "--output", output, NULL};
+    for (int i = 0; rest[i]; i++)
+        args[n++] = rest[i];
+    args[n] = NULL;
+    pids[0] = s_spawn(args, NULL, err);
+    free(err);
+}
+
+static void a_killed_worker_s_job_resumes_exactly_once_with_restore(void **state)
+{
+    s_fixture_t *f = *state;
+    char *input = s_path(f->dir, "many-words.txt"), *output = s_path(f->dir, "counts.txt"),
+         *expected_path = s_path(f->dir, "expected.txt"),
+         *checkpoints = s_path(f->dir, "checkpoints");
+    FILE *file = fopen(input, "w");
+    assert_non_null(file);
+    unsigned seed = 11;
+    for (int line = 0; line < 120000; line++) {
+        for (int w = 0; w < 8; w++) {
+            seed = seed * 1103515245u + 12345u;
+            fprintf(file, "w%u ", (seed >> 8) % 300);
+        }
+        fputc('\n', file);
+    }
+    assert_int_equal(fclose(file), 0);
+    assert_int_equal(mkdir(checkpoints, 0700), 0);
+    //  The fault-free run, in one process: every count update, as a multiset of lines.
+    const char *alone[] = {f->bin,   "run",      "wordcount", "-p",       "3",
+                           "--mode", "streaming", "--",       "--input",  input,
+                           "--output", expected_path, NULL};
+    assert_int_equal(s_wait(s_spawn(alone, NULL, NULL), 60000), 0);
+    char *expected = test_sorted_lines(expected_path);
+
+    pid_t pids[3];
+    s_spawn_checkpointed(f, input, checkpoints, false, output, pids);
+    int64_t deadline = test_now_ms() + 30000;
+    while (!s_checkpoint_completed(checkpoints) && test_now_ms() < deadline)
+        usleep(5000);
+    assert_true(s_checkpoint_completed(checkpoints));
+    assert_int_equal(kill(pids[1], SIGKILL), 0);
+    int rc = s_wait(pids[0], 20000);
+    s_wait(pids[1], 1000);
+    s_wait(pids[2], 10000);
+    char *err = s_path(f->dir, "checkpointed.err");
+    if (rc != 1)
+        s_show(err);
+    //  The job failed (a worker was lost); what it committed is a prefix of the output.
+    assert_int_equal(rc, 1);
+    assert_true(s_file_has(err, "lost process"));
+
+    //  A new cluster, restored from the latest completed checkpoint, finishes the job: the
+    //  committed file equals the fault-free run's, each update once.
+    s_spawn_checkpointed(f, input, checkpoints, true, output, pids);
+    rc = s_wait(pids[0], 60000);
+    if (rc != 0)
+        s_show(err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(s_wait(pids[1], 10000), 0);
+    assert_int_equal(s_wait(pids[2], 10000), 0);
+    assert_true(s_file_has(err, "restored from checkpoint"));
+    char *got = test_sorted_lines(output);
+    s_expect_same(got, expected, "wordcount killed and restored across processes");
+    free(got);
+    free(expected);
+    free(err);
+    free(input);
+    free(output);
+    free(expected_path);
+    free(checkpoints);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +764,7 @@ int main(void)
         cmocka_unit_test(a_cluster_without_keys_refuses_to_start),
         cmocka_unit_test(data_sockets_admit_the_cluster_only_and_trust_the_connection),
         cmocka_unit_test(a_worker_killed_mid_job_fails_it_within_seconds),
+        cmocka_unit_test(a_killed_worker_s_job_resumes_exactly_once_with_restore),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

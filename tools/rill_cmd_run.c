@@ -496,7 +496,8 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
         }
         rill_job_plugin_finish(plugin, env);
         const rill_metrics_t *counts = rill_env_metrics(env);
-        if (counts)
+        //  A worker's own counts of checkpoints are not the job's: the coordinator reports them.
+        if (counts && !(cluster && rill_cluster_rank(cluster) > 0))
             s_print_checkpoints(counts, o->savepoint);
         if (o->metrics && counts) {
             fflush(stdout);

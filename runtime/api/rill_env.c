@@ -497,9 +497,16 @@ int rill_env_execute(rill_env_t *self)
                 self->processes);
         return -1;
     }
-    if (self->cluster && self->checkpoints.interval_ms) {
-        s_error(self, "checkpoints across processes are not supported yet: run a checkpointed "
-                      "job in one process");
+    //  Across processes, checkpoints are taken and a job resumes from them with --restore;
+    //  restarting in place and stopping with a savepoint are not there yet.
+    if (self->cluster && self->checkpoints.restart_attempts > 0) {
+        s_error(self, "restarts across processes are not supported yet: without them a failure "
+                      "stops the job, and rill run --restore DIR resumes it from its latest "
+                      "checkpoint");
+        return -1;
+    }
+    if (self->cluster && self->checkpoints.savepoint_dir) {
+        s_error(self, "stop with a savepoint across processes is not supported yet");
         return -1;
     }
     if (self->cluster && rill_cluster_rank(self->cluster) == 0)

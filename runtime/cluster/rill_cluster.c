@@ -55,6 +55,8 @@ struct rill_cluster_t {
     zsock_t *monitor;
     int refused;
     char refusal[160];
+    rill_cluster_message_fn *on_message; //  the job's own messages
+    void *on_message_ctx;
     char error[1024];
 };
 
@@ -420,7 +422,8 @@ static rill_cluster_event_t s_coordinator_take(rill_cluster_t *self, zmsg_t *msg
         self->failed_rank = rank;
         zstr_free(&why);
         event = RILL_CLUSTER_FAILED;
-    }
+    } else if (self->on_message)
+        self->on_message(self->on_message_ctx, rank, command, msg);
 done:
     zframe_destroy(&id);
     zframe_destroy(&first);
@@ -467,7 +470,8 @@ static rill_cluster_event_t s_worker_take(rill_cluster_t *self, zmsg_t *msg)
         self->failed_rank = 0;
         zstr_free(&why);
         event = RILL_CLUSTER_FAILED;
-    }
+    } else if (self->on_message)
+        self->on_message(self->on_message_ctx, 0, command, msg);
     zstr_free(&command);
     return event;
 }
@@ -741,6 +745,17 @@ int rill_cluster_ready(rill_cluster_t *self, atomic_int *cancel)
     }
     rill_cluster_broadcast(self, "GO", NULL);
     return 0;
+}
+
+void rill_cluster_on_message(rill_cluster_t *self, rill_cluster_message_fn *fn, void *ctx)
+{
+    self->on_message = fn;
+    self->on_message_ctx = ctx;
+}
+
+void rill_cluster_send(rill_cluster_t *self, zmsg_t **msg)
+{
+    s_send(self, 0, msg);
 }
 
 void rill_cluster_done(rill_cluster_t *self, const rill_metrics_t *metrics)

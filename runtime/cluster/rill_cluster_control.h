@@ -10,6 +10,7 @@
 #define RILL_CLUSTER_CONTROL_H_INCLUDED
 
 #include <stdatomic.h>
+#include <czmq.h>
 #include <stdint.h>
 
 #include "rill_cluster.h"
@@ -53,7 +54,15 @@ int rill_cluster_failed_rank(const rill_cluster_t *self);
 void rill_cluster_done(rill_cluster_t *self, const rill_metrics_t *metrics);
 void rill_cluster_fail(rill_cluster_t *self, const char *why, const rill_metrics_t *metrics);
 //  Coordinator: tells every worker to drain (STOP), to stop now (ABORT why), or that the job is
-//  over (BYE).
+//  over (BYE); or sends any other command with one argument (the job's own messages).
 void rill_cluster_broadcast(rill_cluster_t *self, const char *command, const char *why);
+
+//  The job's own messages (checkpoints across processes): a command the control plane does not
+//  know is handed to fn with the rank it came from (0 at a worker) and the frames after the
+//  command; fn must not keep msg. Called from rill_cluster_service.
+typedef void(rill_cluster_message_fn)(void *ctx, int rank, const char *command, zmsg_t *msg);
+void rill_cluster_on_message(rill_cluster_t *self, rill_cluster_message_fn *fn, void *ctx);
+//  Worker: sends msg (its first frame the command) to the coordinator. Takes msg.
+void rill_cluster_send(rill_cluster_t *self, zmsg_t **msg);
 
 #endif

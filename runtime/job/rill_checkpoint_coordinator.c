@@ -308,6 +308,20 @@ bool rill_checkpoint_coordinator_acked(const rill_checkpoint_coordinator_t *self
     return self->pending && task >= 0 && task < self->tasks && self->acked[task];
 }
 
+const rill_state_file_t *rill_checkpoint_coordinator_file(const rill_checkpoint_coordinator_t *self,
+                                                          int subtask)
+{
+    assert(subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
+    return &self->files[subtask];
+}
+
+void rill_checkpoint_coordinator_set_file(rill_checkpoint_coordinator_t *self, int subtask,
+                                          const rill_state_file_t *file)
+{
+    assert(subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
+    self->files[subtask] = *file;
+}
+
 int rill_checkpoint_coordinator_ack(rill_checkpoint_coordinator_t *self, int task, int head,
                                     int64_t checkpoint, const rill_checkpoint_ack_t *ack,
                                     char *error, size_t error_size)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "rill_checkpoint_config.h"
+#include "rill_checkpoint_meta.h"
 #include "rill_checkpointing.h"
 #include "rill_metrics.h"
 #include "rill_plan.h"
@@ -52,6 +53,13 @@ bool rill_checkpoint_coordinator_acked(const rill_checkpoint_coordinator_t *self
 int rill_checkpoint_coordinator_ack(rill_checkpoint_coordinator_t *self, int task, int head,
                                     int64_t checkpoint, const rill_checkpoint_ack_t *ack,
                                     char *error, size_t error_size);
+//  The state file operator subtask `subtask` wrote for the checkpoint in flight (its name ""
+//  until it wrote one), and setting it: across processes, a worker's tasks write their files
+//  through the worker's coordinator, which sends them with the task's ack to rank 0's.
+const rill_state_file_t *rill_checkpoint_coordinator_file(const rill_checkpoint_coordinator_t *self,
+                                                          int subtask);
+void rill_checkpoint_coordinator_set_file(rill_checkpoint_coordinator_t *self, int subtask,
+                                          const rill_state_file_t *file);
 //  The checkpoint in flight failed (declined, timed out, the job failed): discarded.
 void rill_checkpoint_coordinator_fail(rill_checkpoint_coordinator_t *self, int64_t checkpoint,
                                       const char *why);

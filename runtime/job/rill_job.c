@@ -62,6 +62,18 @@ struct rill_job_t {
     rill_cluster_t *cluster;
     rill_subtask_network_t network;
     char (*bound)[RILL_ENDPOINT_MAX]; //  every task's inputs' tcp endpoints, in task order
+    //  Checkpoints count tasks in one numbering over the whole plan (the order of their head
+    //  subtasks): heads[g] is task g's head subtask, global[i] local task i's number (in one
+    //  process, i itself). In a cluster the coordinator also knows which tasks finished
+    //  anywhere; a worker relays the coordinator's checkpoint `relayed` to its tasks and
+    //  remembers which of them acknowledged it.
+    int all_tasks;
+    int *heads;
+    int *global;
+    bool *all_done;
+    bool *done; //  while watching: by local task
+    int64_t relayed;
+    bool *relay_acked;
     char error[1024];
 };
 
@@ -81,7 +93,13 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
     //  A shared object, not messages through the coordinator: every subtask of a job lives in
     //  this process, and the record path then costs one atomic store and load per poll.
     self->alignment = rill_watermark_alignment_new_for_plan(plan);
-    if (!self->args || !self->actors || !self->alignment) {
+    self->all_tasks = self->count;
+    self->heads = calloc((size_t)self->count + 1, sizeof(int));
+    self->global = calloc((size_t)self->count + 1, sizeof(int));
+    self->all_done = calloc((size_t)self->count + 1, sizeof(bool));
+    self->relay_acked = calloc((size_t)self->count + 1, sizeof(bool));
+    if (!self->args || !self->actors || !self->alignment || !self->heads || !self->global ||
+        !self->all_done || !self->relay_acked) {
         rill_job_destroy(&self);
         return NULL;
     }
@@ -96,6 +114,8 @@ rill_job_t *rill_job_new(const rill_plan_t *plan, rill_metrics_t *metrics, size_
                                               .trace = trace,
                                               .alignment = self->alignment};
         self->actors[i].args = &self->args[i];
+        self->global[i] = i;
+        self->heads[i] = id;
         i++;
     }
     return self;
@@ -181,6 +201,10 @@ void rill_job_destroy(rill_job_t **self_p)
     free(self->actors);
     free(self->args);
     free(self->bound);
+    free(self->heads);
+    free(self->global);
+    free(self->all_done);
+    free(self->relay_acked);
     rill_watermark_alignment_destroy(&self->alignment);
     rill_checkpoint_coordinator_destroy(&self->checkpoints);
     free(self);
@@ -194,6 +218,8 @@ void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int i
     self->tick_interval_ms = interval_ms > 0 ? interval_ms : 1000;
 }
 
+static void s_on_cluster_message(void *ctx, int rank, const char *command, zmsg_t *msg);
+
 int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster)
 {
     assert(self && cluster && !self->checkpoints);
@@ -206,6 +232,7 @@ int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster)
         if (head->process != rank)
             continue;
         self->args[local] = self->args[i];
+        self->global[local] = i;
         inputs += rill_plan_operator(plan, head->op)->input_count;
         local++;
     }
@@ -216,6 +243,7 @@ int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster)
         return -1;
     }
     self->cluster = cluster;
+    rill_cluster_on_message(cluster, s_on_cluster_message, self);
     self->network = (rill_subtask_network_t){.host = rill_cluster_host(cluster),
                                              .security = rill_cluster_security(cluster),
                                              .token = rill_plan_digest(plan)};
@@ -366,28 +394,38 @@ static void s_send_checkpoint(rill_job_t *self, const bool *done, int64_t id, co
         if (done[i] || s_is_source(self, i))
             zstr_sendf(self->actors[i].pipe, "%s %lld", done[i] ? "CHECKPOINT" : what,
                        (long long)id);
+    if (self->cluster) {
+        char text[32];
+        snprintf(text, sizeof text, "%lld", (long long)id);
+        rill_cluster_broadcast(self->cluster, "CKPT", text);
+    }
 }
 
+//  Whether a source still runs: here, or in a cluster anywhere (the workers say when their
+//  tasks finish).
 static bool s_any_source_running(rill_job_t *self, const bool *done)
 {
     for (int i = 0; i < self->count; i++)
         if (!done[i] && s_is_source(self, i))
             return true;
+    for (int g = 0; self->cluster && g < self->all_tasks; g++) {
+        const rill_plan_subtask_t *head = rill_plan_subtask(self->plan, self->heads[g]);
+        if (head->process != 0 && !self->all_done[g] &&
+            rill_op_kind_is_source(rill_plan_operator(self->plan, head->op)->kind))
+            return true;
+    }
     return false;
 }
 
-//  Task i acknowledged checkpoint: when that completes it, every task hears so (sinks commit).
-//  0, or -1 when completing failed for good (self->error set).
-static int s_on_ack(rill_job_t *self, int i, int64_t checkpoint)
+//  Task g (global numbering; its chain starts at subtask head) acknowledged checkpoint: when
+//  that completes it, every task hears so (sinks commit), in every process.
+static void s_ack_task(rill_job_t *self, int g, int head, int64_t checkpoint,
+                       const rill_checkpoint_ack_t *ack)
 {
-    RILL_TSAN_ACQUIRE(&self->args[i].ack); //  written before ACK was sent
     char why[512];
-    int rc = rill_checkpoint_coordinator_ack(self->checkpoints, i, self->args[i].subtask,
-                                             checkpoint, &self->args[i].ack, why, sizeof why);
-    if (rc < 0) {
-        //  The checkpoint is discarded; the job goes on (the next one may succeed).
-        return 0;
-    }
+    int rc = rill_checkpoint_coordinator_ack(self->checkpoints, g, head, checkpoint, ack, why,
+                                             sizeof why);
+    //  rc < 0: the checkpoint is discarded; the job goes on (the next one may succeed).
     if (rc > 0) {
         const rill_checkpoint_stats_t *stats =
             rill_checkpoint_coordinator_summary(self->checkpoints);
@@ -398,8 +436,131 @@ static int s_on_ack(rill_job_t *self, int i, int64_t checkpoint)
             if (stats->savepoint_done)
                 zstr_send(self->actors[t].pipe, "FINISH");
         }
+        if (self->cluster) {
+            char id[32];
+            snprintf(id, sizeof id, "%lld", (long long)checkpoint);
+            rill_cluster_broadcast(self->cluster, "COMPLETE", id);
+        }
     }
-    return 0;
+}
+
+//  Local task i acknowledged checkpoint. At a worker the ack, with the state files its
+//  operators wrote, goes to the coordinator; there it counts like a local one.
+static void s_on_ack(rill_job_t *self, int i, int64_t checkpoint)
+{
+    RILL_TSAN_ACQUIRE(&self->args[i].ack); //  written before ACK was sent
+    const rill_checkpoint_ack_t *ack = &self->args[i].ack;
+    if (!self->cluster || rill_cluster_rank(self->cluster) == 0) {
+        s_ack_task(self, self->global[i], self->args[i].subtask, checkpoint, ack);
+        return;
+    }
+    self->relay_acked[i] = true;
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "ACK");
+    zmsg_addstrf(msg, "%d", self->global[i]);
+    zmsg_addstrf(msg, "%d", self->args[i].subtask);
+    zmsg_addstrf(msg, "%lld", (long long)checkpoint);
+    zmsg_addstrf(msg, "%lld %llu %llu %llu %llu", (long long)ack->checkpoint,
+                 (unsigned long long)ack->alignment_ns, (unsigned long long)ack->sync_ns,
+                 (unsigned long long)ack->bytes, (unsigned long long)ack->acked_at_ms);
+    //  Each chain member's state file: subtask, size, checksum, name.
+    const rill_plan_subtask_t *s = rill_plan_subtask(self->plan, self->args[i].subtask);
+    for (int op = s->op; op >= 0; op = rill_plan_operator(self->plan, op)->chain_next) {
+        int id = rill_plan_operator(self->plan, op)->first_subtask + s->index;
+        const rill_state_file_t *file = rill_checkpoint_coordinator_file(self->checkpoints, id);
+        zmsg_addstrf(msg, "%d %llu %llu %s", id, (unsigned long long)file->size,
+                     (unsigned long long)file->checksum, file->name);
+    }
+    rill_cluster_send(self->cluster, &msg);
+}
+
+//  Starts the checkpoint the coordinator relayed, at a worker: its running sources emit the
+//  barrier, its finished tasks save their final state.
+static void s_relay_checkpoint(rill_job_t *self, int64_t id)
+{
+    self->relayed = id;
+    for (int i = 0; i < self->count; i++) {
+        self->relay_acked[i] = false;
+        if (self->done[i] || s_is_source(self, i))
+            zstr_sendf(self->actors[i].pipe, "CHECKPOINT %lld", (long long)id);
+    }
+}
+
+//  The job's messages between processes (rill_cluster_on_message): at the coordinator a
+//  worker's task acknowledged or declined a checkpoint, or finished; at a worker the
+//  coordinator started or completed one.
+static void s_on_cluster_message(void *ctx, int rank, const char *command, zmsg_t *msg)
+{
+    rill_job_t *self = ctx;
+    if (!self->checkpoints || !self->done)
+        return;
+    char *text[4] = {NULL};
+    if (streq(command, "CKPT") || streq(command, "COMPLETE")) {
+        text[0] = zmsg_popstr(msg);
+        long long id = text[0] ? atoll(text[0]) : 0;
+        if (id > 0 && streq(command, "CKPT"))
+            s_relay_checkpoint(self, id);
+        else if (id > 0) {
+            for (int t = 0; t < self->count; t++)
+                zstr_sendf(self->actors[t].pipe, "COMPLETE %lld", id);
+            if (self->relayed == id)
+                self->relayed = 0;
+        }
+    } else if (streq(command, "TASKDONE")) {
+        text[0] = zmsg_popstr(msg);
+        int g = text[0] ? atoi(text[0]) : -1;
+        if (g >= 0 && g < self->all_tasks)
+            self->all_done[g] = true;
+    } else if (streq(command, "DECLINE")) {
+        text[0] = zmsg_popstr(msg);
+        text[1] = zmsg_popstr(msg);
+        char why[128];
+        snprintf(why, sizeof why, "declined by task #%s on process %d (its barrier alignment "
+                 "passed the bound, or its state could not be written)",
+                 text[1] ? text[1] : "?", rank);
+        if (text[0])
+            rill_checkpoint_coordinator_fail(self->checkpoints, atoll(text[0]), why);
+    } else if (streq(command, "ACK")) {
+        for (int k = 0; k < 4; k++)
+            text[k] = zmsg_popstr(msg);
+        int g = text[0] ? atoi(text[0]) : -1, head = text[1] ? atoi(text[1]) : -1;
+        long long checkpoint = text[2] ? atoll(text[2]) : 0;
+        rill_checkpoint_ack_t ack = {0};
+        unsigned long long fields[4] = {0};
+        long long acked = 0;
+        bool good = g >= 0 && g < self->all_tasks && head == self->heads[g] && text[3] &&
+                    sscanf(text[3], "%lld %llu %llu %llu %llu", &acked, &fields[0], &fields[1],
+                           &fields[2], &fields[3]) == 5;
+        //  The files its chain wrote, each for a subtask of that task.
+        for (char *line = good ? zmsg_popstr(msg) : NULL; line; line = zmsg_popstr(msg)) {
+            int id = -1, used = 0;
+            unsigned long long size = 0, checksum = 0;
+            rill_state_file_t file;
+            memset(&file, 0, sizeof file);
+            if (sscanf(line, "%d %llu %llu %n", &id, &size, &checksum, &used) == 3 && id >= 0 &&
+                id < rill_plan_subtask_count(self->plan) &&
+                rill_plan_subtask(self->plan, id)->index ==
+                    rill_plan_subtask(self->plan, head)->index &&
+                strlen(line + used) < sizeof file.name) {
+                snprintf(file.name, sizeof file.name, "%s", line + used);
+                file.size = size;
+                file.checksum = checksum;
+                rill_checkpoint_coordinator_set_file(self->checkpoints, id, &file);
+            } else
+                good = false;
+            zstr_free(&line);
+        }
+        if (good) {
+            ack = (rill_checkpoint_ack_t){.checkpoint = acked,
+                                          .alignment_ns = fields[0],
+                                          .sync_ns = fields[1],
+                                          .bytes = fields[2],
+                                          .acked_at_ms = fields[3]};
+            s_ack_task(self, g, head, checkpoint, &ack);
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        zstr_free(&text[k]);
 }
 
 //  Appends to self->error the subtasks process rank ran, so a lost or failed process's
@@ -436,6 +597,10 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
         snprintf(self->error, sizeof self->error, "job: out of memory");
         goto cleanup;
     }
+    self->done = done;
+    self->relayed = 0;
+    for (int g = 0; g < self->all_tasks; g++)
+        self->all_done[g] = false;
     for (int i = 0; i < self->count; i++)
         items[i] = (zmq_pollitem_t){zsock_resolve(self->actors[i].pipe), 0, ZMQ_POLLIN, 0};
     if (self->cluster)
@@ -468,7 +633,8 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
             int64_t savepoint =
                 self->savepoint_on_cancel
                     ? rill_checkpoint_coordinator_trigger(self->checkpoints,
-                                                          rill_clock_wall_ms(), self->count, true)
+                                                          rill_clock_wall_ms(), self->all_tasks,
+                                                          true)
                     : 0;
             if (savepoint) {
                 s_send_checkpoint(self, done, savepoint, "SAVEPOINT");
@@ -479,7 +645,9 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
                     if (!done[i] && s_is_source(self, i))
                         zstr_send(self->actors[i].pipe, "CANCEL");
         }
-        if (self->checkpoints) {
+        //  Only the coordinator triggers, times out and completes checkpoints; a worker's
+        //  checkpoint coordinator only writes its tasks' state and restores it.
+        if (self->checkpoints && coordinator) {
             int64_t now_ms = rill_clock_wall_ms();
             rill_checkpoint_coordinator_expire(self->checkpoints, now_ms);
             //  A savepoint that failed (declined, timed out): the sources, holding after its
@@ -492,11 +660,11 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
                         zstr_send(self->actors[i].pipe, "CANCEL");
             }
         }
-        if (self->checkpoints && !cancel_sent) {
+        if (self->checkpoints && coordinator && !cancel_sent) {
             int64_t now_ms = rill_clock_wall_ms();
             int64_t id = s_any_source_running(self, done)
                              ? rill_checkpoint_coordinator_trigger(self->checkpoints, now_ms,
-                                                                   self->count, false)
+                                                                   self->all_tasks, false)
                              : 0;
             if (id)
                 s_send_checkpoint(self, done, id, "CHECKPOINT");
@@ -548,17 +716,37 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
             long long checkpoint = 0;
             if (streq(message, "DONE") && !done[i]) {
                 done[i] = true;
+                self->all_done[self->global[i]] = true;
                 finished++;
                 //  A task that finished before the checkpoint's barrier reached it saves its
                 //  final state when asked (a repeat ack is ignored).
-                int64_t pending = self->checkpoints
+                int64_t pending = !self->checkpoints ? 0
+                                  : coordinator
                                       ? rill_checkpoint_coordinator_pending(self->checkpoints)
-                                      : 0;
-                if (pending && !rill_checkpoint_coordinator_acked(self->checkpoints, i))
+                                      : self->relayed;
+                bool acked = !pending ? true
+                             : coordinator ? rill_checkpoint_coordinator_acked(self->checkpoints,
+                                                                               self->global[i])
+                                           : self->relay_acked[i];
+                if (pending && !acked)
                     zstr_sendf(self->actors[i].pipe, "CHECKPOINT %lld", (long long)pending);
+                if (!coordinator) {
+                    char g[16];
+                    snprintf(g, sizeof g, "%d", self->global[i]);
+                    zmsg_t *note = zmsg_new();
+                    zmsg_addstr(note, "TASKDONE");
+                    zmsg_addstr(note, g);
+                    rill_cluster_send(self->cluster, &note);
+                }
             } else if (sscanf(message, "ACK %lld", &checkpoint) == 1 && self->checkpoints) {
-                if (s_on_ack(self, i, checkpoint))
-                    goto cleanup;
+                s_on_ack(self, i, checkpoint);
+            } else if (sscanf(message, "DECLINE %lld", &checkpoint) == 1 && self->checkpoints &&
+                       !coordinator) {
+                zmsg_t *note = zmsg_new();
+                zmsg_addstr(note, "DECLINE");
+                zmsg_addstrf(note, "%lld", checkpoint);
+                zmsg_addstrf(note, "%d", self->args[i].subtask);
+                rill_cluster_send(self->cluster, &note);
             } else if (sscanf(message, "DECLINE %lld", &checkpoint) == 1 && self->checkpoints) {
                 char why[96];
                 snprintf(why, sizeof why,
@@ -593,6 +781,7 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
         rill_cluster_broadcast(self->cluster, "BYE", NULL);
     rc = 0;
 cleanup:
+    self->done = NULL;
     free(items);
     free(done);
     return rc;
