@@ -29,6 +29,7 @@ int rill_cmd_plan(int argc, char **argv);
 int rill_cmd_viz(int argc, char **argv);
 int rill_cmd_top(int argc, char **argv);
 int rill_cmd_trace(int argc, char **argv);
+int rill_cmd_keys(int argc, char **argv);
 
 //  A loaded job plugin. rill_job_load finds JOB (a bundled job's name, or a path to a
 //  shared object), and calls its entry with argv (argv[0] = the job's name) to build the
