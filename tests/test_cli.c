@@ -1,7 +1,8 @@
 /*  test_cli.c: the rill tool as a user meets it: help, the job list, usage errors (exit 2),
     failures (exit 1), and Ctrl-C on a running job (drains, exit 130, no hang); a second
     Ctrl-C stops it at once; SIGTERM exits 143. A job plugin built against the public headers
-    alone runs; one that calls an internal function does not load. */
+    alone runs; one that calls an internal function does not load. `rill keys` makes the
+    cluster certificate once and replaces it only with --force. */
 #include "testutil.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@ static void help_goes_to_stdout_and_exits_0(void **state)
     EXPECT(0, "usage: rill COMMAND", NULL, "--help");
     EXPECT(0, "usage: rill run JOB", NULL, "run", "--help");
     EXPECT(0, "usage: rill jobs", NULL, "jobs", "--help");
+    EXPECT(0, "usage: rill keys DIR [--force]", NULL, "keys", "--help");
 }
 
 static void jobs_lists_the_bundled_jobs(void **state)
@@ -370,6 +373,46 @@ static void sigterm_stops_the_job_and_exits_143(void **state)
     assert_int_equal(WEXITSTATUS(status), 143);
 }
 
+//  The permission bits of dir/name, or -1 when it does not exist.
+static int s_file_mode(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat info;
+    return stat(path, &info) == 0 ? (int)(info.st_mode & 07777) : -1;
+}
+
+//  `rill keys DIR` makes the cluster certificate (the public and the secret file), names
+//  them and says where DIR must go; it never replaces one without --force.
+static void keys_makes_the_cluster_certificate_and_replaces_it_only_with_force(void **state)
+{
+    char base[] = "/tmp/rill-cli-keys-XXXXXX", dir[64], path[128];
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof dir, "%s/keys", base);
+    EXPECT(0, "cluster.cert_secret", NULL, "keys", dir);
+    EXPECT(0, "to every host of the job and keep it private", NULL, "keys", dir, "--force");
+    assert_int_equal(s_file_mode(dir, "cluster.cert"), 0644);
+    assert_int_equal(s_file_mode(dir, "cluster.cert_secret"), 0600);
+    snprintf(path, sizeof path, "%s/cluster.cert", dir);
+    char *before = test_read_file(path);
+    //  Refused: the certificate every host holds stays as it was.
+    EXPECT(1, NULL, "force to replace it", "keys", dir);
+    char *after = test_read_file(path);
+    assert_string_equal(after, before);
+    free(after);
+    EXPECT(0, NULL, NULL, "keys", "--force", dir);
+    after = test_read_file(path);
+    assert_string_not_equal(after, before);
+    free(after);
+    free(before);
+    EXPECT(2, NULL, "no DIR given", "keys");
+    EXPECT(2, NULL, "unknown option '--bogus'", "keys", dir, "--bogus");
+    EXPECT(2, NULL, "one DIR only", "keys", dir, "other");
+    EXPECT(1, NULL, "cannot make key directory '/nonexistent/keys'", "keys",
+           "/nonexistent/keys");
+    test_remove_tree(base);
+}
+
 //  Flink's disableOperatorChaining, from the command line: `rill run --no-chaining` runs
 //  every operator subtask as a task of its own (the --metrics table shows each its own task),
 //  `rill plan --no-chaining` plans it so; a plan file keeps the chains it was made with.
@@ -420,6 +463,7 @@ int main(void)
         cmocka_unit_test(a_trace_metrics_or_report_file_that_is_the_input_is_refused),
         cmocka_unit_test(a_bounded_job_runs_and_exits_0),
         cmocka_unit_test(plan_places_subtasks_on_processes),
+        cmocka_unit_test(keys_makes_the_cluster_certificate_and_replaces_it_only_with_force),
         cmocka_unit_test(ctrl_c_drains_a_running_job_and_exits_130),
         cmocka_unit_test(a_second_ctrl_c_stops_the_job_and_exits_130),
         cmocka_unit_test(sigterm_stops_the_job_and_exits_143),

@@ -42,7 +42,7 @@ static const s_layer_t s_layers[] = {
      {"runtime/job", "runtime/channel", "runtime/checkpoint", "runtime/cluster", "runtime/net",
       "runtime/metrics", "runtime/plan", "runtime/base", NULL}},
     {"viz", {NULL}},
-    {"tools", {"viz", NULL}},
+    {"tools", {"viz", "runtime/net", NULL}},
 };
 #define S_LAYER_COUNT (sizeof s_layers / sizeof s_layers[0])
 static const char *const s_public_folder = "runtime/include/rill";

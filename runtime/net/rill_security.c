@@ -11,8 +11,6 @@ struct rill_security_t {
     zactor_t *auth; //  this object's ZAP authenticator
 };
 
-#define S_CERT "cluster.cert"
-
 int rill_security_make_keys(const char *dir, bool force, char *error, size_t error_size)
 {
     if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -20,12 +18,12 @@ int rill_security_make_keys(const char *dir, bool force, char *error, size_t err
         return -1;
     }
     char path[4096], secret[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, S_CERT);
-    snprintf(secret, sizeof secret, "%s_secret", path);
+    snprintf(path, sizeof path, "%s/%s", dir, RILL_SECURITY_CERT);
+    snprintf(secret, sizeof secret, "%s/%s", dir, RILL_SECURITY_SECRET);
     struct stat info;
     if (!force && (stat(path, &info) == 0 || stat(secret, &info) == 0)) {
-        snprintf(error, error_size, "'%.200s' holds a cluster certificate already (force to replace it)",
-                 dir);
+        snprintf(error, error_size,
+                 "'%.200s' holds a cluster certificate already (force to replace it)", dir);
         return -1;
     }
     zcert_t *cert = zcert_new();
@@ -49,7 +47,7 @@ int rill_security_make_keys(const char *dir, bool force, char *error, size_t err
 rill_security_t *rill_security_new(const char *dir, char *error, size_t error_size)
 {
     char secret[4200];
-    snprintf(secret, sizeof secret, "%s/%s_secret", dir, S_CERT);
+    snprintf(secret, sizeof secret, "%s/%s", dir, RILL_SECURITY_SECRET);
     zcert_t *cert = zcert_load(secret);
     if (!cert) {
         snprintf(error, error_size, "no cluster certificate in '%.200s' (make one with rill keys)",

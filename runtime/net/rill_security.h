@@ -14,6 +14,11 @@
 
 typedef struct rill_security_t rill_security_t;
 
+//  The certificate's two files in the key directory: the public key (the one the
+//  authenticator admits) and the secret key, which never leaves the cluster's hosts.
+#define RILL_SECURITY_CERT "cluster.cert"
+#define RILL_SECURITY_SECRET RILL_SECURITY_CERT "_secret"
+
 //  Makes the cluster's certificate in dir (created mode 0700 when missing): dir/cluster.cert
 //  (the public key, admitted) and dir/cluster.cert_secret (mode 0600). Refuses to replace an
 //  existing one unless force. 0, or -1 with a message in error.
