@@ -580,6 +580,38 @@ static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **
     rill_security_destroy(&security);
 }
 
+//  The monitor is a tcp socket of the job too: with --keys only the cluster's holders read it.
+static void the_monitor_admits_only_the_cluster(void **state)
+{
+    s_fixture_t *f = *state;
+    char monitor[64];
+    snprintf(monitor, sizeof monitor, "tcp://127.0.0.2:%d", s_free_port());
+    const char *args[] = {f->bin,      "run",  "seed-example", "-p",          "2",
+                          "--monitor", monitor, "--monitor-interval", "100", "--keys",
+                          f->keys,     "--",   "--unbounded", NULL};
+    pid_t job = s_spawn(args, NULL, NULL);
+    char *out = NULL;
+    //  The holder of the cluster's key gets snapshots.
+    int rc = test_run_tool(&out, NULL, "top", monitor, "--keys", f->keys, "--count", "1",
+                           "--wait", "20", NULL);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "rill top: job 'seed-example'"));
+    free(out);
+    //  Another cluster's key, and plain text, get none.
+    char *err = NULL;
+    rc = test_run_tool(NULL, &err, "top", monitor, "--keys", f->other, "--count", "1", "--wait",
+                       "2", NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "no metrics"));
+    free(err);
+    rc = test_run_tool(NULL, &err, "top", monitor, "--count", "1", "--wait", "2", NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "no metrics"));
+    free(err);
+    assert_int_equal(kill(job, SIGINT), 0);
+    assert_int_equal(s_wait(job, 20000), 130);
+}
+
 //  ---- failure
 
 static void a_worker_killed_mid_job_fails_it_within_seconds(void **state)
@@ -763,6 +795,7 @@ int main(void)
         cmocka_unit_test(a_peer_without_the_cluster_key_never_joins),
         cmocka_unit_test(a_cluster_without_keys_refuses_to_start),
         cmocka_unit_test(data_sockets_admit_the_cluster_only_and_trust_the_connection),
+        cmocka_unit_test(the_monitor_admits_only_the_cluster),
         cmocka_unit_test(a_worker_killed_mid_job_fails_it_within_seconds),
         cmocka_unit_test(a_killed_worker_s_job_resumes_exactly_once_with_restore),
     };

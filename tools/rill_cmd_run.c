@@ -72,7 +72,8 @@ static void s_usage(FILE *out)
             "  --join-timeout MS        how long the coordinator waits for them (default 60000)\n"
             "  --advertise ADDR         this process's address for the other processes\n"
             "  --keys DIR               the cluster certificate ('rill keys DIR'): CURVE on every\n"
-            "                           tcp socket, only its holders admitted\n"
+            "                           tcp socket, only its holders admitted (in one process:\n"
+            "                           the --monitor socket; rill top --keys DIR reads it)\n"
             "  --insecure               no keys: plain text (warned about)\n"
             "  -h, --help               show this help\n"
             "\n"
@@ -463,7 +464,8 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
     if (plugin && trace)
         rill_env_set_trace(env, trace, (uint64_t)o->trace_sample);
     if (plugin) {
-        live = rill_live_new(o->monitor, o->monitor_interval, isatty(STDERR_FILENO));
+        live = rill_live_new(o->monitor, o->monitor_interval, isatty(STDERR_FILENO), cluster,
+                             o->keys);
         if (!live) {
             code = RILL_EXIT_FAILURE;
             rill_job_plugin_destroy(&plugin);

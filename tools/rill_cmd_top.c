@@ -3,6 +3,7 @@
     (between the last two snapshots), busy and backpressure ratios; 80 columns. It exits when
     the job's final snapshot arrives, on `q`, or (--count N) after N snapshots. */
 #include "rill_cli.h"
+#include "rill_security.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -13,7 +14,7 @@
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: rill top ENDPOINT [--count N] [--wait SECONDS]\n"
+    fprintf(out, "usage: rill top ENDPOINT [--count N] [--wait SECONDS] [--keys DIR]\n"
                  "\n"
                  "Shows a running job's subtasks live, from the metrics a job publishes with\n"
                  "'rill run JOB --monitor ENDPOINT' (e.g. tcp://127.0.0.1:5599 or ipc:///tmp/rill).\n"
@@ -22,7 +23,8 @@ static void s_usage(FILE *out)
                  "\n"
                  "options:\n"
                  "  --count N        exit after N snapshots\n"
-                 "  --wait SECONDS   give up when no snapshot came for this long (default: never)\n");
+                 "  --wait SECONDS   give up when no snapshot came for this long (default: never)\n"
+                 "  --keys DIR       the job's cluster certificate, when it runs with --keys\n");
 }
 
 //  Human-readable rate: 950, 12.3k, 4.56M.
@@ -112,10 +114,12 @@ int rill_cmd_top(int argc, char **argv)
     static const struct option options[] = {
         {"count", required_argument, NULL, 'c'},
         {"wait", required_argument, NULL, 'w'},
+        {"keys", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int count = 0, wait_s = 0;
+    const char *keys_dir = NULL;
     opterr = 0;
     optind = 1;
     int option;
@@ -129,17 +133,30 @@ int rill_cmd_top(int argc, char **argv)
             if (rill_cli_parse_int(optarg, 1, 86400, &wait_s))
                 goto usage;
             break;
+        case 'k': keys_dir = optarg; break;
         case 'h': s_usage(stdout); return RILL_EXIT_OK;
         default: goto usage;
         }
     }
     if (optind != argc - 1)
         goto usage;
-    zsock_t *subscriber = zsock_new_sub(argv[optind], "metrics");
-    if (!subscriber) {
-        fprintf(stderr, "rill top: cannot connect to '%s'\n", argv[optind]);
+    //  A job run with --keys publishes over CURVE: subscribe as a client of its certificate.
+    char error[256] = "";
+    rill_security_t *security = keys_dir ? rill_security_new(keys_dir, error, sizeof error) : NULL;
+    if (keys_dir && !security) {
+        fprintf(stderr, "rill top: %s\n", error);
         return RILL_EXIT_FAILURE;
     }
+    zsock_t *subscriber = zsock_new(ZMQ_SUB);
+    if (subscriber && security)
+        rill_security_client(security, subscriber);
+    if (!subscriber || zsock_connect(subscriber, "%s", argv[optind]) < 0) {
+        fprintf(stderr, "rill top: cannot connect to '%s'\n", argv[optind]);
+        zsock_destroy(&subscriber);
+        rill_security_destroy(&security);
+        return RILL_EXIT_FAILURE;
+    }
+    zsock_set_subscribe(subscriber, "metrics");
     bool terminal = isatty(STDOUT_FILENO);
     bool keys = isatty(STDIN_FILENO);
     struct termios saved;
@@ -200,6 +217,7 @@ int rill_cmd_top(int argc, char **argv)
     }
     json_decref(before);
     zsock_destroy(&subscriber);
+    rill_security_destroy(&security);
     if (keys)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     return rc;

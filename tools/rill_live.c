@@ -2,6 +2,7 @@
     "metrics" and the JSON document; PUB drops snapshots for a subscriber that falls behind,
     which is right for a live view (the next snapshot supersedes it) and never slows the job. */
 #include "rill_live.h"
+#include "rill_security.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 struct rill_live_t {
     zsock_t *publisher;
+    rill_security_t *security; //  its own keys, for a job in one process run with --keys
     int interval_ms;
     bool progress;
     uint64_t last_publish_ns;
@@ -16,7 +18,8 @@ struct rill_live_t {
     bool drew_progress;
 };
 
-rill_live_t *rill_live_new(const char *endpoint, int interval_ms, bool progress)
+rill_live_t *rill_live_new(const char *endpoint, int interval_ms, bool progress,
+                           rill_cluster_t *cluster, const char *keys)
 {
     rill_live_t *self = calloc(1, sizeof(rill_live_t));
     if (!self)
@@ -25,6 +28,18 @@ rill_live_t *rill_live_new(const char *endpoint, int interval_ms, bool progress)
     self->progress = progress;
     if (endpoint) {
         self->publisher = zsock_new(ZMQ_PUB);
+        //  The monitor is one of the job's tcp sockets: secured like the others.
+        char error[256] = "";
+        if (self->publisher && !cluster && keys &&
+            !(self->security = rill_security_new(keys, error, sizeof error))) {
+            fprintf(stderr, "rill run: cannot secure the monitor: %s\n", error);
+            rill_live_destroy(&self);
+            return NULL;
+        }
+        if (self->publisher && cluster)
+            rill_cluster_secure_server(cluster, self->publisher);
+        else if (self->publisher && self->security)
+            rill_security_server(self->security, self->publisher);
         if (!self->publisher || zsock_bind(self->publisher, "%s", endpoint) < 0) {
             fprintf(stderr, "rill run: cannot publish metrics on '%s': %s\n", endpoint,
                     zmq_strerror(zmq_errno()));
@@ -41,6 +56,7 @@ void rill_live_destroy(rill_live_t **self_p)
     if (!self_p || !*self_p)
         return;
     zsock_destroy(&(*self_p)->publisher);
+    rill_security_destroy(&(*self_p)->security);
     free(*self_p);
     *self_p = NULL;
 }

@@ -9,9 +9,12 @@
 
 typedef struct rill_live_t rill_live_t;
 
-//  endpoint NULL: no publishing. progress: draw the progress line. NULL with a message on
-//  stderr when the endpoint cannot be bound.
-rill_live_t *rill_live_new(const char *endpoint, int interval_ms, bool progress);
+//  endpoint NULL: no publishing. progress: draw the progress line. The publisher is a CURVE
+//  server when the job has keys: the cluster's (cluster non-NULL), or those in keys (a job in
+//  one process; NULL: plain text). NULL with a message on stderr when the endpoint cannot be
+//  bound or the keys cannot be read.
+rill_live_t *rill_live_new(const char *endpoint, int interval_ms, bool progress,
+                           rill_cluster_t *cluster, const char *keys);
 void rill_live_destroy(rill_live_t **self_p);
 //  Hooks the live view to env (rill_env_set_monitor), ticking often enough for both uses.
 void rill_live_attach(rill_live_t *self, rill_env_t *env);

@@ -232,6 +232,14 @@ const char *rill_cluster_error(const rill_cluster_t *self)
     return self->error;
 }
 
+bool rill_cluster_secure_server(rill_cluster_t *self, void *socket)
+{
+    if (!self->security)
+        return false;
+    rill_security_server(self->security, socket);
+    return true;
+}
+
 rill_security_t *rill_cluster_security(rill_cluster_t *self)
 {
     return self->security;

@@ -81,6 +81,10 @@ RILL_EXPORT int rill_cluster_size(const rill_cluster_t *self);
 RILL_EXPORT const char *rill_cluster_advertise(const rill_cluster_t *self);
 RILL_EXPORT const char *rill_cluster_error(const rill_cluster_t *self);
 
+//  Secures socket (a czmq zsock_t the caller is about to bind, such as the --monitor PUB) as a
+//  CURVE server of the cluster, when the cluster has keys. True when it did.
+RILL_EXPORT bool rill_cluster_secure_server(rill_cluster_t *self, void *socket);
+
 //  Runs env's job as part of cluster: the plan is placed on the cluster's processes and
 //  this process runs its share when rill_env_execute is called. The cluster must outlive the
 //  execution. 0, or -1 (already executing).
