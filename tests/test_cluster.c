@@ -586,14 +586,14 @@ static void the_monitor_admits_only_the_cluster(void **state)
     s_fixture_t *f = *state;
     char monitor[64];
     snprintf(monitor, sizeof monitor, "tcp://127.0.0.2:%d", s_free_port());
-    const char *args[] = {f->bin,      "run",  "seed-example", "-p",          "2",
+    const char *args[] = {f->bin,      "run",   "seed-example",       "-p",  "2",
                           "--monitor", monitor, "--monitor-interval", "100", "--keys",
-                          f->keys,     "--",   "--unbounded", NULL};
+                          f->keys,     "--",    "--unbounded",        NULL};
     pid_t job = s_spawn(args, NULL, NULL);
     char *out = NULL;
     //  The holder of the cluster's key gets snapshots.
-    int rc = test_run_tool(&out, NULL, "top", monitor, "--keys", f->keys, "--count", "1",
-                           "--wait", "20", NULL);
+    int rc = test_run_tool(&out, NULL, "top", monitor, "--keys", f->keys, "--count", "1", "--wait",
+                           "20", NULL);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "rill top: job 'seed-example'"));
     free(out);
@@ -691,24 +691,30 @@ static bool s_checkpoint_completed(const char *dir)
 //  (and restoring from them with restore), with two workers: fills pids (coordinator, worker
 //  1, worker 2).
 static void s_spawn_checkpointed(s_fixture_t *f, const char *input, const char *checkpoints,
-                                 bool restore, const char *output, pid_t *pids)
+                                 bool restore, const char *output, pid_t *pids,
+                                 const char *const *extra)
 {
     char listen[64];
     snprintf(listen, sizeof listen, "tcp://127.0.0.2:%d", s_free_port());
     char *err = s_path(f->dir, "checkpointed.err");
-    const char *w1[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.3",
-                        "--keys", f->keys, NULL};
-    const char *w2[] = {f->bin, "worker", "--join", listen, "--advertise", "127.0.0.4",
-                        "--keys", f->keys, NULL};
+    const char *w1[] = {f->bin,      "worker", "--join", listen, "--advertise",
+                        "127.0.0.3", "--keys", f->keys,  NULL};
+    const char *w2[] = {f->bin,      "worker", "--join", listen, "--advertise",
+                        "127.0.0.4", "--keys", f->keys,  NULL};
     pids[1] = s_spawn(w1, NULL, NULL);
     pids[2] = s_spawn(w2, NULL, NULL);
     //  Every record in a frame of its own: slow enough to be killed in the middle.
-    const char *args[40] = {f->bin,      "run",       "wordcount",        "-p",
-                            "3",         "--mode",    "streaming",        "--buffer-timeout",
-                            "0",         "--checkpoint-interval",          "50",
-                            "--checkpoint-dir",       checkpoints,        "--workers",
-                            "2",         "--listen",  listen,             "--advertise",
-                            "127.0.0.2", "--keys",    f->keys};
+    const char *args[40] = {f->bin,      "run",
+                            "wordcount", "-p",
+                            "3",         "--mode",
+                            "streaming", "--buffer-timeout",
+                            "0",         "--checkpoint-interval",
+                            "50",        "--checkpoint-dir",
+                            checkpoints, "--workers",
+                            "2",         "--listen",
+                            listen,      "--advertise",
+                            "127.0.0.2", "--keys",
+                            f->keys};
     int n = 0;
     while (args[n])
         n++;
@@ -716,6 +722,8 @@ static void s_spawn_checkpointed(s_fixture_t *f, const char *input, const char *
         args[n++] = "--restore";
         args[n++] = checkpoints;
     }
+    for (int i = 0; extra && extra[i]; i++)
+        args[n++] = extra[i];
     const char *rest[] = {"--", "--input", input, "--output", output, NULL};
     for (int i = 0; rest[i]; i++)
         args[n++] = rest[i];
@@ -724,12 +732,11 @@ static void s_spawn_checkpointed(s_fixture_t *f, const char *input, const char *
     free(err);
 }
 
-static void a_killed_worker_s_job_resumes_exactly_once_with_restore(void **state)
+//  A text of many words for the checkpointed runs, and the fault-free run's output (every
+//  count update, in one process) as sorted lines.
+static char *s_many_words(s_fixture_t *f, char **expected)
 {
-    s_fixture_t *f = *state;
-    char *input = s_path(f->dir, "many-words.txt"), *output = s_path(f->dir, "counts.txt"),
-         *expected_path = s_path(f->dir, "expected.txt"),
-         *checkpoints = s_path(f->dir, "checkpoints");
+    char *input = s_path(f->dir, "many-words.txt"), *expected_path = s_path(f->dir, "expected.txt");
     FILE *file = fopen(input, "w");
     assert_non_null(file);
     unsigned seed = 11;
@@ -741,16 +748,26 @@ static void a_killed_worker_s_job_resumes_exactly_once_with_restore(void **state
         fputc('\n', file);
     }
     assert_int_equal(fclose(file), 0);
-    assert_int_equal(mkdir(checkpoints, 0700), 0);
-    //  The fault-free run, in one process: every count update, as a multiset of lines.
-    const char *alone[] = {f->bin,   "run",      "wordcount", "-p",       "3",
-                           "--mode", "streaming", "--",       "--input",  input,
+    const char *alone[] = {f->bin,     "run",         "wordcount", "-p",      "3",
+                           "--mode",   "streaming",   "--",        "--input", input,
                            "--output", expected_path, NULL};
     assert_int_equal(s_wait(s_spawn(alone, NULL, NULL), 60000), 0);
-    char *expected = test_sorted_lines(expected_path);
+    *expected = test_sorted_lines(expected_path);
+    unlink(expected_path);
+    free(expected_path);
+    return input;
+}
+
+static void a_killed_worker_s_job_resumes_exactly_once_with_restore(void **state)
+{
+    s_fixture_t *f = *state;
+    char *expected = NULL;
+    char *input = s_many_words(f, &expected), *output = s_path(f->dir, "counts.txt"),
+         *checkpoints = s_path(f->dir, "checkpoints");
+    assert_int_equal(mkdir(checkpoints, 0700), 0);
 
     pid_t pids[3];
-    s_spawn_checkpointed(f, input, checkpoints, false, output, pids);
+    s_spawn_checkpointed(f, input, checkpoints, false, output, pids, NULL);
     int64_t deadline = test_now_ms() + 30000;
     while (!s_checkpoint_completed(checkpoints) && test_now_ms() < deadline)
         usleep(5000);
@@ -768,7 +785,7 @@ static void a_killed_worker_s_job_resumes_exactly_once_with_restore(void **state
 
     //  A new cluster, restored from the latest completed checkpoint, finishes the job: the
     //  committed file equals the fault-free run's, each update once.
-    s_spawn_checkpointed(f, input, checkpoints, true, output, pids);
+    s_spawn_checkpointed(f, input, checkpoints, true, output, pids, NULL);
     rc = s_wait(pids[0], 60000);
     if (rc != 0)
         s_show(err);
@@ -783,7 +800,60 @@ static void a_killed_worker_s_job_resumes_exactly_once_with_restore(void **state
     free(err);
     free(input);
     free(output);
-    free(expected_path);
+    test_remove_tree(checkpoints);
+    free(checkpoints);
+}
+
+//  With restarts: a lost worker's tasks restart on the coordinator, and a subtask failing on
+//  a worker restarts the whole job on the same processes; both from the latest completed
+//  checkpoint, both ending with the fault-free output, each update once.
+static void with_restarts_a_job_across_processes_recovers_in_place(void **state)
+{
+    s_fixture_t *f = *state;
+    char *expected = NULL;
+    char *input = s_many_words(f, &expected), *output = s_path(f->dir, "counts.txt"),
+         *checkpoints = s_path(f->dir, "checkpoints"), *err = s_path(f->dir, "checkpointed.err");
+    const char *restarts[] = {"--restart-attempts", "3", "--restart-delay", "50", NULL};
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(mkdir(checkpoints, 0700), 0);
+        unlink(output);
+        //  Round 1: subtask 2 of the keyed count (placed on rank 1, a worker) fails at its
+        //  20,000th record, in the first attempt only.
+        if (round == 1)
+            setenv("RILL_FAIL", "key_by/count():2:20000", 1);
+        pid_t pids[3];
+        s_spawn_checkpointed(f, input, checkpoints, false, output, pids, restarts);
+        unsetenv("RILL_FAIL");
+        pid_t killed = 0;
+        if (round == 0) {
+            int64_t deadline = test_now_ms() + 30000;
+            while (!s_checkpoint_completed(checkpoints) && test_now_ms() < deadline)
+                usleep(5000);
+            assert_true(s_checkpoint_completed(checkpoints));
+            killed = pids[1];
+            assert_int_equal(kill(killed, SIGKILL), 0);
+        }
+        int rc = s_wait(pids[0], 120000);
+        if (rc != 0)
+            s_show(err);
+        assert_int_equal(rc, 0);
+        for (int w = 1; w < 3; w++)
+            if (pids[w] != killed)
+                assert_int_equal(s_wait(pids[w], 10000), 0);
+            else
+                s_wait(pids[w], 1000);
+        assert_true(s_file_has(err, "1 restart"));
+        char *got = test_sorted_lines(output);
+        s_expect_same(got, expected,
+                      round == 0 ? "a worker killed, its tasks restarted"
+                                 : "a worker's subtask failed, restarted");
+        free(got);
+        test_remove_tree(checkpoints);
+    }
+    free(expected);
+    free(err);
+    free(input);
+    free(output);
     free(checkpoints);
 }
 
@@ -798,6 +868,7 @@ int main(void)
         cmocka_unit_test(the_monitor_admits_only_the_cluster),
         cmocka_unit_test(a_worker_killed_mid_job_fails_it_within_seconds),
         cmocka_unit_test(a_killed_worker_s_job_resumes_exactly_once_with_restore),
+        cmocka_unit_test(with_restarts_a_job_across_processes_recovers_in_place),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -497,14 +497,8 @@ int rill_env_execute(rill_env_t *self)
                 self->processes);
         return -1;
     }
-    //  Across processes, checkpoints are taken and a job resumes from them with --restore;
-    //  restarting in place and stopping with a savepoint are not there yet.
-    if (self->cluster && self->checkpoints.restart_attempts > 0) {
-        s_error(self, "restarts across processes are not supported yet: without them a failure "
-                      "stops the job, and rill run --restore DIR resumes it from its latest "
-                      "checkpoint");
-        return -1;
-    }
+    //  Across processes, checkpoints, restarts and --restore work; stopping with a savepoint
+    //  is not there yet.
     if (self->cluster && self->checkpoints.savepoint_dir) {
         s_error(self, "stop with a savepoint across processes is not supported yet");
         return -1;

@@ -27,6 +27,9 @@ typedef struct {
     char advertise[S_HOST_MAX];
     int pid;
     bool bound, ready, done;
+    bool lost;    //  silent too long: the job failed over it
+    bool gone;    //  lost, and its rank's tasks adopted by the coordinator for good
+    bool stopped; //  it stopped its tasks for a restart
     char *endpoints; //  from its BOUND
     uint64_t digest;
     int64_t last_seen_ms;
@@ -43,12 +46,16 @@ struct rill_cluster_t {
     int64_t coordinator_seen_ms; //  worker: last message from the coordinator (0: none yet)
     s_peer_t *peers;             //  coordinator: by rank (0 is itself)
     int next_rank;               //  coordinator: the next rank to hand out
+    bool restarting;             //  coordinator: waiting for the workers to stop
     //  Worker: what the coordinator sent.
     zframe_t *job;
     int argc;
     char **argv;
     char *endpoints;
     bool go;
+    bool restart_seen;   //  worker: the coordinator asked for a restart
+    int64_t attempt;     //  worker: the attempt the coordinator started last (-1: none yet)
+    int64_t restore_id;  //  worker: the checkpoint that attempt restores from (0: as at start)
     int failed_rank;
     //  The control socket's handshakes (libzmq's monitor): peers refused so far, and why the
     //  last one was.
@@ -135,6 +142,7 @@ rill_cluster_t *rill_cluster_new(const rill_cluster_options_t *options, char *er
     self->heartbeat_ms = options->heartbeat_ms > 0 ? options->heartbeat_ms : S_DEFAULT_HEARTBEAT_MS;
     self->failed_rank = -1;
     self->next_rank = 1;
+    self->attempt = -1;
     if (options->keys) {
         self->security = rill_security_new(options->keys, self->error, sizeof self->error);
         if (!self->security)
@@ -415,11 +423,15 @@ static rill_cluster_event_t s_coordinator_take(rill_cluster_t *self, zmsg_t *msg
         zstr_free(&digest);
     } else if (streq(command, "READY"))
         peer->ready = true;
+    else if (streq(command, "STOPPED"))
+        peer->stopped = true;
     else if (streq(command, "BEAT") || streq(command, "DONE")) {
         zframe_t *counters = zmsg_pop(msg);
         s_unpack(self, rank, counters, metrics);
         zframe_destroy(&counters);
         peer->done = peer->done || streq(command, "DONE");
+    } else if (streq(command, "FAILED") && self->restarting) {
+        //  A failure of the attempt being restarted, come late: the restart covers it.
     } else if (streq(command, "FAILED")) {
         char *why = zmsg_popstr(msg);
         zframe_t *counters = zmsg_pop(msg);
@@ -470,6 +482,19 @@ static rill_cluster_event_t s_worker_take(rill_cluster_t *self, zmsg_t *msg)
         self->go = true;
     else if (streq(command, "STOP"))
         event = RILL_CLUSTER_STOP;
+    else if (streq(command, "RESTART")) {
+        char *why = zmsg_popstr(msg);
+        s_error(self, "restarting: %s", why ? why : "(no reason given)");
+        zstr_free(&why);
+        self->restart_seen = true;
+        event = RILL_CLUSTER_RESTART;
+    } else if (streq(command, "ATTEMPT")) {
+        char *attempt = zmsg_popstr(msg), *restore = zmsg_popstr(msg);
+        self->attempt = attempt ? atoll(attempt) : -1;
+        self->restore_id = restore ? atoll(restore) : 0;
+        zstr_free(&attempt);
+        zstr_free(&restore);
+    }
     else if (streq(command, "BYE"))
         event = RILL_CLUSTER_FINISHED;
     else if (streq(command, "ABORT")) {
@@ -500,10 +525,11 @@ static rill_cluster_event_t s_check_peers(rill_cluster_t *self)
     }
     for (int r = 1; r < self->size; r++) {
         s_peer_t *peer = &self->peers[r];
-        if (peer->id && now - peer->last_seen_ms > limit) {
+        if (peer->id && !peer->gone && !peer->lost && now - peer->last_seen_ms > limit) {
             s_error(self, "lost process %d (%s, pid %d): no heartbeat for %lld ms", r,
                     peer->advertise, peer->pid, (long long)(now - peer->last_seen_ms));
             self->failed_rank = r;
+            peer->lost = true;
             return RILL_CLUSTER_FAILED;
         }
     }
@@ -511,12 +537,17 @@ static rill_cluster_event_t s_check_peers(rill_cluster_t *self)
 }
 
 //  Whether every worker has joined and said DONE, BOUND or READY.
-typedef enum { S_DONE, S_BOUND, S_READY } s_state_t;
+typedef enum { S_DONE, S_BOUND, S_READY, S_STOPPED } s_state_t;
 static bool s_all_workers(const rill_cluster_t *self, s_state_t state)
 {
     for (int r = 1; r < self->size; r++) {
         const s_peer_t *peer = &self->peers[r];
-        bool reached = state == S_DONE ? peer->done : state == S_BOUND ? peer->bound : peer->ready;
+        bool reached = state == S_DONE    ? peer->done
+                       : state == S_BOUND ? peer->bound
+                       : state == S_READY ? peer->ready
+                                          : peer->stopped;
+        if (peer->gone)
+            continue; //  its tasks run here now
         if (!peer->id || !reached)
             return false;
     }
@@ -582,6 +613,8 @@ rill_cluster_event_t rill_cluster_service(rill_cluster_t *self, rill_metrics_t *
     return event;
 }
 
+static bool s_restart_seen(rill_cluster_t *self);
+
 //  Services the control socket until done(self) holds, the timeout passes (ms, 0: none),
 //  a peer fails, or cancel is set. 0, or -1 with self->error set.
 static int s_wait(rill_cluster_t *self, bool (*done)(rill_cluster_t *), int timeout_ms,
@@ -591,6 +624,11 @@ static int s_wait(rill_cluster_t *self, bool (*done)(rill_cluster_t *), int time
     while (!done(self)) {
         if (zsys_interrupted || (cancel && atomic_load(cancel))) {
             s_error(self, "cancelled while waiting for %s", waiting_for);
+            return -1;
+        }
+        //  A worker asked to restart gives up whatever it waited for (but that).
+        if (!self->coordinator && self->restart_seen && done != s_restart_seen) {
+            s_error(self, "restarting: the coordinator restarts the job");
             return -1;
         }
         if (timeout_ms && zclock_mono() - start > timeout_ms) {
@@ -698,6 +736,8 @@ int rill_cluster_exchange(rill_cluster_t *self, uint64_t digest, const char *min
     }
     size_t size = strlen(mine) + 1;
     for (int r = 1; r < self->size; r++) {
+        if (self->peers[r].gone)
+            continue;
         if (self->peers[r].digest != digest) {
             s_error(self,
                     "process %d (%s) planned another job (plan digest %016llx, here %016llx): "
@@ -716,7 +756,8 @@ int rill_cluster_exchange(rill_cluster_t *self, uint64_t digest, const char *min
     }
     strcpy(merged, mine);
     for (int r = 1; r < self->size; r++) {
-        strcat(merged, self->peers[r].endpoints);
+        if (!self->peers[r].gone)
+            strcat(merged, self->peers[r].endpoints);
         self->peers[r].bound = false; //  a restarted attempt binds again
     }
     for (int r = 1; r < self->size; r++) {
@@ -774,4 +815,88 @@ void rill_cluster_done(rill_cluster_t *self, const rill_metrics_t *metrics)
 void rill_cluster_fail(rill_cluster_t *self, const char *why, const rill_metrics_t *metrics)
 {
     s_send_counters(self, "FAILED", why, metrics);
+}
+
+bool rill_cluster_hosts(const rill_cluster_t *self, int rank)
+{
+    if (rank == self->rank)
+        return true;
+    return self->coordinator && rank > 0 && rank < self->size && self->peers[rank].gone;
+}
+
+static bool s_all_stopped(rill_cluster_t *self)
+{
+    return s_all_workers(self, S_STOPPED);
+}
+
+int rill_cluster_restart(rill_cluster_t *self, int attempt, int64_t restore_id, const char *why,
+                         atomic_int *cancel)
+{
+    //  A lost worker is gone for good: its rank's tasks run here from now on (its channels
+    //  stay tcp, to this process's own address).
+    for (int r = 1; r < self->size; r++) {
+        s_peer_t *peer = &self->peers[r];
+        if (peer->lost && !peer->gone) {
+            peer->gone = true;
+            zframe_destroy(&peer->id);
+        }
+        peer->stopped = peer->bound = peer->ready = peer->done = false;
+        free(peer->endpoints);
+        peer->endpoints = NULL;
+    }
+    rill_cluster_broadcast(self, "RESTART", why);
+    //  Every worker's tasks of the failed attempt are down before the next one starts: after
+    //  its STOPPED nothing of the old attempt can come on its connection.
+    self->restarting = true;
+    int rc = s_wait(self, s_all_stopped, 30000, cancel, "every worker to stop for the restart");
+    self->restarting = false;
+    if (rc)
+        return -1;
+    char text[2][32];
+    snprintf(text[0], sizeof text[0], "%d", attempt);
+    snprintf(text[1], sizeof text[1], "%lld", (long long)restore_id);
+    for (int r = 1; r < self->size; r++) {
+        zmsg_t *msg = zmsg_new();
+        zmsg_addstr(msg, "ATTEMPT");
+        zmsg_addstr(msg, text[0]);
+        zmsg_addstr(msg, text[1]);
+        s_send(self, r, &msg);
+    }
+    return 0;
+}
+
+static bool s_has_attempt(rill_cluster_t *self)
+{
+    return self->attempt >= 0;
+}
+
+static bool s_restart_seen(rill_cluster_t *self)
+{
+    return self->restart_seen;
+}
+
+int rill_cluster_await_attempt(rill_cluster_t *self, int *attempt, int64_t *restore_id,
+                               atomic_int *cancel)
+{
+    //  The coordinator asks every worker to restart (or tells it the job is over: ABORT).
+    if (s_wait(self, s_restart_seen, 0, cancel, "the coordinator's decision"))
+        return -1;
+    self->restart_seen = false;
+    self->attempt = -1;
+    self->go = false;
+    free(self->endpoints);
+    self->endpoints = NULL;
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "STOPPED");
+    s_send(self, 0, &msg);
+    if (s_wait(self, s_has_attempt, 0, cancel, "the next attempt"))
+        return -1;
+    *attempt = (int)self->attempt;
+    *restore_id = self->restore_id;
+    return 0;
+}
+
+bool rill_cluster_restart_asked(const rill_cluster_t *self)
+{
+    return !self->coordinator && self->restart_seen;
 }

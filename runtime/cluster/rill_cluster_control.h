@@ -42,6 +42,7 @@ typedef enum {
     RILL_CLUSTER_FINISHED, //  coordinator: every worker is done; worker: the coordinator said BYE
     RILL_CLUSTER_STOP,     //  worker: drain (the coordinator was cancelled once)
     RILL_CLUSTER_FAILED,   //  a peer failed, was lost or aborted: rill_cluster_error says why
+    RILL_CLUSTER_RESTART,  //  worker: the coordinator restarts the job (rill_cluster_error: why)
 } rill_cluster_event_t;
 //  Takes the waiting control messages (a worker's counters go into metrics) and sends a
 //  heartbeat when one is due (a worker's carries its counters), then checks that every peer
@@ -56,6 +57,25 @@ void rill_cluster_fail(rill_cluster_t *self, const char *why, const rill_metrics
 //  Coordinator: tells every worker to drain (STOP), to stop now (ABORT why), or that the job is
 //  over (BYE); or sends any other command with one argument (the job's own messages).
 void rill_cluster_broadcast(rill_cluster_t *self, const char *command, const char *why);
+
+//  Restarts across processes (checkpoints on, restart attempts left). Whether this process
+//  runs the tasks placed on rank: its own, and at the coordinator those of lost workers,
+//  which it adopts when it restarts the job.
+bool rill_cluster_hosts(const rill_cluster_t *self, int rank);
+//  Coordinator, after an attempt failed: adopts the lost workers' ranks, asks every other
+//  worker to stop and waits until each has, then starts attempt `attempt` everywhere,
+//  restoring from checkpoint restore_id (0: as the job started). 0, or -1 with
+//  rill_cluster_error set.
+int rill_cluster_restart(rill_cluster_t *self, int attempt, int64_t restore_id, const char *why,
+                         atomic_int *cancel);
+//  Worker: whether the coordinator asked for a restart (its attempt then ends without
+//  reporting a failure of its own).
+bool rill_cluster_restart_asked(const rill_cluster_t *self);
+//  Worker, after its attempt failed: waits for the coordinator's restart (ABORT: the job is
+//  over, -1), says it stopped, and waits for the next attempt: its number and the checkpoint
+//  it restores from. 0, or -1 with rill_cluster_error set.
+int rill_cluster_await_attempt(rill_cluster_t *self, int *attempt, int64_t *restore_id,
+                               atomic_int *cancel);
 
 //  The job's own messages (checkpoints across processes): a command the control plane does not
 //  know is handed to fn with the rank it came from (0 at a worker) and the frames after the

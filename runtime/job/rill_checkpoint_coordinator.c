@@ -254,6 +254,22 @@ int rill_checkpoint_coordinator_begin_attempt(rill_checkpoint_coordinator_t *sel
     return 0;
 }
 
+int rill_checkpoint_coordinator_restore_at(rill_checkpoint_coordinator_t *self, int64_t id,
+                                           char *error, size_t error_size)
+{
+    if (id <= 0 || (self->restore && rill_checkpoint_id(self->restore) == id))
+        return 0;
+    char path[4200], notes[sizeof self->summary.notes] = "";
+    snprintf(path, sizeof path, "%s/chk-%lld", self->config.dir ? self->config.dir : ".",
+             (long long)id);
+    rill_checkpoint_t *given = rill_checkpoint_load(path, error, error_size, notes, sizeof notes);
+    if (!given)
+        return -1;
+    rill_checkpoint_destroy(&self->restore);
+    self->restore = given;
+    return 0;
+}
+
 //  ---- the checkpoint in flight
 
 int64_t rill_checkpoint_coordinator_trigger(rill_checkpoint_coordinator_t *self, int64_t now_ms,

@@ -37,6 +37,11 @@ const rill_checkpointing_t *rill_checkpoint_coordinator_actors(rill_checkpoint_c
 int rill_checkpoint_coordinator_begin_attempt(rill_checkpoint_coordinator_t *self, int attempt,
                                               char *error, size_t error_size);
 
+//  A worker of a job across processes, before a restarted attempt: restores from checkpoint
+//  id of the checkpoint directory, as the coordinator said (0: as the job started). 0, or -1
+//  with error set.
+int rill_checkpoint_coordinator_restore_at(rill_checkpoint_coordinator_t *self, int64_t id,
+                                           char *error, size_t error_size);
 //  The checkpoint to trigger now (its id), or 0 when none is due: periodic checkpoints on,
 //  the interval passed since the last trigger, none in flight. savepoint asks for one now,
 //  written to the savepoint directory.

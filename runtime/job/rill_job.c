@@ -62,6 +62,8 @@ struct rill_job_t {
     rill_cluster_t *cluster;
     rill_subtask_network_t network;
     char (*bound)[RILL_ENDPOINT_MAX]; //  every task's inputs' tcp endpoints, in task order
+    rill_subtask_args_t *all_args;    //  every task's arguments (a cluster's share is args)
+    bool restart_asked;               //  worker: the attempt ended as the coordinator restarts
     //  Checkpoints count tasks in one numbering over the whole plan (the order of their head
     //  subtasks): heads[g] is task g's head subtask, global[i] local task i's number (in one
     //  process, i itself). In a cluster the coordinator also knows which tasks finished
@@ -201,6 +203,7 @@ void rill_job_destroy(rill_job_t **self_p)
     free(self->actors);
     free(self->args);
     free(self->bound);
+    free(self->all_args);
     free(self->heads);
     free(self->global);
     free(self->all_done);
@@ -220,40 +223,50 @@ void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int i
 
 static void s_on_cluster_message(void *ctx, int rank, const char *command, zmsg_t *msg);
 
+//  Takes this process's share of the tasks (those placed on the ranks it hosts, in order) from
+//  every task's arguments, each with its room for its head's tcp endpoints. Done again before
+//  each attempt: after a restart the coordinator also runs the lost workers' tasks.
+static void s_take_share(rill_job_t *self)
+{
+    const rill_plan_t *plan = self->plan;
+    self->count = 0;
+    for (int g = 0, at = 0; g < self->all_tasks; g++) {
+        const rill_plan_subtask_t *head = rill_plan_subtask(plan, self->heads[g]);
+        int inputs = rill_plan_operator(plan, head->op)->input_count;
+        if (rill_cluster_hosts(self->cluster, head->process)) {
+            int i = self->count++;
+            self->args[i] = self->all_args[g];
+            self->args[i].network = &self->network;
+            self->args[i].bound = &self->bound[at];
+            self->args[i].checkpointing =
+                self->checkpoints ? rill_checkpoint_coordinator_actors(self->checkpoints) : NULL;
+            self->global[i] = g;
+            self->actors[i] = (s_actor_t){.args = &self->args[i]};
+        }
+        at += inputs;
+    }
+}
+
 int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster)
 {
     assert(self && cluster && !self->checkpoints);
     const rill_plan_t *plan = self->plan;
-    int rank = rill_cluster_rank(cluster), local = 0, inputs = 0;
-    //  Keep the tasks placed on this process, in order; each gets room for its head's tcp
-    //  endpoints.
-    for (int i = 0; i < self->count; i++) {
-        const rill_plan_subtask_t *head = rill_plan_subtask(plan, self->args[i].subtask);
-        if (head->process != rank)
-            continue;
-        self->args[local] = self->args[i];
-        self->global[local] = i;
-        inputs += rill_plan_operator(plan, head->op)->input_count;
-        local++;
-    }
-    self->count = local;
+    int inputs = 0;
+    for (int g = 0; g < self->all_tasks; g++)
+        inputs += rill_plan_operator(plan, rill_plan_subtask(plan, self->heads[g])->op)->input_count;
     self->bound = calloc((size_t)inputs + 1, RILL_ENDPOINT_MAX);
-    if (!self->bound) {
+    self->all_args = calloc((size_t)self->all_tasks + 1, sizeof(rill_subtask_args_t));
+    if (!self->bound || !self->all_args) {
         snprintf(self->error, sizeof self->error, "job: out of memory");
         return -1;
     }
+    memcpy(self->all_args, self->args, (size_t)self->all_tasks * sizeof(rill_subtask_args_t));
     self->cluster = cluster;
     rill_cluster_on_message(cluster, s_on_cluster_message, self);
     self->network = (rill_subtask_network_t){.host = rill_cluster_host(cluster),
                                              .security = rill_cluster_security(cluster),
                                              .token = rill_plan_digest(plan)};
-    for (int i = 0, at = 0; i < self->count; i++) {
-        const rill_plan_subtask_t *head = rill_plan_subtask(plan, self->args[i].subtask);
-        self->args[i].network = &self->network;
-        self->args[i].bound = &self->bound[at];
-        at += rill_plan_operator(plan, head->op)->input_count;
-        self->actors[i] = (s_actor_t){.args = &self->args[i]};
-    }
+    s_take_share(self);
     return 0;
 }
 
@@ -314,7 +327,8 @@ static int s_phase(rill_job_t *self, const char *command)
             zmq_pollitem_t item = {zsock_resolve(self->actors[i].pipe), 0, ZMQ_POLLIN, 0};
             if (zmq_poll(&item, 1, 100) > 0)
                 break;
-            if (rill_cluster_service(self->cluster, NULL) == RILL_CLUSTER_FAILED) {
+            rill_cluster_event_t event = rill_cluster_service(self->cluster, NULL);
+            if (event == RILL_CLUSTER_FAILED || event == RILL_CLUSTER_RESTART) {
                 snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
                 return -1; //  the actors still answering are stopped with the attempt
             }
@@ -693,6 +707,11 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
                     s_name_subtasks_of(self, rank);
                 goto cleanup;
             }
+            if (event == RILL_CLUSTER_RESTART) {
+                snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
+                self->restart_asked = true;
+                goto cleanup;
+            }
             if (event == RILL_CLUSTER_FINISHED)
                 cluster_done = true;
             //  The coordinator was cancelled once: drain, as a local Ctrl-C would.
@@ -896,11 +915,11 @@ static int s_run_attempt(rill_job_t *self, atomic_int *cancel)
         zstr_send(self->actors[i].pipe, "START");
     rc = s_watch(self, cancel);
 cleanup:
-    //  A failure here stops every process: the coordinator tells the workers, a worker tells
-    //  the coordinator (which tells the rest).
-    if (rc && self->cluster && rill_cluster_rank(self->cluster) == 0)
-        rill_cluster_broadcast(self->cluster, "ABORT", self->error);
-    else if (rc && self->cluster)
+    //  A worker's failure goes to the coordinator, which restarts every process or stops them
+    //  (rill_job_run); a restart the coordinator asked for needs no word back.
+    if (rc && self->cluster && rill_cluster_restart_asked(self->cluster))
+        self->restart_asked = true;
+    if (rc && self->cluster && rill_cluster_rank(self->cluster) > 0 && !self->restart_asked)
         rill_cluster_fail(self->cluster, self->error, self->metrics);
     s_stop_actors(self);
     return rc;
@@ -917,12 +936,55 @@ static bool s_wait_restart(int ms, atomic_int *cancel)
     return !(zsys_interrupted || (cancel && atomic_load(cancel)));
 }
 
+//  In a cluster, after attempt `attempt` failed: whether the job goes on. The coordinator
+//  restarts every process (from the latest completed checkpoint) or stops them all; a worker
+//  waits to hear which. 1 to go on with *next (and *restore_id, the checkpoint to restore),
+//  0 to stop.
+static int s_cluster_next(rill_job_t *self, bool again, int attempt, int *next,
+                          int64_t *restore_id, atomic_int *cancel)
+{
+    if (rill_cluster_rank(self->cluster) == 0) {
+        if (!again) {
+            rill_cluster_broadcast(self->cluster, "ABORT", self->error);
+            return 0;
+        }
+        if (self->metrics)
+            rill_metrics_set_checkpoints(self->metrics,
+                                         rill_checkpoint_coordinator_summary(self->checkpoints));
+        *next = attempt + 1;
+        *restore_id = rill_checkpoint_coordinator_summary(self->checkpoints)->latest;
+        if (rill_cluster_restart(self->cluster, *next, *restore_id, self->error, cancel)) {
+            snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
+            rill_cluster_broadcast(self->cluster, "ABORT", self->error);
+            return 0;
+        }
+        return 1;
+    }
+    //  A worker without restarts configured stops (the coordinator has the same settings).
+    if (!again)
+        return 0;
+    self->restart_asked = false;
+    if (rill_cluster_await_attempt(self->cluster, next, restore_id, cancel)) {
+        snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
+        return 0;
+    }
+    return 1;
+}
+
 int rill_job_run(rill_job_t *self, atomic_int *cancel)
 {
     if (s_reserve_limits(self))
         return -1;
     int delay = self->restart_delay_ms;
-    for (int attempt = 0;; attempt++) {
+    int64_t restore_id = 0;
+    for (int attempt = 0;;) {
+        if (self->cluster) {
+            s_take_share(self);
+            if (self->checkpoints && attempt > 0 && rill_cluster_rank(self->cluster) > 0 &&
+                rill_checkpoint_coordinator_restore_at(self->checkpoints, restore_id, self->error,
+                                                       sizeof self->error))
+                return -1;
+        }
         if (self->checkpoints &&
             rill_checkpoint_coordinator_begin_attempt(self->checkpoints, attempt, self->error,
                                                       sizeof self->error))
@@ -937,10 +999,21 @@ int rill_job_run(rill_job_t *self, atomic_int *cancel)
         if (self->metrics && self->checkpoints)
             rill_metrics_set_checkpoints(self->metrics,
                                          rill_checkpoint_coordinator_summary(self->checkpoints));
-        if (!again)
-            return rc;
-        if (!s_wait_restart(delay, cancel))
-            return rc;
+        if (self->cluster && rc != 0) {
+            if (again && rill_cluster_rank(self->cluster) == 0 &&
+                !s_wait_restart(delay, cancel))
+                again = false;
+            int next = attempt + 1;
+            if (!s_cluster_next(self, again, attempt, &next, &restore_id, cancel))
+                return rc;
+            attempt = next;
+        } else {
+            if (!again)
+                return rc;
+            if (!s_wait_restart(delay, cancel))
+                return rc;
+            attempt++;
+        }
         if (self->exponential)
             delay = delay * 2 > 60000 ? 60000 : delay * 2;
         self->error[0] = 0;
