@@ -197,8 +197,10 @@ rill_cluster_t *rill_cluster_new(const rill_cluster_options_t *options, char *er
         }
         char name[S_HOST_MAX] = "";
         gethostname(name, sizeof name - 1);
-        zstr_sendx(self->control, "HELLO", zsys_sprintf("%d", options->rank), name,
-                   zsys_sprintf("%d", (int)getpid()), self->advertise, NULL);
+        char rank[16], pid[16];
+        snprintf(rank, sizeof rank, "%d", options->rank);
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
+        zstr_sendx(self->control, "HELLO", rank, name, pid, self->advertise, NULL);
     }
     return self;
 fail:
