@@ -194,6 +194,10 @@ int rill_reader_bind(rill_reader_t *self)
             }
             if (self->security)
                 rill_security_server(self->security, in->socket);
+            //  ZeroMQ's own heartbeats drop a connection whose peer went silent (a host gone
+            //  without a FIN); the cluster's heartbeats decide the job's fate.
+            zsock_set_heartbeat_ivl(in->socket, RILL_TCP_HEARTBEAT_MS);
+            zsock_set_heartbeat_timeout(in->socket, 6 * RILL_TCP_HEARTBEAT_MS);
             //  An address binds that interface; a host name cannot be bound (libzmq takes
             //  it for an interface name), so it binds every interface and is advertised.
             unsigned char address[16];

@@ -442,8 +442,11 @@ int rill_writer_connect(rill_writer_t *self)
                 }
                 //  CURVE applies to the socket's tcp connections; its inproc ones have no
                 //  handshake and stay as they are.
-                if (self->security && !secured) {
-                    rill_security_client(self->security, out->socket);
+                if (!secured) {
+                    if (self->security)
+                        rill_security_client(self->security, out->socket);
+                    zsock_set_heartbeat_ivl(out->socket, RILL_TCP_HEARTBEAT_MS);
+                    zsock_set_heartbeat_timeout(out->socket, 6 * RILL_TCP_HEARTBEAT_MS);
                     secured = true;
                 }
                 //  Leave from this process's own address, so a receiver sees the peer it

@@ -18,6 +18,8 @@
 //  batches are queued per channel, plus the one being filled.
 #define RILL_CHANNEL_HWM 4
 #define RILL_INPUT_HWM RILL_CHANNEL_HWM
+//  ZMTP heartbeat interval on a channel's tcp connections (ms); silent for 6 of them: dropped.
+#define RILL_TCP_HEARTBEAT_MS 1000
 
 typedef struct rill_writer_t rill_writer_t;
 
