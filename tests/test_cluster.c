@@ -446,6 +446,18 @@ static int s_raw_send(zsock_t *socket, const rill_buffer_t *frame, int timeout_m
     return -1;
 }
 
+//  A reader for receiver 1 of pipe, its tcp input bound on 127.0.0.2 under security, taking
+//  HELLOs with token; *endpoint gets where it listens.
+static rill_reader_t *s_tcp_reader(test_pipe_t *pipe, rill_security_t *security, uint64_t token,
+                                   const char **endpoint)
+{
+    rill_reader_t *reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
+    rill_reader_set_network(reader, "127.0.0.2", security, token);
+    assert_int_equal(rill_reader_bind(reader), 0);
+    *endpoint = rill_reader_tcp_endpoint(reader, 0);
+    return reader;
+}
+
 static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **state)
 {
     s_fixture_t *f = *state;
@@ -460,10 +472,8 @@ static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **
     //  receiver 1 (rank 1) over tcp.
     test_pipe_t *pipe = test_pipe_new(2, 2, RILL_PATTERN_REBALANCE, NULL, NULL);
     assert_int_equal(rill_plan_place(pipe->plan, 2, error, sizeof error), 0);
-    rill_reader_t *reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
-    rill_reader_set_network(reader, "127.0.0.2", security, 42);
-    assert_int_equal(rill_reader_bind(reader), 0);
-    const char *endpoint = rill_reader_tcp_endpoint(reader, 0);
+    const char *endpoint = NULL;
+    rill_reader_t *reader = s_tcp_reader(pipe, security, 42, &endpoint);
     assert_int_equal(strncmp(endpoint, "tcp://127.0.0.2:", 16), 0);
     rill_buffer_t *hello = rill_buffer_new(), *data = rill_buffer_new();
     test_frame_begin(hello, RILL_FRAME_MAGIC, RILL_FRAME_HELLO, 0, 0);
@@ -513,10 +523,7 @@ static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **
     records = 0;
     rill_writer_destroy(&writer);
     rill_reader_destroy(&reader);
-    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
-    rill_reader_set_network(reader, "127.0.0.2", security, 42);
-    assert_int_equal(rill_reader_bind(reader), 0);
-    endpoint = rill_reader_tcp_endpoint(reader, 0);
+    reader = s_tcp_reader(pipe, security, 42, &endpoint);
 
     //  The cluster's key gets in; data before the handshake is refused, naming the peer.
     zsock_t *early = s_raw_sender("rill/e0/s0", cluster, zcert_public_txt(cluster), endpoint);
@@ -528,10 +535,7 @@ static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **
     rill_reader_destroy(&reader);
 
     //  A handshake with another job's token is refused.
-    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
-    rill_reader_set_network(reader, "127.0.0.2", security, 42);
-    assert_int_equal(rill_reader_bind(reader), 0);
-    endpoint = rill_reader_tcp_endpoint(reader, 0);
+    reader = s_tcp_reader(pipe, security, 42, &endpoint);
     zsock_t *other_job = s_raw_sender("rill/e0/s0", cluster, zcert_public_txt(cluster), endpoint);
     assert_int_equal(s_raw_send(other_job, hello, 5000), 0);
     assert_int_equal(test_reader_take(reader, 0, 1, s_count_record, &records), -1);
@@ -542,10 +546,7 @@ static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **
     //  The right token: records flow. A frame claiming sender 1 on sender 0's connection is
     //  refused (the connection says who sends, not the frame); so is a connection that is no
     //  sender of this edge.
-    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
-    rill_reader_set_network(reader, "127.0.0.2", security, 0);
-    assert_int_equal(rill_reader_bind(reader), 0);
-    endpoint = rill_reader_tcp_endpoint(reader, 0);
+    reader = s_tcp_reader(pipe, security, 0, &endpoint);
     zsock_t *sender = s_raw_sender("rill/e0/s0", cluster, zcert_public_txt(cluster), endpoint);
     assert_int_equal(s_raw_send(sender, hello, 5000), 0);
     assert_int_equal(s_raw_send(sender, data, 5000), 0);
@@ -561,10 +562,7 @@ static void data_sockets_admit_the_cluster_only_and_trust_the_connection(void **
     zsock_destroy(&sender);
     rill_reader_destroy(&reader);
 
-    reader = rill_reader_new(pipe->plan, test_pipe_receiver(pipe, 1), NULL);
-    rill_reader_set_network(reader, "127.0.0.2", security, 0);
-    assert_int_equal(rill_reader_bind(reader), 0);
-    endpoint = rill_reader_tcp_endpoint(reader, 0);
+    reader = s_tcp_reader(pipe, security, 0, &endpoint);
     zsock_t *stray = s_raw_sender("rill/e7/s0", cluster, zcert_public_txt(cluster), endpoint);
     assert_int_equal(s_raw_send(stray, hello, 5000), 0);
     assert_int_equal(test_reader_take(reader, 0, 1, s_count_record, &records), -1);
