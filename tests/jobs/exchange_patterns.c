@@ -18,11 +18,15 @@ static int s_generate(uint64_t index, rill_collector_t *out, void *ctx)
     return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
 }
 
-//  The receivers tag what they got, so a record that went astray or twice shows in the file.
-static int s_tag(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+//  The receivers tag what they got with their own subtask index, so that a record that went to
+//  another receiver, astray or twice shows in the file.
+static int s_tag(const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
     (void)ctx;
-    return rill_buffer_appendf(out, "got\t%.*s", (int)in->size, (const char *)in->data);
+    char text[96];
+    int size = snprintf(text, sizeof text, "got\t%d\t%.*s", rill_collector_subtask(out),
+                        (int)in->size, (const char *)in->data);
+    return rill_collector_emit(out, text, (size_t)size, in->timestamp);
 }
 
 static int s_key(const rill_record_t *in, rill_key_t *key, void *ctx)
@@ -101,7 +105,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     if (strcmp(pattern, "hash") == 0)
         received = rill_stream_count(rill_stream_key_by(source, s_key, NULL));
     else if (exchanged)
-        received = rill_stream_map(exchanged, s_tag, NULL);
+        received = rill_stream_flat_map(exchanged, s_tag, NULL);
     else {
         fprintf(stderr, "exchange-patterns: unknown pattern '%s'\n", pattern);
         return 2;
