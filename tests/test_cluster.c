@@ -909,9 +909,13 @@ static void with_restarts_a_job_across_processes_recovers_in_place(void **state)
         unsetenv("RILL_FAIL");
         pid_t killed = 0;
         if (round == 0) {
-            int64_t deadline = test_now_ms() + 30000;
-            while (!s_checkpoint_completed(checkpoints) && test_now_ms() < deadline)
+            //  Kill a worker once a checkpoint completed (or report why none did).
+            int64_t deadline = test_now_ms() + 60000;
+            while (!s_checkpoint_completed(checkpoints) && test_now_ms() < deadline &&
+                   waitpid(pids[0], NULL, WNOHANG) == 0)
                 usleep(5000);
+            if (!s_checkpoint_completed(checkpoints))
+                s_show(err);
             assert_true(s_checkpoint_completed(checkpoints));
             killed = pids[1];
             assert_int_equal(kill(killed, SIGKILL), 0);

@@ -207,11 +207,60 @@ static void every_missing_field_is_refused_by_name(void **state)
     {
         json_t *root = json_deep_copy(pristine);
         json_object_del(root, key);
+        //  Optional: documents written before hot keys and the diagnosis existed read back.
+        if (strcmp(key, "hot_keys") == 0 || strcmp(key, "diagnosis") == 0) {
+            char *text = json_dumps(root, 0), error[256];
+            rill_metrics_t *metrics = rill_metrics_from_json(text, NULL, error, sizeof error);
+            assert_non_null(metrics);
+            rill_metrics_destroy(&metrics);
+            free(text);
+            json_decref(root);
+            continue;
+        }
         char quoted[64];
         snprintf(quoted, sizeof quoted, "%s", key);
         s_expect_refused(root, NULL, quoted, NULL);
     }
     json_decref(pristine);
+}
+
+//  Hot keys read back, and a bad entry is refused naming it.
+static void hot_keys_read_back_and_bad_ones_are_refused(void **state)
+{
+    json_t *root = s_document(state);
+    json_t *keys = json_object_get(root, "hot_keys");
+    assert_true(json_is_array(keys));
+    int hash_edge = -1, other_edge = -1;
+    json_t *edges = json_object_get(json_object_get(root, "plan"), "edges");
+    size_t i;
+    json_t *edge;
+    json_array_foreach(edges, i, edge)
+    {
+        if (strcmp(json_string_value(json_object_get(edge, "pattern")), "hash") == 0)
+            hash_edge = (int)i;
+        else
+            other_edge = (int)i;
+    }
+    assert_true(hash_edge >= 0 && other_edge >= 0);
+    json_array_clear(keys);
+    json_array_append_new(keys, json_pack("{s:i, s:s, s:i, s:i, s:i}", "edge", hash_edge, "key",
+                                          "hot", "size", 3, "count", 900, "receiver", 1));
+    char *text = json_dumps(root, 0), error[256];
+    rill_metrics_t *metrics = rill_metrics_from_json(text, NULL, error, sizeof error);
+    assert_non_null(metrics);
+    rill_hot_key_t got[4];
+    assert_int_equal(rill_metrics_hot_keys(metrics, hash_edge, got, 4), 1);
+    assert_string_equal(got[0].key, "hot");
+    assert_int_equal(got[0].count, 900);
+    assert_int_equal(got[0].receiver, 1);
+    rill_metrics_destroy(&metrics);
+    free(text);
+    json_object_set_new(json_array_get(keys, 0), "receiver", json_integer(99));
+    s_expect_refused(json_deep_copy(root), NULL, "hot_keys[0]", "receiver 99");
+    json_object_set_new(json_array_get(keys, 0), "receiver", json_integer(0));
+    json_object_set_new(json_array_get(keys, 0), "edge", json_integer(other_edge));
+    s_expect_refused(json_deep_copy(root), NULL, "hot_keys[0]", "no hash edge");
+    json_decref(root);
 }
 
 static void subtasks_and_channels_must_be_those_of_the_plan(void **state)
@@ -421,6 +470,7 @@ int main(void)
         cmocka_unit_test(a_ratio_that_disagrees_with_its_times_is_refused),
         cmocka_unit_test(wrong_types_are_refused_naming_the_field),
         cmocka_unit_test(every_missing_field_is_refused_by_name),
+        cmocka_unit_test(hot_keys_read_back_and_bad_ones_are_refused),
         cmocka_unit_test(subtasks_and_channels_must_be_those_of_the_plan),
         cmocka_unit_test(a_run_of_another_plan_is_refused),
         cmocka_unit_test(sums_that_do_not_add_up_are_refused),

@@ -3,6 +3,8 @@
     id heading its chain), so operators chained into one thread show the same task. */
 #include "rill_metrics_table.h"
 
+#include <stdlib.h>
+
 static double s_percent(uint64_t part, uint64_t whole)
 {
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
@@ -99,6 +101,44 @@ static void s_checkpoints(const rill_metrics_t *metrics, FILE *out)
     }
 }
 
+//  Each hash edge's heaviest keys (from a sample of one record in 16), with their receivers.
+static void s_hot_keys(const rill_metrics_t *metrics, FILE *out)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    bool header = false;
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        rill_hot_key_t keys[5];
+        int count = rill_metrics_hot_keys(metrics, e, keys, 5);
+        if (!count)
+            continue;
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        const rill_plan_operator_t *from = rill_plan_operator(plan, edge->from);
+        const rill_plan_operator_t *to = rill_plan_operator(plan, edge->to);
+        //  The records the keys were counted in: on a combined edge those the senders emitted
+        //  (the channels carry partial results).
+        uint64_t total = 0;
+        if (edge->combined)
+            for (int i = 0; i < from->parallelism; i++)
+                total += rill_metrics_subtask(metrics, from->first_subtask + i).records_out;
+        else
+            for (int c = edge->first_channel; c < edge->first_channel + edge->channel_count; c++)
+                total += rill_metrics_channel(metrics, c).records;
+        if (!header)
+            fprintf(out, "\nhot keys (estimated from a sample of the records):\n");
+        header = true;
+        fprintf(out, "  %s -> %s:", from->name, to->name);
+        for (int k = 0; k < count; k++) {
+            char a[24];
+            fprintf(out, "%s `%.*s%s` %s (%.0f%%) -> [%d/%d]", k ? "," : "", RILL_HOT_KEY_MAX,
+                    keys[k].key, keys[k].size > RILL_HOT_KEY_MAX ? "..." : "",
+                    s_count(a, sizeof a, keys[k].count),
+                    total ? 100.0 * (double)keys[k].count / (double)total : 0.0,
+                    keys[k].receiver + 1, to->parallelism);
+        }
+        fprintf(out, "\n");
+    }
+}
+
 void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
@@ -106,6 +146,11 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
     char a[24], b[24], c[24], d[24];
     fprintf(out, "\njob '%s' ran %.3f s (%s mode)\n\n", rill_plan_job_name(plan), seconds,
             rill_mode_name(rill_plan_mode(plan)));
+    //  The answer first: what the counters say is wrong (rill_metrics_diagnosis).
+    char *diagnosis = rill_metrics_diagnosis(metrics);
+    if (diagnosis && *diagnosis)
+        fprintf(out, "diagnosis:\n%s\n", diagnosis);
+    free(diagnosis);
     fprintf(out, "%-28s %5s %8s %8s %10s %8s %6s %6s\n", "subtask", "task", "in", "out",
             "bytes out", "batches", "busy", "bp");
     for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
@@ -142,5 +187,6 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
                 s_count(a, sizeof a, m.records), s_count(b, sizeof b, m.records_received),
                 s_bytes(c, sizeof c, m.bytes));
     }
+    s_hot_keys(metrics, out);
     s_checkpoints(metrics, out);
 }

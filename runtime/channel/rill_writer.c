@@ -18,6 +18,7 @@
 #include "rill_graph_private.h"
 #include "rill_metrics_private.h"
 #include "rill_frame.h"
+#include "rill_hot_keys.h"
 #include "rill_partitioner.h"
 #include "rill_plan_private.h"
 #include "rill_security.h"
@@ -83,6 +84,8 @@ typedef struct {
     s_batch_t *batches;  //  one per target; broadcast uses batches[0] for all
     int lo, hi;
     rill_combiner_t *combiner; //  a combined edge's pre-aggregation (NULL: none)
+    rill_hot_keys_t *hot;      //  a hash edge's heaviest keys, from a sample (NULL: none)
+    uint32_t sampled;          //  records seen for the sample
 } s_output_t;
 
 struct rill_writer_t {
@@ -105,6 +108,7 @@ struct rill_writer_t {
     uint64_t batches;
     uint64_t trace; //  trace id stamped on the records emitted now (0: none)
     s_pool_t *pool;
+    uint64_t hot_published; //  records when the hot keys were last published
     //  A job spanning processes: the address tcp connections leave from (NULL: any), their
     //  CURVE keys (NULL: plain text), and the token each channel's HELLO carries.
     const char *tcp_host;
@@ -254,6 +258,10 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
                               out->edge->pattern, self->subtask->index,
                               rill_plan_operator(plan, out->edge->to)->parallelism, out->lo,
                               out->hi);
+        //  Counting keys costs a sample; only a run that keeps counters has a use for them.
+        if (out->edge->pattern == RILL_PATTERN_HASH && metrics && out->partitioner.key &&
+            !(out->hot = rill_hot_keys_new()))
+            goto fail;
         if (out->edge->combined && out->hi > out->lo) {
             out->combiner = rill_combiner_new(rill_graph_edge(graph, out->edge->id),
                                               rill_graph_operator(graph, out->edge->to),
@@ -281,6 +289,7 @@ void rill_writer_destroy(rill_writer_t **self_p)
         s_output_t *out = &self->outputs[i];
         zsock_destroy(&out->socket);
         rill_combiner_destroy(&out->combiner);
+        rill_hot_keys_destroy(&out->hot);
         if (out->batches)
             for (int b = 0; b < out->hi - out->lo; b++)
                 free(out->batches[b].data);
@@ -561,6 +570,23 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
     return rc;
 }
 
+//  Publishes the hash edges' heaviest keys: every 64 Ki records, and at the end (force).
+static void s_publish_hot_keys(rill_writer_t *self, bool force)
+{
+    if (!self->all_metrics || (!force && self->records - self->hot_published < 65536))
+        return;
+    self->hot_published = self->records;
+    for (int i = 0; i < self->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        if (!out->hot)
+            continue;
+        rill_hot_key_t keys[RILL_METRICS_HOT_KEYS];
+        int count = rill_hot_keys_top(out->hot, keys, RILL_METRICS_HOT_KEYS);
+        rill_metrics_set_hot_keys(self->all_metrics, out->edge->id, self->subtask->index, keys,
+                                  count);
+    }
+}
+
 static void s_publish(rill_writer_t *self)
 {
     if (!self->metrics)
@@ -568,6 +594,20 @@ static void s_publish(rill_writer_t *self)
     __atomic_store_n(&self->metrics->records_out, self->records, __ATOMIC_RELAXED);
     __atomic_store_n(&self->metrics->bytes_out, self->payload, __ATOMIC_RELAXED);
     __atomic_store_n(&self->metrics->batches_out, self->batches, __ATOMIC_RELAXED);
+    s_publish_hot_keys(self, false);
+}
+
+//  One record of a hash edge's sample: its key, as the edge's extractor gives it, counted with
+//  the sample's weight toward the receiver its hash picks.
+static void s_sample_key(s_output_t *out, const rill_record_t *record)
+{
+    rill_key_t key;
+    if (out->partitioner.key(record, &key, out->partitioner.key_ctx))
+        return; //  the partitioner reports the failure
+    uint64_t hash = rill_key_hash(key.data, key.size);
+    int receiver = rill_key_group_receiver((int)rill_key_group_of_hash(hash),
+                                           out->partitioner.receivers);
+    rill_hot_keys_add(out->hot, hash, key.data, key.size, receiver, RILL_HOT_KEYS_SAMPLE);
 }
 
 //  Makes room for `needed` bytes in batch b: flushes it when full; an entry larger than a
@@ -691,6 +731,8 @@ int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *r
         s_output_t *out = &self->outputs[i];
         if (out->hi == out->lo || out->edge->output_tag != tag)
             continue; //  no channel on the edge from here (global, rescale), or another output
+        if (out->hot && (++out->sampled & (RILL_HOT_KEYS_SAMPLE - 1)) == 0)
+            s_sample_key(out, record);
         if (out->combiner) {
             if (s_combine(self, out, record))
                 return -1;
@@ -817,6 +859,7 @@ int rill_writer_barrier(rill_writer_t *self, int64_t checkpoint)
 
 int rill_writer_end(rill_writer_t *self)
 {
+    s_publish_hot_keys(self, true);
     return s_drain(self) ? -1 : s_control(self, RILL_FRAME_END, 0);
 }
 

@@ -3,7 +3,18 @@
 #include "rill_metrics_private.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+
+//  One sender's heaviest keys on one hash edge, as its writer last published them. A lock, not
+//  a counter: the writer publishes a few times a second at most, readers read rarely, and the
+//  entries are a whole that must not be read half written.
+typedef struct {
+    pthread_mutex_t lock;
+    int count;
+    rill_hot_key_t keys[RILL_METRICS_HOT_KEYS];
+} s_hot_slot_t;
 
 struct rill_metrics_t {
     const rill_plan_t *plan;
@@ -12,6 +23,7 @@ struct rill_metrics_t {
     rill_channel_metrics_t *channels;
     uint64_t duration_ns;
     rill_checkpoint_stats_t checkpoints; //  written and read by the job's thread only
+    s_hot_slot_t **hot; //  by edge: one slot per sender on hash edges, NULL on the others
 };
 
 rill_metrics_t *rill_metrics_new(const rill_plan_t *plan)
@@ -22,8 +34,24 @@ rill_metrics_t *rill_metrics_new(const rill_plan_t *plan)
     self->plan = plan;
     self->subtasks = calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(*self->subtasks));
     self->channels = calloc((size_t)rill_plan_channel_count(plan) + 1, sizeof(*self->channels));
-    if (!self->subtasks || !self->channels)
+    self->hot = calloc((size_t)rill_plan_edge_count(plan) + 1, sizeof(s_hot_slot_t *));
+    if (!self->subtasks || !self->channels || !self->hot) {
         rill_metrics_destroy(&self);
+        return NULL;
+    }
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        if (edge->pattern != RILL_PATTERN_HASH)
+            continue;
+        int senders = rill_plan_operator(plan, edge->from)->parallelism;
+        self->hot[e] = calloc((size_t)senders, sizeof(s_hot_slot_t));
+        if (!self->hot[e]) {
+            rill_metrics_destroy(&self);
+            return NULL;
+        }
+        for (int i = 0; i < senders; i++)
+            pthread_mutex_init(&self->hot[e][i].lock, NULL);
+    }
     return self;
 }
 
@@ -31,6 +59,16 @@ void rill_metrics_destroy(rill_metrics_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    rill_metrics_t *self = *self_p;
+    for (int e = 0; self->hot && e < rill_plan_edge_count(self->plan); e++) {
+        if (!self->hot[e])
+            continue;
+        int senders = rill_plan_operator(self->plan, rill_plan_edge(self->plan, e)->from)->parallelism;
+        for (int i = 0; i < senders; i++)
+            pthread_mutex_destroy(&self->hot[e][i].lock);
+        free(self->hot[e]);
+    }
+    free(self->hot);
     free((*self_p)->subtasks);
     free((*self_p)->channels);
     rill_plan_destroy(&(*self_p)->owned_plan);
@@ -115,4 +153,56 @@ rill_checkpoint_stats_t rill_metrics_checkpoints(const rill_metrics_t *self)
 void rill_metrics_set_checkpoints(rill_metrics_t *self, const rill_checkpoint_stats_t *stats)
 {
     self->checkpoints = *stats;
+}
+
+void rill_metrics_set_hot_keys(rill_metrics_t *self, int edge, int sender,
+                               const rill_hot_key_t *keys, int count)
+{
+    assert(edge >= 0 && edge < rill_plan_edge_count(self->plan) && self->hot[edge]);
+    s_hot_slot_t *slot = &self->hot[edge][sender];
+    if (count > RILL_METRICS_HOT_KEYS)
+        count = RILL_METRICS_HOT_KEYS;
+    pthread_mutex_lock(&slot->lock);
+    memcpy(slot->keys, keys, (size_t)count * sizeof keys[0]);
+    slot->count = count;
+    pthread_mutex_unlock(&slot->lock);
+}
+
+static int s_heavier(const void *a, const void *b)
+{
+    const rill_hot_key_t *x = a, *y = b;
+    return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+int rill_metrics_hot_keys(const rill_metrics_t *self, int edge, rill_hot_key_t *keys, int max)
+{
+    if (edge < 0 || edge >= rill_plan_edge_count(self->plan) || !self->hot[edge] || max <= 0)
+        return 0;
+    int senders = rill_plan_operator(self->plan, rill_plan_edge(self->plan, edge)->from)->parallelism;
+    rill_hot_key_t *all = calloc((size_t)senders * RILL_METRICS_HOT_KEYS + 1, sizeof(rill_hot_key_t));
+    if (!all)
+        return 0;
+    int n = 0;
+    //  One key's counts from several senders add up (the same hash and size: the same key).
+    for (int i = 0; i < senders; i++) {
+        s_hot_slot_t *slot = &self->hot[edge][i];
+        pthread_mutex_lock(&slot->lock);
+        for (int k = 0; k < slot->count; k++) {
+            const rill_hot_key_t *key = &slot->keys[k];
+            int at = 0;
+            while (at < n && !(all[at].hash == key->hash && all[at].size == key->size))
+                at++;
+            if (at == n)
+                all[n++] = *key;
+            else
+                all[at].count += key->count;
+        }
+        pthread_mutex_unlock(&slot->lock);
+    }
+    qsort(all, (size_t)n, sizeof all[0], s_heavier);
+    if (n > max)
+        n = max;
+    memcpy(keys, all, (size_t)n * sizeof all[0]);
+    free(all);
+    return n;
 }

@@ -5,6 +5,7 @@
     it says is drawn (widths, colours), so every field is checked against the plan and against
     the other fields it is derived from, as the plan reader checks a plan. */
 #include "rill_json_check.h"
+#include "rill_key_hash.h"
 #include "rill_metrics_private.h"
 
 #include <jansson.h>
@@ -53,6 +54,9 @@ static json_t *s_checkpoints(const rill_checkpoint_stats_t *c)
                      "restarts", c->restarts, "savepoint_done", c->savepoint_done,
                      "last_failure", c->last_failure, "notes", c->notes);
 }
+
+static json_t *s_hot_keys(const rill_metrics_t *self);
+static json_t *s_diagnosis(const rill_metrics_t *self);
 
 char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
 {
@@ -127,9 +131,55 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
         json_decref(root);
         return NULL;
     }
+    if (root && (json_object_set_new(root, "hot_keys", s_hot_keys(self)) ||
+                 json_object_set_new(root, "diagnosis", s_diagnosis(self)))) {
+        json_decref(root);
+        return NULL;
+    }
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     return text;
+}
+
+//  Every hash edge's heaviest keys: [{"edge", "key", "size", "count", "receiver"}], heaviest
+//  first per edge. Keys are bytes: JSON strings need UTF-8, so a key that is not valid UTF-8
+//  is written with its other bytes as U+FFFD (the count and receiver stay exact).
+static json_t *s_hot_keys(const rill_metrics_t *self)
+{
+    const rill_plan_t *plan = rill_metrics_plan(self);
+    json_t *list = json_array();
+    for (int e = 0; list && e < rill_plan_edge_count(plan); e++) {
+        rill_hot_key_t keys[RILL_METRICS_HOT_KEYS];
+        int count = rill_metrics_hot_keys(self, e, keys, RILL_METRICS_HOT_KEYS);
+        for (int k = 0; k < count; k++) {
+            json_t *key = json_string(keys[k].key);
+            if (!key) {
+                char clean[RILL_HOT_KEY_MAX + 1];
+                size_t n = 0;
+                for (const unsigned char *c = (const unsigned char *)keys[k].key; *c; c++)
+                    clean[n++] = *c < 0x80 ? (char)*c : '?';
+                clean[n] = 0;
+                key = json_string(clean);
+            }
+            json_array_append_new(list, json_pack("{s:i, s:o, s:I, s:I, s:i}", "edge", e, "key",
+                                                  key, "size", (json_int_t)keys[k].size, "count",
+                                                  (json_int_t)keys[k].count, "receiver",
+                                                  keys[k].receiver));
+        }
+    }
+    return list;
+}
+
+//  rill_metrics_diagnosis's lines, as an array of strings.
+static json_t *s_diagnosis(const rill_metrics_t *self)
+{
+    char *text = rill_metrics_diagnosis(self);
+    json_t *lines = json_array();
+    for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; lines && line;
+         line = strtok_r(NULL, "\n", &save))
+        json_array_append_new(lines, json_string(line));
+    free(text);
+    return lines;
 }
 
 //  ---- reading
@@ -458,6 +508,59 @@ static int s_check_operators(rill_json_check_t *reader, json_t *root, const rill
     return 0;
 }
 
+//  The optional "hot_keys" (documents written before they existed have none): each entry
+//  names a hash edge of the plan and a receiver of it; they come back as the edge's first
+//  sender's (rill_metrics_hot_keys merges senders anyway). "diagnosis" is recomputed from
+//  the counters, never read.
+static int s_read_hot_keys(rill_json_check_t *reader, json_t *root, rill_metrics_t *self)
+{
+    json_t *list = json_object_get(root, "hot_keys");
+    if (!list)
+        return 0;
+    if (!json_is_array(list))
+        return rill_json_check_fail(reader, "'hot_keys' is not an array");
+    const rill_plan_t *plan = rill_metrics_plan(self);
+    int edges = rill_plan_edge_count(plan);
+    size_t i;
+    json_t *item;
+    for (int e = 0; e < edges; e++) {
+        rill_hot_key_t keys[RILL_METRICS_HOT_KEYS];
+        int count = 0;
+        json_array_foreach(list, i, item) {
+            json_t *edge = json_object_get(item, "edge"), *key = json_object_get(item, "key");
+            json_t *receiver = json_object_get(item, "receiver");
+            uint64_t size = 0, records = 0;
+            if (!json_is_integer(edge) || !json_is_string(key) || !json_is_integer(receiver) ||
+                s_count(reader, item, "hot_keys", "size", &size) ||
+                s_count(reader, item, "hot_keys", "count", &records))
+                return rill_json_check_fail(reader, "hot_keys[%zu]: needs 'edge', 'key', 'size', "
+                                                    "'count' and 'receiver'",
+                                            i);
+            json_int_t at = json_integer_value(edge), to = json_integer_value(receiver);
+            if (at < 0 || at >= edges || rill_plan_edge(plan, (int)at)->pattern != RILL_PATTERN_HASH)
+                return rill_json_check_fail(reader, "hot_keys[%zu]: edge %lld is no hash edge of "
+                                                    "the plan",
+                                            i, (long long)at);
+            const rill_plan_edge_t *hash_edge = rill_plan_edge(plan, (int)at);
+            if (to < 0 || to >= rill_plan_operator(plan, hash_edge->to)->parallelism)
+                return rill_json_check_fail(reader, "hot_keys[%zu]: receiver %lld is out of range",
+                                            i, (long long)to);
+            if (at != e || count == RILL_METRICS_HOT_KEYS)
+                continue;
+            rill_hot_key_t *hot = &keys[count++];
+            memset(hot, 0, sizeof *hot);
+            snprintf(hot->key, sizeof hot->key, "%s", json_string_value(key));
+            hot->size = (size_t)size;
+            hot->count = records;
+            hot->receiver = (int)to;
+            hot->hash = rill_key_hash(hot->key, strlen(hot->key)) ^ size;
+        }
+        if (count)
+            rill_metrics_set_hot_keys(self, e, 0, keys, count);
+    }
+    return 0;
+}
+
 static int s_check_totals(rill_json_check_t *reader, json_t *root, const uint64_t sums[4])
 {
     static const char *keys[4] = {"records_in", "records_out", "bytes_out", "channel_records"};
@@ -547,7 +650,7 @@ rill_metrics_t *rill_metrics_from_json(const char *text, const rill_plan_t *plan
         s_check_totals(&reader, root, sums))
         goto fail;
     rill_metrics_set_duration_ns(self, duration_ns);
-    if (s_read_checkpoints(&reader, root, self))
+    if (s_read_checkpoints(&reader, root, self) || s_read_hot_keys(&reader, root, self))
         goto fail;
     if (!plan)
         rill_metrics_adopt_plan(self, &own_plan);

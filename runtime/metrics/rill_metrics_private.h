@@ -30,6 +30,12 @@ uint8_t *rill_metrics_pack(const rill_metrics_t *self, int rank, size_t *size);
 //  -1 when the bytes are not such a message for this plan (nothing is half taken: entries
 //  before a bad one may be).
 int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, size_t size);
+//  Heavy hitters kept per sender and hash edge (rill_metrics_hot_keys merges them).
+#define RILL_METRICS_HOT_KEYS 16
+//  Sender index `sender` of hash edge `edge` publishes its heaviest keys (at most
+//  RILL_METRICS_HOT_KEYS are kept). Thread-safe against readers.
+void rill_metrics_set_hot_keys(rill_metrics_t *self, int edge, int sender,
+                               const rill_hot_key_t *keys, int count);
 //  Hands *plan_p (the plan self was made for) to self, which destroys it with itself; nulls
 //  the caller's pointer.
 void rill_metrics_adopt_plan(rill_metrics_t *self, rill_plan_t **plan_p);

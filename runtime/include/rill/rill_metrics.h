@@ -60,6 +60,18 @@ typedef struct {
     char notes[512];              //  what loading the restore point skipped (corrupt ones)
 } rill_checkpoint_stats_t;
 
+//  One of the heaviest keys of a hash edge (rill_metrics_hot_keys): its first bytes, its size,
+//  about how many records had it (estimated from a sample: within a few percent for a hot key,
+//  never under), and the receiving subtask (index) its records went to.
+#define RILL_HOT_KEY_MAX 48
+typedef struct {
+    char key[RILL_HOT_KEY_MAX + 1]; //  NUL-terminated; cut at RILL_HOT_KEY_MAX bytes
+    size_t size;
+    uint64_t count;
+    int receiver;
+    uint64_t hash; //  the key's hash (what merges one key's counts from several senders)
+} rill_hot_key_t;
+
 typedef struct rill_metrics_t rill_metrics_t;
 
 //  Destroys counters read with rill_metrics_from_json (a run's belong to its environment)
@@ -72,6 +84,15 @@ RILL_EXPORT rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *se
 RILL_EXPORT rill_channel_metrics_t rill_metrics_channel(const rill_metrics_t *self, int channel);
 //  What checkpoints did so far (read from the thread that runs the job, or after it ended).
 RILL_EXPORT rill_checkpoint_stats_t rill_metrics_checkpoints(const rill_metrics_t *self);
+//  The heaviest keys sent on hash edge `edge` so far, all senders together, heaviest first:
+//  fills keys (at most max) and returns how many (0 for an edge that is not a hash edge).
+RILL_EXPORT int rill_metrics_hot_keys(const rill_metrics_t *self, int edge, rill_hot_key_t *keys,
+                                      int max);
+//  What the counters say is wrong, in a few lines, most telling first: the bottleneck (the
+//  busiest subtask that holds back its upstream), stragglers (subtasks far from their
+//  operator's median), skewed edges and their hot keys, and what to try. A new string the
+//  caller frees ("" when nothing stands out); NULL when out of memory.
+RILL_EXPORT char *rill_metrics_diagnosis(const rill_metrics_t *self);
 //  Wall time of the run in nanoseconds (so far, while it runs).
 RILL_EXPORT uint64_t rill_metrics_duration_ns(const rill_metrics_t *self);
 

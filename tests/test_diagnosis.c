@@ -1,0 +1,130 @@
+/*  test_diagnosis.c: the counters name what is wrong (rill_metrics_diagnosis,
+   rill_metrics_hot_keys) on generated skewed data: one key is half of all records, at parallelism
+   4, 16 and 64. The diagnosis must name that key with its share and receiver, and the receiver that
+   gets it as the straggler; a job without skew must not be blamed for any. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_RECORDS 200000
+
+//  Record i: "hot" for every other record, else one of 5,000 cold keys.
+static int s_skewed(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    (void)ctx;
+    char text[32];
+    int size = index % 2 ? snprintf(text, sizeof text, "hot\t1")
+                         : snprintf(text, sizeof text, "k%llu\t1",
+                                    (unsigned long long)((index * 7919) % 5000));
+    return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
+}
+
+//  Record i: one of 5,000 keys, evenly.
+static int s_even(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    (void)ctx;
+    char text[32];
+    int size = snprintf(text, sizeof text, "k%llu\t1", (unsigned long long)(index % 5000));
+    return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
+}
+
+//  Runs source -> key_by -> count -> discard at parallelism p, streaming (every record reaches
+//  the count, no pre-aggregation to hide the skew); returns its diagnosis and fills the hash
+//  edge's heaviest key.
+static char *s_run(int p, rill_generate_fn generate, rill_hot_key_t *top, int *receivers)
+{
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, p);
+    rill_env_set_mode(env, RILL_MODE_STREAMING);
+    rill_stream_t *source = rill_env_from_generator(env, generate, NULL, S_RECORDS);
+    rill_stream_t *counts =
+        rill_stream_count(rill_stream_key_by(source, rill_key_first_field, NULL));
+    rill_stream_name(counts, "count");
+    rill_stream_discard(counts);
+    assert_int_equal(rill_env_execute(env), 0);
+    const rill_metrics_t *metrics = rill_env_metrics(env);
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    int hash_edge = -1;
+    for (int e = 0; e < rill_plan_edge_count(plan); e++)
+        if (rill_plan_edge(plan, e)->pattern == RILL_PATTERN_HASH)
+            hash_edge = e;
+    assert_true(hash_edge >= 0);
+    memset(top, 0, sizeof *top);
+    rill_metrics_hot_keys(metrics, hash_edge, top, 1);
+    *receivers = rill_plan_operator(plan, rill_plan_edge(plan, hash_edge)->to)->parallelism;
+    char *diagnosis = rill_metrics_diagnosis(metrics);
+    assert_non_null(diagnosis);
+    rill_env_destroy(&env);
+    return diagnosis;
+}
+
+static void s_hot_key_is_named(int p)
+{
+    rill_hot_key_t top;
+    int receivers = 0;
+    char *diagnosis = s_run(p, s_skewed, &top, &receivers);
+    //  The heaviest key is "hot", counted within 5% of its 100,000 records (from a sample).
+    assert_string_equal(top.key, "hot");
+    assert_true(top.count > S_RECORDS / 2 * 95 / 100 && top.count < S_RECORDS / 2 * 105 / 100);
+    char expected[128];
+    snprintf(expected, sizeof expected, "-> 'count' [%d/%d]", top.receiver + 1, receivers);
+    char *hot = strstr(diagnosis, "hot key: `hot`");
+    if (!hot || !strstr(hot, expected) || !strstr(hot, "(50%)"))
+        fprintf(stderr, "p=%d: no hot key line naming %s in:\n%s", p, expected, diagnosis);
+    assert_non_null(hot);
+    assert_non_null(strstr(hot, "(50%)"));
+    assert_non_null(strstr(hot, expected));
+    //  The receiver of the hot key is the straggler of the count.
+    snprintf(expected, sizeof expected, "straggler: 'count' [%d/%d] received", top.receiver + 1,
+             receivers);
+    if (!strstr(diagnosis, expected))
+        fprintf(stderr, "p=%d: no '%s' in:\n%s", p, expected, diagnosis);
+    assert_non_null(strstr(diagnosis, expected));
+    free(diagnosis);
+}
+
+static void a_hot_key_is_named_at_p_4(void **state)
+{
+    (void)state;
+    s_hot_key_is_named(4);
+}
+
+static void a_hot_key_is_named_at_p_16(void **state)
+{
+    (void)state;
+    s_hot_key_is_named(16);
+}
+
+static void a_hot_key_is_named_at_p_64(void **state)
+{
+    (void)state;
+    s_hot_key_is_named(64);
+}
+
+static void an_even_job_is_not_blamed(void **state)
+{
+    (void)state;
+    rill_hot_key_t top;
+    int receivers = 0;
+    char *diagnosis = s_run(4, s_even, &top, &receivers);
+    //  Its heaviest key is one of 5,000 (40 records each): far from hot.
+    assert_true(top.count < S_RECORDS / 20);
+    if (strstr(diagnosis, "hot key") || strstr(diagnosis, "skew") || strstr(diagnosis, "straggler"))
+        fprintf(stderr, "blamed an even job:\n%s", diagnosis);
+    assert_null(strstr(diagnosis, "hot key"));
+    assert_null(strstr(diagnosis, "skew"));
+    assert_null(strstr(diagnosis, "straggler"));
+    free(diagnosis);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_hot_key_is_named_at_p_4),
+        cmocka_unit_test(a_hot_key_is_named_at_p_16),
+        cmocka_unit_test(a_hot_key_is_named_at_p_64),
+        cmocka_unit_test(an_even_job_is_not_blamed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
