@@ -206,3 +206,16 @@ int rill_metrics_hot_keys(const rill_metrics_t *self, int edge, rill_hot_key_t *
     free(all);
     return n;
 }
+
+int rill_metrics_sender_hot_keys(const rill_metrics_t *self, int edge, int sender,
+                                 rill_hot_key_t *keys)
+{
+    if (!self->hot[edge])
+        return 0;
+    s_hot_slot_t *slot = &self->hot[edge][sender];
+    pthread_mutex_lock(&slot->lock);
+    int count = slot->count;
+    memcpy(keys, slot->keys, (size_t)count * sizeof keys[0]);
+    pthread_mutex_unlock(&slot->lock);
+    return count;
+}

@@ -36,6 +36,10 @@ int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, si
 //  RILL_METRICS_HOT_KEYS are kept). Thread-safe against readers.
 void rill_metrics_set_hot_keys(rill_metrics_t *self, int edge, int sender,
                                const rill_hot_key_t *keys, int count);
+//  What sender `sender` of hash edge `edge` published, into keys (RILL_METRICS_HOT_KEYS room):
+//  how many.
+int rill_metrics_sender_hot_keys(const rill_metrics_t *self, int edge, int sender,
+                                 rill_hot_key_t *keys);
 //  Hands *plan_p (the plan self was made for) to self, which destroys it with itself; nulls
 //  the caller's pointer.
 void rill_metrics_adopt_plan(rill_metrics_t *self, rill_plan_t **plan_p);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #define S_SUBTASK_FIELDS (sizeof(rill_subtask_metrics_t) / sizeof(uint64_t))
+//  A hot key on the wire: its bytes (fixed size), size, count, receiver, hash.
+#define S_HOT_KEY_BYTES (RILL_HOT_KEY_MAX + 1 + 4 * 8)
 
 static uint8_t *s_put(uint8_t *at, uint64_t value)
 {
@@ -40,12 +42,24 @@ uint8_t *rill_metrics_pack(const rill_metrics_t *self, int rank, size_t *size)
         channels += rill_plan_subtask(plan, ch->from_subtask)->process == rank ||
                     rill_plan_subtask(plan, ch->to_subtask)->process == rank;
     }
-    *size = 16 + subtasks * 8 * (1 + S_SUBTASK_FIELDS) + channels * 8 * 5;
+    //  The heaviest keys of its senders on hash edges: one slot each.
+    size_t slots = 0;
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        if (edge->pattern != RILL_PATTERN_HASH)
+            continue;
+        const rill_plan_operator_t *from = rill_plan_operator(plan, edge->from);
+        for (int i = 0; i < from->parallelism; i++)
+            slots += rill_plan_subtask(plan, from->first_subtask + i)->process == rank;
+    }
+    *size = 24 + subtasks * 8 * (1 + S_SUBTASK_FIELDS) + channels * 8 * 5 +
+            slots * (24 + RILL_METRICS_HOT_KEYS * S_HOT_KEY_BYTES);
     uint8_t *bytes = malloc(*size), *at = bytes;
     if (!bytes)
         return NULL;
     at = s_put(at, subtasks);
     at = s_put(at, channels);
+    at = s_put(at, slots);
     for (int id = 0; id < rill_plan_subtask_count(plan); id++) {
         if (rill_plan_subtask(plan, id)->process != rank)
             continue;
@@ -68,21 +82,47 @@ uint8_t *rill_metrics_pack(const rill_metrics_t *self, int rank, size_t *size)
         at = s_put(at, m.batches);
         at = s_put(at, m.records_received);
     }
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        if (edge->pattern != RILL_PATTERN_HASH)
+            continue;
+        const rill_plan_operator_t *from = rill_plan_operator(plan, edge->from);
+        for (int i = 0; i < from->parallelism; i++) {
+            if (rill_plan_subtask(plan, from->first_subtask + i)->process != rank)
+                continue;
+            rill_hot_key_t keys[RILL_METRICS_HOT_KEYS];
+            memset(keys, 0, sizeof keys);
+            int count = rill_metrics_sender_hot_keys(self, e, i, keys);
+            at = s_put(at, (uint64_t)e);
+            at = s_put(at, (uint64_t)i);
+            at = s_put(at, (uint64_t)count);
+            for (int k = 0; k < RILL_METRICS_HOT_KEYS; k++) {
+                memcpy(at, keys[k].key, sizeof keys[k].key);
+                at += sizeof keys[k].key;
+                at = s_put(at, keys[k].size);
+                at = s_put(at, keys[k].count);
+                at = s_put(at, (uint64_t)keys[k].receiver);
+                at = s_put(at, keys[k].hash);
+            }
+        }
+    }
     return bytes;
 }
 
 int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, size_t size)
 {
     const rill_plan_t *plan = rill_metrics_plan(self);
-    if (size < 16)
+    if (size < 24)
         return -1;
-    uint64_t subtasks = s_get(bytes), channels = s_get(bytes + 8);
+    uint64_t subtasks = s_get(bytes), channels = s_get(bytes + 8), slots = s_get(bytes + 16);
     uint64_t subtask_bytes = 8 * (1 + S_SUBTASK_FIELDS);
+    uint64_t slot_bytes = 24 + RILL_METRICS_HOT_KEYS * S_HOT_KEY_BYTES;
     if (subtasks > (uint64_t)rill_plan_subtask_count(plan) ||
         channels > (uint64_t)rill_plan_channel_count(plan) ||
-        size != 16 + subtasks * subtask_bytes + channels * 40)
+        slots > (uint64_t)rill_plan_subtask_count(plan) * (uint64_t)rill_plan_edge_count(plan) ||
+        size != 24 + subtasks * subtask_bytes + channels * 40 + slots * slot_bytes)
         return -1;
-    const uint8_t *at = bytes + 16;
+    const uint8_t *at = bytes + 24;
     for (uint64_t i = 0; i < subtasks; i++, at += subtask_bytes) {
         uint64_t id = s_get(at);
         if (id >= (uint64_t)rill_plan_subtask_count(plan) ||
@@ -109,6 +149,33 @@ int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, si
         }
         if (rill_plan_subtask(plan, ch->to_subtask)->process == rank)
             __atomic_store_n(&slot->records_received, s_get(at + 32), __ATOMIC_RELAXED);
+    }
+    for (uint64_t i = 0; i < slots; i++, at += slot_bytes) {
+        uint64_t e = s_get(at), sender = s_get(at + 8), count = s_get(at + 16);
+        if (e >= (uint64_t)rill_plan_edge_count(plan) ||
+            rill_plan_edge(plan, (int)e)->pattern != RILL_PATTERN_HASH)
+            return -1;
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, (int)e);
+        const rill_plan_operator_t *from = rill_plan_operator(plan, edge->from);
+        int receivers = rill_plan_operator(plan, edge->to)->parallelism;
+        if (sender >= (uint64_t)from->parallelism || count > RILL_METRICS_HOT_KEYS ||
+            rill_plan_subtask(plan, from->first_subtask + (int)sender)->process != rank)
+            return -1;
+        rill_hot_key_t keys[RILL_METRICS_HOT_KEYS];
+        const uint8_t *entry = at + 24;
+        for (uint64_t k = 0; k < count; k++, entry += S_HOT_KEY_BYTES) {
+            memcpy(keys[k].key, entry, sizeof keys[k].key);
+            keys[k].key[RILL_HOT_KEY_MAX] = 0;
+            const uint8_t *numbers = entry + sizeof keys[k].key;
+            keys[k].size = (size_t)s_get(numbers);
+            keys[k].count = s_get(numbers + 8);
+            uint64_t receiver = s_get(numbers + 16);
+            keys[k].hash = s_get(numbers + 24);
+            if (receiver >= (uint64_t)receivers)
+                return -1;
+            keys[k].receiver = (int)receiver;
+        }
+        rill_metrics_set_hot_keys(self, (int)e, (int)sender, keys, (int)count);
     }
     return 0;
 }
