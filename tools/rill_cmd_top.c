@@ -57,6 +57,16 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
            json_string_value(json_object_get(now, "job")),
            json_string_value(json_object_get(now, "mode")), running ? "running" : "finished in",
            seconds, terminal && running ? "   q: quit" : "");
+    //  What the counters say is wrong (the snapshot's diagnosis), before the numbers.
+    json_t *diagnosis = json_object_get(now, "diagnosis");
+    size_t line_index;
+    json_t *line;
+    json_array_foreach(diagnosis, line_index, line)
+    {
+        if (line_index == 4)
+            break;
+        printf("! %.76s\n", json_string_value(line) ? json_string_value(line) : "");
+    }
     //  task: the thread the subtask runs in; operators chained into one task share it.
     printf("%-29s %5s %10s %10s %6s %6s %6s\n", "subtask", "task", "in/s", "out/s", "busy", "idle",
            "bp");

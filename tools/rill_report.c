@@ -136,6 +136,38 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics)
     s_checkpoint_table(out, metrics);
 }
 
+//  Each hash edge's heaviest keys (estimated from a sample), with the receiver of each.
+static void s_hot_keys(FILE *out, const rill_metrics_t *metrics)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    bool opened = false;
+    for (int e = 0; e < rill_plan_edge_count(plan); e++) {
+        rill_hot_key_t keys[8];
+        int count = rill_metrics_hot_keys(metrics, e, keys, 8);
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, e);
+        const rill_plan_operator_t *to = rill_plan_operator(plan, edge->to);
+        for (int k = 0; k < count; k++) {
+            if (!opened)
+                fprintf(out, "<section id=\"hot-keys\"><h2>Hot keys</h2><p>the heaviest keys "
+                             "of each hash edge, estimated from a sample of one record in 16"
+                             "</p><table><tr><th>edge</th><th>key</th><th>records</th>"
+                             "<th>receiver</th></tr>\n");
+            opened = true;
+            fprintf(out, "<tr><td>");
+            s_escape(out, rill_plan_operator(plan, edge->from)->name);
+            fprintf(out, " → ");
+            s_escape(out, to->name);
+            fprintf(out, "</td><td>");
+            s_escape(out, keys[k].key);
+            fprintf(out, "%s</td><td>%llu</td><td>[%d/%d]</td></tr>\n",
+                    keys[k].size > RILL_HOT_KEY_MAX ? "…" : "", (unsigned long long)keys[k].count,
+                    keys[k].receiver + 1, to->parallelism);
+        }
+    }
+    if (opened)
+        fprintf(out, "</table></section>\n");
+}
+
 int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
@@ -175,6 +207,20 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
             rill_mode_name(rill_plan_mode(plan)),
             (double)rill_metrics_duration_ns(metrics) / 1e9, rill_plan_operator_count(plan),
             subtasks, channels);
+    //  The answer first: what the counters say is wrong, and each hash edge's hot keys.
+    char *diagnosis = rill_metrics_diagnosis(metrics);
+    if (diagnosis && *diagnosis) {
+        fprintf(out, "<section id=\"diagnosis\"><h2>Diagnosis</h2><ul>");
+        for (char *save = NULL, *line = strtok_r(diagnosis, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            fprintf(out, "<li>");
+            s_escape(out, line);
+            fprintf(out, "</li>");
+        }
+        fprintf(out, "</ul></section>\n");
+    }
+    free(diagnosis);
+    s_hot_keys(out, metrics);
     rill_diagram_options_t logical = {.view = RILL_VIEW_LOGICAL, .format = RILL_FORMAT_SVG};
     rill_diagram_options_t parallel = {.view = RILL_VIEW_PARALLEL, .format = RILL_FORMAT_SVG};
     rill_diagram_options_t flow = {.view = RILL_VIEW_PARALLEL,
