@@ -169,6 +169,9 @@ static int s_emit(void *target, const rill_record_t *record)
 static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
 {
     s_member_t *member = target;
+    //  A record too late for every window: counted whether a late stream takes it or not.
+    if (tag == RILL_OUTPUT_LATE && member->metrics)
+        RILL_COUNTER_ADD(member->metrics->late_records, 1);
     if (member->next)
         return 0;
     return member->task->writer ? rill_writer_emit_tagged(member->task->writer, tag, record) : -1;
@@ -177,8 +180,23 @@ static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
 static int s_member_input_watermark(s_member_t *member, int64_t watermark, bool idle);
 
 //  A member's output watermark and idleness: the next member's input, or the writer's.
+//  What the counters show of a member's event time: the latest watermark it saw or made.
+static void s_count_watermark(s_member_t *member, int64_t watermark, bool idle)
+{
+    if (!member->metrics)
+        return;
+    if (watermark != INT64_MIN) {
+        __atomic_store_n(&member->metrics->watermark, watermark, __ATOMIC_RELAXED);
+        __atomic_store_n(&member->metrics->watermark_seen, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&member->metrics->input_idle, idle ? 1 : 0, __ATOMIC_RELAXED);
+}
+
 static int s_out_watermark(s_member_t *member, int64_t watermark)
 {
+    if (watermark > member->watermark || member->op->kind == RILL_OP_TIMESTAMPS ||
+        rill_op_kind_is_source(member->op->kind))
+        s_count_watermark(member, watermark, false);
     if (member->next)
         return s_member_input_watermark(member->next, watermark, false);
     return member->task->writer ? rill_writer_watermark(member->task->writer, watermark) : 0;
@@ -208,6 +226,7 @@ static int s_emit_idle(void *target)
 //  assigner makes its own watermarks instead, so it passes on nothing.
 static int s_on_watermark(s_member_t *member, int64_t watermark, bool idle)
 {
+    s_count_watermark(member, watermark, idle);
     const rill_operator_vtable_t *vtable = member->operator->vtable;
     if (vtable->on_watermark &&
         vtable->on_watermark(member->operator, watermark, &member->collector))

@@ -118,6 +118,67 @@ static void an_even_job_is_not_blamed(void **state)
     free(diagnosis);
 }
 
+//  Event time in the counters: each subtask's latest watermark, and the records too late for
+//  every window (Flink's WindowOperator.isWindowLate: they go to the late side output, which
+//  the windowed job reports), summed over the window's subtasks.
+static void watermarks_and_late_records_are_counted(void **state)
+{
+    (void)state;
+    //  With 250 ms of out-of-orderness, the row at 3 s comes after the row at 5 s moved the
+    //  watermark past 4 s: one late row.
+    char *csv = test_temp_file("t,k,v\n1000,a,1\n2000,a,2\n5000,b,3\n3000,a,4\n6000,b,5\n");
+    char *json = test_temp_file("");
+    const char *args[] = {"run",
+                          "windowed",
+                          "-p",
+                          "2",
+                          "--metrics-json",
+                          json,
+                          "--",
+                          "--input",
+                          csv,
+                          "--time-column",
+                          "t",
+                          "--key-column",
+                          "k",
+                          "--value-column",
+                          "v",
+                          "--window",
+                          "tumbling:1s",
+                          "--agg",
+                          "max",
+                          "--out-of-orderness",
+                          "250ms",
+                          NULL};
+    assert_int_equal(test_run_toolv(NULL, NULL, args), 0);
+    char *text = test_read_file(json);
+    char error[256];
+    rill_metrics_t *metrics = rill_metrics_from_json(text, NULL, error, sizeof error);
+    if (!metrics)
+        fprintf(stderr, "%s\n", error);
+    assert_non_null(metrics);
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    uint64_t late = 0;
+    int with_watermark = 0;
+    for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
+        rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
+        late += m.late_records;
+        with_watermark += m.watermark_seen != 0;
+        //  Every input ended: the last watermark is the end of time.
+        if (m.watermark_seen &&
+            rill_plan_operator(plan, rill_plan_subtask(plan, i)->op)->input_count)
+            assert_true(m.watermark >= 6000 - 250 - 1);
+    }
+    assert_int_equal(late, 1);
+    assert_true(with_watermark > 0);
+    rill_metrics_destroy(&metrics);
+    free(text);
+    unlink(json);
+    unlink(csv);
+    free(json);
+    free(csv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +186,7 @@ int main(void)
         cmocka_unit_test(a_hot_key_is_named_at_p_16),
         cmocka_unit_test(a_hot_key_is_named_at_p_64),
         cmocka_unit_test(an_even_job_is_not_blamed),
+        cmocka_unit_test(watermarks_and_late_records_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

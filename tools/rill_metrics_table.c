@@ -3,7 +3,9 @@
     id heading its chain), so operators chained into one thread show the same task. */
 #include "rill_metrics_table.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 static double s_percent(uint64_t part, uint64_t whole)
 {
@@ -139,6 +141,57 @@ static void s_hot_keys(const rill_metrics_t *metrics, FILE *out)
     }
 }
 
+//  A watermark as UTC time (event time is milliseconds since the epoch), or its end.
+static const char *s_watermark(char *text, size_t size, int64_t watermark)
+{
+    if (watermark == INT64_MAX) {
+        snprintf(text, size, "end of input");
+        return text;
+    }
+    time_t seconds = (time_t)(watermark / 1000);
+    struct tm utc;
+    if (watermark < 0 || !gmtime_r(&seconds, &utc)) {
+        snprintf(text, size, "%lld ms", (long long)watermark);
+        return text;
+    }
+    size_t used = strftime(text, size, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(text + used, size - used, ".%03dZ", (int)(watermark % 1000));
+    return text;
+}
+
+//  Per operator that has event time: its lowest watermark (what holds its windows and timers),
+//  how many of its subtasks' inputs are idle, and the records too late for every window.
+static void s_event_time(const rill_metrics_t *metrics, FILE *out)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    bool header = false;
+    for (int o = 0; o < rill_plan_operator_count(plan); o++) {
+        const rill_plan_operator_t *op = rill_plan_operator(plan, o);
+        int64_t lowest = INT64_MAX;
+        int seen = 0, idle = 0;
+        uint64_t late = 0;
+        for (int i = 0; i < op->parallelism; i++) {
+            rill_subtask_metrics_t m = rill_metrics_subtask(metrics, op->first_subtask + i);
+            late += m.late_records;
+            idle += m.input_idle != 0;
+            if (m.watermark_seen) {
+                seen++;
+                lowest = m.watermark < lowest ? m.watermark : lowest;
+            }
+        }
+        if (!seen && !late)
+            continue;
+        if (!header)
+            fprintf(out, "\nevent time (the lowest watermark of each operator's subtasks):\n");
+        header = true;
+        char when[48];
+        fprintf(out, "  %-24.24s %s%s; %d of %d idle; %llu late record%s\n", op->name,
+                seen ? s_watermark(when, sizeof when, lowest) : "no watermark",
+                seen && seen < op->parallelism ? " (some subtasks have none)" : "", idle,
+                op->parallelism, (unsigned long long)late, late == 1 ? "" : "s");
+    }
+}
+
 void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
@@ -188,5 +241,6 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
                 s_bytes(c, sizeof c, m.bytes));
     }
     s_hot_keys(metrics, out);
+    s_event_time(metrics, out);
     s_checkpoints(metrics, out);
 }

@@ -107,6 +107,10 @@ rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *self, int subt
         .checkpoint_sync_ns = RILL_COUNTER_GET(slot->checkpoint_sync_ns),
         .checkpoint_bytes = RILL_COUNTER_GET(slot->checkpoint_bytes),
         .checkpoint_acked_ms = RILL_COUNTER_GET(slot->checkpoint_acked_ms),
+        .watermark_seen = RILL_COUNTER_GET(slot->watermark_seen),
+        .watermark = RILL_COUNTER_GET(slot->watermark),
+        .input_idle = RILL_COUNTER_GET(slot->input_idle),
+        .late_records = RILL_COUNTER_GET(slot->late_records),
     };
     return copy;
 }

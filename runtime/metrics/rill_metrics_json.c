@@ -28,6 +28,16 @@ static json_t *s_subtask(const rill_plan_t *plan, int id, const rill_subtask_met
         (json_int_t)m->idle_ns, "backpressure_ns", (json_int_t)m->backpressure_ns, "busy_ratio",
         total ? (double)m->busy_ns / (double)total : 0.0, "backpressure_ratio",
         total ? (double)m->backpressure_ns / (double)total : 0.0, "finished", m->finished != 0);
+    //  Its event time, when it has any: the latest watermark, idleness, late records.
+    if (item && (m->watermark_seen || m->late_records) &&
+        json_object_set_new(item, "event_time",
+                            json_pack("{s:o, s:b, s:I}", "watermark",
+                                      m->watermark_seen ? json_integer(m->watermark) : json_null(),
+                                      "idle", m->input_idle != 0, "late_records",
+                                      (json_int_t)m->late_records))) {
+        json_decref(item);
+        return NULL;
+    }
     //  Its latest checkpoint, when it took part in one.
     if (item && m->checkpoint &&
         json_object_set_new(item, "checkpoint",
@@ -415,6 +425,24 @@ static int s_read_subtasks(rill_json_check_t *reader, json_t *root, rill_metrics
                 s_count(reader, checkpoint, inner, "bytes", &m.checkpoint_bytes) ||
                 s_count(reader, checkpoint, inner, "acked_ms", &m.checkpoint_acked_ms))
                 return -1;
+        }
+        //  Optional: only subtasks that saw event time have it.
+        json_t *event_time = json_object_get(item, "event_time");
+        if (event_time) {
+            char inner[64];
+            snprintf(inner, sizeof inner, "%s event_time", where);
+            json_t *watermark = json_object_get(event_time, "watermark");
+            json_t *idle = json_object_get(event_time, "idle");
+            if (!json_is_object(event_time) || !(json_is_integer(watermark) || json_is_null(watermark)) ||
+                !json_is_boolean(idle))
+                return rill_json_check_fail(reader, "%s: needs 'watermark' (a number or null) and "
+                                                    "'idle' (true/false)",
+                                            inner);
+            if (s_count(reader, event_time, inner, "late_records", &m.late_records))
+                return -1;
+            m.watermark_seen = json_is_integer(watermark);
+            m.watermark = m.watermark_seen ? (int64_t)json_integer_value(watermark) : 0;
+            m.input_idle = json_is_true(idle);
         }
         if (s_add(reader, &totals[0], m.records_in, where, "records_in") ||
             s_add(reader, &totals[1], m.records_out, where, "records_out") ||

@@ -33,6 +33,13 @@ typedef struct {
     uint64_t checkpoint_sync_ns;
     uint64_t checkpoint_bytes;
     uint64_t checkpoint_acked_ms;
+    //  Event time: whether it has seen a watermark, the latest it saw (its input's, or what a
+    //  source or timestamp assigner made), whether its input is idle (Flink's idleness), and
+    //  the records that came too late for every window (dropped, or to the late side output).
+    uint64_t watermark_seen;
+    int64_t watermark;
+    uint64_t input_idle;
+    uint64_t late_records;
 } rill_subtask_metrics_t;
 
 typedef struct {
