@@ -5,7 +5,8 @@
       advice: follow backpressure downstream to the first operator that is not itself
       backpressured but busy).
     - stragglers: a subtask that received (or, for a source, sent) 1.5 times its operator's
-      median or more, or whose busy share is twice the median's.
+      median or more, or whose busy share is twice the median's (and at least half its time,
+      and 200 ms: a clock is noise over a short run).
     - skewed edges: a redistributing edge whose busiest receiver got 1.5 times the mean; with
       the edge's hot keys (rill_metrics_hot_keys) named and their shares.
     - what to try, for what was found. */
@@ -173,7 +174,10 @@ static void s_stragglers(const rill_metrics_t *self, s_text_t *out, bool *found)
         double median_busy = s_median(sorted + op->parallelism, op->parallelism);
         for (int i = 0; i < op->parallelism; i++) {
             bool heavy = records[i] >= 1.5 * median_records && records[i] >= median_records + 1000;
-            bool slow = busy[i] >= 2 * median_busy && busy[i] >= 0.2;
+            //  Busy time is a clock, noisy over a short run: only a subtask busy for half its
+            //  time and at least 200 ms can be called slow.
+            bool slow = busy[i] >= 2 * median_busy && busy[i] >= 0.5 &&
+                        rill_metrics_subtask(self, op->first_subtask + i).busy_ns >= 200000000ull;
             if (!heavy && !slow)
                 continue;
             *found = true;
