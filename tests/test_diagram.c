@@ -573,6 +573,52 @@ static void task_boxes_show_each_operators_counts(void **state)
     rill_graph_destroy(&graph);
 }
 
+//  Busy is the culprit, backpressure the victim: with both, a task's fill says how busy it is
+//  (a valid #rrggbb, darker the busier) and a red border, wider the more, how backpressured.
+static bool s_is_hex_colour(const char *colour)
+{
+    if (!colour || strlen(colour) != 7 || colour[0] != '#')
+        return false;
+    for (int i = 1; i < 7; i++)
+        if (!strchr("0123456789abcdefABCDEF", colour[i]))
+            return false;
+    return true;
+}
+
+static void busy_fills_a_task_and_backpressure_borders_it(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_FORWARD, 2, 2);
+    double backpressure[6] = {0.9, 0, 0, 0, 0, 0}, busy[6] = {0.1, 0.97, 0, 0, 0, 1.5};
+    uint64_t records[6] = {0};
+    rill_diagram_options_t options = {.view = RILL_VIEW_PARALLEL, .format = RILL_FORMAT_DOT,
+                                      .channel_records = records,
+                                      .subtask_backpressure = backpressure,
+                                      .subtask_busy = busy};
+    char *dot = NULL, error[256];
+    size_t size;
+    assert_int_equal(rill_diagram_render(s_renderer, plan, &options, &dot, &size, error,
+                                         sizeof error), 0);
+    Agraph_t *read = agmemread(dot);
+    Agnode_t *victim = agnode(read, "s0", 0), *culprit = agnode(read, "s1", 0);
+    assert_non_null(strstr(agget(victim, "label"), "busy 10%, backpressured 90%"));
+    //  A task shows its busiest member (s1's chain holds busy 1.5: clamped, still valid).
+    assert_non_null(strstr(agget(culprit, "label"), "backpressured 0%"));
+    assert_true(s_is_hex_colour(agget(victim, "fillcolor")));
+    assert_true(s_is_hex_colour(agget(culprit, "fillcolor")));
+    //  The busier the darker: compare the blue channel (255 idle .. 0 busy).
+    assert_true(strtol(agget(victim, "fillcolor") + 5, NULL, 16) >
+                strtol(agget(culprit, "fillcolor") + 5, NULL, 16));
+    assert_string_equal(agget(victim, "color"), "#d62728");
+    assert_true(atof(agget(victim, "penwidth")) > 4);
+    assert_string_not_equal(agget(culprit, "color"), "#d62728");
+    assert_non_null(strstr(dot, "subtask fill: share of time busy"));
+    agclose(read);
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
 static void a_chained_job_at_parallelism_64_collapses_by_task(void **state)
 {
     rill_graph_t *graph;
@@ -785,6 +831,7 @@ int main(void)
         cmocka_unit_test(a_chain_is_drawn_as_one_box_per_task_listing_its_operators),
         cmocka_unit_test(the_logical_view_marks_chained_edges_and_says_so_in_the_legend),
         cmocka_unit_test(task_boxes_show_each_operators_counts),
+        cmocka_unit_test(busy_fills_a_task_and_backpressure_borders_it),
         cmocka_unit_test(a_chained_job_at_parallelism_64_collapses_by_task),
         cmocka_unit_test(a_chained_plan_draws_the_same_from_json),
         cmocka_unit_test(a_plan_on_three_processes_draws_one_cluster_per_process),

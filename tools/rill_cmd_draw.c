@@ -50,7 +50,7 @@ static void s_usage(FILE *out, const char *command)
             "                  subtasks (default %d; -1 never)\n"
             "  --metrics FILE  a metrics JSON file of a run of this job ('rill run\n"
             "                  --metrics-json'): draw the flow: channel width and colour by\n"
-            "                  records, subtask colour by backpressure, exchange matrices\n",
+            "                  records, subtask fill by busy, border by backpressure, exchange matrices\n",
             strcmp(command, "plan") == 0 ? ", json (the plan as data)" : "",
             RILL_DIAGRAM_COLLAPSE_DEFAULT);
     if (strcmp(command, "plan") == 0)
@@ -110,6 +110,7 @@ int rill_draw_write(const char *data, size_t size, const char *path, const char 
 typedef struct {
     uint64_t *records;     //  per channel
     double *backpressure;  //  per subtask
+    double *busy;          //  per subtask
     uint64_t *records_in;  //  per subtask
     uint64_t *records_out; //  per subtask
 } s_flow_t;
@@ -118,6 +119,7 @@ static void s_flow_free(s_flow_t *flow)
 {
     free(flow->records);
     free(flow->backpressure);
+    free(flow->busy);
     free(flow->records_in);
     free(flow->records_out);
     *flow = (s_flow_t){0};
@@ -142,9 +144,11 @@ static int s_load_flow(const rill_plan_t *plan, const char *path, s_flow_t *flow
     int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
     flow->records = calloc((size_t)channels + 1, sizeof(uint64_t));
     flow->backpressure = calloc((size_t)subtasks + 1, sizeof(double));
+    flow->busy = calloc((size_t)subtasks + 1, sizeof(double));
     flow->records_in = calloc((size_t)subtasks + 1, sizeof(uint64_t));
     flow->records_out = calloc((size_t)subtasks + 1, sizeof(uint64_t));
-    if (!flow->records || !flow->backpressure || !flow->records_in || !flow->records_out) {
+    if (!flow->records || !flow->backpressure || !flow->busy || !flow->records_in ||
+        !flow->records_out) {
         fprintf(stderr, "rill %s: out of memory\n", command);
         s_flow_free(flow);
         rill_metrics_destroy(&metrics);
@@ -157,6 +161,7 @@ static int s_load_flow(const rill_plan_t *plan, const char *path, s_flow_t *flow
         rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
         uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
         flow->backpressure[i] = total ? (double)m.backpressure_ns / (double)total : 0.0;
+        flow->busy[i] = total ? (double)m.busy_ns / (double)total : 0.0;
         flow->records_in[i] = m.records_in;
         flow->records_out[i] = m.records_out;
     }
@@ -184,6 +189,7 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
             return RILL_EXIT_FAILURE;
         diagram.channel_records = flow.records;
         diagram.subtask_backpressure = flow.backpressure;
+        diagram.subtask_busy = flow.busy;
         diagram.subtask_records_in = flow.records_in;
         diagram.subtask_records_out = flow.records_out;
     }

@@ -174,11 +174,13 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
     uint64_t *records = calloc((size_t)channels + 1, sizeof(uint64_t));
     double *backpressure = calloc((size_t)subtasks + 1, sizeof(double));
+    double *busy = calloc((size_t)subtasks + 1, sizeof(double));
     uint64_t *records_in = calloc((size_t)subtasks + 1, sizeof(uint64_t));
     uint64_t *records_out = calloc((size_t)subtasks + 1, sizeof(uint64_t));
-    if (!records || !backpressure || !records_in || !records_out) {
+    if (!records || !backpressure || !busy || !records_in || !records_out) {
         free(records);
         free(backpressure);
+        free(busy);
         free(records_in);
         free(records_out);
         fclose(out);
@@ -191,6 +193,7 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
         rill_subtask_metrics_t m = rill_metrics_subtask(metrics, s);
         uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
         backpressure[s] = total ? (double)m.backpressure_ns / (double)total : 0;
+        busy[s] = total ? (double)m.busy_ns / (double)total : 0;
         records_in[s] = m.records_in;
         records_out[s] = m.records_out;
     }
@@ -227,20 +230,22 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
                                    .format = RILL_FORMAT_SVG,
                                    .channel_records = records,
                                    .subtask_backpressure = backpressure,
+                                   .subtask_busy = busy,
                                    .subtask_records_in = records_in,
                                    .subtask_records_out = records_out};
     rill_diagram_t *renderer = rill_diagram_new();
     int rc = !renderer || s_svg(out, renderer, plan, &logical, "logical", "Logical dataflow") ||
              s_svg(out, renderer, plan, &parallel, "parallel", "Parallel dataflow") ||
              s_svg(out, renderer, plan, &flow, "flow",
-                   "Flow: channel width by records, subtask colour by backpressure, exchange "
-                   "matrices");
+                   "Flow: channel width by records, subtask fill by busy and border by "
+                   "backpressure, exchange matrices");
     rill_diagram_destroy(&renderer);
     if (rc == 0)
         s_tables(out, metrics);
     fprintf(out, "</body></html>\n");
     free(records);
     free(backpressure);
+    free(busy);
     free(records_in);
     free(records_out);
     if (fclose(out) || rc) {

@@ -142,10 +142,14 @@ static void s_legend(Agraph_t *graph, const rill_plan_t *plan,
             used[rill_plan_edge(plan, e)->pattern] = true;
     Agraph_t *legend = agsubg(graph, "cluster_legend", 1);
     bool heat = options && options->subtask_backpressure;
-    char title[160];
+    bool busy = heat && options->subtask_busy;
+    char title[256];
     snprintf(title, sizeof title, "exchange patterns%s%s",
              flow ? " (line and arrow)\nwidth and blue: records sent" : "",
-             heat ? "\nred subtask: share of time backpressured" : "");
+             busy   ? "\nsubtask fill: share of time busy (white 0% .. dark orange 100%)"
+                      "\nsubtask border: backpressured (red, wider the more, from 10%)"
+             : heat ? "\nred subtask: share of time backpressured"
+                    : "");
     s_set(legend, "label", title);
     s_set(legend, "style", "dashed");
     s_set(legend, "color", "gray");
@@ -238,6 +242,15 @@ static void s_heat(char *color, size_t size, double ratio)
     snprintf(color, size, "#ff%02x%02x", fade, fade);
 }
 
+//  Busy: white (idle) to dark orange (busy all the time); always a valid #rrggbb.
+static void s_busy_heat(char *color, size_t size, double ratio)
+{
+    ratio = ratio < 0 ? 0 : ratio > 1 ? 1 : ratio;
+    int red = 255 - (int)(55 * ratio), green = 255 - (int)(155 * ratio),
+        blue = 255 - (int)(255 * ratio);
+    snprintf(color, size, "#%02x%02x%02x", red, green, blue);
+}
+
 static bool s_on_path(s_parallel_t *self, int subtask)
 {
     for (int i = 0; i < self->options->path_length; i++)
@@ -278,11 +291,12 @@ static int s_chain_members(const rill_plan_t *plan, int head, int *members, int 
 //  first with the subtask index; with counters, each operator's records in and out; with
 //  backpressure, the task's (its operators share one thread, so the highest of them).
 static void s_task_label(s_parallel_t *self, const int *members, int count, int k,
-                         rill_buffer_t *label, double *backpressure)
+                         rill_buffer_t *label, double *backpressure, double *busy)
 {
     const rill_plan_t *plan = self->plan;
     const rill_diagram_options_t *options = self->options;
     *backpressure = 0;
+    *busy = 0;
     for (int m = 0; m < count; m++) {
         const rill_plan_operator_t *op = rill_plan_operator(plan, members[m]);
         int subtask = op->first_subtask + k;
@@ -301,8 +315,13 @@ static void s_task_label(s_parallel_t *self, const int *members, int count, int 
         }
         if (options->subtask_backpressure && options->subtask_backpressure[subtask] > *backpressure)
             *backpressure = options->subtask_backpressure[subtask];
+        if (options->subtask_busy && options->subtask_busy[subtask] > *busy)
+            *busy = options->subtask_busy[subtask];
     }
-    if (options->subtask_backpressure)
+    if (options->subtask_busy)
+        rill_buffer_appendf(label, "\nbusy %.0f%%, backpressured %.0f%%", 100 * *busy,
+                            100 * *backpressure);
+    else if (options->subtask_backpressure)
         rill_buffer_appendf(label, "\nbackpressured %.0f%%", 100 * *backpressure);
     rill_buffer_append(label, "", 1);
 }
@@ -416,8 +435,8 @@ static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
                 snprintf(name, sizeof name, "s%d", subtask);
                 node = agnode(cluster, name, 1);
                 rill_buffer_reset(label);
-                double ratio;
-                s_task_label(self, members, count, k, label, &ratio);
+                double ratio, busy;
+                s_task_label(self, members, count, k, label, &ratio, &busy);
                 s_set(node, "label", s_text(label));
                 s_set(node, "shape", "box");
                 s_set(node, "style", "rounded,filled");
@@ -434,7 +453,21 @@ static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
                 rill_buffer_append(label, "", 1);
                 s_set(node, "chain", s_text(label));
                 char fill[16];
-                if (self->options->subtask_backpressure) {
+                if (self->options->subtask_backpressure && self->options->subtask_busy) {
+                    //  Busy is the culprit, backpressure the victim: fill and border apart.
+                    s_busy_heat(fill, sizeof fill, busy);
+                    s_set(node, "fillcolor", fill);
+                    char text[16];
+                    snprintf(text, sizeof text, "%.3f", ratio);
+                    s_set(node, "backpressure", text);
+                    snprintf(text, sizeof text, "%.3f", busy);
+                    s_set(node, "busy", text);
+                    if (ratio >= 0.1) {
+                        s_set(node, "color", "#d62728");
+                        snprintf(text, sizeof text, "%.1f", 1 + 4 * (ratio > 1 ? 1 : ratio));
+                        s_set(node, "penwidth", text);
+                    }
+                } else if (self->options->subtask_backpressure) {
                     s_heat(fill, sizeof fill, ratio);
                     s_set(node, "fillcolor", fill);
                     char ratio_text[16];

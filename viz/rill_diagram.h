@@ -52,6 +52,10 @@ typedef struct {
     //  subtask (by subtask id), e.g. from a metrics JSON file.
     const uint64_t *channel_records;
     const double *subtask_backpressure;
+    //  Optional: busy ratio per subtask (by subtask id). With it a subtask's fill shows how
+    //  busy it is (the culprit of a slow job) and its border how backpressured (the victims);
+    //  without it the fill shows backpressure.
+    const double *subtask_busy;
     //  Optional, both or neither: records in and out per subtask (by subtask id), shown per
     //  operator inside each task box.
     const uint64_t *subtask_records_in;
