@@ -4,6 +4,10 @@
     is received and parsed while a job runs, and `rill top` shows it; traces of a known job
     have the right hop sequence; the metrics JSON and the HTML report hold what they promise. */
 #include "testutil.h"
+
+#include <poll.h>
+#include <pty.h>
+#include <sys/ioctl.h>
 #include "rill_diagram.h"
 
 #include <czmq.h>
@@ -175,7 +179,14 @@ static void the_metrics_json_has_the_documented_schema(void **state)
 }
 
 //  Starts `rill run seed-example --monitor ENDPOINT ... -- --unbounded` in the background.
+static pid_t s_start_monitored_job_at(const char *endpoint, const char *parallelism);
+
 static pid_t s_start_monitored_job(const char *endpoint)
+{
+    return s_start_monitored_job_at(endpoint, "2");
+}
+
+static pid_t s_start_monitored_job_at(const char *endpoint, const char *parallelism)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/rill", getenv("RILL_BIN"));
@@ -184,7 +195,7 @@ static pid_t s_start_monitored_job(const char *endpoint)
         int null_fd = open("/dev/null", O_WRONLY);
         dup2(null_fd, 1);
         dup2(null_fd, 2);
-        execl(path, path, "run", "seed-example", "-p", "2", "--monitor", endpoint,
+        execl(path, path, "run", "seed-example", "-p", parallelism, "--monitor", endpoint,
               "--monitor-interval", "50", "--", "--unbounded", (char *)NULL);
         _exit(127);
     }
@@ -270,6 +281,59 @@ static void rill_top_shows_the_running_subtasks(void **state)
         assert_true(strlen(line) <= 80);
     free(out);
     free(err);
+}
+
+//  On an 80x24 terminal at p = 8 (40 subtasks) rill top keeps its header and scrolls the
+//  table: each frame fits the screen and says how many subtasks it left out, in which order.
+static void rill_top_keeps_its_header_on_an_80_by_24_terminal(void **state)
+{
+    char endpoint[128], path[4096];
+    snprintf(endpoint, sizeof endpoint, "ipc:///tmp/rill-top-tty-%d", (int)getpid());
+    snprintf(path, sizeof path, "%s/rill", getenv("RILL_BIN"));
+    pid_t job = s_start_monitored_job_at(endpoint, "8");
+    struct winsize size = {.ws_row = 24, .ws_col = 80};
+    int terminal = -1;
+    pid_t top = forkpty(&terminal, NULL, NULL, &size);
+    assert_true(top >= 0);
+    if (top == 0) {
+        execl(path, path, "top", endpoint, "--count", "3", "--wait", "10", "--sort", "busy",
+              (char *)NULL);
+        _exit(127);
+    }
+    //  Read what it draws until it exits (the pty then reads EIO).
+    size_t capacity = 1 << 20, used = 0;
+    char *screen = malloc(capacity);
+    int64_t deadline = test_now_ms() + 30000;
+    while (test_now_ms() < deadline && used < capacity - 1) {
+        struct pollfd item = {terminal, POLLIN, 0};
+        if (poll(&item, 1, 200) <= 0)
+            continue;
+        ssize_t got = read(terminal, screen + used, capacity - 1 - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    screen[used] = 0;
+    close(terminal);
+    int status = 0;
+    assert_int_equal(waitpid(top, &status, 0), top);
+    kill(job, SIGINT);
+    assert_int_equal(s_wait_exit(job), 130);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    //  The last frame: after the last clear-screen.
+    char *frame = screen, *clear;
+    while ((clear = strstr(frame, "\033[H\033[2J")))
+        frame = clear + 7;
+    int lines = 0;
+    for (char *at = frame; *at; at++)
+        lines += *at == '\n';
+    if (lines > 24 || !strstr(frame, "more subtasks (sorted by busy)"))
+        fprintf(stderr, "last frame (%d lines):\n%s\n", lines, frame);
+    assert_true(lines <= 24);
+    assert_non_null(strstr(frame, "rill top: job 'seed-example'"));
+    assert_non_null(strstr(frame, "in/s"));
+    assert_non_null(strstr(frame, "more subtasks (sorted by busy)"));
+    free(screen);
 }
 
 static void traces_follow_records_hop_by_hop(void **state)
@@ -401,6 +465,7 @@ int main(void)
         cmocka_unit_test(the_metrics_json_has_the_documented_schema),
         cmocka_unit_test(the_monitor_stream_is_received_while_the_job_runs),
         cmocka_unit_test(rill_top_shows_the_running_subtasks),
+        cmocka_unit_test(rill_top_keeps_its_header_on_an_80_by_24_terminal),
         cmocka_unit_test(traces_follow_records_hop_by_hop),
         cmocka_unit_test(the_report_holds_diagrams_and_tables),
     };

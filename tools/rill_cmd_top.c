@@ -8,23 +8,28 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: rill top ENDPOINT [--count N] [--wait SECONDS] [--keys DIR]\n"
-                 "\n"
-                 "Shows a running job's subtasks live, from the metrics a job publishes with\n"
-                 "'rill run JOB --monitor ENDPOINT' (e.g. tcp://127.0.0.1:5599 or ipc:///tmp/rill).\n"
-                 "Per subtask: records/s in and out, busy and backpressure share of its time.\n"
-                 "Exits when the job ends or on 'q'.\n"
-                 "\n"
-                 "options:\n"
-                 "  --count N        exit after N snapshots\n"
-                 "  --wait SECONDS   give up when no snapshot came for this long (default: never)\n"
-                 "  --keys DIR       the job's cluster certificate, when it runs with --keys\n");
+    fprintf(out,
+            "usage: rill top ENDPOINT [--count N] [--wait SECONDS] [--keys DIR]\n"
+            "\n"
+            "Shows a running job's subtasks live, from the metrics a job publishes with\n"
+            "'rill run JOB --monitor ENDPOINT' (e.g. tcp://127.0.0.1:5599 or ipc:///tmp/rill).\n"
+            "Per subtask: records/s in and out, busy and backpressure share of its time.\n"
+            "Exits when the job ends or on 'q'.\n"
+            "\n"
+            "options:\n"
+            "  --count N        exit after N snapshots\n"
+            "  --wait SECONDS   give up when no snapshot came for this long (default: never)\n"
+            "  --keys DIR       the job's cluster certificate, when it runs with --keys\n"
+            "  --sort KEY       order of the subtasks: id (default), busy, bp, rate; on a\n"
+            "                   terminal the keys i, b, p, r change it\n");
 }
 
 //  Human-readable rate: 950, 12.3k, 4.56M.
@@ -45,8 +50,53 @@ static json_int_t s_int(json_t *object, const char *key)
     return json_integer_value(json_object_get(object, key));
 }
 
-//  Draws one frame from snapshot `now` (rates against `before`, which may be NULL).
-static void s_draw(json_t *now, json_t *before, bool terminal)
+//  How the subtask table is ordered: by id (the plan's order), or busiest, most
+//  backpressured, or highest rate in first.
+typedef enum { S_SORT_ID, S_SORT_BUSY, S_SORT_BACKPRESSURE, S_SORT_RATE } s_sort_t;
+static const char *const s_sort_names[] = {"id", "busy", "bp", "rate"};
+
+//  One subtask's row, as drawn.
+typedef struct {
+    char label[64], task[24];
+    double in, out, busy, idle, bp, total;
+    int id;
+} s_row_t;
+
+static s_sort_t s_sort_by;
+
+static int s_compare_rows(const void *a, const void *b)
+{
+    const s_row_t *x = a, *y = b;
+    double kx = 0, ky = 0;
+    switch (s_sort_by) {
+    case S_SORT_BUSY:
+        kx = x->total ? x->busy / x->total : 0, ky = y->total ? y->busy / y->total : 0;
+        break;
+    case S_SORT_BACKPRESSURE:
+        kx = x->total ? x->bp / x->total : 0, ky = y->total ? y->bp / y->total : 0;
+        break;
+    case S_SORT_RATE:
+        kx = x->in, ky = y->in;
+        break;
+    case S_SORT_ID:
+        return x->id - y->id;
+    }
+    return kx < ky ? 1 : kx > ky ? -1 : x->id - y->id;
+}
+
+//  The terminal's height (24 when it does not say).
+static int s_terminal_rows(void)
+{
+    struct winsize size;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row >= 10)
+        return size.ws_row;
+    return 24;
+}
+
+//  Draws one frame from snapshot `now` (rates against `before`, which may be NULL). On a
+//  terminal the header (job line, diagnosis, column names) stays, and the table shows as many
+//  rows as fit, in the chosen order, saying how many more there are.
+static void s_draw(json_t *now, json_t *before, bool terminal, s_sort_t sort)
 {
     if (terminal)
         printf("\033[H\033[2J");
@@ -56,7 +106,8 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
     printf("rill top: job '%.30s' (%s) %s %.1f s%s\n",
            json_string_value(json_object_get(now, "job")),
            json_string_value(json_object_get(now, "mode")), running ? "running" : "finished in",
-           seconds, terminal && running ? "   q: quit" : "");
+           seconds, terminal && running ? "  q quit, b/p/r/i sort" : "");
+    int used = 1;
     //  What the counters say is wrong (the snapshot's diagnosis), before the numbers.
     json_t *diagnosis = json_object_get(now, "diagnosis");
     size_t line_index;
@@ -66,41 +117,66 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
         if (line_index == 4)
             break;
         printf("! %.76s\n", json_string_value(line) ? json_string_value(line) : "");
+        used++;
     }
     //  task: the thread the subtask runs in; operators chained into one task share it.
     printf("%-29s %5s %10s %10s %6s %6s %6s\n", "subtask", "task", "in/s", "out/s", "busy", "idle",
            "bp");
+    used++;
     json_t *plan = json_object_get(now, "plan");
     json_t *operators = json_object_get(plan, "operators");
     json_t *plan_subtasks = json_object_get(plan, "subtasks");
     json_t *subtasks = json_object_get(now, "subtasks");
     json_t *previous = before ? json_object_get(before, "subtasks") : NULL;
+    size_t count = json_array_size(subtasks);
+    s_row_t *rows = calloc(count + 1, sizeof(s_row_t));
     size_t i;
     json_t *subtask;
-    json_array_foreach(subtasks, i, subtask) {
+    json_array_foreach(subtasks, i, subtask)
+    {
+        if (!rows)
+            break;
+        s_row_t *row = &rows[i];
         json_t *op = json_array_get(operators, (size_t)s_int(subtask, "operator"));
         json_t *old = previous ? json_array_get(previous, i) : NULL;
-        double in = (double)(s_int(subtask, "records_in") - (old ? s_int(old, "records_in") : 0));
-        double out =
-            (double)(s_int(subtask, "records_out") - (old ? s_int(old, "records_out") : 0));
-        double busy = (double)(s_int(subtask, "busy_ns") - (old ? s_int(old, "busy_ns") : 0));
-        double idle = (double)(s_int(subtask, "idle_ns") - (old ? s_int(old, "idle_ns") : 0));
-        double bp = (double)(s_int(subtask, "backpressure_ns") -
-                             (old ? s_int(old, "backpressure_ns") : 0));
-        double total = busy + idle + bp;
-        char label[64], in_rate[16], out_rate[16], task[24] = "-";
+        row->id = (int)i;
+        row->in = (double)(s_int(subtask, "records_in") - (old ? s_int(old, "records_in") : 0));
+        row->out = (double)(s_int(subtask, "records_out") - (old ? s_int(old, "records_out") : 0));
+        row->busy = (double)(s_int(subtask, "busy_ns") - (old ? s_int(old, "busy_ns") : 0));
+        row->idle = (double)(s_int(subtask, "idle_ns") - (old ? s_int(old, "idle_ns") : 0));
+        row->bp =
+            (double)(s_int(subtask, "backpressure_ns") - (old ? s_int(old, "backpressure_ns") : 0));
+        row->total = row->busy + row->idle + row->bp;
+        row->in = dt > 0 ? row->in / dt : 0;
+        row->out = dt > 0 ? row->out / dt : 0;
+        snprintf(row->task, sizeof row->task, "-");
         json_t *task_id = json_object_get(json_array_get(plan_subtasks, i), "task");
         if (json_is_integer(task_id))
-            snprintf(task, sizeof task, "#%lld", (long long)json_integer_value(task_id));
-        snprintf(label, sizeof label, "%.19s [%lld/%lld]",
+            snprintf(row->task, sizeof row->task, "#%lld", (long long)json_integer_value(task_id));
+        snprintf(row->label, sizeof row->label, "%.19s [%lld/%lld]",
                  json_string_value(json_object_get(op, "name")),
                  (long long)s_int(subtask, "index") + 1, (long long)s_int(op, "parallelism"));
-        s_rate(in_rate, sizeof in_rate, dt > 0 ? in / dt : 0);
-        s_rate(out_rate, sizeof out_rate, dt > 0 ? out / dt : 0);
-        printf("%-29s %5s %10s %10s %5.0f%% %5.0f%% %5.0f%%\n", label, task, in_rate, out_rate,
-               total ? 100 * busy / total : 0, total ? 100 * idle / total : 0,
-               total ? 100 * bp / total : 0);
     }
+    s_sort_by = sort;
+    if (rows)
+        qsort(rows, count, sizeof rows[0], s_compare_rows);
+    //  Room for the table: the screen less the header above and the two lines below.
+    size_t room =
+        terminal ? (size_t)(s_terminal_rows() - used - 3 > 1 ? s_terminal_rows() - used - 3 : 1)
+                 : count;
+    for (i = 0; rows && i < count && i < room; i++) {
+        const s_row_t *row = &rows[i];
+        char in_rate[16], out_rate[16];
+        s_rate(in_rate, sizeof in_rate, row->in);
+        s_rate(out_rate, sizeof out_rate, row->out);
+        printf("%-29s %5s %10s %10s %5.0f%% %5.0f%% %5.0f%%\n", row->label, row->task, in_rate,
+               out_rate, row->total ? 100 * row->busy / row->total : 0,
+               row->total ? 100 * row->idle / row->total : 0,
+               row->total ? 100 * row->bp / row->total : 0);
+    }
+    if (rows && count > room)
+        printf("... %zu more subtasks (sorted by %s)\n", count - room, s_sort_names[sort]);
+    free(rows);
     json_t *totals = json_object_get(now, "totals");
     printf("total: %lld records in, %lld out\n", (long long)s_int(totals, "records_in"),
            (long long)s_int(totals, "records_out"));
@@ -110,7 +186,8 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
         printf("checkpoints: %lld completed, %lld failed, latest %lld (%lld bytes, %lld ms), "
                "%lld restarts%s\n",
                (long long)s_int(checkpoints, "completed"), (long long)s_int(checkpoints, "failed"),
-               (long long)s_int(checkpoints, "latest"), (long long)s_int(checkpoints, "latest_bytes"),
+               (long long)s_int(checkpoints, "latest"),
+               (long long)s_int(checkpoints, "latest_bytes"),
                (long long)s_int(checkpoints, "latest_duration_ms"),
                (long long)s_int(checkpoints, "restarts"),
                s_int(checkpoints, "restored") ? ", restored" : "");
@@ -122,14 +199,13 @@ static void s_draw(json_t *now, json_t *before, bool terminal)
 int rill_cmd_top(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"count", required_argument, NULL, 'c'},
-        {"wait", required_argument, NULL, 'w'},
-        {"keys", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"count", required_argument, NULL, 'c'}, {"wait", required_argument, NULL, 'w'},
+        {"keys", required_argument, NULL, 'k'},  {"sort", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     int count = 0, wait_s = 0;
     const char *keys_dir = NULL;
+    s_sort_t sort = S_SORT_ID;
     opterr = 0;
     optind = 1;
     int option;
@@ -143,9 +219,24 @@ int rill_cmd_top(int argc, char **argv)
             if (rill_cli_parse_int(optarg, 1, 86400, &wait_s))
                 goto usage;
             break;
-        case 'k': keys_dir = optarg; break;
-        case 'h': s_usage(stdout); return RILL_EXIT_OK;
-        default: goto usage;
+        case 'k':
+            keys_dir = optarg;
+            break;
+        case 's': {
+            int found = -1;
+            for (int k = 0; k < 4; k++)
+                if (strcmp(optarg, s_sort_names[k]) == 0)
+                    found = k;
+            if (found < 0)
+                goto usage;
+            sort = (s_sort_t)found;
+            break;
+        }
+        case 'h':
+            s_usage(stdout);
+            return RILL_EXIT_OK;
+        default:
+            goto usage;
         }
     }
     if (optind != argc - 1)
@@ -193,11 +284,16 @@ int rill_cmd_top(int argc, char **argv)
             char key = 0;
             if (read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
                 break;
+            //  Sort keys: the next frame is drawn in the new order.
+            sort = key == 'b'   ? S_SORT_BUSY
+                   : key == 'p' ? S_SORT_BACKPRESSURE
+                   : key == 'r' ? S_SORT_RATE
+                   : key == 'i' ? S_SORT_ID
+                                : sort;
         }
         if (!(items[0].revents & ZMQ_POLLIN)) {
             if (wait_s && zclock_mono() - last > (int64_t)wait_s * 1000) {
-                fprintf(stderr, "rill top: no metrics from '%s' for %d s\n", argv[optind],
-                        wait_s);
+                fprintf(stderr, "rill top: no metrics from '%s' for %d s\n", argv[optind], wait_s);
                 rc = RILL_EXIT_FAILURE;
                 break;
             }
@@ -218,7 +314,7 @@ int rill_cmd_top(int argc, char **argv)
             continue;
         }
         last = zclock_mono();
-        s_draw(now, before, terminal);
+        s_draw(now, before, terminal, sort);
         json_decref(before);
         before = now;
         shown++;
