@@ -404,8 +404,19 @@ static void viz_and_plan_exit_1_on_a_bad_metrics_file(void **state)
     assert_int_equal(test_run_tool(NULL, NULL, "run", "seed-example", "-p", "2", "--metrics-json",
                                    good, "--", "--count", "200", NULL),
                      0);
-    char *err = NULL;
-    assert_int_equal(test_run_tool(NULL, NULL, "viz", good, "--format", "dot", NULL), 0);
+    char *err = NULL, *out = NULL;
+    //  A metrics file is drawn as the flow (its counters on the subtasks), never silently as
+    //  the plain plan: the default view is the parallel one, and --view logical is refused.
+    assert_int_equal(test_run_tool(&out, NULL, "viz", good, "--format", "dot", NULL), 0);
+    assert_non_null(strstr(out, "busy"));
+    assert_non_null(strstr(out, "backpressured"));
+    free(out);
+    assert_int_equal(test_run_tool(NULL, &err, "viz", good, "--view", "logical", "--format",
+                                   "dot", NULL),
+                     2);
+    assert_non_null(strstr(err, "parallel view"));
+    free(err);
+    err = NULL;
     assert_int_equal(test_run_tool(NULL, NULL, "plan", "seed-example", "-p", "2", "--metrics", good,
                                    "--format", "dot", "--", "--count", "200", NULL),
                      0);

@@ -19,6 +19,7 @@ typedef struct {
     const char *metrics;
     bool no_chaining; //  rill plan --no-chaining
     int processes;    //  rill plan --processes (1: one process)
+    bool view_given;  //  --view on the command line
 } s_options_t;
 
 #define S_FORMAT_JSON 99
@@ -180,9 +181,21 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
         free(json);
         return rc ? RILL_EXIT_FAILURE : RILL_EXIT_OK;
     }
+    //  Counters are drawn on subtasks and channels: with a metrics file the view is the
+    //  parallel one (the flow view), and asking for the logical one is an error, not a plain
+    //  plan drawn as if the counters were not there.
+    rill_view_t view = options->view;
+    if (options->metrics && options->format != S_FORMAT_JSON) {
+        if (options->view_given && view == RILL_VIEW_LOGICAL) {
+            fprintf(stderr, "rill %s: the counters of a metrics file are drawn in the parallel "
+                            "view (the flow view); drop --view logical\n",
+                    command);
+            return RILL_EXIT_USAGE;
+        }
+        view = RILL_VIEW_PARALLEL;
+    }
     rill_diagram_options_t diagram = {
-        .view = options->view, .format = (rill_format_t)options->format,
-        .collapse = options->collapse};
+        .view = view, .format = (rill_format_t)options->format, .collapse = options->collapse};
     s_flow_t flow = {0};
     if (options->metrics) {
         if (s_load_flow(plan, options->metrics, &flow, command))
@@ -240,6 +253,7 @@ static int s_parse(int argc, char **argv, const char *command, s_options_t *opti
                 options->view = RILL_VIEW_PARALLEL;
             else
                 return s_usage_error(command, "unknown view ", optarg);
+            options->view_given = true;
             break;
         case OPT_FORMAT:
             if (strcmp(optarg, "dot") == 0)
@@ -299,7 +313,7 @@ int rill_cmd_plan(int argc, char **argv)
             split = i;
             break;
         }
-    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false, 1};
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false, 1, false};
     int parallelism = 1;
     int rc = s_parse(split, argv, "plan", &options, &parallelism, true);
     if (rc >= 0)
@@ -359,7 +373,7 @@ rill_plan_t *rill_draw_load_plan(const char *path, const char *command)
 
 int rill_cmd_viz(int argc, char **argv)
 {
-    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false, 1};
+    s_options_t options = {RILL_VIEW_LOGICAL, RILL_FORMAT_SVG, NULL, 0, NULL, false, 1, false};
     int rc = s_parse(argc, argv, "viz", &options, NULL, false);
     if (rc >= 0)
         return rc;
