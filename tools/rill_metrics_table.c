@@ -204,6 +204,8 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
     if (diagnosis && *diagnosis)
         fprintf(out, "diagnosis:\n%s\n", diagnosis);
     free(diagnosis);
+    //  One definition everywhere (README: the numbers): records and payload bytes (no frame
+    //  or record headers), batches as sent (frames out).
     fprintf(out, "%-28s %5s %8s %8s %10s %8s %6s %6s\n", "subtask", "task", "in", "out",
             "bytes out", "batches", "busy", "bp");
     for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
@@ -219,7 +221,7 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
         fprintf(out, "%-28s %5s %8s %8s %10s %8s %5.1f%% %5.1f%%\n", label, task,
                 s_count(a, sizeof a, m.records_in), s_count(b, sizeof b, m.records_out),
                 s_bytes(c, sizeof c, m.bytes_out),
-                s_count(d, sizeof d, m.batches_in + m.batches_out), s_percent(m.busy_ns, total),
+                s_count(d, sizeof d, m.batches_out), s_percent(m.busy_ns, total),
                 s_percent(m.backpressure_ns, total));
     }
     s_chains(plan, out);
