@@ -179,6 +179,30 @@ static void watermarks_and_late_records_are_counted(void **state)
     free(csv);
 }
 
+//  A failed run's report says so first, with the failing operator subtask, never as a success.
+static void a_failed_run_s_report_shows_the_failure_first(void **state)
+{
+    (void)state;
+    char *text = test_temp_file("a b c hot hot\nhot d e\n");
+    char *report = test_temp_file("");
+    setenv("RILL_FAIL", "key_by/count():1:2", 1);
+    int rc = test_run_tool(NULL, NULL, "run", "wordcount", "-p", "2", "--mode", "streaming",
+                           "--report", report, "--", "--input", text, NULL);
+    unsetenv("RILL_FAIL");
+    assert_int_equal(rc, 1);
+    char *html = test_read_file(report);
+    char *failure = strstr(html, "<h2>The run failed</h2>");
+    assert_non_null(failure);
+    assert_non_null(strstr(failure, "operator 'key_by/count()' subtask 1/2"));
+    //  First: before the diagnosis and the diagrams.
+    assert_true(!strstr(html, "id=\"logical\"") || failure < strstr(html, "id=\"logical\""));
+    free(html);
+    unlink(report);
+    unlink(text);
+    free(report);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +211,7 @@ int main(void)
         cmocka_unit_test(a_hot_key_is_named_at_p_64),
         cmocka_unit_test(an_even_job_is_not_blamed),
         cmocka_unit_test(watermarks_and_late_records_are_counted),
+        cmocka_unit_test(a_failed_run_s_report_shows_the_failure_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -508,7 +508,9 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
         if (metrics_file && counts &&
             s_write_metrics_json(counts, metrics_file, o->metrics_json))
             code = code ? code : RILL_EXIT_FAILURE;
-        if (report_file && counts && rill_report_write(counts, report_file, o->report))
+        if (report_file && counts &&
+            rill_report_write(counts, report_file, o->report,
+                              code == RILL_EXIT_FAILURE ? rill_env_error(env) : NULL))
             code = code ? code : RILL_EXIT_FAILURE;
         if (counts)
             metrics_file = report_file = NULL; //  the writers closed them

@@ -168,7 +168,8 @@ static void s_hot_keys(FILE *out, const rill_metrics_t *metrics)
         fprintf(out, "</table></section>\n");
 }
 
-int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path)
+int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path,
+                      const char *failure)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
     int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
@@ -210,6 +211,12 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
             rill_mode_name(rill_plan_mode(plan)),
             (double)rill_metrics_duration_ns(metrics) / 1e9, rill_plan_operator_count(plan),
             subtasks, channels);
+    if (failure && *failure) {
+        fprintf(out, "<section id=\"failure\" style=\"border:2px solid #d62728;padding:0 1em;"
+                     "color:#a00\"><h2>The run failed</h2><p>");
+        s_escape(out, failure);
+        fprintf(out, "</p></section>\n");
+    }
     //  The answer first: what the counters say is wrong, and each hash edge's hot keys.
     char *diagnosis = rill_metrics_diagnosis(metrics);
     if (diagnosis && *diagnosis) {

@@ -8,7 +8,9 @@
 
 //  Writes the report (both diagrams, the flow diagram with its exchange matrices, the
 //  metrics tables) to out, opened for path (named in messages), and closes out. 0, or -1
-//  with a message on stderr.
-int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path);
+//  with a message on stderr. failure: why the run failed (NULL when it did not), shown first,
+//  in red, so a failed run's report never reads as a success.
+int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path,
+                      const char *failure);
 
 #endif
