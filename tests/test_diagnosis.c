@@ -29,6 +29,10 @@ static int s_even(uint64_t index, rill_collector_t *out, void *ctx)
     return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
 }
 
+//  Where s_run leaves its metrics JSON (NULL: nowhere), and the hot receiver's subtask id.
+static const char *s_metrics_path;
+static int s_hot_subtask;
+
 //  Runs source -> key_by -> count -> discard at parallelism p, streaming (every record reaches
 //  the count, no pre-aggregation to hide the skew); returns its diagnosis and fills the hash
 //  edge's heaviest key.
@@ -52,7 +56,18 @@ static char *s_run(int p, rill_generate_fn generate, rill_hot_key_t *top, int *r
     assert_true(hash_edge >= 0);
     memset(top, 0, sizeof *top);
     rill_metrics_hot_keys(metrics, hash_edge, top, 1);
-    *receivers = rill_plan_operator(plan, rill_plan_edge(plan, hash_edge)->to)->parallelism;
+    const rill_plan_operator_t *count = rill_plan_operator(plan, rill_plan_edge(plan, hash_edge)->to);
+    *receivers = count->parallelism;
+    s_hot_subtask = count->first_subtask + top->receiver;
+    if (s_metrics_path) {
+        char *json = rill_metrics_to_json(metrics, false);
+        FILE *file = fopen(s_metrics_path, "w");
+        assert_non_null(json);
+        assert_non_null(file);
+        fputs(json, file);
+        assert_int_equal(fclose(file), 0);
+        free(json);
+    }
     char *diagnosis = rill_metrics_diagnosis(metrics);
     assert_non_null(diagnosis);
     rill_env_destroy(&env);
@@ -100,6 +115,54 @@ static void a_hot_key_is_named_at_p_64(void **state)
 {
     (void)state;
     s_hot_key_is_named(64);
+}
+
+static bool s_is_hex(const char *colour)
+{
+    if (strlen(colour) != 7 || colour[0] != '#')
+        return false;
+    for (int i = 1; i < 7; i++)
+        if (!strchr("0123456789abcdef", colour[i]))
+            return false;
+    return true;
+}
+
+//  Collapsed at p = 64, the flow view still draws the hot subtask (the busiest, an outlier),
+//  and every colour it writes is a valid #rrggbb, every line width within its scale.
+static void the_collapsed_flow_view_draws_the_hot_subtask(void **state)
+{
+    (void)state;
+    char *path = test_temp_file("");
+    s_metrics_path = path;
+    rill_hot_key_t top;
+    int receivers = 0;
+    free(s_run(64, s_skewed, &top, &receivers));
+    s_metrics_path = NULL;
+    char *dot = NULL;
+    assert_int_equal(test_run_tool(&dot, NULL, "viz", path, "--format", "dot", NULL), 0);
+    char node[32];
+    snprintf(node, sizeof node, "\ts%d\t[", s_hot_subtask);
+    if (!strstr(dot, node))
+        fprintf(stderr, "the hot subtask s%d is not drawn\n", s_hot_subtask);
+    assert_non_null(strstr(dot, node));
+    assert_non_null(strstr(dot, "more tasks"));
+    //  Collapsed: the hot subtask is drawn, not every subtask.
+    int drawn = 0;
+    for (const char *at = dot; (at = strstr(at, "\ts")); at++)
+        drawn += at[2] >= '0' && at[2] <= '9' && strchr(at + 2, '\t') &&
+                 strchr(at + 2, '\t')[1] == '[' && strchr(at + 2, '\t') - at < 8;
+    assert_true(drawn < 40);
+    for (const char *at = dot; (at = strstr(at, "color=")); at++) {
+        char colour[32] = "";
+        sscanf(at + 6, "\"%31[^\"]\"", colour);
+        if (colour[0] == '#' && !s_is_hex(colour))
+            fail_msg("an invalid colour %s", colour);
+    }
+    for (const char *at = dot; (at = strstr(at, "penwidth=")); at++)
+        assert_true(atof(at + 9 + (at[9] == '"')) <= 8.5);
+    free(dot);
+    unlink(path);
+    free(path);
 }
 
 static void an_even_job_is_not_blamed(void **state)
@@ -209,6 +272,7 @@ int main(void)
         cmocka_unit_test(a_hot_key_is_named_at_p_4),
         cmocka_unit_test(a_hot_key_is_named_at_p_16),
         cmocka_unit_test(a_hot_key_is_named_at_p_64),
+        cmocka_unit_test(the_collapsed_flow_view_draws_the_hot_subtask),
         cmocka_unit_test(an_even_job_is_not_blamed),
         cmocka_unit_test(watermarks_and_late_records_are_counted),
         cmocka_unit_test(a_failed_run_s_report_shows_the_failure_first),

@@ -228,10 +228,61 @@ static bool s_collapsed(s_parallel_t *self, const rill_plan_operator_t *op)
     return self->threshold >= 0 && op->parallelism > self->threshold;
 }
 
-//  Visible subtasks of a collapsed operator: the first two and the last.
-static bool s_visible(const rill_plan_operator_t *op, int index)
+//  How much task `index` of a chain weighs by one counter: its busiest member's busy ratio
+//  (by_busy), or its members' largest records in. -1 when that counter is not drawn.
+static double s_weight(s_parallel_t *self, const int *members, int count, int index, bool by_busy)
 {
-    return index < 2 || index == op->parallelism - 1;
+    const rill_diagram_options_t *options = self->options;
+    double weight = -1;
+    for (int m = 0; m < count; m++) {
+        int subtask = rill_plan_operator(self->plan, members[m])->first_subtask + index;
+        double w = by_busy ? (options->subtask_busy ? options->subtask_busy[subtask] : -1)
+                           : (options->subtask_records_in
+                                  ? (double)options->subtask_records_in[subtask]
+                                  : -1);
+        weight = w > weight ? w : weight;
+    }
+    return weight;
+}
+
+static int s_compare_weight(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+//  Whether task `index` stands out by one counter: the heaviest, or an outlier (twice the
+//  median and half the heaviest); when all weigh the same, none does.
+static bool s_stands_out(s_parallel_t *self, const rill_plan_operator_t *op, const int *members,
+                         int count, int index, bool by_busy)
+{
+    double mine = s_weight(self, members, count, index, by_busy);
+    if (mine <= 0)
+        return false;
+    double *weights = malloc((size_t)op->parallelism * sizeof(double));
+    if (!weights)
+        return false;
+    double most = 0;
+    for (int k = 0; k < op->parallelism; k++) {
+        weights[k] = s_weight(self, members, count, k, by_busy);
+        most = weights[k] > most ? weights[k] : most;
+    }
+    qsort(weights, (size_t)op->parallelism, sizeof(double), s_compare_weight);
+    double median = weights[op->parallelism / 2];
+    free(weights);
+    return mine > median && (mine >= most || (mine >= 2 * median && mine >= 0.5 * most));
+}
+
+//  Visible tasks of a collapsed operator: the first two and the last, and, with counters, the
+//  busiest, the one that received most, and the outliers of either, so that collapsing never
+//  hides the subtask a slow job waits for.
+static bool s_visible(s_parallel_t *self, const rill_plan_operator_t *op, const int *members,
+                      int count, int index)
+{
+    if (index < 2 || index == op->parallelism - 1)
+        return true;
+    return s_stands_out(self, op, members, count, index, true) ||
+           s_stands_out(self, op, members, count, index, false);
 }
 
 //  Backpressure ratio -> a fill from white to red.
@@ -406,13 +457,13 @@ static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
             s_set(cluster, "style", "rounded");
             s_set(cluster, "color", "#99a3a4");
             Agnode_t *node;
-            if (collapsed && !s_visible(op, k)) {
+            if (collapsed && !s_visible(self, op, members, count, k)) {
                 Agnode_t **elided = &elided_of[rank];
                 if (!*elided) {
                     //  The hidden subtasks of this operator in this process.
                     int hidden = 0;
                     for (int h = 0; h < op->parallelism; h++)
-                        hidden += !s_visible(op, h) &&
+                        hidden += !s_visible(self, op, members, count, h) &&
                                   rill_plan_subtask(plan, op->first_subtask + h)->process == rank;
                     if (spread)
                         snprintf(name, sizeof name, "op%d_p%d_elided", i, rank);
@@ -506,10 +557,14 @@ static void s_tcp_look(Agedge_t *edge)
     s_set(edge, "arrowtail", "odot");
 }
 
-//  Width and colour of a channel edge by its share of the busiest channel's records.
-static void s_flow_look(s_parallel_t *self, Agedge_t *edge, uint64_t records)
+//  Width and colour of a channel edge (or a bundle of `channels` of them, records in all) by
+//  its mean channel's share of the busiest channel's records: a bundle of many thin channels
+//  is not drawn as one fat one, and the colour stays a valid #rrggbb.
+static void s_flow_look(s_parallel_t *self, Agedge_t *edge, uint64_t records, long channels)
 {
-    double share = self->max_records ? (double)records / (double)self->max_records : 0;
+    double mean = (double)records / (double)(channels > 0 ? channels : 1);
+    double share = self->max_records ? mean / (double)self->max_records : 0;
+    share = share < 0 ? 0 : share > 1 ? 1 : share;
     char width[16], color[16], label[32];
     snprintf(width, sizeof width, "%.2f", 0.5 + 7.5 * share);
     int blue = (int)(200 * (1 - share));
@@ -557,7 +612,7 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
                 s_set(drawn, "label", label);
                 if (records) {
                     uint64_t sum = (uint64_t)atoll(agget(drawn, "records")) + records[c];
-                    s_flow_look(self, drawn, sum);
+                    s_flow_look(self, drawn, sum, count);
                 }
                 continue;
             }
@@ -568,7 +623,7 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
             if (tcp)
                 s_tcp_look(drawn);
             if (records)
-                s_flow_look(self, drawn, records[c]);
+                s_flow_look(self, drawn, records[c], 1);
             if (s_on_path(self, channel->from_subtask) && s_on_path(self, channel->to_subtask)) {
                 s_set(drawn, "color", "#e67e22");
                 s_set(drawn, "penwidth", "3");
