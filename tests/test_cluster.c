@@ -96,18 +96,28 @@ static int s_teardown(void **state)
     return 0;
 }
 
-//  A tcp port free on the loopback addresses now (the kernel's pick for port 0).
+//  A tcp port free on the loopback addresses now: drawn below the kernel's ephemeral range
+//  (32768 and up), whose ports outgoing connections take (ZeroMQ's too) and could take
+//  between this check and the bind; checked by binding it on every address.
 static int s_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    address.sin_addr.s_addr = htonl(INADDR_ANY);
-    assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
-    socklen_t size = sizeof address;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &size), 0);
-    close(fd);
-    return ntohs(address.sin_port);
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() * 2654435761u;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        seed = seed * 1103515245u + 12345u;
+        int port = 20000 + (int)((seed >> 8) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        address.sin_addr.s_addr = htonl(INADDR_ANY);
+        int taken = bind(fd, (struct sockaddr *)&address, sizeof address);
+        close(fd);
+        if (taken == 0)
+            return port;
+    }
+    fail_msg("no free tcp port between 20000 and 32000");
+    return -1;
 }
 
 //  Starts argv[0] with stdout and stderr into the files (NULL: /dev/null); its pid.
@@ -847,13 +857,20 @@ static void a_killed_worker_s_job_resumes_exactly_once_with_restore(void **state
     char *expected = NULL;
     char *input = s_many_words(f, &expected), *output = s_path(f->dir, "counts.txt"),
          *checkpoints = s_path(f->dir, "checkpoints");
+    test_remove_tree(checkpoints); //  a failed case before may have left it
     assert_int_equal(mkdir(checkpoints, 0700), 0);
 
     pid_t pids[3];
     s_spawn_checkpointed(f, input, checkpoints, false, output, pids, NULL);
-    int64_t deadline = test_now_ms() + 30000;
-    while (!s_checkpoint_completed(checkpoints) && test_now_ms() < deadline)
+    //  Kill a worker once a checkpoint completed (or report why none did).
+    char *log = s_path(f->dir, "checkpointed.err");
+    int64_t deadline = test_now_ms() + 60000;
+    while (!s_checkpoint_completed(checkpoints) && test_now_ms() < deadline &&
+           waitpid(pids[0], NULL, WNOHANG) == 0)
         usleep(5000);
+    if (!s_checkpoint_completed(checkpoints))
+        s_show(log);
+    free(log);
     assert_true(s_checkpoint_completed(checkpoints));
     assert_int_equal(kill(pids[1], SIGKILL), 0);
     int rc = s_wait(pids[0], 20000);
@@ -898,6 +915,7 @@ static void with_restarts_a_job_across_processes_recovers_in_place(void **state)
          *checkpoints = s_path(f->dir, "checkpoints"), *err = s_path(f->dir, "checkpointed.err");
     const char *restarts[] = {"--restart-attempts", "3", "--restart-delay", "50", NULL};
     for (int round = 0; round < 2; round++) {
+        test_remove_tree(checkpoints); //  a failed case before may have left it
         assert_int_equal(mkdir(checkpoints, 0700), 0);
         unlink(output);
         //  Round 1: subtask 2 of the keyed count (placed on rank 1, a worker) fails at its
