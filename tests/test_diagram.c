@@ -591,10 +591,13 @@ static void busy_fills_a_task_and_backpressure_borders_it(void **state)
     rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_FORWARD, 2, 2);
     double backpressure[6] = {0.9, 0, 0, 0, 0, 0}, busy[6] = {0.1, 0.97, 0, 0, 0, 1.5};
     uint64_t records[6] = {0};
+    //  Task s0's operators saw watermarks 5.5 s and 3.25 s: it shows the lowest; s1 none.
+    int64_t watermark[6] = {5500, INT64_MIN, 3250, INT64_MIN, INT64_MIN, INT64_MIN};
     rill_diagram_options_t options = {.view = RILL_VIEW_PARALLEL, .format = RILL_FORMAT_DOT,
                                       .channel_records = records,
                                       .subtask_backpressure = backpressure,
-                                      .subtask_busy = busy};
+                                      .subtask_busy = busy,
+                                      .subtask_watermark = watermark};
     char *dot = NULL, error[256];
     size_t size;
     assert_int_equal(rill_diagram_render(s_renderer, plan, &options, &dot, &size, error,
@@ -602,6 +605,8 @@ static void busy_fills_a_task_and_backpressure_borders_it(void **state)
     Agraph_t *read = agmemread(dot);
     Agnode_t *victim = agnode(read, "s0", 0), *culprit = agnode(read, "s1", 0);
     assert_non_null(strstr(agget(victim, "label"), "busy 10%, backpressured 90%"));
+    assert_non_null(strstr(agget(victim, "label"), "watermark 1970-01-01T00:00:03"));
+    assert_null(strstr(agget(culprit, "label"), "watermark"));
     //  A task shows its busiest member (s1's chain holds busy 1.5: clamped, still valid).
     assert_non_null(strstr(agget(culprit, "label"), "backpressured 0%"));
     assert_true(s_is_hex_colour(agget(victim, "fillcolor")));

@@ -276,6 +276,8 @@ static void rill_top_shows_the_running_subtasks(void **state)
     assert_non_null(strstr(out, "in/s"));
     //  The thread each subtask runs in (operators chained into one task share it).
     assert_non_null(strstr(out, " task "));
+    //  Event time: the seed example's windows wait on the lowest watermark.
+    assert_non_null(strstr(out, "event time: lowest watermark"));
     //  Every line fits an 80-column terminal.
     for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
         assert_true(strlen(line) <= 80);

@@ -112,6 +112,7 @@ typedef struct {
     uint64_t *records;     //  per channel
     double *backpressure;  //  per subtask
     double *busy;          //  per subtask
+    int64_t *watermark;    //  per subtask (INT64_MIN: none)
     uint64_t *records_in;  //  per subtask
     uint64_t *records_out; //  per subtask
 } s_flow_t;
@@ -121,6 +122,7 @@ static void s_flow_free(s_flow_t *flow)
     free(flow->records);
     free(flow->backpressure);
     free(flow->busy);
+    free(flow->watermark);
     free(flow->records_in);
     free(flow->records_out);
     *flow = (s_flow_t){0};
@@ -146,9 +148,11 @@ static int s_load_flow(const rill_plan_t *plan, const char *path, s_flow_t *flow
     flow->records = calloc((size_t)channels + 1, sizeof(uint64_t));
     flow->backpressure = calloc((size_t)subtasks + 1, sizeof(double));
     flow->busy = calloc((size_t)subtasks + 1, sizeof(double));
+    flow->watermark = calloc((size_t)subtasks + 1, sizeof(int64_t));
     flow->records_in = calloc((size_t)subtasks + 1, sizeof(uint64_t));
     flow->records_out = calloc((size_t)subtasks + 1, sizeof(uint64_t));
-    if (!flow->records || !flow->backpressure || !flow->busy || !flow->records_in ||
+    if (!flow->records || !flow->backpressure || !flow->busy || !flow->watermark ||
+        !flow->records_in ||
         !flow->records_out) {
         fprintf(stderr, "rill %s: out of memory\n", command);
         s_flow_free(flow);
@@ -163,6 +167,7 @@ static int s_load_flow(const rill_plan_t *plan, const char *path, s_flow_t *flow
         uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
         flow->backpressure[i] = total ? (double)m.backpressure_ns / (double)total : 0.0;
         flow->busy[i] = total ? (double)m.busy_ns / (double)total : 0.0;
+        flow->watermark[i] = m.watermark_seen ? m.watermark : INT64_MIN;
         flow->records_in[i] = m.records_in;
         flow->records_out[i] = m.records_out;
     }
@@ -203,6 +208,7 @@ static int s_draw(const rill_plan_t *plan, const s_options_t *options, const cha
         diagram.channel_records = flow.records;
         diagram.subtask_backpressure = flow.backpressure;
         diagram.subtask_busy = flow.busy;
+        diagram.subtask_watermark = flow.watermark;
         diagram.subtask_records_in = flow.records_in;
         diagram.subtask_records_out = flow.records_out;
     }

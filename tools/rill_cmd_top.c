@@ -8,10 +8,12 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static void s_usage(FILE *out)
@@ -93,6 +95,56 @@ static int s_terminal_rows(void)
     return 24;
 }
 
+//  One line on event time, when the job has any: the lowest watermark of any operator (what
+//  holds its windows and timers back), which operator, how far behind the wall clock it is
+//  (when event time is wall-clock time), and the records too late for every window.
+static void s_event_time(json_t *now)
+{
+    json_t *plan = json_object_get(now, "plan");
+    json_t *operators = json_object_get(plan, "operators");
+    json_t *subtasks = json_object_get(now, "subtasks");
+    size_t i;
+    json_t *subtask;
+    long long lowest = LLONG_MAX, late = 0;
+    json_t *at = NULL;
+    bool any = false;
+    json_array_foreach(subtasks, i, subtask) {
+        json_t *event_time = json_object_get(subtask, "event_time");
+        if (!json_is_object(event_time))
+            continue;
+        any = true;
+        late += (long long)s_int(event_time, "late_records");
+        json_t *watermark = json_object_get(event_time, "watermark");
+        if (json_is_integer(watermark) && json_integer_value(watermark) < lowest) {
+            lowest = json_integer_value(watermark);
+            at = json_array_get(operators, (size_t)s_int(subtask, "operator"));
+        }
+    }
+    if (!any)
+        return;
+    if (!at) {
+        printf("event time: no watermark yet; %lld late records\n", late);
+        return;
+    }
+    if (lowest == LLONG_MAX) {
+        printf("event time: every input ended; %lld late records\n", late);
+        return;
+    }
+    char when[40] = "";
+    time_t seconds = (time_t)(lowest / 1000);
+    struct tm utc;
+    if (lowest >= 0 && gmtime_r(&seconds, &utc))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    else
+        snprintf(when, sizeof when, "%lld ms", lowest);
+    double lag = (double)(zclock_time() - lowest) / 1000.0;
+    char behind[40] = "";
+    if (lag >= 0 && lag < 30 * 86400.0) //  event time that is wall-clock time
+        snprintf(behind, sizeof behind, ", %.1f s behind", lag);
+    printf("event time: lowest watermark %s at '%.20s'%s; %lld late\n", when,
+           json_string_value(json_object_get(at, "name")), behind, late);
+}
+
 //  Draws one frame from snapshot `now` (rates against `before`, which may be NULL). On a
 //  terminal the header (job line, diagnosis, column names) stays, and the table shows as many
 //  rows as fit, in the chosen order, saying how many more there are.
@@ -160,9 +212,10 @@ static void s_draw(json_t *now, json_t *before, bool terminal, s_sort_t sort)
     s_sort_by = sort;
     if (rows)
         qsort(rows, count, sizeof rows[0], s_compare_rows);
-    //  Room for the table: the screen less the header above and the two lines below.
+    //  Room for the table: the screen less the header above and the lines below (more rows,
+    //  totals, event time, checkpoints).
     size_t room =
-        terminal ? (size_t)(s_terminal_rows() - used - 3 > 1 ? s_terminal_rows() - used - 3 : 1)
+        terminal ? (size_t)(s_terminal_rows() - used - 5 > 1 ? s_terminal_rows() - used - 5 : 1)
                  : count;
     for (i = 0; rows && i < count && i < room; i++) {
         const s_row_t *row = &rows[i];
@@ -180,6 +233,7 @@ static void s_draw(json_t *now, json_t *before, bool terminal, s_sort_t sort)
     json_t *totals = json_object_get(now, "totals");
     printf("total: %lld records in, %lld out\n", (long long)s_int(totals, "records_in"),
            (long long)s_int(totals, "records_out"));
+    s_event_time(now);
     //  Checkpoints, when the job takes them (Flink's checkpoint summary).
     json_t *checkpoints = json_object_get(now, "checkpoints");
     if (json_is_object(checkpoints))

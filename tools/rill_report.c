@@ -176,12 +176,14 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     uint64_t *records = calloc((size_t)channels + 1, sizeof(uint64_t));
     double *backpressure = calloc((size_t)subtasks + 1, sizeof(double));
     double *busy = calloc((size_t)subtasks + 1, sizeof(double));
+    int64_t *watermark = calloc((size_t)subtasks + 1, sizeof(int64_t));
     uint64_t *records_in = calloc((size_t)subtasks + 1, sizeof(uint64_t));
     uint64_t *records_out = calloc((size_t)subtasks + 1, sizeof(uint64_t));
-    if (!records || !backpressure || !busy || !records_in || !records_out) {
+    if (!records || !backpressure || !busy || !watermark || !records_in || !records_out) {
         free(records);
         free(backpressure);
         free(busy);
+        free(watermark);
         free(records_in);
         free(records_out);
         fclose(out);
@@ -195,6 +197,7 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
         uint64_t total = m.busy_ns + m.idle_ns + m.backpressure_ns;
         backpressure[s] = total ? (double)m.backpressure_ns / (double)total : 0;
         busy[s] = total ? (double)m.busy_ns / (double)total : 0;
+        watermark[s] = m.watermark_seen ? m.watermark : INT64_MIN;
         records_in[s] = m.records_in;
         records_out[s] = m.records_out;
     }
@@ -238,6 +241,7 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
                                    .channel_records = records,
                                    .subtask_backpressure = backpressure,
                                    .subtask_busy = busy,
+                                   .subtask_watermark = watermark,
                                    .subtask_records_in = records_in,
                                    .subtask_records_out = records_out};
     rill_diagram_t *renderer = rill_diagram_new();
@@ -253,6 +257,7 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     free(records);
     free(backpressure);
     free(busy);
+    free(watermark);
     free(records_in);
     free(records_out);
     if (fclose(out) || rc) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 //  How each exchange pattern is drawn: colour, style, pen width, arrowhead. Style and
 //  arrowhead together tell every pattern apart on their own, because the flow view spends
@@ -372,6 +373,29 @@ static void s_task_label(s_parallel_t *self, const int *members, int count, int 
     if (options->subtask_busy)
         rill_buffer_appendf(label, "\nbusy %.0f%%, backpressured %.0f%%", 100 * *busy,
                             100 * *backpressure);
+    //  Event time: the lowest watermark of the task's operators (what holds it back).
+    int64_t lowest = INT64_MAX;
+    bool seen = false;
+    for (int m = 0; options->subtask_watermark && m < count; m++) {
+        int64_t watermark =
+            options->subtask_watermark[rill_plan_operator(plan, members[m])->first_subtask + k];
+        if (watermark != INT64_MIN) {
+            seen = true;
+            lowest = watermark < lowest ? watermark : lowest;
+        }
+    }
+    if (seen && lowest == INT64_MAX)
+        rill_buffer_appendf(label, "\nwatermark: end of input");
+    else if (seen) {
+        char when[40] = "";
+        time_t seconds = (time_t)(lowest / 1000);
+        struct tm utc;
+        if (lowest >= 0 && gmtime_r(&seconds, &utc))
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &utc);
+        else
+            snprintf(when, sizeof when, "%lld ms", (long long)lowest);
+        rill_buffer_appendf(label, "\nwatermark %s", when);
+    }
     else if (options->subtask_backpressure)
         rill_buffer_appendf(label, "\nbackpressured %.0f%%", 100 * *backpressure);
     rill_buffer_append(label, "", 1);

@@ -56,6 +56,9 @@ typedef struct {
     //  busy it is (the culprit of a slow job) and its border how backpressured (the victims);
     //  without it the fill shows backpressure.
     const double *subtask_busy;
+    //  Optional: each subtask's latest watermark (by subtask id; INT64_MIN: none), drawn as
+    //  UTC time on its task's box.
+    const int64_t *subtask_watermark;
     //  Optional, both or neither: records in and out per subtask (by subtask id), shown per
     //  operator inside each task box.
     const uint64_t *subtask_records_in;
