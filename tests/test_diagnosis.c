@@ -266,6 +266,26 @@ static void a_failed_run_s_report_shows_the_failure_first(void **state)
     free(text);
 }
 
+//  The report draws the run over time: a sparkline of each subtask's rate, and a timeline
+//  with each subtask's end.
+static void the_report_draws_the_run_over_time(void **state)
+{
+    (void)state;
+    char *report = test_temp_file("");
+    assert_int_equal(test_run_tool(NULL, NULL, "run", "seed-example", "-p", "2", "--report",
+                                   report, "--", "--count", "300000", NULL),
+                     0);
+    char *html = test_read_file(report);
+    char *timeline = strstr(html, "<section id=\"timeline\">");
+    assert_non_null(timeline);
+    assert_non_null(strstr(timeline, "'Source' [1/2] finished"));
+    assert_non_null(strstr(timeline, "ended"));
+    assert_non_null(strstr(html, "<polyline"));
+    free(html);
+    unlink(report);
+    free(report);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +296,7 @@ int main(void)
         cmocka_unit_test(an_even_job_is_not_blamed),
         cmocka_unit_test(watermarks_and_late_records_are_counted),
         cmocka_unit_test(a_failed_run_s_report_shows_the_failure_first),
+        cmocka_unit_test(the_report_draws_the_run_over_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ static void the_table_and_the_report_show_which_task_runs_each_subtask(void **st
 
     char path[] = "/tmp/rill-tasks-XXXXXX.html";
     close(mkstemps(path, 5));
-    assert_int_equal(rill_report_write(metrics, fopen(path, "w"), path, NULL), 0);
+    assert_int_equal(rill_report_write(metrics, fopen(path, "w"), path, NULL, NULL), 0);
     FILE *file = fopen(path, "r");
     static char html[1 << 20];
     size = fread(html, 1, sizeof html - 1, file);

@@ -2,6 +2,7 @@
     plugin build its graph, executes it, and reports. Ctrl-C once drains the job (sources
     stop, records in flight are delivered); twice stops it at once. */
 #include "rill_cli.h"
+#include "rill_history.h"
 #include "rill_live.h"
 #include "rill_metrics_table.h"
 #include "rill_report.h"
@@ -441,6 +442,7 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
     //  Every output file opens before the job runs: a bad path fails now, not after a long run.
     FILE *trace = NULL, *metrics_file = NULL, *report_file = NULL;
     rill_live_t *live = NULL;
+    rill_history_t *history = NULL;
     const char *outputs[3] = {o->trace_path, o->metrics_json, o->report};
     FILE **files[3] = {&trace, &metrics_file, &report_file};
     static const char *what[3] = {"trace", "metrics", "report"};
@@ -466,6 +468,9 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
     if (plugin) {
         live = rill_live_new(o->monitor, o->monitor_interval, isatty(STDERR_FILENO), cluster,
                              o->keys);
+        //  The report draws the run over time: keep its history while it runs.
+        if (live && report_file && (history = rill_history_new()))
+            rill_live_keep_history(live, history);
         if (!live) {
             code = RILL_EXIT_FAILURE;
             rill_job_plugin_destroy(&plugin);
@@ -510,7 +515,7 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
             code = code ? code : RILL_EXIT_FAILURE;
         if (report_file && counts &&
             rill_report_write(counts, report_file, o->report,
-                              code == RILL_EXIT_FAILURE ? rill_env_error(env) : NULL))
+                              code == RILL_EXIT_FAILURE ? rill_env_error(env) : NULL, history))
             code = code ? code : RILL_EXIT_FAILURE;
         if (counts)
             metrics_file = report_file = NULL; //  the writers closed them
@@ -523,6 +528,7 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
     rill_env_destroy(&env);
     rill_job_plugin_destroy(&plugin);
     rill_live_destroy(&live);
+    rill_history_destroy(&history);
     //  Subtasks write the trace through this FILE while the job runs and nobody there can
     //  report a failed write; its error indicator keeps it. A full disk must not pass as a
     //  complete trace, so check the indicator as well as the last flush and the close.

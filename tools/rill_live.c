@@ -2,6 +2,7 @@
     "metrics" and the JSON document; PUB drops snapshots for a subscriber that falls behind,
     which is right for a live view (the next snapshot supersedes it) and never slows the job. */
 #include "rill_live.h"
+#include "rill_history.h"
 #include "rill_security.h"
 
 #include <czmq.h>
@@ -16,6 +17,7 @@ struct rill_live_t {
     uint64_t last_publish_ns;
     uint64_t last_progress_ns;
     bool drew_progress;
+    rill_history_t *history; //  not owned; NULL: no history kept
 };
 
 rill_live_t *rill_live_new(const char *endpoint, int interval_ms, bool progress,
@@ -103,6 +105,8 @@ static void s_draw_progress(rill_live_t *self, const rill_metrics_t *metrics)
 static void s_tick(void *ctx, const rill_metrics_t *metrics)
 {
     rill_live_t *self = ctx;
+    if (self->history)
+        rill_history_add(self->history, metrics, false);
     uint64_t now = s_now_ns();
     if (self->publisher && now - self->last_publish_ns >= (uint64_t)self->interval_ms * 1000000) {
         self->last_publish_ns = now;
@@ -121,12 +125,19 @@ void rill_live_attach(rill_live_t *self, rill_env_t *env)
     int interval = self->publisher ? self->interval_ms : 1000;
     if (self->progress && interval > 1000)
         interval = 1000;
-    if (self->publisher || self->progress)
+    if (self->publisher || self->progress || self->history)
         rill_env_set_monitor(env, s_tick, self, interval < 100 ? interval : 100);
+}
+
+void rill_live_keep_history(rill_live_t *self, rill_history_t *history)
+{
+    self->history = history;
 }
 
 void rill_live_finish(rill_live_t *self, const rill_metrics_t *metrics)
 {
+    if (self->history && metrics)
+        rill_history_add(self->history, metrics, true);
     if (self->publisher && metrics)
         s_publish(self, metrics, false);
     if (self->drew_progress) {

@@ -18,6 +18,9 @@ rill_live_t *rill_live_new(const char *endpoint, int interval_ms, bool progress,
 void rill_live_destroy(rill_live_t **self_p);
 //  Hooks the live view to env (rill_env_set_monitor), ticking often enough for both uses.
 void rill_live_attach(rill_live_t *self, rill_env_t *env);
+//  Keeps the run's history (for the report) in history, which must outlive the run.
+typedef struct rill_history_t rill_history_t;
+void rill_live_keep_history(rill_live_t *self, rill_history_t *history);
 //  Publishes the final snapshot (running: false) and ends the progress line.
 void rill_live_finish(rill_live_t *self, const rill_metrics_t *metrics);
 

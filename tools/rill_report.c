@@ -2,6 +2,7 @@
     the flow diagram with its exchange matrices, and the per-subtask and per-channel tables.
     The SVGs are inlined, so the page needs nothing beside itself. */
 #include "rill_report.h"
+#include "rill_history.h"
 #include "rill_diagram.h"
 
 #include <errno.h>
@@ -90,14 +91,72 @@ static void s_checkpoint_table(FILE *out, const rill_metrics_t *metrics)
     fprintf(out, "</table></section>\n");
 }
 
-static void s_tables(FILE *out, const rill_metrics_t *metrics)
+//  A subtask's records per second over the run (out, or in for a subtask that emits nothing)
+//  as an inline SVG polyline, 160 x 24, scaled to its own peak, with the peak as its title.
+static void s_sparkline(FILE *out, const rill_history_t *history, int subtask)
+{
+    int samples = history ? rill_history_samples(history) : 0;
+    if (samples < 2) {
+        fprintf(out, "-");
+        return;
+    }
+    rill_history_point_t last = rill_history_point(history, samples - 1, subtask);
+    bool outgoing = last.records_out > 0;
+    double rates[RILL_HISTORY_SAMPLES], peak = 0;
+    for (int k = 1; k < samples; k++) {
+        rill_history_point_t a = rill_history_point(history, k - 1, subtask),
+                             b = rill_history_point(history, k, subtask);
+        double seconds =
+            (double)(rill_history_time(history, k) - rill_history_time(history, k - 1)) / 1e9;
+        double records = outgoing ? (double)(b.records_out - a.records_out)
+                                  : (double)(b.records_in - a.records_in);
+        rates[k] = seconds > 0 ? records / seconds : 0;
+        peak = rates[k] > peak ? rates[k] : peak;
+    }
+    double span = (double)(rill_history_time(history, samples - 1) - rill_history_time(history, 0));
+    fprintf(out, "<svg width=\"160\" height=\"24\" viewBox=\"0 0 160 24\"><title>peak %.0f "
+                 "records/s %s</title><polyline fill=\"none\" stroke=\"#1f77b4\" "
+                 "stroke-width=\"1.5\" points=\"",
+            peak, outgoing ? "out" : "in");
+    for (int k = 1; k < samples; k++) {
+        double x = span > 0 ? 160.0 * (double)(rill_history_time(history, k) -
+                                               rill_history_time(history, 0)) / span
+                            : 0;
+        double y = 22.0 - (peak > 0 ? 20.0 * rates[k] / peak : 0);
+        fprintf(out, "%.1f,%.1f ", x, y);
+    }
+    fprintf(out, "\"/></svg>");
+}
+
+//  When things happened: the start, each subtask finishing, checkpoints, the end.
+static void s_timeline(FILE *out, const rill_history_t *history, const rill_metrics_t *metrics,
+                       const char *failure)
+{
+    fprintf(out, "<section id=\"timeline\"><h2>Timeline</h2><table><tr><th>at (s)</th>"
+                 "<th>event</th></tr>\n<tr><td>0.000</td><td>started</td></tr>\n");
+    for (int i = 0; history && i < rill_history_events(history); i++) {
+        const rill_history_event_t *event = rill_history_event(history, i);
+        fprintf(out, "<tr><td>%.3f</td><td>", (double)event->at_ns / 1e9);
+        s_escape(out, event->what);
+        fprintf(out, "</td></tr>\n");
+    }
+    fprintf(out, "<tr><td>%.3f</td><td>%s", (double)rill_metrics_duration_ns(metrics) / 1e9,
+            failure && *failure ? "failed: " : "ended");
+    if (failure && *failure)
+        s_escape(out, failure);
+    fprintf(out, "</td></tr>\n</table></section>\n");
+}
+
+static void s_tables(FILE *out, const rill_metrics_t *metrics, const rill_history_t *history)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
     fprintf(out, "<section id=\"subtasks\"><h2>Subtasks</h2><p>task: the thread that runs the "
-                 "subtask; operators chained into one task share it.</p><table><tr>"
+                 "subtask; operators chained into one task share it. over the run: its records "
+                 "per second (out; in for a subtask that emits nothing), to its own peak.</p>"
+                 "<table><tr>"
                  "<th>subtask</th><th>task</th><th>records in</th><th>records out</th><th>bytes "
                  "out</th><th>batches out</th>"
-                 "<th>busy</th><th>idle</th><th>backpressured</th></tr>\n");
+                 "<th>busy</th><th>idle</th><th>backpressured</th><th>over the run</th></tr>\n");
     for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
         const rill_plan_subtask_t *s = rill_plan_subtask(plan, i);
         const rill_plan_operator_t *op = rill_plan_operator(plan, s->op);
@@ -109,12 +168,14 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics)
         s_task(out, plan, s);
         fprintf(out,
                 "</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
-                "<td>%.1f%%</td><td>%.1f%%</td><td>%.1f%%</td></tr>\n",
+                "<td>%.1f%%</td><td>%.1f%%</td><td>%.1f%%</td><td>",
                 (unsigned long long)m.records_in, (unsigned long long)m.records_out,
                 (unsigned long long)m.bytes_out, (unsigned long long)m.batches_out,
                 total ? 100 * (double)m.busy_ns / total : 0,
                 total ? 100 * (double)m.idle_ns / total : 0,
                 total ? 100 * (double)m.backpressure_ns / total : 0);
+        s_sparkline(out, history, i);
+        fprintf(out, "</td></tr>\n");
     }
     fprintf(out, "</table></section>\n<section id=\"channels\"><h2>Channels</h2><table><tr>"
                  "<th>from</th><th>to</th><th>pattern</th><th>records sent</th>"
@@ -169,7 +230,7 @@ static void s_hot_keys(FILE *out, const rill_metrics_t *metrics)
 }
 
 int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path,
-                      const char *failure)
+                      const char *failure, const rill_history_t *history)
 {
     const rill_plan_t *plan = rill_metrics_plan(metrics);
     int channels = rill_plan_channel_count(plan), subtasks = rill_plan_subtask_count(plan);
@@ -251,8 +312,10 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
                    "Flow: channel width by records, subtask fill by busy and border by "
                    "backpressure, exchange matrices");
     rill_diagram_destroy(&renderer);
-    if (rc == 0)
-        s_tables(out, metrics);
+    if (rc == 0) {
+        s_tables(out, metrics, history);
+        s_timeline(out, history, metrics, failure);
+    }
     fprintf(out, "</body></html>\n");
     free(records);
     free(backpressure);

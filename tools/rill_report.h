@@ -10,7 +10,9 @@
 //  metrics tables) to out, opened for path (named in messages), and closes out. 0, or -1
 //  with a message on stderr. failure: why the run failed (NULL when it did not), shown first,
 //  in red, so a failed run's report never reads as a success.
+//  history (may be NULL): the run over time, drawn as a sparkline per subtask and a timeline.
+typedef struct rill_history_t rill_history_t;
 int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path,
-                      const char *failure);
+                      const char *failure, const rill_history_t *history);
 
 #endif
