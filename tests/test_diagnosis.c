@@ -286,6 +286,48 @@ static void the_report_draws_the_run_over_time(void **state)
     free(report);
 }
 
+//  rill trace per receiver and per channel: the hot key's receiver gets a row of its own, with
+//  most of the traced records, instead of being pooled into its edge.
+static void rill_trace_reports_each_receiver_and_channel(void **state)
+{
+    (void)state;
+    char *text = test_temp_file("hot a hot b hot c hot d\nhot e hot f hot g hot h\n");
+    char *trace = test_temp_file("");
+    FILE *input = fopen(text, "a");
+    for (int i = 0; i < 20000; i++)
+        fprintf(input, "hot w%d hot x%d\n", i % 700, i % 300);
+    fclose(input);
+    assert_int_equal(test_run_tool(NULL, NULL, "run", "wordcount", "-p", "4", "--mode",
+                                   "streaming", "--trace", trace, "--trace-sample", "20", "--",
+                                   "--input", text, NULL),
+                     0);
+    char *out = NULL;
+    assert_int_equal(test_run_tool(&out, NULL, "trace", trace, "--paths", "0", NULL), 0);
+    char *receivers = strstr(out, "receiver (time to reach it, slowest first)");
+    char *channels = strstr(out, "channel (sender -> receiver, slowest first)");
+    assert_non_null(receivers);
+    assert_non_null(channels);
+    assert_non_null(strstr(channels, "split() ["));
+    //  The count receiver with the most traced records holds more than half of them.
+    long most = 0, all = 0;
+    for (char *line = strstr(receivers, "\n-> key_by/count() ["); line && line < channels;
+         line = strstr(line + 1, "\n-> key_by/count() [")) {
+        long hops = 0;
+        char *close = strchr(line, ']');
+        assert_non_null(close);
+        hops = strtol(close + 1, NULL, 10);
+        all += hops;
+        most = hops > most ? hops : most;
+    }
+    assert_true(all > 0);
+    assert_true(most * 2 > all);
+    free(out);
+    unlink(trace);
+    unlink(text);
+    free(trace);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +339,7 @@ int main(void)
         cmocka_unit_test(watermarks_and_late_records_are_counted),
         cmocka_unit_test(a_failed_run_s_report_shows_the_failure_first),
         cmocka_unit_test(the_report_draws_the_run_over_time),
+        cmocka_unit_test(rill_trace_reports_each_receiver_and_channel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,6 +94,33 @@ static void s_print_table(const char *title, s_table_t *table)
     printf("\n");
 }
 
+static uint64_t s_p99(s_series_t *series)
+{
+    qsort(series->samples, series->count, sizeof(uint64_t), s_compare_u64);
+    return series->samples[(series->count - 1) * 99 / 100];
+}
+
+static int s_by_p99(const void *a, const void *b)
+{
+    uint64_t x = s_p99((s_series_t *)a), y = s_p99((s_series_t *)b);
+    return (x < y) - (x > y);
+}
+
+//  A table with its slowest rows first (by p99), at most `rows` of them: per channel, the
+//  hot receiver's queue stands out where an edge's pooled figures hide it.
+static void s_print_slowest(const char *title, s_table_t *table, size_t rows)
+{
+    qsort(table->items, table->count, sizeof(s_series_t), s_by_p99);
+    size_t all = table->count;
+    for (size_t i = rows; i < all; i++)
+        free(table->items[i].samples);
+    if (table->count > rows)
+        table->count = rows;
+    s_print_table(title, table);
+    if (all > rows)
+        printf("(%zu more, faster at p99)\n\n", all - rows);
+}
+
 static int s_by_trace(const void *a, const void *b)
 {
     const s_hop_t *x = a, *y = b;
@@ -257,7 +284,7 @@ int rill_cmd_trace(int argc, char **argv)
         return RILL_EXIT_FAILURE;
     }
     qsort(hops, count, sizeof(s_hop_t), s_by_trace);
-    s_table_t operators = {0}, edges = {0};
+    s_table_t operators = {0}, edges = {0}, channels = {0}, receivers = {0};
     size_t traces = 0;
     //  Per trace: its end-to-end time and the hop that ended last (for the slowest paths).
     typedef struct {
@@ -283,6 +310,11 @@ int rill_cmd_trace(int argc, char **argv)
                 char label[160];
                 snprintf(label, sizeof label, "%.60s -> %.60s", before->operator, hop->operator);
                 s_add(s_series(&edges, label), hop->in - before->out);
+                snprintf(label, sizeof label, "%.18s [%d] -> %.18s [%d]", before->operator,
+                         before->index + 1, hop->operator, hop->index + 1);
+                s_add(s_series(&channels, label), hop->in - before->out);
+                snprintf(label, sizeof label, "-> %.30s [%d]", hop->operator, hop->index + 1);
+                s_add(s_series(&receivers, label), hop->in - before->out);
             }
         }
         worst[traces++] = (s_path_t){end - start, first, last, end_hop};
@@ -291,6 +323,8 @@ int rill_cmd_trace(int argc, char **argv)
     printf("%zu hops of %zu sampled records\n\n", count, traces);
     s_print_table("operator (time handling a record)", &operators);
     s_print_table("edge (time from one subtask to the next)", &edges);
+    s_print_slowest("receiver (time to reach it, slowest first)", &receivers, 10);
+    s_print_slowest("channel (sender -> receiver, slowest first)", &channels, 10);
     //  The slowest paths: walk back from each slow trace's last hop to its source.
     for (int shown = 0; shown < paths && shown < (int)traces; shown++) {
         size_t pick = (size_t)shown;
