@@ -130,13 +130,8 @@ static void s_event_time(json_t *now)
         printf("event time: every input ended; %lld late records\n", late);
         return;
     }
-    char when[40] = "";
-    time_t seconds = (time_t)(lowest / 1000);
-    struct tm utc;
-    if (lowest >= 0 && gmtime_r(&seconds, &utc))
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    else
-        snprintf(when, sizeof when, "%lld ms", lowest);
+    char when[40];
+    rill_time_format(lowest, when, sizeof when);
     double lag = (double)(zclock_time() - lowest) / 1000.0;
     char behind[40] = "";
     if (lag >= 0 && lag < 30 * 86400.0) //  event time that is wall-clock time

@@ -141,24 +141,6 @@ static void s_hot_keys(const rill_metrics_t *metrics, FILE *out)
     }
 }
 
-//  A watermark as UTC time (event time is milliseconds since the epoch), or its end.
-static const char *s_watermark(char *text, size_t size, int64_t watermark)
-{
-    if (watermark == INT64_MAX) {
-        snprintf(text, size, "end of input");
-        return text;
-    }
-    time_t seconds = (time_t)(watermark / 1000);
-    struct tm utc;
-    if (watermark < 0 || !gmtime_r(&seconds, &utc)) {
-        snprintf(text, size, "%lld ms", (long long)watermark);
-        return text;
-    }
-    size_t used = strftime(text, size, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(text + used, size - used, ".%03dZ", (int)(watermark % 1000));
-    return text;
-}
-
 //  Per operator that has event time: its lowest watermark (what holds its windows and timers),
 //  how many of its subtasks' inputs are idle, and the records too late for every window.
 static void s_event_time(const rill_metrics_t *metrics, FILE *out)
@@ -186,7 +168,7 @@ static void s_event_time(const rill_metrics_t *metrics, FILE *out)
         header = true;
         char when[48];
         fprintf(out, "  %-24.24s %s%s; %d of %d idle; %llu late record%s\n", op->name,
-                seen ? s_watermark(when, sizeof when, lowest) : "no watermark",
+                seen ? rill_time_format(lowest, when, sizeof when) : "no watermark",
                 seen && seen < op->parallelism ? " (some subtasks have none)" : "", idle,
                 op->parallelism, (unsigned long long)late, late == 1 ? "" : "s");
     }

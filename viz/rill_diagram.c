@@ -1,6 +1,7 @@
 /*  rill_diagram.c: see the header. The renderer owns its Graphviz context; rill keeps no
     global state of its own. */
 #include "rill_diagram.h"
+#include "rill_time.h"
 
 #include <assert.h>
 #include <graphviz/cgraph.h>
@@ -384,17 +385,10 @@ static void s_task_label(s_parallel_t *self, const int *members, int count, int 
             lowest = watermark < lowest ? watermark : lowest;
         }
     }
-    if (seen && lowest == INT64_MAX)
-        rill_buffer_appendf(label, "\nwatermark: end of input");
-    else if (seen) {
-        char when[40] = "";
-        time_t seconds = (time_t)(lowest / 1000);
-        struct tm utc;
-        if (lowest >= 0 && gmtime_r(&seconds, &utc))
-            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &utc);
-        else
-            snprintf(when, sizeof when, "%lld ms", (long long)lowest);
-        rill_buffer_appendf(label, "\nwatermark %s", when);
+    if (seen) {
+        char when[40];
+        rill_buffer_appendf(label, "\nwatermark%s %s", lowest == INT64_MAX ? ":" : "",
+                            rill_time_format(lowest, when, sizeof when));
     }
     else if (options->subtask_backpressure)
         rill_buffer_appendf(label, "\nbackpressured %.0f%%", 100 * *backpressure);

@@ -4,6 +4,10 @@
 #include "rill_graph_private.h"
 #include "rill_env_private.h"
 
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
 rill_stream_t *rill_stream_assign_timestamps(rill_stream_t *in, rill_timestamp_fn fn, void *ctx,
                                              const rill_watermarks_t *strategy)
 {
@@ -99,4 +103,24 @@ rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn, ril
     rill_operator_spec_t spec = {
         .kind = RILL_OP_PROCESS, .fn.process = fn, .on_timer = on_timer, .ctx = ctx};
     return rill_env_apply(keyed, &spec, "process");
+}
+
+const char *rill_time_format(int64_t ms, char *text, size_t size)
+{
+    if (ms == INT64_MAX)
+        snprintf(text, size, "end of input");
+    else if (ms == INT64_MIN)
+        snprintf(text, size, "none");
+    else {
+        time_t seconds = (time_t)(ms / 1000);
+        struct tm utc;
+        size_t used = ms >= 0 && gmtime_r(&seconds, &utc)
+                          ? strftime(text, size, "%Y-%m-%dT%H:%M:%S", &utc)
+                          : 0;
+        if (used)
+            snprintf(text + used, size - used, ".%03dZ", (int)(ms % 1000));
+        else
+            snprintf(text, size, "%lld ms", (long long)ms);
+    }
+    return text;
 }

@@ -34,6 +34,11 @@ RILL_EXPORT rill_stream_t *rill_stream_assign_timestamps(rill_stream_t *in, rill
 //  ---- windows
 
 //  Shorthands for the common windows (event time, no lateness).
+//  Event time (ms since the epoch, as watermarks are) as UTC text into text (size >= 32):
+//  "2026-11-27T04:21:19.250Z"; "end of input" for the watermark of an ended stream
+//  (INT64_MAX), "none" before any (INT64_MIN), "-5 ms" before the epoch. Returns text.
+RILL_EXPORT const char *rill_time_format(int64_t ms, char *text, size_t size);
+
 RILL_EXPORT rill_window_t rill_window_tumbling(int64_t size_ms);
 RILL_EXPORT rill_window_t rill_window_sliding(int64_t size_ms, int64_t slide_ms);
 RILL_EXPORT rill_window_t rill_window_session(int64_t gap_ms);
