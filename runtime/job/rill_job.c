@@ -76,6 +76,9 @@ struct rill_job_t {
     bool *done; //  while watching: by local task
     int64_t relayed;
     bool *relay_acked;
+    //  Worker: a checkpoint the coordinator started before this process began watching its
+    //  tasks (the trigger can follow the start signal at once); relayed when watching starts.
+    int64_t early_checkpoint;
     char error[1024];
 };
 
@@ -506,6 +509,14 @@ static void s_relay_checkpoint(rill_job_t *self, int64_t id)
 static void s_on_cluster_message(void *ctx, int rank, const char *command, zmsg_t *msg)
 {
     rill_job_t *self = ctx;
+    if (self->checkpoints && !self->done && streq(command, "CKPT")) {
+        //  Not watching yet: the tasks have just been started. Kept, not dropped (a dropped
+        //  trigger would leave the checkpoint waiting for acks that never come).
+        char *id = zmsg_popstr(msg);
+        self->early_checkpoint = id ? atoll(id) : 0;
+        zstr_free(&id);
+        return;
+    }
     if (!self->checkpoints || !self->done)
         return;
     char *text[4] = {NULL};
@@ -615,6 +626,9 @@ static int s_watch(rill_job_t *self, atomic_int *cancel)
     self->relayed = 0;
     for (int g = 0; g < self->all_tasks; g++)
         self->all_done[g] = false;
+    if (self->early_checkpoint > 0)
+        s_relay_checkpoint(self, self->early_checkpoint);
+    self->early_checkpoint = 0;
     for (int i = 0; i < self->count; i++)
         items[i] = (zmq_pollitem_t){zsock_resolve(self->actors[i].pipe), 0, ZMQ_POLLIN, 0};
     if (self->cluster)
@@ -964,6 +978,7 @@ static int s_cluster_next(rill_job_t *self, bool again, int attempt, int *next,
     if (!again)
         return 0;
     self->restart_asked = false;
+    self->early_checkpoint = 0; //  the failed attempt's; the next one's comes after ATTEMPT
     if (rill_cluster_await_attempt(self->cluster, next, restore_id, cancel)) {
         snprintf(self->error, sizeof self->error, "%s", rill_cluster_error(self->cluster));
         return 0;
