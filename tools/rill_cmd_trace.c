@@ -110,7 +110,8 @@ static int s_by_p99(const void *a, const void *b)
 //  hot receiver's queue stands out where an edge's pooled figures hide it.
 static void s_print_slowest(const char *title, s_table_t *table, size_t rows)
 {
-    qsort(table->items, table->count, sizeof(s_series_t), s_by_p99);
+    if (table->count > 1) //  an empty table has no items to sort (NULL)
+        qsort(table->items, table->count, sizeof(s_series_t), s_by_p99);
     size_t all = table->count;
     for (size_t i = rows; i < all; i++)
         free(table->items[i].samples);
