@@ -316,6 +316,33 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
         s_tables(out, metrics, history);
         s_timeline(out, history, metrics, failure);
     }
+    //  Sortable tables: a click on a column's head sorts its rows by it (numbers as numbers,
+    //  "12.5%" too), again to reverse. Inline, no external URL: the report stays one file.
+    //  Opened as REPORT#rill-sort-check, the page clicks the subtasks table's "records in"
+    //  head itself and marks the table, so a headless browser can check that sorting works.
+    fprintf(out,
+            "<script>\n"
+            "(function(){\n"
+            "function value(row,i){var t=row.cells[i]?row.cells[i].textContent:'';"
+            "var n=parseFloat(t);return isNaN(n)?t:n;}\n"
+            "function sort(table,i,th){var rows=Array.prototype.slice.call(table.rows,1);"
+            "var down=th.getAttribute('data-order')!=='desc';"
+            "rows.sort(function(a,b){var x=value(a,i),y=value(b,i);"
+            "var c=(typeof x==='number'&&typeof y==='number')?x-y:String(x).localeCompare(String(y));"
+            "return down?-c:c;});"
+            "rows.forEach(function(r){r.parentNode.appendChild(r);});"
+            "th.setAttribute('data-order',down?'desc':'asc');"
+            "table.setAttribute('data-sorted',th.textContent+':'+(down?'desc':'asc'));}\n"
+            "Array.prototype.forEach.call(document.querySelectorAll('table'),function(table){"
+            "if(!table.rows.length)return;"
+            "Array.prototype.forEach.call(table.rows[0].cells,function(th,i){"
+            "th.style.cursor='pointer';th.title='sort';"
+            "th.addEventListener('click',function(){sort(table,i,th);});});});\n"
+            "if(location.hash==='#rill-sort-check'){var t=document.querySelector('#subtasks table');"
+            "if(t)Array.prototype.forEach.call(t.rows[0].cells,function(th){"
+            "if(th.textContent==='records in')th.click();});}\n"
+            "})();\n"
+            "</script>\n");
     fprintf(out, "</body></html>\n");
     free(records);
     free(backpressure);
