@@ -85,7 +85,8 @@ typedef struct {
     int lo, hi;
     rill_combiner_t *combiner; //  a combined edge's pre-aggregation (NULL: none)
     rill_hot_keys_t *hot;      //  a hash edge's heaviest keys, from a sample (NULL: none)
-    uint32_t sampled;          //  records seen for the sample
+    uint32_t to_sample;        //  records until the next one sampled
+    uint64_t sample_rng;       //  xorshift state drawing the gaps between samples
 } s_output_t;
 
 struct rill_writer_t {
@@ -262,6 +263,9 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
         if (out->edge->pattern == RILL_PATTERN_HASH && metrics && out->partitioner.key &&
             !(out->hot = rill_hot_keys_new()))
             goto fail;
+        out->to_sample = RILL_HOT_KEYS_SAMPLE;
+        out->sample_rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(subtask + 1) << 32) ^
+                          (uint64_t)(i + 1); //  per sender and edge, never 0
         if (out->edge->combined && out->hi > out->lo) {
             out->combiner = rill_combiner_new(rill_graph_edge(graph, out->edge->id),
                                               rill_graph_operator(graph, out->edge->to),
@@ -601,6 +605,15 @@ static void s_publish(rill_writer_t *self)
 //  the sample's weight toward the receiver its hash picks.
 static void s_sample_key(s_output_t *out, const rill_record_t *record)
 {
+    //  The next sample comes after a random gap of 1 .. 2 * RILL_HOT_KEYS_SAMPLE - 1 records
+    //  (mean RILL_HOT_KEYS_SAMPLE): a fixed stride would alias with periodic input (every
+    //  16th word of lines of four is always the same word of its line) and miss a hot key.
+    uint64_t x = out->sample_rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    out->sample_rng = x;
+    out->to_sample = 1 + (uint32_t)(x % (2 * RILL_HOT_KEYS_SAMPLE - 1));
     rill_key_t key;
     if (out->partitioner.key(record, &key, out->partitioner.key_ctx))
         return; //  the partitioner reports the failure
@@ -731,7 +744,7 @@ int rill_writer_emit_tagged(rill_writer_t *self, int tag, const rill_record_t *r
         s_output_t *out = &self->outputs[i];
         if (out->hi == out->lo || out->edge->output_tag != tag)
             continue; //  no channel on the edge from here (global, rescale), or another output
-        if (out->hot && (++out->sampled & (RILL_HOT_KEYS_SAMPLE - 1)) == 0)
+        if (out->hot && --out->to_sample == 0)
             s_sample_key(out, record);
         if (out->combiner) {
             if (s_combine(self, out, record))
