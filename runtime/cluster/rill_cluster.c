@@ -255,11 +255,6 @@ rill_security_t *rill_cluster_security(rill_cluster_t *self)
     return self->security;
 }
 
-const char *rill_cluster_host(const rill_cluster_t *self)
-{
-    return self->advertise;
-}
-
 void *rill_cluster_handle(rill_cluster_t *self)
 {
     return zsock_resolve(self->control);

@@ -20,8 +20,6 @@
 
 //  The CURVE keys of the job's tcp sockets (NULL: insecure).
 rill_security_t *rill_cluster_security(rill_cluster_t *self);
-//  Where this process's data sockets bind and connect from.
-const char *rill_cluster_host(const rill_cluster_t *self);
 //  Coordinator: writes every process's host and pid into plan (for the diagram and outputs).
 void rill_cluster_describe(const rill_cluster_t *self, rill_plan_t *plan);
 

@@ -266,7 +266,7 @@ int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster)
     memcpy(self->all_args, self->args, (size_t)self->all_tasks * sizeof(rill_subtask_args_t));
     self->cluster = cluster;
     rill_cluster_on_message(cluster, s_on_cluster_message, self);
-    self->network = (rill_subtask_network_t){.host = rill_cluster_host(cluster),
+    self->network = (rill_subtask_network_t){.host = rill_cluster_advertise(cluster),
                                              .security = rill_cluster_security(cluster),
                                              .token = rill_plan_digest(plan)};
     s_take_share(self);
