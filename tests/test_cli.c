@@ -320,15 +320,52 @@ static pid_t s_start_unbounded_job(int *out_fd)
     return pid;
 }
 
-//  Reads the job's output to its end (so it never blocks on a full pipe), then its status.
+//  A run that does not stop is a failure, and one worth seeing into: its threads' stacks
+//  (gdb when installed, else each thread's kernel wait channel) go to the test's output
+//  before it is killed.
+static void s_dump_and_kill(pid_t pid)
+{
+    char command[256];
+    snprintf(command, sizeof command,
+             "gdb -batch -p %d -ex 'thread apply all bt' </dev/null 2>&1 || "
+             "for t in /proc/%d/task/*; do echo \"$t $(cat $t/comm) $(cat $t/wchan)\"; done",
+             (int)pid, (int)pid);
+    fprintf(stderr, "rill run (pid %d) did not stop; its threads:\n", (int)pid);
+    fflush(stderr);
+    if (system(command) == -1)
+        fprintf(stderr, "(cannot run a shell to show them)\n");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+//  Reads the job's output to its end (so it never blocks on a full pipe), then its status;
+//  fails when the job has not ended within 60 s.
 static int s_finish(pid_t pid, int out_fd)
 {
     char buffer[4096];
-    while (read(out_fd, buffer, sizeof buffer) > 0)
-        ;
+    time_t deadline = time(NULL) + 60;
+    for (;;) {
+        struct pollfd item = {out_fd, POLLIN, 0};
+        int ready = poll(&item, 1, 1000);
+        if (ready > 0 && read(out_fd, buffer, sizeof buffer) <= 0)
+            break;
+        if (time(NULL) > deadline) {
+            close(out_fd);
+            s_dump_and_kill(pid);
+            fail_msg("rill run did not end within 60 s of its signal");
+        }
+    }
     close(out_fd);
     int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    pid_t ended;
+    while ((ended = waitpid(pid, &status, WNOHANG)) == 0) {
+        if (time(NULL) > deadline) {
+            s_dump_and_kill(pid);
+            fail_msg("rill run closed its output but did not exit within 60 s");
+        }
+        usleep(10000);
+    }
+    assert_int_equal(ended, pid);
     return status;
 }
 
