@@ -337,6 +337,12 @@ static void sums_that_do_not_add_up_are_refused(void **state)
     json_object_set_new(s_item(root, "channels", 1), "records", json_integer(INT64_MAX));
     json_object_set_new(s_item(root, "channels", 2), "records", json_integer(INT64_MAX));
     s_expect_refused(root, NULL, "'records'", "beyond 2^64");
+    //  Where busy time went must account for all of it, no more, no less.
+    root = s_document(state);
+    json_t *split = json_object_get(s_item(root, "subtasks", 0), "busy_split");
+    json_object_set_new(split, "runtime_ns",
+                        json_integer(json_integer_value(json_object_get(split, "runtime_ns")) + 1));
+    s_expect_refused(root, NULL, "subtask 0 busy_split", "not busy_ns");
 }
 
 static void malformed_or_truncated_text_is_an_error_not_a_crash(void **state)

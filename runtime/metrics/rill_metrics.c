@@ -101,6 +101,8 @@ rill_subtask_metrics_t rill_metrics_subtask(const rill_metrics_t *self, int subt
         .busy_ns = RILL_COUNTER_GET(slot->busy_ns),
         .idle_ns = RILL_COUNTER_GET(slot->idle_ns),
         .backpressure_ns = RILL_COUNTER_GET(slot->backpressure_ns),
+        .user_ns = RILL_COUNTER_GET(slot->user_ns),
+        .zmq_ns = RILL_COUNTER_GET(slot->zmq_ns),
         .finished = RILL_COUNTER_GET(slot->finished),
         .checkpoint = RILL_COUNTER_GET(slot->checkpoint),
         .checkpoint_alignment_ns = RILL_COUNTER_GET(slot->checkpoint_alignment_ns),

@@ -38,6 +38,17 @@ static json_t *s_subtask(const rill_plan_t *plan, int id, const rill_subtask_met
         json_decref(item);
         return NULL;
     }
+    //  Where its busy time went (the three add up to busy_ns; counters read while the job runs
+    //  may be a sample apart, so the shares are bounded by busy here).
+    uint64_t zmq = m->zmq_ns < m->busy_ns ? m->zmq_ns : m->busy_ns;
+    uint64_t user = m->user_ns < m->busy_ns - zmq ? m->user_ns : m->busy_ns - zmq;
+    if (item && json_object_set_new(item, "busy_split",
+                                    json_pack("{s:I, s:I, s:I}", "user_ns", (json_int_t)user,
+                                              "runtime_ns", (json_int_t)(m->busy_ns - user - zmq),
+                                              "zmq_ns", (json_int_t)zmq))) {
+        json_decref(item);
+        return NULL;
+    }
     //  Its latest checkpoint, when it took part in one.
     if (item && m->checkpoint &&
         json_object_set_new(item, "checkpoint",
@@ -425,6 +436,28 @@ static int s_read_subtasks(rill_json_check_t *reader, json_t *root, rill_metrics
                 s_count(reader, checkpoint, inner, "bytes", &m.checkpoint_bytes) ||
                 s_count(reader, checkpoint, inner, "acked_ms", &m.checkpoint_acked_ms))
                 return -1;
+        }
+        //  Where the busy time went: its parts add up to busy_ns.
+        json_t *split = json_object_get(item, "busy_split");
+        {
+            char inner[64];
+            uint64_t runtime = 0, sum = 0;
+            snprintf(inner, sizeof inner, "%s busy_split", where);
+            if (!json_is_object(split))
+                return rill_json_check_fail(reader, "%s: 'busy_split' is missing or not an object",
+                                            where);
+            if (s_count(reader, split, inner, "user_ns", &m.user_ns) ||
+                s_count(reader, split, inner, "runtime_ns", &runtime) ||
+                s_count(reader, split, inner, "zmq_ns", &m.zmq_ns) ||
+                s_add(reader, &sum, m.user_ns, inner, "user_ns") ||
+                s_add(reader, &sum, runtime, inner, "runtime_ns") ||
+                s_add(reader, &sum, m.zmq_ns, inner, "zmq_ns"))
+                return -1;
+            if (sum != m.busy_ns)
+                return rill_json_check_fail(reader, "%s: user_ns + runtime_ns + zmq_ns is %llu, "
+                                                    "not busy_ns (%llu)",
+                                            inner, (unsigned long long)sum,
+                                            (unsigned long long)m.busy_ns);
         }
         //  Optional: only subtasks that saw event time have it.
         json_t *event_time = json_object_get(item, "event_time");
