@@ -71,6 +71,10 @@ struct s_self_t {
     rill_buffer_t *snapshot; //  a member's state while it is written
     //  The task's time: one thread runs the whole chain, so each member shows the task's.
     uint64_t busy_ns, idle_ns;
+    //  Where the busy time goes (rill_busy_split.h); split points at it when diagnostics are
+    //  on, else NULL.
+    rill_busy_split_t busy_split;
+    rill_busy_split_t *split;
     char error[512]; //  same size as args->error, which it is copied to
 };
 
@@ -155,13 +159,17 @@ static int s_emit(void *target, const rill_record_t *record)
 {
     s_member_t *member = target;
     self_t *self = member->task;
+    //  What happens downstream of an emit is not the emitting user function's time.
+    uint64_t paused = rill_busy_split_pause(self->split);
+    int rc;
     if (self->sampling && member == self->head)
-        return s_emit_traced(member, record);
-    if (member->next)
-        return s_hand_over(member, record);
-    if (!self->writer)
-        return -1; //  sinks have no outputs
-    return rill_writer_emit(self->writer, record);
+        rc = s_emit_traced(member, record);
+    else if (member->next)
+        rc = s_hand_over(member, record);
+    else //  sinks have no outputs
+        rc = self->writer ? rill_writer_emit(self->writer, record) : -1;
+    rill_busy_split_resume(self->split, paused);
+    return rc;
 }
 
 //  Side outputs are never chained (a chained edge is its sender's only, main, output), so
@@ -174,7 +182,11 @@ static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
         RILL_COUNTER_ADD(member->metrics->late_records, 1);
     if (member->next)
         return 0;
-    return member->task->writer ? rill_writer_emit_tagged(member->task->writer, tag, record) : -1;
+    self_t *self = member->task;
+    uint64_t paused = rill_busy_split_pause(self->split);
+    int rc = self->writer ? rill_writer_emit_tagged(self->writer, tag, record) : -1;
+    rill_busy_split_resume(self->split, paused);
+    return rc;
 }
 
 static int s_member_input_watermark(s_member_t *member, int64_t watermark, bool idle);
@@ -346,6 +358,8 @@ static self_t *s_self_new(zsock_t *pipe, rill_subtask_args_t *args)
     self->head = &self->members[0];
     self->tail = &self->members[self->member_count - 1];
     self->until_trace = args->trace ? rill_trace_sample(args->trace) : 0;
+    rill_busy_split_init(&self->busy_split, (uint64_t)head->id);
+    self->split = args->metrics && !args->no_diagnostics ? &self->busy_split : NULL;
     self->sampling = args->trace && rill_op_kind_is_source(self->head->op->kind);
     return self;
 }
@@ -567,6 +581,7 @@ static int s_handle_bind(self_t *self)
         if (cp && cp->fail_subtask == member->subtask->id)
             member->fail_in = cp->fail_after;
         member->operator->checkpointing = cp && cp->taking;
+        member->operator->busy_split = self->split;
     }
     self->snapshot = rill_buffer_new();
     if (!self->snapshot) {
@@ -585,6 +600,9 @@ static int s_handle_bind(self_t *self)
         return -1;
     }
     rill_reader_on_watermark(self->reader, s_on_input_watermark, self);
+    rill_reader_set_busy_split(self->reader, self->split);
+    if (self->writer)
+        rill_writer_set_diagnostics(self->writer, self->split);
     const rill_subtask_network_t *net = self->args->network;
     if (net) {
         rill_reader_set_network(self->reader, net->host, net->security, net->token);
@@ -735,6 +753,12 @@ static void s_publish(self_t *self)
         return;
     uint64_t backpressure =
         self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
+    //  The parts of busy time, bounded by it: the user share is an estimate, and time spent
+    //  outside the accounted loops (ending the chain) is in the parts but not in busy.
+    uint64_t zmq = self->busy_split.zmq_ns < self->busy_ns ? self->busy_split.zmq_ns
+                                                           : self->busy_ns;
+    uint64_t user = self->busy_split.user_ns < self->busy_ns - zmq ? self->busy_split.user_ns
+                                                                   : self->busy_ns - zmq;
     for (int k = 0; k < self->member_count; k++) {
         s_member_t *member = &self->members[k];
         rill_subtask_metrics_t *slot = member->metrics;
@@ -752,6 +776,8 @@ static void s_publish(self_t *self)
         }
         __atomic_store_n(&slot->busy_ns, self->busy_ns, __ATOMIC_RELAXED);
         __atomic_store_n(&slot->idle_ns, self->idle_ns, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot->user_ns, user, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot->zmq_ns, zmq, __ATOMIC_RELAXED);
         if (member != self->tail)
             __atomic_store_n(&slot->backpressure_ns, backpressure, __ATOMIC_RELAXED);
     }

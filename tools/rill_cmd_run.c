@@ -34,6 +34,8 @@ static void s_usage(FILE *out)
             "                           default %d)\n"
             "  --no-combine             no pre-aggregation before the shuffle: senders send\n"
             "                           every record to a keyed reduce, not partial results\n"
+            "  --no-diagnostics         do not split busy time (user function, runtime,\n"
+            "                           ZeroMQ) nor count hot keys: saves their small cost\n"
             "  --mini-batch MS          streaming: keyed reduces emit each changed key's\n"
             "                           latest value every MS ms (1..3600000), not every\n"
             "                           update, and senders pre-aggregate for them (0: off,\n"
@@ -151,7 +153,7 @@ static void s_print_checkpoints(const rill_metrics_t *metrics, const char *savep
 //  What `rill run` was asked to do.
 typedef struct {
     int parallelism, mode, batch_size, timeout, mini_batch;
-    bool metrics, combine, no_chaining;
+    bool metrics, combine, no_chaining, no_diagnostics;
     const char *metrics_json, *monitor, *trace_path, *report;
     int monitor_interval, trace_sample;
     int checkpoint_interval, checkpoint_timeout, kept;
@@ -190,6 +192,7 @@ static int s_parse(int argc, char **argv, s_options_t *o)
         OPT_TRACE_SAMPLE,
         OPT_REPORT,
         OPT_NO_COMBINE,
+        OPT_NO_DIAGNOSTICS,
         OPT_MINI_BATCH,
         OPT_NO_CHAINING,
         OPT_CHECKPOINT_INTERVAL,
@@ -221,6 +224,7 @@ static int s_parse(int argc, char **argv, s_options_t *o)
         {"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
         {"report", required_argument, NULL, OPT_REPORT},
         {"no-combine", no_argument, NULL, OPT_NO_COMBINE},
+        {"no-diagnostics", no_argument, NULL, OPT_NO_DIAGNOSTICS},
         {"mini-batch", required_argument, NULL, OPT_MINI_BATCH},
         {"no-chaining", no_argument, NULL, OPT_NO_CHAINING},
         {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
@@ -275,6 +279,7 @@ static int s_parse(int argc, char **argv, s_options_t *o)
                 return s_usage_error("buffer timeout must be 0..3600000 ms, not '%s'", optarg);
             break;
         case OPT_NO_COMBINE: o->combine = false; break;
+        case OPT_NO_DIAGNOSTICS: o->no_diagnostics = true; break;
         case OPT_MINI_BATCH:
             if (rill_cli_parse_int(optarg, 0, 3600 * 1000, &o->mini_batch))
                 return s_usage_error("mini-batch interval must be 0..3600000 ms, not '%s'", optarg);
@@ -421,6 +426,8 @@ static int s_execute(s_options_t *o, rill_cluster_t *cluster, const char *job_na
         rill_env_set_combine(env, 0);
     if (o->no_chaining)
         rill_env_disable_chaining(env);
+    if (o->no_diagnostics)
+        rill_env_set_diagnostics(env, false);
     if (o->checkpoint_interval)
         rill_env_enable_checkpointing(env, o->checkpoint_interval, o->checkpoint_dir);
     rill_env_set_checkpoint_timeout(env, o->checkpoint_timeout);

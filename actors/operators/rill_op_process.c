@@ -68,7 +68,10 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
         snprintf(op->error, sizeof op->error, "key extractor failed");
         return -1;
     }
-    if (op->spec->fn.process(self, record, out, op->spec->ctx)) {
+    bool timed = rill_busy_split_user_begin(op->busy_split);
+    int rc = op->spec->fn.process(self, record, out, op->spec->ctx);
+    rill_busy_split_user_end(op->busy_split, timed);
+    if (rc) {
         if (!out->stopping)
             snprintf(op->error, sizeof op->error, "process function failed");
         return -1;
@@ -87,8 +90,12 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
         free(timer.key);
         if (rc == 0 && s_timer_marker(self, domain, timer.time) == 0)
             rill_process_state_remove(self);
-        if (rc == 0 && op->spec->on_timer &&
-            op->spec->on_timer(self, timer.time, domain, out, op->spec->ctx)) {
+        if (rc == 0 && op->spec->on_timer) {
+            bool timed = rill_busy_split_user_begin(op->busy_split);
+            rc = op->spec->on_timer(self, timer.time, domain, out, op->spec->ctx);
+            rill_busy_split_user_end(op->busy_split, timed);
+        }
+        if (rc) {
             if (!out->stopping)
                 snprintf(op->error, sizeof op->error, "timer function failed");
             return -1;

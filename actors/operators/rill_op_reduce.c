@@ -151,7 +151,10 @@ static int s_fold(rill_operator_t *self, const rill_record_t *record, const rill
             rill_record_t acc = {rill_keyed_entry_value(entry), entry->value_size,
                                  entry->timestamp};
             rill_buffer_reset(self->scratch);
-            if (self->spec->fn.reduce(&acc, record, self->scratch, self->spec->ctx))
+            bool timed = rill_busy_split_user_begin(self->busy_split);
+            int rc = self->spec->fn.reduce(&acc, record, self->scratch, self->spec->ctx);
+            rill_busy_split_user_end(self->busy_split, timed);
+            if (rc)
                 return s_fail(self, "user function failed");
             value = self->scratch->data;
             value_size = self->scratch->size;
@@ -196,7 +199,10 @@ static int s_merge(rill_operator_t *self, const rill_partial_t *partial, int64_t
                                  entry->timestamp};
             rill_record_t more = {partial->value, partial->value_size, timestamp};
             rill_buffer_reset(self->scratch);
-            if (self->spec->fn.reduce(&acc, &more, self->scratch, self->spec->ctx))
+            bool timed = rill_busy_split_user_begin(self->busy_split);
+            int rc = self->spec->fn.reduce(&acc, &more, self->scratch, self->spec->ctx);
+            rill_busy_split_user_end(self->busy_split, timed);
+            if (rc)
                 return s_fail(self, "user function failed");
             value = self->scratch->data;
             value_size = self->scratch->size;
@@ -230,7 +236,10 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
         //  Sent as it was: fold it as any record (a combined edge carries no key hint).
         record = &partial.record;
         rill_key_t key;
-        if (state->keys[input].fn(record, &key, state->keys[input].ctx))
+        bool timed = rill_busy_split_user_begin(self->busy_split);
+        int rc = state->keys[input].fn(record, &key, state->keys[input].ctx);
+        rill_busy_split_user_end(self->busy_split, timed);
+        if (rc)
             return s_fail(self, "key extractor failed");
         return s_fold(self, record, &key, rill_keyed_hash(key.data, key.size), out);
     }

@@ -405,7 +405,10 @@ static int s_generator_produce(rill_operator_t *self, rill_collector_t *out)
             continue;
         }
         for (int emitted = 0; emitted < RILL_SOURCE_CHUNK && sequence->next < count; emitted++) {
-            if (self->spec->fn.generate(sequence->next, out, self->spec->ctx)) {
+            bool timed = rill_busy_split_user_begin(self->busy_split);
+            int rc = self->spec->fn.generate(sequence->next, out, self->spec->ctx);
+            rill_busy_split_user_end(self->busy_split, timed);
+            if (rc) {
                 snprintf(self->error, sizeof self->error, "generator function failed at index %llu",
                          (unsigned long long)sequence->next);
                 return -1;
@@ -513,7 +516,9 @@ int rill_op_generator_open(rill_operator_t *self)
 
 static int s_user_source_produce(rill_operator_t *self, rill_collector_t *out)
 {
+    bool timed = rill_busy_split_user_begin(self->busy_split);
     int rc = self->spec->fn.source(out, self->spec->ctx);
+    rill_busy_split_user_end(self->busy_split, timed);
     if (rc < 0)
         snprintf(self->error, sizeof self->error, "source function failed");
     return rc < 0 ? -1 : rc;

@@ -23,7 +23,10 @@ static int s_map(rill_operator_t *self, const rill_record_t *record, int input,
 {
     rill_buffer_reset(self->scratch);
     errno = 0;
-    if (self->spec->fn.map(record, self->scratch, self->spec->ctx))
+    bool timed = rill_busy_split_user_begin(self->busy_split);
+    int rc = self->spec->fn.map(record, self->scratch, self->spec->ctx);
+    rill_busy_split_user_end(self->busy_split, timed);
+    if (rc)
         return s_failed(self);
     return rill_collector_emit(out, self->scratch->data, self->scratch->size, record->timestamp);
 }
@@ -32,7 +35,9 @@ static int s_filter(rill_operator_t *self, const rill_record_t *record, int inpu
                     rill_collector_t *out)
 {
     errno = 0;
+    bool timed = rill_busy_split_user_begin(self->busy_split);
     int keep = self->spec->fn.filter(record, self->spec->ctx);
+    rill_busy_split_user_end(self->busy_split, timed);
     if (keep < 0)
         return s_failed(self);
     return keep ? rill_collector_emit(out, record->data, record->size, record->timestamp) : 0;
@@ -42,7 +47,10 @@ static int s_flat_map(rill_operator_t *self, const rill_record_t *record, int in
                       rill_collector_t *out)
 {
     errno = 0;
-    if (self->spec->fn.flat_map(record, out, self->spec->ctx))
+    bool timed = rill_busy_split_user_begin(self->busy_split);
+    int rc = self->spec->fn.flat_map(record, out, self->spec->ctx);
+    rill_busy_split_user_end(self->busy_split, timed);
+    if (rc)
         return out->stopping ? -1 : s_failed(self);
     return 0;
 }

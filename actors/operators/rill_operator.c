@@ -24,7 +24,10 @@ int rill_operator_extract_key(const rill_operator_t *self, const rill_input_key_
                               const rill_record_t *record, int input, rill_key_t *key,
                               uint64_t *hash)
 {
-    if (keys[input].fn(record, key, keys[input].ctx))
+    bool timed = rill_busy_split_user_begin(self->busy_split);
+    int rc = keys[input].fn(record, key, keys[input].ctx);
+    rill_busy_split_user_end(self->busy_split, timed);
+    if (rc)
         return -1;
     //  A computed key came with its hash only.
     *hash = self->input_key ? self->input_key->hash : rill_key_hash(key->data, key->size);

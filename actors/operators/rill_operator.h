@@ -7,6 +7,7 @@
 #ifndef RILL_OPERATOR_H_INCLUDED
 #define RILL_OPERATOR_H_INCLUDED
 
+#include "rill_busy_split.h"
 #include "rill_graph.h"
 #include "rill_graph_private.h"
 #include "rill_key_hash.h"
@@ -88,6 +89,9 @@ struct rill_operator_t {
     //  two-phase commit); set it before the first record (and before restore). An operator
     //  that gets a snapshot call while it is false must still take a correct snapshot.
     bool checkpointing;
+    //  Where the task times its user functions (rill_busy_split.h): every call of one goes
+    //  between rill_busy_split_user_begin and _end on it. NULL: not measured.
+    rill_busy_split_t *busy_split;
     char error[256];        //  why the last call failed, in the operator's words
 };
 

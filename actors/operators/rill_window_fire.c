@@ -25,23 +25,32 @@ int rill_window_fold(rill_operator_t *self, rill_buffer_t *value, const rill_rec
             return rill_window_fail(self, "a record has no number in its last field");
         return rill_buffer_set(value, &acc, sizeof acc);
     }
-    case RILL_WINDOW_FN_AGGREGATE:
+    case RILL_WINDOW_FN_AGGREGATE: {
         if (fresh) {
             void *acc = rill_buffer_reserve(value, spec->aggregate.accumulator_size);
             if (!acc)
                 return -1;
+            bool timed = rill_busy_split_user_begin(self->busy_split);
             spec->aggregate.create(acc, spec->ctx);
+            rill_busy_split_user_end(self->busy_split, timed);
         }
-        if (spec->aggregate.add(value->data, record, spec->ctx))
+        bool timed = rill_busy_split_user_begin(self->busy_split);
+        int rc = spec->aggregate.add(value->data, record, spec->ctx);
+        rill_busy_split_user_end(self->busy_split, timed);
+        if (rc)
             return rill_window_fail(self, "aggregate add function failed");
         return 0;
+    }
     case RILL_WINDOW_FN_REDUCE: {
         if (fresh)
             return rill_buffer_set(value, record->data, record->size);
         rill_window_op_t *op = self->state;
         rill_record_t acc = {value->data, value->size, RILL_NO_TIMESTAMP};
         rill_buffer_reset(op->other);
-        if (spec->window_reduce(&acc, record, op->other, spec->ctx))
+        bool timed = rill_busy_split_user_begin(self->busy_split);
+        int rc = spec->window_reduce(&acc, record, op->other, spec->ctx);
+        rill_busy_split_user_end(self->busy_split, timed);
+        if (rc)
             return rill_window_fail(self, "reduce function failed");
         return rill_buffer_set(value, op->other->data, op->other->size);
     }
@@ -68,11 +77,14 @@ int rill_window_merge(rill_operator_t *self, rill_buffer_t *value, const uint8_t
         rill_number_acc_merge(&acc, &more);
         return rill_buffer_set(value, &acc, sizeof acc);
     }
-    case RILL_WINDOW_FN_AGGREGATE:
+    case RILL_WINDOW_FN_AGGREGATE: {
         if (!spec->aggregate.merge)
             return rill_window_fail(self, "session windows need the aggregate's merge function");
+        bool timed = rill_busy_split_user_begin(self->busy_split);
         spec->aggregate.merge(value->data, other, spec->ctx);
+        rill_busy_split_user_end(self->busy_split, timed);
         return 0;
+    }
     case RILL_WINDOW_FN_REDUCE: {
         rill_record_t record = {other, size, RILL_NO_TIMESTAMP};
         return rill_window_fold(self, value, &record);
@@ -97,8 +109,11 @@ int rill_window_emit(rill_operator_t *self, const void *key, size_t key_size,
         if (count < 0)
             return rill_window_fail(self, "corrupt window state");
         if (spec->window_fn == RILL_WINDOW_FN_PROCESS) {
-            if (spec->fn.window_process(&window, &window_key, op->records, (size_t)count, out,
-                                        spec->ctx))
+            bool timed = rill_busy_split_user_begin(self->busy_split);
+            int rc = spec->fn.window_process(&window, &window_key, op->records, (size_t)count,
+                                             out, spec->ctx);
+            rill_busy_split_user_end(self->busy_split, timed);
+            if (rc)
                 return out->stopping ? -1
                                      : rill_window_fail(self, "window process function failed");
             return 0;
@@ -114,10 +129,14 @@ int rill_window_emit(rill_operator_t *self, const void *key, size_t key_size,
     rill_buffer_t *text = self->scratch;
     rill_buffer_reset(text);
     switch (spec->window_fn) {
-    case RILL_WINDOW_FN_AGGREGATE:
-        if (spec->aggregate.result(value, &window, &window_key, text, spec->ctx))
+    case RILL_WINDOW_FN_AGGREGATE: {
+        bool timed = rill_busy_split_user_begin(self->busy_split);
+        int rc = spec->aggregate.result(value, &window, &window_key, text, spec->ctx);
+        rill_busy_split_user_end(self->busy_split, timed);
+        if (rc)
             return rill_window_fail(self, "aggregate result function failed");
         break;
+    }
     case RILL_WINDOW_FN_BUILTIN: {
         static const rill_number_result_t results[] = {
             [RILL_WINDOW_AGG_COUNT] = RILL_NUMBER_COUNT, [RILL_WINDOW_AGG_SUM] = RILL_NUMBER_SUM,

@@ -58,6 +58,7 @@ struct rill_env_t {
     rill_monitor_fn *tick;
     void *tick_ctx;
     int tick_interval_ms;
+    bool no_diagnostics; //  rill_env_set_diagnostics(false)
     FILE *trace_out;
     uint64_t trace_sample;
     atomic_int cancel; //  0 running, 1 drain, 2 stop at once; set from any thread or a signal
@@ -226,6 +227,12 @@ void rill_env_disable_chaining(rill_env_t *self)
 {
     assert(self);
     rill_graph_set_chaining_enabled(self->graph, false);
+}
+
+void rill_env_set_diagnostics(rill_env_t *self, bool on)
+{
+    assert(self);
+    self->no_diagnostics = !on;
 }
 
 int rill_env_set_combine(rill_env_t *self, size_t max_bytes)
@@ -519,6 +526,7 @@ int rill_env_execute(rill_env_t *self)
     }
     if (self->tick)
         rill_job_set_tick(job, self->tick, self->tick_ctx, self->tick_interval_ms);
+    rill_job_set_diagnostics(job, !self->no_diagnostics);
     if (self->cluster && rill_job_set_cluster(job, self->cluster)) {
         s_error(self, "%s", rill_job_error(job));
         rill_job_destroy(&job);

@@ -74,6 +74,7 @@ struct rill_reader_t {
     const char *tcp_host;
     rill_security_t *security;
     uint64_t token;
+    rill_busy_split_t *busy_split; //  where ZeroMQ receive time goes (NULL: not timed)
     char peer[128]; //  while decoding a frame that came over tcp: who sent it ("" otherwise)
     char error[384];
 };
@@ -215,6 +216,11 @@ int rill_reader_bind(rill_reader_t *self)
         in->handle = zsock_resolve(in->socket);
     }
     return 0;
+}
+
+void rill_reader_set_busy_split(rill_reader_t *self, rill_busy_split_t *split)
+{
+    self->busy_split = split;
 }
 
 void rill_reader_set_network(rill_reader_t *self, const char *host, rill_security_t *security,
@@ -591,7 +597,11 @@ int rill_reader_receive(rill_reader_t *self, int input, int max_frames, rill_rea
     while (taken < max_frames && in->handle && in->ends < in->expected_ends) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, in->handle, ZMQ_DONTWAIT) < 0) {
+        uint64_t asked = self->busy_split ? rill_clock_ns() : 0;
+        int received = zmq_msg_recv(&msg, in->handle, ZMQ_DONTWAIT);
+        if (asked)
+            self->busy_split->zmq_ns += rill_clock_ns() - asked;
+        if (received < 0) {
             zmq_msg_close(&msg);
             if (errno == EAGAIN)
                 break;

@@ -5,6 +5,7 @@
 #ifndef RILL_READER_H_INCLUDED
 #define RILL_READER_H_INCLUDED
 
+#include "rill_busy_split.h"
 #include "rill_graph_private.h"
 #include "rill_key_hash.h"
 #include "rill_metrics.h"
@@ -52,6 +53,9 @@ void rill_reader_on_barrier(rill_reader_t *self, rill_reader_barrier_fn *fn, voi
 int64_t rill_reader_aligning(const rill_reader_t *self);
 //  The input watermark so far (INT64_MIN before any; INT64_MAX once every input ended).
 int64_t rill_reader_watermark(const rill_reader_t *self);
+//  Diagnostics: split (the task's, rill_busy_split.h) gets the time spent in ZeroMQ receives,
+//  timed per frame (NULL: not timed, the default).
+void rill_reader_set_busy_split(rill_reader_t *self, rill_busy_split_t *split);
 //  For a job spanning processes: tcp inputs bind on host (an address of this machine), CURVE
 //  servers under security (NULL: plain text), and a sender's HELLO must carry token (the
 //  job's plan digest). Call before rill_reader_bind; the strings must outlive the reader.

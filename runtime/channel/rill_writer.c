@@ -108,6 +108,7 @@ struct rill_writer_t {
     uint64_t payload;
     uint64_t batches;
     uint64_t trace; //  trace id stamped on the records emitted now (0: none)
+    rill_busy_split_t *busy_split; //  where ZeroMQ send time goes (NULL: not timed)
     s_pool_t *pool;
     uint64_t hot_published; //  records when the hot keys were last published
     //  A job spanning processes: the address tcp connections leave from (NULL: any), their
@@ -489,6 +490,8 @@ int rill_writer_connect(rill_writer_t *self)
 static int s_send(rill_writer_t *self, s_output_t *out, s_target_t *target, zmq_msg_t *msg)
 {
     uint64_t blocked_since = 0;
+    //  Time in ZeroMQ is timed per frame (a batch), when diagnostics are on.
+    uint64_t started = self->busy_split ? rill_clock_ns() : 0;
     int flags = ZMQ_DONTWAIT; //  the first try never blocks, so the usual path reads no clock
     for (;;) {
         int rc = 0;
@@ -511,8 +514,12 @@ static int s_send(rill_writer_t *self, s_output_t *out, s_target_t *target, zmq_
         }
         flags = 0; //  from now on wait up to SNDTIMEO per try
     }
+    uint64_t sent = blocked_since || started ? rill_clock_ns() : 0;
     if (blocked_since && self->metrics)
-        RILL_COUNTER_ADD(self->metrics->backpressure_ns, rill_clock_ns() - blocked_since);
+        RILL_COUNTER_ADD(self->metrics->backpressure_ns, sent - blocked_since);
+    //  Up to the first refusal it was ZeroMQ's work; after, it was backpressure.
+    if (started)
+        self->busy_split->zmq_ns += (blocked_since ? blocked_since : sent) - started;
     return 0;
 }
 
@@ -879,6 +886,15 @@ int rill_writer_end(rill_writer_t *self)
 const char *rill_writer_error(const rill_writer_t *self)
 {
     return self->error;
+}
+
+void rill_writer_set_diagnostics(rill_writer_t *self, rill_busy_split_t *split)
+{
+    assert(self);
+    self->busy_split = split;
+    if (!split)
+        for (int i = 0; i < self->output_count; i++)
+            rill_hot_keys_destroy(&self->outputs[i].hot);
 }
 
 void rill_writer_set_trace(rill_writer_t *self, uint64_t trace)

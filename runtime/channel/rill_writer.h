@@ -9,6 +9,7 @@
 #ifndef RILL_WRITER_H_INCLUDED
 #define RILL_WRITER_H_INCLUDED
 
+#include "rill_busy_split.h"
 #include "rill_clock.h" //  its deadlines are in rill_clock_ns
 #include "rill_metrics.h"
 #include "rill_graph_private.h"
@@ -68,6 +69,9 @@ int rill_writer_barrier(rill_writer_t *self, int64_t checkpoint);
 int rill_writer_end(rill_writer_t *self);
 //  Why the last call failed.
 const char *rill_writer_error(const rill_writer_t *self);
+//  Diagnostics, set before the first record: split (the task's, rill_busy_split.h) gets the
+//  time spent in ZeroMQ sends; NULL turns diagnostics off: no send timing, no hot keys.
+void rill_writer_set_diagnostics(rill_writer_t *self, rill_busy_split_t *split);
 //  Stamps the records emitted from now on with a trace id (0: stop stamping).
 void rill_writer_set_trace(rill_writer_t *self, uint64_t trace);
 //  Records emitted so far (once per record, whatever the fan-out).

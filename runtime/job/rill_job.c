@@ -58,6 +58,7 @@ struct rill_job_t {
     bool exponential;
     bool savepoint_on_cancel;
     bool limits_checked;
+    bool no_diagnostics; //  rill_job_set_diagnostics(false)
     //  A job spanning processes: this process's share of it (NULL: the whole plan here).
     rill_cluster_t *cluster;
     rill_subtask_network_t network;
@@ -158,6 +159,7 @@ static int s_start_actor(rill_job_t *self, s_actor_t *actor, int task)
 {
     assert(self && actor && task >= 0 && task < self->count);
     pthread_once(&s_exit_key_once, s_make_exit_key);
+    actor->args->no_diagnostics = self->no_diagnostics;
     if (sem_init(&actor->exited, 0, 0) == 0)
         actor->latch_made = true;
     actor->actor = actor->latch_made ? zactor_new(s_actor, actor) : NULL;
@@ -248,6 +250,12 @@ static void s_take_share(rill_job_t *self)
         }
         at += inputs;
     }
+}
+
+void rill_job_set_diagnostics(rill_job_t *self, bool on)
+{
+    assert(self);
+    self->no_diagnostics = !on;
 }
 
 int rill_job_set_cluster(rill_job_t *self, rill_cluster_t *cluster)

@@ -22,6 +22,9 @@ void rill_job_destroy(rill_job_t **self_p);
 //  Registers a callback the coordinator calls about every interval_ms while the job runs,
 //  and once at the end (optional).
 void rill_job_set_tick(rill_job_t *self, rill_monitor_fn *tick, void *ctx, int interval_ms);
+//  Diagnostics (on by default): each task's busy time split (user function, runtime,
+//  ZeroMQ) and the hot keys of hash edges. Call before rill_job_run.
+void rill_job_set_diagnostics(rill_job_t *self, bool on);
 //  Runs only this process's share of the plan (the tasks placed on the cluster's rank), its
 //  channels to other processes over tcp (rill_cluster.h). Call before rill_job_run and before
 //  rill_job_set_checkpoints. 0, or -1 with rill_job_error set.

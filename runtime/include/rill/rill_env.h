@@ -67,6 +67,11 @@ RILL_EXPORT int rill_env_set_job_name(rill_env_t *self, const char *name);
 //  Turns operator chaining off for the whole job: every operator subtask runs in its own
 //  actor thread (Flink's disableOperatorChaining; `rill run --no-chaining`).
 RILL_EXPORT void rill_env_disable_chaining(rill_env_t *self);
+//  Diagnostics, on by default: where each subtask's busy time goes (user function, runtime,
+//  ZeroMQ: rill_subtask_metrics_t) and the hot keys of every key_by stream. Off, those
+//  counters stay zero and their small cost goes (`make bench` measures it; `rill run
+//  --no-diagnostics`). Every other counter is kept either way.
+RILL_EXPORT void rill_env_set_diagnostics(rill_env_t *self, bool on);
 //  Pre-aggregation before the shuffle (a map-side combiner, on by default): on a key_by stream
 //  into a keyed reduce (count, sum, min, max, or a reduce function, which must then be
 //  associative), each sender folds records of the same key into a partial result and sends
