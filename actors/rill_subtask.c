@@ -945,9 +945,13 @@ cleanup:
 //  Ends the chain in order, as Flink ends a chain's operators: each member ends (a batch
 //  reduce emits its results), then the next sees its input end (the watermark goes to
 //  +infinity, so its windows fire, as END does through a reader), and so on; the writer
-//  ends the outputs last. 0, or -1 with self->error set.
+//  ends the outputs last. Busy time: a batch reduce emitting every result here works as hard
+//  as it did for its records. 0, or -1 with self->error set.
 static int s_end_chain(self_t *self)
 {
+    uint64_t start = rill_clock_ns();
+    uint64_t blocked =
+        self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
     for (int k = 0; k < self->member_count; k++) {
         s_member_t *member = &self->members[k];
         if (k > 0 && s_member_input_watermark(member, INT64_MAX, false)) {
@@ -965,7 +969,7 @@ static int s_end_chain(self_t *self)
         s_set_operator_error(self);
         return -1;
     }
-    s_publish(self);
+    s_account_busy(self, start, rill_clock_ns(), &blocked); //  publishes the counters
     for (int k = 0; k < self->member_count; k++)
         if (self->members[k].metrics)
             __atomic_store_n(&self->members[k].metrics->finished, 1, __ATOMIC_RELAXED);

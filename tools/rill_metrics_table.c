@@ -61,6 +61,40 @@ static void s_chains(const rill_plan_t *plan, FILE *out)
     }
 }
 
+//  Where each task's busy time went, summed over the subtasks of its chain (chained operators
+//  share their task's thread and its time). Nothing when diagnostics were off.
+static void s_busy_split(const rill_metrics_t *metrics, FILE *out)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    bool header = false;
+    for (int i = 0; i < rill_plan_operator_count(plan); i++) {
+        const rill_plan_operator_t *op = rill_plan_operator(plan, i);
+        if (op->chain != op->id)
+            continue;
+        uint64_t busy = 0, user = 0, zmq = 0;
+        for (int k = 0; k < op->parallelism; k++) {
+            rill_subtask_metrics_t m = rill_metrics_subtask(metrics, op->first_subtask + k);
+            busy += m.busy_ns, user += m.user_ns, zmq += m.zmq_ns;
+        }
+        if (busy == 0 || (user == 0 && zmq == 0))
+            continue;
+        if (!header)
+            fprintf(out, "\nwhere the busy time goes (per chain, all its subtasks; user function "
+                         "time is sampled):\n");
+        header = true;
+        char name[64];
+        int at = snprintf(name, sizeof name, "%s", op->name);
+        for (int id = op->chain_next; id >= 0 && at < (int)sizeof name;
+             id = rill_plan_operator(plan, id)->chain_next)
+            at += snprintf(name + at, sizeof name - (size_t)at, " -> %s",
+                           rill_plan_operator(plan, id)->name);
+        fprintf(out, "  %-40.40s busy %8.1f ms: user function %3.0f%%, runtime %3.0f%%, ZeroMQ "
+                     "%3.0f%%\n",
+                name, (double)busy / 1e6, s_percent(user, busy), s_percent(busy - user - zmq, busy),
+                s_percent(zmq, busy));
+    }
+}
+
 //  Checkpoint statistics (Flink's checkpoint tab): the job's summary, then per subtask its
 //  latest checkpoint's alignment, snapshot time, state size and acknowledgement.
 static void s_checkpoints(const rill_metrics_t *metrics, FILE *out)
@@ -224,6 +258,7 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
                 s_count(a, sizeof a, m.records), s_count(b, sizeof b, m.records_received),
                 s_bytes(c, sizeof c, m.bytes));
     }
+    s_busy_split(metrics, out);
     s_hot_keys(metrics, out);
     s_event_time(metrics, out);
     s_checkpoints(metrics, out);

@@ -3,7 +3,8 @@
     - bottleneck: backpressure marks the victims (a blocked sender), busy time the culprit. The
       bottleneck is the busiest subtask among those fed by a backpressured subtask (Flink's
       advice: follow backpressure downstream to the first operator that is not itself
-      backpressured but busy).
+      backpressured but busy). Then where its busy time went (user function, runtime,
+      ZeroMQ), which picks what to try.
     - stragglers: a subtask that received (or, for a source, sent) 1.5 times its operator's
       median or more, or whose busy share is twice the median's (and at least half its time,
       and 200 ms: a clock is noise over a short run).
@@ -89,7 +90,21 @@ static void s_printable(const char *key, char *out, size_t size)
     out[at] = 0;
 }
 
-static void s_bottleneck(const rill_metrics_t *self, s_text_t *out, bool *found)
+//  Where a subtask's busy time went, as a line (nothing when it was not measured: diagnostics
+//  off, or nothing to split). What is mostly the user's: *user_bound.
+static void s_busy_split(const rill_metrics_t *self, s_text_t *out, int subtask, bool *user_bound)
+{
+    rill_subtask_metrics_t m = rill_metrics_subtask(self, subtask);
+    if (m.busy_ns == 0 || (m.user_ns == 0 && m.zmq_ns == 0))
+        return;
+    double busy = (double)m.busy_ns, user = (double)m.user_ns / busy,
+           zmq = (double)m.zmq_ns / busy;
+    s_line(out, "  its busy time: user function %.0f%%, runtime %.0f%%, ZeroMQ %.0f%%", 100 * user,
+           100 * (1 - user - zmq), 100 * zmq);
+    *user_bound = user >= 0.5;
+}
+
+static void s_bottleneck(const rill_metrics_t *self, s_text_t *out, bool *found, bool *user_bound)
 {
     const rill_plan_t *plan = rill_metrics_plan(self);
     int best = -1, victim = -1;
@@ -144,6 +159,7 @@ static void s_bottleneck(const rill_metrics_t *self, s_text_t *out, bool *found)
            "(backpressured %.0f%%)",
            op->name, s->index + 1, op->parallelism, 100 * best_busy, vop->name, v->index + 1,
            vop->parallelism, 100 * victim_bp);
+    s_busy_split(self, out, best, user_bound);
     *found = true;
 }
 
@@ -262,8 +278,8 @@ static void s_skew(const rill_metrics_t *self, s_text_t *out, bool *hot_found, b
 char *rill_metrics_diagnosis(const rill_metrics_t *self)
 {
     s_text_t out = {NULL, 0, 0, false};
-    bool bottleneck = false, straggler = false, hot = false, combined = false;
-    s_bottleneck(self, &out, &bottleneck);
+    bool bottleneck = false, straggler = false, hot = false, combined = false, user_bound = false;
+    s_bottleneck(self, &out, &bottleneck, &user_bound);
     s_stragglers(self, &out, &straggler);
     s_skew(self, &out, &hot, &combined);
     if (hot && !combined)
@@ -274,6 +290,10 @@ char *rill_metrics_diagnosis(const rill_metrics_t *self)
     else if (hot && (bottleneck || straggler))
         s_line(&out, "try: the hot key is pre-aggregated already; split it (salt it, then merge) "
                      "to spread its work");
+    else if (bottleneck && user_bound)
+        s_line(&out, "try: make the bottleneck's function cheaper (most of its time is spent "
+                     "there), or raise its operator's parallelism (-p, or "
+                     "rill_stream_parallelism)");
     else if (bottleneck || straggler)
         s_line(&out, "try: raise the parallelism of the busy operator (-p, or "
                      "rill_stream_parallelism), or make its function cheaper");
