@@ -91,7 +91,7 @@ sanitize: deps
 
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target rill_bench
-	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,) $(if $(CHECKPOINTS),--checkpoints,) $(if $(CLUSTER),--cluster,)
+	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,) $(if $(CHECKPOINTS),--checkpoints,) $(if $(CLUSTER),--cluster,) $(if $(DIAGNOSTICS),--diagnostics,)
 
 docs: build
 	./tools/make-docs.sh $(BUILD)/bin/rill docs

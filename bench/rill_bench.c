@@ -219,6 +219,7 @@ typedef struct {
     bool chained;            //  false: rill_env_disable_chaining
     bool no_combine;         //  true: rill_env_set_combine(env, 0), every word crosses
     int mini_batch_ms;       //  streaming: rill_env_set_mini_batch (0: off)
+    bool no_diagnostics;     //  true: rill_env_set_diagnostics(env, false)
     unsigned char fold[256]; //  the word rule, handed to the split function as its ctx
 } s_wordcount_t;
 
@@ -251,6 +252,8 @@ static void s_run_wordcount(void *ctx, bench_result_t *result)
     if (config->no_combine)
         rill_env_set_combine(env, 0);
     rill_env_set_mini_batch(env, config->mini_batch_ms);
+    if (config->no_diagnostics)
+        rill_env_set_diagnostics(env, false);
     rill_stream_t *lines = rill_env_from_text_file(env, config->path);
     rill_stream_t *words = rill_stream_flat_map(lines, s_split, config->fold);
     rill_stream_t *counts =
@@ -396,6 +399,52 @@ static void s_wordcount(const char *path, const char *title, bool zipf, int runs
     }
     config.no_combine = false;
     config.mini_batch_ms = 0;
+}
+
+//  What the diagnostics cost (issue 15: under 5% with everything on): the busy-time split
+//  (user functions sampled, ZeroMQ timed per batch) and the hot-key samples, on WordCount at
+//  p = 2, against the same job with rill_env_set_diagnostics(env, false). Batch mode as a user
+//  runs it, and streaming, where every word crosses the shuffle and is a hot-key candidate.
+//  Words per CPU second (CPU time varies far less than wall time on 2 shared cores), on and
+//  off runs alternated so that drift in the machine's speed hits both alike.
+static int s_compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void s_diagnostics_cost(const char *path, int runs)
+{
+    printf("\n2c. diagnostics on vs off (busy-time split and hot keys), WordCount p=2, words per "
+           "CPU second\n");
+    s_header();
+    s_wordcount_t config = {.path = path, .parallelism = 2, .chained = true};
+    bench_words_fold_table(config.fold);
+    for (int m = 0; m < 2; m++) {
+        config.mode = m ? RILL_MODE_STREAMING : RILL_MODE_BATCH;
+        double on[16], off[16];
+        long rss = 0;
+        int n = runs < 16 ? runs : 16, failed = 0;
+        for (int i = 0; i < n; i++)
+            for (int d = 0; d < 2; d++) {
+                config.no_diagnostics = d;
+                bench_result_t r = bench_median(s_run_wordcount, &config, 1);
+                failed |= r.failed;
+                double rate = r.cpu_ns > 0 ? r.extra[0] / (r.cpu_ns / 1e9) : 0;
+                (d ? off : on)[i] = rate;
+                if (r.peak_rss_kib > rss)
+                    rss = r.peak_rss_kib;
+            }
+        qsort(on, (size_t)n, sizeof on[0], s_compare_double);
+        qsort(off, (size_t)n, sizeof off[0], s_compare_double);
+        double ratio = off[n / 2] > 0 ? on[n / 2] / off[n / 2] : 0;
+        char rill[32], limit[32], goal[32], label[96];
+        s_rate(rill, sizeof rill, on[n / 2], "w/cpu-s");
+        s_rate(limit, sizeof limit, off[n / 2], "w/cpu-s");
+        snprintf(label, sizeof label, "WordCount p=2, %s: on vs off", m ? "streaming" : "batch");
+        s_row(label, failed ? "FAILED" : rill, limit, failed ? 0 : ratio,
+              s_goal(goal, sizeof goal, ratio, 0.95, true, failed), rss);
+    }
 }
 
 //  ---- 3. exchanges
@@ -698,7 +747,7 @@ static void s_checkpoints(const char *corpus, uint64_t scale, int runs)
 int main(int argc, char **argv)
 {
     //  --checkpoints runs section 7 alone (on the cached text corpus), --cluster section 8.
-    bool only_checkpoints = false, only_cluster = false;
+    bool only_checkpoints = false, only_cluster = false, only_diagnostics = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             s_quick = true;
@@ -706,8 +755,11 @@ int main(int argc, char **argv)
             only_checkpoints = true;
         else if (strcmp(argv[i], "--cluster") == 0)
             only_cluster = true;
+        else if (strcmp(argv[i], "--diagnostics") == 0)
+            only_diagnostics = true;
         else {
-            fprintf(stderr, "usage: rill-bench [--quick] [--checkpoints] [--cluster]\n");
+            fprintf(stderr,
+                    "usage: rill-bench [--quick] [--checkpoints] [--cluster] [--diagnostics]\n");
             return 2;
         }
     }
@@ -723,7 +775,7 @@ int main(int argc, char **argv)
                sysconf(_SC_NPROCESSORS_ONLN), S_TEXT_RUNS, S_ZIPF_RUNS);
     printf("(* peak RSS: the run's own, above what its forked process started with)\n");
     size_t bytes = (s_quick ? 10u : 100u) << 20;
-    if (!only_checkpoints && !only_cluster) {
+    if (!only_checkpoints && !only_cluster && !only_diagnostics) {
         s_forward(scale);
         s_trace_cost(scale);
     }
@@ -747,14 +799,20 @@ int main(int argc, char **argv)
         bench_cluster(tool, corpus, s_quick ? 1 : 3);
         return 0;
     }
+    if (only_diagnostics) {
+        if (corpus)
+            s_diagnostics_cost(corpus, s_quick ? 3 : 7);
+        return 0;
+    }
     char title[160];
     snprintf(title, sizeof title,
              "a %zu MB text made from the machine's licence and copyright "
              "files",
              bytes >> 20);
-    if (corpus)
+    if (corpus) {
         s_wordcount(corpus, title, false, s_quick ? 1 : S_TEXT_RUNS);
-    else
+        s_diagnostics_cost(corpus, s_quick ? 3 : 7);
+    } else
         printf("\n2a. WordCount: skipped, no texts found under /usr/share to build a corpus\n");
     //  The many-keys corpus: made afresh each run (a fixed seed, so always the same words)
     //  and removed after.

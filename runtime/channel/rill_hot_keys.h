@@ -2,9 +2,10 @@
     Space-Saving algorithm (Metwally, Agrawal and El Abbadi, 2005): k counters; a key without one
     takes the smallest counter over, adding to its count, so every key whose share of the
     stream is above 1/k is surely kept, and no count is under the key's true count. The writer
-    feeds it a sample of its records (one in RILL_HOT_KEYS_SAMPLE on average, at random gaps
-    so periodic input cannot hide a key), weighted up: a hot key is hot in any sample, and the
-    record path pays for one record in many. */
+    feeds it a sample of its records (one in RILL_HOT_KEYS_SAMPLE on average over a sender's
+    first RILL_HOT_KEYS_DENSE records, so a short run has enough; one in RILL_HOT_KEYS_SPARSE
+    after; at random gaps so periodic input cannot hide a key), each weighted by the gap it
+    ends: a hot key is hot in any sample, and the record path pays for one record in many. */
 #ifndef RILL_HOT_KEYS_H_INCLUDED
 #define RILL_HOT_KEYS_H_INCLUDED
 
@@ -13,9 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-//  Counters kept per sender and edge, and the mean sampling interval.
+//  Counters kept per sender and edge, and the mean sampling intervals: for the first
+//  RILL_HOT_KEYS_DENSE records, then after.
 #define RILL_HOT_KEYS_SLOTS 32
 #define RILL_HOT_KEYS_SAMPLE 16
+#define RILL_HOT_KEYS_DENSE 65536
+#define RILL_HOT_KEYS_SPARSE 64
 
 typedef struct rill_hot_keys_t rill_hot_keys_t;
 

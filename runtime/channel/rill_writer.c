@@ -86,6 +86,8 @@ typedef struct {
     rill_combiner_t *combiner; //  a combined edge's pre-aggregation (NULL: none)
     rill_hot_keys_t *hot;      //  a hash edge's heaviest keys, from a sample (NULL: none)
     uint32_t to_sample;        //  records until the next one sampled
+    uint32_t gap;              //  the gap that sample ends: its weight
+    uint64_t sampled_over;     //  records the samples so far stand for
     uint64_t sample_rng;       //  xorshift state drawing the gaps between samples
 } s_output_t;
 
@@ -264,7 +266,7 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
         if (out->edge->pattern == RILL_PATTERN_HASH && metrics && out->partitioner.key &&
             !(out->hot = rill_hot_keys_new()))
             goto fail;
-        out->to_sample = RILL_HOT_KEYS_SAMPLE;
+        out->to_sample = out->gap = RILL_HOT_KEYS_SAMPLE;
         out->sample_rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(subtask + 1) << 32) ^
                           (uint64_t)(i + 1); //  per sender and edge, never 0
         if (out->edge->combined && out->hi > out->lo) {
@@ -612,22 +614,28 @@ static void s_publish(rill_writer_t *self)
 //  the sample's weight toward the receiver its hash picks.
 static void s_sample_key(s_output_t *out, const rill_record_t *record)
 {
-    //  The next sample comes after a random gap of 1 .. 2 * RILL_HOT_KEYS_SAMPLE - 1 records
-    //  (mean RILL_HOT_KEYS_SAMPLE): a fixed stride would alias with periodic input (every
-    //  16th word of lines of four is always the same word of its line) and miss a hot key.
+    //  The next sample comes after a random gap of 1 .. 2 * mean - 1 records: a fixed stride
+    //  would alias with periodic input (every 16th word of lines of four is always the same
+    //  word of its line) and miss a hot key. The mean is RILL_HOT_KEYS_SAMPLE at first, then
+    //  RILL_HOT_KEYS_SPARSE: on a long run the sample is large anyway, and sampling costs a
+    //  key extraction, a hash and a scan of the counters (about 4% of WordCount at 1 in 16).
+    uint32_t weight = out->gap;
+    out->sampled_over += weight;
+    uint32_t mean =
+        out->sampled_over < RILL_HOT_KEYS_DENSE ? RILL_HOT_KEYS_SAMPLE : RILL_HOT_KEYS_SPARSE;
     uint64_t x = out->sample_rng;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
     out->sample_rng = x;
-    out->to_sample = 1 + (uint32_t)(x % (2 * RILL_HOT_KEYS_SAMPLE - 1));
+    out->to_sample = out->gap = 1 + (uint32_t)(x % (2 * mean - 1));
     rill_key_t key;
     if (out->partitioner.key(record, &key, out->partitioner.key_ctx))
         return; //  the partitioner reports the failure
     uint64_t hash = rill_key_hash(key.data, key.size);
     int receiver = rill_key_group_receiver((int)rill_key_group_of_hash(hash),
                                            out->partitioner.receivers);
-    rill_hot_keys_add(out->hot, hash, key.data, key.size, receiver, RILL_HOT_KEYS_SAMPLE);
+    rill_hot_keys_add(out->hot, hash, key.data, key.size, receiver, weight);
 }
 
 //  Makes room for `needed` bytes in batch b: flushes it when full; an entry larger than a
