@@ -64,7 +64,9 @@ static void the_sampled_estimate_is_close_to_the_true_time(void **state)
         ratios[t] = s_estimate_ratio((uint64_t)t + 7);
     double median = s_median5(ratios);
     print_message("estimate / truth: median %.3f\n", median);
-    assert_true(median > 0.8 && median < 1.2);
+    //  Preemption makes a trial's estimate skewed (mostly a little under, rarely far over), so
+    //  the bounds are wide; what they catch is a wrong scale (a factor of 2 or of 32).
+    assert_true(median > 0.6 && median < 1.6);
 }
 
 //  What a function emits runs downstream on the same thread; that time is not the function's.
@@ -102,7 +104,7 @@ static void time_downstream_of_an_emit_is_not_the_function_s(void **state)
     double median = s_median5(ratios);
     print_message("estimate / own time: median %.3f\n", median);
     //  Charging the downstream 10 µs would make it six times as much.
-    assert_true(median > 0.7 && median < 1.4);
+    assert_true(median > 0.6 && median < 1.6);
 }
 
 //  A map that burns 40 µs per record: the job's time is nearly all the user's.
