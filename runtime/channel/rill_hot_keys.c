@@ -33,16 +33,19 @@ void rill_hot_keys_destroy(rill_hot_keys_t **self_p)
 void rill_hot_keys_add(rill_hot_keys_t *self, uint64_t hash, const void *key, size_t size,
                        int receiver, uint64_t weight)
 {
-    s_counter_t *smallest = &self->counters[0];
+    //  A heavy key is usually counted already: look for it first, and for the smallest
+    //  counter only when it is not.
     for (int i = 0; i < RILL_HOT_KEYS_SLOTS; i++) {
         s_counter_t *counter = &self->counters[i];
         if (counter->hash == hash && counter->size == size) {
             counter->count += weight;
             return;
         }
-        if (counter->count < smallest->count)
-            smallest = counter;
     }
+    s_counter_t *smallest = &self->counters[0];
+    for (int i = 1; i < RILL_HOT_KEYS_SLOTS; i++)
+        if (self->counters[i].count < smallest->count)
+            smallest = &self->counters[i];
     //  Space-Saving: the key takes the smallest counter over (a free one counts 0).
     smallest->hash = hash;
     smallest->count += weight;
