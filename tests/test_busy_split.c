@@ -36,23 +36,23 @@ static double s_median5(double ratios[5])
 }
 
 //  Sampling one call in 32 at random gaps, scaled by the gap, estimates the total time of many
-//  calls: 20,000 calls of about 2 µs.
+//  calls: 40,000 calls of about 0.5 µs (below RILL_BUSY_SPLIT_SLOW_NS: sampled).
 static double s_estimate_ratio(uint64_t seed)
 {
     rill_busy_split_t split;
     rill_busy_split_init(&split, seed);
     uint64_t start = rill_clock_ns();
-    int timed = 0;
-    for (int i = 0; i < 20000; i++) {
+    int timed = 0, calls = 40000;
+    for (int i = 0; i < calls; i++) {
         bool sampled = rill_busy_split_user_begin(&split);
         timed += sampled;
-        s_spin(2000);
+        s_spin(500);
         rill_busy_split_user_end(&split, sampled);
     }
     double truth = (double)(rill_clock_ns() - start);
     //  About one call in RILL_BUSY_SPLIT_SAMPLE is timed, no more.
-    assert_true(timed > 20000 / RILL_BUSY_SPLIT_SAMPLE / 2 &&
-                timed < 20000 / RILL_BUSY_SPLIT_SAMPLE * 2);
+    assert_true(timed > calls / RILL_BUSY_SPLIT_SAMPLE / 2 &&
+                timed < calls / RILL_BUSY_SPLIT_SAMPLE * 2);
     return (double)split.user_ns / truth;
 }
 
@@ -67,6 +67,29 @@ static void the_sampled_estimate_is_close_to_the_true_time(void **state)
     //  Preemption makes a trial's estimate skewed (mostly a little under, rarely far over), so
     //  the bounds are wide; what they catch is a wrong scale (a factor of 2 or of 32).
     assert_true(median > 0.6 && median < 1.6);
+}
+
+//  A slow function has every call timed once its timed calls show it slow: the estimate is
+//  then the measured time itself, preempted calls and all.
+static void every_call_of_a_slow_function_is_timed(void **state)
+{
+    (void)state;
+    rill_busy_split_t split;
+    rill_busy_split_init(&split, 11);
+    int timed = 0, calls = 4000;
+    uint64_t start = 0;
+    for (int i = 0; i < calls; i++) {
+        if (i == calls / 2)
+            start = rill_clock_ns(), split.user_ns = 0, timed = 0;
+        bool sampled = rill_busy_split_user_begin(&split);
+        timed += sampled;
+        s_spin(3 * RILL_BUSY_SPLIT_SLOW_NS);
+        rill_busy_split_user_end(&split, sampled);
+    }
+    double truth = (double)(rill_clock_ns() - start);
+    assert_int_equal(timed, calls / 2);
+    //  Only the loop's own few nanoseconds per call are not in it.
+    assert_true((double)split.user_ns > 0.95 * truth && (double)split.user_ns <= truth);
 }
 
 //  What a function emits runs downstream on the same thread; that time is not the function's.
@@ -228,6 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_sampled_estimate_is_close_to_the_true_time),
+        cmocka_unit_test(every_call_of_a_slow_function_is_timed),
         cmocka_unit_test(time_downstream_of_an_emit_is_not_the_function_s),
         cmocka_unit_test(a_slow_user_function_shows_most_of_the_busy_time_as_the_user_s),
         cmocka_unit_test(a_cheap_function_leaves_the_time_to_the_runtime_and_zeromq),

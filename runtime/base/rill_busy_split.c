@@ -54,7 +54,7 @@ void rill_busy_split_init(rill_busy_split_t *self, uint64_t seed)
 bool rill_busy_split_open(rill_busy_split_t *self)
 {
     uint32_t weight = self->gap;
-    self->gap = s_next_gap(self);
+    self->gap = self->average_ns >= RILL_BUSY_SPLIT_SLOW_NS ? 1 : s_next_gap(self);
     self->until = self->gap;
     //  Called from inside a call already being timed (a function calling another without an
     //  emit between): the outer clock covers this one already.
@@ -69,7 +69,10 @@ void rill_busy_split_close(rill_busy_split_t *self)
 {
     if (self->open_at) {
         uint64_t spent = rill_clock_ns() - self->open_at;
-        self->user_ns += (spent > self->clock_ns ? spent - self->clock_ns : 0) * self->weight;
+        spent = spent > self->clock_ns ? spent - self->clock_ns : 0;
+        self->user_ns += spent * self->weight;
+        //  An average over about the last 8 timed calls (or parts of calls, between emits).
+        self->average_ns = self->average_ns - self->average_ns / 8 + spent / 8;
     }
     self->open_at = 0;
 }

@@ -5,7 +5,10 @@
     - user-function time is estimated from a sample: one call in 32 on average, at random gaps
       (a fixed stride would alias with periodic input), is timed and counts for the calls since
       the previous sample. Timing every call would cost two clock reads per record per
-      function, more than many functions cost themselves.
+      function, more than many functions cost themselves. A slow function (its timed calls
+      average RILL_BUSY_SPLIT_SLOW_NS or more) has every call timed instead: the clock then
+      costs next to nothing beside it, and a sample would miss the rare calls a preemption
+      stretches, which matter most where the function is the bottleneck.
     Whatever a sampled user function emits runs downstream on the same thread (the next member
     of the chain, the writer); that time is not the function's, so rill_busy_split_pause and
     _resume bracket every emit. What is left of busy time is the runtime's own (decode, emit,
@@ -16,8 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-//  Mean gap between two timed user-function calls.
+//  Mean gap between two timed calls of a cheap user function; how slow a function's timed
+//  calls must be on average for every call to be timed.
 #define RILL_BUSY_SPLIT_SAMPLE 32
+#define RILL_BUSY_SPLIT_SLOW_NS 2000
 
 typedef struct {
     uint64_t user_ns; //  estimated time in user functions
@@ -27,6 +32,7 @@ typedef struct {
     uint64_t open_at;
     uint64_t weight;
     uint64_t clock_ns; //  what reading the clock costs, taken off every timed call
+    uint64_t average_ns; //  of the timed calls, recent ones weighing most
     uint32_t until; //  user calls before the next sample
     uint32_t gap;   //  the gap that ends at the next sample: its weight
     uint64_t rng;   //  xorshift state drawing the gaps
