@@ -22,6 +22,11 @@ int64_t rill_process_watermark(rill_process_t *self)
     return self->watermark;
 }
 
+int rill_process_input(rill_process_t *self)
+{
+    return self->input;
+}
+
 int64_t rill_process_now(rill_process_t *self)
 {
     return rill_clock_wall_ms();
@@ -68,8 +73,11 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
         snprintf(op->error, sizeof op->error, "key extractor failed");
         return -1;
     }
+    int first = op->spec->first_inputs;
+    self->input = first > 0 && input >= first ? 1 : 0;
     bool timed = rill_busy_split_user_begin(op->busy_split);
     int rc = op->spec->fn.process(self, record, out, op->spec->ctx);
+    self->input = 0;
     rill_busy_split_user_end(op->busy_split, timed);
     if (rc) {
         if (!out->stopping)

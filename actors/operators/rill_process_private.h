@@ -20,6 +20,7 @@ struct rill_process_t {
     rill_key_t key;               //  view of current
     int64_t watermark; //  the input watermark; after a restore, never below the saved one
     int64_t now;
+    int input; //  which connected stream the current record came from (0 or 1; 0 in timers)
 };
 
 //  Sets self->state_key to the entry (current key, name, kind, map key): kind 'V' for a value,

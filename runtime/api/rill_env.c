@@ -824,6 +824,11 @@ rill_env_t *rill_stream_env(rill_stream_t *stream)
     return stream->env;
 }
 
+int rill_stream_part_count(const rill_stream_t *stream)
+{
+    return stream->part_count;
+}
+
 rill_stream_t *rill_stream_forward(rill_stream_t *in)
 {
     return s_repartition(in, RILL_PATTERN_FORWARD, NULL, NULL, NULL, NULL, "forward");

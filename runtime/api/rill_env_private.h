@@ -19,5 +19,7 @@ rill_stream_t *rill_env_side_output(rill_stream_t *in, rill_op_kind_t kind, int 
 //  Records a build error (the first one wins).
 void rill_env_fail(rill_env_t *self, const char *message);
 rill_env_t *rill_stream_env(rill_stream_t *stream);
+//  How many parts (operator outputs) a stream handle joins: 1, or more after a union.
+int rill_stream_part_count(const rill_stream_t *stream);
 
 #endif

@@ -105,6 +105,29 @@ rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn, ril
     return rill_env_apply(keyed, &spec, "process");
 }
 
+rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
+                                      rill_process_fn fn, rill_timer_fn on_timer, void *ctx)
+{
+    if (!first || !second)
+        return NULL;
+    if (rill_stream_env(first) != rill_stream_env(second)) {
+        rill_env_fail(rill_stream_env(first),
+                      "co_process: the streams belong to different environments");
+        return NULL;
+    }
+    //  The operator's input edges are the first stream's parts, then the second's: a union
+    //  of the two, with the count that tells them apart.
+    rill_stream_t *both = rill_stream_union(first, second);
+    if (!both)
+        return NULL;
+    rill_operator_spec_t spec = {.kind = RILL_OP_PROCESS,
+                                 .fn.process = fn,
+                                 .on_timer = on_timer,
+                                 .ctx = ctx,
+                                 .first_inputs = rill_stream_part_count(first)};
+    return rill_env_apply(both, &spec, "co_process");
+}
+
 const char *rill_time_format(int64_t ms, char *text, size_t size)
 {
     if (ms == INT64_MAX)

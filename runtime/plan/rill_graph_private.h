@@ -68,6 +68,9 @@ typedef struct {
     rill_aggregate_t aggregate;      //  RILL_WINDOW_FN_AGGREGATE
     rill_window_agg_t window_agg;    //  RILL_WINDOW_FN_BUILTIN
     rill_timer_fn on_timer;          //  RILL_OP_PROCESS
+    //  Two connected inputs (co-process): how many of the operator's input edges, in order,
+    //  come from the first stream; the rest come from the second. 0: one input stream.
+    int first_inputs;
     size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
     rill_chaining_t chaining;
     //  RILL_OP_SOURCE_USER: how it rewinds for checkpoints (both or neither; NULL: it cannot)

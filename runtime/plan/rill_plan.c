@@ -61,7 +61,7 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SINK_DISCARD: return "Sink: discard";
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
-    case RILL_OP_PROCESS: return "process()";
+    case RILL_OP_PROCESS: return spec->first_inputs ? "co_process()" : "process()";
     }
     return "operator";
 }

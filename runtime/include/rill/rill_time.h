@@ -88,6 +88,19 @@ RILL_EXPORT rill_stream_t *rill_stream_late_records(rill_stream_t *windowed);
 RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn,
                                                rill_timer_fn on_timer, void *ctx);
 
+//  Two keyed streams connected (Flink's connect + KeyedCoProcessFunction): fn sees the records
+//  of both, each with its key current, and rill_process_input says which stream it came from
+//  (0: first, 1: second). State and timers are per key and shared by both inputs: a key's
+//  state written on a record of one stream is read on a record of the other. Both streams
+//  must be keyed (key_by) with keys that mean the same thing; records of one key from both
+//  reach the same subtask. The watermark is the lowest of the two inputs'. Order is kept per
+//  sending subtask, not between the two streams.
+RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
+                                                  rill_process_fn fn, rill_timer_fn on_timer,
+                                                  void *ctx);
+//  In fn: which connected stream the current record came from (0 or 1); 0 for a one-input
+//  process function and in on_timer.
+RILL_EXPORT int rill_process_input(rill_process_t *self);
 //  The current key, the subtask's current watermark and processing time (ms).
 RILL_EXPORT const rill_key_t *rill_process_key(rill_process_t *self);
 RILL_EXPORT int64_t rill_process_watermark(rill_process_t *self);
