@@ -180,7 +180,7 @@ static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
 {
     s_member_t *member = target;
     //  A record too late for every window: counted whether a late stream takes it or not.
-    if (tag == RILL_OUTPUT_LATE && member->metrics)
+    if (tag == RILL_OUTPUT_LATE && member->op->kind == RILL_OP_WINDOW && member->metrics)
         RILL_COUNTER_ADD(member->metrics->late_records, 1);
     if (member->next)
         return 0;

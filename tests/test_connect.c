@@ -3,7 +3,8 @@
     the same subtask and share its keyed state; the function knows which stream a record came
     from; the operator's watermark is the lowest of its two inputs' (Flink: "the current
     watermark of an operator with multiple inputs is the minimum of its inputs' watermarks");
-    and a stream that is not keyed is refused. */
+    and a stream that is not keyed is refused. Side outputs of process functions (Flink's
+    OutputTag): each tag a stream of its own. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -197,6 +198,117 @@ static void the_watermark_is_the_lowest_of_the_two_inputs(void **state)
     rill_env_destroy(&env);
 }
 
+//  Numbers 0..999 keyed by n % 7: evens to the main output, odds to side output 1, multiples
+//  of 5 also to side output 2 (Flink's ProcessFunction with OutputTags).
+static int s_numbers(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    (void)ctx;
+    char text[32];
+    int size = snprintf(text, sizeof text, "%llu\t%llu", (unsigned long long)(index % 7),
+                        (unsigned long long)index);
+    return rill_collector_emit(out, text, (size_t)size, (int64_t)index);
+}
+
+static int s_route(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
+                   void *ctx)
+{
+    (void)process, (void)ctx;
+    const char *tab = memchr(in->data, '\t', in->size);
+    long n = atol(tab + 1);
+    if (rill_collector_emit_side(out, n % 2 ? 1 : 0, tab + 1,
+                                 in->size - (size_t)(tab + 1 - (const char *)in->data),
+                                 in->timestamp))
+        return -1;
+    if (n % 5 == 0 &&
+        rill_collector_emit_side(out, 2, tab + 1,
+                                 in->size - (size_t)(tab + 1 - (const char *)in->data),
+                                 in->timestamp))
+        return -1;
+    //  Tags out of range are refused, not sent anywhere.
+    return rill_collector_emit_side(out, RILL_OUTPUT_MAX_SIDE + 1, "x", 1, 0) == -1 ? 0 : -1;
+}
+
+//  Every number in results satisfies want(n), each such n in 0..999 exactly once.
+static void s_expect_numbers(rill_results_t *results, bool (*want)(long))
+{
+    bool seen[1000] = {false};
+    size_t expected = 0;
+    for (long n = 0; n < 1000; n++)
+        expected += want(n);
+    assert_int_equal(rill_results_size(results), expected);
+    for (size_t i = 0; i < rill_results_size(results); i++) {
+        rill_record_t r = rill_results_record(results, i);
+        char text[16];
+        snprintf(text, sizeof text, "%.*s", (int)r.size, (const char *)r.data);
+        long n = atol(text);
+        assert_true(n >= 0 && n < 1000 && want(n) && !seen[n]);
+        //  The record keeps the timestamp it was given.
+        assert_int_equal(r.timestamp, n);
+        seen[n] = true;
+    }
+}
+
+static bool s_even(long n)
+{
+    return n % 2 == 0;
+}
+
+static bool s_odd(long n)
+{
+    return n % 2 == 1;
+}
+
+static bool s_fives(long n)
+{
+    return n % 5 == 0;
+}
+
+static void a_process_function_emits_to_side_outputs(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 2);
+    rill_results_t *main_results = rill_results_new(), *odd = rill_results_new(),
+                   *fives = rill_results_new();
+    rill_stream_t *routed = rill_stream_process(
+        rill_stream_key_by(rill_env_from_generator(env, s_numbers, NULL, 1000),
+                           rill_key_first_field, NULL),
+        s_route, NULL, NULL);
+    rill_stream_collect(routed, main_results);
+    //  A side output is a stream like any other: here it is redistributed before its sink.
+    rill_stream_collect(rill_stream_rebalance(rill_stream_side_output(routed, 1)), odd);
+    rill_stream_collect(rill_stream_side_output(routed, 2), fives);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    s_expect_numbers(main_results, s_even);
+    s_expect_numbers(odd, s_odd);
+    s_expect_numbers(fives, s_fives);
+    rill_results_destroy(&main_results);
+    rill_results_destroy(&odd);
+    rill_results_destroy(&fives);
+    rill_env_destroy(&env);
+}
+
+//  A tag nobody reads goes nowhere; side outputs of other operators, or tag 0, are refused.
+static void side_outputs_are_refused_where_there_are_none(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_stream_t *mapped = rill_stream_filter(rill_env_from_generator(env, s_numbers, NULL, 10),
+                                               NULL, NULL);
+    assert_null(rill_stream_side_output(mapped, 1));
+    assert_non_null(strstr(rill_env_error(env), "side_output"));
+    rill_env_destroy(&env);
+    env = rill_env_new();
+    rill_stream_t *routed = rill_stream_process(
+        rill_stream_key_by(rill_env_from_generator(env, s_numbers, NULL, 10),
+                           rill_key_first_field, NULL),
+        s_route, NULL, NULL);
+    assert_null(rill_stream_side_output(routed, 0));
+    assert_non_null(strstr(rill_env_error(env), "1 .. RILL_OUTPUT_MAX_SIDE"));
+    rill_env_destroy(&env);
+}
+
 static int s_identity(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
                       void *ctx)
 {
@@ -224,6 +336,8 @@ int main(void)
         cmocka_unit_test(records_of_both_streams_meet_in_their_key_s_state),
         cmocka_unit_test(the_watermark_is_the_lowest_of_the_two_inputs),
         cmocka_unit_test(a_stream_that_is_not_keyed_is_refused),
+        cmocka_unit_test(a_process_function_emits_to_side_outputs),
+        cmocka_unit_test(side_outputs_are_refused_where_there_are_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,9 +204,16 @@ static void s_logical(Agraph_t *graph, const rill_plan_t *plan)
         s_style_edge(drawn, edge->pattern);
         //  A combined edge carries partial results, a chained one is a function call: say so
         //  where the user reads the pattern (an edge is never both: chained edges are forward).
+        char side[32] = "";
+        if (edge->output_tag)
+            snprintf(side, sizeof side,
+                     rill_plan_operator(plan, edge->from)->kind == RILL_OP_WINDOW
+                         ? " (late records)"
+                         : " (side output %d)",
+                     edge->output_tag);
         snprintf(label, sizeof label, "%s%s%s%s", rill_pattern_name(edge->pattern),
                  edge->combined ? " · combined" : "", edge->chained ? " · chained" : "",
-                 edge->output_tag ? " (late records)" : "");
+                 side);
         s_set(drawn, "label", label);
         if (edge->chained)
             s_chained_look(drawn);

@@ -14,6 +14,17 @@ int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, i
     return self->emit(self->target, &record);
 }
 
+int rill_collector_emit_side(rill_collector_t *self, int tag, const void *data, size_t size,
+                             int64_t timestamp)
+{
+    assert(self && (data || size == 0));
+    if (tag < 0 || tag > RILL_OUTPUT_MAX_SIDE || self->stopping)
+        return -1;
+    rill_record_t record = {data, size, timestamp};
+    return tag == RILL_OUTPUT_MAIN ? self->emit(self->target, &record)
+                                   : self->emit_tagged(self->target, tag, &record);
+}
+
 int rill_collector_emit_tagged(rill_collector_t *self, int tag, const rill_record_t *record)
 {
     assert(self && record && self->emit_tagged);

@@ -128,6 +128,17 @@ rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *secon
     return rill_env_apply(both, &spec, "co_process");
 }
 
+rill_stream_t *rill_stream_side_output(rill_stream_t *processed, int tag)
+{
+    if (processed && (tag < 1 || tag > RILL_OUTPUT_MAX_SIDE)) {
+        rill_env_fail(rill_stream_env(processed),
+                      "side_output: the tag must be 1 .. RILL_OUTPUT_MAX_SIDE (0 is the main "
+                      "output)");
+        return NULL;
+    }
+    return rill_env_side_output(processed, RILL_OP_PROCESS, tag, "side_output");
+}
+
 const char *rill_time_format(int64_t ms, char *text, size_t size)
 {
     if (ms == INT64_MAX)

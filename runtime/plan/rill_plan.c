@@ -259,10 +259,15 @@ static int s_plan_edges(rill_plan_t *self, const rill_graph_t *graph, char *erro
                     (int)pattern);
             return -1;
         }
+        rill_op_kind_t from_kind = rill_graph_operator(graph, spec->from)->kind;
         if (spec->output_tag != RILL_OUTPUT_MAIN &&
-            rill_graph_operator(graph, spec->from)->kind != RILL_OP_WINDOW) {
-            s_error(error, error_size, "operator '%s': only a window operator has late records",
-                    from->name);
+            !(from_kind == RILL_OP_PROCESS && spec->output_tag > 0 &&
+              spec->output_tag <= RILL_OUTPUT_MAX_SIDE) &&
+            !(from_kind == RILL_OP_WINDOW && spec->output_tag == RILL_OUTPUT_LATE)) {
+            s_error(error, error_size,
+                    "operator '%s': side output %d: only a window operator has late records and "
+                    "only a process function has side outputs (1 .. %d)",
+                    from->name, spec->output_tag, RILL_OUTPUT_MAX_SIDE);
             return -1;
         }
         bool forward = pattern == RILL_PATTERN_FORWARD;

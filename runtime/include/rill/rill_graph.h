@@ -50,10 +50,12 @@ typedef enum {
 
 #define RILL_UNBOUNDED UINT64_MAX
 
-//  Output tags: an operator's main output, and the side output of records too late for
-//  their window (rill_stream_late_records).
+//  Output tags: an operator's main output, the side output of records too late for their
+//  window (rill_stream_late_records), and the highest tag a process function may emit to
+//  (rill_collector_emit_side: 1 .. RILL_OUTPUT_MAX_SIDE).
 #define RILL_OUTPUT_MAIN 0
 #define RILL_OUTPUT_LATE 1
+#define RILL_OUTPUT_MAX_SIDE 64
 
 typedef struct rill_graph_t rill_graph_t;
 

@@ -98,6 +98,10 @@ RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_proces
 RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
                                                   rill_process_fn fn, rill_timer_fn on_timer,
                                                   void *ctx);
+//  The records a process function emitted to side output tag (1 .. RILL_OUTPUT_MAX_SIDE; see
+//  rill_collector_emit_side), as a stream like any other (Flink's getSideOutput). `processed`
+//  is what rill_stream_process or rill_stream_co_process returned.
+RILL_EXPORT rill_stream_t *rill_stream_side_output(rill_stream_t *processed, int tag);
 //  In fn: which connected stream the current record came from (0 or 1); 0 for a one-input
 //  process function and in on_timer.
 RILL_EXPORT int rill_process_input(rill_process_t *self);
