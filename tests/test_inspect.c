@@ -406,6 +406,20 @@ static void traces_follow_records_hop_by_hop(void **state)
     unlink(trace_path);
 }
 
+//  Opens file://REPORT#FRAGMENT in headless Chromium and writes the DOM it built to dom and
+//  its console (where a script error shows as "Uncaught") to log. Chromium's exit status.
+static int s_browse(const char *report, const char *fragment, const char *dom, const char *log)
+{
+    char command[1024];
+    snprintf(command, sizeof command,
+             "timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
+             "--no-first-run --disable-background-networking --disable-component-update "
+             "--disable-sync --user-data-dir=$(mktemp -d) --enable-logging=stderr --v=0 "
+             "--dump-dom 'file://%s%s' > '%s' 2>'%s'",
+             report, fragment, dom, log);
+    return system(command);
+}
+
 static void the_report_holds_diagrams_and_tables(void **state)
 {
     //  The .html ending matters: a browser shows any other file as plain text.
@@ -461,13 +475,7 @@ static void the_report_holds_diagrams_and_tables(void **state)
     //  logged no error to the console.
     char log[] = "/tmp/rill-report-console-XXXXXX";
     close(mkstemp(log));
-    snprintf(command, sizeof command,
-             "timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
-             "--no-first-run --disable-background-networking --disable-component-update "
-             "--disable-sync --user-data-dir=$(mktemp -d) --enable-logging=stderr --v=0 "
-             "--dump-dom 'file://%s#rill-sort-check' > '%s' 2>'%s'",
-             report, dom, log);
-    assert_int_equal(system(command), 0);
+    assert_int_equal(s_browse(report, "#rill-sort-check", dom, log), 0);
     file = fopen(dom, "r");
     size = fread(html, 1, sizeof html - 1, file);
     html[size] = 0;
@@ -503,6 +511,154 @@ static void the_report_holds_diagrams_and_tables(void **state)
     unlink(report);
 }
 
+//  What the report shows in a wordcount's quantiles row: an integer when the value is one.
+static void s_quantile_cell(char *text, size_t size, double value)
+{
+    if (value == (double)(long long)value)
+        snprintf(text, size, "<td>%lld</td>", (long long)value);
+    else
+        snprintf(text, size, "<td>%.1f</td>", value);
+}
+
+//  The counter `field` of every subtask of the operator named `name`, in subtask order.
+static int s_operator_counts(json_t *root, const char *name, const char *field, double *values)
+{
+    int id = -1, count = 0;
+    json_t *op, *subtask;
+    size_t i;
+    json_array_foreach (json_object_get(root, "operators"), i, op)
+        if (strcmp(json_string_value(json_object_get(op, "name")), name) == 0)
+            id = (int)json_integer_value(json_object_get(op, "id"));
+    assert_true(id >= 0);
+    json_array_foreach (json_object_get(root, "subtasks"), i, subtask)
+        if (json_integer_value(json_object_get(subtask, "operator")) == id)
+            values[count++] = (double)json_integer_value(json_object_get(subtask, field));
+    return count;
+}
+
+//  A wordcount at p = 2 of 1000 lines of four words: the quantiles table holds each
+//  operator's counts (of two subtasks: min, max, their mean as median, quartiles between;
+//  split() emits 4000 words, so its median is 2000 however the lines fell), one time bar per
+//  subtask whose parts fill it, and in Chromium the page zooms, pans, resets and shows hover
+//  cards with the hovered task's true counts (REPORT#rill-ui-check), logging no error.
+static void the_report_summarises_operators_and_responds_to_the_pointer(void **state)
+{
+    char input[] = "/tmp/rill-report-words-XXXXXX", report[] = "/tmp/rill-report-ui-XXXXXX.html";
+    char metrics[] = "/tmp/rill-report-metrics-XXXXXX";
+    FILE *text = fdopen(mkstemp(input), "w");
+    for (int i = 0; i < 1000; i++)
+        fprintf(text, "the quick brown fox\n");
+    fclose(text);
+    close(mkstemps(report, 5));
+    close(mkstemp(metrics));
+    char *err = NULL;
+    int status = test_run_tool(NULL, &err, "run", "wordcount", "-p", "2", "--report", report,
+                               "--metrics-json", metrics, "--", "--input", input, "--output",
+                               "/dev/null", NULL);
+    if (status != 0)
+        fail_msg("rill run exited %d: %s", status, err);
+    free(err);
+    char *html = test_read_file(report), *json = test_read_file(metrics);
+    json_t *root = json_loads(json, 0, NULL);
+    assert_non_null(root);
+    assert_non_null(strstr(html, "<section id=\"quantiles\">"));
+    double values[2];
+    assert_int_equal(s_operator_counts(root, "split()", "records_out", values), 2);
+    assert_int_equal(values[0] + values[1], 4000);
+    assert_int_equal(s_operator_counts(root, "split()", "records_in", values), 2);
+    assert_int_equal(values[0] + values[1], 1000);
+    //  Every operator's records rows, the numbers computed here from the metrics JSON.
+    static const struct {
+        const char *op, *field, *measure;
+    } rows[] = {{"Source: lines", "records_out", "records out"},
+                {"split()", "records_in", "records in"},
+                {"split()", "records_out", "records out"},
+                {"key_by/count()", "records_in", "records in"},
+                {"key_by/count()", "records_out", "records out"},
+                {"Sink: print", "records_in", "records in"}};
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        int count = s_operator_counts(root, rows[r].op, rows[r].field, values);
+        double low = count == 2 && values[1] < values[0] ? values[1] : values[0];
+        double high = count == 2 && values[1] > values[0] ? values[1] : values[0];
+        double quantiles[5] = {low, low + (high - low) / 4, (low + high) / 2,
+                               low + 3 * (high - low) / 4, high};
+        char row[512], cell[64];
+        snprintf(row, sizeof row, "<tr><td>%s</td><td>%s</td>", rows[r].op, rows[r].measure);
+        for (int q = 0; q < 5; q++) {
+            s_quantile_cell(cell, sizeof cell, quantiles[q]);
+            strncat(row, cell, sizeof row - strlen(row) - 1);
+        }
+        strncat(row, "</tr>", sizeof row - strlen(row) - 1);
+        if (!strstr(html, row))
+            fail_msg("the quantiles table has no row %s", row);
+        if (strcmp(rows[r].op, "split()") == 0 && strcmp(rows[r].field, "records_out") == 0)
+            assert_non_null(strstr(row, "<td>2000</td><td>")); //  the median, wherever lines fell
+        if (strcmp(rows[r].op, "split()") == 0 && strcmp(rows[r].field, "records_in") == 0)
+            assert_non_null(strstr(row, "<td>500</td><td>"));
+    }
+    //  One stacked time bar per subtask; when it has time, its parts fill its 240 px.
+    size_t subtasks = json_array_size(json_object_get(root, "subtasks"));
+    assert_true(subtasks >= 7);
+    size_t bars = 0;
+    for (char *bar = strstr(html, "<svg class=\"rill-timebar\""); bar;
+         bar = strstr(bar + 1, "<svg class=\"rill-timebar\"")) {
+        bars++;
+        char *end = strstr(bar, "</svg>");
+        double width = 0;
+        for (char *part = strstr(bar, "class=\"rill-time-"); part && part < end;
+             part = strstr(part + 1, "class=\"rill-time-"))
+            width += strtod(strstr(part, "width=\"") + 7, NULL);
+        assert_true(width == 0 || (width > 239.9 && width < 240.1));
+    }
+    assert_int_equal(bars, subtasks);
+    unlink(input);
+    if (access("/usr/bin/chromium", X_OK) != 0) {
+        print_message("skipped the browser check: /usr/bin/chromium is not installed "
+                      "(make test installs it when run as root)\n");
+        unlink(report);
+        unlink(metrics);
+        skip();
+    }
+    char dom[] = "/tmp/rill-report-ui-dom-XXXXXX", log[] = "/tmp/rill-report-ui-console-XXXXXX";
+    close(mkstemp(dom));
+    close(mkstemp(log));
+    assert_int_equal(s_browse(report, "#rill-ui-check", dom, log), 0);
+    char *page = test_read_file(dom), *console = test_read_file(log);
+    char *result = strstr(page, "<pre id=\"rill-ui-result\">");
+    if (!result || strncmp(result + 25, "PASS", 4) != 0 || strstr(result, "FAIL"))
+        fail_msg("the page's own check: %s", result ? result : "(no result in the DOM)");
+    assert_non_null(strstr(result, "ok: the wheel zooms in around the pointer: viewBox"));
+    assert_non_null(strstr(result, "ok: a drag pans"));
+    assert_non_null(strstr(result, "ok: reset goes back to"));
+    //  The card of the hovered task holds that subtask's counts as the metrics JSON has them.
+    char *hovered = strstr(result, "ok: hovering flow_task");
+    assert_non_null(hovered);
+    long task = strtol(hovered + strlen("ok: hovering flow_task"), NULL, 10);
+    json_t *subtask = json_array_get(json_object_get(root, "subtasks"), (size_t)task);
+    assert_non_null(subtask);
+    char counts[96];
+    snprintf(counts, sizeof counts, "records in %lld, out %lld",
+             (long long)json_integer_value(json_object_get(subtask, "records_in")),
+             (long long)json_integer_value(json_object_get(subtask, "records_out")));
+    char *line_end = strchr(hovered, '\n');
+    char *found = strstr(hovered, counts);
+    if (!found || (line_end && found > line_end))
+        fail_msg("the card of task %ld lacks '%s': %s", task, counts, hovered);
+    assert_non_null(strstr(result, "ok: hovering flow_channel"));
+    if (strstr(console, "Uncaught"))
+        fprintf(stderr, "%s", console);
+    assert_null(strstr(console, "Uncaught"));
+    free(page);
+    free(console);
+    json_decref(root);
+    free(json);
+    free(html);
+    unlink(dom);
+    unlink(log);
+    unlink(report);
+    unlink(metrics);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +671,7 @@ int main(void)
         cmocka_unit_test(rill_top_keeps_its_header_on_an_80_by_24_terminal),
         cmocka_unit_test(traces_follow_records_hop_by_hop),
         cmocka_unit_test(the_report_holds_diagrams_and_tables),
+        cmocka_unit_test(the_report_summarises_operators_and_responds_to_the_pointer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

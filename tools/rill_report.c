@@ -1,16 +1,20 @@
 /*  rill_report.c: one self-contained HTML page per run: the logical and parallel diagrams,
-    the flow diagram with its exchange matrices, and the per-subtask and per-channel tables.
-    The SVGs are inlined, so the page needs nothing beside itself. */
+    the flow diagram with its exchange matrices, the per-operator quantiles and each subtask's
+    time (rill_report_summary.c), and the per-subtask and per-channel tables. The SVGs, the
+    style and the script (rill_report_script.c) are inlined: the page needs nothing beside
+    itself. */
 #include "rill_report.h"
 #include "rill_history.h"
 #include "rill_diagram.h"
+#include "rill_report_script.h"
+#include "rill_report_summary.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void s_escape(FILE *out, const char *text)
+void rill_report_escape(FILE *out, const char *text)
 {
     for (; *text; text++)
         switch (*text) {
@@ -51,7 +55,7 @@ static void s_task(FILE *out, const rill_plan_t *plan, const rill_plan_subtask_t
     fprintf(out, ": ");
     for (int id = op->id; id >= 0; id = rill_plan_operator(plan, id)->chain_next) {
         fprintf(out, id == op->id ? "" : " → ");
-        s_escape(out, rill_plan_operator(plan, id)->name);
+        rill_report_escape(out, rill_plan_operator(plan, id)->name);
     }
 }
 
@@ -72,7 +76,7 @@ static void s_checkpoint_table(FILE *out, const rill_metrics_t *metrics)
             (double)c.latest_alignment_ns / 1e6, (long long)c.restored);
     if (*c.last_failure) {
         fprintf(out, "<p>Last failed: ");
-        s_escape(out, c.last_failure);
+        rill_report_escape(out, c.last_failure);
         fprintf(out, "</p>");
     }
     fprintf(out, "<table><tr><th>subtask</th><th>checkpoint</th><th>alignment (ms)</th>"
@@ -82,7 +86,7 @@ static void s_checkpoint_table(FILE *out, const rill_metrics_t *metrics)
         const rill_plan_operator_t *op = rill_plan_operator(plan, s->op);
         rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
         fprintf(out, "<tr><td>");
-        s_escape(out, op->name);
+        rill_report_escape(out, op->name);
         fprintf(out, " [%d/%d]</td><td>%llu</td><td>%.3f</td><td>%.3f</td><td>%llu</td></tr>\n",
                 s->index + 1, op->parallelism, (unsigned long long)m.checkpoint,
                 (double)m.checkpoint_alignment_ns / 1e6, (double)m.checkpoint_sync_ns / 1e6,
@@ -137,13 +141,13 @@ static void s_timeline(FILE *out, const rill_history_t *history, const rill_metr
     for (int i = 0; history && i < rill_history_events(history); i++) {
         const rill_history_event_t *event = rill_history_event(history, i);
         fprintf(out, "<tr><td>%.3f</td><td>", (double)event->at_ns / 1e9);
-        s_escape(out, event->what);
+        rill_report_escape(out, event->what);
         fprintf(out, "</td></tr>\n");
     }
     fprintf(out, "<tr><td>%.3f</td><td>%s", (double)rill_metrics_duration_ns(metrics) / 1e9,
             failure && *failure ? "failed: " : "ended");
     if (failure && *failure)
-        s_escape(out, failure);
+        rill_report_escape(out, failure);
     fprintf(out, "</td></tr>\n</table></section>\n");
 }
 
@@ -163,7 +167,7 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics, const rill_histor
         rill_subtask_metrics_t m = rill_metrics_subtask(metrics, i);
         double total = (double)(m.busy_ns + m.idle_ns + m.backpressure_ns);
         fprintf(out, "<tr><td>");
-        s_escape(out, op->name);
+        rill_report_escape(out, op->name);
         fprintf(out, " [%d/%d]</td><td>", s->index + 1, op->parallelism);
         s_task(out, plan, s);
         fprintf(out,
@@ -185,9 +189,9 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics, const rill_histor
         const rill_plan_edge_t *e = rill_plan_edge(plan, ch->edge);
         rill_channel_metrics_t m = rill_metrics_channel(metrics, c);
         fprintf(out, "<tr><td>");
-        s_escape(out, rill_plan_operator(plan, e->from)->name);
+        rill_report_escape(out, rill_plan_operator(plan, e->from)->name);
         fprintf(out, " [%d]</td><td>", ch->from_index + 1);
-        s_escape(out, rill_plan_operator(plan, e->to)->name);
+        rill_report_escape(out, rill_plan_operator(plan, e->to)->name);
         fprintf(out, " [%d]</td><td>%s</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td></tr>\n",
                 ch->to_index + 1, e->chained ? "chained" : rill_pattern_name(e->pattern),
                 (unsigned long long)m.records, (unsigned long long)m.records_received,
@@ -215,11 +219,11 @@ static void s_hot_keys(FILE *out, const rill_metrics_t *metrics)
                              "<th>receiver</th></tr>\n");
             opened = true;
             fprintf(out, "<tr><td>");
-            s_escape(out, rill_plan_operator(plan, edge->from)->name);
+            rill_report_escape(out, rill_plan_operator(plan, edge->from)->name);
             fprintf(out, " → ");
-            s_escape(out, to->name);
+            rill_report_escape(out, to->name);
             fprintf(out, "</td><td>");
-            s_escape(out, keys[k].key);
+            rill_report_escape(out, keys[k].key);
             fprintf(out, "%s</td><td>%llu</td><td>[%d/%d]</td></tr>\n",
                     keys[k].size > RILL_HOT_KEY_MAX ? "…" : "", (unsigned long long)keys[k].count,
                     keys[k].receiver + 1, to->parallelism);
@@ -263,14 +267,10 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
         records_out[s] = m.records_out;
     }
     fprintf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>rill report: ");
-    s_escape(out, rill_plan_job_name(plan));
-    fprintf(out, "</title><style>"
-                 "body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222}"
-                 "table{border-collapse:collapse;font-size:13px}"
-                 "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-                 "td:first-child{text-align:left}.diagram svg{max-width:100%%;height:auto}"
-                 "section{margin-bottom:2em}</style></head><body>\n<h1>rill report: ");
-    s_escape(out, rill_plan_job_name(plan));
+    rill_report_escape(out, rill_plan_job_name(plan));
+    fprintf(out, "</title><style>%s</style></head><body>\n<h1>rill report: ",
+            rill_report_style());
+    rill_report_escape(out, rill_plan_job_name(plan));
     fprintf(out, "</h1><p>%s mode, ran %.3f s, %d operators, %d subtasks, %d channels.</p>\n",
             rill_mode_name(rill_plan_mode(plan)),
             (double)rill_metrics_duration_ns(metrics) / 1e9, rill_plan_operator_count(plan),
@@ -278,7 +278,7 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     if (failure && *failure) {
         fprintf(out, "<section id=\"failure\" style=\"border:2px solid #d62728;padding:0 1em;"
                      "color:#a00\"><h2>The run failed</h2><p>");
-        s_escape(out, failure);
+        rill_report_escape(out, failure);
         fprintf(out, "</p></section>\n");
     }
     //  The answer first: what the counters say is wrong, and each hash edge's hot keys.
@@ -288,7 +288,7 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
         for (char *save = NULL, *line = strtok_r(diagnosis, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save)) {
             fprintf(out, "<li>");
-            s_escape(out, line);
+            rill_report_escape(out, line);
             fprintf(out, "</li>");
         }
         fprintf(out, "</ul></section>\n");
@@ -312,37 +312,15 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
                    "Flow: channel width by records, subtask fill by busy and border by "
                    "backpressure, exchange matrices");
     rill_diagram_destroy(&renderer);
+    if (rc == 0)
+        rc = rill_report_quantiles(out, metrics);
     if (rc == 0) {
+        rill_report_time_bars(out, metrics);
         s_tables(out, metrics, history);
         s_timeline(out, history, metrics, failure);
     }
-    //  Sortable tables: a click on a column's head sorts its rows by it (numbers as numbers,
-    //  "12.5%" too), again to reverse. Inline, no external URL: the report stays one file.
-    //  Opened as REPORT#rill-sort-check, the page clicks the subtasks table's "records in"
-    //  head itself and marks the table, so a headless browser can check that sorting works.
-    fprintf(out,
-            "<script>\n"
-            "(function(){\n"
-            "function value(row,i){var t=row.cells[i]?row.cells[i].textContent:'';"
-            "var n=parseFloat(t);return isNaN(n)?t:n;}\n"
-            "function sort(table,i,th){var rows=Array.prototype.slice.call(table.rows,1);"
-            "var down=th.getAttribute('data-order')!=='desc';"
-            "rows.sort(function(a,b){var x=value(a,i),y=value(b,i);"
-            "var c=(typeof x==='number'&&typeof y==='number')?x-y:String(x).localeCompare(String(y));"
-            "return down?-c:c;});"
-            "rows.forEach(function(r){r.parentNode.appendChild(r);});"
-            "th.setAttribute('data-order',down?'desc':'asc');"
-            "table.setAttribute('data-sorted',th.textContent+':'+(down?'desc':'asc'));}\n"
-            "Array.prototype.forEach.call(document.querySelectorAll('table'),function(table){"
-            "if(!table.rows.length)return;"
-            "Array.prototype.forEach.call(table.rows[0].cells,function(th,i){"
-            "th.style.cursor='pointer';th.title='sort';"
-            "th.addEventListener('click',function(){sort(table,i,th);});});});\n"
-            "if(location.hash==='#rill-sort-check'){var t=document.querySelector('#subtasks table');"
-            "if(t)Array.prototype.forEach.call(t.rows[0].cells,function(th){"
-            "if(th.textContent==='records in')th.click();});}\n"
-            "})();\n"
-            "</script>\n");
+    //  Inline data and script: sortable tables, pan and zoom, hover cards, self-checks.
+    rill_report_script_write(out, metrics);
     fprintf(out, "</body></html>\n");
     free(records);
     free(backpressure);

@@ -15,4 +15,8 @@ typedef struct rill_history_t rill_history_t;
 int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path,
                       const char *failure, const rill_history_t *history);
 
+//  Writes text with the characters HTML reserves escaped (for the report's parts: operator
+//  names are the user's, any bytes at all).
+void rill_report_escape(FILE *out, const char *text);
+
 #endif

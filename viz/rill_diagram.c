@@ -232,6 +232,12 @@ typedef struct {
     uint64_t max_records;
 } s_parallel_t;
 
+//  What the ids of boxes and channels start with: "flow" when counters are drawn.
+static const char *s_id_prefix(s_parallel_t *self)
+{
+    return self->options->channel_records ? "flow" : "parallel";
+}
+
 static bool s_collapsed(s_parallel_t *self, const rill_plan_operator_t *op)
 {
     return self->threshold >= 0 && op->parallelism > self->threshold;
@@ -520,6 +526,12 @@ static void s_subtask_nodes(s_parallel_t *self, Agraph_t *graph)
                 s_seti(node, "subtask", subtask);
                 s_seti(node, "task", rill_plan_subtask(plan, subtask)->task);
                 s_seti(node, "operators", count);
+                //  The SVG keeps it as the box's id: the report's hover cards find it by it.
+                //  The flow view's ids differ from the parallel view's, as a page holds both.
+                char id[48];
+                snprintf(id, sizeof id, "%s_task%d", s_id_prefix(self),
+                         rill_plan_subtask(plan, subtask)->task);
+                s_set(node, "id", id);
                 if (spread)
                     s_seti(node, "process", rank);
                 rill_buffer_reset(label);
@@ -632,6 +644,9 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
                     s_tcp_look(drawn);
                 long count = atol(agget(drawn, "channels")) + 1;
                 s_seti(drawn, "channels", count);
+                char id[96];
+                snprintf(id, sizeof id, "%s_bundle_%s", s_id_prefix(self), name);
+                s_set(drawn, "id", id);
                 char label[32];
                 snprintf(label, sizeof label, "%ld channels", count);
                 s_set(drawn, "label", label);
@@ -645,6 +660,9 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
             s_style_edge(drawn, edge->pattern);
             s_seti(drawn, "channels", 1);
             s_seti(drawn, "channel", c);
+            char id[48];
+            snprintf(id, sizeof id, "%s_channel%d", s_id_prefix(self), c);
+            s_set(drawn, "id", id);
             if (tcp)
                 s_tcp_look(drawn);
             if (records)
@@ -719,6 +737,28 @@ static int s_matrix_html(const rill_plan_t *plan, const rill_plan_edge_t *edge,
     return rill_buffer_appendf(html, "</table>") || rill_buffer_append(html, "", 1) ? -1 : 0;
 }
 
+//  Keeps a matrix beside the edge it describes: invisible edges from the sending operator's
+//  last drawn task to the matrix and on to the receiving operator's put it in a column of its
+//  own between the two operators, level with their bottom rows, where a reader following the
+//  channels finds it; left alone, dot stacks every matrix in the first column, far away.
+static void s_place_matrix(s_parallel_t *self, Agraph_t *graph, const rill_plan_edge_t *edge,
+                           Agnode_t *matrix)
+{
+    const rill_plan_operator_t *from = rill_plan_operator(self->plan, edge->from);
+    const rill_plan_operator_t *to = rill_plan_operator(self->plan, edge->to);
+    Agnode_t *sender = self->nodes[from->first_subtask + from->parallelism - 1];
+    Agnode_t *receiver = self->nodes[to->first_subtask + to->parallelism - 1];
+    if (!sender || !receiver)
+        return;
+    for (int side = 0; side < 2; side++) {
+        Agedge_t *tie = side ? agedge(graph, matrix, receiver, NULL, 1)
+                             : agedge(graph, sender, matrix, NULL, 1);
+        s_set(tie, "style", "invis");
+        s_set(tie, "matrix", "1");
+        s_set(tie, "arrowhead", "none");
+    }
+}
+
 //  One heatmap node per redistributing edge.
 static void s_matrices(s_parallel_t *self, Agraph_t *graph)
 {
@@ -738,6 +778,7 @@ static void s_matrices(s_parallel_t *self, Agraph_t *graph)
         s_set(node, "matrix", "1");
         s_seti(node, "edge", e);
         agsafeset(node, "label", agstrdup_html(graph, (char *)rill_buffer_data(html)), "");
+        s_place_matrix(self, graph, edge, node);
     }
     rill_buffer_destroy(&html);
 }

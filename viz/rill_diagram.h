@@ -24,7 +24,11 @@
     one edge per pair of drawn nodes, labelled "N channels" (attribute channels=N).
     Flow: with counters, each channel's width and colour follow its record count, each
     subtask's colour its backpressure ratio, and every redistributing edge gets an exchange
-    matrix (senders x receivers, records) drawn as a heatmap.
+    matrix (senders x receivers, records) drawn as a heatmap, tied by invisible edges
+    (matrix=1) between its two operators so that it sits beside the channels it counts.
+    In SVG, task boxes and channels have ids a page's script can find: <view>_task<T> (T the
+    task's subtask id), <view>_channel<C>, <view>_bundle_<edge name>; <view> is "flow" with
+    counters, else "parallel".
     Every node and edge carries attributes tests and tools can read back: operator, subtask,
     pattern, channels, legend; a task box also task (its thread's subtask id), operators (how
     many) and chain ("a -> b"); its operator and subtask are its chain head's. */
