@@ -353,9 +353,13 @@ static self_t *s_self_new(zsock_t *pipe, rill_subtask_args_t *args)
             member->link = rill_metrics_channel_slot(args->metrics, link->first_channel + head->index);
         }
         member->watermark = INT64_MIN;
-        member->collector = (rill_collector_t){s_emit,      s_emit_tagged, s_emit_watermark,
-                                               s_emit_idle, member,        head->index,
-                                               member->op->parallelism, false};
+        member->collector = (rill_collector_t){.emit = s_emit,
+                                               .emit_tagged = s_emit_tagged,
+                                               .watermark = s_emit_watermark,
+                                               .idle = s_emit_idle,
+                                               .target = member,
+                                               .subtask = head->index,
+                                               .parallelism = member->op->parallelism};
     }
     self->head = &self->members[0];
     self->tail = &self->members[self->member_count - 1];

@@ -309,6 +309,73 @@ static void side_outputs_are_refused_where_there_are_none(void **state)
     rill_env_destroy(&env);
 }
 
+//  Emits "r" on each record and "t" on the timer it registers at the record's time + 1000,
+//  both without a timestamp: they take the record's time and the timer's.
+static int s_untimed(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
+                     void *ctx)
+{
+    (void)ctx;
+    return rill_timer_register(process, RILL_TIME_EVENT, in->timestamp + 1000) ||
+           rill_collector_emit(out, "r", 1, RILL_NO_TIMESTAMP);
+}
+
+static int s_untimed_timer(rill_process_t *process, int64_t time, rill_time_domain_t domain,
+                           rill_collector_t *out, void *ctx)
+{
+    (void)process, (void)time, (void)domain, (void)ctx;
+    return rill_collector_emit(out, "t", 1, RILL_NO_TIMESTAMP);
+}
+
+//  Splits "a b" into its words, without timestamps.
+static int s_words(const rill_record_t *in, rill_collector_t *out, void *ctx)
+{
+    (void)ctx;
+    return rill_collector_emit(out, "w1", 2, RILL_NO_TIMESTAMP) ||
+           rill_collector_emit(out, "w2", 2, RILL_NO_TIMESTAMP) ||
+           rill_collector_emit(out, "own", 3, 7);
+}
+
+//  Flink's TimestampedCollector: what a process function emits carries the input record's
+//  timestamp, or the firing timer's time; a flat-map's output, its input's; a timestamp the
+//  function gives wins.
+static void output_without_a_timestamp_takes_the_input_s_or_the_timer_s(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_results_t *processed = rill_results_new(), *split = rill_results_new();
+    rill_stream_t *numbers = rill_stream_assign_timestamps(
+        rill_env_from_generator(env, s_numbers, NULL, 20), s_record_time, NULL, NULL);
+    rill_stream_collect(rill_stream_process(rill_stream_key_by(numbers, rill_key_first_field, NULL),
+                                            s_untimed, s_untimed_timer, NULL),
+                        processed);
+    rill_stream_collect(rill_stream_flat_map(numbers, s_words, NULL), split);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    //  20 records at times 0..19: "r" at each, "t" at each + 1000.
+    assert_int_equal(rill_results_size(processed), 40);
+    bool seen[2][20] = {{false}};
+    for (size_t i = 0; i < 40; i++) {
+        rill_record_t r = rill_results_record(processed, i);
+        bool timer = ((const char *)r.data)[0] == 't';
+        int64_t at = r.timestamp - (timer ? 1000 : 0);
+        assert_true(at >= 0 && at < 20 && !seen[timer][at]);
+        seen[timer][at] = true;
+    }
+    assert_int_equal(rill_results_size(split), 60);
+    int own = 0;
+    for (size_t i = 0; i < 60; i++) {
+        rill_record_t r = rill_results_record(split, i);
+        if (r.size == 3)
+            own += r.timestamp == 7;
+        else
+            assert_true(r.timestamp >= 0 && r.timestamp < 20);
+    }
+    assert_int_equal(own, 20);
+    rill_results_destroy(&processed);
+    rill_results_destroy(&split);
+    rill_env_destroy(&env);
+}
+
 static int s_identity(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
                       void *ctx)
 {
@@ -338,6 +405,7 @@ int main(void)
         cmocka_unit_test(a_stream_that_is_not_keyed_is_refused),
         cmocka_unit_test(a_process_function_emits_to_side_outputs),
         cmocka_unit_test(side_outputs_are_refused_where_there_are_none),
+        cmocka_unit_test(output_without_a_timestamp_takes_the_input_s_or_the_timer_s),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

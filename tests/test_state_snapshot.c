@@ -204,7 +204,11 @@ static bool s_owns(const char *text, int index, int parallelism)
 static size_t s_feed(rill_operator_t *op, const s_event_t *events, size_t at, int index,
                      int parallelism, bool restored, s_output_t *output)
 {
-    rill_collector_t out = {s_emit, s_emit_tagged, NULL, NULL, output, index, parallelism, false};
+    rill_collector_t out = {.emit = s_emit,
+                            .emit_tagged = s_emit_tagged,
+                            .target = output,
+                            .subtask = index,
+                            .parallelism = parallelism};
     for (;; at++) {
         const s_event_t *e = &events[at];
         int rc = 0;

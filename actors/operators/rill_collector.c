@@ -10,6 +10,8 @@ int rill_collector_emit(rill_collector_t *self, const void *data, size_t size, i
     assert(self && (data || size == 0));
     if (self->stopping)
         return -1;
+    if (timestamp == RILL_NO_TIMESTAMP && self->inheriting)
+        timestamp = self->inherited;
     rill_record_t record = {data, size, timestamp};
     return self->emit(self->target, &record);
 }
@@ -20,6 +22,8 @@ int rill_collector_emit_side(rill_collector_t *self, int tag, const void *data, 
     assert(self && (data || size == 0));
     if (tag < 0 || tag > RILL_OUTPUT_MAX_SIDE || self->stopping)
         return -1;
+    if (timestamp == RILL_NO_TIMESTAMP && self->inheriting)
+        timestamp = self->inherited;
     rill_record_t record = {data, size, timestamp};
     return tag == RILL_OUTPUT_MAIN ? self->emit(self->target, &record)
                                    : self->emit_tagged(self->target, tag, &record);

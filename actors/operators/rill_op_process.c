@@ -76,7 +76,9 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
     int first = op->spec->first_inputs;
     self->input = first > 0 && input >= first ? 1 : 0;
     bool timed = rill_busy_split_user_begin(op->busy_split);
+    rill_collector_inherit(out, record->timestamp);
     int rc = op->spec->fn.process(self, record, out, op->spec->ctx);
+    rill_collector_inherit_end(out);
     self->input = 0;
     rill_busy_split_user_end(op->busy_split, timed);
     if (rc) {
@@ -100,7 +102,9 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
             rill_process_state_remove(self);
         if (rc == 0 && op->spec->on_timer) {
             bool timed = rill_busy_split_user_begin(op->busy_split);
+            rill_collector_inherit(out, timer.time);
             rc = op->spec->on_timer(self, timer.time, domain, out, op->spec->ctx);
+            rill_collector_inherit_end(out);
             rill_busy_split_user_end(op->busy_split, timed);
         }
         if (rc) {

@@ -48,7 +48,9 @@ static int s_flat_map(rill_operator_t *self, const rill_record_t *record, int in
 {
     errno = 0;
     bool timed = rill_busy_split_user_begin(self->busy_split);
+    rill_collector_inherit(out, record->timestamp);
     int rc = self->spec->fn.flat_map(record, out, self->spec->ctx);
+    rill_collector_inherit_end(out);
     rill_busy_split_user_end(self->busy_split, timed);
     if (rc)
         return out->stopping ? -1 : s_failed(self);

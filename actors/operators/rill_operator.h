@@ -26,7 +26,24 @@ struct rill_collector_t {
     int subtask;
     int parallelism;
     bool stopping; //  set when the job fails or is cancelled: emit refuses
+    //  While a flat-map, process or window function runs: what a record it emits without a
+    //  timestamp (RILL_NO_TIMESTAMP) gets, as Flink's TimestampedCollector gives it: the input
+    //  record's, the timer's time, the window's last millisecond.
+    bool inheriting;
+    int64_t inherited;
 };
+
+//  Around a user function call that emits: its output inherits `timestamp` (see above).
+static inline void rill_collector_inherit(rill_collector_t *self, int64_t timestamp)
+{
+    self->inheriting = true;
+    self->inherited = timestamp;
+}
+
+static inline void rill_collector_inherit_end(rill_collector_t *self)
+{
+    self->inheriting = false;
+}
 
 typedef struct rill_operator_t rill_operator_t;
 

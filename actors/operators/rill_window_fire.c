@@ -110,8 +110,10 @@ int rill_window_emit(rill_operator_t *self, const void *key, size_t key_size,
             return rill_window_fail(self, "corrupt window state");
         if (spec->window_fn == RILL_WINDOW_FN_PROCESS) {
             bool timed = rill_busy_split_user_begin(self->busy_split);
+            rill_collector_inherit(out, timestamp); //  what the window's results carry
             int rc = spec->fn.window_process(&window, &window_key, op->records, (size_t)count,
                                              out, spec->ctx);
+            rill_collector_inherit_end(out);
             rill_busy_split_user_end(self->busy_split, timed);
             if (rc)
                 return out->stopping ? -1

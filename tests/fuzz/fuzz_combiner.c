@@ -95,7 +95,7 @@ static void s_reduce_open(s_reduce_t *self, const rill_plan_t *plan)
     self->emitted = rill_buffer_new();
     if (!self->op || !self->emitted)
         abort();
-    self->out = (rill_collector_t){s_collect, NULL, NULL, NULL, self->emitted, 0, 1, false};
+    self->out = (rill_collector_t){.emit = s_collect, .target = self->emitted, .parallelism = 1};
 }
 
 static int s_line_order(const void *a, const void *b)

@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!op)
         abort();
     uint64_t checksum = 0;
-    rill_collector_t out = {s_emit, NULL, NULL, NULL, &checksum, 0, 1, false};
+    rill_collector_t out = {.emit = s_emit, .target = &checksum, .parallelism = 1};
     int rc = 0;
     while (size >= 1 && rc == 0) {
         size_t record = data[0];

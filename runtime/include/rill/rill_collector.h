@@ -16,7 +16,10 @@ extern "C" {
 //  batch of the channel it is routed to (or into the sink).
 typedef struct rill_collector_t rill_collector_t;
 
-//  Emits one record. 0, or -1 when the job is failing or being cancelled (stop emitting then).
+//  Emits one record. A record emitted with timestamp RILL_NO_TIMESTAMP from a flat-map,
+//  process or window process function carries, as in Flink, the input record's timestamp, the
+//  firing timer's time, or the window's (its last millisecond): pass one to set another.
+//  0, or -1 when the job is failing or being cancelled (stop emitting then).
 RILL_EXPORT int rill_collector_emit(rill_collector_t *self, const void *data, size_t size,
                                     int64_t timestamp);
 //  Emits one record to side output `tag` (1 .. RILL_OUTPUT_MAX_SIDE) of a process function
