@@ -75,6 +75,11 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
     }
     int first = op->spec->first_inputs;
     self->input = first > 0 && input >= first ? 1 : 0;
+    if (op->spec->join) {
+        int rc = rill_interval_join_record(self, record, out);
+        self->input = 0;
+        return rc;
+    }
     bool timed = rill_busy_split_user_begin(op->busy_split);
     rill_collector_inherit(out, record->timestamp);
     int rc = op->spec->fn.process(self, record, out, op->spec->ctx);
@@ -100,7 +105,9 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
         free(timer.key);
         if (rc == 0 && s_timer_marker(self, domain, timer.time) == 0)
             rill_process_state_remove(self);
-        if (rc == 0 && op->spec->on_timer) {
+        if (rc == 0 && op->spec->join)
+            rc = rill_interval_join_timer(self, timer.time, out);
+        else if (rc == 0 && op->spec->on_timer) {
             bool timed = rill_busy_split_user_begin(op->busy_split);
             rill_collector_inherit(out, timer.time);
             rc = op->spec->on_timer(self, timer.time, domain, out, op->spec->ctx);
@@ -108,12 +115,10 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
             rill_busy_split_user_end(op->busy_split, timed);
         }
         if (rc) {
-            if (!out->stopping)
+            if (!out->stopping && !op->spec->join) //  the join says what failed itself
                 snprintf(op->error, sizeof op->error, "timer function failed");
             return -1;
         }
-        if (rc)
-            return -1;
     }
     return 0;
 }
@@ -237,6 +242,7 @@ static void s_close(rill_operator_t *op)
     rill_timer_heap_destroy(&self->timers[1]);
     rill_buffer_destroy(&self->state_key);
     rill_buffer_destroy(&self->current);
+    rill_buffer_destroy(&self->join_scratch);
     free(self->keys);
     free(self);
 }
@@ -268,9 +274,10 @@ int rill_op_process_open(rill_operator_t *op)
     self->timers[1] = rill_timer_heap_new();
     self->state_key = rill_buffer_new();
     self->current = rill_buffer_new();
+    self->join_scratch = rill_buffer_new();
     self->keys = rill_operator_input_keys(op);
     if (!self->table || !self->timers[0] || !self->timers[1] || !self->state_key ||
-        !self->current || !self->keys) {
+        !self->current || !self->join_scratch || !self->keys) {
         snprintf(op->error, sizeof op->error, "out of memory");
         return -1;
     }

@@ -21,7 +21,14 @@ struct rill_process_t {
     int64_t watermark; //  the input watermark; after a restore, never below the saved one
     int64_t now;
     int input; //  which connected stream the current record came from (0 or 1; 0 in timers)
+    rill_buffer_t *join_scratch; //  an interval join's list being rewritten (rill_op_join.c)
 };
+
+//  An interval join's record (rill_op_join.c): joined with the other side's buffered records
+//  of its key, then buffered itself; and its cleanup timer. 0, or -1 (op->error set).
+int rill_interval_join_record(rill_process_t *self, const rill_record_t *record,
+                              rill_collector_t *out);
+int rill_interval_join_timer(rill_process_t *self, int64_t time, rill_collector_t *out);
 
 //  Sets self->state_key to the entry (current key, name, kind, map key): kind 'V' for a value,
 //  'M' for a map entry; the operator's timer markers use their own kinds. 0, or -1 when out

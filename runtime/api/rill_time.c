@@ -105,27 +105,53 @@ rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn, ril
     return rill_env_apply(keyed, &spec, "process");
 }
 
-rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
-                                      rill_process_fn fn, rill_timer_fn on_timer, void *ctx)
+//  An operator on two connected streams: its input edges are the first stream's parts, then
+//  the second's (a union of the two), and spec->first_inputs tells them apart.
+static rill_stream_t *s_connect(rill_stream_t *first, rill_stream_t *second,
+                                rill_operator_spec_t *spec, const char *what)
 {
     if (!first || !second)
         return NULL;
     if (rill_stream_env(first) != rill_stream_env(second)) {
-        rill_env_fail(rill_stream_env(first),
-                      "co_process: the streams belong to different environments");
+        char message[128];
+        snprintf(message, sizeof message, "%s: the streams belong to different environments",
+                 what);
+        rill_env_fail(rill_stream_env(first), message);
         return NULL;
     }
-    //  The operator's input edges are the first stream's parts, then the second's: a union
-    //  of the two, with the count that tells them apart.
     rill_stream_t *both = rill_stream_union(first, second);
     if (!both)
         return NULL;
+    spec->first_inputs = rill_stream_part_count(first);
+    return rill_env_apply(both, spec, what);
+}
+
+rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
+                                      rill_process_fn fn, rill_timer_fn on_timer, void *ctx)
+{
+    rill_operator_spec_t spec = {
+        .kind = RILL_OP_PROCESS, .fn.process = fn, .on_timer = on_timer, .ctx = ctx};
+    return s_connect(first, second, &spec, "co_process");
+}
+
+rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
+                                         int64_t lower_ms, int64_t upper_ms, rill_join_fn fn,
+                                         void *ctx)
+{
+    if (left && lower_ms > upper_ms) {
+        rill_env_fail(rill_stream_env(left), "interval_join: the lower bound is above the upper");
+        return NULL;
+    }
+    if (left && !fn) {
+        rill_env_fail(rill_stream_env(left), "interval_join: no join function given");
+        return NULL;
+    }
     rill_operator_spec_t spec = {.kind = RILL_OP_PROCESS,
-                                 .fn.process = fn,
-                                 .on_timer = on_timer,
-                                 .ctx = ctx,
-                                 .first_inputs = rill_stream_part_count(first)};
-    return rill_env_apply(both, &spec, "co_process");
+                                 .join = fn,
+                                 .join_lower = lower_ms,
+                                 .join_upper = upper_ms,
+                                 .ctx = ctx};
+    return s_connect(left, right, &spec, "interval_join");
 }
 
 rill_stream_t *rill_stream_side_output(rill_stream_t *processed, int tag)

@@ -71,6 +71,11 @@ typedef struct {
     //  Two connected inputs (co-process): how many of the operator's input edges, in order,
     //  come from the first stream; the rest come from the second. 0: one input stream.
     int first_inputs;
+    //  RILL_OP_PROCESS as an interval join (rill_stream_interval_join, with first_inputs): the
+    //  function called per pair and the bounds, right.ts - left.ts in [lower, upper]. NULL: a
+    //  process function (fn.process).
+    rill_join_fn join;
+    int64_t join_lower, join_upper;
     size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
     rill_chaining_t chaining;
     //  RILL_OP_SOURCE_USER: how it rewinds for checkpoints (both or neither; NULL: it cannot)

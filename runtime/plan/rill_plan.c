@@ -61,7 +61,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SINK_DISCARD: return "Sink: discard";
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
-    case RILL_OP_PROCESS: return spec->first_inputs ? "co_process()" : "process()";
+    case RILL_OP_PROCESS:
+        return spec->join ? "interval_join()" : spec->first_inputs ? "co_process()" : "process()";
     }
     return "operator";
 }
@@ -423,7 +424,7 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         case RILL_OP_SOURCE_FILE: needs_fn = !spec->path; break;
         case RILL_OP_SINK_COLLECT: needs_fn = !spec->collect; break;
         case RILL_OP_TIMESTAMPS: needs_fn = !spec->fn.timestamp; break;
-        case RILL_OP_PROCESS: needs_fn = !spec->fn.process; break;
+        case RILL_OP_PROCESS: needs_fn = !spec->fn.process && !spec->join; break;
         case RILL_OP_WINDOW:
             needs_fn = (spec->window_fn == RILL_WINDOW_FN_REDUCE && !spec->window_reduce) ||
                        (spec->window_fn == RILL_WINDOW_FN_PROCESS && !spec->fn.window_process) ||

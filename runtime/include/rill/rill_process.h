@@ -19,6 +19,11 @@ typedef struct rill_process_t rill_process_t;
 typedef int (*rill_process_fn)(rill_process_t *process, const rill_record_t *in,
                                rill_collector_t *out, void *ctx);
 
+//  Called for each joined pair of an interval join (rill_stream_interval_join): emit what the
+//  pair makes (a record emitted without a timestamp carries the later of the two).
+typedef int (*rill_join_fn)(const rill_record_t *left, const rill_record_t *right,
+                            rill_collector_t *out, void *ctx);
+
 //  Called when a timer fires, with the key that registered it current.
 typedef int (*rill_timer_fn)(rill_process_t *process, int64_t time, rill_time_domain_t domain,
                              rill_collector_t *out, void *ctx);

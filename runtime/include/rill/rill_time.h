@@ -98,6 +98,18 @@ RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_proces
 RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
                                                   rill_process_fn fn, rill_timer_fn on_timer,
                                                   void *ctx);
+//  Interval join (Flink's KeyedStream.intervalJoin): every pair of a left and a right record
+//  with the same key whose times satisfy left + lower_ms <= right <= left + upper_ms (bounds
+//  included; lower_ms <= upper_ms, either may be negative) goes to fn once, whichever came
+//  first. Both streams must be keyed and carry timestamps (assign_timestamps). As in Flink, a
+//  record older than the operator's watermark (the lower of the two inputs') is late and
+//  dropped, and each side keeps a record in its key's state only until the watermark passes
+//  the last time a record of the other side could join it (left + upper_ms, right -
+//  lower_ms): state holds what arrives within the interval and the watermark's delay. What fn
+//  emits without a timestamp carries the later of the two.
+RILL_EXPORT rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
+                                                     int64_t lower_ms, int64_t upper_ms,
+                                                     rill_join_fn fn, void *ctx);
 //  The records a process function emitted to side output tag (1 .. RILL_OUTPUT_MAX_SIDE; see
 //  rill_collector_emit_side), as a stream like any other (Flink's getSideOutput). `processed`
 //  is what rill_stream_process or rill_stream_co_process returned.
