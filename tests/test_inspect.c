@@ -541,6 +541,13 @@ static void a_long_buffer_timeout_shows_as_batch_fill(void **state)
     assert_true(fill >= 30e6); //  a tenth of the timeout: orders of magnitude, not a bound
     assert_true(processing >= 0);
     assert_true(processing * 10 <= fill);
+    //  The path's hops carry their numbers in the drawing, and its title the total.
+    char *drawing = test_read_file(svg);
+    assert_non_null(strstr(drawing, "slowest traced path: "));
+    assert_non_null(strstr(drawing, ">fill "));
+    assert_non_null(strstr(drawing, "queue "));
+    assert_non_null(strstr(drawing, ": proc "));
+    free(drawing);
     free(out);
     unlink(svg);
     unlink(trace_path);

@@ -3,7 +3,8 @@
     it took to get across (batching, queueing, the hop itself): p50, p99 and max; then per
     receiver and per channel the same, each split into batch fill, queueing and processing
     (the join is rill_trace_analysis.c); then the slowest sampled paths from source to their
-    last hop, split hop by hop. --svg draws the slowest path over the parallel view. */
+    last hop, split hop by hop. --svg draws the slowest path over the parallel view, each hop
+    annotated. */
 #include "rill_cli.h"
 #include "rill_diagram.h"
 #include "rill_draw.h"
@@ -248,8 +249,8 @@ static rill_plan_t *s_plan(json_t *plan_json, char *error, size_t error_size)
     return plan;
 }
 
-//  A hop's split as the paths show it: "fill 1.2 ms, queue 30 us" (separator between the
-//  two), or why it has none.
+//  A hop's split as the paths and the SVG show it: "fill 1.2 ms · queue 30 us" (separator
+//  between the two), or why it has none.
 static void s_split_text(char *text, size_t size, const rill_trace_hop_t *hop,
                          const char *separator)
 {
@@ -266,7 +267,8 @@ static void s_split_text(char *text, size_t size, const rill_trace_hop_t *hop,
         snprintf(text, size, "fill %s%squeue %s", fill, separator, queue);
 }
 
-//  Draws the parallel view with the path's subtasks and channels highlighted.
+//  Draws the parallel view with the path's subtasks and channels highlighted, each hop's
+//  split on its channel, each subtask's processing beside it and the total in the title.
 static int s_draw_path(const rill_plan_t *plan, const char *plan_error,
                        const rill_trace_hop_t *const *chain, int length, uint64_t total,
                        const char *path)
@@ -276,13 +278,29 @@ static int s_draw_path(const rill_plan_t *plan, const char *plan_error,
         return -1;
     }
     int subtasks[64];
-    for (int i = 0; i < length; i++)
-        subtasks[i] = chain[i]->subtask;
-    (void)total;
+    char notes[64][64], hop_notes[64][64];
+    const char *note_of[64], *hop_note_of[64];
+    for (int i = 0; i < length; i++) {
+        const rill_trace_hop_t *hop = chain[i];
+        subtasks[i] = hop->subtask;
+        char took[24];
+        s_duration(took, sizeof took, hop->out - hop->in);
+        snprintf(notes[i], sizeof notes[i], "%.24s: proc %s", hop->operator, took);
+        note_of[i] = notes[i];
+        s_split_text(hop_notes[i], sizeof hop_notes[i], hop, " · ");
+        hop_note_of[i] = i > 0 && !hop->chained ? hop_notes[i] : NULL;
+    }
+    char title[96], took[24];
+    s_duration(took, sizeof took, total);
+    snprintf(title, sizeof title, "slowest traced path: %s (trace %llu)", took,
+             (unsigned long long)chain[0]->trace);
     rill_diagram_options_t options = {.view = RILL_VIEW_PARALLEL,
                                       .format = RILL_FORMAT_SVG,
                                       .path = subtasks,
-                                      .path_length = length};
+                                      .path_length = length,
+                                      .path_notes = note_of,
+                                      .path_hop_notes = hop_note_of,
+                                      .path_title = title};
     char *svg = NULL, error[512];
     size_t size = 0;
     rill_diagram_t *renderer = rill_diagram_new();
@@ -323,7 +341,8 @@ static void s_usage(FILE *out)
             "\n"
             "options:\n"
             "  --paths N   how many slowest paths to show (default 5)\n"
-            "  --svg OUT   draw the slowest path over the parallel dataflow\n");
+            "  --svg OUT   draw the slowest path over the parallel dataflow, each hop's\n"
+            "              split on its channel and processing beside its subtask\n");
 }
 
 //  Per trace: its end-to-end time and the hop that ended last (for the slowest paths).
