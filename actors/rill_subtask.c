@@ -605,6 +605,8 @@ static int s_handle_bind(self_t *self)
         s_set_error(self, self->head, "out of memory");
         return -1;
     }
+    if (self->writer && self->args->trace)
+        rill_writer_set_tracer(self->writer, self->args->trace);
     rill_reader_on_watermark(self->reader, s_on_input_watermark, self);
     rill_reader_set_busy_split(self->reader, self->split);
     if (self->writer)

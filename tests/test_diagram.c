@@ -507,6 +507,54 @@ static void a_chain_is_drawn_as_one_box_per_task_listing_its_operators(void **st
     rill_graph_destroy(&graph);
 }
 
+//  `rill trace --svg`: a traced path's numbers on the drawing, each hop's on its channel,
+//  each subtask's beside its task box (several for a box of several), the total on top.
+static void a_traced_path_carries_its_notes_on_its_channels_and_boxes(void **state)
+{
+    rill_graph_t *graph;
+    rill_plan_t *plan = s_chained_plan(&graph, RILL_PATTERN_HASH, 3, 2);
+    //  src [2] (subtask 1) -hash-> mapper [1] (3) -chained-> out [1] (5)
+    const int path[] = {1, 3, 5};
+    const char *notes[] = {"src: proc 1 us", "mapper: proc 2 us", "out: proc 3 us"};
+    const char *hop_notes[] = {NULL, "fill 5 ms · queue 1 ms", NULL};
+    rill_diagram_options_t options = {.view = RILL_VIEW_PARALLEL,
+                                      .format = RILL_FORMAT_DOT,
+                                      .path = path,
+                                      .path_length = 3,
+                                      .path_notes = notes,
+                                      .path_hop_notes = hop_notes,
+                                      .path_title = "slowest traced path: 9 ms"};
+    char *dot = NULL, error[256];
+    size_t size;
+    assert_int_equal(
+        rill_diagram_render(s_renderer, plan, &options, &dot, &size, error, sizeof error), 0);
+    Agraph_t *read = agmemread(dot);
+    assert_non_null(read);
+    assert_string_equal(agget(read, "label"), "slowest traced path: 9 ms");
+    assert_string_equal(agget(agnode(read, "s1", 0), "xlabel"), "src: proc 1 us");
+    assert_string_equal(agget(agnode(read, "s3", 0), "xlabel"),
+                        "mapper: proc 2 us\nout: proc 3 us");
+    assert_string_equal(agget(agnode(read, "s0", 0), "xlabel"), "");
+    int noted = 0;
+    for (Agnode_t *n = agfstnode(read); n; n = agnxtnode(read, n))
+        for (Agedge_t *e = agfstout(read, n); e; e = agnxtout(read, e)) {
+            const char *note = agget(e, "path_note");
+            if (!note || !*note)
+                continue;
+            noted++;
+            assert_string_equal(agnameof(agtail(e)), "s1");
+            assert_string_equal(agnameof(aghead(e)), "s3");
+            assert_string_equal(note, "fill 5 ms · queue 1 ms");
+            assert_string_equal(agget(e, "label"), "fill 5 ms · queue 1 ms");
+            assert_string_equal(agget(e, "color"), "#e67e22"); //  still highlighted
+        }
+    assert_int_equal(noted, 1);
+    agclose(read);
+    free(dot);
+    rill_plan_destroy(&plan);
+    rill_graph_destroy(&graph);
+}
+
 static void the_logical_view_marks_chained_edges_and_says_so_in_the_legend(void **state)
 {
     rill_graph_t *graph;
@@ -834,6 +882,7 @@ int main(void)
         cmocka_unit_test(a_five_operator_job_at_parallelism_64_renders),
         cmocka_unit_test(rill_plan_and_rill_viz_round_trip_through_files),
         cmocka_unit_test(a_chain_is_drawn_as_one_box_per_task_listing_its_operators),
+        cmocka_unit_test(a_traced_path_carries_its_notes_on_its_channels_and_boxes),
         cmocka_unit_test(the_logical_view_marks_chained_edges_and_says_so_in_the_legend),
         cmocka_unit_test(task_boxes_show_each_operators_counts),
         cmocka_unit_test(busy_fills_a_task_and_backpressure_borders_it),

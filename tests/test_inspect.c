@@ -11,11 +11,12 @@
 #include "rill_diagram.h"
 
 #include <czmq.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -349,19 +350,45 @@ static void traces_follow_records_hop_by_hop(void **state)
                      0);
     free(err);
     FILE *file = fopen(trace_path, "r");
-    char line[8192];
+    static char line[1 << 16];
     assert_non_null(fgets(line, sizeof line, file));
     assert_non_null(strstr(line, "\"rill_trace\":1"));
+    json_t *header = json_loads(line, 0, NULL);
+    assert_non_null(header);
+    json_t *plan = json_object_get(header, "plan");
     //  Hops of each trace in order: Source (0) -> timestamps (1) -> map() (2) -> window (3),
     //  each coming from the subtask of the hop before, over the edge between them.
     typedef struct {
         long long trace, subtask, op, from, edge, in, out;
     } hop_t;
     hop_t hops[4096];
-    int count = 0;
-    while (count < 4096 && fgets(line, sizeof line, file)) {
+    //  The senders' side: when a traced record went into a batch and when the batch left.
+    typedef struct {
+        long long trace, subtask, to, channel, batched, sent;
+    } sent_t;
+    static sent_t sends[4096];
+    int count = 0, send_count = 0;
+    long long unsplit = -1;
+    while (count < 4096 && send_count < 4096 && fgets(line, sizeof line, file)) {
         json_t *h = json_loads(line, 0, NULL);
         assert_non_null(h);
+        if (json_object_get(h, "rill_trace_unsplit")) {
+            assert_int_equal(unsplit, -1); //  once, the last line
+            unsplit = json_integer_value(json_object_get(h, "rill_trace_unsplit"));
+            json_decref(h);
+            continue;
+        }
+        assert_int_equal(unsplit, -1);
+        if (json_object_get(h, "batched")) {
+            sends[send_count++] = (sent_t){json_integer_value(json_object_get(h, "trace")),
+                                           json_integer_value(json_object_get(h, "subtask")),
+                                           json_integer_value(json_object_get(h, "to")),
+                                           json_integer_value(json_object_get(h, "channel")),
+                                           json_integer_value(json_object_get(h, "batched")),
+                                           json_integer_value(json_object_get(h, "sent"))};
+            json_decref(h);
+            continue;
+        }
         json_t *from = json_object_get(h, "from");
         hops[count++] = (hop_t){json_integer_value(json_object_get(h, "trace")),
                                 json_integer_value(json_object_get(h, "subtask")),
@@ -394,13 +421,56 @@ static void traces_follow_records_hop_by_hop(void **state)
         }
     }
     assert_int_equal(traces, 40);
+    //  Every traced record that crossed a channel (not a chained edge) left in a batch: it
+    //  has a sender line, or the batch held too many traced ones and counted it unsplit.
+    assert_true(unsplit >= 0);
+    int over_channels = 0;
+    for (int i = 0; i < count; i++)
+        over_channels +=
+            hops[i].from >= 0 &&
+            !json_is_true(json_object_get(
+                json_array_get(json_object_get(plan, "edges"), (size_t)hops[i].edge), "chained"));
+    assert_true(over_channels > 0);
+    assert_int_equal(send_count + unsplit, over_channels);
+    assert_true(send_count > 0);
+    //  Each sender line names the plan's channel between the two subtasks, and a hop of the
+    //  same trace arrived there after the batch left, which filled before it left.
+    for (int i = 0; i < send_count; i++) {
+        const sent_t *sent = &sends[i];
+        json_t *channel = json_array_get(json_object_get(plan, "channels"), (size_t)sent->channel);
+        assert_int_equal(json_integer_value(json_object_get(channel, "from_subtask")),
+                         sent->subtask);
+        assert_int_equal(json_integer_value(json_object_get(channel, "to_subtask")), sent->to);
+        assert_true(sent->batched <= sent->sent);
+        bool arrived = false;
+        for (int k = 0; k < count && !arrived; k++)
+            arrived = hops[k].trace == sent->trace && hops[k].subtask == sent->to &&
+                      hops[k].from == sent->subtask && hops[k].in >= sent->sent;
+        assert_true(arrived);
+    }
+    json_decref(header);
     char *out = NULL;
     char svg[] = "/tmp/rill-trace-svg-XXXXXX";
     close(mkstemp(svg));
     assert_int_equal(test_run_tool(&out, NULL, "trace", trace_path, "--svg", svg, NULL), 0);
     assert_non_null(strstr(out, "160 hops of 40 sampled records"));
+    char split[128];
+    snprintf(split, sizeof split, "40 hops over a channel, %d split into", send_count);
+    assert_non_null(strstr(out, split));
     assert_non_null(strstr(out, "map() -> key_by()/window()"));
     assert_non_null(strstr(out, "path of trace"));
+    assert_non_null(strstr(out, "  batch fill "));
+    assert_non_null(strstr(out, "  queueing "));
+    assert_non_null(strstr(out, "  processing "));
+    //  Every line fits an 80-column terminal.
+    for (const char *at = out; *at;) {
+        const char *end = strchr(at, '\n');
+        size_t length = end ? (size_t)(end - at) : strlen(at);
+        //  The paths' first lines list every hop and may be longer.
+        if (!strstr(at, "path of trace") || (end && strstr(at, "path of trace") > end))
+            assert_true(length <= 80);
+        at = end ? end + 1 : at + length;
+    }
     free(out);
     unlink(svg);
     unlink(trace_path);
@@ -418,6 +488,85 @@ static int s_browse(const char *report, const char *fragment, const char *dom, c
              "--dump-dom 'file://%s%s' > '%s' 2>'%s'",
              report, fragment, dom, log);
     return system(command);
+}
+
+//  A p50 of a `rill trace` table row ("  batch fill   12   298 ms ...") in ns, -1 if none.
+static double s_row_p50(const char *table, const char *row)
+{
+    const char *at = strstr(table, row);
+    if (!at)
+        return -1;
+    size_t hops;
+    double value;
+    char unit[8];
+    if (sscanf(at + strlen(row), "%zu %lf %7s", &hops, &value, unit) != 3)
+        return -1;
+    double scale = strcmp(unit, "s") == 0    ? 1e9
+                   : strcmp(unit, "ms") == 0 ? 1e6
+                   : strcmp(unit, "us") == 0 ? 1e3
+                                             : 1;
+    return value * scale;
+}
+
+static void a_long_buffer_timeout_shows_as_batch_fill(void **state)
+{
+    (void)state;
+    //  Lines come in one burst, then the input stays open a while: every batch waits for
+    //  its buffer timeout (300 ms) with nobody else to fill it, so fill dwarfs processing.
+    char dir[] = "/tmp/rill-trace-fill-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64], trace_path[64], svg[64];
+    snprintf(fifo, sizeof fifo, "%s/in", dir);
+    snprintf(trace_path, sizeof trace_path, "%s/trace", dir);
+    snprintf(svg, sizeof svg, "%s/path.svg", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t feeder = fork();
+    if (feeder == 0) {
+        int fd = open(fifo, O_WRONLY);
+        if (fd < 0)
+            _exit(1);
+        for (int i = 0; i < 20; i++)
+            if (write(fd, "alpha beta gamma delta\n", 23) != 23)
+                _exit(1);
+        usleep(1500 * 1000); //  the input's pace, not a wait for the job
+        _exit(close(fd) ? 1 : 0);
+    }
+    assert_true(feeder > 0);
+    char *err = NULL;
+    int rc = test_run_tool(NULL, &err, "run", "wordcount", "-p", "2", "--mode", "streaming",
+                           "--no-combine", "--buffer-timeout", "300", "--trace", trace_path,
+                           "--trace-sample", "4", "--", "--input", fifo, NULL);
+    int status = 0;
+    waitpid(feeder, &status, 0);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err ? err : "");
+    free(err);
+    assert_int_equal(rc, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char *out = NULL;
+    assert_int_equal(test_run_tool(&out, NULL, "trace", trace_path, "--svg", svg, NULL), 0);
+    //  The slowest channel comes first; its split is the first after the table's head.
+    const char *channels = strstr(out, "channel (sender -> receiver");
+    assert_non_null(channels);
+    double fill = s_row_p50(channels, "  batch fill");
+    double processing = s_row_p50(channels, "  processing");
+    if (fill < 30e6 || processing < 0 || processing * 10 > fill)
+        fprintf(stderr, "%s\n", out);
+    assert_true(fill >= 30e6); //  a tenth of the timeout: orders of magnitude, not a bound
+    assert_true(processing >= 0);
+    assert_true(processing * 10 <= fill);
+    //  The path's hops carry their numbers in the drawing, and its title the total.
+    char *drawing = test_read_file(svg);
+    assert_non_null(strstr(drawing, "slowest traced path: "));
+    assert_non_null(strstr(drawing, ">fill "));
+    assert_non_null(strstr(drawing, "queue "));
+    assert_non_null(strstr(drawing, ": proc "));
+    free(drawing);
+    free(out);
+    unlink(svg);
+    unlink(trace_path);
+    unlink(fifo);
+    rmdir(dir);
 }
 
 static void the_report_holds_diagrams_and_tables(void **state)
@@ -670,6 +819,7 @@ int main(void)
         cmocka_unit_test(rill_top_shows_the_running_subtasks),
         cmocka_unit_test(rill_top_keeps_its_header_on_an_80_by_24_terminal),
         cmocka_unit_test(traces_follow_records_hop_by_hop),
+        cmocka_unit_test(a_long_buffer_timeout_shows_as_batch_fill),
         cmocka_unit_test(the_report_holds_diagrams_and_tables),
         cmocka_unit_test(the_report_summarises_operators_and_responds_to_the_pointer),
     };

@@ -356,6 +356,72 @@ static void broadcast_sends_one_batch_to_every_receiver_and_counts_each_record_o
     s_fixture_destroy(&self);
 }
 
+static void a_traced_record_leaves_its_batch_fill_and_send_times_per_receiver(void **state)
+{
+    s_fixture_t *self = s_fixture_new(1, 2, RILL_PATTERN_BROADCAST, 0, 4096, S_NEVER_MS, NULL);
+    FILE *file = tmpfile();
+    rill_trace_t *trace = rill_trace_new(file, 1, self->pipe->plan);
+    rill_writer_set_tracer(self->writer, trace);
+    //  20 traced records and one that is not in one batch: it keeps the first
+    //  RILL_TRACE_PER_BATCH and counts the rest; then one traced record in the next batch.
+    for (uint64_t id = 1; id <= 20; id++) {
+        rill_writer_set_trace(self->writer, id);
+        assert_int_equal(s_emit(self, "traced", 0), 0);
+    }
+    rill_writer_set_trace(self->writer, 0);
+    assert_int_equal(s_emit(self, "plain", 0), 0);
+    assert_int_equal(rill_writer_flush(self->writer), 0);
+    rill_writer_set_trace(self->writer, 99);
+    assert_int_equal(s_emit(self, "traced", 0), 0);
+    rill_writer_set_trace(self->writer, 0);
+    assert_int_equal(rill_writer_flush(self->writer), 0);
+    rill_trace_destroy(&trace);
+    rewind(file);
+    const rill_plan_t *plan = self->pipe->plan;
+    int sender = test_pipe_sender(self->pipe, 0);
+    int lines[2] = {0, 0}, seen_99 = 0;
+    long long unsplit = -1, first_sent = 0;
+    static char line[1 << 16]; //  the header holds the whole plan
+    while (fgets(line, sizeof line, file)) {
+        if (strstr(line, "\"rill_trace\""))
+            continue; //  the header with the plan
+        if (sscanf(line, "{\"rill_trace_unsplit\":%lld}", &unsplit) == 1)
+            continue;
+        long long id, subtask, to, channel, batched, sent;
+        assert_int_equal(sscanf(line,
+                                "{\"trace\":%lld,\"subtask\":%lld,\"to\":%lld,\"channel\":%lld,"
+                                "\"batched\":%lld,\"sent\":%lld}",
+                                &id, &subtask, &to, &channel, &batched, &sent),
+                         6);
+        assert_int_equal(subtask, sender);
+        const rill_plan_channel_t *ch = rill_plan_channel(plan, (int)channel);
+        assert_int_equal(ch->from_subtask, sender);
+        assert_int_equal(ch->to_subtask, to);
+        assert_true(batched <= sent);
+        int r = to == test_pipe_receiver(self->pipe, 0) ? 0 : 1;
+        assert_int_equal(to, test_pipe_receiver(self->pipe, r));
+        if (id == 99) {
+            seen_99++;
+            assert_true(sent >= first_sent); //  the second batch left after the first
+            continue;
+        }
+        assert_true(id >= 1 && id <= RILL_TRACE_PER_BATCH);
+        first_sent = sent;
+        lines[r]++;
+    }
+    fclose(file);
+    assert_int_equal(lines[0], RILL_TRACE_PER_BATCH);
+    assert_int_equal(lines[1], RILL_TRACE_PER_BATCH);
+    assert_int_equal(seen_99, 2);
+    assert_int_equal(unsplit, 2 * (20 - RILL_TRACE_PER_BATCH)); //  per receiver
+    for (int r = 0; r < 2; r++)
+        for (int batch = 0; batch < 2; batch++) {
+            s_frame_t frame;
+            s_next_frame(self, r, &frame);
+        }
+    s_fixture_destroy(&self);
+}
+
 static void hash_routes_each_record_to_the_owner_of_its_key_group(void **state)
 {
     //  Into a keyed count: each record carries its key.
@@ -610,6 +676,7 @@ int main(void)
         cmocka_unit_test(pending_batches_go_when_their_buffer_timeout_is_due),
         cmocka_unit_test(the_buffer_timeout_runs_from_the_first_pending_record_of_any_channel),
         cmocka_unit_test(broadcast_sends_one_batch_to_every_receiver_and_counts_each_record_once),
+        cmocka_unit_test(a_traced_record_leaves_its_batch_fill_and_send_times_per_receiver),
         cmocka_unit_test(hash_routes_each_record_to_the_owner_of_its_key_group),
         cmocka_unit_test(rescale_sends_only_within_the_local_group_in_turn),
         cmocka_unit_test(a_custom_partitioner_out_of_range_fails_the_emit_with_a_message),

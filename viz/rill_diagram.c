@@ -675,6 +675,67 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
     }
 }
 
+//  An elided node stands for hidden subtasks: a note about one of them has no place there.
+static bool s_is_elided(Agnode_t *node)
+{
+    const char *elided = agget(node, "elided");
+    return elided && *elided;
+}
+
+//  Appends a note to an object's attribute, a line each (a box may hold several path
+//  subtasks, a bundle several channels).
+static void s_add_note(void *object, const char *name, const char *note, rill_buffer_t *text)
+{
+    const char *had = agget(object, (char *)name);
+    rill_buffer_reset(text);
+    rill_buffer_appendf(text, "%s%s%s", had && *had ? had : "", had && *had ? "\n" : "", note);
+    rill_buffer_append(text, "", 1);
+    s_set(object, name, s_text(text));
+}
+
+//  The notes of a highlighted path (rill_diagram_options_t.path_notes and the rest): each
+//  subtask's beside its box, each hop's on its channel's edge, the title as graph label.
+static void s_path_notes(s_parallel_t *self, Agraph_t *graph)
+{
+    const rill_diagram_options_t *options = self->options;
+    const rill_plan_t *plan = self->plan;
+    if (options->path_title) {
+        s_set(graph, "label", options->path_title);
+        s_set(graph, "labelloc", "t");
+    }
+    rill_buffer_t *text = rill_buffer_new();
+    int subtasks = rill_plan_subtask_count(plan);
+    for (int i = 0; text && options->path && i < options->path_length; i++) {
+        int to = options->path[i];
+        if (to < 0 || to >= subtasks || !self->nodes[to] || s_is_elided(self->nodes[to]))
+            continue;
+        if (options->path_notes && options->path_notes[i])
+            s_add_note(self->nodes[to], "xlabel", options->path_notes[i], text);
+        int from = i > 0 ? options->path[i - 1] : -1;
+        if (!options->path_hop_notes || !options->path_hop_notes[i] || from < 0 ||
+            from >= subtasks || !self->nodes[from] || s_is_elided(self->nodes[from]))
+            continue;
+        //  The channel between the two, drawn by s_channel_edges under its name.
+        for (int c = 0; c < rill_plan_channel_count(plan); c++) {
+            const rill_plan_channel_t *channel = rill_plan_channel(plan, c);
+            if (channel->from_subtask != from || channel->to_subtask != to ||
+                rill_plan_edge(plan, channel->edge)->chained)
+                continue;
+            char name[48];
+            snprintf(name, sizeof name, "e%d_%s_%s", channel->edge, agnameof(self->nodes[from]),
+                     agnameof(self->nodes[to]));
+            Agedge_t *drawn = agedge(graph, self->nodes[from], self->nodes[to], name, 0);
+            if (drawn) {
+                s_add_note(drawn, "label", options->path_hop_notes[i], text);
+                s_set(drawn, "path_note", options->path_hop_notes[i]);
+                s_set(drawn, "fontcolor", "#e67e22");
+            }
+            break;
+        }
+    }
+    rill_buffer_destroy(&text);
+}
+
 //  Appends text with the characters that mean something in a Graphviz HTML label escaped:
 //  operator names are the user's (or a plan file's), any bytes at all.
 static void s_append_html(rill_buffer_t *html, const char *text)
@@ -810,6 +871,8 @@ static void s_parallel(Agraph_t *graph, const rill_plan_t *plan,
     self.nodes = calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(Agnode_t *));
     s_subtask_nodes(&self, graph);
     s_channel_edges(&self, graph);
+    if (options->path_length)
+        s_path_notes(&self, graph);
     s_legend(graph, plan, options);
     if (s_has_chains(plan))
         s_chain_legend(graph, RILL_VIEW_PARALLEL);

@@ -70,6 +70,13 @@ typedef struct {
     //  A path to highlight (subtask ids in order), e.g. a traced record's route.
     const int *path;
     int path_length;
+    //  Optional notes on the path, e.g. a traced record's latency (NULL, or a NULL entry:
+    //  none): path_notes[i] beside subtask path[i]'s box (its xlabel; a box holding several
+    //  path subtasks lists them all), path_hop_notes[i] on the channel from path[i - 1] to
+    //  path[i] (i >= 1; attribute path_note too), and path_title as the graph's label.
+    const char *const *path_notes;
+    const char *const *path_hop_notes;
+    const char *path_title;
 } rill_diagram_options_t;
 
 //  A renderer: one Graphviz context for all its renders. Keep one per process and reuse it:

@@ -24,6 +24,7 @@ struct rill_trace_t {
     const rill_plan_t *plan;
     pthread_mutex_t mutex;
     s_hops_t *hops; //  by subtask id
+    uint64_t unsplit; //  atomic: hops with no sender line although they crossed a channel
 };
 
 //  Appends to a subtask's buffer; writes the buffer out under the mutex once it is large.
@@ -73,6 +74,9 @@ void rill_trace_destroy(rill_trace_t **self_p)
         free(self->hops[i].text);
     }
     free(self->hops);
+    //  Last, after every hop: a reader knows how many hops over a channel lack their split.
+    fprintf(self->out, "{\"rill_trace_unsplit\":%llu}\n",
+            (unsigned long long)__atomic_load_n(&self->unsplit, __ATOMIC_RELAXED));
     fflush(self->out);
     pthread_mutex_destroy(&self->mutex);
     free(self);
@@ -110,6 +114,8 @@ static void s_number(s_line_t *line, long long value)
         *--at = '-';
     s_text(line, at);
 }
+
+static void s_keep(rill_trace_t *self, int subtask, const s_line_t *line);
 
 void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_subtask, int edge,
                     uint64_t time_in, uint64_t time_out)
@@ -149,15 +155,46 @@ void rill_trace_hop(rill_trace_t *self, uint64_t trace, int subtask, int from_su
     s_text(&line, ",\"time_out\":");
     s_number(&line, (long long)time_out);
     s_text(&line, "}\n");
+    s_keep(self, subtask, &line);
+}
+
+static void s_keep(rill_trace_t *self, int subtask, const s_line_t *line)
+{
     s_hops_t *hops = &self->hops[subtask];
     //  The first allocation holds a whole flush's worth, so a subtask's hops rarely grow it.
-    size_t needed = hops->size + line.size;
+    size_t needed = hops->size + line->size;
     if (needed > hops->capacity &&
         rill_array_grow((void **)&hops->text, &hops->capacity,
-                        hops->capacity ? needed : S_FLUSH_BYTES + sizeof line.text, 1))
+                        hops->capacity ? needed : S_FLUSH_BYTES + sizeof line->text, 1))
         return; //  out of memory: this hop is lost, the run goes on
-    memcpy(hops->text + hops->size, line.text, line.size);
-    hops->size += line.size;
+    memcpy(hops->text + hops->size, line->text, line->size);
+    hops->size += line->size;
     if (hops->size >= S_FLUSH_BYTES)
         s_hand_over(self, hops);
+}
+
+void rill_trace_sent(rill_trace_t *self, uint64_t trace, int subtask, int to, int channel,
+                     uint64_t batched, uint64_t sent)
+{
+    assert(self && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
+    s_line_t line = {.size = 0};
+    s_text(&line, "{\"trace\":");
+    s_number(&line, (long long)trace);
+    s_text(&line, ",\"subtask\":");
+    s_number(&line, subtask);
+    s_text(&line, ",\"to\":");
+    s_number(&line, to);
+    s_text(&line, ",\"channel\":");
+    s_number(&line, channel);
+    s_text(&line, ",\"batched\":");
+    s_number(&line, (long long)batched);
+    s_text(&line, ",\"sent\":");
+    s_number(&line, (long long)sent);
+    s_text(&line, "}\n");
+    s_keep(self, subtask, &line);
+}
+
+void rill_trace_unsplit(rill_trace_t *self, uint64_t hops)
+{
+    __atomic_add_fetch(&self->unsplit, hops, __ATOMIC_RELAXED);
 }

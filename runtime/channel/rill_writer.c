@@ -10,7 +10,11 @@
     Batch buffers are recycled: ZeroMQ frees a sent batch in whichever thread closes its
     message last (a receiver's, mostly), and its free callback hands the buffer back to the
     writer's pool instead of to free(), so a busy channel in steady state does no malloc and no
-    cross-thread free of 32 KiB blocks. */
+    cross-thread free of 32 KiB blocks.
+
+    Tracing: a batch remembers when each traced record went into it (a small list taken on
+    the first one, so an untraced run pays one test of the trace id per record), and the
+    batch's sending writes the sender's side of those hops (rill_trace.h). */
 #include "rill_writer.h"
 #include "rill_clock.h"
 #include "rill_combiner.h"
@@ -22,6 +26,7 @@
 #include "rill_partitioner.h"
 #include "rill_plan_private.h"
 #include "rill_security.h"
+#include "rill_trace.h"
 #include "rill_tsan.h"
 
 #include <assert.h>
@@ -51,6 +56,16 @@ typedef struct {
     uint64_t reused;    //  writer only: batches opened on a recycled buffer
 } s_pool_t;
 
+//  The traced records in one batch: their ids and when each went in. Taken on a batch's first
+//  traced record and kept for the writer's life; bounded, so a batch full of traced records
+//  costs no more than RILL_TRACE_PER_BATCH of them (the rest are counted as unsplit).
+typedef struct {
+    uint32_t count;
+    uint32_t unsplit;
+    uint64_t trace[RILL_TRACE_PER_BATCH];
+    uint64_t batched[RILL_TRACE_PER_BATCH];
+} s_traced_t;
+
 //  One batch being filled. Its bytes are handed to ZeroMQ on send (zero copy); the next
 //  buffer is taken when the next entry comes, so a channel that carries nothing costs no
 //  buffer (at parallelism p an exchange has p * p channels).
@@ -61,10 +76,13 @@ typedef struct {
     uint32_t count;   //  entries: records and watermarks
     uint32_t records; //  records only, for the counters
     uint64_t payload; //  record bytes in this batch
+    s_traced_t *traced; //  NULL until a traced record goes in (and the writer traces)
 } s_batch_t;
 
 typedef struct {
     int receiver;                    //  index within the receiving operator
+    int channel;                     //  plan channel id
+    int to_subtask;                  //  the receiver's global subtask id
     char routing_id[8];              //  ROUTER only
     size_t routing_id_size;
     rill_channel_metrics_t *metrics; //  NULL when not counting
@@ -111,6 +129,7 @@ struct rill_writer_t {
     uint64_t batches;
     uint64_t trace; //  trace id stamped on the records emitted now (0: none)
     rill_busy_split_t *busy_split; //  where ZeroMQ send time goes (NULL: not timed)
+    rill_trace_t *tracer; //  where the sender's side of traced hops goes (NULL: nowhere)
     s_pool_t *pool;
     uint64_t hot_published; //  records when the hot keys were last published
     //  A job spanning processes: the address tcp connections leave from (NULL: any), their
@@ -252,6 +271,8 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
             const rill_plan_channel_t *ch = rill_plan_channel(plan, channels[c]);
             s_target_t *target = &out->targets[ch->to_index - out->lo];
             target->receiver = ch->to_index;
+            target->channel = ch->id;
+            target->to_subtask = ch->to_subtask;
             //  A routing id must not start with a zero byte (libzmq reserves those).
             target->routing_id_size =
                 (size_t)snprintf(target->routing_id, sizeof target->routing_id, "r%d", ch->to_index);
@@ -298,8 +319,10 @@ void rill_writer_destroy(rill_writer_t **self_p)
         rill_combiner_destroy(&out->combiner);
         rill_hot_keys_destroy(&out->hot);
         if (out->batches)
-            for (int b = 0; b < out->hi - out->lo; b++)
+            for (int b = 0; b < out->hi - out->lo; b++) {
                 free(out->batches[b].data);
+                free(out->batches[b].traced);
+            }
         free(out->batches);
         free(out->targets);
     }
@@ -534,6 +557,38 @@ static void s_count(rill_writer_t *self, s_target_t *target, uint64_t records, u
     RILL_COUNTER_ADD(target->metrics->batches, 1);
 }
 
+//  Writes the sender's side of the traced hops in batch b, sent at `sent`: one line per
+//  traced record and receiver (every receiver of a broadcast).
+static void s_trace_sent(rill_writer_t *self, s_output_t *out, int b, uint64_t sent)
+{
+    s_traced_t *traced = out->batches[b].traced;
+    bool broadcast = out->edge->pattern == RILL_PATTERN_BROADCAST;
+    int first = broadcast ? 0 : b, last = broadcast ? out->hi - out->lo : b + 1;
+    for (int t = first; t < last; t++) {
+        const s_target_t *target = &out->targets[t];
+        for (uint32_t i = 0; i < traced->count; i++)
+            rill_trace_sent(self->tracer, traced->trace[i], self->subtask->id, target->to_subtask,
+                            target->channel, traced->batched[i], sent);
+    }
+    if (traced->unsplit)
+        rill_trace_unsplit(self->tracer, (uint64_t)traced->unsplit * (uint64_t)(last - first));
+    traced->count = traced->unsplit = 0;
+}
+
+//  Notes that the traced record just appended to batch (self->trace) went in now.
+static void s_note_traced(rill_writer_t *self, s_batch_t *batch)
+{
+    if (!batch->traced && !(batch->traced = calloc(1, sizeof(s_traced_t))))
+        return; //  out of memory: this hop goes unsplit, the run goes on
+    s_traced_t *traced = batch->traced;
+    if (traced->count == RILL_TRACE_PER_BATCH) {
+        traced->unsplit++;
+        return;
+    }
+    traced->trace[traced->count] = self->trace;
+    traced->batched[traced->count++] = rill_clock_ns();
+}
+
 //  Sends batch b of out (to one receiver, or to all for broadcast) and opens a fresh one.
 static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
 {
@@ -547,6 +602,9 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
     s_pool_t *pool = batch->capacity == self->pool->capacity ? self->pool : NULL;
     if (pool)
         __atomic_add_fetch(&pool->refs, 1, __ATOMIC_RELAXED);
+    //  Traced hops leave now: the time a blocked send waits for room counts as queueing.
+    uint64_t sent =
+        batch->traced && batch->traced->count + batch->traced->unsplit ? rill_clock_ns() : 0;
     zmq_msg_t msg;
     if (zmq_msg_init_data(&msg, batch->data, batch->size, s_free_batch, pool)) {
         if (pool)
@@ -554,6 +612,8 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
         free(batch->data);
         batch->data = NULL;
         batch->count = 0;
+        if (batch->traced)
+            batch->traced->count = batch->traced->unsplit = 0;
         return s_fail(self, "%s", "out of memory");
     }
     //  The batch is complete, and so is the message's shared header ZeroMQ just allocated
@@ -579,6 +639,8 @@ static int s_flush_batch(rill_writer_t *self, s_output_t *out, int b)
         if (rc == 0)
             s_count(self, &out->targets[b], records, bytes);
     }
+    if (sent)
+        s_trace_sent(self, out, b, sent);
     self->batches++;
     return rc;
 }
@@ -681,6 +743,8 @@ static int s_append(rill_writer_t *self, s_output_t *out, int b, const rill_reco
     batch->count++;
     batch->records++;
     batch->payload += record->size;
+    if (self->trace && self->tracer)
+        s_note_traced(self, batch);
     //  An oversized batch goes at once, so the buffer returns to its normal size.
     if (batch->size >= self->batch_size)
         return s_flush_batch(self, out, b);
@@ -908,6 +972,11 @@ void rill_writer_set_diagnostics(rill_writer_t *self, rill_busy_split_t *split)
 void rill_writer_set_trace(rill_writer_t *self, uint64_t trace)
 {
     self->trace = trace;
+}
+
+void rill_writer_set_tracer(rill_writer_t *self, rill_trace_t *tracer)
+{
+    self->tracer = tracer;
 }
 
 uint64_t rill_writer_records(const rill_writer_t *self)

@@ -14,6 +14,7 @@
 #include "rill_metrics.h"
 #include "rill_graph_private.h"
 #include "rill_plan.h"
+#include "rill_trace.h"
 
 //  High-water mark, in batches, on each side of a channel: at most about 2 * RILL_CHANNEL_HWM
 //  batches are queued per channel, plus the one being filled.
@@ -74,6 +75,9 @@ const char *rill_writer_error(const rill_writer_t *self);
 void rill_writer_set_diagnostics(rill_writer_t *self, rill_busy_split_t *split);
 //  Stamps the records emitted from now on with a trace id (0: stop stamping).
 void rill_writer_set_trace(rill_writer_t *self, uint64_t trace);
+//  Writes the sender's side of traced hops (batch fill and send times) to tracer, which must
+//  outlive the writer (NULL: not tracing, the default).
+void rill_writer_set_tracer(rill_writer_t *self, rill_trace_t *tracer);
 //  Records emitted so far (once per record, whatever the fan-out).
 uint64_t rill_writer_records(const rill_writer_t *self);
 //  Batch buffers so far: how many were malloc'd, and how many batches reused a buffer that came
