@@ -1,0 +1,324 @@
+/*  test_join.c: the interval join against Flink's documented semantics (KeyedStream.intervalJoin,
+    IntervalJoinOperator): a left record at l joins each right record of its key at r with
+    l + lower <= r <= l + upper, bounds included, once, in whichever order they come; the
+    result's timestamp is max(l, r); a record older than the watermark is late and dropped; and
+    state is cleaned up as the watermark passes. The first test runs a real job at several
+    parallelisms against every pair worked out by brute force; the others drive the operator
+    directly (records on input 0 or 1, watermarks), as its subtask would, so that what is late
+    and what is cleaned up is exact. */
+#include "testutil.h"
+#include "rill_operator.h"
+#include "rill_operator_registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TIMES 120
+#define S_KEYS 5
+#define S_LOWER (-3)
+#define S_UPPER 2
+
+//  Record t: key "k<t % 5>", at time t; the left stream says L, the right one R.
+static int s_left(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    (void)ctx;
+    char text[32];
+    int size = snprintf(text, sizeof text, "k%llu\tL%llu", (unsigned long long)(index % S_KEYS),
+                        (unsigned long long)index);
+    return rill_collector_emit(out, text, (size_t)size, (int64_t)index);
+}
+
+static int s_right(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    (void)ctx;
+    //  The right stream's records at 2t and 2t + 1 share a key, so that a key has several
+    //  candidates within the interval.
+    char text[32];
+    int size = snprintf(text, sizeof text, "k%llu\tR%llu",
+                        (unsigned long long)((index / 2) % S_KEYS), (unsigned long long)index);
+    return rill_collector_emit(out, text, (size_t)size, (int64_t)index);
+}
+
+static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
+{
+    (void)ctx;
+    *timestamp = in->timestamp;
+    return 0;
+}
+
+//  "k<TAB>L<l><TAB>R<r>", without a timestamp: it takes max(l, r).
+static int s_pair(const rill_record_t *left, const rill_record_t *right, rill_collector_t *out,
+                  void *ctx)
+{
+    (void)ctx;
+    const char *rt = memchr(right->data, '\t', right->size);
+    char text[64];
+    int size = snprintf(text, sizeof text, "%.*s\t%.*s", (int)left->size,
+                        (const char *)left->data,
+                        (int)(right->size - (size_t)(rt + 1 - (const char *)right->data)), rt + 1);
+    return rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP);
+}
+
+static int s_compare_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void s_every_pair_is_joined_once(int left_p, int right_p, int join_p)
+{
+    rill_env_t *env = rill_env_new();
+    rill_env_set_mode(env, RILL_MODE_STREAMING);
+    rill_results_t *results = rill_results_new();
+    //  Each assigner at its source's parallelism (chained to it): every source subtask's
+    //  records are in time order, so none is late.
+    rill_stream_t *left = rill_stream_parallelism(
+        rill_stream_assign_timestamps(
+            rill_stream_parallelism(rill_env_from_generator(env, s_left, NULL, S_TIMES), left_p),
+            s_record_time, NULL, NULL),
+        left_p);
+    rill_stream_t *right = rill_stream_parallelism(
+        rill_stream_assign_timestamps(
+            rill_stream_parallelism(rill_env_from_generator(env, s_right, NULL, S_TIMES), right_p),
+            s_record_time, NULL, NULL),
+        right_p);
+    rill_stream_t *joined = rill_stream_interval_join(
+        rill_stream_key_by(left, rill_key_first_field, NULL),
+        rill_stream_key_by(right, rill_key_first_field, NULL), S_LOWER, S_UPPER, s_pair, NULL);
+    rill_stream_collect(rill_stream_parallelism(joined, join_p), results);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    //  Every pair by brute force: same key, l + lower <= r <= l + upper.
+    char **expected = calloc(S_TIMES * S_TIMES, sizeof(char *));
+    size_t count = 0;
+    for (int l = 0; l < S_TIMES; l++)
+        for (int i = 0; i < S_TIMES; i++) {
+            int r = i, rkey = (i / 2) % S_KEYS;
+            if (l % S_KEYS != rkey || r < l + S_LOWER || r > l + S_UPPER)
+                continue;
+            expected[count] = malloc(48);
+            snprintf(expected[count], 48, "k%d\tL%d\tR%d", rkey, l, r);
+            count++;
+        }
+    qsort(expected, count, sizeof(char *), s_compare_text);
+    rill_results_sort(results);
+    print_message("p %d/%d/%d: %zu pairs expected, %zu joined\n", left_p, right_p, join_p, count,
+                  rill_results_size(results));
+    assert_true(count > S_TIMES / 2); //  the data has pairs to find
+    assert_int_equal(rill_results_size(results), count);
+    for (size_t i = 0; i < count; i++) {
+        rill_record_t r = rill_results_record(results, i);
+        assert_int_equal(r.size, strlen(expected[i]));
+        assert_memory_equal(r.data, expected[i], r.size);
+        //  Its timestamp: the later of the two.
+        int l = 0, rt = 0;
+        assert_int_equal(sscanf(strchr(expected[i], 'L'), "L%d\tR%d", &l, &rt), 2);
+        assert_int_equal(r.timestamp, l > rt ? l : rt);
+        free(expected[i]);
+    }
+    free(expected);
+    rill_results_destroy(&results);
+    rill_env_destroy(&env);
+}
+
+static void every_pair_within_the_bounds_is_joined_once(void **state)
+{
+    (void)state;
+    s_every_pair_is_joined_once(1, 1, 1);
+    s_every_pair_is_joined_once(1, 1, 4);
+    s_every_pair_is_joined_once(2, 1, 1);
+    s_every_pair_is_joined_once(1, 3, 1);
+    s_every_pair_is_joined_once(2, 3, 4);
+}
+
+//  ---- the operator driven directly
+
+typedef struct {
+    char lines[64][64];
+    int count;
+} s_output_t;
+
+static int s_collect(void *target, const rill_record_t *record)
+{
+    s_output_t *output = target;
+    if (output->count++ >= 64)
+        return 0; //  counted, not kept
+    snprintf(output->lines[output->count - 1], 64, "%.*s@%lld", (int)record->size,
+             (const char *)record->data, (long long)record->timestamp);
+    return 0;
+}
+
+static int s_nothing(uint64_t index, rill_collector_t *out, void *ctx)
+{
+    (void)index, (void)out, (void)ctx;
+    return 0;
+}
+
+typedef struct {
+    rill_env_t *env;
+    rill_operator_t *op;
+    rill_collector_t out;
+    s_output_t output;
+    int left_inputs; //  the join's input edges from the left stream
+} s_driven_t;
+
+//  The join of two empty unbounded streams, planned at parallelism 1, its operator opened as
+//  its subtask opens it.
+static void s_drive(s_driven_t *self, int64_t lower, int64_t upper)
+{
+    memset(self, 0, sizeof *self);
+    self->env = rill_env_new();
+    rill_env_set_mode(self->env, RILL_MODE_STREAMING);
+    rill_stream_t *left = rill_env_from_generator(self->env, s_nothing, NULL, RILL_UNBOUNDED);
+    rill_stream_t *right = rill_env_from_generator(self->env, s_nothing, NULL, RILL_UNBOUNDED);
+    rill_stream_discard(rill_stream_interval_join(rill_stream_key_by(left, rill_key_first_field, NULL),
+                                                  rill_stream_key_by(right, rill_key_first_field, NULL),
+                                                  lower, upper, s_pair, NULL));
+    const rill_plan_t *plan = rill_env_plan(self->env);
+    if (!plan)
+        fail_msg("%s", rill_env_error(self->env));
+    int join = -1;
+    for (int i = 0; i < rill_plan_operator_count(plan); i++)
+        if (rill_plan_operator(plan, i)->kind == RILL_OP_PROCESS)
+            join = i;
+    assert_true(join >= 0);
+    assert_string_equal(rill_plan_operator(plan, join)->name, "interval_join()");
+    char why[256];
+    self->op = rill_operator_new(plan, join, 0, why, sizeof why);
+    if (!self->op)
+        fail_msg("%s", why);
+    self->out = (rill_collector_t){.emit = s_collect, .target = &self->output, .parallelism = 1};
+}
+
+static void s_undrive(s_driven_t *self)
+{
+    rill_operator_destroy(&self->op);
+    rill_env_destroy(&self->env);
+}
+
+//  A record "key<TAB>text" at time on input 0 (left) or 1 (right).
+static void s_record(s_driven_t *self, int input, const char *text, int64_t time)
+{
+    rill_record_t record = {text, strlen(text), time};
+    if (self->op->vtable->on_record(self->op, &record, input, &self->out))
+        fail_msg("%s", self->op->error);
+}
+
+static void s_watermark(s_driven_t *self, int64_t watermark)
+{
+    if (self->op->vtable->on_watermark(self->op, watermark, &self->out))
+        fail_msg("%s", self->op->error);
+}
+
+//  The bytes of the operator's checkpoint now.
+static size_t s_state_size(s_driven_t *self)
+{
+    rill_buffer_t *snapshot = rill_buffer_new();
+    assert_int_equal(self->op->vtable->snapshot(self->op, 1, snapshot), 0);
+    size_t size = rill_buffer_size(snapshot);
+    rill_buffer_destroy(&snapshot);
+    return size;
+}
+
+//  Flink's isLate: a record older than the current watermark is dropped, on either side; one
+//  at the watermark is not late.
+static void a_record_older_than_the_watermark_is_dropped(void **state)
+{
+    (void)state;
+    s_driven_t d;
+    s_drive(&d, -5, 5);
+    s_record(&d, 1, "k\tR10", 10);
+    s_watermark(&d, 20);
+    s_record(&d, 0, "k\tL12", 12); //  late: would join R10
+    assert_int_equal(d.output.count, 0);
+    s_record(&d, 1, "k\tR20", 20); //  at the watermark: kept
+    s_record(&d, 0, "k\tL21", 21); //  joins R20
+    assert_int_equal(d.output.count, 1);
+    assert_string_equal(d.output.lines[0], "k\tL21\tR20@21");
+    s_undrive(&d);
+}
+
+//  Bounds are inclusive and the order of arrival does not matter: with [-2, 1], L10 joins
+//  R8..R11 whether they come before or after it.
+static void the_bounds_are_inclusive_in_either_order(void **state)
+{
+    (void)state;
+    s_driven_t d;
+    s_drive(&d, -2, 1);
+    s_record(&d, 1, "k\tR7", 7);
+    s_record(&d, 1, "k\tR8", 8);
+    s_record(&d, 1, "k\tR11", 11);
+    s_record(&d, 0, "k\tL10", 10);
+    s_record(&d, 1, "k\tR9", 9);
+    s_record(&d, 1, "k\tR12", 12);
+    s_record(&d, 1, "other\tR10", 10); //  another key
+    assert_int_equal(d.output.count, 3);
+    assert_string_equal(d.output.lines[0], "k\tL10\tR8@10");
+    assert_string_equal(d.output.lines[1], "k\tL10\tR11@11");
+    assert_string_equal(d.output.lines[2], "k\tL10\tR9@10");
+    s_undrive(&d);
+}
+
+//  Once the watermark has passed l + upper (left) and r - lower (right), nothing can join a
+//  record any more and its state is gone: the checkpoint is that of a join that never saw one.
+static void state_is_cleaned_up_as_the_watermark_passes(void **state)
+{
+    (void)state;
+    s_driven_t empty, d;
+    s_drive(&empty, -3, 4);
+    s_watermark(&empty, 1000);
+    size_t nothing = s_state_size(&empty);
+    s_drive(&d, -3, 4);
+    for (int t = 0; t < 50; t++) {
+        char text[32];
+        snprintf(text, sizeof text, "k%d\tL%d", t % 3, t);
+        s_record(&d, 0, text, t);
+        snprintf(text, sizeof text, "k%d\tR%d", t % 3, t);
+        s_record(&d, 1, text, t);
+    }
+    size_t full = s_state_size(&d);
+    //  Left records up to 49 may still join right ones up to 53, right ones up to 49 left
+    //  ones from 52 on: not yet at watermark 52.
+    s_watermark(&d, 52);
+    assert_true(s_state_size(&d) > nothing);
+    s_watermark(&d, 1000);
+    print_message("state: %zu bytes full, %zu after, %zu for a join that saw nothing\n", full,
+                  s_state_size(&d), nothing);
+    assert_true(full > nothing);
+    assert_int_equal(s_state_size(&d), nothing);
+    s_undrive(&empty);
+    s_undrive(&d);
+}
+
+//  Bad bounds and missing functions are refused when the job is built.
+static void bad_bounds_are_refused(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_stream_t *left = rill_stream_key_by(rill_env_from_generator(env, s_left, NULL, 1),
+                                             rill_key_first_field, NULL);
+    rill_stream_t *right = rill_stream_key_by(rill_env_from_generator(env, s_right, NULL, 1),
+                                              rill_key_first_field, NULL);
+    assert_null(rill_stream_interval_join(left, right, 5, 4, s_pair, NULL));
+    assert_non_null(strstr(rill_env_error(env), "lower bound is above the upper"));
+    rill_env_destroy(&env);
+    env = rill_env_new();
+    left = rill_stream_key_by(rill_env_from_generator(env, s_left, NULL, 1), rill_key_first_field,
+                              NULL);
+    right = rill_env_from_generator(env, s_right, NULL, 1);
+    rill_stream_discard(rill_stream_interval_join(left, right, 0, 1, s_pair, NULL));
+    assert_int_not_equal(rill_env_execute(env), 0);
+    assert_non_null(strstr(rill_env_error(env), "keyed input stream"));
+    rill_env_destroy(&env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_pair_within_the_bounds_is_joined_once),
+        cmocka_unit_test(a_record_older_than_the_watermark_is_dropped),
+        cmocka_unit_test(the_bounds_are_inclusive_in_either_order),
+        cmocka_unit_test(state_is_cleaned_up_as_the_watermark_passes),
+        cmocka_unit_test(bad_bounds_are_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
