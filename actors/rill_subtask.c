@@ -4,6 +4,7 @@
     has ended, ends its own outputs and reports DONE. Counters go to the job's metrics slots. */
 #include "rill_subtask.h"
 #include "rill_clock.h"
+#include "rill_time.h" //  an interval join's late outputs
 #include "rill_operator_registry.h"
 #include "rill_metrics_private.h"
 #include "rill_tsan.h"
@@ -179,8 +180,12 @@ static int s_emit(void *target, const rill_record_t *record)
 static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
 {
     s_member_t *member = target;
-    //  A record too late for every window: counted whether a late stream takes it or not.
-    if (tag == RILL_OUTPUT_LATE && member->op->kind == RILL_OP_WINDOW && member->metrics)
+    //  A record too late for every window, or for an interval join: counted whether a late
+    //  stream takes it or not.
+    const rill_operator_spec_t *spec = member->operator->spec;
+    bool late = (tag == RILL_OUTPUT_LATE && member->op->kind == RILL_OP_WINDOW) ||
+                (spec->join && (tag == RILL_JOIN_LATE_LEFT || tag == RILL_JOIN_LATE_RIGHT));
+    if (late && member->metrics)
         RILL_COUNTER_ADD(member->metrics->late_records, 1);
     if (member->next)
         return 0;

@@ -147,6 +147,17 @@ static int s_collect(void *target, const rill_record_t *record)
     return 0;
 }
 
+//  Late records, as "late<TAG>:text@time".
+static int s_collect_late(void *target, int tag, const rill_record_t *record)
+{
+    s_output_t *output = target;
+    if (output->count++ >= 64)
+        return 0;
+    snprintf(output->lines[output->count - 1], 64, "late%d:%.*s@%lld", tag, (int)record->size,
+             (const char *)record->data, (long long)record->timestamp);
+    return 0;
+}
+
 static int s_nothing(uint64_t index, rill_collector_t *out, void *ctx)
 {
     (void)index, (void)out, (void)ctx;
@@ -186,7 +197,10 @@ static void s_drive(s_driven_t *self, int64_t lower, int64_t upper)
     self->op = rill_operator_new(plan, join, 0, why, sizeof why);
     if (!self->op)
         fail_msg("%s", why);
-    self->out = (rill_collector_t){.emit = s_collect, .target = &self->output, .parallelism = 1};
+    self->out = (rill_collector_t){.emit = s_collect,
+                                   .emit_tagged = s_collect_late,
+                                   .target = &self->output,
+                                   .parallelism = 1};
 }
 
 static void s_undrive(s_driven_t *self)
@@ -219,8 +233,9 @@ static size_t s_state_size(s_driven_t *self)
     return size;
 }
 
-//  Flink's isLate: a record older than the current watermark is dropped, on either side; one
-//  at the watermark is not late.
+//  Flink's isLate: a record older than the current watermark joins nothing and goes to its
+//  side's late output (sideOutputLeftLateData / RightLateData); one at the watermark is not
+//  late.
 static void a_record_older_than_the_watermark_is_dropped(void **state)
 {
     (void)state;
@@ -229,11 +244,14 @@ static void a_record_older_than_the_watermark_is_dropped(void **state)
     s_record(&d, 1, "k\tR10", 10);
     s_watermark(&d, 20);
     s_record(&d, 0, "k\tL12", 12); //  late: would join R10
-    assert_int_equal(d.output.count, 0);
+    s_record(&d, 1, "k\tR13", 13); //  late too
+    assert_int_equal(d.output.count, 2);
+    assert_string_equal(d.output.lines[0], "late1:k\tL12@12");
+    assert_string_equal(d.output.lines[1], "late2:k\tR13@13");
     s_record(&d, 1, "k\tR20", 20); //  at the watermark: kept
     s_record(&d, 0, "k\tL21", 21); //  joins R20
-    assert_int_equal(d.output.count, 1);
-    assert_string_equal(d.output.lines[0], "k\tL21\tR20@21");
+    assert_int_equal(d.output.count, 3);
+    assert_string_equal(d.output.lines[2], "k\tL21\tR20@21");
     s_undrive(&d);
 }
 

@@ -2,7 +2,8 @@
     operator on its two connected keyed inputs. A left record at time l joins every right record
     of its key at time r with l + lower <= r <= l + upper, whichever came first: each side keeps
     its records in its key's state until no record of the other side can join them any more.
-    - A record older than the operator's watermark is late and dropped, as Flink's isLate.
+    - A record older than the operator's watermark is late (Flink's isLate): it joins nothing
+      and goes to its side's late output (Flink's sideOutputLeftLateData / RightLateData).
     - Each pair goes to the user's join function once; what it emits without a timestamp
       carries max(l, r).
     - Cleanup: a left record can join no right record to come once the watermark passes
@@ -50,8 +51,9 @@ int rill_interval_join_record(rill_process_t *self, const rill_record_t *record,
     int64_t time = record->timestamp;
     if (time == RILL_NO_TIMESTAMP)
         return s_fail(self, "a record has no timestamp (assign timestamps on both inputs)");
-    if (time < self->watermark)
-        return 0; //  late
+    if (time < self->watermark) //  late: to its side's late output (dropped when none reads it)
+        return rill_collector_emit_side(out, side == 0 ? RILL_JOIN_LATE_LEFT : RILL_JOIN_LATE_RIGHT,
+                                        record->data, record->size, time);
     //  Join with the other side's records of this key, in the order they came.
     const void *data;
     size_t size;

@@ -102,11 +102,15 @@ RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_str
 //  with the same key whose times satisfy left + lower_ms <= right <= left + upper_ms (bounds
 //  included; lower_ms <= upper_ms, either may be negative) goes to fn once, whichever came
 //  first. Both streams must be keyed and carry timestamps (assign_timestamps). As in Flink, a
-//  record older than the operator's watermark (the lower of the two inputs') is late and
-//  dropped, and each side keeps a record in its key's state only until the watermark passes
+//  record older than the operator's watermark (the lower of the two inputs') is late: it joins
+//  nothing and goes to side output RILL_JOIN_LATE_LEFT or RILL_JOIN_LATE_RIGHT (read them with
+//  rill_stream_side_output; unread, they are dropped; counted as late records either way).
+//  Each side keeps a record in its key's state only until the watermark passes
 //  the last time a record of the other side could join it (left + upper_ms, right -
 //  lower_ms): state holds what arrives within the interval and the watermark's delay. What fn
 //  emits without a timestamp carries the later of the two.
+#define RILL_JOIN_LATE_LEFT 1
+#define RILL_JOIN_LATE_RIGHT 2
 RILL_EXPORT rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
                                                      int64_t lower_ms, int64_t upper_ms,
                                                      rill_join_fn fn, void *ctx);
