@@ -160,54 +160,6 @@ static int s_to_csv(const rill_record_t *in, rill_buffer_t *out, void *ctx)
     return 0;
 }
 
-//  Reads the first line of a file into *line (NUL-terminated, line end removed; caller
-//  frees), reading no more than limit bytes of it. 0; 1 when the file is empty; 2 when the
-//  line is longer than limit; -1 when the file cannot be read (errno says why).
-static int s_read_first_line(const char *path, size_t limit, char **line, size_t *length)
-{
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return -1;
-    size_t size = 0, capacity = 256;
-    char *text = malloc(capacity);
-    int c = EOF, rc = 0;
-    while (text && (c = fgetc(file)) != EOF && c != '\n') {
-        if (size > limit) {
-            rc = 2;
-            break;
-        }
-        if (size + 1 == capacity) {
-            char *grown = realloc(text, capacity *= 2);
-            if (!grown) {
-                free(text);
-                text = NULL;
-                break;
-            }
-            text = grown;
-        }
-        text[size++] = (char)c;
-    }
-    if (!rc && ferror(file))
-        rc = -1;
-    fclose(file);
-    if (!text)
-        return -1;
-    if (!rc && size == 0 && c == EOF)
-        rc = 1;
-    if (!rc && size && text[size - 1] == '\r')
-        size--;
-    if (!rc && size > limit)
-        rc = 2;
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    text[size] = 0;
-    *line = text;
-    *length = size;
-    return 0;
-}
-
 static int s_usage(const char *why, const char *detail)
 {
     if (why)
@@ -360,7 +312,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     struct stat info;
     if (stat(input, &info) == 0 && S_ISREG(info.st_mode)) {
         size_t length;
-        int rc = s_read_first_line(input, max_record_size, &s_job->header, &length);
+        int rc = rill_job_read_first_line(input, max_record_size, &s_job->header, &length);
         const char *missing = NULL;
         if (rc == 0) {
             size_t bom = rill_windowed_bom(s_job->header, length);

@@ -12,6 +12,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define S_TIMES 120
 #define S_KEYS 5
@@ -329,6 +331,169 @@ static void bad_bounds_are_refused(void **state)
     rill_env_destroy(&env);
 }
 
+//  ---- the bundled `interval-join` job
+
+#define S_ROWS 200
+
+//  Left: "L<i>,u<i % 7>,<time>", times 10 s apart (every third one written as ISO-8601, a key
+//  holding a comma quoted); right: "u<j % 7>,<time>,R<j>", times 7 s apart. Both in order.
+static char *s_left_csv(void)
+{
+    size_t capacity = 64 * S_ROWS, at = 0;
+    char *text = malloc(capacity);
+    at += (size_t)snprintf(text + at, capacity - at, "id,user,time\n");
+    for (int i = 0; i < S_ROWS; i++) {
+        long long ms = 1700000000000LL + i * 10000LL;
+        char key[16];
+        snprintf(key, sizeof key, i % 7 == 3 ? "\"u3, x\"" : "u%d", i % 7);
+        if (i % 3 == 0) {
+            time_t seconds = (time_t)(ms / 1000);
+            struct tm utc;
+            gmtime_r(&seconds, &utc);
+            char iso[32];
+            strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &utc);
+            at += (size_t)snprintf(text + at, capacity - at, "L%d,%s,%s\n", i, key, iso);
+        } else
+            at += (size_t)snprintf(text + at, capacity - at, "L%d,%s,%lld\n", i, key, ms);
+    }
+    return text;
+}
+
+static char *s_right_csv(void)
+{
+    size_t capacity = 64 * S_ROWS * 2, at = 0;
+    char *text = malloc(capacity);
+    at += (size_t)snprintf(text + at, capacity - at, "user,ts,event\n");
+    for (int j = 0; j < S_ROWS * 2; j++) {
+        char key[16];
+        snprintf(key, sizeof key, j % 7 == 3 ? "\"u3, x\"" : "u%d", j % 7);
+        at += (size_t)snprintf(text + at, capacity - at, "%s,%lld,R%d\n", key,
+                               1700000000000LL + j * 7000LL, j);
+    }
+    return text;
+}
+
+//  The i-th line of a CSV text (0: the header), without its line end, into line.
+static void s_csv_line(const char *text, int i, char *line, size_t size)
+{
+    for (; i > 0; i--)
+        text = strchr(text, '\n') + 1;
+    const char *end = strchr(text, '\n');
+    snprintf(line, size, "%.*s", (int)(end - text), text);
+}
+
+static void s_the_job_joins_csv_files(const char *parallelism)
+{
+    char *left_text = s_left_csv(), *right_text = s_right_csv();
+    char *left = test_temp_file(left_text), *right = test_temp_file(right_text);
+    char output[] = "/tmp/rill-join-out-XXXXXX";
+    close(mkstemp(output));
+    char *err = NULL;
+    int rc = test_run_tool(NULL, &err, "run", "interval-join", "-p", parallelism, "--", "--left",
+                           left, "--right", right, "--left-key", "user", "--right-key", "user",
+                           "--left-time", "time", "--right-time", "ts", "--lower", "-30s",
+                           "--upper", "20s", "--output", output, NULL);
+    if (rc != 0)
+        fail_msg("interval-join exited %d: %s", rc, err);
+    //  Every pair by brute force: same key, l - 30 s <= r <= l + 20 s; each line the left row
+    //  then the right row as they were.
+    char **expected = calloc(S_ROWS * S_ROWS * 2, sizeof(char *));
+    size_t count = 0;
+    for (int i = 0; i < S_ROWS; i++)
+        for (int j = 0; j < S_ROWS * 2; j++) {
+            long long l = i * 10000LL, r = j * 7000LL;
+            if (i % 7 != j % 7 || r < l - 30000 || r > l + 20000)
+                continue;
+            char a[64], b[64];
+            s_csv_line(left_text, i + 1, a, sizeof a);
+            s_csv_line(right_text, j + 1, b, sizeof b);
+            expected[count] = malloc(strlen(a) + strlen(b) + 2);
+            sprintf(expected[count++], "%s,%s", a, b);
+        }
+    qsort(expected, count, sizeof(char *), s_compare_text);
+    char *got = test_read_file(output);
+    assert_non_null(got);
+    //  The header first: the left header's fields, then the right one's.
+    const char *header = "id,user,time,user,ts,event\n";
+    assert_memory_equal(got, header, strlen(header));
+    char **lines = calloc(count + 8, sizeof(char *));
+    size_t found = 0;
+    for (char *save = NULL, *line = strtok_r(got + strlen(header), "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        assert_true(found < count + 8);
+        lines[found++] = line;
+    }
+    qsort(lines, found, sizeof(char *), s_compare_text);
+    print_message("-p %s: %zu pairs expected, %zu written\n", parallelism, count, found);
+    assert_true(count > S_ROWS);
+    assert_int_equal(found, count);
+    for (size_t i = 0; i < count; i++) {
+        assert_string_equal(lines[i], expected[i]);
+        free(expected[i]);
+    }
+    free(expected);
+    free(lines);
+    free(got);
+    free(err);
+    unlink(output);
+    unlink(left);
+    unlink(right);
+    free(left);
+    free(right);
+    free(left_text);
+    free(right_text);
+}
+
+static void the_interval_join_job_writes_every_pair_of_rows(void **state)
+{
+    (void)state;
+    s_the_job_joins_csv_files("1");
+    s_the_job_joins_csv_files("3");
+}
+
+//  Wrong column names, bounds the wrong way round and missing options: a clear message and a
+//  non-zero exit, nothing run.
+static void the_interval_join_job_refuses_bad_arguments(void **state)
+{
+    (void)state;
+    char *left = test_temp_file("id,user,time\nL1,u,5\n");
+    char *right = test_temp_file("user,ts\nu,5\n");
+    char *err = NULL;
+    assert_int_equal(test_run_tool(NULL, &err, "run", "interval-join", "--", "--left", left,
+                                   "--right", right, "--left-key", "user", "--right-key", "who",
+                                   "--left-time", "time", "--right-time", "ts", "--lower", "0s",
+                                   "--upper", "1s", NULL),
+                     1);
+    assert_non_null(strstr(err, "the header of the right file"));
+    assert_non_null(strstr(err, "no column 'who'"));
+    free(err);
+    assert_int_equal(test_run_tool(NULL, &err, "run", "interval-join", "--", "--left", left,
+                                   "--right", right, "--left-key", "user", "--right-key", "user",
+                                   "--left-time", "time", "--right-time", "ts", "--lower", "5s",
+                                   "--upper", "1s", NULL),
+                     2);
+    assert_non_null(strstr(err, "--lower is above --upper"));
+    free(err);
+    assert_int_equal(test_run_tool(NULL, &err, "run", "interval-join", "--", "--left", left, NULL),
+                     2);
+    assert_non_null(strstr(err, "are required"));
+    free(err);
+    //  One pair: u at 5 and u at 5 with bounds [0, 1 s].
+    char *out = NULL;
+    assert_int_equal(test_run_tool(&out, &err, "run", "interval-join", "--", "--left", left,
+                                   "--right", right, "--left-key", "user", "--right-key", "user",
+                                   "--left-time", "time", "--right-time", "ts", "--lower", "0s",
+                                   "--upper", "1s", NULL),
+                     0);
+    assert_string_equal(out, "id,user,time,user,ts\nL1,u,5,u,5\n");
+    free(out);
+    free(err);
+    unlink(left);
+    unlink(right);
+    free(left);
+    free(right);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +502,8 @@ int main(void)
         cmocka_unit_test(the_bounds_are_inclusive_in_either_order),
         cmocka_unit_test(state_is_cleaned_up_as_the_watermark_passes),
         cmocka_unit_test(bad_bounds_are_refused),
+        cmocka_unit_test(the_interval_join_job_writes_every_pair_of_rows),
+        cmocka_unit_test(the_interval_join_job_refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
