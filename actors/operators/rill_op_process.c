@@ -66,6 +66,20 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
                        rill_collector_t *out)
 {
     rill_process_t *self = op->state;
+    if (op->spec->on_broadcast && input >= op->spec->first_inputs) {
+        self->on_broadcast = true;
+        self->input = 1;
+        bool timed = rill_busy_split_user_begin(op->busy_split);
+        rill_collector_inherit(out, record->timestamp);
+        int rc = op->spec->on_broadcast(self, record, out, op->spec->ctx);
+        rill_collector_inherit_end(out);
+        rill_busy_split_user_end(op->busy_split, timed);
+        self->on_broadcast = false;
+        self->input = 0;
+        if (rc && !out->stopping)
+            snprintf(op->error, sizeof op->error, "broadcast function failed");
+        return rc ? -1 : 0;
+    }
     rill_key_t key;
     uint64_t hash; //  of the key alone; state is keyed by (key, name), hashed apart
     if (rill_operator_record_key(op, self->keys, record, input, &key, &hash) ||
@@ -164,7 +178,13 @@ static int s_on_end(rill_operator_t *op, rill_collector_t *out)
                        the lowest).
     Each keyed entry goes to the key group of its record key: the front of a state key
     (rill_process_state_record_key), a timer's whole key. */
-enum { S_TAG_STATE = 1, S_TAG_EVENT = 2, S_TAG_PROCESSING = 3, S_TAG_WATERMARK = 4 };
+enum {
+    S_TAG_STATE = 1,
+    S_TAG_EVENT = 2,
+    S_TAG_PROCESSING = 3,
+    S_TAG_WATERMARK = 4,
+    S_TAG_BROADCAST = 5 //  BROADCAST: one broadcast state entry (a = name and key, b = value)
+};
 
 static int s_failed(rill_operator_t *op, const char *doing, const char *why, int tag)
 {
@@ -190,6 +210,13 @@ static int s_snapshot(rill_operator_t *op, int64_t checkpoint, rill_buffer_t *ou
     if (rill_keyed_snapshot_put_watermark(out, S_TAG_WATERMARK, op->index, op->op->parallelism,
                                           self->watermark))
         return s_failed(op, "saving", "out of memory", -1);
+    for (size_t i = 0; self->broadcast && i < rill_keyed_table_slots(self->broadcast); i++) {
+        const rill_keyed_entry_t *entry = rill_keyed_table_slot(self->broadcast, i);
+        if (entry && rill_snapshot_put(out, RILL_STATE_BROADCAST, S_TAG_BROADCAST, 0,
+                                       rill_keyed_entry_key(entry), entry->key_size,
+                                       rill_keyed_entry_value(entry), entry->value_size))
+            return s_failed(op, "saving", "out of memory", -1);
+    }
     return 0;
 }
 
@@ -218,6 +245,18 @@ static int s_restore(rill_operator_t *op, rill_state_reader_t *in)
         case S_TAG_WATERMARK:
             rc = rill_keyed_snapshot_get_watermark(&entry, &floor, &have_floor, &why);
             break;
+        case S_TAG_BROADCAST:
+            if (entry.scope != RILL_STATE_BROADCAST || !self->broadcast) {
+                why = "broadcast state for an operator without a broadcast input";
+                rc = -1;
+            } else if (!rill_keyed_table_put(self->broadcast, entry.a, entry.a_size,
+                                             rill_keyed_hash(entry.a, entry.a_size), entry.b,
+                                             entry.b_size, 0)) {
+                why = "out of memory";
+                rc = -1;
+            } else
+                rc = 0;
+            break;
         default:
             why = "unknown entry";
             rc = -1;
@@ -243,6 +282,7 @@ static void s_close(rill_operator_t *op)
     rill_buffer_destroy(&self->state_key);
     rill_buffer_destroy(&self->current);
     rill_buffer_destroy(&self->join_scratch);
+    rill_keyed_table_destroy(&self->broadcast);
     free(self->keys);
     free(self);
 }
@@ -276,8 +316,11 @@ int rill_op_process_open(rill_operator_t *op)
     self->current = rill_buffer_new();
     self->join_scratch = rill_buffer_new();
     self->keys = rill_operator_input_keys(op);
+    if (op->spec->on_broadcast)
+        self->broadcast = rill_keyed_table_new();
     if (!self->table || !self->timers[0] || !self->timers[1] || !self->state_key ||
-        !self->current || !self->join_scratch || !self->keys) {
+        !self->current || !self->join_scratch || !self->keys ||
+        (op->spec->on_broadcast && !self->broadcast)) {
         snprintf(op->error, sizeof op->error, "out of memory");
         return -1;
     }

@@ -22,6 +22,11 @@ struct rill_process_t {
     int64_t now;
     int input; //  which connected stream the current record came from (0 or 1; 0 in timers)
     rill_buffer_t *join_scratch; //  an interval join's list being rewritten (rill_op_join.c)
+    //  Broadcast state (rill_broadcast_state.c): (name, key) -> value, the same in every
+    //  subtask; NULL unless the operator has a broadcast input. on_broadcast: true while the
+    //  broadcast function runs (no key current; the only time broadcast state is written).
+    rill_keyed_table_t *broadcast;
+    bool on_broadcast;
 };
 
 //  An interval join's record (rill_op_join.c): joined with the other side's buffered records

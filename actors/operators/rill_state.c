@@ -14,6 +14,8 @@ int rill_process_state_key(rill_process_t *self, const char *name, char kind, co
                            size_t map_key_size)
 {
     assert(self && name && (map_key || map_key_size == 0));
+    if (self->on_broadcast)
+        return -1; //  no key is current: keyed state and timers are the keyed side's
     uint32_t key_size = (uint32_t)self->current->size;
     rill_buffer_t *k = self->state_key;
     return rill_buffer_set(k, &key_size, sizeof key_size) ||

@@ -154,6 +154,23 @@ rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *rig
     return s_connect(left, right, &spec, "interval_join");
 }
 
+rill_stream_t *rill_stream_broadcast_process(rill_stream_t *keyed, rill_stream_t *broadcast,
+                                             rill_process_fn fn, rill_broadcast_fn on_broadcast,
+                                             rill_timer_fn on_timer, void *ctx)
+{
+    if (keyed && !on_broadcast) {
+        rill_env_fail(rill_stream_env(keyed), "broadcast_process: no broadcast function given");
+        return NULL;
+    }
+    rill_operator_spec_t spec = {.kind = RILL_OP_PROCESS,
+                                 .fn.process = fn,
+                                 .on_broadcast = on_broadcast,
+                                 .on_timer = on_timer,
+                                 .ctx = ctx};
+    return s_connect(keyed, broadcast ? rill_stream_broadcast(broadcast) : NULL, &spec,
+                     "broadcast_process");
+}
+
 rill_stream_t *rill_stream_side_output(rill_stream_t *processed, int tag)
 {
     if (processed && (tag < 1 || tag > RILL_OUTPUT_MAX_SIDE)) {

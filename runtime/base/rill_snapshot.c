@@ -16,7 +16,7 @@ static inline int s_group_owner(uint32_t group, int parallelism)
 int rill_snapshot_put(rill_buffer_t *out, rill_state_scope_t scope, uint8_t tag, uint32_t group,
                       const void *a, size_t a_size, const void *b, size_t b_size)
 {
-    assert(out && scope >= RILL_STATE_KEYED && scope <= RILL_STATE_OPERATOR);
+    assert(out && scope >= RILL_STATE_KEYED && scope <= RILL_STATE_BROADCAST);
     assert(scope != RILL_STATE_KEYED || group < RILL_MAX_PARALLELISM);
     uint8_t head[2 + 3 * 10];
     size_t size = 0;
@@ -37,7 +37,7 @@ int rill_snapshot_get(const uint8_t **at, const uint8_t *end, rill_state_entry_t
     const uint8_t *p = *at;
     if (p == end)
         return 0;
-    if (end - p < 2 || p[0] < RILL_STATE_KEYED || p[0] > RILL_STATE_OPERATOR)
+    if (end - p < 2 || p[0] < RILL_STATE_KEYED || p[0] > RILL_STATE_BROADCAST)
         return -1;
     entry->scope = (rill_state_scope_t)p[0];
     entry->tag = p[1];
@@ -99,6 +99,8 @@ static bool s_mine(const rill_state_reader_t *self, int part, const rill_state_e
         return s_group_owner(entry->group, self->parallelism) == self->index;
     case RILL_STATE_SPLIT:
         return (int)(entry->group % (uint32_t)self->parallelism) == self->index;
+    case RILL_STATE_BROADCAST:
+        return part == self->index % self->part_count;
     default:
         return self->parallelism == self->old_parallelism && part == self->index;
     }

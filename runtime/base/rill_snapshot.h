@@ -8,6 +8,8 @@
         number; on restore split s goes to subtask s % parallelism.
       - RILL_STATE_OPERATOR: the subtask's own, indivisible (a generator's sequence, a sink's
         committed length); restored only at the same parallelism, to the same index.
+      - RILL_STATE_BROADCAST: the same in every subtask (Flink's broadcast state): on restore
+        every subtask takes the entries of one old subtask (index % the old parallelism).
     An entry carries a tag (the operator's own meaning: a value, a timer, a window) and two
     byte strings (a and b, say key and value). Encoding: scope byte, tag byte, group varint,
     a's size varint, a, b's size varint, b. Decoding is strict: a truncated or malformed
@@ -25,6 +27,7 @@ typedef enum {
     RILL_STATE_KEYED = 1,
     RILL_STATE_SPLIT = 2,
     RILL_STATE_OPERATOR = 3,
+    RILL_STATE_BROADCAST = 4,
 } rill_state_scope_t;
 
 typedef struct {

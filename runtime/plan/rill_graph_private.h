@@ -76,6 +76,9 @@ typedef struct {
     //  process function (fn.process).
     rill_join_fn join;
     int64_t join_lower, join_upper;
+    //  RILL_OP_PROCESS with a broadcast second input (rill_stream_broadcast_process): called for
+    //  its records. NULL: none.
+    rill_broadcast_fn on_broadcast;
     size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
     rill_chaining_t chaining;
     //  RILL_OP_SOURCE_USER: how it rewinds for checkpoints (both or neither; NULL: it cannot)

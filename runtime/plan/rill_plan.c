@@ -62,7 +62,10 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
     case RILL_OP_PROCESS:
-        return spec->join ? "interval_join()" : spec->first_inputs ? "co_process()" : "process()";
+        return spec->join           ? "interval_join()"
+               : spec->on_broadcast ? "broadcast_process()"
+               : spec->first_inputs ? "co_process()"
+                                    : "process()";
     }
     return "operator";
 }
@@ -405,14 +408,24 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
             return -1;
         }
         if (op->kind == RILL_OP_REDUCE || op->kind == RILL_OP_WINDOW || op->kind == RILL_OP_PROCESS)
-            for (int e = 0; e < self->edge_count; e++)
-                if (self->edges[e].to == id && !self->edges[e].keyed) {
+            for (int e = 0, input = 0; e < self->edge_count; e++) {
+                if (self->edges[e].to != id)
+                    continue;
+                //  A broadcast process function's second input is its broadcast stream.
+                bool broadcast_side = spec->on_broadcast && input++ >= spec->first_inputs;
+                if (broadcast_side && self->edges[e].pattern != RILL_PATTERN_BROADCAST) {
+                    s_error(error, error_size,
+                            "operator '%s': its broadcast input is not broadcast", op->name);
+                    return -1;
+                }
+                if (!broadcast_side && !self->edges[e].keyed) {
                     s_error(error, error_size,
                             "operator '%s': a keyed operation needs a keyed input stream "
                             "(use key_by first)",
                             op->name);
                     return -1;
                 }
+            }
         bool needs_fn = false;
         switch (op->kind) {
         case RILL_OP_MAP: needs_fn = !spec->fn.map; break;

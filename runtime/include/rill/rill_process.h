@@ -19,6 +19,12 @@ typedef struct rill_process_t rill_process_t;
 typedef int (*rill_process_fn)(rill_process_t *process, const rill_record_t *in,
                                rill_collector_t *out, void *ctx);
 
+//  Called for each record of the broadcast stream of a broadcast process function
+//  (rill_stream_broadcast_process), in every subtask, with no key current: the one place that
+//  may write broadcast state.
+typedef int (*rill_broadcast_fn)(rill_process_t *process, const rill_record_t *in,
+                                 rill_collector_t *out, void *ctx);
+
 //  Called for each joined pair of an interval join (rill_stream_interval_join): emit what the
 //  pair makes (a record emitted without a timestamp carries the later of the two).
 typedef int (*rill_join_fn)(const rill_record_t *left, const rill_record_t *right,

@@ -114,6 +114,28 @@ RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_str
 RILL_EXPORT rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
                                                      int64_t lower_ms, int64_t upper_ms,
                                                      rill_join_fn fn, void *ctx);
+//  Broadcast state (Flink's KeyedBroadcastProcessFunction): every record of `broadcast` goes to
+//  every subtask of the operator, where on_broadcast (no key current) may write broadcast
+//  state, a map per name that is the same in every subtask as long as on_broadcast does the
+//  same with the same records; fn sees the keyed stream's records with their key current, reads
+//  broadcast state (read only there) and has keyed state and timers as rill_stream_process.
+//  There is no order between the two streams: to apply a rule only to records after it in
+//  event time, key the rules by their time in broadcast state and let fn pick. Checkpoints
+//  keep broadcast state; a restore at any parallelism gives every subtask a copy.
+RILL_EXPORT rill_stream_t *rill_stream_broadcast_process(rill_stream_t *keyed,
+                                                         rill_stream_t *broadcast,
+                                                         rill_process_fn fn,
+                                                         rill_broadcast_fn on_broadcast,
+                                                         rill_timer_fn on_timer, void *ctx);
+//  Broadcast state: the value under (name, key). get: 0 and the bytes (valid until the next
+//  state call), or -1 when unset; put and remove: only in on_broadcast (-1 elsewhere, as in
+//  Flink, where the keyed side's view is read only). 0 or -1.
+RILL_EXPORT int rill_broadcast_state_get(rill_process_t *self, const char *name, const void *key,
+                                         size_t key_size, const void **data, size_t *size);
+RILL_EXPORT int rill_broadcast_state_put(rill_process_t *self, const char *name, const void *key,
+                                         size_t key_size, const void *data, size_t size);
+RILL_EXPORT int rill_broadcast_state_remove(rill_process_t *self, const char *name,
+                                            const void *key, size_t key_size);
 //  The records a process function emitted to side output tag (1 .. RILL_OUTPUT_MAX_SIDE; see
 //  rill_collector_emit_side), as a stream like any other (Flink's getSideOutput). `processed`
 //  is what rill_stream_process or rill_stream_co_process returned.
