@@ -70,9 +70,20 @@ void rill_busy_split_close(rill_busy_split_t *self)
     if (self->open_at) {
         uint64_t spent = rill_clock_ns() - self->open_at;
         spent = spent > self->clock_ns ? spent - self->clock_ns : 0;
-        self->user_ns += spent * self->weight;
-        //  An average over about the last 8 timed calls (or parts of calls, between emits).
-        self->average_ns = self->average_ns - self->average_ns / 8 + spent / 8;
+        //  A call far slower than the recent ones, and longer than a short time slice, was
+        //  most likely preempted (the thread lost its core): it counts once, for itself, not
+        //  for the calls around it, else one preemption would be charged 32 times to a
+        //  function of nanoseconds. (The floor keeps a task's slower function, timed beside a
+        //  faster one, from looking like an outlier.)
+        bool outlier = self->average_ns && spent > RILL_BUSY_SPLIT_OUTLIER * self->average_ns &&
+                       spent > RILL_BUSY_SPLIT_PREEMPTED_NS;
+        self->user_ns += outlier ? spent : spent * self->weight;
+        //  An average over about the last 8 timed calls (or parts of calls, between emits),
+        //  starting from the first.
+        if (!self->average_ns)
+            self->average_ns = spent ? spent : 1;
+        else if (!outlier)
+            self->average_ns = self->average_ns - self->average_ns / 8 + spent / 8;
     }
     self->open_at = 0;
 }

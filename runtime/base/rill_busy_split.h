@@ -8,7 +8,10 @@
       function, more than many functions cost themselves. A slow function (its timed calls
       average RILL_BUSY_SPLIT_SLOW_NS or more) has every call timed instead: the clock then
       costs next to nothing beside it, and a sample would miss the rare calls a preemption
-      stretches, which matter most where the function is the bottleneck.
+      stretches, which matter most where the function is the bottleneck. A sampled call far
+      slower than the recent ones (most likely preempted) counts once, not for the calls around
+      it: under CPU contention the estimate leans low rather than swinging wide, and the
+      preempted time shows as the runtime's.
     Whatever a sampled user function emits runs downstream on the same thread (the next member
     of the chain, the writer); that time is not the function's, so rill_busy_split_pause and
     _resume bracket every emit. What is left of busy time is the runtime's own (decode, emit,
@@ -23,6 +26,11 @@
 //  calls must be on average for every call to be timed.
 #define RILL_BUSY_SPLIT_SAMPLE 32
 #define RILL_BUSY_SPLIT_SLOW_NS 2000
+//  A timed call this many times slower than the recent average, and longer than
+//  RILL_BUSY_SPLIT_PREEMPTED_NS, counts once, not for the calls around it: most likely it was
+//  preempted.
+#define RILL_BUSY_SPLIT_OUTLIER 32
+#define RILL_BUSY_SPLIT_PREEMPTED_NS 250000
 
 typedef struct {
     uint64_t user_ns; //  estimated time in user functions
