@@ -90,8 +90,9 @@ static int s_read_header(s_side_t *side, const char *line, size_t size)
         side->columns = 0;
         return -1;
     }
-    free(side->header);
-    side->header = strndup(line, size);
+    //  Read when the job was built (a file) or now (a pipe), never replaced: the writer reads it.
+    if (!side->header)
+        side->header = strndup(line, size);
     return side->header ? 0 : -1;
 }
 

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_EVENTS 150
 #define S_RULES 3
@@ -279,12 +280,134 @@ static void a_broadcast_process_needs_its_parts(void **state)
     rill_env_destroy(&env);
 }
 
+//  ---- the bundled `enrich` job
+
+#define S_EVENT_ROWS 300
+#define S_PRODUCTS 6
+
+//  Reference: a price per product, a new version every 100 s (product j at 100 s * version).
+//  Events: "u<i % 11>,p<i % 6>,<time>,<i>" at 7 s * i. Both in time order.
+static char *s_prices_csv(void)
+{
+    size_t capacity = 64 * 200, at = 0;
+    char *text = malloc(capacity);
+    at += (size_t)snprintf(text + at, capacity - at, "product,valid_from,price\n");
+    for (int v = 0; v < 20; v++)
+        for (int p = 0; p < S_PRODUCTS; p++)
+            if ((p + v) % 3) //  not every product gets every version
+                at += (size_t)snprintf(text + at, capacity - at, "p%d,%lld,%d.%02d\n", p,
+                                       100000LL * v, p + 1, v);
+    return text;
+}
+
+static char *s_events_csv(void)
+{
+    size_t capacity = 64 * S_EVENT_ROWS, at = 0;
+    char *text = malloc(capacity);
+    at += (size_t)snprintf(text + at, capacity - at, "user,product,time,n\n");
+    for (int i = 0; i < S_EVENT_ROWS; i++)
+        at += (size_t)snprintf(text + at, capacity - at, "u%d,p%d,%lld,%d\n", i % 11,
+                               i % S_PRODUCTS, 7000LL * i, i);
+    return text;
+}
+
+static int s_compare_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void s_enrich_job(const char *parallelism)
+{
+    char *prices_text = s_prices_csv(), *events_text = s_events_csv();
+    char *prices = test_temp_file(prices_text), *events = test_temp_file(events_text);
+    char *out = NULL, *err = NULL;
+    int rc = test_run_tool(&out, &err, "run", "enrich", "-p", parallelism, "--", "--events",
+                           events, "--reference", prices, "--key", "user", "--lookup", "product",
+                           "--reference-key", "product", "--events-time", "time",
+                           "--reference-time", "valid_from", NULL);
+    if (rc)
+        fail_msg("enrich exited %d: %s", rc, err);
+    //  Each event with the latest price of its product at or before its time, by brute force.
+    char **expected = calloc(S_EVENT_ROWS, sizeof(char *));
+    for (int i = 0; i < S_EVENT_ROWS; i++) {
+        long long time = 7000LL * i;
+        int p = i % S_PRODUCTS, best = -1;
+        for (int v = 0; v < 20; v++)
+            if ((p + v) % 3 && 100000LL * v <= time)
+                best = v;
+        expected[i] = malloc(96);
+        if (best >= 0)
+            snprintf(expected[i], 96, "u%d,p%d,%lld,%d,p%d,%lld,%d.%02d", i % 11, p, time, i, p,
+                     100000LL * best, p + 1, best);
+        else
+            snprintf(expected[i], 96, "u%d,p%d,%lld,%d,,,", i % 11, p, time, i);
+    }
+    qsort(expected, S_EVENT_ROWS, sizeof(char *), s_compare_text);
+    const char *header = "user,product,time,n,product,valid_from,price\n";
+    assert_memory_equal(out, header, strlen(header));
+    char *lines[S_EVENT_ROWS + 4];
+    size_t found = 0;
+    for (char *save = NULL, *line = strtok_r(out + strlen(header), "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        assert_true(found < S_EVENT_ROWS + 4);
+        lines[found++] = line;
+    }
+    qsort(lines, found, sizeof(char *), s_compare_text);
+    assert_int_equal(found, S_EVENT_ROWS);
+    for (size_t i = 0; i < found; i++) {
+        assert_string_equal(lines[i], expected[i]);
+        free(expected[i]);
+    }
+    free(expected);
+    free(out);
+    free(err);
+    unlink(prices);
+    unlink(events);
+    free(prices);
+    free(events);
+    free(prices_text);
+    free(events_text);
+}
+
+static void the_enrich_job_gives_each_event_the_reference_row_in_force(void **state)
+{
+    (void)state;
+    s_enrich_job("1");
+    s_enrich_job("3");
+}
+
+static void the_enrich_job_refuses_bad_arguments(void **state)
+{
+    (void)state;
+    char *events = test_temp_file("user,product,time\nu,p,5\n");
+    char *prices = test_temp_file("product,valid_from,price\np,0,1\n");
+    char *err = NULL;
+    assert_int_equal(test_run_tool(NULL, &err, "run", "enrich", "--", "--events", events,
+                                   "--reference", prices, "--key", "user", "--lookup", "sku",
+                                   "--reference-key", "product", "--events-time", "time",
+                                   "--reference-time", "valid_from", NULL),
+                     1);
+    assert_non_null(strstr(err, "the header of the events file"));
+    assert_non_null(strstr(err, "no column 'sku'"));
+    free(err);
+    assert_int_equal(test_run_tool(NULL, &err, "run", "enrich", "--", "--events", events, NULL),
+                     2);
+    assert_non_null(strstr(err, "are required"));
+    free(err);
+    unlink(events);
+    unlink(prices);
+    free(events);
+    free(prices);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rules_reach_every_subtask_and_apply_to_the_records_after_them),
         cmocka_unit_test(a_restore_at_another_parallelism_gives_every_subtask_the_rules),
         cmocka_unit_test(a_broadcast_process_needs_its_parts),
+        cmocka_unit_test(the_enrich_job_gives_each_event_the_reference_row_in_force),
+        cmocka_unit_test(the_enrich_job_refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
