@@ -376,6 +376,82 @@ static void output_without_a_timestamp_takes_the_input_s_or_the_timer_s(void **s
     rill_env_destroy(&env);
 }
 
+//  co_map: the first stream's records become "a<n>", the second's "b<n>".
+static int s_to_a(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    (void)ctx;
+    const char *tab = memchr(in->data, '\t', in->size);
+    return rill_buffer_set(out, "a", 1) ||
+           rill_buffer_append(out, tab + 1, in->size - (size_t)(tab + 1 - (const char *)in->data));
+}
+
+static int s_to_b(const rill_record_t *in, rill_buffer_t *out, void *ctx)
+{
+    (void)ctx;
+    const char *tab = memchr(in->data, '\t', in->size);
+    return rill_buffer_set(out, "b", 1) ||
+           rill_buffer_append(out, tab + 1, in->size - (size_t)(tab + 1 - (const char *)in->data));
+}
+
+//  co_flat_map: the first stream's records twice, the second's not at all.
+static int s_twice(const rill_record_t *in, rill_collector_t *out, void *ctx)
+{
+    (void)ctx;
+    return rill_collector_emit(out, in->data, in->size, RILL_NO_TIMESTAMP) ||
+           rill_collector_emit(out, in->data, in->size, RILL_NO_TIMESTAMP);
+}
+
+static int s_drop(const rill_record_t *in, rill_collector_t *out, void *ctx)
+{
+    (void)in, (void)out, (void)ctx;
+    return 0;
+}
+
+//  Flink's CoMapFunction / CoFlatMapFunction: each stream's records go to its own function.
+static void co_map_and_co_flat_map_call_each_stream_s_function(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 2);
+    rill_results_t *mapped = rill_results_new(), *flat = rill_results_new();
+    rill_stream_t *a = rill_env_from_generator(env, s_numbers, NULL, 100);
+    rill_stream_t *b = rill_env_from_generator(env, s_numbers, NULL, 50);
+    rill_stream_t *co = rill_stream_co_map(a, b, s_to_a, s_to_b, NULL);
+    rill_stream_collect(co, mapped);
+    rill_stream_collect(rill_stream_co_flat_map(rill_stream_rebalance(a), rill_stream_rebalance(b),
+                                                s_twice, s_drop, NULL),
+                        flat);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    const rill_plan_t *plan = rill_env_plan(env);
+    bool named[2] = {false, false};
+    for (int op = 0; op < rill_plan_operator_count(plan); op++) {
+        named[0] = named[0] || strcmp(rill_plan_operator(plan, op)->name, "co_map()") == 0;
+        named[1] = named[1] || strcmp(rill_plan_operator(plan, op)->name, "co_flat_map()") == 0;
+    }
+    assert_true(named[0] && named[1]);
+    //  a0..a99 and b0..b49, once each.
+    assert_int_equal(rill_results_size(mapped), 150);
+    int seen[2][100] = {{0}};
+    for (size_t i = 0; i < 150; i++) {
+        rill_record_t r = rill_results_record(mapped, i);
+        char text[16];
+        snprintf(text, sizeof text, "%.*s", (int)r.size, (const char *)r.data);
+        int n = atoi(text + 1);
+        assert_true((text[0] == 'a' && n < 100) || (text[0] == 'b' && n < 50));
+        seen[text[0] == 'b'][n]++;
+    }
+    for (int n = 0; n < 100; n++) {
+        assert_int_equal(seen[0][n], 1);
+        assert_int_equal(seen[1][n], n < 50 ? 1 : 0);
+    }
+    //  Each of the first stream's records twice, none of the second's.
+    assert_int_equal(rill_results_size(flat), 200);
+    rill_results_destroy(&mapped);
+    rill_results_destroy(&flat);
+    rill_env_destroy(&env);
+}
+
 static int s_identity(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
                       void *ctx)
 {
@@ -406,6 +482,7 @@ int main(void)
         cmocka_unit_test(a_process_function_emits_to_side_outputs),
         cmocka_unit_test(side_outputs_are_refused_where_there_are_none),
         cmocka_unit_test(output_without_a_timestamp_takes_the_input_s_or_the_timer_s),
+        cmocka_unit_test(co_map_and_co_flat_map_call_each_stream_s_function),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/*  rill_op_transform.c: the stateless record-at-a-time operators: map, filter, flat_map.
+/*  rill_op_transform.c: the stateless record-at-a-time operators: map, filter, flat_map, and
+    co_map and co_flat_map on two connected streams (a function for each).
     Each calls the user function once per record; map writes into the subtask's reused
     scratch buffer, so nothing is allocated per record. They keep no state between records,
     so they have no checkpoint hooks (what a user function keeps to itself is not saved). */
@@ -24,7 +25,11 @@ static int s_map(rill_operator_t *self, const rill_record_t *record, int input,
     rill_buffer_reset(self->scratch);
     errno = 0;
     bool timed = rill_busy_split_user_begin(self->busy_split);
-    int rc = self->spec->fn.map(record, self->scratch, self->spec->ctx);
+    //  co_map: the second stream's records go to the second function.
+    rill_map_fn fn = self->spec->first_inputs && input >= self->spec->first_inputs
+                         ? self->spec->fn2.map
+                         : self->spec->fn.map;
+    int rc = fn(record, self->scratch, self->spec->ctx);
     rill_busy_split_user_end(self->busy_split, timed);
     if (rc)
         return s_failed(self);
@@ -49,7 +54,10 @@ static int s_flat_map(rill_operator_t *self, const rill_record_t *record, int in
     errno = 0;
     bool timed = rill_busy_split_user_begin(self->busy_split);
     rill_collector_inherit(out, record->timestamp);
-    int rc = self->spec->fn.flat_map(record, out, self->spec->ctx);
+    rill_flat_map_fn fn = self->spec->first_inputs && input >= self->spec->first_inputs
+                              ? self->spec->fn2.flat_map
+                              : self->spec->fn.flat_map;
+    int rc = fn(record, out, self->spec->ctx);
     rill_collector_inherit_end(out);
     rill_busy_split_user_end(self->busy_split, timed);
     if (rc)

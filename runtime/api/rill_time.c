@@ -134,6 +134,25 @@ rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *secon
     return s_connect(first, second, &spec, "co_process");
 }
 
+rill_stream_t *rill_stream_co_map(rill_stream_t *first, rill_stream_t *second,
+                                  rill_map_fn first_fn, rill_map_fn second_fn, void *ctx)
+{
+    rill_operator_spec_t spec = {
+        .kind = RILL_OP_MAP, .fn.map = first_fn, .fn2.map = second_fn, .ctx = ctx};
+    return s_connect(first, second, &spec, "co_map");
+}
+
+rill_stream_t *rill_stream_co_flat_map(rill_stream_t *first, rill_stream_t *second,
+                                       rill_flat_map_fn first_fn, rill_flat_map_fn second_fn,
+                                       void *ctx)
+{
+    rill_operator_spec_t spec = {.kind = RILL_OP_FLAT_MAP,
+                                 .fn.flat_map = first_fn,
+                                 .fn2.flat_map = second_fn,
+                                 .ctx = ctx};
+    return s_connect(first, second, &spec, "co_flat_map");
+}
+
 rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
                                          int64_t lower_ms, int64_t upper_ms, rill_join_fn fn,
                                          void *ctx)

@@ -55,7 +55,13 @@ typedef struct {
         rill_window_process_fn window_process;
         rill_process_fn process;
     } fn;
-    void *ctx;               //  handed to fn
+    //  RILL_OP_MAP and RILL_OP_FLAT_MAP on two connected streams (co_map, co_flat_map, with
+    //  first_inputs): the second stream's function.
+    union {
+        rill_map_fn map;
+        rill_flat_map_fn flat_map;
+    } fn2;
+    void *ctx;               //  handed to fn (and fn2)
     rill_agg_t agg;          //  RILL_OP_REDUCE: a built-in aggregation instead of fn.reduce
     const char *path;        //  RILL_OP_SOURCE_FILE input; RILL_OP_SINK_PRINT output (NULL: stdout)
     uint64_t count;          //  RILL_OP_SOURCE_GENERATOR: how many records (RILL_UNBOUNDED: no end)

@@ -45,9 +45,9 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return "Source: text file";
     case RILL_OP_SOURCE_GENERATOR: return "Source: generator";
     case RILL_OP_SOURCE_USER: return "Source: custom";
-    case RILL_OP_MAP: return "map()";
+    case RILL_OP_MAP: return spec->first_inputs ? "co_map()" : "map()";
     case RILL_OP_FILTER: return "filter()";
-    case RILL_OP_FLAT_MAP: return "flat_map()";
+    case RILL_OP_FLAT_MAP: return spec->first_inputs ? "co_flat_map()" : "flat_map()";
     case RILL_OP_REDUCE:
         switch (spec->agg) {
         case RILL_AGG_SUM: return "sum()";
@@ -428,9 +428,11 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
             }
         bool needs_fn = false;
         switch (op->kind) {
-        case RILL_OP_MAP: needs_fn = !spec->fn.map; break;
+        case RILL_OP_MAP: needs_fn = !spec->fn.map || (spec->first_inputs && !spec->fn2.map); break;
         case RILL_OP_FILTER: needs_fn = !spec->fn.filter; break;
-        case RILL_OP_FLAT_MAP: needs_fn = !spec->fn.flat_map; break;
+        case RILL_OP_FLAT_MAP:
+            needs_fn = !spec->fn.flat_map || (spec->first_inputs && !spec->fn2.flat_map);
+            break;
         case RILL_OP_REDUCE: needs_fn = spec->agg == RILL_AGG_NONE && !spec->fn.reduce; break;
         case RILL_OP_SOURCE_GENERATOR: needs_fn = !spec->fn.generate; break;
         case RILL_OP_SOURCE_USER: needs_fn = !spec->fn.source; break;

@@ -140,6 +140,16 @@ RILL_EXPORT int rill_broadcast_state_remove(rill_process_t *self, const char *na
 //  rill_collector_emit_side), as a stream like any other (Flink's getSideOutput). `processed`
 //  is what rill_stream_process or rill_stream_co_process returned.
 RILL_EXPORT rill_stream_t *rill_stream_side_output(rill_stream_t *processed, int tag);
+//  Two connected streams, not keyed (Flink's connect with a CoMapFunction or
+//  CoFlatMapFunction): the first stream's records go to first_fn, the second's to second_fn,
+//  in one operator (at its parallelism, with each stream's partitioning as given: forward
+//  edges need the same parallelism). They share ctx, and nothing orders the two streams.
+RILL_EXPORT rill_stream_t *rill_stream_co_map(rill_stream_t *first, rill_stream_t *second,
+                                              rill_map_fn first_fn, rill_map_fn second_fn,
+                                              void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_co_flat_map(rill_stream_t *first, rill_stream_t *second,
+                                                   rill_flat_map_fn first_fn,
+                                                   rill_flat_map_fn second_fn, void *ctx);
 //  In fn: which connected stream the current record came from (0 or 1); 0 for a one-input
 //  process function and in on_timer.
 RILL_EXPORT int rill_process_input(rill_process_t *self);
