@@ -28,6 +28,7 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
     self->op = rill_plan_operator(plan, op);
     self->index = index;
     self->mode = rill_plan_mode(plan);
+    self->ctx = self->spec->ctx;
     int rc;
     switch (self->spec->kind) {
     case RILL_OP_SOURCE_FILE:
@@ -78,6 +79,7 @@ void rill_operator_destroy(rill_operator_t **self_p)
     if (!self_p || !*self_p)
         return;
     rill_operator_t *self = *self_p;
+    rill_operator_close_user(self);
     if (self->vtable && self->vtable->close)
         self->vtable->close(self);
     rill_buffer_destroy(&self->scratch);

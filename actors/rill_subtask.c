@@ -601,6 +601,12 @@ static int s_handle_bind(self_t *self)
     }
     if (s_restore(self))
         return -1;
+    for (int k = 0; k < self->member_count; k++)
+        if (rill_operator_open_user(self->members[k].operator, self->args->attempt)) {
+            s_failed(&self->members[k]);
+            s_set_operator_error(self);
+            return -1;
+        }
     self->reader = rill_reader_new(plan, self->head->subtask->id, self->args->metrics);
     if (self->tail->op->output_count)
         self->writer = rill_writer_new(plan, self->tail->subtask->id, self->args->metrics,

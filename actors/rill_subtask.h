@@ -41,6 +41,7 @@ typedef struct {
     int buffer_timeout_ms;
     rill_trace_t *trace; //  NULL: not tracing
     bool no_diagnostics; //  no busy-time split, no hot keys (rill_env_set_diagnostics)
+    int attempt;         //  the job's attempt: 0, then one more per restart
     rill_watermark_alignment_t *alignment; //  the job's alignment group, or NULL
     const rill_checkpointing_t *checkpointing; //  NULL: checkpoints off
     rill_checkpoint_ack_t ack; //  written before ACK is sent (rill_checkpointing.h)

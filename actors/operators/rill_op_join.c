@@ -73,8 +73,8 @@ int rill_interval_join_record(rill_process_t *self, const rill_record_t *record,
                 continue;
             bool timed = rill_busy_split_user_begin(self->op->busy_split);
             rill_collector_inherit(out, left > right ? left : right);
-            int rc = side == 0 ? spec->join(record, &other, out, spec->ctx)
-                               : spec->join(&other, record, out, spec->ctx);
+            int rc = side == 0 ? spec->join(record, &other, out, self->op->ctx)
+                               : spec->join(&other, record, out, self->op->ctx);
             rill_collector_inherit_end(out);
             rill_busy_split_user_end(self->op->busy_split, timed);
             if (rc)

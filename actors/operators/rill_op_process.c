@@ -71,7 +71,7 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
         self->input = 1;
         bool timed = rill_busy_split_user_begin(op->busy_split);
         rill_collector_inherit(out, record->timestamp);
-        int rc = op->spec->on_broadcast(self, record, out, op->spec->ctx);
+        int rc = op->spec->on_broadcast(self, record, out, op->ctx);
         rill_collector_inherit_end(out);
         rill_busy_split_user_end(op->busy_split, timed);
         self->on_broadcast = false;
@@ -96,7 +96,7 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
     }
     bool timed = rill_busy_split_user_begin(op->busy_split);
     rill_collector_inherit(out, record->timestamp);
-    int rc = op->spec->fn.process(self, record, out, op->spec->ctx);
+    int rc = op->spec->fn.process(self, record, out, op->ctx);
     rill_collector_inherit_end(out);
     self->input = 0;
     rill_busy_split_user_end(op->busy_split, timed);
@@ -124,7 +124,7 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
         else if (rc == 0 && op->spec->on_timer) {
             bool timed = rill_busy_split_user_begin(op->busy_split);
             rill_collector_inherit(out, timer.time);
-            rc = op->spec->on_timer(self, timer.time, domain, out, op->spec->ctx);
+            rc = op->spec->on_timer(self, timer.time, domain, out, op->ctx);
             rill_collector_inherit_end(out);
             rill_busy_split_user_end(op->busy_split, timed);
         }

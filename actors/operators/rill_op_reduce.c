@@ -152,7 +152,7 @@ static int s_fold(rill_operator_t *self, const rill_record_t *record, const rill
                                  entry->timestamp};
             rill_buffer_reset(self->scratch);
             bool timed = rill_busy_split_user_begin(self->busy_split);
-            int rc = self->spec->fn.reduce(&acc, record, self->scratch, self->spec->ctx);
+            int rc = self->spec->fn.reduce(&acc, record, self->scratch, self->ctx);
             rill_busy_split_user_end(self->busy_split, timed);
             if (rc)
                 return s_fail(self, "user function failed");
@@ -200,7 +200,7 @@ static int s_merge(rill_operator_t *self, const rill_partial_t *partial, int64_t
             rill_record_t more = {partial->value, partial->value_size, timestamp};
             rill_buffer_reset(self->scratch);
             bool timed = rill_busy_split_user_begin(self->busy_split);
-            int rc = self->spec->fn.reduce(&acc, &more, self->scratch, self->spec->ctx);
+            int rc = self->spec->fn.reduce(&acc, &more, self->scratch, self->ctx);
             rill_busy_split_user_end(self->busy_split, timed);
             if (rc)
                 return s_fail(self, "user function failed");

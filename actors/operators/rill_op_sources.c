@@ -406,7 +406,7 @@ static int s_generator_produce(rill_operator_t *self, rill_collector_t *out)
         }
         for (int emitted = 0; emitted < RILL_SOURCE_CHUNK && sequence->next < count; emitted++) {
             bool timed = rill_busy_split_user_begin(self->busy_split);
-            int rc = self->spec->fn.generate(sequence->next, out, self->spec->ctx);
+            int rc = self->spec->fn.generate(sequence->next, out, self->ctx);
             rill_busy_split_user_end(self->busy_split, timed);
             if (rc) {
                 snprintf(self->error, sizeof self->error, "generator function failed at index %llu",
@@ -517,7 +517,7 @@ int rill_op_generator_open(rill_operator_t *self)
 static int s_user_source_produce(rill_operator_t *self, rill_collector_t *out)
 {
     bool timed = rill_busy_split_user_begin(self->busy_split);
-    int rc = self->spec->fn.source(out, self->spec->ctx);
+    int rc = self->spec->fn.source(out, self->ctx);
     rill_busy_split_user_end(self->busy_split, timed);
     if (rc < 0)
         snprintf(self->error, sizeof self->error, "source function failed");
@@ -544,7 +544,7 @@ static int s_user_source_snapshot(rill_operator_t *self, int64_t checkpoint, ril
     if (!spec->source_snapshot)
         return s_user_source_cannot_rewind(self);
     rill_buffer_reset(self->scratch);
-    if (spec->source_snapshot(self->index, self->scratch, spec->ctx)) {
+    if (spec->source_snapshot(self->index, self->scratch, self->ctx)) {
         snprintf(self->error, sizeof self->error,
                  "the snapshot callback of user source '%.60s' failed", self->op->name);
         return -1;
@@ -591,7 +591,7 @@ static int s_user_source_restore(rill_operator_t *self, rill_state_reader_t *in)
         return -1;
     }
     if (spec->source_restore(self->index, rill_buffer_data(self->scratch),
-                             rill_buffer_size(self->scratch), spec->ctx)) {
+                             rill_buffer_size(self->scratch), self->ctx)) {
         snprintf(self->error, sizeof self->error,
                  "the restore callback of user source '%.60s' failed", self->op->name);
         return -1;

@@ -54,7 +54,7 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
     s_timestamps_t *state = self->state;
     int64_t timestamp = record->timestamp;
     bool timed = rill_busy_split_user_begin(self->busy_split);
-    int rc = self->spec->fn.timestamp(record, &timestamp, self->spec->ctx);
+    int rc = self->spec->fn.timestamp(record, &timestamp, self->ctx);
     rill_busy_split_user_end(self->busy_split, timed);
     if (rc < 0) {
         snprintf(self->error, sizeof self->error, "timestamp function failed");

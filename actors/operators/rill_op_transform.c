@@ -29,7 +29,7 @@ static int s_map(rill_operator_t *self, const rill_record_t *record, int input,
     rill_map_fn fn = self->spec->first_inputs && input >= self->spec->first_inputs
                          ? self->spec->fn2.map
                          : self->spec->fn.map;
-    int rc = fn(record, self->scratch, self->spec->ctx);
+    int rc = fn(record, self->scratch, self->ctx);
     rill_busy_split_user_end(self->busy_split, timed);
     if (rc)
         return s_failed(self);
@@ -41,7 +41,7 @@ static int s_filter(rill_operator_t *self, const rill_record_t *record, int inpu
 {
     errno = 0;
     bool timed = rill_busy_split_user_begin(self->busy_split);
-    int keep = self->spec->fn.filter(record, self->spec->ctx);
+    int keep = self->spec->fn.filter(record, self->ctx);
     rill_busy_split_user_end(self->busy_split, timed);
     if (keep < 0)
         return s_failed(self);
@@ -57,7 +57,7 @@ static int s_flat_map(rill_operator_t *self, const rill_record_t *record, int in
     rill_flat_map_fn fn = self->spec->first_inputs && input >= self->spec->first_inputs
                               ? self->spec->fn2.flat_map
                               : self->spec->fn.flat_map;
-    int rc = fn(record, out, self->spec->ctx);
+    int rc = fn(record, out, self->ctx);
     rill_collector_inherit_end(out);
     rill_busy_split_user_end(self->busy_split, timed);
     if (rc)

@@ -2,6 +2,65 @@
     key extractors of its input edges, read from the plan. Kept here, below the registry
     (actors/rill_operator_registry.c), so that operators call nothing from the layer above. */
 #include "rill_operator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct rill_context_t {
+    int subtask;
+    int parallelism;
+    int attempt;
+    const char *name;
+};
+
+int rill_context_subtask(const rill_context_t *self)
+{
+    return self->subtask;
+}
+
+int rill_context_parallelism(const rill_context_t *self)
+{
+    return self->parallelism;
+}
+
+const char *rill_context_operator(const rill_context_t *self)
+{
+    return self->name;
+}
+
+int rill_context_attempt(const rill_context_t *self)
+{
+    return self->attempt;
+}
+
+int rill_operator_open_user(rill_operator_t *self, int attempt)
+{
+    if (!self->spec->open && !self->spec->close)
+        return 0;
+    self->context = calloc(1, sizeof(rill_context_t));
+    if (!self->context) {
+        snprintf(self->error, sizeof self->error, "out of memory");
+        return -1;
+    }
+    *self->context = (rill_context_t){self->index, self->op->parallelism, attempt, self->op->name};
+    void *ctx = self->ctx;
+    if (self->spec->open && self->spec->open(self->context, self->spec->ctx, &ctx)) {
+        snprintf(self->error, sizeof self->error, "open function failed");
+        return -1;
+    }
+    self->ctx = ctx;
+    self->opened = true;
+    return 0;
+}
+
+void rill_operator_close_user(rill_operator_t *self)
+{
+    if (self->opened && self->spec->close)
+        self->spec->close(self->context, self->ctx);
+    self->opened = false;
+    free(self->context);
+    self->context = NULL;
+}
 #include "rill_graph_private.h"
 #include "rill_plan_private.h"
 

@@ -106,6 +106,11 @@ struct rill_operator_t {
     //  two-phase commit); set it before the first record (and before restore). An operator
     //  that gets a snapshot call while it is false must still take a correct snapshot.
     bool checkpointing;
+    //  What the user functions get: the operator's ctx, or what its open made of it for this
+    //  subtask (rill_operator_open_user). And what open and close are told.
+    void *ctx;
+    rill_context_t *context;
+    bool opened;
     //  Where the task times its user functions (rill_busy_split.h): every call of one goes
     //  between rill_busy_split_user_begin and _end on it. NULL: not measured.
     rill_busy_split_t *busy_split;
@@ -141,6 +146,12 @@ static inline int rill_operator_record_key(const rill_operator_t *self,
     }
     return rill_operator_extract_key(self, keys, record, input, key, hash);
 }
+
+//  The user's per-subtask open (rill_stream_open_close), after the state is restored and
+//  before the first record: 0, or -1 with self->error set. And its close, once, at the end
+//  (nothing when open did not run or failed); rill_operator_destroy calls it too.
+int rill_operator_open_user(rill_operator_t *self, int attempt);
+void rill_operator_close_user(rill_operator_t *self);
 
 //  Side outputs and control events from inside operators (internal; users emit through
 //  rill_collector_emit only).

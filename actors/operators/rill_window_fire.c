@@ -31,11 +31,11 @@ int rill_window_fold(rill_operator_t *self, rill_buffer_t *value, const rill_rec
             if (!acc)
                 return -1;
             bool timed = rill_busy_split_user_begin(self->busy_split);
-            spec->aggregate.create(acc, spec->ctx);
+            spec->aggregate.create(acc, self->ctx);
             rill_busy_split_user_end(self->busy_split, timed);
         }
         bool timed = rill_busy_split_user_begin(self->busy_split);
-        int rc = spec->aggregate.add(value->data, record, spec->ctx);
+        int rc = spec->aggregate.add(value->data, record, self->ctx);
         rill_busy_split_user_end(self->busy_split, timed);
         if (rc)
             return rill_window_fail(self, "aggregate add function failed");
@@ -48,7 +48,7 @@ int rill_window_fold(rill_operator_t *self, rill_buffer_t *value, const rill_rec
         rill_record_t acc = {value->data, value->size, RILL_NO_TIMESTAMP};
         rill_buffer_reset(op->other);
         bool timed = rill_busy_split_user_begin(self->busy_split);
-        int rc = spec->window_reduce(&acc, record, op->other, spec->ctx);
+        int rc = spec->window_reduce(&acc, record, op->other, self->ctx);
         rill_busy_split_user_end(self->busy_split, timed);
         if (rc)
             return rill_window_fail(self, "reduce function failed");
@@ -81,7 +81,7 @@ int rill_window_merge(rill_operator_t *self, rill_buffer_t *value, const uint8_t
         if (!spec->aggregate.merge)
             return rill_window_fail(self, "session windows need the aggregate's merge function");
         bool timed = rill_busy_split_user_begin(self->busy_split);
-        spec->aggregate.merge(value->data, other, spec->ctx);
+        spec->aggregate.merge(value->data, other, self->ctx);
         rill_busy_split_user_end(self->busy_split, timed);
         return 0;
     }
@@ -112,7 +112,7 @@ int rill_window_emit(rill_operator_t *self, const void *key, size_t key_size,
             bool timed = rill_busy_split_user_begin(self->busy_split);
             rill_collector_inherit(out, timestamp); //  what the window's results carry
             int rc = spec->fn.window_process(&window, &window_key, op->records, (size_t)count,
-                                             out, spec->ctx);
+                                             out, self->ctx);
             rill_collector_inherit_end(out);
             rill_busy_split_user_end(self->busy_split, timed);
             if (rc)
@@ -133,7 +133,7 @@ int rill_window_emit(rill_operator_t *self, const void *key, size_t key_size,
     switch (spec->window_fn) {
     case RILL_WINDOW_FN_AGGREGATE: {
         bool timed = rill_busy_split_user_begin(self->busy_split);
-        int rc = spec->aggregate.result(value, &window, &window_key, text, spec->ctx);
+        int rc = spec->aggregate.result(value, &window, &window_key, text, self->ctx);
         rill_busy_split_user_end(self->busy_split, timed);
         if (rc)
             return rill_window_fail(self, "aggregate result function failed");

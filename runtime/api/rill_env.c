@@ -903,6 +903,18 @@ rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name)
     return stream;
 }
 
+rill_stream_t *rill_stream_open_close(rill_stream_t *stream, rill_open_fn open,
+                                      rill_close_fn close)
+{
+    if (!stream)
+        return NULL;
+    int op = s_single_op(stream, "open_close");
+    if (op < 0)
+        return NULL;
+    rill_graph_set_open_close(stream->env->graph, op, open, close);
+    return stream;
+}
+
 rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism)
 {
     if (!stream)

@@ -59,6 +59,7 @@ struct rill_job_t {
     bool savepoint_on_cancel;
     bool limits_checked;
     bool no_diagnostics; //  rill_job_set_diagnostics(false)
+    int attempt;         //  the running attempt (0, then one more per restart)
     //  A job spanning processes: this process's share of it (NULL: the whole plan here).
     rill_cluster_t *cluster;
     rill_subtask_network_t network;
@@ -160,6 +161,7 @@ static int s_start_actor(rill_job_t *self, s_actor_t *actor, int task)
     assert(self && actor && task >= 0 && task < self->count);
     pthread_once(&s_exit_key_once, s_make_exit_key);
     actor->args->no_diagnostics = self->no_diagnostics;
+    actor->args->attempt = self->attempt;
     if (sem_init(&actor->exited, 0, 0) == 0)
         actor->latch_made = true;
     actor->actor = actor->latch_made ? zactor_new(s_actor, actor) : NULL;
@@ -1012,6 +1014,7 @@ int rill_job_run(rill_job_t *self, atomic_int *cancel)
             rill_checkpoint_coordinator_begin_attempt(self->checkpoints, attempt, self->error,
                                                       sizeof self->error))
             return -1;
+        self->attempt = attempt;
         int rc = s_run_attempt(self, cancel);
         bool again =
             rc != 0 && !self->cancelled && self->checkpoints && attempt < self->restart_attempts;

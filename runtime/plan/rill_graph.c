@@ -191,6 +191,15 @@ int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_sn
     return 0;
 }
 
+int rill_graph_set_open_close(rill_graph_t *self, int id, rill_open_fn open, rill_close_fn close)
+{
+    if (id < 0 || id >= self->operator_count)
+        return -1;
+    self->operators[id].open = open;
+    self->operators[id].close = close;
+    return 0;
+}
+
 int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining)
 {
     if (id < 0 || id >= self->operator_count || (unsigned)chaining > RILL_CHAIN_NEVER)

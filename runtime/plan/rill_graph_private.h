@@ -61,7 +61,9 @@ typedef struct {
         rill_map_fn map;
         rill_flat_map_fn flat_map;
     } fn2;
-    void *ctx;               //  handed to fn (and fn2)
+    void *ctx;               //  handed to fn (and fn2), or what open made of it per subtask
+    rill_open_fn open;       //  per-subtask lifecycle (rill_stream_open_close); NULL: none
+    rill_close_fn close;
     rill_agg_t agg;          //  RILL_OP_REDUCE: a built-in aggregation instead of fn.reduce
     const char *path;        //  RILL_OP_SOURCE_FILE input; RILL_OP_SINK_PRINT output (NULL: stdout)
     uint64_t count;          //  RILL_OP_SOURCE_GENERATOR: how many records (RILL_UNBOUNDED: no end)
@@ -126,6 +128,8 @@ int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_sn
                                       rill_source_restore_fn restore);
 //  Sets how an operator chains (rill_chaining_t). 0, or -1.
 int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining);
+//  Sets an operator's per-subtask open and close (either may be NULL). 0, or -1.
+int rill_graph_set_open_close(rill_graph_t *self, int id, rill_open_fn open, rill_close_fn close);
 //  Turns chaining off for the whole graph (every operator its own subtask thread), or back on.
 void rill_graph_set_chaining_enabled(rill_graph_t *self, bool enabled);
 bool rill_graph_chaining_enabled(const rill_graph_t *self);

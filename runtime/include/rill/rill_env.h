@@ -235,6 +235,17 @@ RILL_EXPORT rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int pa
 RILL_EXPORT rill_stream_t *rill_stream_start_new_chain(rill_stream_t *stream);
 RILL_EXPORT rill_stream_t *rill_stream_disable_chaining(rill_stream_t *stream);
 
+//  Per-subtask open and close for the functions of the operator behind stream (any operator
+//  that calls user functions; see rill_open_fn): open may give each subtask a ctx of its own.
+//  Returns stream, or NULL (with rill_env_error) for a handle that is not one operator.
+RILL_EXPORT rill_stream_t *rill_stream_open_close(rill_stream_t *stream, rill_open_fn open,
+                                                  rill_close_fn close);
+//  In open and close: the subtask's index, its operator's parallelism and name, the attempt.
+RILL_EXPORT int rill_context_subtask(const rill_context_t *self);
+RILL_EXPORT int rill_context_parallelism(const rill_context_t *self);
+RILL_EXPORT const char *rill_context_operator(const rill_context_t *self);
+RILL_EXPORT int rill_context_attempt(const rill_context_t *self);
+
 //  ---- sinks (each returns the sink's handle, for naming it or setting its parallelism)
 
 //  Writes each record and a newline to path (NULL: stdout). With parallelism above 1 and a

@@ -18,6 +18,19 @@ extern "C" {
 //  may be called from several threads at once (one per subtask): keep ctx read-only or index
 //  per-subtask state by rill_collector_subtask(). Return 0 on success, -1 to fail the job.
 
+//  ---- per-subtask lifecycle (Flink's RichFunction open and close; rill_stream_open_close)
+//  What a subtask is: its index (0-based), its operator's parallelism and name, and the
+//  job's attempt (0, then 1, 2, ... after restarts from a checkpoint).
+typedef struct rill_context_t rill_context_t;
+//  open: runs once in each subtask's thread before its first record (after its state is
+//  restored). *subtask_ctx starts as ctx; set it to what this subtask's functions of the
+//  operator should get instead (per-subtask buffers, files, connections: nothing then needs
+//  locks). 0, or -1 to fail the job.
+typedef int (*rill_open_fn)(const rill_context_t *context, void *ctx, void **subtask_ctx);
+//  close: runs once in the subtask's thread when it ends, however it ends (done, failed,
+//  cancelled), if open succeeded; gets what open set.
+typedef void (*rill_close_fn)(const rill_context_t *context, void *subtask_ctx);
+
 //  map: write exactly one output record into out (it keeps the input's timestamp).
 typedef int (*rill_map_fn)(const rill_record_t *in, rill_buffer_t *out, void *ctx);
 //  filter: 1 keeps the record, 0 drops it, -1 fails the job.
