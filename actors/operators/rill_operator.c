@@ -1,7 +1,9 @@
 /*  rill_operator.c: what every operator kind shares beyond its vtable (rill_operator.h): the
-    key extractors of its input edges, read from the plan. Kept here, below the registry
+    key extractors of its input edges, read from the plan, and the user's per-subtask open and
+    close with the context they are told. Kept here, below the registry
     (actors/rill_operator_registry.c), so that operators call nothing from the layer above. */
 #include "rill_operator.h"
+#include "rill_env.h" //  the rill_context_* accessors are public API
 
 #include <stdio.h>
 #include <stdlib.h>
