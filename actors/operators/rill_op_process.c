@@ -39,6 +39,17 @@ static int s_timer_marker(rill_process_t *self, rill_time_domain_t domain, int64
                                   sizeof time);
 }
 
+int rill_timer_delete(rill_process_t *self, rill_time_domain_t domain, int64_t time)
+{
+    if (domain != RILL_TIME_EVENT && domain != RILL_TIME_PROCESSING)
+        return -1;
+    if (s_timer_marker(self, domain, time))
+        return -1;
+    //  The heap keeps its entry; without the marker it is skipped when it comes due.
+    rill_process_state_remove(self);
+    return 0;
+}
+
 int rill_timer_register(rill_process_t *self, rill_time_domain_t domain, int64_t time)
 {
     if (domain != RILL_TIME_EVENT && domain != RILL_TIME_PROCESSING)
@@ -117,8 +128,13 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
     while (rill_timer_heap_pop(self->timers[domain], until, &timer)) {
         int rc = s_set_key(self, timer.key, timer.key_size);
         free(timer.key);
-        if (rc == 0 && s_timer_marker(self, domain, timer.time) == 0)
+        //  Its marker says it is still registered: a deleted timer (rill_timer_delete) has
+        //  none and does not fire.
+        if (rc == 0 && s_timer_marker(self, domain, timer.time) == 0) {
+            if (!rill_process_state_find(self))
+                continue;
             rill_process_state_remove(self);
+        }
         if (rc == 0 && op->spec->join)
             rc = rill_interval_join_timer(self, timer.time, out);
         else if (rc == 0 && op->spec->on_timer) {

@@ -49,11 +49,25 @@ rill_keyed_entry_t *rill_process_state_find(rill_process_t *self)
 int rill_process_state_put(rill_process_t *self, const void *data, size_t size)
 {
     assert(self);
+    //  With a time-to-live, an entry's timestamp is when it was last written.
+    int64_t written = self->op->spec->state_ttl_ms ? rill_process_now(self) : 0;
     return rill_keyed_table_put(self->table, self->state_key->data, self->state_key->size,
                                 rill_keyed_hash(self->state_key->data, self->state_key->size), data,
-                                size, 0)
+                                size, written)
                ? 0
                : -1;
+}
+
+//  The public state's entry under self->state_key, or NULL: unset, or expired (then removed).
+static rill_keyed_entry_t *s_live(rill_process_t *self)
+{
+    rill_keyed_entry_t *entry = rill_process_state_find(self);
+    int64_t ttl = self->op->spec->state_ttl_ms;
+    if (entry && ttl > 0 && rill_process_now(self) - entry->timestamp >= ttl) {
+        rill_process_state_remove(self);
+        return NULL;
+    }
+    return entry;
 }
 
 void rill_process_state_remove(rill_process_t *self)
@@ -65,7 +79,7 @@ void rill_process_state_remove(rill_process_t *self)
 
 static int s_get(rill_process_t *self, const void **data, size_t *size)
 {
-    rill_keyed_entry_t *entry = rill_process_state_find(self);
+    rill_keyed_entry_t *entry = s_live(self);
     if (!entry)
         return -1;
     *data = rill_keyed_entry_value(entry);
@@ -115,4 +129,111 @@ int rill_state_clear(rill_process_t *self, const char *name)
         return -1;
     rill_process_state_remove(self);
     return 0;
+}
+
+//  ---- list state: one entry per (key, name), its value the elements as (u32 size, bytes).
+
+int rill_state_list_add(rill_process_t *self, const char *name, const void *data, size_t size)
+{
+    if (!data && size)
+        return -1;
+    if (size > UINT32_MAX || rill_process_state_key(self, name, 'L', NULL, 0))
+        return -1;
+    uint32_t element = (uint32_t)size;
+    rill_keyed_entry_t *entry = s_live(self);
+    if (!entry) {
+        uint8_t head[sizeof element];
+        memcpy(head, &element, sizeof element);
+        if (rill_process_state_put(self, head, sizeof head))
+            return -1;
+        entry = rill_process_state_find(self);
+        if (!entry)
+            return -1;
+        size_t old = entry->value_size;
+        uint8_t *value = rill_keyed_table_resize(entry, old + size);
+        if (!value)
+            return -1;
+        memcpy(value + old, data, size);
+        return 0;
+    }
+    size_t old = entry->value_size;
+    uint8_t *value = rill_keyed_table_resize(entry, old + sizeof element + size);
+    if (!value)
+        return -1;
+    memcpy(value + old, &element, sizeof element);
+    memcpy(value + old + sizeof element, data, size);
+    if (self->op->spec->state_ttl_ms)
+        entry->timestamp = rill_process_now(self);
+    return 0;
+}
+
+int rill_state_list_get(rill_process_t *self, const char *name, const void **list,
+                        size_t *list_size)
+{
+    return rill_process_state_key(self, name, 'L', NULL, 0) ? -1 : s_get(self, list, list_size);
+}
+
+int rill_state_list_next(const void *list, size_t list_size, const void **at, const void **data,
+                         size_t *size)
+{
+    const uint8_t *start = list, *end = start + list_size, *p = *at;
+    if (!list || !at || p < start || p > end)
+        return -1;
+    if (p == end)
+        return 0;
+    uint32_t element;
+    if ((size_t)(end - p) < sizeof element)
+        return -1;
+    memcpy(&element, p, sizeof element);
+    p += sizeof element;
+    if (element > (size_t)(end - p))
+        return -1;
+    *data = p;
+    *size = element;
+    *at = p + element;
+    return 1;
+}
+
+//  ---- reducing and aggregating state: a value folded on each add.
+
+int rill_state_reduce_add(rill_process_t *self, const char *name, const void *data, size_t size,
+                          rill_reduce_fn fn, void *ctx)
+{
+    if (!fn || (!data && size))
+        return -1;
+    const void *old;
+    size_t old_size;
+    if (rill_state_value_get(self, name, &old, &old_size))
+        return rill_state_value_set(self, name, data, size);
+    //  The fold writes into the operator's scratch buffer: old stays valid until the set.
+    rill_record_t acc = {old, old_size, RILL_NO_TIMESTAMP}, in = {data, size, RILL_NO_TIMESTAMP};
+    rill_buffer_t *out = self->join_scratch;
+    rill_buffer_reset(out);
+    if (fn(&acc, &in, out, ctx))
+        return -1;
+    return rill_state_value_set(self, name, out->data, out->size);
+}
+
+int rill_state_aggregate_add(rill_process_t *self, const char *name, const rill_record_t *in,
+                             const rill_aggregate_t *aggregate, void *ctx)
+{
+    if (!in || !aggregate || !aggregate->create || !aggregate->add ||
+        !aggregate->accumulator_size)
+        return -1;
+    const void *old;
+    size_t old_size;
+    rill_buffer_t *acc = self->join_scratch;
+    rill_buffer_reset(acc);
+    if (rill_state_value_get(self, name, &old, &old_size) == 0) {
+        if (old_size != aggregate->accumulator_size || rill_buffer_set(acc, old, old_size))
+            return -1;
+    } else {
+        void *fresh = rill_buffer_reserve(acc, aggregate->accumulator_size);
+        if (!fresh)
+            return -1;
+        aggregate->create(fresh, ctx);
+    }
+    if (aggregate->add(acc->data, in, ctx))
+        return -1;
+    return rill_state_value_set(self, name, acc->data, acc->size);
 }

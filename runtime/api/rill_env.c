@@ -7,6 +7,7 @@
 #include "rill_graph_private.h"
 #include "rill_metrics_private.h"
 #include "rill_job.h"
+#include "rill_time.h" //  rill_stream_state_ttl, a time-API call that needs the graph
 #include "rill_cluster_control.h"
 
 #include <assert.h>
@@ -913,6 +914,20 @@ rill_stream_t *rill_stream_open_close(rill_stream_t *stream, rill_open_fn open,
         return NULL;
     rill_graph_set_open_close(stream->env->graph, op, open, close);
     return stream;
+}
+
+rill_stream_t *rill_stream_state_ttl(rill_stream_t *processed, int64_t ttl_ms)
+{
+    if (!processed)
+        return NULL;
+    int op = s_single_op(processed, "state_ttl");
+    if (op < 0)
+        return NULL;
+    if (rill_graph_set_state_ttl(processed->env->graph, op, ttl_ms)) {
+        s_error(processed->env, "state_ttl: needs a process function and a time-to-live > 0");
+        return NULL;
+    }
+    return processed;
 }
 
 rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism)

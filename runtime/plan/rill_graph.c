@@ -191,6 +191,15 @@ int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_sn
     return 0;
 }
 
+int rill_graph_set_state_ttl(rill_graph_t *self, int id, int64_t ttl_ms)
+{
+    if (id < 0 || id >= self->operator_count || self->operators[id].kind != RILL_OP_PROCESS ||
+        ttl_ms <= 0)
+        return -1;
+    self->operators[id].state_ttl_ms = ttl_ms;
+    return 0;
+}
+
 int rill_graph_set_open_close(rill_graph_t *self, int id, rill_open_fn open, rill_close_fn close)
 {
     if (id < 0 || id >= self->operator_count)

@@ -175,6 +175,36 @@ RILL_EXPORT int rill_state_clear(rill_process_t *self, const char *name);
 //  Timers for the current key: on_timer runs once the watermark (event) or the clock
 //  (processing) reaches time. Registering the same (key, time, domain) twice fires once.
 RILL_EXPORT int rill_timer_register(rill_process_t *self, rill_time_domain_t domain, int64_t time);
+//  Deletes the current key's timer at (domain, time), if registered (Flink's
+//  deleteEventTimeTimer / deleteProcessingTimeTimer): it will not fire. 0, or -1.
+RILL_EXPORT int rill_timer_delete(rill_process_t *self, rill_time_domain_t domain, int64_t time);
+//  List state: records appended per (key, name), read back in order. get returns 0 and the
+//  list's bytes (valid until the next state call), walked with rill_state_list_next; -1 when
+//  the list is empty. Cleared with rill_state_clear.
+RILL_EXPORT int rill_state_list_add(rill_process_t *self, const char *name, const void *data,
+                                    size_t size);
+RILL_EXPORT int rill_state_list_get(rill_process_t *self, const char *name, const void **list,
+                                    size_t *list_size);
+//  The next element of a list from rill_state_list_get: 1 with *data, *size set and *at moved
+//  past it (start with *at = list), 0 at the end, -1 for bytes that are not such a list.
+RILL_EXPORT int rill_state_list_next(const void *list, size_t list_size, const void **at,
+                                     const void **data, size_t *size);
+//  Reducing state (Flink's ReducingState): adds a record, folded with fn into the one value
+//  kept per (key, name) (the first added is kept as it is). Read it with rill_state_value_get.
+RILL_EXPORT int rill_state_reduce_add(rill_process_t *self, const char *name, const void *data,
+                                      size_t size, rill_reduce_fn fn, void *ctx);
+//  Aggregating state (Flink's AggregatingState): adds a record to the accumulator kept per
+//  (key, name), made with aggregate->create on the first; rill_state_value_get reads the
+//  accumulator (aggregate->result turns it into a record where wanted).
+RILL_EXPORT int rill_state_aggregate_add(rill_process_t *self, const char *name,
+                                         const rill_record_t *in,
+                                         const rill_aggregate_t *aggregate, void *ctx);
+//  State time-to-live (Flink's StateTtlConfig, OnCreateAndWrite, NeverReturnExpired): the keyed
+//  state of the process function behind stream expires ttl_ms of processing time after it was
+//  last written; expired state reads as unset and is dropped when read (checkpoints keep what
+//  was not read since). Timers are not state here and never expire. Returns stream, or NULL
+//  (rill_env_error).
+RILL_EXPORT rill_stream_t *rill_stream_state_ttl(rill_stream_t *processed, int64_t ttl_ms);
 
 #ifdef __cplusplus
 }
