@@ -3,12 +3,10 @@
     l + lower <= r <= l + upper, bounds included, once, in whichever order they come; the
     result's timestamp is max(l, r); a record older than the watermark is late and dropped; and
     state is cleaned up as the watermark passes. The first test runs a real job at several
-    parallelisms against every pair worked out by brute force; the others drive the operator
-    directly (records on input 0 or 1, watermarks), as its subtask would, so that what is late
-    and what is cleaned up is exact. */
+    parallelisms against every pair worked out by brute force; the others drive the operator on
+    the test harness (records on input 0 or 1, watermarks), so that what is late and what is
+    cleaned up is exact. */
 #include "testutil.h"
-#include "rill_operator.h"
-#include "rill_operator_registry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -132,33 +130,7 @@ static void every_pair_within_the_bounds_is_joined_once(void **state)
     s_every_pair_is_joined_once(2, 3, 4);
 }
 
-//  ---- the operator driven directly
-
-typedef struct {
-    char lines[64][64];
-    int count;
-} s_output_t;
-
-static int s_collect(void *target, const rill_record_t *record)
-{
-    s_output_t *output = target;
-    if (output->count++ >= 64)
-        return 0; //  counted, not kept
-    snprintf(output->lines[output->count - 1], 64, "%.*s@%lld", (int)record->size,
-             (const char *)record->data, (long long)record->timestamp);
-    return 0;
-}
-
-//  Late records, as "late<TAG>:text@time".
-static int s_collect_late(void *target, int tag, const rill_record_t *record)
-{
-    s_output_t *output = target;
-    if (output->count++ >= 64)
-        return 0;
-    snprintf(output->lines[output->count - 1], 64, "late%d:%.*s@%lld", tag, (int)record->size,
-             (const char *)record->data, (long long)record->timestamp);
-    return 0;
-}
+//  ---- the operator on the test harness (rill_harness.h)
 
 static int s_nothing(uint64_t index, rill_collector_t *out, void *ctx)
 {
@@ -168,68 +140,58 @@ static int s_nothing(uint64_t index, rill_collector_t *out, void *ctx)
 
 typedef struct {
     rill_env_t *env;
-    rill_operator_t *op;
-    rill_collector_t out;
-    s_output_t output;
-    int left_inputs; //  the join's input edges from the left stream
+    rill_harness_t *harness;
 } s_driven_t;
 
-//  The join of two empty unbounded streams, planned at parallelism 1, its operator opened as
-//  its subtask opens it.
+//  The join of two empty unbounded streams, its operator on a harness.
 static void s_drive(s_driven_t *self, int64_t lower, int64_t upper)
 {
-    memset(self, 0, sizeof *self);
     self->env = rill_env_new();
     rill_env_set_mode(self->env, RILL_MODE_STREAMING);
     rill_stream_t *left = rill_env_from_generator(self->env, s_nothing, NULL, RILL_UNBOUNDED);
     rill_stream_t *right = rill_env_from_generator(self->env, s_nothing, NULL, RILL_UNBOUNDED);
-    rill_stream_discard(rill_stream_interval_join(rill_stream_key_by(left, rill_key_first_field, NULL),
-                                                  rill_stream_key_by(right, rill_key_first_field, NULL),
-                                                  lower, upper, s_pair, NULL));
-    const rill_plan_t *plan = rill_env_plan(self->env);
-    if (!plan)
-        fail_msg("%s", rill_env_error(self->env));
-    int join = -1;
-    for (int i = 0; i < rill_plan_operator_count(plan); i++)
-        if (rill_plan_operator(plan, i)->kind == RILL_OP_PROCESS)
-            join = i;
-    assert_true(join >= 0);
-    assert_string_equal(rill_plan_operator(plan, join)->name, "interval_join()");
+    rill_stream_t *join = rill_stream_interval_join(
+        rill_stream_key_by(left, rill_key_first_field, NULL),
+        rill_stream_key_by(right, rill_key_first_field, NULL), lower, upper, s_pair, NULL);
+    rill_stream_discard(join);
     char why[256];
-    self->op = rill_operator_new(plan, join, 0, why, sizeof why);
-    if (!self->op)
+    self->harness = rill_harness_new(self->env, join, 0, why, sizeof why);
+    if (!self->harness)
         fail_msg("%s", why);
-    self->out = (rill_collector_t){.emit = s_collect,
-                                   .emit_tagged = s_collect_late,
-                                   .target = &self->output,
-                                   .parallelism = 1};
 }
 
 static void s_undrive(s_driven_t *self)
 {
-    rill_operator_destroy(&self->op);
+    rill_harness_destroy(&self->harness);
     rill_env_destroy(&self->env);
 }
 
 //  A record "key<TAB>text" at time on input 0 (left) or 1 (right).
 static void s_record(s_driven_t *self, int input, const char *text, int64_t time)
 {
-    rill_record_t record = {text, strlen(text), time};
-    if (self->op->vtable->on_record(self->op, &record, input, &self->out))
-        fail_msg("%s", self->op->error);
+    if (rill_harness_record(self->harness, input, text, strlen(text), time))
+        fail_msg("%s", rill_harness_error(self->harness));
 }
 
 static void s_watermark(s_driven_t *self, int64_t watermark)
 {
-    if (self->op->vtable->on_watermark(self->op, watermark, &self->out))
-        fail_msg("%s", self->op->error);
+    if (rill_harness_watermark(self->harness, watermark))
+        fail_msg("%s", rill_harness_error(self->harness));
+}
+
+//  Output `tag`'s record `index` as "text@time".
+static const char *s_line(s_driven_t *self, int tag, size_t index, char *text, size_t size)
+{
+    rill_record_t r = rill_harness_output(self->harness, tag, index);
+    snprintf(text, size, "%.*s@%lld", (int)r.size, (const char *)r.data, (long long)r.timestamp);
+    return text;
 }
 
 //  The bytes of the operator's checkpoint now.
 static size_t s_state_size(s_driven_t *self)
 {
     rill_buffer_t *snapshot = rill_buffer_new();
-    assert_int_equal(self->op->vtable->snapshot(self->op, 1, snapshot), 0);
+    assert_int_equal(rill_harness_snapshot(self->harness, snapshot), 0);
     size_t size = rill_buffer_size(snapshot);
     rill_buffer_destroy(&snapshot);
     return size;
@@ -242,18 +204,21 @@ static void a_record_older_than_the_watermark_is_dropped(void **state)
 {
     (void)state;
     s_driven_t d;
+    char text[64];
     s_drive(&d, -5, 5);
     s_record(&d, 1, "k\tR10", 10);
     s_watermark(&d, 20);
     s_record(&d, 0, "k\tL12", 12); //  late: would join R10
     s_record(&d, 1, "k\tR13", 13); //  late too
-    assert_int_equal(d.output.count, 2);
-    assert_string_equal(d.output.lines[0], "late1:k\tL12@12");
-    assert_string_equal(d.output.lines[1], "late2:k\tR13@13");
+    assert_int_equal(rill_harness_output_count(d.harness, 0), 0);
+    assert_int_equal(rill_harness_output_count(d.harness, RILL_JOIN_LATE_LEFT), 1);
+    assert_int_equal(rill_harness_output_count(d.harness, RILL_JOIN_LATE_RIGHT), 1);
+    assert_string_equal(s_line(&d, RILL_JOIN_LATE_LEFT, 0, text, sizeof text), "k\tL12@12");
+    assert_string_equal(s_line(&d, RILL_JOIN_LATE_RIGHT, 0, text, sizeof text), "k\tR13@13");
     s_record(&d, 1, "k\tR20", 20); //  at the watermark: kept
     s_record(&d, 0, "k\tL21", 21); //  joins R20
-    assert_int_equal(d.output.count, 3);
-    assert_string_equal(d.output.lines[2], "k\tL21\tR20@21");
+    assert_int_equal(rill_harness_output_count(d.harness, 0), 1);
+    assert_string_equal(s_line(&d, 0, 0, text, sizeof text), "k\tL21\tR20@21");
     s_undrive(&d);
 }
 
@@ -263,6 +228,7 @@ static void the_bounds_are_inclusive_in_either_order(void **state)
 {
     (void)state;
     s_driven_t d;
+    char text[64];
     s_drive(&d, -2, 1);
     s_record(&d, 1, "k\tR7", 7);
     s_record(&d, 1, "k\tR8", 8);
@@ -271,10 +237,10 @@ static void the_bounds_are_inclusive_in_either_order(void **state)
     s_record(&d, 1, "k\tR9", 9);
     s_record(&d, 1, "k\tR12", 12);
     s_record(&d, 1, "other\tR10", 10); //  another key
-    assert_int_equal(d.output.count, 3);
-    assert_string_equal(d.output.lines[0], "k\tL10\tR8@10");
-    assert_string_equal(d.output.lines[1], "k\tL10\tR11@11");
-    assert_string_equal(d.output.lines[2], "k\tL10\tR9@10");
+    assert_int_equal(rill_harness_output_count(d.harness, 0), 3);
+    assert_string_equal(s_line(&d, 0, 0, text, sizeof text), "k\tL10\tR8@10");
+    assert_string_equal(s_line(&d, 0, 1, text, sizeof text), "k\tL10\tR11@11");
+    assert_string_equal(s_line(&d, 0, 2, text, sizeof text), "k\tL10\tR9@10");
     s_undrive(&d);
 }
 

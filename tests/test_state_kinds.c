@@ -1,8 +1,8 @@
 /*  test_state_kinds.c: the richer keyed state of process functions (issue 16), against Flink's
     documented behaviour: a deleted timer does not fire (deleteEventTimeTimer); list state
     keeps every element in order (ListState); reducing and aggregating state fold each add
-    (ReducingState, AggregatingState); and state with a time-to-live reads as unset once it has
-    not been written for that long (StateTtlConfig, NeverReturnExpired). */
+    (ReducingState, AggregatingState). State time-to-live is checked on the test harness's
+    manual clock (test_harness.c), with no waiting. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -19,8 +19,6 @@ static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
 typedef struct {
     const char *const *lines;
     int next;
-    int64_t wait_ms; //  before the last line, wait until this much wall time has passed
-    int64_t until;   //  when the wait ends (0: not begun)
 } s_script_t;
 
 static int s_script(rill_collector_t *out, void *ctx)
@@ -29,20 +27,11 @@ static int s_script(rill_collector_t *out, void *ctx)
     const char *line = script->lines[script->next];
     if (!line)
         return RILL_SOURCE_END;
-    if (script->wait_ms && !script->lines[script->next + 1]) {
-        //  Waiting on the clock is what is tested (state expiring after a time). The source
-        //  returns empty-handed meanwhile, so the lines before go out (the buffer timeout).
-        if (!script->until)
-            script->until = test_now_ms() + script->wait_ms;
-        if (test_now_ms() < script->until)
-            return RILL_SOURCE_MORE;
-    }
     script->next++;
     return rill_collector_emit(out, line, strlen(line), script->next) ? -1 : RILL_SOURCE_MORE;
 }
 
-static rill_results_t *s_run(s_script_t *script, rill_process_fn fn, rill_timer_fn on_timer,
-                             int64_t ttl_ms)
+static rill_results_t *s_run(s_script_t *script, rill_process_fn fn, rill_timer_fn on_timer)
 {
     rill_env_t *env = rill_env_new();
     rill_results_t *results = rill_results_new();
@@ -50,8 +39,6 @@ static rill_results_t *s_run(s_script_t *script, rill_process_fn fn, rill_timer_
                                                       s_record_time, NULL, NULL);
     rill_stream_t *processed =
         rill_stream_process(rill_stream_key_by(in, rill_key_first_field, NULL), fn, on_timer, NULL);
-    if (ttl_ms)
-        assert_non_null(rill_stream_state_ttl(processed, ttl_ms));
     rill_stream_collect(processed, results);
     if (rill_env_execute(env))
         fail_msg("%s", rill_env_error(env));
@@ -111,8 +98,8 @@ static void a_deleted_timer_does_not_fire(void **state)
     static const char *const lines[] = {"k\tregister\t100", "k\tregister\t200", "k\tdelete\t100",
                                         "k\tregister\t300", "k\tdelete\t300",   "k\tregister\t300",
                                         "k\tdelete\t999",   NULL};
-    s_script_t script = {lines, 0, 0, 0};
-    rill_results_t *results = s_run(&script, s_timers, s_fired, 0);
+    s_script_t script = {lines, 0};
+    rill_results_t *results = s_run(&script, s_timers, s_fired);
     //  100 deleted; 300 deleted and registered again: it fires, once.
     static const char *const expected[] = {"fired 200", "fired 300", NULL};
     s_expect(results, expected);
@@ -204,8 +191,8 @@ static void list_reducing_and_aggregating_state_keep_every_add(void **state)
     static const char *const lines[] = {"a\tadd\t5",  "b\tadd\t7",  "a\tadd\t1", "a\tadd\t30",
                                         "a\tshow\t0", "b\tshow\t0", "c\tshow\t0", "a\tadd\t2",
                                         "a\tshow\t0", NULL};
-    s_script_t script = {lines, 0, 0, 0};
-    rill_results_t *results = s_run(&script, s_kinds, NULL, 0);
+    s_script_t script = {lines, 0};
+    rill_results_t *results = s_run(&script, s_kinds, NULL);
     //  In order per key; the sum was cleared after each show, the list and the mean were not.
     static const char *const expected[] = {"a: e5 e1 e30 | sum 36 | 36 of 3",
                                            "b: e7 | sum 7 | 7 of 1",
@@ -216,51 +203,11 @@ static void list_reducing_and_aggregating_state_keep_every_add(void **state)
     rill_results_destroy(&results);
 }
 
-//  ---- time-to-live
-
-//  "set": a value; "read": "alive" or "expired".
-static int s_ttl(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
-                 void *ctx)
-{
-    (void)ctx;
-    char op[16];
-    long n;
-    s_fields(in, op, &n);
-    if (strcmp(op, "set") == 0)
-        return rill_state_value_set(process, "v", "x", 1) ||
-               rill_state_list_add(process, "l", "y", 1);
-    const void *data;
-    size_t size;
-    bool value = rill_state_value_get(process, "v", &data, &size) == 0;
-    bool list = rill_state_list_get(process, "l", &data, &size) == 0;
-    const char *text = value && list ? "alive" : !value && !list ? "expired" : "half";
-    return rill_collector_emit(out, text, strlen(text), RILL_NO_TIMESTAMP);
-}
-
-static void state_expires_after_its_time_to_live(void **state)
-{
-    (void)state;
-    static const char *const lines[] = {"k\tset\t0", "k\tread\t0", "k\tread\t0", NULL};
-    //  Read at once: alive. Then 1.5 s later: gone with a 1 s time-to-live, still there
-    //  without one.
-    s_script_t script = {lines, 0, 1500, 0};
-    rill_results_t *results = s_run(&script, s_ttl, NULL, 1000);
-    static const char *const expired[] = {"alive", "expired", NULL};
-    s_expect(results, expired);
-    rill_results_destroy(&results);
-    script = (s_script_t){lines, 0, 1500, 0};
-    results = s_run(&script, s_ttl, NULL, 0);
-    static const char *const kept[] = {"alive", "alive", NULL};
-    s_expect(results, kept);
-    rill_results_destroy(&results);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_deleted_timer_does_not_fire),
         cmocka_unit_test(list_reducing_and_aggregating_state_keep_every_add),
-        cmocka_unit_test(state_expires_after_its_time_to_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,7 @@ int rill_process_input(rill_process_t *self)
 
 int64_t rill_process_now(rill_process_t *self)
 {
-    return rill_clock_wall_ms();
+    return rill_operator_now_ms(self->op);
 }
 
 //  The dedup marker of a timer: namespace "\x01timer", kind = domain, map key = time.

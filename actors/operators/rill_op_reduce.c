@@ -73,7 +73,7 @@ static int s_changed(rill_operator_t *self, rill_keyed_entry_t *entry)
         rill_buffer_append(state->changed, rill_keyed_entry_key(entry), size))
         return s_fail(self, "out of memory");
     if (state->next_emit == INT64_MAX)
-        state->next_emit = rill_clock_wall_ms() + state->mini_batch_ms;
+        state->next_emit = rill_operator_now_ms(self) + state->mini_batch_ms;
     return 0;
 }
 

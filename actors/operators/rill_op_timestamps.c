@@ -65,7 +65,7 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
         return 0;
     }
     if (self->spec->watermarks.idle_timeout_ms > 0) {
-        state->last_record = rill_clock_wall_ms();
+        state->last_record = rill_operator_now_ms(self);
         if (state->idle && self->alignment)
             rill_watermark_alignment_set_active(self->alignment, self->alignment_member, true);
         state->idle = false;
@@ -132,7 +132,7 @@ static int s_pause_input(rill_operator_t *self, rill_collector_t *out)
         rill_watermark_alignment_should_pause(self->alignment, self->alignment_member, drift);
     if (!pause && !state->paused)
         return 0; //  the common case: no clock read
-    int64_t now = rill_clock_wall_ms();
+    int64_t now = rill_operator_now_ms(self);
     //  Before waiting, downstream gets the watermark still pending a periodic emission: else
     //  it would hold the windows back while the others catch up, and their state would grow.
     if (pause && !state->paused && s_emit_watermark(self, state, out))
@@ -180,7 +180,7 @@ int rill_op_timestamps_open(rill_operator_t *self)
         return -1;
     state->highest = INT64_MIN;
     state->emitted = INT64_MIN;
-    state->last_record = rill_clock_wall_ms();
+    state->last_record = rill_operator_now_ms(self);
     state->next_emit = rill_time_add(state->last_record, self->spec->watermarks.interval_ms);
     self->vtable = &s_vtable;
     self->state = state;

@@ -41,7 +41,7 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
         rc = rill_window_count_add(self, key_bytes, key.size, record, out);
         goto done;
     }
-    int64_t time = state->event_time ? record->timestamp : rill_clock_wall_ms();
+    int64_t time = state->event_time ? record->timestamp : rill_operator_now_ms(self);
     if (time == RILL_NO_TIMESTAMP) {
         rc = rill_window_fail(self, "an event-time window got a record without a timestamp "
                                     "(assign timestamps first)");

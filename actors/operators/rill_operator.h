@@ -8,6 +8,7 @@
 #define RILL_OPERATOR_H_INCLUDED
 
 #include "rill_busy_split.h"
+#include "rill_clock.h"
 #include "rill_graph.h"
 #include "rill_graph_private.h"
 #include "rill_key_hash.h"
@@ -111,6 +112,10 @@ struct rill_operator_t {
     void *ctx;
     rill_context_t *context;
     bool opened;
+    //  Processing time (wall ms): rill_clock_wall_ms, unless a test harness drives the
+    //  operator with a clock of its own (rill_harness.h). Read through rill_operator_now_ms.
+    int64_t (*clock_ms)(void *clock_ctx);
+    void *clock_ctx;
     //  Where the task times its user functions (rill_busy_split.h): every call of one goes
     //  between rill_busy_split_user_begin and _end on it. NULL: not measured.
     rill_busy_split_t *busy_split;
@@ -145,6 +150,12 @@ static inline int rill_operator_record_key(const rill_operator_t *self,
         return 0;
     }
     return rill_operator_extract_key(self, keys, record, input, key, hash);
+}
+
+//  The operator's processing time now (wall ms, or its harness's clock).
+static inline int64_t rill_operator_now_ms(const rill_operator_t *self)
+{
+    return self->clock_ms ? self->clock_ms(self->clock_ctx) : rill_clock_wall_ms();
 }
 
 //  The user's per-subtask open (rill_stream_open_close), after the state is restored and

@@ -904,6 +904,11 @@ rill_stream_t *rill_stream_name(rill_stream_t *stream, const char *name)
     return stream;
 }
 
+int rill_stream_operator(rill_stream_t *stream)
+{
+    return stream ? s_single_op(stream, "operator") : -1;
+}
+
 rill_stream_t *rill_stream_open_close(rill_stream_t *stream, rill_open_fn open,
                                       rill_close_fn close)
 {

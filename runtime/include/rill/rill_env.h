@@ -235,6 +235,9 @@ RILL_EXPORT rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int pa
 RILL_EXPORT rill_stream_t *rill_stream_start_new_chain(rill_stream_t *stream);
 RILL_EXPORT rill_stream_t *rill_stream_disable_chaining(rill_stream_t *stream);
 
+//  The id of the operator behind stream in the plan (rill_env_plan, the metrics, the test
+//  harness), or -1 (with rill_env_error) for a handle that is not one operator.
+RILL_EXPORT int rill_stream_operator(rill_stream_t *stream);
 //  Per-subtask open and close for the functions of the operator behind stream (any operator
 //  that calls user functions; see rill_open_fn): open may give each subtask a ctx of its own.
 //  Returns stream, or NULL (with rill_env_error) for a handle that is not one operator.
