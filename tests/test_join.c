@@ -130,6 +130,91 @@ static void every_pair_within_the_bounds_is_joined_once(void **state)
     s_every_pair_is_joined_once(2, 3, 4);
 }
 
+//  ---- window join
+
+//  Every (left, right) pair of one key in one window, as "text@window's last ms", by brute
+//  force over the windows of size `size` starting every `slide`.
+static size_t s_window_pairs(int64_t size, int64_t slide, char **expected)
+{
+    size_t count = 0;
+    for (int l = 0; l < S_TIMES; l++)
+        for (int r = 0; r < S_TIMES; r++) {
+            if (l % S_KEYS != (r / 2) % S_KEYS)
+                continue;
+            int lo = l < r ? l : r, hi = l < r ? r : l;
+            //  Windows may start before 0 (Flink's sliding windows of a record at 0 include
+            //  [-5, 5) for size 10, slide 5).
+            for (int64_t start = hi - hi % slide; start > hi - size; start -= slide) {
+                if (start > lo)
+                    continue; //  the window must hold both
+                expected[count] = malloc(64);
+                snprintf(expected[count++], 64, "k%d\tL%d\tR%d@%lld", l % S_KEYS, l, r,
+                         (long long)(start + size - 1));
+            }
+        }
+    return count;
+}
+
+static void s_window_join(int64_t size, int64_t slide, int left_p, int right_p, int join_p)
+{
+    rill_env_t *env = rill_env_new();
+    rill_env_set_mode(env, RILL_MODE_STREAMING);
+    rill_results_t *results = rill_results_new();
+    rill_stream_t *left = rill_stream_parallelism(
+        rill_stream_assign_timestamps(
+            rill_stream_parallelism(rill_env_from_generator(env, s_left, NULL, S_TIMES), left_p),
+            s_record_time, NULL, NULL),
+        left_p);
+    rill_stream_t *right = rill_stream_parallelism(
+        rill_stream_assign_timestamps(
+            rill_stream_parallelism(rill_env_from_generator(env, s_right, NULL, S_TIMES), right_p),
+            s_record_time, NULL, NULL),
+        right_p);
+    rill_window_t window = size == slide ? rill_window_tumbling(size)
+                                         : rill_window_sliding(size, slide);
+    rill_stream_t *joined = rill_stream_window_join(
+        rill_stream_key_by(left, rill_key_first_field, NULL),
+        rill_stream_key_by(right, rill_key_first_field, NULL), &window, s_pair, NULL);
+    rill_stream_collect(rill_stream_parallelism(joined, join_p), results);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    char **expected = calloc(S_TIMES * S_TIMES * 4, sizeof(char *));
+    size_t count = s_window_pairs(size, slide, expected);
+    qsort(expected, count, sizeof(char *), s_compare_text);
+    char **got = calloc(rill_results_size(results) + 1, sizeof(char *));
+    for (size_t i = 0; i < rill_results_size(results); i++) {
+        rill_record_t r = rill_results_record(results, i);
+        got[i] = malloc(r.size + 32);
+        snprintf(got[i], r.size + 32, "%.*s@%lld", (int)r.size, (const char *)r.data,
+                 (long long)r.timestamp);
+    }
+    qsort(got, rill_results_size(results), sizeof(char *), s_compare_text);
+    print_message("window %lld/%lld, p %d/%d/%d: %zu pairs expected, %zu joined\n",
+                  (long long)size, (long long)slide, left_p, right_p, join_p, count,
+                  rill_results_size(results));
+    assert_true(count > S_TIMES / 2);
+    assert_int_equal(rill_results_size(results), count);
+    for (size_t i = 0; i < count; i++) {
+        assert_string_equal(got[i], expected[i]);
+        free(expected[i]);
+        free(got[i]);
+    }
+    free(expected);
+    free(got);
+    rill_results_destroy(&results);
+    rill_env_destroy(&env);
+}
+
+//  Flink's window join: an inner join per window, every pair of the window's left and right
+//  records with one key, at the window's last millisecond; in a pair's every sliding window.
+static void a_window_join_pairs_the_records_of_each_window(void **state)
+{
+    (void)state;
+    s_window_join(10, 10, 1, 1, 1);
+    s_window_join(10, 10, 2, 3, 4);
+    s_window_join(10, 5, 2, 1, 3);
+}
+
 //  ---- the operator on the test harness (rill_harness.h)
 
 static int s_nothing(uint64_t index, rill_collector_t *out, void *ctx)
@@ -273,6 +358,48 @@ static void state_is_cleaned_up_as_the_watermark_passes(void **state)
     assert_int_equal(s_state_size(&d), nothing);
     s_undrive(&empty);
     s_undrive(&d);
+}
+
+//  A window join's record whose windows have all fired is late; a window with records of one
+//  side only joins nothing.
+static void a_window_join_sends_late_records_aside(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_env_set_mode(env, RILL_MODE_STREAMING);
+    rill_stream_t *left = rill_env_from_generator(env, s_nothing, NULL, RILL_UNBOUNDED);
+    rill_stream_t *right = rill_env_from_generator(env, s_nothing, NULL, RILL_UNBOUNDED);
+    rill_window_t window = rill_window_tumbling(10);
+    rill_stream_t *join = rill_stream_window_join(
+        rill_stream_key_by(left, rill_key_first_field, NULL),
+        rill_stream_key_by(right, rill_key_first_field, NULL), &window, s_pair, NULL);
+    rill_stream_discard(join);
+    rill_harness_t *h = rill_harness_new(env, join, 0, NULL, 0);
+    assert_non_null(h);
+    assert_int_equal(rill_harness_record(h, 0, "k\tL3", 4, 3), 0);
+    assert_int_equal(rill_harness_record(h, 1, "k\tR7", 4, 7), 0);
+    assert_int_equal(rill_harness_record(h, 0, "k\tL12", 5, 12), 0); //  alone in [10, 20)
+    assert_int_equal(rill_harness_watermark(h, 9), 0);
+    assert_int_equal(rill_harness_output_count(h, 0), 1);
+    rill_record_t r = rill_harness_output(h, 0, 0);
+    assert_int_equal(r.timestamp, 9);
+    assert_memory_equal(r.data, "k\tL3\tR7", r.size);
+    assert_int_equal(rill_harness_record(h, 1, "k\tR8", 4, 8), 0); //  [0, 10) has fired
+    assert_int_equal(rill_harness_output_count(h, RILL_JOIN_LATE_RIGHT), 1);
+    assert_int_equal(rill_harness_end(h), 0);
+    assert_int_equal(rill_harness_output_count(h, 0), 1); //  [10, 20) had no right record
+    rill_harness_destroy(&h);
+    rill_env_destroy(&env);
+    //  Only event-time tumbling and sliding windows.
+    env = rill_env_new();
+    rill_window_t session = rill_window_session(5);
+    left = rill_stream_key_by(rill_env_from_generator(env, s_left, NULL, 1), rill_key_first_field,
+                              NULL);
+    right = rill_stream_key_by(rill_env_from_generator(env, s_right, NULL, 1),
+                               rill_key_first_field, NULL);
+    assert_null(rill_stream_window_join(left, right, &session, s_pair, NULL));
+    assert_non_null(strstr(rill_env_error(env), "tumbling or sliding"));
+    rill_env_destroy(&env);
 }
 
 //  Bad bounds and missing functions are refused when the job is built.
@@ -468,6 +595,8 @@ int main(void)
         cmocka_unit_test(the_bounds_are_inclusive_in_either_order),
         cmocka_unit_test(state_is_cleaned_up_as_the_watermark_passes),
         cmocka_unit_test(bad_bounds_are_refused),
+        cmocka_unit_test(a_window_join_pairs_the_records_of_each_window),
+        cmocka_unit_test(a_window_join_sends_late_records_aside),
         cmocka_unit_test(the_interval_join_job_writes_every_pair_of_rows),
         cmocka_unit_test(the_interval_join_job_refuses_bad_arguments),
     };

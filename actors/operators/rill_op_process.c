@@ -101,7 +101,8 @@ static int s_on_record(rill_operator_t *op, const rill_record_t *record, int inp
     int first = op->spec->first_inputs;
     self->input = first > 0 && input >= first ? 1 : 0;
     if (op->spec->join) {
-        int rc = rill_interval_join_record(self, record, out);
+        int rc = op->spec->window_join ? rill_window_join_record(self, record, out)
+                                       : rill_interval_join_record(self, record, out);
         self->input = 0;
         return rc;
     }
@@ -136,7 +137,8 @@ static int s_fire(rill_operator_t *op, rill_time_domain_t domain, int64_t until,
             rill_process_state_remove(self);
         }
         if (rc == 0 && op->spec->join)
-            rc = rill_interval_join_timer(self, timer.time, out);
+            rc = op->spec->window_join ? rill_window_join_timer(self, timer.time, out)
+                                       : rill_interval_join_timer(self, timer.time, out);
         else if (rc == 0 && op->spec->on_timer) {
             bool timed = rill_busy_split_user_begin(op->busy_split);
             rill_collector_inherit(out, timer.time);

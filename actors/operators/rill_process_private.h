@@ -34,6 +34,11 @@ struct rill_process_t {
 int rill_interval_join_record(rill_process_t *self, const rill_record_t *record,
                               rill_collector_t *out);
 int rill_interval_join_timer(rill_process_t *self, int64_t time, rill_collector_t *out);
+//  A window join's record (rill_op_window_join.c): kept in each of its windows that is still
+//  open; and a window's end: every pair of its left and right records joined, then dropped.
+int rill_window_join_record(rill_process_t *self, const rill_record_t *record,
+                            rill_collector_t *out);
+int rill_window_join_timer(rill_process_t *self, int64_t time, rill_collector_t *out);
 
 //  Sets self->state_key to the entry (current key, name, kind, map key): kind 'V' for a value,
 //  'M' for a map entry; the operator's timer markers use their own kinds. 0, or -1 when out

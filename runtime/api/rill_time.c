@@ -153,6 +153,37 @@ rill_stream_t *rill_stream_co_flat_map(rill_stream_t *first, rill_stream_t *seco
     return s_connect(first, second, &spec, "co_flat_map");
 }
 
+rill_stream_t *rill_stream_window_join(rill_stream_t *left, rill_stream_t *right,
+                                       const rill_window_t *window, rill_join_fn fn, void *ctx)
+{
+    if (left && (!window || !fn)) {
+        rill_env_fail(rill_stream_env(left), "window_join: no window or no join function given");
+        return NULL;
+    }
+    if (left && ((window->kind != RILL_WINDOW_TUMBLING && window->kind != RILL_WINDOW_SLIDING) ||
+                 window->time != RILL_TIME_EVENT || window->size <= 0 ||
+                 (window->kind == RILL_WINDOW_SLIDING && (window->slide <= 0 ||
+                                                          window->slide > window->size)))) {
+        rill_env_fail(rill_stream_env(left),
+                      "window_join: needs an event-time tumbling or sliding window (size > 0, "
+                      "0 < slide <= size); session and count windows are not supported");
+        return NULL;
+    }
+    int64_t most = window->max_windows_per_record > 0 ? window->max_windows_per_record
+                                                      : RILL_WINDOW_MAX_PER_RECORD;
+    if (left && window->kind == RILL_WINDOW_SLIDING &&
+        (window->size + window->slide - 1) / window->slide > most) {
+        rill_env_fail(rill_stream_env(left), "window_join: a record would fall in more sliding "
+                                             "windows than max_windows_per_record");
+        return NULL;
+    }
+    rill_operator_spec_t spec = {
+        .kind = RILL_OP_PROCESS, .join = fn, .window_join = true, .window = *window, .ctx = ctx};
+    if (spec.window.kind == RILL_WINDOW_TUMBLING)
+        spec.window.slide = spec.window.size;
+    return s_connect(left, right, &spec, "window_join");
+}
+
 rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
                                          int64_t lower_ms, int64_t upper_ms, rill_join_fn fn,
                                          void *ctx)

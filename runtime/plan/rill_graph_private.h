@@ -85,6 +85,7 @@ typedef struct {
     //  process function (fn.process).
     rill_join_fn join;
     int64_t join_lower, join_upper;
+    bool window_join; //  with join: a window join over `window` (tumbling or sliding), not an interval join
     //  RILL_OP_PROCESS with a broadcast second input (rill_stream_broadcast_process): called for
     //  its records. NULL: none.
     rill_broadcast_fn on_broadcast;

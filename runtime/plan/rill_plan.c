@@ -62,7 +62,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
     case RILL_OP_PROCESS:
-        return spec->join           ? "interval_join()"
+        return spec->join && spec->window_join ? "window_join()"
+               : spec->join           ? "interval_join()"
                : spec->on_broadcast ? "broadcast_process()"
                : spec->first_inputs ? "co_process()"
                                     : "process()";

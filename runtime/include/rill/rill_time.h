@@ -109,6 +109,16 @@ RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_str
 //  the last time a record of the other side could join it (left + upper_ms, right -
 //  lower_ms): state holds what arrives within the interval and the watermark's delay. What fn
 //  emits without a timestamp carries the later of the two.
+//  Window join (Flink's stream.join(other).where(...).equalTo(...).window(...)): every pair of
+//  a left and a right record with the same key that fall in the same event-time window goes to
+//  fn once the watermark passes the window's end (its last millisecond), an inner join; what
+//  fn emits without a timestamp carries that last millisecond. Tumbling and sliding windows
+//  (a pair in two sliding windows is joined in each, as in Flink); both streams keyed and
+//  timestamped. A record whose every window has fired is late: it goes to side output
+//  RILL_JOIN_LATE_LEFT or RILL_JOIN_LATE_RIGHT. Each window's records are state until it fires.
+RILL_EXPORT rill_stream_t *rill_stream_window_join(rill_stream_t *left, rill_stream_t *right,
+                                                   const rill_window_t *window, rill_join_fn fn,
+                                                   void *ctx);
 #define RILL_JOIN_LATE_LEFT 1
 #define RILL_JOIN_LATE_RIGHT 2
 RILL_EXPORT rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,

@@ -1,0 +1,140 @@
+/*  rill_op_window_join.c: the window join (Flink's JoinedStreams with an event-time window),
+    run by the process operator on its two connected keyed inputs. Each record goes into every
+    window of its key that contains its time and has not fired (tumbling: one; sliding: size /
+    slide); when the watermark passes a window's last millisecond, every pair of its left and
+    right records goes to the join function (an inner join: a window with one side empty
+    emits nothing) and the window's records are dropped. A record all of whose windows have
+    fired is late: it goes to its side's late output, as the interval join's do.
+    State: per key, map state "\x01wj" under (window start, side) holding that side's records
+    as entries of (time, size, bytes); an event-time timer at the window's last millisecond. */
+#include "rill_process_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    int64_t time;
+    uint32_t size;
+} s_entry_t;
+
+static const char s_name[] = "\x01wj";
+
+static int s_fail(rill_process_t *self, const char *why)
+{
+    snprintf(self->op->error, sizeof self->op->error, "window join: %s", why);
+    return -1;
+}
+
+//  The state's map key for (window start, side).
+static void s_slot(uint8_t slot[9], int64_t start, int side)
+{
+    memcpy(slot, &start, 8);
+    slot[8] = (uint8_t)side;
+}
+
+//  The start of the last window holding time (floor to a slide boundary, time may be < 0).
+static int64_t s_last_start(int64_t time, int64_t slide)
+{
+    int64_t rest = time % slide;
+    return time - (rest < 0 ? rest + slide : rest);
+}
+
+int rill_window_join_record(rill_process_t *self, const rill_record_t *record,
+                            rill_collector_t *out)
+{
+    const rill_window_t *window = &self->op->spec->window;
+    int side = self->input;
+    int64_t time = record->timestamp;
+    if (time == RILL_NO_TIMESTAMP)
+        return s_fail(self, "a record has no timestamp (assign timestamps on both inputs)");
+    if (record->size > UINT32_MAX)
+        return s_fail(self, "a record larger than 4 GiB");
+    bool kept = false;
+    for (int64_t start = s_last_start(time, window->slide); start > time - window->size;
+         start -= window->slide) {
+        int64_t last = start + window->size - 1;
+        if (last <= self->watermark)
+            continue; //  this window has fired
+        uint8_t slot[9];
+        s_slot(slot, start, side);
+        const void *data = NULL;
+        size_t size = 0;
+        if (rill_state_map_get(self, s_name, slot, sizeof slot, &data, &size))
+            size = 0;
+        rill_buffer_t *list = self->join_scratch;
+        rill_buffer_reset(list);
+        s_entry_t entry = {time, (uint32_t)record->size};
+        if ((size && rill_buffer_append(list, data, size)) ||
+            rill_buffer_append(list, &entry, sizeof entry) ||
+            rill_buffer_append(list, record->data, record->size) ||
+            rill_state_map_put(self, s_name, slot, sizeof slot, list->data, list->size) ||
+            rill_timer_register(self, RILL_TIME_EVENT, last))
+            return s_fail(self, "out of memory");
+        kept = true;
+    }
+    if (!kept) //  late: every window of its time has fired
+        return rill_collector_emit_side(out, side == 0 ? RILL_JOIN_LATE_LEFT : RILL_JOIN_LATE_RIGHT,
+                                        record->data, record->size, time);
+    return 0;
+}
+
+//  The next entry of a side's list: 1 with *record set, 0 at the end, -1 when corrupt.
+static int s_next(const uint8_t **at, const uint8_t *end, rill_record_t *record)
+{
+    if (*at == end)
+        return 0;
+    s_entry_t entry;
+    if ((size_t)(end - *at) < sizeof entry)
+        return -1;
+    memcpy(&entry, *at, sizeof entry);
+    *at += sizeof entry;
+    if (entry.size > (size_t)(end - *at))
+        return -1;
+    *record = (rill_record_t){*at, entry.size, entry.time};
+    *at += entry.size;
+    return 1;
+}
+
+int rill_window_join_timer(rill_process_t *self, int64_t time, rill_collector_t *out)
+{
+    const rill_operator_spec_t *spec = self->op->spec;
+    int64_t start = time - spec->window.size + 1;
+    uint8_t left_slot[9], right_slot[9];
+    s_slot(left_slot, start, 0);
+    s_slot(right_slot, start, 1);
+    //  Both lists are copied out: the join function may not, but a state call would, move them.
+    const void *data;
+    size_t size;
+    rill_buffer_t *lists = self->join_scratch;
+    rill_buffer_reset(lists);
+    size_t left_size = 0;
+    if (rill_state_map_get(self, s_name, left_slot, sizeof left_slot, &data, &size) == 0) {
+        if (rill_buffer_append(lists, data, size))
+            return s_fail(self, "out of memory");
+        left_size = size;
+    }
+    if (rill_state_map_get(self, s_name, right_slot, sizeof right_slot, &data, &size) == 0 &&
+        rill_buffer_append(lists, data, size))
+        return s_fail(self, "out of memory");
+    rill_state_map_remove(self, s_name, left_slot, sizeof left_slot);
+    rill_state_map_remove(self, s_name, right_slot, sizeof right_slot);
+    const uint8_t *base = rill_buffer_data(lists);
+    const uint8_t *left_end = base + left_size, *right_end = base + rill_buffer_size(lists);
+    rill_record_t left, right;
+    int rc;
+    for (const uint8_t *l = base; (rc = s_next(&l, left_end, &left)) == 1;) {
+        int inner;
+        for (const uint8_t *r = left_end; (inner = s_next(&r, right_end, &right)) == 1;) {
+            bool timed = rill_busy_split_user_begin(self->op->busy_split);
+            rill_collector_inherit(out, time);
+            int failed = spec->join(&left, &right, out, self->op->ctx);
+            rill_collector_inherit_end(out);
+            rill_busy_split_user_end(self->op->busy_split, timed);
+            if (failed)
+                return out->stopping ? -1 : s_fail(self, "join function failed");
+        }
+        if (inner < 0)
+            return s_fail(self, "corrupt state");
+    }
+    return rc < 0 ? s_fail(self, "corrupt state") : 0;
+}
