@@ -5,6 +5,7 @@
     all in the caller's thread. */
 #include "rill_harness.h"
 #include "rill_graph_private.h"
+#include "rill_metrics_private.h"
 #include "rill_operator.h"
 #include "rill_operator_registry.h"
 #include "rill_snapshot.h"
@@ -22,6 +23,7 @@ typedef struct {
 struct rill_harness_t {
     rill_env_t *env;
     rill_operator_t *op;
+    rill_metrics_t *metrics; //  the operator's user metrics
     rill_collector_t out;
     s_list_t outputs[RILL_OUTPUT_MAX_SIDE + 1];
     int64_t now;       //  the processing-time clock
@@ -122,7 +124,8 @@ rill_harness_t *rill_harness_new(rill_env_t *env, rill_stream_t *stream, int sub
     if (self->op) {
         self->op->clock_ms = s_clock;
         self->op->clock_ctx = self;
-        if (rill_operator_open_user(self->op, 0)) {
+        self->metrics = rill_metrics_new(plan);
+        if (!self->metrics || rill_operator_open_user(self->op, 0, self->metrics)) {
             snprintf(why, sizeof why, "%s", self->op->error);
             failed = true;
         }
@@ -141,6 +144,7 @@ void rill_harness_destroy(rill_harness_t **self_p)
         return;
     rill_harness_t *self = *self_p;
     rill_operator_destroy(&self->op);
+    rill_metrics_destroy(&self->metrics);
     rill_harness_clear(self);
     for (int tag = 0; tag <= RILL_OUTPUT_MAX_SIDE; tag++)
         free(self->outputs[tag].records);
@@ -255,6 +259,19 @@ void rill_harness_clear(rill_harness_t *self)
             free((void *)list->records[i].data);
         list->count = 0;
     }
+}
+
+int rill_harness_metric(const rill_harness_t *self, const char *name, int64_t *value)
+{
+    rill_user_metric_t metrics[RILL_USER_METRICS];
+    int subtask = self->op->op->first_subtask + self->out.subtask;
+    int count = rill_metrics_user(self->metrics, subtask, metrics, RILL_USER_METRICS);
+    for (int i = 0; i < count; i++)
+        if (strcmp(metrics[i].name, name) == 0) {
+            *value = metrics[i].value;
+            return 0;
+        }
+    return -1;
 }
 
 const char *rill_harness_error(const rill_harness_t *self)

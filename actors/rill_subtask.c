@@ -602,7 +602,8 @@ static int s_handle_bind(self_t *self)
     if (s_restore(self))
         return -1;
     for (int k = 0; k < self->member_count; k++)
-        if (rill_operator_open_user(self->members[k].operator, self->args->attempt)) {
+        if (rill_operator_open_user(self->members[k].operator, self->args->attempt,
+                                    self->args->metrics)) {
             s_failed(&self->members[k]);
             s_set_operator_error(self);
             return -1;

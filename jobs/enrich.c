@@ -281,7 +281,7 @@ static const char *s_in_force(const void *data, size_t size, int64_t time, size_
 
 //  One event, written with the reference row in force at its time (or empty fields).
 static int s_enrich(rill_process_t *process, const rill_record_t *event, const s_job_t *job,
-                    rill_collector_t *out)
+                    rill_collector_t *out, bool *matched)
 {
     s_head_t head;
     const char *key, *lookup, *row;
@@ -294,6 +294,7 @@ static int s_enrich(rill_process_t *process, const rill_record_t *event, const s
     if (rill_broadcast_state_get(process, "versions", lookup, head.lookup_size, &versions,
                                  &versions_size) == 0)
         ref = s_in_force(versions, versions_size, event->timestamp, &ref_size);
+    *matched = ref != NULL;
     size_t empty = ref ? 0 : (size_t)job->reference_commas;
     char *text = malloc(row_size + 1 + ref_size + empty);
     if (!text)
@@ -309,11 +310,36 @@ static int s_enrich(rill_process_t *process, const rill_record_t *event, const s
     return rc;
 }
 
+//  Each enrich subtask's own: the job, and its counters of events with and without a
+//  reference row (user metrics: --metrics, the metrics JSON, rill top, the report).
+typedef struct {
+    const s_job_t *job;
+    rill_metric_t *enriched, *unmatched;
+} s_local_t;
+
+static int s_open(const rill_context_t *context, void *ctx, void **subtask_ctx)
+{
+    s_local_t *local = malloc(sizeof *local);
+    if (!local)
+        return -1;
+    *local = (s_local_t){ctx, rill_context_counter(context, "enriched"),
+                         rill_context_counter(context, "unmatched")};
+    *subtask_ctx = local;
+    return 0;
+}
+
+static void s_close(const rill_context_t *context, void *subtask_ctx)
+{
+    (void)context;
+    free(subtask_ctx);
+}
+
 static int s_on_time(rill_process_t *process, int64_t time, rill_time_domain_t domain,
                      rill_collector_t *out, void *ctx)
 {
     (void)domain;
-    const s_job_t *job = ctx;
+    s_local_t *local = ctx;
+    const s_job_t *job = local->job;
     const void *data;
     size_t size;
     if (rill_state_map_get(process, "waiting", &time, sizeof time, &data, &size))
@@ -333,7 +359,9 @@ static int s_on_time(rill_process_t *process, int64_t time, rill_time_domain_t d
             break;
         }
         rill_record_t event = {at, entry, time};
-        rc = s_enrich(process, &event, job, out);
+        bool matched = false;
+        rc = s_enrich(process, &event, job, out, &matched);
+        rill_metric_add(matched ? local->enriched : local->unmatched, 1);
         at += entry;
     }
     free(list);
@@ -531,9 +559,11 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     rill_stream_t *keyed =
         rill_stream_key_by(s_file_stream(env, ev, out_of_orderness), s_key, NULL);
     rill_stream_t *rules = s_file_stream(env, ref, out_of_orderness);
-    rill_stream_t *enriched = rill_stream_name(
-        rill_stream_broadcast_process(keyed, rules, s_on_event, s_on_reference, s_on_time, s_job),
-        "enrich");
+    rill_stream_t *enriched = rill_stream_open_close(
+        rill_stream_name(rill_stream_broadcast_process(keyed, rules, s_on_event, s_on_reference,
+                                                       s_on_time, s_job),
+                         "enrich"),
+        s_open, s_close);
     rill_stream_discard(rill_stream_parallelism(
         rill_stream_name(rill_stream_flat_map(rill_stream_rebalance(enriched), s_write, s_job),
                          "Sink: write"),

@@ -321,14 +321,18 @@ static void s_enrich_job(const char *parallelism)
     char *prices_text = s_prices_csv(), *events_text = s_events_csv();
     char *prices = test_temp_file(prices_text), *events = test_temp_file(events_text);
     char *out = NULL, *err = NULL;
-    int rc = test_run_tool(&out, &err, "run", "enrich", "-p", parallelism, "--", "--events",
-                           events, "--reference", prices, "--key", "user", "--lookup", "product",
-                           "--reference-key", "product", "--events-time", "time",
-                           "--reference-time", "valid_from", NULL);
+    char json[] = "/tmp/rill-enrich-XXXXXX", report[] = "/tmp/rill-enrich-XXXXXX.html";
+    close(mkstemp(json));
+    close(mkstemps(report, 5));
+    int rc = test_run_tool(&out, &err, "run", "enrich", "-p", parallelism, "--metrics-json", json,
+                           "--report", report, "--", "--events", events, "--reference", prices,
+                           "--key", "user", "--lookup", "product", "--reference-key", "product",
+                           "--events-time", "time", "--reference-time", "valid_from", NULL);
     if (rc)
         fail_msg("enrich exited %d: %s", rc, err);
     //  Each event with the latest price of its product at or before its time, by brute force.
     char **expected = calloc(S_EVENT_ROWS, sizeof(char *));
+    long unmatched = 0;
     for (int i = 0; i < S_EVENT_ROWS; i++) {
         long long time = 7000LL * i;
         int p = i % S_PRODUCTS, best = -1;
@@ -339,9 +343,35 @@ static void s_enrich_job(const char *parallelism)
         if (best >= 0)
             snprintf(expected[i], 96, "u%d,p%d,%lld,%d,p%d,%lld,%d.%02d", i % 11, p, time, i, p,
                      100000LL * best, p + 1, best);
-        else
+        else {
             snprintf(expected[i], 96, "u%d,p%d,%lld,%d,,,", i % 11, p, time, i);
+            unmatched++;
+        }
     }
+    //  Its user metrics count both kinds of event, in the metrics JSON (read back) and the
+    //  report.
+    char *text = test_read_file(json), error[256];
+    rill_metrics_t *metrics = rill_metrics_from_json(text, NULL, error, sizeof error);
+    if (!metrics)
+        fail_msg("%s", error);
+    long counted[2] = {0, 0};
+    for (int s = 0; s < rill_plan_subtask_count(rill_metrics_plan(metrics)); s++) {
+        rill_user_metric_t user[RILL_USER_METRICS];
+        int count = rill_metrics_user(metrics, s, user, RILL_USER_METRICS);
+        for (int u = 0; u < count; u++)
+            counted[strcmp(user[u].name, "unmatched") == 0] += user[u].value;
+    }
+    assert_true(unmatched > 0);
+    assert_int_equal(counted[1], unmatched);
+    assert_int_equal(counted[0], S_EVENT_ROWS - unmatched);
+    rill_metrics_destroy(&metrics);
+    free(text);
+    char *html = test_read_file(report);
+    assert_non_null(strstr(html, "<h2>User metrics</h2>"));
+    assert_non_null(strstr(html, "unmatched"));
+    free(html);
+    unlink(json);
+    unlink(report);
     qsort(expected, S_EVENT_ROWS, sizeof(char *), s_compare_text);
     const char *header = "user,product,time,n,product,valid_from,price\n";
     assert_memory_equal(out, header, strlen(header));

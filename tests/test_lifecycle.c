@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
     s_slot_t *slot;
     int subtask;
+    rill_metric_t *seen, *last; //  user metrics: a counter and a gauge
 } s_local_t;
 
 static int s_open(const rill_context_t *context, void *ctx, void **subtask_ctx)
@@ -40,7 +41,8 @@ static int s_open(const rill_context_t *context, void *ctx, void **subtask_ctx)
     s_local_t *local = malloc(sizeof *local);
     if (!local)
         return -1;
-    *local = (s_local_t){&shared->slots[subtask], subtask};
+    *local = (s_local_t){&shared->slots[subtask], subtask, rill_context_counter(context, "seen"),
+                         rill_context_gauge(context, "last")};
     local->slot->opened++;
     local->slot->parallelism = rill_context_parallelism(context);
     local->slot->attempt = rill_context_attempt(context);
@@ -65,6 +67,8 @@ static int s_count(const rill_record_t *in, rill_collector_t *out, void *ctx)
     if (local->subtask != rill_collector_subtask(out))
         local->slot->wrong_subtask = true;
     local->slot->records++;
+    rill_metric_add(local->seen, 1);
+    rill_metric_set(local->last, (int64_t)test_record_number(in));
     return rill_collector_emit(out, in->data, in->size, RILL_NO_TIMESTAMP);
 }
 
@@ -106,6 +110,23 @@ static void open_and_close_run_once_per_subtask_with_its_own_ctx(void **state)
         total += slot->records;
     }
     assert_int_equal(total, S_RECORDS);
+    //  The user metrics, per subtask: the counter equals its records, the gauge is one of them.
+    const rill_metrics_t *metrics = rill_env_metrics(env);
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    int counting = rill_plan_operator_count(plan) - 2; //  source, counting, discard
+    const rill_plan_operator_t *op = rill_plan_operator(plan, counting);
+    assert_string_equal(op->name, "counting");
+    for (int s = 0; s < S_PARALLELISM; s++) {
+        rill_user_metric_t user[RILL_USER_METRICS];
+        assert_int_equal(rill_metrics_user(metrics, op->first_subtask + s, user, RILL_USER_METRICS),
+                         2);
+        assert_string_equal(user[0].name, "seen");
+        assert_false(user[0].gauge);
+        assert_int_equal(user[0].value, shared.slots[s].records);
+        assert_string_equal(user[1].name, "last");
+        assert_true(user[1].gauge);
+        assert_true(user[1].value >= 0 && user[1].value < S_RECORDS);
+    }
     rill_env_destroy(&env);
 }
 

@@ -140,6 +140,53 @@ static void s_event_time(json_t *now)
            json_string_value(json_object_get(at, "name")), behind, late);
 }
 
+//  One line of user metrics, when any subtask has them: each name's counters summed over the
+//  job (a gauge: its highest value), as many as fit 80 columns.
+typedef struct {
+    const char *name;
+    bool gauge;
+    long long value;
+} s_user_total_t;
+
+static void s_user_metrics(json_t *now)
+{
+    json_t *subtasks = json_object_get(now, "subtasks");
+    s_user_total_t seen[16];
+    int named = 0;
+    size_t i, u;
+    json_t *subtask, *metric;
+    json_array_foreach(subtasks, i, subtask) {
+        json_array_foreach(json_object_get(subtask, "user_metrics"), u, metric) {
+            const char *name = json_string_value(json_object_get(metric, "name"));
+            const char *kind = json_string_value(json_object_get(metric, "kind"));
+            long long value = (long long)s_int(metric, "value");
+            if (!name || !kind)
+                continue;
+            int n = 0;
+            while (n < named && strcmp(seen[n].name, name) != 0)
+                n++;
+            if (n == named) {
+                if (named == 16)
+                    continue;
+                bool gauge = strcmp(kind, "gauge") == 0;
+                seen[named++] = (s_user_total_t){name, gauge, gauge ? LLONG_MIN : 0};
+            }
+            if (seen[n].gauge)
+                seen[n].value = value > seen[n].value ? value : seen[n].value;
+            else
+                seen[n].value += value;
+        }
+    }
+    if (!named)
+        return;
+    char line[81];
+    int at = snprintf(line, sizeof line, "user:");
+    for (int n = 0; n < named && at < (int)sizeof line - 1; n++)
+        at += snprintf(line + at, sizeof line - (size_t)at, " %s %lld%s", seen[n].name,
+                       seen[n].value, n + 1 < named ? "," : "");
+    printf("%.80s\n", line);
+}
+
 //  Draws one frame from snapshot `now` (rates against `before`, which may be NULL). On a
 //  terminal the header (job line, diagnosis, column names) stays, and the table shows as many
 //  rows as fit, in the chosen order, saying how many more there are.
@@ -208,9 +255,9 @@ static void s_draw(json_t *now, json_t *before, bool terminal, s_sort_t sort)
     if (rows)
         qsort(rows, count, sizeof rows[0], s_compare_rows);
     //  Room for the table: the screen less the header above and the lines below (more rows,
-    //  totals, event time, checkpoints).
+    //  totals, event time, user metrics, checkpoints).
     size_t room =
-        terminal ? (size_t)(s_terminal_rows() - used - 5 > 1 ? s_terminal_rows() - used - 5 : 1)
+        terminal ? (size_t)(s_terminal_rows() - used - 6 > 1 ? s_terminal_rows() - used - 6 : 1)
                  : count;
     for (i = 0; rows && i < count && i < room; i++) {
         const s_row_t *row = &rows[i];
@@ -229,6 +276,7 @@ static void s_draw(json_t *now, json_t *before, bool terminal, s_sort_t sort)
     printf("total: %lld records in, %lld out\n", (long long)s_int(totals, "records_in"),
            (long long)s_int(totals, "records_out"));
     s_event_time(now);
+    s_user_metrics(now);
     //  Checkpoints, when the job takes them (Flink's checkpoint summary).
     json_t *checkpoints = json_object_get(now, "checkpoints");
     if (json_is_object(checkpoints))

@@ -4,6 +4,7 @@
 #include "rill_metrics_table.h"
 
 #include <stdint.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -92,6 +93,55 @@ static void s_busy_split(const rill_metrics_t *metrics, FILE *out)
                      "%3.0f%%\n",
                 name, (double)busy / 1e6, s_percent(user, busy), s_percent(busy - user - zmq, busy),
                 s_percent(zmq, busy));
+    }
+}
+
+//  User metrics per operator: a counter summed over its subtasks, a gauge as its lowest and
+//  highest value.
+static void s_user_metrics(const rill_metrics_t *metrics, FILE *out)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    bool header = false;
+    for (int i = 0; i < rill_plan_operator_count(plan); i++) {
+        const rill_plan_operator_t *op = rill_plan_operator(plan, i);
+        //  Names in the order the first subtask that has them registered them.
+        rill_user_metric_t names[RILL_USER_METRICS];
+        int named = 0;
+        for (int k = 0; k < op->parallelism; k++) {
+            rill_user_metric_t user[RILL_USER_METRICS];
+            int count = rill_metrics_user(metrics, op->first_subtask + k, user, RILL_USER_METRICS);
+            for (int u = 0; u < count; u++) {
+                bool known = false;
+                for (int n = 0; n < named && !known; n++)
+                    known = strcmp(names[n].name, user[u].name) == 0;
+                if (!known && named < RILL_USER_METRICS)
+                    names[named++] = user[u];
+            }
+        }
+        for (int n = 0; n < named; n++) {
+            int64_t sum = 0, low = INT64_MAX, high = INT64_MIN;
+            for (int k = 0; k < op->parallelism; k++) {
+                rill_user_metric_t user[RILL_USER_METRICS];
+                int count =
+                    rill_metrics_user(metrics, op->first_subtask + k, user, RILL_USER_METRICS);
+                for (int u = 0; u < count; u++)
+                    if (strcmp(user[u].name, names[n].name) == 0) {
+                        sum += user[u].value;
+                        low = user[u].value < low ? user[u].value : low;
+                        high = user[u].value > high ? user[u].value : high;
+                    }
+            }
+            if (!header)
+                fprintf(out, "\nuser metrics (counters summed over the subtasks, gauges lowest "
+                             "and highest):\n");
+            header = true;
+            if (names[n].gauge)
+                fprintf(out, "  %-28.28s %-20.20s gauge   %lld .. %lld\n", op->name,
+                        names[n].name, (long long)low, (long long)high);
+            else
+                fprintf(out, "  %-28.28s %-20.20s counter %lld\n", op->name, names[n].name,
+                        (long long)sum);
+        }
     }
 }
 
@@ -259,6 +309,7 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
                 s_bytes(c, sizeof c, m.bytes));
     }
     s_busy_split(metrics, out);
+    s_user_metrics(metrics, out);
     s_hot_keys(metrics, out);
     s_event_time(metrics, out);
     s_checkpoints(metrics, out);

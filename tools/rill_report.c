@@ -201,6 +201,35 @@ static void s_tables(FILE *out, const rill_metrics_t *metrics, const rill_histor
     s_checkpoint_table(out, metrics);
 }
 
+//  User metrics (rill_context_counter, rill_context_gauge): one row per subtask and metric.
+static void s_user_metrics(FILE *out, const rill_metrics_t *metrics)
+{
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    bool opened = false;
+    for (int i = 0; i < rill_plan_subtask_count(plan); i++) {
+        rill_user_metric_t user[RILL_USER_METRICS];
+        int count = rill_metrics_user(metrics, i, user, RILL_USER_METRICS);
+        const rill_plan_subtask_t *s = rill_plan_subtask(plan, i);
+        const rill_plan_operator_t *op = rill_plan_operator(plan, s->op);
+        for (int u = 0; u < count; u++) {
+            if (!opened)
+                fprintf(out, "<section id=\"user-metrics\"><h2>User metrics</h2><p>what the "
+                             "job's functions counted (rill_context_counter) or last set "
+                             "(rill_context_gauge), per subtask</p><table><tr><th>subtask</th>"
+                             "<th>metric</th><th>kind</th><th>value</th></tr>\n");
+            opened = true;
+            fprintf(out, "<tr><td>");
+            rill_report_escape(out, op->name);
+            fprintf(out, " [%d/%d]</td><td>", s->index + 1, op->parallelism);
+            rill_report_escape(out, user[u].name);
+            fprintf(out, "</td><td>%s</td><td>%lld</td></tr>\n",
+                    user[u].gauge ? "gauge" : "counter", (long long)user[u].value);
+        }
+    }
+    if (opened)
+        fprintf(out, "</table></section>\n");
+}
+
 //  Each hash edge's heaviest keys (estimated from a sample), with the receiver of each.
 static void s_hot_keys(FILE *out, const rill_metrics_t *metrics)
 {
@@ -214,7 +243,8 @@ static void s_hot_keys(FILE *out, const rill_metrics_t *metrics)
         for (int k = 0; k < count; k++) {
             if (!opened)
                 fprintf(out, "<section id=\"hot-keys\"><h2>Hot keys</h2><p>the heaviest keys "
-                             "of each hash edge, estimated from a sample of one record in 16"
+                             "of each hash edge, estimated from a sample (one record in 16, after a "
+                             "sender's first 64 k one in 64)"
                              "</p><table><tr><th>edge</th><th>key</th><th>records</th>"
                              "<th>receiver</th></tr>\n");
             opened = true;
@@ -295,6 +325,7 @@ int rill_report_write(const rill_metrics_t *metrics, FILE *out, const char *path
     }
     free(diagnosis);
     s_hot_keys(out, metrics);
+    s_user_metrics(out, metrics);
     rill_diagram_options_t logical = {.view = RILL_VIEW_LOGICAL, .format = RILL_FORMAT_SVG};
     rill_diagram_options_t parallel = {.view = RILL_VIEW_PARALLEL, .format = RILL_FORMAT_SVG};
     rill_diagram_options_t flow = {.view = RILL_VIEW_PARALLEL,

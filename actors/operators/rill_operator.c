@@ -4,6 +4,7 @@
     (actors/rill_operator_registry.c), so that operators call nothing from the layer above. */
 #include "rill_operator.h"
 #include "rill_env.h" //  the rill_context_* accessors are public API
+#include "rill_metrics_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ struct rill_context_t {
     int parallelism;
     int attempt;
     const char *name;
+    rill_metrics_t *metrics; //  where user metrics go (NULL: nowhere)
+    int global;              //  the subtask's id in the plan
 };
 
 int rill_context_subtask(const rill_context_t *self)
@@ -35,7 +38,38 @@ int rill_context_attempt(const rill_context_t *self)
     return self->attempt;
 }
 
-int rill_operator_open_user(rill_operator_t *self, int attempt)
+static rill_metric_t *s_metric(const rill_context_t *self, const char *name, bool gauge)
+{
+    if (!self || !name || !self->metrics)
+        return NULL;
+    //  The handle is the value's own address: updates are one relaxed store.
+    return (rill_metric_t *)rill_metrics_user_slot(self->metrics, self->global, name, gauge);
+}
+
+rill_metric_t *rill_context_counter(const rill_context_t *self, const char *name)
+{
+    return s_metric(self, name, false);
+}
+
+rill_metric_t *rill_context_gauge(const rill_context_t *self, const char *name)
+{
+    return s_metric(self, name, true);
+}
+
+void rill_metric_add(rill_metric_t *metric, int64_t n)
+{
+    int64_t *value = (int64_t *)metric;
+    if (value)
+        __atomic_store_n(value, __atomic_load_n(value, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+void rill_metric_set(rill_metric_t *metric, int64_t value)
+{
+    if (metric)
+        __atomic_store_n((int64_t *)metric, value, __ATOMIC_RELAXED);
+}
+
+int rill_operator_open_user(rill_operator_t *self, int attempt, rill_metrics_t *metrics)
 {
     if (!self->spec->open && !self->spec->close)
         return 0;
@@ -44,7 +78,8 @@ int rill_operator_open_user(rill_operator_t *self, int attempt)
         snprintf(self->error, sizeof self->error, "out of memory");
         return -1;
     }
-    *self->context = (rill_context_t){self->index, self->op->parallelism, attempt, self->op->name};
+    *self->context = (rill_context_t){self->index, self->op->parallelism, attempt, self->op->name,
+                                      metrics, self->op->first_subtask + self->index};
     void *ctx = self->ctx;
     if (self->spec->open && self->spec->open(self->context, self->spec->ctx, &ctx)) {
         snprintf(self->error, sizeof self->error, "open function failed");

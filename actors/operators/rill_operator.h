@@ -159,9 +159,11 @@ static inline int64_t rill_operator_now_ms(const rill_operator_t *self)
 }
 
 //  The user's per-subtask open (rill_stream_open_close), after the state is restored and
-//  before the first record: 0, or -1 with self->error set. And its close, once, at the end
+//  before the first record, its user metrics kept in metrics (may be NULL): 0, or -1 with
+//  self->error set. And its close, once, at the end
 //  (nothing when open did not run or failed); rill_operator_destroy calls it too.
-int rill_operator_open_user(rill_operator_t *self, int attempt);
+typedef struct rill_metrics_t rill_metrics_t;
+int rill_operator_open_user(rill_operator_t *self, int attempt, rill_metrics_t *metrics);
 void rill_operator_close_user(rill_operator_t *self);
 
 //  Side outputs and control events from inside operators (internal; users emit through

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,19 @@ typedef struct {
     rill_hot_key_t keys[RILL_METRICS_HOT_KEYS];
 } s_hot_slot_t;
 
+//  A subtask's user metrics: names and kinds written before the count that publishes them
+//  (release), values with relaxed stores by the subtask's thread.
+typedef struct {
+    char name[RILL_USER_METRIC_NAME];
+    bool gauge;
+    int64_t value;
+} s_user_t;
+
+typedef struct {
+    uint32_t count;
+    s_user_t metrics[RILL_USER_METRICS];
+} s_user_slot_t;
+
 struct rill_metrics_t {
     const rill_plan_t *plan;
     rill_plan_t *owned_plan; //  the same plan, when these counters were read from a file
@@ -24,6 +38,7 @@ struct rill_metrics_t {
     uint64_t duration_ns;
     rill_checkpoint_stats_t checkpoints; //  written and read by the job's thread only
     s_hot_slot_t **hot; //  by edge: one slot per sender on hash edges, NULL on the others
+    s_user_slot_t *user; //  by subtask
 };
 
 rill_metrics_t *rill_metrics_new(const rill_plan_t *plan)
@@ -35,7 +50,8 @@ rill_metrics_t *rill_metrics_new(const rill_plan_t *plan)
     self->subtasks = calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(*self->subtasks));
     self->channels = calloc((size_t)rill_plan_channel_count(plan) + 1, sizeof(*self->channels));
     self->hot = calloc((size_t)rill_plan_edge_count(plan) + 1, sizeof(s_hot_slot_t *));
-    if (!self->subtasks || !self->channels || !self->hot) {
+    self->user = calloc((size_t)rill_plan_subtask_count(plan) + 1, sizeof(s_user_slot_t));
+    if (!self->subtasks || !self->channels || !self->hot || !self->user) {
         rill_metrics_destroy(&self);
         return NULL;
     }
@@ -69,6 +85,7 @@ void rill_metrics_destroy(rill_metrics_t **self_p)
         free(self->hot[e]);
     }
     free(self->hot);
+    free(self->user);
     free((*self_p)->subtasks);
     free((*self_p)->channels);
     rill_plan_destroy(&(*self_p)->owned_plan);
@@ -224,4 +241,37 @@ int rill_metrics_sender_hot_keys(const rill_metrics_t *self, int edge, int sende
     memcpy(keys, slot->keys, (size_t)count * sizeof keys[0]);
     pthread_mutex_unlock(&slot->lock);
     return count;
+}
+
+int64_t *rill_metrics_user_slot(rill_metrics_t *self, int subtask, const char *name, bool gauge)
+{
+    assert(self && name && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
+    s_user_slot_t *slot = &self->user[subtask];
+    uint32_t count = __atomic_load_n(&slot->count, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < count; i++)
+        if (strcmp(slot->metrics[i].name, name) == 0)
+            return &slot->metrics[i].value;
+    if (count == RILL_USER_METRICS || strlen(name) >= RILL_USER_METRIC_NAME || !*name)
+        return NULL;
+    s_user_t *metric = &slot->metrics[count];
+    snprintf(metric->name, sizeof metric->name, "%s", name);
+    metric->gauge = gauge;
+    __atomic_store_n(&metric->value, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->count, count + 1, __ATOMIC_RELEASE);
+    return &metric->value;
+}
+
+int rill_metrics_user(const rill_metrics_t *self, int subtask, rill_user_metric_t *metrics,
+                      int max)
+{
+    assert(self && subtask >= 0 && subtask < rill_plan_subtask_count(self->plan));
+    const s_user_slot_t *slot = &self->user[subtask];
+    uint32_t count = __atomic_load_n(&slot->count, __ATOMIC_ACQUIRE);
+    int n = 0;
+    for (uint32_t i = 0; i < count && n < max; i++, n++) {
+        memcpy(metrics[n].name, slot->metrics[i].name, sizeof metrics[n].name);
+        metrics[n].gauge = slot->metrics[i].gauge;
+        metrics[n].value = __atomic_load_n(&slot->metrics[i].value, __ATOMIC_RELAXED);
+    }
+    return n;
 }

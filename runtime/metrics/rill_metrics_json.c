@@ -97,7 +97,18 @@ char *rill_metrics_to_json(const rill_metrics_t *self, bool running)
     json_t *subtasks = json_array(), *channels = json_array(), *operators = json_array();
     uint64_t records_in = 0, records_out = 0, bytes_out = 0, channel_records = 0;
     for (int id = 0; id < rill_plan_subtask_count(plan); id++) {
-        json_array_append_new(subtasks, s_subtask(plan, id, &copies[id]));
+        json_t *item = s_subtask(plan, id, &copies[id]);
+        //  Its user metrics, when it registered any.
+        rill_user_metric_t user[RILL_USER_METRICS];
+        int count = rill_metrics_user(self, id, user, RILL_USER_METRICS);
+        json_t *list = count && item ? json_array() : NULL;
+        for (int u = 0; list && u < count; u++)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "name", user[u].name, "kind",
+                                                  user[u].gauge ? "gauge" : "counter", "value",
+                                                  (json_int_t)user[u].value));
+        if (list)
+            json_object_set_new(item, "user_metrics", list);
+        json_array_append_new(subtasks, item);
         records_in += copies[id].records_in;
         records_out += copies[id].records_out;
         bytes_out += copies[id].bytes_out;
@@ -458,6 +469,33 @@ static int s_read_subtasks(rill_json_check_t *reader, json_t *root, rill_metrics
                                                     "not busy_ns (%llu)",
                                             inner, (unsigned long long)sum,
                                             (unsigned long long)m.busy_ns);
+        }
+        //  Optional: only subtasks that registered user metrics have them.
+        json_t *user = json_object_get(item, "user_metrics");
+        if (user) {
+            size_t u;
+            json_t *metric;
+            if (!json_is_array(user) || json_array_size(user) > RILL_USER_METRICS)
+                return rill_json_check_fail(reader, "%s: 'user_metrics' is not a list of at most "
+                                                    "%d",
+                                            where, RILL_USER_METRICS);
+            json_array_foreach(user, u, metric)
+            {
+                const char *name = json_string_value(json_object_get(metric, "name"));
+                const char *kind = json_string_value(json_object_get(metric, "kind"));
+                json_t *value = json_object_get(metric, "value");
+                if (!name || !kind || !json_is_integer(value) ||
+                    (strcmp(kind, "counter") && strcmp(kind, "gauge")))
+                    return rill_json_check_fail(reader, "%s: user metric %zu needs 'name', "
+                                                        "'kind' (counter or gauge) and 'value'",
+                                                where, u);
+                int64_t *slot = rill_metrics_user_slot(self, i, name, strcmp(kind, "gauge") == 0);
+                if (!slot)
+                    return rill_json_check_fail(reader, "%s: user metric '%s' has an empty or "
+                                                        "too long name, or is one too many",
+                                                where, name);
+                *slot = (int64_t)json_integer_value(value);
+            }
         }
         //  Optional: only subtasks that saw event time have it.
         json_t *event_time = json_object_get(item, "event_time");

@@ -30,6 +30,10 @@ uint8_t *rill_metrics_pack(const rill_metrics_t *self, int rank, size_t *size);
 //  -1 when the bytes are not such a message for this plan (nothing is half taken: entries
 //  before a bad one may be).
 int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, size_t size);
+//  A user metric of subtask `subtask` by name (registered when new; kind as given the first
+//  time): where its value lives, written by the subtask's thread alone (relaxed atomic
+//  stores), or NULL when the subtask has RILL_USER_METRICS already or the name does not fit.
+int64_t *rill_metrics_user_slot(rill_metrics_t *self, int subtask, const char *name, bool gauge);
 //  Heavy hitters kept per sender and hash edge (rill_metrics_hot_keys merges them).
 #define RILL_METRICS_HOT_KEYS 16
 //  Sender index `sender` of hash edge `edge` publishes its heaviest keys (at most

@@ -13,6 +13,8 @@
 #define S_SUBTASK_FIELDS (sizeof(rill_subtask_metrics_t) / sizeof(uint64_t))
 //  A hot key on the wire: its bytes (fixed size), size, count, receiver, hash.
 #define S_HOT_KEY_BYTES (RILL_HOT_KEY_MAX + 1 + 4 * 8)
+//  A user metric on the wire: subtask, gauge (0/1), value, then its name (fixed size).
+#define S_USER_BYTES (3 * 8 + RILL_USER_METRIC_NAME)
 
 static uint8_t *s_put(uint8_t *at, uint64_t value)
 {
@@ -52,8 +54,14 @@ uint8_t *rill_metrics_pack(const rill_metrics_t *self, int rank, size_t *size)
         for (int i = 0; i < from->parallelism; i++)
             slots += rill_plan_subtask(plan, from->first_subtask + i)->process == rank;
     }
+    //  The user metrics of its subtasks, after everything else.
+    size_t users = 0;
+    rill_user_metric_t user[RILL_USER_METRICS];
+    for (int id = 0; id < rill_plan_subtask_count(plan); id++)
+        if (rill_plan_subtask(plan, id)->process == rank)
+            users += (size_t)rill_metrics_user(self, id, user, RILL_USER_METRICS);
     *size = 24 + subtasks * 8 * (1 + S_SUBTASK_FIELDS) + channels * 8 * 5 +
-            slots * (24 + RILL_METRICS_HOT_KEYS * S_HOT_KEY_BYTES);
+            slots * (24 + RILL_METRICS_HOT_KEYS * S_HOT_KEY_BYTES) + 8 + users * S_USER_BYTES;
     uint8_t *bytes = malloc(*size), *at = bytes;
     if (!bytes)
         return NULL;
@@ -106,6 +114,24 @@ uint8_t *rill_metrics_pack(const rill_metrics_t *self, int rank, size_t *size)
             }
         }
     }
+    //  Registered since the count above? Only as many as counted go: the size is fixed.
+    uint8_t *users_at = at;
+    at = s_put(at, users);
+    size_t written = 0;
+    for (int id = 0; id < rill_plan_subtask_count(plan) && written < users; id++) {
+        if (rill_plan_subtask(plan, id)->process != rank)
+            continue;
+        int count = rill_metrics_user(self, id, user, RILL_USER_METRICS);
+        for (int u = 0; u < count && written < users; u++, written++) {
+            at = s_put(at, (uint64_t)id);
+            at = s_put(at, user[u].gauge);
+            at = s_put(at, (uint64_t)user[u].value);
+            memcpy(at, user[u].name, RILL_USER_METRIC_NAME);
+            at += RILL_USER_METRIC_NAME;
+        }
+    }
+    s_put(users_at, written);
+    *size = (size_t)(at - bytes);
     return bytes;
 }
 
@@ -119,8 +145,12 @@ int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, si
     uint64_t slot_bytes = 24 + RILL_METRICS_HOT_KEYS * S_HOT_KEY_BYTES;
     if (subtasks > (uint64_t)rill_plan_subtask_count(plan) ||
         channels > (uint64_t)rill_plan_channel_count(plan) ||
-        slots > (uint64_t)rill_plan_subtask_count(plan) * (uint64_t)rill_plan_edge_count(plan) ||
-        size != 24 + subtasks * subtask_bytes + channels * 40 + slots * slot_bytes)
+        slots > (uint64_t)rill_plan_subtask_count(plan) * (uint64_t)rill_plan_edge_count(plan))
+        return -1;
+    uint64_t fixed = 24 + subtasks * subtask_bytes + channels * 40 + slots * slot_bytes;
+    uint64_t users = size >= fixed + 8 ? s_get(bytes + fixed) : UINT64_MAX;
+    if (users > (uint64_t)rill_plan_subtask_count(plan) * RILL_USER_METRICS ||
+        size != fixed + 8 + users * S_USER_BYTES)
         return -1;
     const uint8_t *at = bytes + 24;
     for (uint64_t i = 0; i < subtasks; i++, at += subtask_bytes) {
@@ -176,6 +206,19 @@ int rill_metrics_unpack(rill_metrics_t *self, int rank, const uint8_t *bytes, si
             keys[k].receiver = (int)receiver;
         }
         rill_metrics_set_hot_keys(self, (int)e, (int)sender, keys, (int)count);
+    }
+    at += 8; //  the user metrics' count, read above
+    for (uint64_t i = 0; i < users; i++, at += S_USER_BYTES) {
+        uint64_t id = s_get(at);
+        if (id >= (uint64_t)rill_plan_subtask_count(plan) ||
+            rill_plan_subtask(plan, (int)id)->process != rank)
+            return -1;
+        char name[RILL_USER_METRIC_NAME];
+        memcpy(name, at + 24, sizeof name);
+        name[sizeof name - 1] = 0;
+        int64_t *value = rill_metrics_user_slot(self, (int)id, name, s_get(at + 8) != 0);
+        if (value)
+            __atomic_store_n(value, (int64_t)s_get(at + 16), __ATOMIC_RELAXED);
     }
     return 0;
 }

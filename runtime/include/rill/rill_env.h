@@ -248,6 +248,17 @@ RILL_EXPORT int rill_context_subtask(const rill_context_t *self);
 RILL_EXPORT int rill_context_parallelism(const rill_context_t *self);
 RILL_EXPORT const char *rill_context_operator(const rill_context_t *self);
 RILL_EXPORT int rill_context_attempt(const rill_context_t *self);
+//  User metrics (Flink's getMetricGroup().counter / gauge), from open: a counter or a gauge of
+//  this subtask under name (at most RILL_USER_METRICS per subtask, names shorter than
+//  RILL_USER_METRIC_NAME), kept with the subtask's counters: in --metrics, the metrics JSON
+//  ("user_metrics"), rill top and the report. Keep the handle in the subtask's ctx and update
+//  it from that subtask's functions only. NULL when there is no room (or counters are off):
+//  rill_metric_add and rill_metric_set then do nothing.
+typedef struct rill_metric_t rill_metric_t;
+RILL_EXPORT rill_metric_t *rill_context_counter(const rill_context_t *self, const char *name);
+RILL_EXPORT rill_metric_t *rill_context_gauge(const rill_context_t *self, const char *name);
+RILL_EXPORT void rill_metric_add(rill_metric_t *metric, int64_t n);
+RILL_EXPORT void rill_metric_set(rill_metric_t *metric, int64_t value);
 
 //  ---- sinks (each returns the sink's handle, for naming it or setting its parallelism)
 

@@ -59,6 +59,10 @@ RILL_EXPORT rill_record_t rill_harness_output(const rill_harness_t *self, int ta
 RILL_EXPORT int64_t rill_harness_output_watermark(const rill_harness_t *self);
 //  Forgets what was emitted.
 RILL_EXPORT void rill_harness_clear(rill_harness_t *self);
+//  A user metric the operator's open registered (rill_context_counter, rill_context_gauge):
+//  0 with *value set, or -1 when there is none of that name.
+RILL_EXPORT int rill_harness_metric(const rill_harness_t *self, const char *name,
+                                    int64_t *value);
 //  Why the last call failed.
 RILL_EXPORT const char *rill_harness_error(const rill_harness_t *self);
 

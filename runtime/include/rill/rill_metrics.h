@@ -109,6 +109,17 @@ RILL_EXPORT int rill_metrics_hot_keys(const rill_metrics_t *self, int edge, rill
 RILL_EXPORT char *rill_metrics_diagnosis(const rill_metrics_t *self);
 //  Wall time of the run in nanoseconds (so far, while it runs).
 RILL_EXPORT uint64_t rill_metrics_duration_ns(const rill_metrics_t *self);
+//  User metrics (rill_context_counter, rill_context_gauge): what subtask `subtask` registered,
+//  into metrics (room for max): how many, at most RILL_USER_METRICS.
+#define RILL_USER_METRICS 8
+#define RILL_USER_METRIC_NAME 32
+typedef struct {
+    char name[RILL_USER_METRIC_NAME]; //  NUL-terminated
+    bool gauge;                       //  false: a counter (summed across subtasks)
+    int64_t value;
+} rill_user_metric_t;
+RILL_EXPORT int rill_metrics_user(const rill_metrics_t *self, int subtask,
+                                  rill_user_metric_t *metrics, int max);
 
 //  The counters as one JSON document (schema in README.md: job, mode, running, duration_ns,
 //  plan, operators, subtasks, channels, totals). running tells a live snapshot from the
