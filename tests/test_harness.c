@@ -120,6 +120,43 @@ static void a_tumbling_window_fires_when_the_watermark_passes_its_end(void **sta
     rill_env_destroy(&env);
 }
 
+//  ---- session windows with a gap per record
+
+//  "k<TAB>gap": the record's own gap.
+static int64_t s_gap(const rill_record_t *record, void *ctx)
+{
+    (void)ctx;
+    const char *tab = memchr(record->data, '\t', record->size);
+    return tab ? atol(tab + 1) : 0;
+}
+
+//  Flink's DynamicEventTimeSessionWindows: each record's window is [t, t + its gap), merged
+//  with the others of its key it overlaps.
+static void session_windows_take_each_record_s_gap(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_window_t window = rill_window_session_dynamic(s_gap, NULL);
+    rill_stream_t *op = rill_stream_window_process(s_keyed(env), &window, s_describe, NULL);
+    rill_stream_discard(op);
+    rill_harness_t *harness = rill_harness_new(env, op, 0, NULL, 0);
+    assert_non_null(harness);
+    assert_int_equal(rill_harness_record(harness, 0, "k\t10", 4, 0), 0);  //  [0, 10)
+    assert_int_equal(rill_harness_record(harness, 0, "k\t2", 3, 5), 0);   //  [5, 7): inside
+    assert_int_equal(rill_harness_record(harness, 0, "k\t3", 3, 20), 0);  //  [20, 23)
+    assert_int_equal(rill_harness_record(harness, 0, "k\t10", 4, 22), 0); //  [22, 32): merges
+    assert_int_equal(rill_harness_record(harness, 0, "j\t1", 3, 5), 0);   //  [5, 6), another key
+    assert_int_equal(rill_harness_watermark(harness, 40), 0);
+    static const char *const expected[] = {"j [5,6) 1@5", "k [0,10) 2@9", "k [20,32) 2@31", NULL};
+    //  Fired in time order of their ends.
+    s_expect(harness, 0, expected);
+    //  A record that gives no gap fails the job, saying why.
+    assert_int_equal(rill_harness_record(harness, 0, "k\t0", 3, 50), -1);
+    assert_non_null(strstr(rill_harness_error(harness), "gap"));
+    rill_harness_destroy(&harness);
+    rill_env_destroy(&env);
+}
+
 //  ---- state time-to-live on the manual clock
 
 static int s_ttl(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
@@ -293,6 +330,7 @@ int main(void)
         cmocka_unit_test(processing_time_timers_fire_on_the_manual_clock),
         cmocka_unit_test(a_tumbling_window_fires_when_the_watermark_passes_its_end),
         cmocka_unit_test(state_expires_on_the_manual_clock),
+        cmocka_unit_test(session_windows_take_each_record_s_gap),
         cmocka_unit_test(a_processing_time_window_fires_on_the_manual_clock),
         cmocka_unit_test(a_checkpoint_restores_at_another_parallelism),
         cmocka_unit_test(bad_calls_are_refused_with_a_reason),

@@ -63,7 +63,12 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
 {
     assert(self && record && skipped);
     rill_window_op_t *op = self->state;
-    rill_window_bounds_t merged = {time, rill_time_add(time, self->spec->window.gap)};
+    //  Flink's DynamicEventTimeSessionWindows: each record may bring its own gap.
+    const rill_window_t *window = &self->spec->window;
+    int64_t gap = window->gap_fn ? window->gap_fn(record, window->gap_ctx) : window->gap;
+    if (gap <= 0)
+        return rill_window_fail(self, "the session gap function gave a gap <= 0 ms");
+    rill_window_bounds_t merged = {time, rill_time_add(time, gap)};
     *skipped = true;
     if (rill_window_state_key_index(op->state_key, key, key_size))
         return -1;

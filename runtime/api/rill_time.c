@@ -39,6 +39,14 @@ rill_window_t rill_window_session(int64_t gap_ms)
     return (rill_window_t){.kind = RILL_WINDOW_SESSION, .gap = gap_ms};
 }
 
+rill_window_t rill_window_session_dynamic(int64_t (*gap_fn)(const rill_record_t *record, void *ctx),
+                                          void *ctx)
+{
+    //  gap 1 passes the planner's check; each record's own gap replaces it.
+    return (rill_window_t){.kind = RILL_WINDOW_SESSION, .gap = 1, .gap_fn = gap_fn,
+                           .gap_ctx = ctx};
+}
+
 rill_window_t rill_window_count(int64_t size, int64_t slide)
 {
     return (rill_window_t){.kind = slide && slide != size ? RILL_WINDOW_COUNT_SLIDING

@@ -43,6 +43,12 @@ RILL_EXPORT rill_window_t rill_window_tumbling(int64_t size_ms);
 RILL_EXPORT rill_window_t rill_window_sliding(int64_t size_ms, int64_t slide_ms);
 RILL_EXPORT rill_window_t rill_window_session(int64_t gap_ms);
 RILL_EXPORT rill_window_t rill_window_count(int64_t size, int64_t slide);
+//  Session windows whose gap each record gives (Flink's DynamicEventTimeSessionWindows): the
+//  window a record at t opens is [t, t + gap_fn(record, ctx)), merged with the key's others
+//  it overlaps; gaps must be > 0.
+RILL_EXPORT rill_window_t rill_window_session_dynamic(int64_t (*gap_fn)(const rill_record_t *record,
+                                                                        void *ctx),
+                                                      void *ctx);
 
 //  Window parameters are checked when the job is planned (rill_env_plan / _execute), naming
 //  the operator: sizes, slides and gaps > 0, lateness >= 0, a known kind and time domain,

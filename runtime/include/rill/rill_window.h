@@ -67,6 +67,10 @@ typedef struct {
     //  Sliding windows: the most windows one record may fall in (size / slide, rounded up);
     //  the planner refuses more. 0: RILL_WINDOW_MAX_PER_RECORD.
     int64_t max_windows_per_record;
+    //  Session windows with a gap per record (rill_window_session_dynamic; NULL: gap for all):
+    //  the gap of the window a record opens, ms > 0 (a record given none fails the job).
+    int64_t (*gap_fn)(const rill_record_t *record, void *ctx);
+    void *gap_ctx;
 } rill_window_t;
 
 //  The default limit on windows per record: a record in 1000 windows costs 1000 state updates,
