@@ -7,15 +7,12 @@
     watermark had passed them (raise --out-of-orderness), are counted and the first few
     reported with their file and line. */
 #include <rill/rill.h>
-#include "rill_job_args.h"
-#include "windowed_parse.h"
+#include "rill_job_csv.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 const char *rill_job_describe(void)
 {
@@ -23,171 +20,26 @@ const char *rill_job_describe(void)
            "--right-key C --left-time C --right-time C --lower D --upper D [--output FILE]";
 }
 
-#define S_REPORTED_ROWS 5
-
-//  One input file: where it is, which columns to read, and what its parse step counted (the
-//  parse runs as one subtask per side, so each side's counters have one writer).
 typedef struct {
-    const char *name; //  "left" or "right"
-    char *path;
-    char *key_name, *time_name;
-    int key_column, time_column, columns; //  columns 0: header not read yet
-    char *header; //  its header row as it was (NUL-terminated), once read
-    uint64_t line;
-    uint64_t bad_rows;
-    uint64_t late_rows; //  counted by the late-row reporter, one subtask
-} s_side_t;
-
-typedef struct {
-    s_side_t sides[2];
-    FILE *out; //  stdout or --output
-    bool own_out;
-    bool header_written;
-    uint64_t pairs;
-    int failed_write; //  errno of the first failed write (0: none)
+    rill_job_csv_t sides[2]; //  left, right
+    rill_job_output_t output;
+    uint64_t late_rows[2]; //  counted by the late-row reporters, one subtask each
 } s_job_t;
 
 //  The plugin keeps its job between rill_job_build and rill_job_finish: the tool calls both
 //  once per process.
 static s_job_t *s_job;
 
-//  A parsed row travels as [line: 8 bytes][key size: 4 bytes][key][the row as it was].
-typedef struct {
-    uint64_t line;
-    uint32_t key_size;
-} s_row_head_t;
-
-static void s_bad_row(s_side_t *side, const char *why, const char *line, size_t size)
-{
-    side->bad_rows++;
-    if (side->bad_rows <= S_REPORTED_ROWS)
-        fprintf(stderr, "interval-join: %s line %llu: %s: %.*s\n", side->name,
-                (unsigned long long)side->line, why, (int)(size > 120 ? 120 : size), line);
-}
-
-//  Finds the key and time columns in a header row. 0, or -1 (reported).
-static int s_read_header(s_side_t *side, const char *line, size_t size)
-{
-    const char *starts[RILL_WINDOWED_MAX_COLUMNS];
-    size_t sizes[RILL_WINDOWED_MAX_COLUMNS];
-    side->columns =
-        rill_windowed_split(line, size, starts, sizes, NULL, RILL_WINDOWED_MAX_COLUMNS);
-    side->key_column = side->time_column = -1;
-    for (int i = 0; i < side->columns; i++) {
-        if (sizes[i] == strlen(side->key_name) && memcmp(starts[i], side->key_name, sizes[i]) == 0)
-            side->key_column = i;
-        if (sizes[i] == strlen(side->time_name) &&
-            memcmp(starts[i], side->time_name, sizes[i]) == 0)
-            side->time_column = i;
-    }
-    const char *missing = side->key_column < 0    ? side->key_name
-                          : side->time_column < 0 ? side->time_name
-                                                  : NULL;
-    if (missing) {
-        fprintf(stderr, "interval-join: the header of the %s file '%s' has no column '%s' (it "
-                        "has: %.*s)\n",
-                side->name, side->path, missing, (int)(size > 200 ? 200 : size), line);
-        side->columns = 0;
-        return -1;
-    }
-    //  Read when the job was built (a file) or now (a pipe), never replaced: the writer reads it.
-    if (!side->header)
-        side->header = strndup(line, size);
-    return side->header ? 0 : -1;
-}
-
-//  One CSV row -> [line][key size][key][row], with the row's time as timestamp.
-static int s_parse_row(const rill_record_t *in, rill_collector_t *out, void *ctx)
-{
-    s_side_t *side = ctx;
-    const char *line = in->data;
-    size_t size = in->size;
-    if (size && line[size - 1] == '\r')
-        size--;
-    if (++side->line == 1) {
-        size_t bom = rill_windowed_bom(line, size);
-        return s_read_header(side, line + bom, size - bom);
-    }
-    if (size == 0)
-        return 0; //  blank lines carry nothing
-    const char *starts[RILL_WINDOWED_MAX_COLUMNS];
-    size_t sizes[RILL_WINDOWED_MAX_COLUMNS];
-    bool quoted[RILL_WINDOWED_MAX_COLUMNS];
-    int count = rill_windowed_split(line, size, starts, sizes, quoted, RILL_WINDOWED_MAX_COLUMNS);
-    int64_t time;
-    char key[RILL_WINDOWED_MAX_KEY];
-    long key_size = -1;
-    if (count != side->columns) {
-        s_bad_row(side, "wrong number of columns", line, size);
-        return 0;
-    }
-    if (rill_windowed_parse_time(starts[side->time_column], sizes[side->time_column], &time)) {
-        s_bad_row(side, "cannot read the time", line, size);
-        return 0;
-    }
-    key_size = rill_windowed_unquote(starts[side->key_column], sizes[side->key_column],
-                                     quoted[side->key_column], key, sizeof key);
-    if (key_size < 0) {
-        s_bad_row(side, "key too long", line, size);
-        return 0;
-    }
-    s_row_head_t head = {side->line, (uint32_t)key_size};
-    size_t total = sizeof head + (size_t)key_size + size;
-    char *text = malloc(total);
-    if (!text)
-        return -1;
-    memcpy(text, &head, sizeof head);
-    memcpy(text + sizeof head, key, (size_t)key_size);
-    memcpy(text + sizeof head + key_size, line, size);
-    int rc = rill_collector_emit(out, text, total, time);
-    free(text);
-    return rc;
-}
-
-//  A parsed row's parts; -1 when the record is not one.
-static int s_row(const rill_record_t *in, s_row_head_t *head, const char **key, const char **row,
-                 size_t *row_size)
-{
-    if (in->size < sizeof *head)
-        return -1;
-    memcpy(head, in->data, sizeof *head);
-    if (head->key_size > in->size - sizeof *head)
-        return -1;
-    *key = (const char *)in->data + sizeof *head;
-    *row = *key + head->key_size;
-    *row_size = in->size - sizeof *head - head->key_size;
-    return 0;
-}
-
-static int s_key(const rill_record_t *in, rill_key_t *key, void *ctx)
-{
-    (void)ctx;
-    s_row_head_t head;
-    const char *data, *row;
-    size_t row_size;
-    if (s_row(in, &head, &data, &row, &row_size))
-        return -1;
-    key->data = data;
-    key->size = head.key_size;
-    return 0;
-}
-
-static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
-{
-    (void)ctx;
-    *timestamp = in->timestamp;
-    return 0;
-}
-
 //  A joined pair: the left row, a comma, the right row.
 static int s_pair(const rill_record_t *left, const rill_record_t *right, rill_collector_t *out,
                   void *ctx)
 {
     (void)ctx;
-    s_row_head_t lh, rh;
-    const char *lk, *rk, *lrow, *rrow;
+    rill_job_csv_head_t lh, rh;
+    const char *lk, *lk2, *rk, *rk2, *lrow, *rrow;
     size_t lsize, rsize;
-    if (s_row(left, &lh, &lk, &lrow, &lsize) || s_row(right, &rh, &rk, &rrow, &rsize))
+    if (rill_job_csv_row(left, &lh, &lk, &lk2, &lrow, &lsize) ||
+        rill_job_csv_row(right, &rh, &rk, &rk2, &rrow, &rsize))
         return -1;
     char *text = malloc(lsize + 1 + rsize);
     if (!text)
@@ -200,43 +52,22 @@ static int s_pair(const rill_record_t *left, const rill_record_t *right, rill_co
     return rc;
 }
 
-static void s_write_header(s_job_t *job)
-{
-    if (job->header_written)
-        return;
-    job->header_written = true;
-    const char *left = job->sides[0].header, *right = job->sides[1].header;
-    if (fprintf(job->out, "%s,%s\n", left ? left : "", right ? right : "") < 0 && !job->failed_write)
-        job->failed_write = errno ? errno : EIO;
-}
-
-//  The output's writer (one subtask): the header before the first pair, then each pair.
-static int s_write(const rill_record_t *in, rill_collector_t *out, void *ctx)
-{
-    (void)out;
-    s_job_t *job = ctx;
-    s_write_header(job);
-    job->pairs++;
-    if ((fwrite(in->data, 1, in->size, job->out) != in->size || fputc('\n', job->out) == EOF) &&
-        !job->failed_write)
-        job->failed_write = errno ? errno : EIO;
-    return job->failed_write ? -1 : 0;
-}
-
-//  Rows the join found late are reported by side and line, never lost silently.
+//  Rows the join found late are reported by side and line, never lost silently (ctx: which
+//  side's counter).
 static int s_report_late(const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
     (void)out;
-    s_side_t *side = ctx;
-    side->late_rows++;
-    s_row_head_t head;
-    const char *key, *row;
+    int side = (int)(intptr_t)ctx;
+    uint64_t late = ++s_job->late_rows[side];
+    rill_job_csv_head_t head;
+    const char *key, *second, *row;
     size_t row_size;
-    if (side->late_rows <= S_REPORTED_ROWS && s_row(in, &head, &key, &row, &row_size) == 0)
+    if (late <= RILL_JOB_CSV_REPORTED_ROWS &&
+        rill_job_csv_row(in, &head, &key, &second, &row, &row_size) == 0)
         fprintf(stderr,
                 "interval-join: %s line %llu: late row (time %lld, after the watermark had "
                 "passed it): %.*s\n",
-                side->name, (unsigned long long)head.line, (long long)in->timestamp,
+                s_job->sides[side].name, (unsigned long long)head.line, (long long)in->timestamp,
                 (int)(row_size > 120 ? 120 : row_size), row);
     return 0;
 }
@@ -274,32 +105,12 @@ static void s_job_destroy(s_job_t **job_p)
     s_job_t *job = *job_p;
     if (!job)
         return;
-    for (int i = 0; i < 2; i++) {
-        free(job->sides[i].path);
-        free(job->sides[i].key_name);
-        free(job->sides[i].time_name);
-        free(job->sides[i].header);
-    }
-    if (job->own_out)
-        fclose(job->out);
+    for (int i = 0; i < 2; i++)
+        rill_job_csv_free(&job->sides[i]);
+    if (job->output.own)
+        fclose(job->output.out);
     free(job);
     *job_p = NULL;
-}
-
-//  One side: its file read by one subtask (line numbers), parsed, timestamped, keyed.
-static rill_stream_t *s_side_stream(rill_env_t *env, s_side_t *side, int64_t out_of_orderness)
-{
-    char name[32];
-    snprintf(name, sizeof name, "Source: %s", side->name);
-    rill_stream_t *lines =
-        rill_stream_parallelism(rill_stream_name(rill_env_from_text_file(env, side->path), name), 1);
-    snprintf(name, sizeof name, "parse %s rows", side->name);
-    rill_stream_t *rows = rill_stream_parallelism(
-        rill_stream_name(rill_stream_flat_map(lines, s_parse_row, side), name), 1);
-    rill_watermarks_t strategy = {.out_of_orderness = out_of_orderness, .interval_ms = 0};
-    rill_stream_t *timed = rill_stream_parallelism(
-        rill_stream_assign_timestamps(rows, s_record_time, NULL, &strategy), 1);
-    return rill_stream_key_by(timed, s_key, NULL);
 }
 
 int rill_job_build(rill_env_t *env, int argc, char **argv)
@@ -374,59 +185,27 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     if (!s_job)
         return -1;
     static const char *names[2] = {"left", "right"};
-    for (int i = 0; i < 2; i++) {
-        s_side_t *side = &s_job->sides[i];
-        side->name = names[i];
-        if (!(side->path = strdup(paths[i])) || !(side->key_name = strdup(keys[i])) ||
-            !(side->time_name = strdup(times[i]))) {
+    for (int i = 0; i < 2; i++)
+        if (rill_job_csv_init(&s_job->sides[i], "interval-join", names[i], paths[i], keys[i],
+                              times[i], NULL)) {
             s_job_destroy(&s_job);
             return -1;
         }
-    }
-    //  The headers name the columns: read them now, so a wrong name fails before anything
-    //  runs. Not from a pipe or a device: what is read here would be gone for the job (the
-    //  parse step checks line 1 there).
-    for (int i = 0; i < 2; i++) {
-        s_side_t *side = &s_job->sides[i];
-        struct stat info;
-        if (stat(side->path, &info) != 0 || !S_ISREG(info.st_mode))
-            continue;
-        char *line = NULL;
-        size_t length = 0;
-        int rc = rill_job_read_first_line(side->path, max_record_size, &line, &length);
-        if (rc == 1)
-            fprintf(stderr, "interval-join: the %s file '%s' has no header row\n", side->name,
-                    side->path);
-        else if (rc == 2)
-            fprintf(stderr,
-                    "interval-join: the header of '%s' is longer than the maximum record size "
-                    "of %zu bytes\n",
-                    side->path, max_record_size);
-        else if (rc < 0)
-            fprintf(stderr, "interval-join: cannot read '%s': %s\n", side->path, strerror(errno));
-        size_t bom = rc == 0 ? rill_windowed_bom(line, length) : 0;
-        if (rc == 0)
-            rc = s_read_header(side, line + bom, length - bom);
-        free(line);
-        if (rc) {
+    //  The headers name the columns: read now when they are files, so that a wrong name fails
+    //  before anything runs.
+    for (int i = 0; i < 2; i++)
+        if (rill_job_csv_check_header(&s_job->sides[i], max_record_size) < 0) {
             s_job_destroy(&s_job);
             return 1;
         }
-        side->columns = 0; //  the parse step reads line 1 again
+    if (rill_job_output_open(&s_job->output, "interval-join", output)) {
+        s_job_destroy(&s_job);
+        return 1;
     }
-    s_job->out = stdout;
-    if (output) {
-        s_job->out = fopen(output, "w");
-        if (!s_job->out) {
-            fprintf(stderr, "interval-join: cannot write '%s': %s\n", output, strerror(errno));
-            s_job->out = stdout;
-            s_job_destroy(&s_job);
-            return 1;
-        }
-        s_job->own_out = true;
-    }
-    rill_stream_t *left = s_side_stream(env, &s_job->sides[0], out_of_orderness);
-    rill_stream_t *right = s_side_stream(env, &s_job->sides[1], out_of_orderness);
+    s_job->output.headers[0] = &s_job->sides[0].header;
+    s_job->output.headers[1] = &s_job->sides[1].header;
+    rill_stream_t *left = rill_job_csv_stream(env, &s_job->sides[0], out_of_orderness, true);
+    rill_stream_t *right = rill_job_csv_stream(env, &s_job->sides[1], out_of_orderness, true);
     rill_stream_t *joined = rill_stream_name(
         rill_stream_interval_join(left, right, lower, upper, s_pair, NULL), "interval_join()");
     for (int i = 0; i < 2; i++) {
@@ -434,12 +213,13 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
                                                                 : RILL_JOIN_LATE_LEFT);
         rill_stream_discard(rill_stream_parallelism(
             rill_stream_name(rill_stream_flat_map(rill_stream_rebalance(late), s_report_late,
-                                                  &s_job->sides[i]),
+                                                  (void *)(intptr_t)i),
                              i ? "report late right rows" : "report late left rows"),
             1));
     }
     rill_stream_discard(rill_stream_parallelism(
-        rill_stream_name(rill_stream_flat_map(rill_stream_rebalance(joined), s_write, s_job),
+        rill_stream_name(rill_stream_flat_map(rill_stream_rebalance(joined),
+                                              rill_job_output_write, &s_job->output),
                          "Sink: write pairs"),
         1));
     return 0;
@@ -452,31 +232,25 @@ void rill_job_finish(rill_env_t *env)
     (void)env;
     if (!s_job)
         return;
-    int rc = 0;
+    bool headers = true;
     for (int i = 0; i < 2; i++) {
-        s_side_t *side = &s_job->sides[i];
+        const rill_job_csv_t *side = &s_job->sides[i];
         if (!side->header) {
             fprintf(stderr, "interval-join: the %s file '%s' had no usable header row\n",
                     side->name, side->path);
-            rc = 1;
+            headers = false;
         }
-        if (side->bad_rows)
-            fprintf(stderr, "interval-join: %llu %s row%s did not parse and %s skipped\n",
-                    (unsigned long long)side->bad_rows, side->name, side->bad_rows == 1 ? "" : "s",
-                    side->bad_rows == 1 ? "was" : "were");
-        if (side->late_rows)
+        rill_job_csv_report(side);
+        if (s_job->late_rows[i])
             fprintf(stderr,
                     "interval-join: %llu %s row%s came after the watermark had passed %s and "
                     "joined nothing (raise --out-of-orderness to include them)\n",
-                    (unsigned long long)side->late_rows, side->name,
-                    side->late_rows == 1 ? "" : "s", side->late_rows == 1 ? "it" : "them");
+                    (unsigned long long)s_job->late_rows[i], side->name,
+                    s_job->late_rows[i] == 1 ? "" : "s", s_job->late_rows[i] == 1 ? "it" : "them");
     }
-    if (!rc)
-        s_write_header(s_job);
-    if (fflush(s_job->out) && !s_job->failed_write)
-        s_job->failed_write = errno ? errno : EIO;
-    if (s_job->failed_write)
-        fprintf(stderr, "interval-join: cannot write the output: %s\n",
-                strerror(s_job->failed_write));
+    //  Without a header there was no output to write: it says so above and writes nothing.
+    if (!headers)
+        s_job->output.header_written = true;
+    rill_job_output_close(&s_job->output);
     s_job_destroy(&s_job);
 }
