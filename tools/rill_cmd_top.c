@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -95,6 +96,18 @@ static int s_terminal_rows(void)
     return 24;
 }
 
+//  Prints one line cut at 80 columns: the screen is 80 wide, whatever the names and numbers.
+static void s_print80(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void s_print80(const char *format, ...)
+{
+    char line[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    printf("%.80s\n", line);
+}
+
 //  One line on event time, when the job has any: the lowest watermark of any operator (what
 //  holds its windows and timers back), which operator, how far behind the wall clock it is
 //  (when event time is wall-clock time), and the records too late for every window.
@@ -123,11 +136,11 @@ static void s_event_time(json_t *now)
     if (!any)
         return;
     if (!at) {
-        printf("event time: no watermark yet; %lld late records\n", late);
+        s_print80("event time: no watermark yet; %lld late records", late);
         return;
     }
     if (lowest == LLONG_MAX) {
-        printf("event time: every input ended; %lld late records\n", late);
+        s_print80("event time: every input ended; %lld late records", late);
         return;
     }
     char when[40];
@@ -136,8 +149,8 @@ static void s_event_time(json_t *now)
     char behind[40] = "";
     if (lag >= 0 && lag < 30 * 86400.0) //  event time that is wall-clock time
         snprintf(behind, sizeof behind, ", %.1f s behind", lag);
-    printf("event time: lowest watermark %s at '%.20s'%s; %lld late\n", when,
-           json_string_value(json_object_get(at, "name")), behind, late);
+    s_print80("event time: lowest watermark %s at '%.20s'%s; %lld late", when,
+              json_string_value(json_object_get(at, "name")), behind, late);
 }
 
 //  One line of user metrics, when any subtask has them: each name's counters summed over the
@@ -197,7 +210,7 @@ static void s_draw(json_t *now, json_t *before, bool terminal, s_sort_t sort)
     double seconds = (double)s_int(now, "duration_ns") / 1e9;
     double dt = before ? seconds - (double)s_int(before, "duration_ns") / 1e9 : seconds;
     bool running = json_is_true(json_object_get(now, "running"));
-    printf("rill top: job '%.30s' (%s) %s %.1f s%s\n",
+    s_print80("rill top: job '%.30s' (%s) %s %.1f s%s",
            json_string_value(json_object_get(now, "job")),
            json_string_value(json_object_get(now, "mode")), running ? "running" : "finished in",
            seconds, terminal && running ? "  q quit, b/p/r/i sort" : "");
@@ -273,15 +286,15 @@ static void s_draw(json_t *now, json_t *before, bool terminal, s_sort_t sort)
         printf("... %zu more subtasks (sorted by %s)\n", count - room, s_sort_names[sort]);
     free(rows);
     json_t *totals = json_object_get(now, "totals");
-    printf("total: %lld records in, %lld out\n", (long long)s_int(totals, "records_in"),
-           (long long)s_int(totals, "records_out"));
+    s_print80("total: %lld records in, %lld out", (long long)s_int(totals, "records_in"),
+              (long long)s_int(totals, "records_out"));
     s_event_time(now);
     s_user_metrics(now);
     //  Checkpoints, when the job takes them (Flink's checkpoint summary).
     json_t *checkpoints = json_object_get(now, "checkpoints");
     if (json_is_object(checkpoints))
-        printf("checkpoints: %lld completed, %lld failed, latest %lld (%lld bytes, %lld ms), "
-               "%lld restarts%s\n",
+        s_print80("checkpoints: %lld completed, %lld failed, latest %lld (%lld bytes, %lld ms), "
+                  "%lld restarts%s",
                (long long)s_int(checkpoints, "completed"), (long long)s_int(checkpoints, "failed"),
                (long long)s_int(checkpoints, "latest"),
                (long long)s_int(checkpoints, "latest_bytes"),
