@@ -226,6 +226,66 @@ static void a_processing_time_window_fires_on_the_manual_clock(void **state)
     rill_env_destroy(&env);
 }
 
+//  ---- map state iteration
+
+//  "put K V", "remove K", "list": the current key's map, walked in the order keys came.
+static int s_map(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
+                 void *ctx)
+{
+    (void)ctx;
+    char op[8], k[8], v[8];
+    char text[64];
+    snprintf(text, sizeof text, "%.*s", (int)in->size, (const char *)in->data);
+    int fields = sscanf(strchr(text, '\t') + 1, "%7s %7s %7s", op, k, v);
+    if (strcmp(op, "put") == 0 && fields == 3)
+        return rill_state_map_put(process, "m", k, strlen(k), v, strlen(v));
+    if (strcmp(op, "remove") == 0 && fields == 2)
+        return rill_state_map_remove(process, "m", k, strlen(k));
+    char listed[64] = "";
+    int at = 0;
+    const void *list, *cursor, *key, *value;
+    size_t list_size, key_size, value_size;
+    if (rill_state_map_keys(process, "m", &list, &list_size) == 0) {
+        //  Copied: a state call moves what the list points into.
+        char copy[64];
+        if (list_size > sizeof copy)
+            return -1;
+        memcpy(copy, list, list_size);
+        cursor = copy;
+        while (rill_state_list_next(copy, list_size, &cursor, &key, &key_size) == 1) {
+            if (rill_state_map_get(process, "m", key, key_size, &value, &value_size))
+                return -1;
+            at += snprintf(listed + at, sizeof listed - (size_t)at, "%s%.*s=%.*s", at ? " " : "",
+                           (int)key_size, (const char *)key, (int)value_size,
+                           (const char *)value);
+        }
+    }
+    return rill_collector_emit(out, listed, (size_t)at, RILL_NO_TIMESTAMP);
+}
+
+//  Flink's MapState.entries(): every key of the map, once, with its value.
+static void map_state_is_walked_key_by_key(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_stream_t *op = rill_stream_process(s_keyed(env), s_map, NULL, NULL);
+    rill_stream_discard(op);
+    rill_harness_t *harness = rill_harness_new(env, op, 0, NULL, 0);
+    assert_non_null(harness);
+    static const char *const script[] = {"u\tlist",       "u\tput a 1",   "u\tput b 2",
+                                         "u\tput c 3",    "u\tremove b",  "u\tput a 9",
+                                         "u\tremove zz",  "u\tput d 4",   "u\tlist",
+                                         "w\tlist",       "u\tremove a",  "u\tremove c",
+                                         "u\tremove d",   "u\tlist",      NULL};
+    for (int i = 0; script[i]; i++)
+        assert_int_equal(rill_harness_record(harness, 0, script[i], strlen(script[i]), i), 0);
+    //  Empty, then a (updated, not listed twice), c, d; another key has nothing; empty again.
+    static const char *const expected[] = {"@0", "a=9 c=3 d=4@8", "@9", "@13", NULL};
+    s_expect(harness, 0, expected);
+    rill_harness_destroy(&harness);
+    rill_env_destroy(&env);
+}
+
 //  ---- a checkpoint restored at another parallelism
 
 //  Counts records per key (value state) and emits "key count".
@@ -331,6 +391,7 @@ int main(void)
         cmocka_unit_test(a_tumbling_window_fires_when_the_watermark_passes_its_end),
         cmocka_unit_test(state_expires_on_the_manual_clock),
         cmocka_unit_test(session_windows_take_each_record_s_gap),
+        cmocka_unit_test(map_state_is_walked_key_by_key),
         cmocka_unit_test(a_processing_time_window_fires_on_the_manual_clock),
         cmocka_unit_test(a_checkpoint_restores_at_another_parallelism),
         cmocka_unit_test(bad_calls_are_refused_with_a_reason),

@@ -106,12 +106,51 @@ int rill_state_map_get(rill_process_t *self, const char *name, const void *map_k
                                                                           : s_get(self, data, size);
 }
 
+static int s_list_append(rill_process_t *self, const char *name, char kind, const void *data,
+                         size_t size);
+
+//  A map's keys are also kept in a list under (key, name, 'K'), so that the map can be walked
+//  (rill_state_map_keys) without a scan of the whole table: appended when a map key is new,
+//  taken out when it is removed.
 int rill_state_map_put(rill_process_t *self, const char *name, const void *map_key,
                        size_t map_key_size, const void *data, size_t size)
 {
-    return rill_process_state_key(self, name, 'M', map_key, map_key_size)
-               ? -1
-               : rill_process_state_put(self, data, size);
+    if (rill_process_state_key(self, name, 'M', map_key, map_key_size))
+        return -1;
+    bool fresh = !rill_process_state_find(self);
+    if (rill_process_state_put(self, data, size))
+        return -1;
+    return fresh ? s_list_append(self, name, 'K', map_key, map_key_size) : 0;
+}
+
+//  Takes map_key out of the map's key list.
+static int s_forget_map_key(rill_process_t *self, const char *name, const void *map_key,
+                            size_t map_key_size)
+{
+    if (rill_process_state_key(self, name, 'K', NULL, 0))
+        return -1;
+    rill_keyed_entry_t *entry = rill_process_state_find(self);
+    if (!entry)
+        return 0;
+    //  Rewritten in place: the elements after it move down.
+    uint8_t *list = (uint8_t *)rill_keyed_entry_value(entry);
+    size_t size = entry->value_size, at = 0;
+    while (at + sizeof(uint32_t) <= size) {
+        uint32_t element;
+        memcpy(&element, list + at, sizeof element);
+        size_t whole = sizeof element + element;
+        if (element == map_key_size && at + whole <= size &&
+            memcmp(list + at + sizeof element, map_key, map_key_size) == 0) {
+            memmove(list + at, list + at + whole, size - at - whole);
+            if (size == whole) {
+                rill_process_state_remove(self);
+                return 0;
+            }
+            return rill_keyed_table_resize(entry, size - whole) ? 0 : -1;
+        }
+        at += whole;
+    }
+    return 0;
 }
 
 int rill_state_map_remove(rill_process_t *self, const char *name, const void *map_key,
@@ -119,7 +158,22 @@ int rill_state_map_remove(rill_process_t *self, const char *name, const void *ma
 {
     if (rill_process_state_key(self, name, 'M', map_key, map_key_size))
         return -1;
+    if (!rill_process_state_find(self))
+        return 0;
     rill_process_state_remove(self);
+    return s_forget_map_key(self, name, map_key, map_key_size);
+}
+
+int rill_state_map_keys(rill_process_t *self, const char *name, const void **list,
+                        size_t *list_size)
+{
+    if (rill_process_state_key(self, name, 'K', NULL, 0))
+        return -1;
+    rill_keyed_entry_t *entry = rill_process_state_find(self);
+    if (!entry)
+        return -1;
+    *list = rill_keyed_entry_value(entry);
+    *list_size = entry->value_size;
     return 0;
 }
 
@@ -135,12 +189,19 @@ int rill_state_clear(rill_process_t *self, const char *name)
 
 int rill_state_list_add(rill_process_t *self, const char *name, const void *data, size_t size)
 {
+    return s_list_append(self, name, 'L', data, size);
+}
+
+static int s_list_append(rill_process_t *self, const char *name, char kind, const void *data,
+                         size_t size)
+{
     if (!data && size)
         return -1;
-    if (size > UINT32_MAX || rill_process_state_key(self, name, 'L', NULL, 0))
+    if (size > UINT32_MAX || rill_process_state_key(self, name, kind, NULL, 0))
         return -1;
     uint32_t element = (uint32_t)size;
-    rill_keyed_entry_t *entry = s_live(self);
+    //  A map's key list never expires by itself: its map's entries do (rill_stream_state_ttl).
+    rill_keyed_entry_t *entry = kind == 'K' ? rill_process_state_find(self) : s_live(self);
     if (!entry) {
         uint8_t head[sizeof element];
         memcpy(head, &element, sizeof element);

@@ -194,6 +194,12 @@ RILL_EXPORT int rill_timer_register(rill_process_t *self, rill_time_domain_t dom
 //  Deletes the current key's timer at (domain, time), if registered (Flink's
 //  deleteEventTimeTimer / deleteProcessingTimeTimer): it will not fire. 0, or -1.
 RILL_EXPORT int rill_timer_delete(rill_process_t *self, rill_time_domain_t domain, int64_t time);
+//  Map state iteration: the current key's map keys under name, in the order they were first
+//  put, as a list walked with rill_state_list_next (each element a map key; read its value
+//  with rill_state_map_get). 0 and the list (valid until the next state call), or -1 when the
+//  map is empty. A map key whose value expired (rill_stream_state_ttl) is listed until removed.
+RILL_EXPORT int rill_state_map_keys(rill_process_t *self, const char *name, const void **list,
+                                    size_t *list_size);
 //  List state: records appended per (key, name), read back in order. get returns 0 and the
 //  list's bytes (valid until the next state call), walked with rill_state_list_next; -1 when
 //  the list is empty. Cleared with rill_state_clear.
