@@ -190,9 +190,9 @@ static int s_emit_tagged(void *target, int tag, const rill_record_t *record)
     if (member->next)
         return 0;
     self_t *self = member->task;
-    uint64_t paused = rill_busy_split_pause(self->split);
+    uint64_t paused = rill_busy_split_pause(&self->busy_split); //  as s_emit
     int rc = self->writer ? rill_writer_emit_tagged(self->writer, tag, record) : -1;
-    rill_busy_split_resume(self->split, paused);
+    rill_busy_split_resume(&self->busy_split, paused);
     return rc;
 }
 

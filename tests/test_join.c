@@ -64,23 +64,23 @@ static int s_compare_text(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+//  A generator at parallelism p with its timestamp assigner at p too (chained to it): every
+//  source subtask's records are in time order, so none is late.
+static rill_stream_t *s_timed(rill_env_t *env, rill_generate_fn generate, int p)
+{
+    return rill_stream_parallelism(
+        rill_stream_assign_timestamps(
+            rill_stream_parallelism(rill_env_from_generator(env, generate, NULL, S_TIMES), p),
+            s_record_time, NULL, NULL),
+        p);
+}
+
 static void s_every_pair_is_joined_once(int left_p, int right_p, int join_p)
 {
     rill_env_t *env = rill_env_new();
     rill_env_set_mode(env, RILL_MODE_STREAMING);
     rill_results_t *results = rill_results_new();
-    //  Each assigner at its source's parallelism (chained to it): every source subtask's
-    //  records are in time order, so none is late.
-    rill_stream_t *left = rill_stream_parallelism(
-        rill_stream_assign_timestamps(
-            rill_stream_parallelism(rill_env_from_generator(env, s_left, NULL, S_TIMES), left_p),
-            s_record_time, NULL, NULL),
-        left_p);
-    rill_stream_t *right = rill_stream_parallelism(
-        rill_stream_assign_timestamps(
-            rill_stream_parallelism(rill_env_from_generator(env, s_right, NULL, S_TIMES), right_p),
-            s_record_time, NULL, NULL),
-        right_p);
+    rill_stream_t *left = s_timed(env, s_left, left_p), *right = s_timed(env, s_right, right_p);
     rill_stream_t *joined = rill_stream_interval_join(
         rill_stream_key_by(left, rill_key_first_field, NULL),
         rill_stream_key_by(right, rill_key_first_field, NULL), S_LOWER, S_UPPER, s_pair, NULL);
@@ -160,16 +160,7 @@ static void s_window_join(int64_t size, int64_t slide, int left_p, int right_p, 
     rill_env_t *env = rill_env_new();
     rill_env_set_mode(env, RILL_MODE_STREAMING);
     rill_results_t *results = rill_results_new();
-    rill_stream_t *left = rill_stream_parallelism(
-        rill_stream_assign_timestamps(
-            rill_stream_parallelism(rill_env_from_generator(env, s_left, NULL, S_TIMES), left_p),
-            s_record_time, NULL, NULL),
-        left_p);
-    rill_stream_t *right = rill_stream_parallelism(
-        rill_stream_assign_timestamps(
-            rill_stream_parallelism(rill_env_from_generator(env, s_right, NULL, S_TIMES), right_p),
-            s_record_time, NULL, NULL),
-        right_p);
+    rill_stream_t *left = s_timed(env, s_left, left_p), *right = s_timed(env, s_right, right_p);
     rill_window_t window = size == slide ? rill_window_tumbling(size)
                                          : rill_window_sliding(size, slide);
     rill_stream_t *joined = rill_stream_window_join(
