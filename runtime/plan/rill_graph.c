@@ -135,7 +135,7 @@ static const char *s_kind_names[] = {
     [RILL_OP_REDUCE] = "reduce",       [RILL_OP_SINK_PRINT] = "sink",
     [RILL_OP_SINK_COLLECT] = "sink",   [RILL_OP_SINK_DISCARD] = "sink",
     [RILL_OP_TIMESTAMPS] = "timestamps", [RILL_OP_WINDOW] = "window",
-    [RILL_OP_PROCESS] = "process",
+    [RILL_OP_PROCESS] = "process",     [RILL_OP_ITERATION] = "iteration",
 };
 
 const char *rill_op_kind_name(rill_op_kind_t kind)

@@ -106,6 +106,7 @@ typedef struct {
     rill_partition_fn partition; //  RILL_PATTERN_CUSTOM
     void *partition_ctx;
     int output_tag; //  which output of `from` feeds this edge: RILL_OUTPUT_MAIN or a side output
+    bool feedback;  //  closes an iteration: from the loop's tail back to its head (rill_iterate.h)
 } rill_edge_spec_t;
 
 //  Creates an empty graph. NULL when out of memory.
