@@ -14,6 +14,7 @@
 #include "rill_frame.h"
 #include "rill_spill_queue.h"
 #include "rill_subtask_iteration.h"
+#include "rill_iterate.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -1005,14 +1006,13 @@ cleanup:
     blocked in a send, and the head never stays blocked without taking its feedback. While
     its send into the body waits (the writer calls s_blocked every few milliseconds), the
     head moves every frame waiting on its feedback input into a parked queue, unread; that
-    queue keeps RILL_ITERATION_PARK_BYTES in memory and spills the rest to a temporary file,
+    queue keeps RILL_ITERATION_DEFAULT_MEMORY bytes (or the iteration's own bound) in memory
+    and spills the rest to a temporary file,
     so memory stays bounded however much the loop multiplies. The tail can always send, the
     body drains, and the head's send goes through. Parked frames are decoded before anything
     newer from the feedback and before the loop's input is read again, so order per channel
     holds (the probes depend on it). */
 
-//  Feedback bytes a head parks in memory before it spills to a temporary file.
-#define RILL_ITERATION_PARK_BYTES (8u << 20)
 //  How long a head's blocked send waits before it takes its feedback again (ms).
 #define S_HEAD_SEND_TIMEOUT_MS 2
 
@@ -1184,8 +1184,10 @@ static int s_setup_iteration(self_t *self)
     //  The planner gives every head one feedback edge and an output.
     assert(self->feedback_input >= 0 && self->writer && self->member_count == 1);
     self->rounds = rill_iteration_rounds_new(senders);
-    self->parked = rill_spill_queue_new(RILL_ITERATION_PARK_BYTES);
-    self->held = rill_spill_queue_new(RILL_ITERATION_PARK_BYTES);
+    size_t bytes = self->head->operator->spec->park_bytes ? self->head->operator->spec->park_bytes
+                                                          : RILL_ITERATION_DEFAULT_MEMORY;
+    self->parked = rill_spill_queue_new(bytes);
+    self->held = rill_spill_queue_new(bytes);
     if (!self->rounds || !self->parked || !self->held) {
         s_set_error(self, self->head, "out of memory");
         return -1;

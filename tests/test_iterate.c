@@ -238,7 +238,7 @@ static int s_deep(const rill_record_t *in, void *ctx)
 
 //  Roots * 2^DEPTH leaves, each once: the loop carries far more than its buffers hold, so the
 //  tail blocks on the feedback and the head parks it while its own sends wait.
-static void s_multiply(int parallelism, uint64_t roots)
+static void s_multiply(int parallelism, uint64_t roots, size_t memory)
 {
     rill_results_t *results = rill_results_new();
     rill_env_t *env = rill_env_new();
@@ -246,6 +246,8 @@ static void s_multiply(int parallelism, uint64_t roots)
     assert_int_equal(rill_env_set_batch_size(env, 256), 0);
     rill_stream_t *in = rill_env_from_generator(env, s_roots, NULL, roots);
     rill_iteration_t *loop = rill_stream_iterate(in);
+    if (memory)
+        assert_int_equal(rill_iteration_set_memory(loop, memory), 0);
     rill_stream_t *children = rill_stream_flat_map(rill_iteration_stream(loop), s_split, NULL);
     assert_int_equal(
         rill_iteration_close(loop, rill_stream_filter(rill_stream_rebalance(children), s_shallow,
@@ -274,13 +276,20 @@ static void s_multiply(int parallelism, uint64_t roots)
 static void a_multiplying_body_finishes_through_small_buffers(void **state)
 {
     (void)state;
-    s_multiply(1, 200);
+    s_multiply(1, 200, 0);
 }
 
 static void a_multiplying_body_finishes_at_parallelism_two(void **state)
 {
     (void)state;
-    s_multiply(2, 100);
+    s_multiply(2, 100, 0);
+}
+
+//  A memory bound of one batch: what the head parks goes to its temporary file.
+static void a_multiplying_body_finishes_spilling_its_feedback_to_a_file(void **state)
+{
+    (void)state;
+    s_multiply(1, 200, 256);
 }
 
 //  ---- termination corner cases
@@ -335,6 +344,7 @@ static void closing_twice_is_an_error(void **state)
     assert_int_equal(rill_iteration_close(loop, rill_stream_filter(step, s_not_one, NULL)), 0);
     assert_int_equal(rill_iteration_close(loop, step), -1);
     assert_non_null(strstr(rill_env_error(env), "closed already"));
+    assert_int_equal(rill_iteration_set_memory(loop, 0), -1);
     rill_env_destroy(&env);
 }
 
@@ -615,6 +625,7 @@ int main(void)
         cmocka_unit_test(collatz_at_parallelism_two_with_a_key_by_in_the_loop),
         cmocka_unit_test(a_multiplying_body_finishes_through_small_buffers),
         cmocka_unit_test(a_multiplying_body_finishes_at_parallelism_two),
+        cmocka_unit_test(a_multiplying_body_finishes_spilling_its_feedback_to_a_file),
         cmocka_unit_test(a_loop_that_feeds_nothing_back_ends),
         cmocka_unit_test(a_loop_with_no_input_at_all_ends),
         cmocka_unit_test(closing_twice_is_an_error),

@@ -28,6 +28,20 @@ rill_iteration_t *rill_stream_iterate(rill_stream_t *in)
     return (rill_iteration_t *)rill_env_apply(in, &spec, "iterate");
 }
 
+int rill_iteration_set_memory(rill_iteration_t *self, size_t bytes)
+{
+    if (!self)
+        return -1;
+    rill_env_t *env = rill_stream_env((rill_stream_t *)self);
+    int head = s_head(self);
+    if (head < 0 || rill_graph_set_park_bytes(rill_env_graph(env), head, bytes)) {
+        rill_env_fail(env, head < 0 ? "iteration_set_memory: the handle is not an iteration"
+                                    : "iteration_set_memory: the memory bound must be > 0");
+        return -1;
+    }
+    return 0;
+}
+
 rill_stream_t *rill_iteration_stream(rill_iteration_t *self)
 {
     return (rill_stream_t *)self;

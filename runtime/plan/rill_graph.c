@@ -120,6 +120,15 @@ int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism)
     return 0;
 }
 
+int rill_graph_set_park_bytes(rill_graph_t *self, int id, size_t bytes)
+{
+    if (id < 0 || id >= self->operator_count || !bytes ||
+        self->operators[id].kind != RILL_OP_ITERATION)
+        return -1;
+    self->operators[id].park_bytes = bytes;
+    return 0;
+}
+
 int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes)
 {
     if (id < 0 || id >= self->operator_count)

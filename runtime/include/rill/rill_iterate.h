@@ -24,7 +24,8 @@
 
     Backpressure cannot deadlock: a head always takes its feedback, before its input, and
     while its own sends into the body are blocked it parks what comes back in a queue that
-    spills to a temporary file beyond 8 MiB, so its memory stays bounded.
+    spills to a temporary file beyond RILL_ITERATION_DEFAULT_MEMORY bytes per head subtask
+    (rill_iteration_set_memory), so its memory stays bounded.
 
     Checkpoints: a job with an iteration runs without them (as Flink gives no exactly-once for
     iterations): rill_env_execute refuses one with a checkpoint interval or a restore path. */
@@ -37,6 +38,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+//  Feedback bytes a head subtask parks in memory, by default, before it spills to a file.
+#define RILL_ITERATION_DEFAULT_MEMORY (8u << 20)
 
 //  An open iteration: its head, until closed (owned by the environment, as streams are).
 typedef struct rill_iteration_t rill_iteration_t;
@@ -52,6 +56,10 @@ RILL_EXPORT rill_stream_t *rill_iteration_stream(rill_iteration_t *self);
 //  rill_env_error set: closed twice, feedback not downstream of the head or a union, a sink
 //  or NULL.
 RILL_EXPORT int rill_iteration_close(rill_iteration_t *self, rill_stream_t *feedback);
+//  How many bytes of feedback each head subtask keeps in memory while its sends into the body
+//  are blocked, beyond which it spills to a temporary file (> 0; default
+//  RILL_ITERATION_DEFAULT_MEMORY). 0, or -1 with rill_env_error set.
+RILL_EXPORT int rill_iteration_set_memory(rill_iteration_t *self, size_t bytes);
 
 #ifdef __cplusplus
 }
