@@ -537,6 +537,41 @@ static void the_plan_marks_the_feedback_edge_and_the_loop(void **state)
     rill_env_destroy(&env);
 }
 
+//  The bundled job: every number once, with its steps; and its plan draws the feedback.
+static void the_collatz_job_prints_every_number_with_its_steps(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    int rc = test_run_tool(&out, &err, "run", "collatz", "-p", "2", "--", "--count", "200", NULL);
+    if (rc != 0)
+        fail_msg("collatz exited %d: %s", rc, err ? err : "");
+    bool seen[201] = {false};
+    int lines = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        unsigned long long n = 0, steps = 0;
+        assert_int_equal(sscanf(line, "%llu\t%llu", &n, &steps), 2);
+        assert_true(n >= 1 && n <= 200 && !seen[n]);
+        seen[n] = true;
+        assert_int_equal(steps, s_expected_trips(n));
+    }
+    assert_int_equal(lines, 200);
+    free(out);
+    free(err);
+    out = err = NULL;
+    assert_int_equal(test_run_tool(&out, &err, "plan", "collatz", "--format", "dot", NULL), 0);
+    assert_non_null(strstr(out, "feedback=1"));
+    assert_non_null(strstr(out, "feedback · forward"));
+    free(out);
+    free(err);
+    out = err = NULL;
+    assert_int_equal(test_run_tool(&out, &err, "plan", "collatz", "-p", "2", "--format", "json",
+                                   NULL),
+                     0);
+    assert_non_null(strstr(out, "\"feedback\": true"));
+    free(out);
+    free(err);
+}
+
 //  ---- the classes underneath
 
 static void the_rounds_end_after_a_round_that_counted_nothing(void **state)
@@ -638,6 +673,7 @@ int main(void)
         cmocka_unit_test(checkpoints_with_an_iteration_are_refused),
         cmocka_unit_test(a_cycle_without_an_iteration_is_still_refused),
         cmocka_unit_test(the_plan_marks_the_feedback_edge_and_the_loop),
+        cmocka_unit_test(the_collatz_job_prints_every_number_with_its_steps),
         cmocka_unit_test(the_rounds_end_after_a_round_that_counted_nothing),
         cmocka_unit_test(the_spill_queue_keeps_order_across_memory_and_file),
     };
