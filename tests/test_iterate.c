@@ -189,6 +189,29 @@ static void collatz_at_parallelism_two_with_a_key_by_in_the_loop(void **state)
     rill_env_destroy(&env);
 }
 
+//  A body of another parallelism than the head (3 against 2), in streaming mode, where
+//  batches wait for the buffer timeout: the probes flush them.
+static void a_body_of_another_parallelism_in_streaming_mode(void **state)
+{
+    (void)state;
+    rill_results_t *results = rill_results_new();
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 2);
+    assert_int_equal(rill_env_set_mode(env, RILL_MODE_STREAMING), 0);
+    rill_stream_t *numbers = rill_env_from_generator(env, s_numbers, NULL, 250);
+    rill_iteration_t *loop = rill_stream_iterate(numbers);
+    rill_stream_t *step = rill_stream_parallelism(
+        rill_stream_map(rill_iteration_stream(loop), s_collatz_step, NULL), 3);
+    rill_stream_t *back = rill_stream_parallelism(rill_stream_filter(step, s_not_one, NULL), 3);
+    assert_int_equal(rill_iteration_close(loop, rill_stream_shuffle(back)), 0);
+    rill_stream_collect(rill_stream_filter(step, s_is_one, NULL), results);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    s_expect_collatz(results, 250);
+    rill_results_destroy(&results);
+    rill_env_destroy(&env);
+}
+
 //  ---- a multiplying body: "id<TAB>depth<TAB>pad", two children per record until DEPTH
 
 #define S_DEPTH 7
@@ -658,6 +681,7 @@ int main(void)
         cmocka_unit_test(collatz_loop_gives_every_number_its_trips),
         cmocka_unit_test(collatz_at_parallelism_three_with_a_rebalance_in_the_loop),
         cmocka_unit_test(collatz_at_parallelism_two_with_a_key_by_in_the_loop),
+        cmocka_unit_test(a_body_of_another_parallelism_in_streaming_mode),
         cmocka_unit_test(a_multiplying_body_finishes_through_small_buffers),
         cmocka_unit_test(a_multiplying_body_finishes_at_parallelism_two),
         cmocka_unit_test(a_multiplying_body_finishes_spilling_its_feedback_to_a_file),
