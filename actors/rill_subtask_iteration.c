@@ -33,12 +33,12 @@
 
 struct rill_iteration_rounds_t {
     int senders;
-    int64_t round;     //  the probe last sent (0: not started)
-    int64_t *arrived;  //  by sender: the last probe that came back from it
-    int pending;       //  senders whose probe `round` has not come back yet
-    uint64_t total;    //  the counts probe `round` carried back so far
-    uint64_t ahead;    //  the counts probe `round + 1` carried back already
-    uint64_t counted;  //  c(round) so far: records taken in this round before their probe
+    int64_t round;    //  the probe last sent (0: not started)
+    int64_t *arrived; //  by sender: the last probe that came back from it
+    int pending;      //  senders whose probe `round` has not come back yet
+    uint64_t total;   //  the counts probe `round` carried back so far
+    uint64_t ahead;   //  the counts probe `round + 1` carried back already
+    uint64_t counted; //  c(round) so far: records taken in this round before their probe
 };
 
 rill_iteration_rounds_t *rill_iteration_rounds_new(int senders)

@@ -108,7 +108,6 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         loop, rill_stream_name(rill_stream_filter(stepped, s_going_on, NULL), "not 1 yet"));
     rill_stream_t *arrived =
         rill_stream_name(rill_stream_filter(stepped, s_arrived, NULL), "reached 1");
-    rill_stream_print(rill_stream_name(rill_stream_map(arrived, s_result, NULL), "result"),
-                      output);
+    rill_stream_print(rill_stream_name(rill_stream_map(arrived, s_result, NULL), "result"), output);
     return 0;
 }

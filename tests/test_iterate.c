@@ -4,10 +4,10 @@
     (the parked feedback path), at parallelism 1 and more with exchanges inside the loop; the
     errors a misuse gets; the plan and diagram showing the feedback edge; and the two classes
     underneath (the rounds and the spill queue). */
-#include "testutil.h"
 #include "rill_plan_private.h"
 #include "rill_spill_queue.h"
 #include "rill_subtask_iteration.h"
+#include "testutil.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -238,9 +238,9 @@ static int s_split(const rill_record_t *in, rill_collector_t *out, void *ctx)
     const char *tab = memchr(in->data, '\t', in->size);
     int id_size = (int)(tab - (const char *)in->data);
     for (int child = 0; child < 2; child++) {
-        int size = snprintf(text, sizeof text, "%.*s.%d\t%d\t%s", id_size,
-                            (const char *)in->data, child, s_depth(in) + 1,
-                            "padding-padding-padding-padding-padding-padding-padding");
+        int size =
+            snprintf(text, sizeof text, "%.*s.%d\t%d\t%s", id_size, (const char *)in->data, child,
+                     s_depth(in) + 1, "padding-padding-padding-padding-padding-padding-padding");
         if (rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP))
             return -1;
     }
@@ -272,10 +272,9 @@ static void s_multiply(int parallelism, uint64_t roots, size_t memory)
     if (memory)
         assert_int_equal(rill_iteration_set_memory(loop, memory), 0);
     rill_stream_t *children = rill_stream_flat_map(rill_iteration_stream(loop), s_split, NULL);
-    assert_int_equal(
-        rill_iteration_close(loop, rill_stream_filter(rill_stream_rebalance(children), s_shallow,
-                                                      NULL)),
-        0);
+    assert_int_equal(rill_iteration_close(loop, rill_stream_filter(rill_stream_rebalance(children),
+                                                                   s_shallow, NULL)),
+                     0);
     rill_stream_collect(rill_stream_filter(children, s_deep, NULL), results);
     if (rill_env_execute(env))
         fail_msg("%s", rill_env_error(env));
@@ -327,8 +326,7 @@ static void a_loop_that_feeds_nothing_back_ends(void **state)
         rill_env_set_parallelism(env, parallelism);
         rill_stream_t *numbers = rill_env_from_generator(env, s_numbers, NULL, 50);
         rill_iteration_t *loop = rill_stream_iterate(numbers);
-        rill_stream_t *step =
-            rill_stream_map(rill_iteration_stream(loop), s_collatz_step, NULL);
+        rill_stream_t *step = rill_stream_map(rill_iteration_stream(loop), s_collatz_step, NULL);
         assert_int_equal(rill_iteration_close(loop, rill_stream_filter(step, s_never, NULL)), 0);
         rill_stream_collect(step, results);
         if (rill_env_execute(env))
@@ -440,8 +438,8 @@ static void an_input_from_outside_into_the_loop_body_is_refused(void **state)
     rill_env_t *env = rill_env_new();
     rill_stream_t *numbers = rill_env_from_generator(env, s_numbers, NULL, 5);
     rill_iteration_t *loop = rill_stream_iterate(numbers);
-    rill_stream_t *mixed = rill_stream_map(rill_stream_union(s_step(loop), numbers),
-                                           s_collatz_step, NULL);
+    rill_stream_t *mixed =
+        rill_stream_map(rill_stream_union(s_step(loop), numbers), s_collatz_step, NULL);
     rill_stream_name(mixed, "mixed");
     assert_int_equal(rill_iteration_close(loop, rill_stream_filter(mixed, s_not_one, NULL)), 0);
     rill_stream_discard(mixed);
@@ -490,15 +488,15 @@ static void a_cycle_without_an_iteration_is_still_refused(void **state)
 {
     (void)state;
     rill_graph_t *graph = rill_graph_new();
-    int src = rill_graph_add_operator(graph, &(rill_operator_spec_t){
-                                                 .kind = RILL_OP_SOURCE_GENERATOR,
-                                                 .fn.generate = s_numbers,
-                                                 .count = 3});
+    int src = rill_graph_add_operator(
+        graph, &(rill_operator_spec_t){
+                   .kind = RILL_OP_SOURCE_GENERATOR, .fn.generate = s_numbers, .count = 3});
     rill_operator_spec_t map = {.kind = RILL_OP_MAP, .fn.map = s_collatz_step, .name = "a"};
     int a = rill_graph_add_operator(graph, &map);
     map.name = "b";
     int b = rill_graph_add_operator(graph, &map);
-    int sink = rill_graph_add_operator(graph, &(rill_operator_spec_t){.kind = RILL_OP_SINK_DISCARD});
+    int sink =
+        rill_graph_add_operator(graph, &(rill_operator_spec_t){.kind = RILL_OP_SINK_DISCARD});
     rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = src, .to = a});
     rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = a, .to = b});
     rill_graph_add_edge(graph, &(rill_edge_spec_t){.from = b, .to = a});
@@ -587,9 +585,8 @@ static void the_collatz_job_prints_every_number_with_its_steps(void **state)
     free(out);
     free(err);
     out = err = NULL;
-    assert_int_equal(test_run_tool(&out, &err, "plan", "collatz", "-p", "2", "--format", "json",
-                                   NULL),
-                     0);
+    assert_int_equal(
+        test_run_tool(&out, &err, "plan", "collatz", "-p", "2", "--format", "json", NULL), 0);
     assert_non_null(strstr(out, "\"feedback\": true"));
     free(out);
     free(err);

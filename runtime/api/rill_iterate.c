@@ -7,6 +7,7 @@
 #include "rill_graph_private.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 //  The head operator behind an iteration handle, or -1 when it is not one.
@@ -47,15 +48,16 @@ rill_stream_t *rill_iteration_stream(rill_iteration_t *self)
     return (rill_stream_t *)self;
 }
 
-//  Whether operator `to` is downstream of `from` (along edges that exist so far).
-static bool s_downstream(const rill_graph_t *graph, int from, int to)
+//  Whether operator `to` is downstream of `from` (along edges that exist so far); -1 when
+//  out of memory.
+static int s_downstream(const rill_graph_t *graph, int from, int to)
 {
     int count = rill_graph_operator_count(graph);
-    bool changed = true;
-    bool reached[count + 1];
-    for (int id = 0; id < count; id++)
-        reached[id] = id == from;
-    while (changed) {
+    bool *reached = calloc((size_t)count + 1, sizeof(bool));
+    if (!reached)
+        return -1;
+    reached[from] = true;
+    for (bool changed = true; changed;) {
         changed = false;
         for (int e = 0; e < rill_graph_edge_count(graph); e++) {
             const rill_edge_spec_t *edge = rill_graph_edge(graph, e);
@@ -63,7 +65,9 @@ static bool s_downstream(const rill_graph_t *graph, int from, int to)
                 reached[edge->to] = changed = true;
         }
     }
-    return reached[to] && to != from;
+    int downstream = reached[to] && to != from;
+    free(reached);
+    return downstream;
 }
 
 int rill_iteration_close(rill_iteration_t *self, rill_stream_t *feedback)
@@ -101,8 +105,7 @@ int rill_iteration_close(rill_iteration_t *self, rill_stream_t *feedback)
         rill_env_fail(env, why);
         return -1;
     }
-    if (rill_stream_part_count(feedback) != 1 ||
-        rill_stream_part_edge(feedback, 0, head, &edge)) {
+    if (rill_stream_part_count(feedback) != 1 || rill_stream_part_edge(feedback, 0, head, &edge)) {
         snprintf(why, sizeof why,
                  "iteration_close: iteration '%s': the feedback stream must come from one "
                  "operator (not a union)",
@@ -110,7 +113,12 @@ int rill_iteration_close(rill_iteration_t *self, rill_stream_t *feedback)
         rill_env_fail(env, why);
         return -1;
     }
-    if (!s_downstream(graph, head, edge.from)) {
+    int downstream = s_downstream(graph, head, edge.from);
+    if (downstream < 0) {
+        rill_env_fail(env, "out of memory");
+        return -1;
+    }
+    if (!downstream) {
         const char *from = rill_graph_operator(graph, edge.from)->name;
         snprintf(why, sizeof why,
                  "iteration_close: iteration '%s': the feedback stream (from operator %d%s%s) "

@@ -21,12 +21,12 @@ struct rill_spill_queue_t {
     size_t bound;
     s_entry_t *ring; //  memory entries, oldest at head
     size_t capacity, head, count;
-    size_t bytes;    //  bytes of the memory entries
-    FILE *file;      //  NULL until the first spill
-    size_t in_file;  //  entries written and not yet read back
-    long read_at;    //  where the oldest of them starts (writes go to the end)
+    size_t bytes;   //  bytes of the memory entries
+    FILE *file;     //  NULL until the first spill
+    size_t in_file; //  entries written and not yet read back
+    long read_at;   //  where the oldest of them starts (writes go to the end)
     uint64_t spilled;
-    uint8_t *taken;  //  the last entry popped (owned), valid until the next call
+    uint8_t *taken; //  the last entry popped (owned), valid until the next call
     size_t taken_capacity;
 };
 
@@ -123,7 +123,8 @@ int rill_spill_queue_pop(rill_spill_queue_t *self, int *tag, const void **data, 
     if (!self->in_file)
         return 0;
     uint64_t header[2];
-    if (fseek(self->file, self->read_at, SEEK_SET) || fread(header, sizeof header, 1, self->file) != 1 || s_taken_room(self, header[1]) ||
+    if (fseek(self->file, self->read_at, SEEK_SET) ||
+        fread(header, sizeof header, 1, self->file) != 1 || s_taken_room(self, header[1]) ||
         (header[1] && fread(self->taken, header[1], 1, self->file) != 1))
         return -1;
     self->read_at = ftell(self->file);

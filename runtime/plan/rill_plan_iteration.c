@@ -4,8 +4,8 @@
     head that reach the tail), checked (only stateless record-at-a-time operators inside, fed
     from inside only), and its edges marked, so the subtasks know where the termination
     probes travel (rill_subtask_iteration.c). */
-#include "rill_plan_private.h"
 #include "rill_graph_private.h"
+#include "rill_plan_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,15 +97,14 @@ static int s_check_loop(rill_plan_t *self, const rill_graph_t *graph, int head, 
     //  with no pattern of its own redistributes, one that does not reach every head is refused.
     if (back_spec->pattern == RILL_PATTERN_DEFAULT)
         back->pattern = op->parallelism == 1 && tail_op->parallelism == 1 ? RILL_PATTERN_FORWARD
-                                                                         : RILL_PATTERN_REBALANCE;
+                                                                          : RILL_PATTERN_REBALANCE;
     else if (op->parallelism > 1 && !s_reaches_all(back->pattern))
         return s_error(error, error_size,
                        "iteration '%s': its feedback stream from '%s' is %s, which does not "
                        "reach every one of the head's %d subtasks (use rebalance, shuffle, "
                        "key_by, broadcast or a custom partitioner, or give it no pattern: "
                        "rebalance)",
-                       op->name, tail_op->name, rill_pattern_name(back->pattern),
-                       op->parallelism);
+                       op->name, tail_op->name, rill_pattern_name(back->pattern), op->parallelism);
     bool forward = back->pattern == RILL_PATTERN_FORWARD;
     back->sender_socket = forward ? "PAIR" : "ROUTER";
     back->receiver_socket = forward ? "PAIR" : "DEALER";
@@ -136,8 +135,7 @@ static int s_check_loop(rill_plan_t *self, const rill_graph_t *graph, int head, 
                                "operator '%s': lies inside iteration '%s' but also takes input "
                                "from '%s', outside the loop (records enter a loop through its "
                                "head only: union them into the head's input)",
-                               inside->name, op->name,
-                               self->operators[self->edges[e].from].name);
+                               inside->name, op->name, self->operators[self->edges[e].from].name);
     }
     for (int e = 0; e < self->edge_count; e++) {
         rill_plan_edge_t *edge = &self->edges[e];
