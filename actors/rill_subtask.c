@@ -673,6 +673,10 @@ static int s_handle_bind(self_t *self)
 static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle)
 {
     self_t *self = ctx;
+    //  Event time does not cross a loop: an iteration head's watermark would wait for its
+    //  feedback's END, which comes after the head has ended its output (rill_iterate.h).
+    if (self->rounds)
+        return 0;
     self->head->watermark = watermark;
     self->head->idle = idle;
     if (s_on_watermark(self->head, watermark, idle)) {

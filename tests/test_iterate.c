@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 //  ---- Collatz: records "n<TAB>value<TAB>trips"
 
@@ -173,6 +174,68 @@ static void collatz_at_parallelism_three_with_a_rebalance_in_the_loop(void **sta
     if (rill_env_execute(env))
         fail_msg("%s", rill_env_error(env));
     s_expect_double(results, 300);
+    rill_results_destroy(&results);
+    rill_env_destroy(&env);
+}
+
+//  A forward body: each tail subtask hears from one head subtask only, so one head's probes
+//  can come back ahead of another's round (held back until that head catches up).
+static void collatz_at_parallelism_three_with_a_forward_body(void **state)
+{
+    (void)state;
+    rill_results_t *results = rill_results_new();
+    rill_env_t *env = s_collatz_job(3, 400, results, NULL);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    s_expect_collatz(results, 400);
+    rill_results_destroy(&results);
+    rill_env_destroy(&env);
+}
+
+//  Three source subtasks that end far apart: the first two at once, the third after a
+//  trickle. The heads whose input ended run their rounds meanwhile; with a forward body their
+//  probes come back to the third head before it has started: it holds back what follows them.
+typedef struct {
+    uint64_t next[3]; //  by subtask: the next number to emit
+} s_staggered_t;
+
+static int s_staggered(rill_collector_t *out, void *ctx)
+{
+    s_staggered_t *self = ctx;
+    int subtask = rill_collector_subtask(out);
+    uint64_t *next = &self->next[subtask];
+    uint64_t first = (uint64_t)subtask * 100 + 1, last = first + 99;
+    if (*next == 0)
+        *next = first;
+    do {
+        if (*next > last)
+            return RILL_SOURCE_END;
+        char text[64];
+        int size = snprintf(text, sizeof text, "%" PRIu64 "\t%" PRIu64 "\t0", *next, *next);
+        if (rill_collector_emit(out, text, (size_t)size, RILL_NO_TIMESTAMP))
+            return -1;
+        ++*next;
+    } while (subtask < 2);
+    usleep(2000);
+    return RILL_SOURCE_MORE;
+}
+
+static void collatz_with_inputs_that_end_far_apart(void **state)
+{
+    (void)state;
+    s_staggered_t staggered = {{0}};
+    rill_results_t *results = rill_results_new();
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 3);
+    assert_int_equal(rill_env_set_buffer_timeout(env, 0), 0);
+    rill_stream_t *numbers = rill_env_from_source(env, s_staggered, &staggered, true);
+    rill_iteration_t *loop = rill_stream_iterate(numbers);
+    rill_stream_t *step = rill_stream_map(rill_iteration_stream(loop), s_collatz_step, NULL);
+    assert_int_equal(rill_iteration_close(loop, rill_stream_filter(step, s_not_one, NULL)), 0);
+    rill_stream_collect(rill_stream_filter(step, s_is_one, NULL), results);
+    if (rill_env_execute(env))
+        fail_msg("%s", rill_env_error(env));
+    s_expect_collatz(results, 300);
     rill_results_destroy(&results);
     rill_env_destroy(&env);
 }
@@ -677,6 +740,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(collatz_loop_gives_every_number_its_trips),
         cmocka_unit_test(collatz_at_parallelism_three_with_a_rebalance_in_the_loop),
+        cmocka_unit_test(collatz_at_parallelism_three_with_a_forward_body),
+        cmocka_unit_test(collatz_with_inputs_that_end_far_apart),
         cmocka_unit_test(collatz_at_parallelism_two_with_a_key_by_in_the_loop),
         cmocka_unit_test(a_body_of_another_parallelism_in_streaming_mode),
         cmocka_unit_test(a_multiplying_body_finishes_through_small_buffers),
