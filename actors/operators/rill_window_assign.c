@@ -102,20 +102,14 @@ int rill_window_assign_timed(rill_operator_t *self, const void *key, size_t key_
 {
     const rill_window_t *window = &self->spec->window;
     int64_t size = window->size;
-    int64_t slide = window->kind == RILL_WINDOW_SLIDING ? window->slide : size;
+    int64_t slide = rill_window_slide(window);
     assert(size > 0 && slide > 0); //  the planner refuses anything else
-    //  offset = time - start of a window holding the record: [0, slide) for the latest,
-    //  one slide more for each earlier one, while it stays below size. Working on offsets
-    //  rather than starts keeps every step in range; a start before INT64_MIN saturates
-    //  there, and the windows earlier still cannot be represented.
-    int64_t offset = time % slide;
-    if (offset < 0)
-        offset += slide;
     int rc = 0;
     *skipped = true;
-    for (; offset < size && rc == 0; offset = rill_time_add(offset, slide)) {
-        rill_window_bounds_t bounds = {rill_time_sub(time, offset),
-                                       rill_time_add(time, size - offset)};
+    //  Walked in place rather than listed first: this is the per-record path.
+    for (int64_t offset = rill_window_first_offset(time, slide); offset < size && rc == 0;
+         offset = rill_time_add(offset, slide)) {
+        rill_window_bounds_t bounds = rill_window_at_offset(time, size, offset);
         if (!rill_window_late(self, bounds)) {
             *skipped = false;
             rc = s_add_timed(self, key, key_size, bounds, record, out);
