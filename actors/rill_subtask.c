@@ -89,6 +89,7 @@ struct s_self_t {
     rill_spill_queue_t *parked;
     rill_spill_queue_t *held;
     bool loop_ended;
+    bool replaying, replay_again; //  s_replay_held under way; and asked for again meanwhile
     char error[512]; //  same size as args->error, which it is copied to
 };
 
@@ -1039,19 +1040,30 @@ static int s_feedback_frame(self_t *self, const void *data, size_t size);
 //  (as many as there are now: one whose sender is ahead again goes back behind them).
 static int s_replay_held(self_t *self)
 {
-    size_t count = rill_spill_queue_size(self->held);
-    for (size_t i = 0; i < count; i++) {
-        int tag;
-        const void *data;
-        size_t size;
-        if (rill_spill_queue_pop(self->held, &tag, &data, &size) != 1) {
-            s_set_error(self, self->head, "cannot read back held feedback (temporary file)");
-            return -1;
-        }
-        if (s_feedback_frame(self, data, size))
-            return -1;
+    //  Not from inside a replay (a frame being replayed lives in the queue's buffer): the
+    //  replay under way goes round once more instead.
+    if (self->replaying) {
+        self->replay_again = true;
+        return 0;
     }
-    return 0;
+    self->replaying = true;
+    int rc = 0;
+    do {
+        self->replay_again = false;
+        size_t count = rill_spill_queue_size(self->held);
+        for (size_t i = 0; i < count && rc == 0; i++) {
+            int tag;
+            const void *data;
+            size_t size;
+            if (rill_spill_queue_pop(self->held, &tag, &data, &size) != 1) {
+                s_set_error(self, self->head, "cannot read back held feedback (temporary file)");
+                rc = -1;
+            } else
+                rc = s_feedback_frame(self, data, size);
+        }
+    } while (rc == 0 && self->replay_again);
+    self->replaying = false;
+    return rc;
 }
 
 //  Sends probe `round` into the body, then decodes what waited for it.
