@@ -529,6 +529,23 @@ static void a_forward_feedback_at_parallelism_two_is_refused(void **state)
     rill_env_destroy(&env);
 }
 
+//  Behind a global stream all subtasks but the first would have no input inside the loop.
+static void a_global_stream_inside_the_loop_is_refused(void **state)
+{
+    (void)state;
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 2);
+    rill_iteration_t *loop = rill_stream_iterate(rill_env_from_generator(env, s_numbers, NULL, 5));
+    rill_stream_t *back = rill_stream_name(
+        rill_stream_filter(rill_stream_global(s_step(loop)), s_not_one, NULL), "back");
+    assert_int_equal(rill_iteration_close(loop, back), 0);
+    rill_stream_discard(back);
+    assert_int_equal(rill_env_execute(env), -1);
+    assert_non_null(strstr(rill_env_error(env), "operator 'back': lies inside iteration "
+                                                "'iterate()' behind a global stream"));
+    rill_env_destroy(&env);
+}
+
 static void checkpoints_with_an_iteration_are_refused(void **state)
 {
     (void)state;
@@ -756,6 +773,7 @@ int main(void)
         cmocka_unit_test(a_stateful_operator_inside_the_loop_is_refused),
         cmocka_unit_test(an_input_from_outside_into_the_loop_body_is_refused),
         cmocka_unit_test(a_forward_feedback_at_parallelism_two_is_refused),
+        cmocka_unit_test(a_global_stream_inside_the_loop_is_refused),
         cmocka_unit_test(checkpoints_with_an_iteration_are_refused),
         cmocka_unit_test(a_cycle_without_an_iteration_is_still_refused),
         cmocka_unit_test(the_plan_marks_the_feedback_edge_and_the_loop),

@@ -151,6 +151,15 @@ static int s_check_loop(rill_plan_t *self, const rill_graph_t *graph, int head, 
         if (down[edge->from] && up[edge->from] && down[edge->to] && up[edge->to] &&
             edge->to != head)
             edge->iteration = true;
+        //  A subtask inside with no input would end at once, and a tail subtask that ended
+        //  sends no probe: the rounds would wait for it for ever.
+        if (edge->iteration && edge->pattern == RILL_PATTERN_GLOBAL &&
+            self->operators[edge->to].parallelism > 1)
+            return s_error(error, error_size,
+                           "operator '%s': lies inside iteration '%s' behind a global stream, "
+                           "which leaves its subtasks but the first with no input (give it "
+                           "parallelism 1, or use another pattern)",
+                           self->operators[edge->to].name, op->name);
     }
     return 0;
 }

@@ -10,7 +10,8 @@
     Every record the head gets, from its input or back from the feedback, goes into the body
     once. Inside the loop (the operators downstream of the head that lead back to it) only
     map, filter and flat_map may run, fed from inside the loop only; their other outputs leave
-    the loop. Exchange patterns inside (key_by, rebalance, ...) are free. The feedback stream
+    the loop. Exchange patterns inside (key_by, rebalance, ...) are free, but for global into
+    an operator of parallelism > 1 (its other subtasks would get no input). The feedback stream
     redistributes (rebalance unless it says key_by, shuffle, broadcast or custom); forward,
     rescale and global are refused when the head has more than one subtask.
 
@@ -28,7 +29,8 @@
     (rill_iteration_set_memory), so its memory stays bounded.
 
     Checkpoints: a job with an iteration runs without them (as Flink gives no exactly-once for
-    iterations): rill_env_execute refuses one with a checkpoint interval or a restore path. */
+    iterations): rill_env_execute refuses one with a checkpoint interval, a restore path or a
+    savepoint. */
 #ifndef RILL_ITERATE_H_INCLUDED
 #define RILL_ITERATE_H_INCLUDED
 
