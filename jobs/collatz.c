@@ -108,6 +108,10 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         loop, rill_stream_name(rill_stream_filter(stepped, s_going_on, NULL), "not 1 yet"));
     rill_stream_t *arrived =
         rill_stream_name(rill_stream_filter(stepped, s_arrived, NULL), "reached 1");
-    rill_stream_print(rill_stream_name(rill_stream_map(arrived, s_result, NULL), "result"), output);
+    //  One sink, so --output is one file.
+    rill_stream_parallelism(
+        rill_stream_print(rill_stream_name(rill_stream_map(arrived, s_result, NULL), "result"),
+                          output),
+        1);
     return 0;
 }
