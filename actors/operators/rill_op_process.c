@@ -300,6 +300,7 @@ static void s_close(rill_operator_t *op)
     rill_buffer_destroy(&self->state_key);
     rill_buffer_destroy(&self->current);
     rill_buffer_destroy(&self->join_scratch);
+    rill_buffer_destroy(&self->join_sessions);
     rill_keyed_table_destroy(&self->broadcast);
     free(self->keys);
     free(self);
@@ -333,11 +334,12 @@ int rill_op_process_open(rill_operator_t *op)
     self->state_key = rill_buffer_new();
     self->current = rill_buffer_new();
     self->join_scratch = rill_buffer_new();
+    self->join_sessions = rill_buffer_new();
     self->keys = rill_operator_input_keys(op);
     if (op->spec->on_broadcast)
         self->broadcast = rill_keyed_table_new();
     if (!self->table || !self->timers[0] || !self->timers[1] || !self->state_key ||
-        !self->current || !self->join_scratch || !self->keys ||
+        !self->current || !self->join_scratch || !self->join_sessions || !self->keys ||
         (op->spec->on_broadcast && !self->broadcast)) {
         snprintf(op->error, sizeof op->error, "out of memory");
         return -1;

@@ -122,6 +122,13 @@ RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_str
 //  (a pair in two sliding windows is joined in each, as in Flink); both streams keyed and
 //  timestamped. A record whose every window has fired is late: it goes to side output
 //  RILL_JOIN_LATE_LEFT or RILL_JOIN_LATE_RIGHT. Each window's records are state until it fires.
+//  Session windows (rill_window_session, or rill_window_session_dynamic, whose gap function
+//  sees the records of both sides): the records of both sides of a key make sessions
+//  together; a record at t opens [t, t + gap) and merges with every session of its key that
+//  window intersects, bounds included as in Flink's TimeWindow.intersects (a record exactly
+//  gap after a session's last one extends it). A session fires when the watermark passes its
+//  end - 1, which is its pairs' timestamp; a record whose session would be at or behind the
+//  watermark is late.
 RILL_EXPORT rill_stream_t *rill_stream_window_join(rill_stream_t *left, rill_stream_t *right,
                                                    const rill_window_t *window, rill_join_fn fn,
                                                    void *ctx);
