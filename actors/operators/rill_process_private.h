@@ -28,6 +28,7 @@ struct rill_process_t {
     //  broadcast function runs (no key current; the only time broadcast state is written).
     rill_keyed_table_t *broadcast;
     bool on_broadcast;
+    size_t cleanup_slot; //  where the incremental cleanup of expired state goes on (rill_state.c)
 };
 
 //  An interval join's record (rill_op_join.c): joined with the other side's buffered records
@@ -73,5 +74,9 @@ rill_keyed_entry_t *rill_process_state_find(rill_process_t *self);
 int rill_process_state_put(rill_process_t *self, const void *data, size_t size);
 //  Removes the entry under self->state_key, if any.
 void rill_process_state_remove(rill_process_t *self);
+//  True when entry is public state (a value, map entry or list) past the operator's
+//  time-to-live at processing time now; never for timer markers and map key lists.
+bool rill_process_state_expired(const rill_process_t *self, const rill_keyed_entry_t *entry,
+                                int64_t now);
 
 #endif
