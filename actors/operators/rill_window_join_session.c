@@ -5,8 +5,8 @@
     window [t, t + gap) of its key, which absorbs every open session of the key it intersects,
     and the merged session fires when the watermark passes its last millisecond (end - 1).
     - Intersecting is Flink's TimeWindow.intersects, bounds included: [0, 5) and [5, 10)
-      intersect, so a record exactly gap after a session's last record extends it (the window
-      operator's sessions, rill_window_session.c, need a strict overlap).
+      intersect, so a record exactly gap after a session's last record extends it (as the
+      window operator's sessions do, rill_window_session.c).
     - A record whose merged session has already passed the watermark is late (Flink's
       isWindowLate with no allowed lateness); it cannot have merged with an open session, so
       it changes no state and goes to its side's late output.
