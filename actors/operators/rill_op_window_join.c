@@ -33,13 +33,56 @@ void rill_window_join_slot(uint8_t slot[RILL_WINDOW_JOIN_SLOT_SIZE], int64_t sta
     slot[sizeof start] = (uint8_t)side;
 }
 
-int rill_window_join_list_append(rill_buffer_t *list, const rill_record_t *record)
+//  Appends a then b to the list under (start, side) of the current key. In place when the list
+//  exists (its entry grows by doubling), so a window's records cost what they weigh rather
+//  than a copy of the list each; a new list is put as map state (which also lists its key).
+//  Neither a nor b may point into join_scratch.
+static int s_list_grow(rill_process_t *self, int64_t start, int side, const void *a, size_t a_size,
+                       const void *b, size_t b_size)
+{
+    uint8_t slot[RILL_WINDOW_JOIN_SLOT_SIZE];
+    rill_window_join_slot(slot, start, side);
+    if (rill_process_state_key(self, s_name, 'M', slot, sizeof slot))
+        return rill_window_join_fail(self, "out of memory");
+    rill_keyed_entry_t *entry = rill_process_state_find(self);
+    if (entry && rill_process_state_expired(self, entry, rill_process_now(self))) {
+        rill_process_state_remove(self); //  as a read would (rill_stream_state_ttl)
+        entry = NULL;
+    }
+    if (!entry) {
+        rill_buffer_t *list = self->join_scratch;
+        rill_buffer_reset(list);
+        return rill_buffer_append(list, a, a_size) || rill_buffer_append(list, b, b_size) ||
+                       rill_state_map_put(self, s_name, slot, sizeof slot, list->data, list->size)
+                   ? rill_window_join_fail(self, "out of memory")
+                   : 0;
+    }
+    size_t old = entry->value_size;
+    if (a_size + b_size > UINT32_MAX - old)
+        return rill_window_join_fail(self, "a window's records of one side pass 4 GiB");
+    uint8_t *value = rill_keyed_table_resize(entry, old + a_size + b_size);
+    if (!value)
+        return rill_window_join_fail(self, "out of memory");
+    if (a_size)
+        memcpy(value + old, a, a_size);
+    if (b_size)
+        memcpy(value + old + a_size, b, b_size);
+    if (self->op->spec->state_ttl_ms)
+        entry->timestamp = rill_process_now(self); //  written now
+    return 0;
+}
+
+int rill_window_join_list_add(rill_process_t *self, int64_t start, int side,
+                              const rill_record_t *record)
 {
     s_entry_t entry = {record->timestamp, (uint32_t)record->size};
-    return rill_buffer_append(list, &entry, sizeof entry) ||
-                   rill_buffer_append(list, record->data, record->size)
-               ? -1
-               : 0;
+    return s_list_grow(self, start, side, &entry, sizeof entry, record->data, record->size);
+}
+
+int rill_window_join_list_extend(rill_process_t *self, int64_t start, int side, const void *list,
+                                 size_t size)
+{
+    return s_list_grow(self, start, side, list, size, NULL, 0);
 }
 
 //  The start of the last window holding time (floor to a slide boundary, time may be < 0).
@@ -68,18 +111,9 @@ int rill_window_join_record(rill_process_t *self, const rill_record_t *record,
         int64_t last = start + window->size - 1;
         if (last <= self->watermark)
             continue; //  this window has fired
-        uint8_t slot[RILL_WINDOW_JOIN_SLOT_SIZE];
-        rill_window_join_slot(slot, start, side);
-        const void *data = NULL;
-        size_t size = 0;
-        if (rill_state_map_get(self, s_name, slot, sizeof slot, &data, &size))
-            size = 0;
-        rill_buffer_t *list = self->join_scratch;
-        rill_buffer_reset(list);
-        if ((size && rill_buffer_append(list, data, size)) ||
-            rill_window_join_list_append(list, record) ||
-            rill_state_map_put(self, s_name, slot, sizeof slot, list->data, list->size) ||
-            rill_timer_register(self, RILL_TIME_EVENT, last))
+        if (rill_window_join_list_add(self, start, side, record))
+            return -1;
+        if (rill_timer_register(self, RILL_TIME_EVENT, last))
             return rill_window_join_fail(self, "out of memory");
         kept = true;
     }

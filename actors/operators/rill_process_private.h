@@ -48,8 +48,13 @@ int rill_window_join_timer(rill_process_t *self, int64_t time, rill_collector_t 
 #define RILL_WINDOW_JOIN_SLOT_SIZE 9
 int rill_window_join_fail(rill_process_t *self, const char *why);
 void rill_window_join_slot(uint8_t slot[RILL_WINDOW_JOIN_SLOT_SIZE], int64_t start, int side);
-//  Appends record (its timestamp, size and bytes) to a list. 0, or -1 when out of memory.
-int rill_window_join_list_append(rill_buffer_t *list, const rill_record_t *record);
+//  Appends record (its timestamp, size and bytes) to the current key's list under (start,
+//  side), in place when it exists.
+int rill_window_join_list_add(rill_process_t *self, int64_t start, int side,
+                              const rill_record_t *record);
+//  Appends the entries of another list (size bytes, not in join_scratch) to that list.
+int rill_window_join_list_extend(rill_process_t *self, int64_t start, int side, const void *list,
+                                 size_t size);
 //  Fires the window starting at `start` of the current key: every pair of its left and right
 //  records goes to the join function, what it emits stamped `time`; then both lists are gone.
 int rill_window_join_fire(rill_process_t *self, int64_t start, int64_t time, rill_collector_t *out);

@@ -62,36 +62,28 @@ static int s_sessions_save(rill_process_t *self, size_t count)
                : 0;
 }
 
-//  Moves one side's lists of sessions [lo, hi) to the merged session's slot, adding record
-//  when it is of that side.
+//  Moves one side's lists of sessions [lo, hi) to the merged session's slot (the one already
+//  there stays in place, so a record that merges nothing costs no copy of its session), then
+//  adds record when it is of that side.
 static int s_gather(rill_process_t *self, size_t lo, size_t hi, s_session_t merged, int side,
                     const rill_record_t *record)
 {
-    rill_buffer_t *list = self->join_scratch;
-    rill_buffer_reset(list);
     uint8_t slot[RILL_WINDOW_JOIN_SLOT_SIZE];
     for (size_t i = lo; i < hi; i++) {
         s_session_t session = s_session(self, i);
+        if (session.start == merged.start)
+            continue;
         rill_window_join_slot(slot, session.start, side);
         const void *data;
         size_t size;
         if (rill_state_map_get(self, RILL_WINDOW_JOIN_LISTS, slot, sizeof slot, &data, &size))
             continue;
-        if (rill_buffer_append(list, data, size))
-            return rill_window_join_fail(self, "out of memory");
-        if (session.start != merged.start &&
+        //  data stays valid until the next state call: extend copies it before any.
+        if (rill_window_join_list_extend(self, merged.start, side, data, size) ||
             rill_state_map_remove(self, RILL_WINDOW_JOIN_LISTS, slot, sizeof slot))
             return rill_window_join_fail(self, "out of memory");
     }
-    if (record && rill_window_join_list_append(list, record))
-        return rill_window_join_fail(self, "out of memory");
-    if (list->size == 0)
-        return 0;
-    rill_window_join_slot(slot, merged.start, side);
-    return rill_state_map_put(self, RILL_WINDOW_JOIN_LISTS, slot, sizeof slot, list->data,
-                              list->size)
-               ? rill_window_join_fail(self, "out of memory")
-               : 0;
+    return record ? rill_window_join_list_add(self, merged.start, side, record) : 0;
 }
 
 int rill_window_join_session_record(rill_process_t *self, const rill_record_t *record,
