@@ -96,7 +96,7 @@ int rill_window_join_session_record(rill_process_t *self, const rill_record_t *r
     if (gap <= 0)
         return rill_window_join_fail(self, "the session gap function gave a gap <= 0 ms");
     s_session_t merged = {time, rill_time_add(time, gap)};
-    size_t count;
+    size_t count = 0;
     if (s_sessions_load(self, &count))
         return -1;
     //  Sessions are sorted and apart, so those the new window intersects are a run [lo, hi);
@@ -142,7 +142,7 @@ int rill_window_join_session_record(rill_process_t *self, const rill_record_t *r
 
 int rill_window_join_session_timer(rill_process_t *self, int64_t time, rill_collector_t *out)
 {
-    size_t count;
+    size_t count = 0;
     if (s_sessions_load(self, &count))
         return -1;
     size_t i = 0;
