@@ -62,6 +62,15 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
     case RILL_OP_PROCESS:
         rc = rill_op_process_open(self);
         break;
+    case RILL_OP_SOURCE_ZMQ:
+        rc = rill_op_zmq_source_open(self);
+        break;
+    case RILL_OP_SINK_ZMQ:
+        rc = rill_op_zmq_sink_open(self);
+        break;
+    case RILL_OP_SOURCE_SOCKET_TEXT:
+        rc = rill_op_socket_text_open(self);
+        break;
     case RILL_OP_ITERATION:
         rc = rill_op_iteration_head_open(self);
         break;

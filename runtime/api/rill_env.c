@@ -208,7 +208,7 @@ int rill_env_set_max_record_size(rill_env_t *self, size_t bytes)
     self->max_record_size = bytes;
     //  Sources already added take it too, so the order of settings and sources does not matter.
     for (int id = 0; id < rill_graph_operator_count(self->graph); id++)
-        if (rill_graph_operator(self->graph, id)->kind == RILL_OP_SOURCE_FILE)
+        if (rill_op_kind_is_source(rill_graph_operator(self->graph, id)->kind))
             rill_graph_set_max_record_size(self->graph, id, bytes);
     return 0;
 }
@@ -654,6 +654,16 @@ rill_stream_t *rill_env_apply(rill_stream_t *in, const rill_operator_spec_t *spe
         }
     }
     return s_stream_of(env, op, rill_op_kind_is_sink(spec->kind));
+}
+
+rill_stream_t *rill_env_stream_of(rill_env_t *self, int op)
+{
+    return s_stream_of(self, op, false);
+}
+
+size_t rill_env_max_record_size(const rill_env_t *self)
+{
+    return self->max_record_size;
 }
 
 static rill_stream_t *s_source(rill_env_t *self, const rill_operator_spec_t *spec)

@@ -146,6 +146,8 @@ static const char *s_kind_names[] = {
     [RILL_OP_SINK_COLLECT] = "sink",   [RILL_OP_SINK_DISCARD] = "sink",
     [RILL_OP_TIMESTAMPS] = "timestamps", [RILL_OP_WINDOW] = "window",
     [RILL_OP_PROCESS] = "process",     [RILL_OP_ITERATION] = "iteration",
+    [RILL_OP_SOURCE_ZMQ] = "source",   [RILL_OP_SOURCE_SOCKET_TEXT] = "source",
+    [RILL_OP_SINK_ZMQ] = "sink",
 };
 
 const char *rill_op_kind_name(rill_op_kind_t kind)
@@ -181,13 +183,14 @@ int rill_pattern_from_name(const char *name)
 bool rill_op_kind_is_source(rill_op_kind_t kind)
 {
     return kind == RILL_OP_SOURCE_FILE || kind == RILL_OP_SOURCE_GENERATOR ||
-           kind == RILL_OP_SOURCE_USER;
+           kind == RILL_OP_SOURCE_USER || kind == RILL_OP_SOURCE_ZMQ ||
+           kind == RILL_OP_SOURCE_SOCKET_TEXT;
 }
 
 bool rill_op_kind_is_sink(rill_op_kind_t kind)
 {
     return kind == RILL_OP_SINK_PRINT || kind == RILL_OP_SINK_COLLECT ||
-           kind == RILL_OP_SINK_DISCARD;
+           kind == RILL_OP_SINK_DISCARD || kind == RILL_OP_SINK_ZMQ;
 }
 
 int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_snapshot_fn snapshot,

@@ -62,6 +62,9 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
     case RILL_OP_ITERATION: return "iterate()";
+    case RILL_OP_SOURCE_ZMQ: return "Source: zmq";
+    case RILL_OP_SOURCE_SOCKET_TEXT: return "Source: tcp text";
+    case RILL_OP_SINK_ZMQ: return "Sink: zmq";
     case RILL_OP_PROCESS:
         return spec->join && spec->window_join ? "window_join()"
                : spec->join           ? "interval_join()"
@@ -78,6 +81,8 @@ static bool s_source_bounded(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return true;
     case RILL_OP_SOURCE_GENERATOR: return spec->count != RILL_UNBOUNDED;
     case RILL_OP_SOURCE_USER: return spec->bounded;
+    case RILL_OP_SOURCE_ZMQ: return spec->bounded; //  with an end marker
+    case RILL_OP_SOURCE_SOCKET_TEXT: return true;  //  ends when the server closes
     default: return false;
     }
 }
@@ -509,6 +514,9 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         case RILL_OP_SOURCE_GENERATOR: needs_fn = !spec->fn.generate; break;
         case RILL_OP_SOURCE_USER: needs_fn = !spec->fn.source; break;
         case RILL_OP_SOURCE_FILE: needs_fn = !spec->path; break;
+        case RILL_OP_SOURCE_ZMQ:
+        case RILL_OP_SOURCE_SOCKET_TEXT:
+        case RILL_OP_SINK_ZMQ: needs_fn = !spec->path; break;
         case RILL_OP_SINK_COLLECT: needs_fn = !spec->collect; break;
         case RILL_OP_TIMESTAMPS: needs_fn = !spec->fn.timestamp; break;
         case RILL_OP_PROCESS: needs_fn = !spec->fn.process && !spec->join; break;
@@ -525,6 +533,10 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         if (needs_fn) {
             s_error(error, error_size, "operator '%s': no %s given", op->name,
                     op->kind == RILL_OP_SOURCE_FILE     ? "input path"
+                    : spec->path == NULL && (op->kind == RILL_OP_SOURCE_ZMQ ||
+                                             op->kind == RILL_OP_SOURCE_SOCKET_TEXT ||
+                                             op->kind == RILL_OP_SINK_ZMQ)
+                        ? "URL"
                     : op->kind == RILL_OP_SINK_COLLECT ? "collect result set"
                                                        : "user function");
             return -1;

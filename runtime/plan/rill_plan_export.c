@@ -27,6 +27,9 @@ static const char *s_op_kinds[] = {
     [RILL_OP_WINDOW] = "window",
     [RILL_OP_PROCESS] = "process",
     [RILL_OP_ITERATION] = "iteration_head",
+    [RILL_OP_SOURCE_ZMQ] = "source_zmq",
+    [RILL_OP_SOURCE_SOCKET_TEXT] = "source_socket_text",
+    [RILL_OP_SINK_ZMQ] = "sink_zmq",
 };
 #define S_OP_KINDS (int)(sizeof s_op_kinds / sizeof s_op_kinds[0])
 

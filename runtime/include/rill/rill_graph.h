@@ -47,6 +47,9 @@ typedef enum {
     RILL_OP_WINDOW,     //  keyed windows
     RILL_OP_PROCESS,    //  keyed process function with state and timers
     RILL_OP_ITERATION,  //  an iteration's head: its input and the loop's feedback (rill_iterate.h)
+    RILL_OP_SOURCE_ZMQ,         //  connectors (rill_connectors_zmq.h): a ZeroMQ source,
+    RILL_OP_SOURCE_SOCKET_TEXT, //  a TCP text source,
+    RILL_OP_SINK_ZMQ,           //  a ZeroMQ sink
 } rill_op_kind_t;
 
 #define RILL_UNBOUNDED UINT64_MAX
