@@ -161,6 +161,21 @@ a_pipeline_from_a_push_peer_to_a_pull_peer_delivers_every_record_once_in_order(v
     //  Every record was counted by the runtime as it passed the source and the sink.
     const rill_metrics_t *metrics = rill_env_metrics(env);
     assert_non_null(metrics);
+    const rill_plan_t *plan = rill_metrics_plan(metrics);
+    uint64_t out_of_source = 0, into_sink = 0;
+    for (int op = 0; op < rill_plan_operator_count(plan); op++) {
+        const rill_plan_operator_t *planned = rill_plan_operator(plan, op);
+        for (int i = 0; i < planned->parallelism; i++) {
+            rill_subtask_metrics_t counted =
+                rill_metrics_subtask(metrics, planned->first_subtask + i);
+            if (planned->kind == RILL_OP_SOURCE_ZMQ)
+                out_of_source += counted.records_out;
+            if (planned->kind == RILL_OP_SINK_ZMQ)
+                into_sink += counted.records_in;
+        }
+    }
+    assert_int_equal(out_of_source, 5000);
+    assert_int_equal(into_sink, 5000);
     rill_env_destroy(&env);
 
     pthread_join(feed, NULL);
