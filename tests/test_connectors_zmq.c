@@ -627,7 +627,8 @@ static void bad_urls_are_refused_with_a_message_naming_the_fault(void **unused)
     } cases[] = {
         {"tcp://127.0.0.1:5555", "is not a ZeroMQ URL"},
         {"zmq+tcp://", "has no address"},
-        {"zmq+tcp://127.0.0.1", "has no host"},
+        {"zmq+tcp://127.0.0.1", "has no port"},
+        {"zmq+tcp://:5555", "has no host"},
         {"zmq+tcp://127.0.0.1:", "has no port"},
         {"zmq+tcp://127.0.0.1:http", "is not a number"},
         {"zmq+tcp://127.0.0.1:70000", "out of range"},
@@ -703,7 +704,7 @@ static void the_stream_api_refuses_a_wrong_direction_and_a_bad_url(void **unused
     rill_env_destroy(&env);
     env = rill_env_new();
     assert_null(rill_env_from_zmq(env, "zmq+tcp://h", NULL));
-    if (!strstr(rill_env_error(env), "zmq source: 'h' has no host: expected HOST:PORT"))
+    if (!strstr(rill_env_error(env), "zmq source: 'h' has no port: expected HOST:PORT"))
         fail_msg("error: %s", rill_env_error(env));
     rill_env_destroy(&env);
 }

@@ -89,7 +89,9 @@ static int s_check_tcp(const char *address, char *error, size_t error_size)
                           address);
         colon = close + 1;
     }
-    if (!colon || colon == address)
+    if (!colon)
+        return s_fail(error, error_size, "'%s' has no port: expected HOST:PORT", address);
+    if (colon == address)
         return s_fail(error, error_size, "'%s' has no host: expected HOST:PORT", address);
     const char *port = colon + 1;
     if (!*port)
