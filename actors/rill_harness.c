@@ -8,6 +8,7 @@
 #include "rill_metrics_private.h"
 #include "rill_operator.h"
 #include "rill_operator_registry.h"
+#include "rill_plan_private.h"
 #include "rill_snapshot.h"
 
 #include <stdio.h>
@@ -24,6 +25,9 @@ struct rill_harness_t {
     rill_env_t *env;
     rill_operator_t *op;
     rill_metrics_t *metrics; //  the operator's user metrics
+    //  The harness's own plan of env's job: the env's goes whenever it plans again (another
+    //  harness on the same env, an operator added), and the operator points into its plan.
+    rill_plan_t *plan;
     rill_collector_t out;
     s_list_t outputs[RILL_OUTPUT_MAX_SIDE + 1];
     int64_t now;       //  the processing-time clock
@@ -96,9 +100,14 @@ rill_harness_t *rill_harness_new(rill_env_t *env, rill_stream_t *stream, int sub
     char why[512] = "no environment or stream";
     rill_harness_t *self = NULL;
     int id = env && stream ? rill_stream_operator(stream) : -1;
-    const rill_plan_t *plan = id >= 0 ? rill_env_plan(env) : NULL;
+    const rill_plan_t *planned = id >= 0 ? rill_env_plan(env) : NULL;
+    rill_plan_t *plan = planned ? rill_plan_new(rill_plan_graph(planned),
+                                                rill_plan_job_name(planned),
+                                                rill_env_parallelism(env), rill_plan_mode(planned),
+                                                why, sizeof why)
+                                : NULL;
     const rill_plan_operator_t *op = plan ? rill_plan_operator(plan, id) : NULL;
-    if (env && stream && !op)
+    if (env && stream && !planned)
         snprintf(why, sizeof why, "%s", rill_env_error(env));
     else if (op && (subtask < 0 || subtask >= op->parallelism))
         snprintf(why, sizeof why, "subtask %d is out of range (operator '%s' has %d)", subtask,
@@ -108,9 +117,11 @@ rill_harness_t *rill_harness_new(rill_env_t *env, rill_stream_t *stream, int sub
     if (!self) {
         if (error && error_size)
             snprintf(error, error_size, "%s", why);
+        rill_plan_destroy(&plan);
         return NULL;
     }
     self->env = env;
+    self->plan = plan;
     self->watermark = INT64_MIN;
     self->out = (rill_collector_t){.emit = s_emit,
                                    .emit_tagged = s_emit_tagged,
@@ -145,6 +156,7 @@ void rill_harness_destroy(rill_harness_t **self_p)
     rill_harness_t *self = *self_p;
     rill_operator_destroy(&self->op);
     rill_metrics_destroy(&self->metrics);
+    rill_plan_destroy(&self->plan);
     rill_harness_clear(self);
     for (int tag = 0; tag <= RILL_OUTPUT_MAX_SIDE; tag++)
         free(self->outputs[tag].records);

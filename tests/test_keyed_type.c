@@ -125,6 +125,8 @@ static void every_other_keyed_operation_refuses_a_plain_stream_too(void **state)
          "plain", "keyed"},
         {"rill_stream_window_builtin",
          "rill_stream_window_builtin(%s, &window, RILL_WINDOW_AGG_SUM)", 1, "plain", "keyed"},
+        {"rill_stream_window_apply", "rill_stream_window_apply(%s, &window, NULL, NULL)", 1,
+         "plain", "keyed"},
         //  Two-input keyed operations: either side.
         {"rill_stream_co_process", "rill_stream_co_process(keyed, %s, NULL, NULL, NULL)", 2,
          "plain", "keyed"},
@@ -207,6 +209,14 @@ static int s_broadcast(rill_process_t *process, const rill_record_t *in, rill_co
     return 0;
 }
 
+static int s_apply(rill_window_context_t *window, const rill_record_t *records, size_t count,
+                   rill_collector_t *out, void *ctx)
+{
+    (void)window, (void)ctx;
+    return count ? rill_collector_emit(out, records[0].data, records[0].size, RILL_NO_TIMESTAMP)
+                 : 0;
+}
+
 static int s_join(const rill_record_t *left, const rill_record_t *right, rill_collector_t *out,
                   void *ctx)
 {
@@ -228,6 +238,7 @@ typedef enum {
     S_SUM,
     S_WINDOW_REDUCE,
     S_WINDOW_BUILTIN,
+    S_WINDOW_APPLY,
     S_PROCESS,
     S_CO_PROCESS,
     S_INTERVAL_JOIN,
@@ -249,6 +260,8 @@ static rill_stream_t *s_keyed_op(s_keyed_op_t kind, rill_keyed_stream_t left,
         return rill_stream_window_reduce(left, &window, s_reduce, NULL);
     case S_WINDOW_BUILTIN:
         return rill_stream_window_builtin(left, &window, RILL_WINDOW_AGG_MAX);
+    case S_WINDOW_APPLY:
+        return rill_stream_window_apply(left, &window, s_apply, NULL);
     case S_PROCESS:
         return rill_stream_process(left, s_process, NULL, NULL);
     case S_CO_PROCESS:

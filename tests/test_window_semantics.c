@@ -68,6 +68,23 @@ static void a_session_first_created_late_within_lateness_fires_once(void **state
     rill_results_destroy(&results);
 }
 
+//  Flink's TimeWindow.intersects (start <= other.end && end >= other.start) merges session
+//  windows that only touch: a record exactly one gap after the last one is in its session.
+static void sessions_that_touch_merge(void **state)
+{
+    static const test_event_t events[] = {
+        {"a", 1, 0},  //  [0,5)
+        {"a", 2, 5},  //  [5,10) touches [0,5): one session [0,10)
+        {"a", 4, 11}, //  [11,16): one ms apart, a session of its own
+    };
+    rill_results_t *results = rill_results_new();
+    rill_window_t window = rill_window_session(5);
+    test_run_window_script(events, 3, 0, &window, RILL_WINDOW_AGG_SUM, results, NULL);
+    const char *expected[] = {"0\t10\ta\t3", "11\t16\ta\t4"};
+    test_expect_records(results, expected, 2);
+    rill_results_destroy(&results);
+}
+
 //  Saturating time arithmetic: the cleanup time end - 1 + lateness of a window near INT64_MAX
 //  stays INT64_MAX (it used to wrap into the past, so the window was removed before it could
 //  fire), and a window end start + size past INT64_MAX is INT64_MAX. Flink's rule that every
@@ -402,6 +419,7 @@ int main(void)
         cmocka_unit_test(a_window_first_created_late_within_lateness_fires_once),
         cmocka_unit_test(the_windowed_job_prints_a_window_created_late_once),
         cmocka_unit_test(a_session_first_created_late_within_lateness_fires_once),
+        cmocka_unit_test(sessions_that_touch_merge),
         cmocka_unit_test(windows_near_int64_max_with_lateness_still_fire),
         cmocka_unit_test(a_record_near_int64_min_does_not_push_the_watermark_to_infinity),
         cmocka_unit_test(sliding_windows_near_int64_min_saturate_their_start),

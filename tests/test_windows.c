@@ -168,6 +168,58 @@ static void processing_time_windows_count_every_record_by_the_clock(void **state
     rill_env_destroy(&env);
 }
 
+static int s_nothing(uint64_t i, rill_collector_t *out, void *ctx)
+{
+    (void)i, (void)out, (void)ctx;
+    return 0;
+}
+
+static void s_expect_output(rill_harness_t *harness, const char *const *expected, size_t count)
+{
+    assert_int_equal(rill_harness_output_count(harness, 0), count);
+    for (size_t i = 0; i < count; i++) {
+        rill_record_t r = rill_harness_output(harness, 0, i);
+        char text[96];
+        snprintf(text, sizeof text, "%.*s@%lld", (int)r.size, (const char *)r.data,
+                 (long long)r.timestamp);
+        assert_string_equal(text, expected[i]);
+    }
+}
+
+//  The same windows on the harness's manual clock, exactly: a processing-time window
+//  [start, end) fires when the clock reaches end - 1 (Flink's ProcessingTimeTrigger registers
+//  its timer at maxTimestamp), holding the records that arrived while the clock was in it;
+//  the end of input fires the open ones.
+static void processing_time_windows_fire_exactly_on_the_manual_clock(void **state)
+{
+    rill_env_t *env = rill_env_new();
+    rill_window_t window = rill_window_tumbling(50);
+    window.time = RILL_TIME_PROCESSING;
+    rill_stream_t *op = rill_stream_window_builtin(
+        rill_stream_key_by(rill_env_from_generator(env, s_nothing, NULL, RILL_UNBOUNDED),
+                           rill_key_first_field, NULL),
+        &window, RILL_WINDOW_AGG_COUNT);
+    rill_stream_discard(op);
+    char error[256];
+    rill_harness_t *h = rill_harness_new(env, op, 0, error, sizeof error);
+    if (!h)
+        fail_msg("%s", error);
+    assert_int_equal(rill_harness_processing_time(h, 1010), 0);
+    assert_int_equal(rill_harness_record(h, 0, "k\t1", 3, RILL_NO_TIMESTAMP), 0);
+    assert_int_equal(rill_harness_processing_time(h, 1048), 0);
+    assert_int_equal(rill_harness_record(h, 0, "k\t1", 3, RILL_NO_TIMESTAMP), 0);
+    assert_int_equal(rill_harness_processing_time(h, 1049), 0);
+    static const char *const first[] = {"1000\t1050\tk\t2@1049"};
+    s_expect_output(h, first, 1);
+    assert_int_equal(rill_harness_processing_time(h, 1120), 0);
+    assert_int_equal(rill_harness_record(h, 0, "k\t1", 3, RILL_NO_TIMESTAMP), 0);
+    assert_int_equal(rill_harness_end(h), 0);
+    static const char *const both[] = {"1000\t1050\tk\t2@1049", "1100\t1150\tk\t1@1149"};
+    s_expect_output(h, both, 2);
+    rill_harness_destroy(&h);
+    rill_env_destroy(&env);
+}
+
 //  ---- a larger job, run in every configuration
 
 #define S_RECORDS 20000
@@ -330,6 +382,7 @@ int main(void)
         cmocka_unit_test(avg_keeps_full_double_precision),
         cmocka_unit_test(count_windows_fire_every_n_records_of_a_key),
         cmocka_unit_test(processing_time_windows_count_every_record_by_the_clock),
+        cmocka_unit_test(processing_time_windows_fire_exactly_on_the_manual_clock),
         cmocka_unit_test(results_are_the_same_at_any_parallelism_and_mode),
         cmocka_unit_test(the_slowest_input_holds_the_watermark_back_until_it_goes_idle),
     };

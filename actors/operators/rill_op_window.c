@@ -37,6 +37,10 @@ static int s_on_record(rill_operator_t *self, const rill_record_t *record, int i
         return -1;
     memcpy(key_bytes, key.data, key.size);
     int rc = 0;
+    if (state->triggered) {
+        rc = rill_window_triggered_add(self, key_bytes, key.size, record, out);
+        goto done;
+    }
     if (window->kind == RILL_WINDOW_COUNT_TUMBLING || window->kind == RILL_WINDOW_COUNT_SLIDING) {
         rc = rill_window_count_add(self, key_bytes, key.size, record, out);
         goto done;
@@ -99,17 +103,24 @@ static int s_on_watermark(rill_operator_t *self, int64_t watermark, rill_collect
     if (watermark < state->watermark)
         return 0;
     state->watermark = watermark;
+    if (state->triggered)
+        return rill_window_triggered_timers(self, true, watermark, out);
     return state->event_time ? s_run_timers(self, watermark, out) : 0;
 }
 
 static int64_t s_next_tick(rill_operator_t *self)
 {
     rill_window_op_t *state = self->state;
+    if (state->triggered)
+        return rill_timer_heap_next(state->proc_timers);
     return state->event_time ? INT64_MAX : rill_timer_heap_next(state->timers);
 }
 
 static int s_on_tick(rill_operator_t *self, int64_t now, rill_collector_t *out)
 {
+    rill_window_op_t *state = self->state;
+    if (state->triggered)
+        return rill_window_triggered_timers(self, false, now, out);
     return s_run_timers(self, now, out);
 }
 
@@ -117,6 +128,9 @@ static int s_on_tick(rill_operator_t *self, int64_t now, rill_collector_t *out)
 //  processing-time windows fire here rather than be lost.
 static int s_on_end(rill_operator_t *self, rill_collector_t *out)
 {
+    rill_window_op_t *state = self->state;
+    if (state->triggered)
+        return rill_window_triggered_end(self, out);
     return s_run_timers(self, INT64_MAX, out);
 }
 
@@ -131,7 +145,10 @@ static void s_close(rill_operator_t *self)
     rill_buffer_destroy(&state->value);
     rill_buffer_destroy(&state->other);
     free(state->records);
+    free(state->assigned);
     free(state->keys);
+    if (state->triggered)
+        rill_window_triggered_close(state);
     free(state);
 }
 
@@ -159,7 +176,10 @@ int rill_op_window_open(rill_operator_t *self)
     bool counted =
         window->kind == RILL_WINDOW_COUNT_TUMBLING || window->kind == RILL_WINDOW_COUNT_SLIDING;
     //  The planner refused anything else (rill_plan.c, s_check_window).
-    assert(window->kind == RILL_WINDOW_SESSION ? window->gap > 0 : window->size > 0);
+    assert(window->kind == RILL_WINDOW_SESSION ? window->gap > 0
+           : window->kind == RILL_WINDOW_GLOBAL || window->kind == RILL_WINDOW_CUSTOM
+               ? true
+               : window->size > 0);
     bool sliding = window->kind == RILL_WINDOW_SLIDING || window->kind == RILL_WINDOW_COUNT_SLIDING;
     assert(!sliding || window->slide > 0);
     (void)sliding; //  read by the assert only
@@ -175,5 +195,11 @@ int rill_op_window_open(rill_operator_t *self)
     if (!state->table || !state->timers || !state->state_key || !state->value || !state->other ||
         !state->keys)
         return rill_window_fail(self, "out of memory");
-    return 0;
+    //  A trigger, an evictor, global or custom windows, or window_apply: Flink's
+    //  WindowOperator (rill_window_triggered.c); else the fast path above.
+    bool triggered = window->trigger.kind != RILL_TRIGGER_DEFAULT || window->trigger.purging ||
+                     window->evictor.kind != RILL_EVICTOR_NONE ||
+                     window->kind == RILL_WINDOW_GLOBAL || window->kind == RILL_WINDOW_CUSTOM ||
+                     self->spec->window_fn == RILL_WINDOW_FN_APPLY;
+    return triggered ? rill_window_triggered_open(self) : 0;
 }

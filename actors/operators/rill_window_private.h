@@ -37,7 +37,31 @@ typedef struct {
     int64_t watermark; //  the input watermark; after a restore, never below the saved one
     bool lists; //  windows keep their records rather than an accumulator
     bool event_time;
+    rill_window_bounds_t *assigned; //  scratch: the windows of the record being assigned
+    size_t assigned_capacity;
+    //  Triggered windows only (rill_window_triggered.c): a trigger, an evictor, global or
+    //  custom windows, or window_apply. `timers` then holds the event-time timers.
+    bool triggered;
+    rill_trigger_t trigger;         //  resolved: never RILL_TRIGGER_DEFAULT
+    rill_keyed_table_t *meta;       //  named state per window and per key, timer markers
+    rill_timer_heap_t *proc_timers; //  processing-time timers
+    rill_buffer_t *meta_key;        //  scratch: the state key of a context's window
+    rill_buffer_t *map;             //  scratch: a named-state map being rebuilt
+    rill_buffer_t *fire_key;        //  scratch: the window being fired
+    rill_buffer_t *kept;            //  scratch: a fired window's records after eviction
+    rill_record_t *fire_records;    //  scratch: a fired window's records, decoded
+    size_t fire_capacity;
 } rill_window_op_t;
+
+//  The window a trigger or window_apply function is called for (rill_trigger.h).
+struct rill_window_context_t {
+    rill_operator_t *self;
+    rill_key_t key; //  the record key (bytes owned by the caller)
+    rill_window_bounds_t window;
+    bool in_trigger; //  timers may be registered
+    const rill_window_bounds_t *merged; //  in on_merge: the windows merged into this one
+    size_t merged_count;
+};
 
 static inline int rill_window_fail(rill_operator_t *self, const char *why)
 {
@@ -72,6 +96,16 @@ int rill_window_list_get(const uint8_t **at, const uint8_t *end, rill_record_t *
 long rill_window_list_decode(const uint8_t *list, size_t size, rill_record_t **records,
                              size_t *capacity);
 
+//  A named-state map (per window or per key): entries back to back, each a uint16 name size,
+//  the name, a uint32 value size and the value. find: 0 with the value, or -1 when absent.
+//  set: writes into out the map with name set to value (or taken out when remove). 0 or -1.
+int rill_window_map_find(const uint8_t *map, size_t size, const char *name, size_t name_size,
+                         const uint8_t **value, size_t *value_size);
+int rill_window_map_set(rill_buffer_t *out, const uint8_t *map, size_t size, const char *name,
+                        size_t name_size, const void *value, size_t value_size, bool remove);
+//  Encodes records into out (replacing it) as a window list. 0 or -1.
+int rill_window_list_encode(rill_buffer_t *out, const rill_record_t *records, size_t count);
+
 //  ---- accumulators and firing (rill_window_fire.c)
 
 //  Folds record into value (empty when the window is new).
@@ -89,6 +123,10 @@ int rill_window_fire(rill_operator_t *self, const uint8_t *state_key, size_t siz
                      rill_collector_t *out);
 
 //  ---- time windows (rill_window_assign.c)
+
+//  The tumbling or sliding windows of a record at `time`, into op->assigned (grown), those
+//  that start before INT64_MIN left out. Returns how many, or -1 when out of memory.
+long rill_window_timed_bounds(rill_operator_t *self, int64_t time);
 
 //  Adds record to window `bounds` of key, leaving its state key in op->state_key.
 //  *created tells whether the window is new.
@@ -114,6 +152,52 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
 //  Takes session `gone` out of the key's index of open sessions.
 int rill_window_session_forget(rill_window_op_t *op, const void *key, size_t key_size,
                                rill_window_bounds_t gone);
+
+//  Adds `merged` to the key's index of open sessions; leaves the index's state key in
+//  op->state_key.
+int rill_window_session_index_add(rill_window_op_t *op, const void *key, size_t key_size,
+                                  rill_window_bounds_t merged);
+
+//  ---- triggered windows (rill_window_triggered.c; triggers in rill_window_trigger.c,
+//  evictors in rill_window_evict.c)
+
+//  Sets up the triggered part of the operator's state.
+int rill_window_triggered_open(rill_operator_t *self);
+void rill_window_triggered_close(rill_window_op_t *op);
+//  One record of key into its windows, then their triggers; late records to the side output.
+int rill_window_triggered_add(rill_operator_t *self, const void *key, size_t key_size,
+                              const rill_record_t *record, rill_collector_t *out);
+//  Runs the timers of one domain due at `until`.
+int rill_window_triggered_timers(rill_operator_t *self, bool event_time, int64_t until,
+                                 rill_collector_t *out);
+//  End of input: the event-time timers up to +infinity, then the processing-time timers
+//  pending now, once.
+int rill_window_triggered_end(rill_operator_t *self, rill_collector_t *out);
+
+//  The trigger to run for a window: the one set, or the assigner's default.
+rill_trigger_t rill_window_trigger_resolve(const rill_window_t *window);
+//  A trigger's calls, built-in or the user's, with PurgingTrigger applied.
+rill_trigger_result_t rill_window_trigger_element(const rill_trigger_t *trigger,
+                                                  rill_window_context_t *window,
+                                                  const rill_record_t *record, int64_t timestamp);
+rill_trigger_result_t rill_window_trigger_time(const rill_trigger_t *trigger,
+                                               rill_window_context_t *window, bool event_time,
+                                               int64_t time);
+int rill_window_trigger_merge(const rill_trigger_t *trigger, rill_window_context_t *window);
+void rill_window_trigger_clear(const rill_trigger_t *trigger, rill_window_context_t *window);
+//  The context's side of timers and state (rill_window_context.c): take the marker of a timer
+//  that fired (1: it was registered, 0: deleted since, -1: out of memory); whether the window
+//  has named state; drop all of it.
+int rill_window_timer_take(rill_window_context_t *window, bool event_time, int64_t time);
+bool rill_window_context_has_state(rill_window_context_t *window);
+void rill_window_context_drop_state(rill_window_context_t *window);
+//  A window's max timestamp: end - 1, and INT64_MAX for the global window.
+int64_t rill_window_max_timestamp(rill_window_bounds_t bounds);
+
+//  Applies the evictor to records[0, *count) of a window (before or after the function),
+//  keeping the survivors in order at the front and *count updated. 0, or -1 (self->error set).
+int rill_window_evict(rill_operator_t *self, const rill_window_bounds_t *window,
+                      rill_record_t *records, size_t *count, bool before);
 
 //  ---- count windows (rill_window_count.c)
 

@@ -37,11 +37,10 @@ int rill_window_session_forget(rill_window_op_t *op, const void *key, size_t key
     return 0;
 }
 
-//  Adds `merged` to the key's index of open sessions; leaves the index's state key in
-//  op->state_key.
-static int s_index_add(rill_window_op_t *op, const void *key, size_t key_size,
-                       rill_window_bounds_t merged)
+int rill_window_session_index_add(rill_window_op_t *op, const void *key, size_t key_size,
+                                  rill_window_bounds_t merged)
 {
+    assert(op);
     if (rill_window_state_key_index(op->state_key, key, key_size))
         return -1;
     uint64_t hash = rill_keyed_hash(op->state_key->data, op->state_key->size);
@@ -98,7 +97,7 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
     while (grew) {
         grew = false;
         for (size_t i = 0; i < count; i++)
-            if (!absorbed[i] && sessions[i].start < merged.end && merged.start < sessions[i].end) {
+            if (!absorbed[i] && sessions[i].start <= merged.end && merged.start <= sessions[i].end) {
                 absorbed[i] = true;
                 merged.start = sessions[i].start < merged.start ? sessions[i].start : merged.start;
                 merged.end = sessions[i].end > merged.end ? sessions[i].end : merged.end;
@@ -154,7 +153,7 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
     if (rill_window_add(self, key, key_size, merged, record, &created))
         goto cleanup;
     if (!exists) {
-        if (rill_window_schedule(self, merged) || s_index_add(op, key, key_size, merged) ||
+        if (rill_window_schedule(self, merged) || rill_window_session_index_add(op, key, key_size, merged) ||
             rill_window_state_key_set(op->state_key, key, key_size, merged))
             goto cleanup;
     }

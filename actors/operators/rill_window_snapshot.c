@@ -17,7 +17,13 @@
 #include <assert.h>
 #include <stdio.h>
 
-enum { S_TAG_WINDOW = 1, S_TAG_TIMER = 2, S_TAG_WATERMARK = 3 };
+enum {
+    S_TAG_WINDOW = 1,
+    S_TAG_TIMER = 2,
+    S_TAG_WATERMARK = 3,
+    S_TAG_META = 4,       //  triggered windows: named state of a window or key (a, b as WINDOW)
+    S_TAG_PROC_TIMER = 5, //  triggered windows: a processing-time timer (as TIMER)
+};
 
 //  The record key of a window state key (or timer key): all but the bounds.
 static int s_record_key(const uint8_t *state_key, size_t size, const uint8_t **key,
@@ -48,6 +54,11 @@ int rill_window_snapshot(rill_operator_t *self, int64_t checkpoint, rill_buffer_
     if (rill_keyed_snapshot_put_table(out, S_TAG_WINDOW, op->table, s_record_key, &why) ||
         rill_keyed_snapshot_put_timers(out, S_TAG_TIMER, op->timers, s_record_key, &why))
         return s_failed(self, "saving", why, -1);
+    if (op->triggered &&
+        (rill_keyed_snapshot_put_table(out, S_TAG_META, op->meta, s_record_key, &why) ||
+         rill_keyed_snapshot_put_timers(out, S_TAG_PROC_TIMER, op->proc_timers, s_record_key,
+                                        &why)))
+        return s_failed(self, "saving", why, -1);
     if (rill_keyed_snapshot_put_watermark(out, S_TAG_WATERMARK, self->index, self->op->parallelism,
                                           op->watermark))
         return s_failed(self, "saving", "out of memory", -1);
@@ -70,6 +81,21 @@ int rill_window_restore(rill_operator_t *self, rill_state_reader_t *in)
             break;
         case S_TAG_TIMER:
             rc = rill_keyed_snapshot_get_timer(op->timers, &entry, s_record_key, &why);
+            break;
+        case S_TAG_META:
+            rc = op->triggered &&
+                         rill_keyed_snapshot_get_entry(op->meta, &entry, s_record_key, &why)
+                     ? 0
+                     : -1;
+            if (!op->triggered)
+                why = "named window state in a window without a trigger";
+            break;
+        case S_TAG_PROC_TIMER:
+            rc = op->triggered ? rill_keyed_snapshot_get_timer(op->proc_timers, &entry,
+                                                                s_record_key, &why)
+                               : -1;
+            if (!op->triggered)
+                why = "a processing-time timer in a window without a trigger";
             break;
         case S_TAG_WATERMARK:
             rc = rill_keyed_snapshot_get_watermark(&entry, &floor, &have_floor, &why);

@@ -83,3 +83,87 @@ long rill_window_list_decode(const uint8_t *list, size_t size, rill_record_t **r
     }
     return (long)count;
 }
+
+int rill_window_list_encode(rill_buffer_t *out, const rill_record_t *records, size_t count)
+{
+    assert(out && (records || count == 0));
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += rill_window_list_entry_size(records[i].size);
+    rill_buffer_reset(out);
+    uint8_t *at = rill_buffer_reserve(out, total);
+    if (!at && total)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        at = rill_window_list_put(at, &records[i]);
+    return 0;
+}
+
+//  One entry of a named-state map: where its name and value are and where the next begins.
+//  0, or -1 at the end or when the rest is truncated (read as the end: a map is only ever
+//  written whole by rill_window_map_set).
+static int s_map_next(const uint8_t **at, const uint8_t *end, const uint8_t **name,
+                      size_t *name_size, const uint8_t **value, size_t *value_size)
+{
+    uint16_t name_len;
+    uint32_t size;
+    if ((size_t)(end - *at) < sizeof name_len)
+        return -1;
+    memcpy(&name_len, *at, sizeof name_len);
+    const uint8_t *p = *at + sizeof name_len;
+    if ((size_t)(end - p) < name_len + sizeof size)
+        return -1;
+    *name = p;
+    *name_size = name_len;
+    p += name_len;
+    memcpy(&size, p, sizeof size);
+    p += sizeof size;
+    if ((size_t)(end - p) < size)
+        return -1;
+    *value = p;
+    *value_size = size;
+    *at = p + size;
+    return 0;
+}
+
+int rill_window_map_find(const uint8_t *map, size_t size, const char *name, size_t name_size,
+                         const uint8_t **value, size_t *value_size)
+{
+    assert(name && value && value_size);
+    if (!map)
+        return -1;
+    const uint8_t *at = map, *end = map + size, *n;
+    size_t ns;
+    while (s_map_next(&at, end, &n, &ns, value, value_size) == 0)
+        if (ns == name_size && memcmp(n, name, ns) == 0)
+            return 0;
+    return -1;
+}
+
+static int s_map_put(rill_buffer_t *out, const void *name, size_t name_size, const void *value,
+                     size_t value_size)
+{
+    uint16_t name_len = (uint16_t)name_size;
+    uint32_t size = (uint32_t)value_size;
+    return rill_buffer_append(out, &name_len, sizeof name_len) ||
+           rill_buffer_append(out, name, name_size) ||
+           rill_buffer_append(out, &size, sizeof size) ||
+           (value_size && rill_buffer_append(out, value, value_size));
+}
+
+int rill_window_map_set(rill_buffer_t *out, const uint8_t *map, size_t size, const char *name,
+                        size_t name_size, const void *value, size_t value_size, bool remove)
+{
+    assert(out && name && (value || value_size == 0 || remove));
+    if (name_size > UINT16_MAX || value_size > UINT32_MAX)
+        return -1;
+    rill_buffer_reset(out);
+    const uint8_t *at = map, *end = map ? map + size : NULL, *n, *v;
+    size_t ns, vs;
+    while (map && s_map_next(&at, end, &n, &ns, &v, &vs) == 0)
+        if (!(ns == name_size && memcmp(n, name, ns) == 0) && s_map_put(out, n, ns, v, vs))
+            return -1;
+    if (!remove && s_map_put(out, name, name_size, value, value_size))
+        return -1;
+    return 0;
+}

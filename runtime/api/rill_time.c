@@ -55,6 +55,17 @@ rill_window_t rill_window_count(int64_t size, int64_t slide)
                            .slide = slide ? slide : size};
 }
 
+rill_window_t rill_window_global(void)
+{
+    return (rill_window_t){.kind = RILL_WINDOW_GLOBAL};
+}
+
+rill_window_t rill_window_custom(rill_window_assign_fn fn, void *ctx, rill_time_domain_t time)
+{
+    return (rill_window_t){.kind = RILL_WINDOW_CUSTOM, .time = time, .assign_fn = fn,
+                           .assign_ctx = ctx};
+}
+
 static rill_stream_t *s_window(rill_keyed_stream_t keyed, const rill_window_t *window,
                                rill_operator_spec_t *spec, const char *what)
 {
@@ -91,6 +102,14 @@ rill_stream_t *rill_stream_window_process(rill_keyed_stream_t keyed, const rill_
     rill_operator_spec_t spec = {
         .window_fn = RILL_WINDOW_FN_PROCESS, .fn.window_process = fn, .ctx = ctx};
     return s_window(keyed, window, &spec, "window_process");
+}
+
+rill_stream_t *rill_stream_window_apply(rill_keyed_stream_t keyed, const rill_window_t *window,
+                                        rill_window_apply_fn fn, void *ctx)
+{
+    rill_operator_spec_t spec = {
+        .window_fn = RILL_WINDOW_FN_APPLY, .fn.window_apply = fn, .ctx = ctx};
+    return s_window(keyed, window, &spec, "window_apply");
 }
 
 rill_stream_t *rill_stream_window_builtin(rill_keyed_stream_t keyed, const rill_window_t *window,

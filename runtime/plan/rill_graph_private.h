@@ -17,6 +17,7 @@ typedef enum {
     RILL_WINDOW_FN_AGGREGATE,
     RILL_WINDOW_FN_PROCESS,
     RILL_WINDOW_FN_BUILTIN,
+    RILL_WINDOW_FN_APPLY, //  a process function with the window context (rill_trigger.h)
 } rill_window_fn_kind_t;
 
 //  The built-in keyed aggregations; each reads records "KEY<TAB>...<TAB>NUMBER" (the number
@@ -53,6 +54,7 @@ typedef struct {
         rill_source_fn source;
         rill_timestamp_fn timestamp;
         rill_window_process_fn window_process;
+        rill_window_apply_fn window_apply;
         rill_process_fn process;
     } fn;
     //  RILL_OP_MAP and RILL_OP_FLAT_MAP on two connected streams (co_map, co_flat_map, with

@@ -282,6 +282,71 @@ static int s_plan_edges(rill_plan_t *self, const rill_graph_t *graph, char *erro
     return 0;
 }
 
+//  Checks a window's trigger, evictor and custom assigner (rill_trigger.h): known kinds, counts
+//  and intervals > 0, the functions a kind needs, and no trigger that cannot merge on session
+//  windows (Flink refuses those when the window is made, through Trigger.canMerge).
+static int s_check_trigger(const char *name, const rill_operator_spec_t *spec, char *error,
+                           size_t error_size)
+{
+    const rill_window_t *window = &spec->window;
+    const rill_trigger_t *trigger = &window->trigger;
+    const rill_evictor_t *evictor = &window->evictor;
+    bool counted =
+        window->kind == RILL_WINDOW_COUNT_TUMBLING || window->kind == RILL_WINDOW_COUNT_SLIDING;
+    if (counted && (trigger->kind != RILL_TRIGGER_DEFAULT || trigger->purging ||
+                    evictor->kind != RILL_EVICTOR_NONE || spec->window_fn == RILL_WINDOW_FN_APPLY)) {
+        s_error(error, error_size,
+                "operator '%s': count windows come with their own trigger and evictor; for "
+                "another trigger, an evictor or window_apply use rill_window_global() with "
+                "rill_trigger_count()",
+                name);
+        return -1;
+    }
+    if (window->kind == RILL_WINDOW_CUSTOM && !window->assign_fn) {
+        s_error(error, error_size, "operator '%s': a custom window needs its assign_fn", name);
+        return -1;
+    }
+    if ((unsigned)trigger->kind > RILL_TRIGGER_CUSTOM) {
+        s_error(error, error_size, "operator '%s': unknown trigger kind %d", name,
+                (int)trigger->kind);
+        return -1;
+    }
+    if (trigger->kind == RILL_TRIGGER_COUNT && trigger->count <= 0) {
+        s_error(error, error_size, "operator '%s': a count trigger's count must be > 0 (got %lld)",
+                name, (long long)trigger->count);
+        return -1;
+    }
+    if ((trigger->kind == RILL_TRIGGER_CONTINUOUS_EVENT_TIME ||
+         trigger->kind == RILL_TRIGGER_CONTINUOUS_PROCESSING_TIME) &&
+        trigger->interval <= 0) {
+        s_error(error, error_size,
+                "operator '%s': a continuous trigger's interval must be > 0 ms (got %lld)", name,
+                (long long)trigger->interval);
+        return -1;
+    }
+    if (window->kind == RILL_WINDOW_SESSION && trigger->kind == RILL_TRIGGER_CUSTOM &&
+        !trigger->on_merge) {
+        s_error(error, error_size,
+                "operator '%s': session windows merge, so their trigger needs on_merge", name);
+        return -1;
+    }
+    if ((unsigned)evictor->kind > RILL_EVICTOR_CUSTOM) {
+        s_error(error, error_size, "operator '%s': unknown evictor kind %d", name,
+                (int)evictor->kind);
+        return -1;
+    }
+    if ((evictor->kind == RILL_EVICTOR_COUNT && evictor->count <= 0) ||
+        (evictor->kind == RILL_EVICTOR_TIME && evictor->keep_ms < 0) ||
+        (evictor->kind == RILL_EVICTOR_CUSTOM && !evictor->evict)) {
+        s_error(error, error_size,
+                "operator '%s': an evictor needs count > 0 (count), keep_ms >= 0 (time) or its "
+                "evict function (custom)",
+                name);
+        return -1;
+    }
+    return 0;
+}
+
 //  Checks a window operator's parameters, so that nothing runs with windows that cannot work:
 //  a zero slide divides by zero, a negative one never ends, a zero-sized count window indexes
 //  outside its records. Flink refuses the same when the window is made (sizes, slides and
@@ -295,7 +360,7 @@ static int s_check_window(const char *name, const rill_operator_spec_t *spec, ch
     bool counted =
         window->kind == RILL_WINDOW_COUNT_TUMBLING || window->kind == RILL_WINDOW_COUNT_SLIDING;
     const char *unit = counted ? "records" : "ms";
-    if ((unsigned)window->kind > RILL_WINDOW_COUNT_SLIDING) {
+    if ((unsigned)window->kind > RILL_WINDOW_CUSTOM) {
         s_error(error, error_size, "operator '%s': unknown window kind %d", name,
                 (int)window->kind);
         return -1;
@@ -313,7 +378,11 @@ static int s_check_window(const char *name, const rill_operator_spec_t *spec, ch
                 (long long)window->gap);
         return -1;
     }
-    if (window->kind != RILL_WINDOW_SESSION && size <= 0) {
+    if (s_check_trigger(name, spec, error, error_size))
+        return -1;
+    bool sized = window->kind != RILL_WINDOW_SESSION && window->kind != RILL_WINDOW_GLOBAL &&
+                 window->kind != RILL_WINDOW_CUSTOM;
+    if (sized && size <= 0) {
         s_error(error, error_size, "operator '%s': the window size must be > 0 %s (got %lld)", name,
                 unit, size);
         return -1;
@@ -351,6 +420,7 @@ static int s_check_window(const char *name, const rill_operator_spec_t *spec, ch
     switch (spec->window_fn) {
     case RILL_WINDOW_FN_REDUCE:
     case RILL_WINDOW_FN_PROCESS:
+    case RILL_WINDOW_FN_APPLY:
         break;
     case RILL_WINDOW_FN_AGGREGATE:
         if (spec->aggregate.accumulator_size == 0) {
@@ -444,6 +514,7 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         case RILL_OP_WINDOW:
             needs_fn = (spec->window_fn == RILL_WINDOW_FN_REDUCE && !spec->window_reduce) ||
                        (spec->window_fn == RILL_WINDOW_FN_PROCESS && !spec->fn.window_process) ||
+                       (spec->window_fn == RILL_WINDOW_FN_APPLY && !spec->fn.window_apply) ||
                        (spec->window_fn == RILL_WINDOW_FN_AGGREGATE &&
                         (!spec->aggregate.create || !spec->aggregate.add ||
                          !spec->aggregate.result));

@@ -54,6 +54,15 @@ RILL_EXPORT rill_window_t rill_window_session_dynamic(int64_t (*gap_fn)(const ri
                                                                         void *ctx),
                                                       void *ctx);
 
+//  Global windows (Flink's GlobalWindows): one window per key holding all its records, which
+//  fires only as its trigger says (rill_trigger.h; the default trigger never fires) and is
+//  never cleaned up.
+RILL_EXPORT rill_window_t rill_window_global(void);
+//  Windows from a custom assigner (rill_trigger.h): fn puts each record in its windows, by
+//  event time (the record's timestamp) or processing time.
+RILL_EXPORT rill_window_t rill_window_custom(rill_window_assign_fn fn, void *ctx,
+                                             rill_time_domain_t time);
+
 //  Window parameters are checked when the job is planned (rill_env_plan / _execute), naming
 //  the operator: sizes, slides and gaps > 0, lateness >= 0, a known kind and time domain,
 //  and a sliding window at most max_windows_per_record windows per record (size / slide
@@ -82,6 +91,12 @@ RILL_EXPORT rill_stream_t *rill_stream_window_aggregate(rill_keyed_stream_t keye
 RILL_EXPORT rill_stream_t *rill_stream_window_process(rill_keyed_stream_t keyed,
                                                       const rill_window_t *window,
                                                       rill_window_process_fn fn, void *ctx);
+//  apply: fn sees the window's context too (rill_trigger.h): bounds, key, watermark, clock,
+//  per-window and per-key state (Flink's ProcessWindowFunction with windowState and
+//  globalState). Per-window state goes with the window when it is cleaned up.
+RILL_EXPORT rill_stream_t *rill_stream_window_apply(rill_keyed_stream_t keyed,
+                                                    const rill_window_t *window,
+                                                    rill_window_apply_fn fn, void *ctx);
 //  Built-ins over "KEY<TAB>...<TAB>NUMBER" records, emitting "START<TAB>END<TAB>KEY<TAB>VALUE":
 //  count, sum, min, max (integers stay integers) and avg (full double precision: the shortest
 //  decimal that reads back as the same double).

@@ -9,6 +9,7 @@
 #include "rill_buffer.h"
 #include "rill_collector.h"
 #include "rill_record.h"
+#include "rill_trigger.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,6 +49,8 @@ typedef enum {
     RILL_WINDOW_SESSION,        //  records closer than gap join one window
     RILL_WINDOW_COUNT_TUMBLING, //  every size records of a key
     RILL_WINDOW_COUNT_SLIDING,  //  the last size records, every slide records
+    RILL_WINDOW_GLOBAL,         //  one window per key, [INT64_MIN, INT64_MAX); set a trigger
+    RILL_WINDOW_CUSTOM,         //  assign_fn puts each record in its windows
 } rill_window_kind_t;
 
 typedef enum {
@@ -71,19 +74,19 @@ typedef struct {
     //  the gap of the window a record opens, ms > 0 (a record given none fails the job).
     int64_t (*gap_fn)(const rill_record_t *record, void *ctx);
     void *gap_ctx;
+    //  When the window fires and what it keeps (rill_trigger.h); zero: the assigner's default
+    //  trigger and no evictor. Not for count windows (they are a global window with a count
+    //  trigger and evictor already: write that out to change it).
+    rill_trigger_t trigger;
+    rill_evictor_t evictor;
+    //  RILL_WINDOW_CUSTOM: the assigner (rill_trigger.h) and its ctx.
+    rill_window_assign_fn assign_fn;
+    void *assign_ctx;
 } rill_window_t;
 
 //  The default limit on windows per record: a record in 1000 windows costs 1000 state updates,
 //  and a day sliding by a millisecond (86.4 million) would run until memory ran out.
 #define RILL_WINDOW_MAX_PER_RECORD 1000
-
-//  A window's bounds: [start, end) in ms for time windows. For count windows: the earliest
-//  and the latest timestamp + 1 (saturated) among the window's records that have one, or
-//  RILL_NO_TIMESTAMP for both when none has.
-typedef struct {
-    int64_t start;
-    int64_t end;
-} rill_window_bounds_t;
 
 //  An incremental aggregation with a fixed-size accumulator (so averages work): create sets
 //  up an empty accumulator, add folds in a record, merge folds `other` into acc (session
@@ -102,6 +105,12 @@ typedef struct {
 typedef int (*rill_window_process_fn)(const rill_window_bounds_t *window, const rill_key_t *key,
                                       const rill_record_t *records, size_t count,
                                       rill_collector_t *out, void *ctx);
+
+//  A full-window function with the window's context (Flink's ProcessWindowFunction with its
+//  Context): the bounds, key, time and per-window and per-key state (rill_trigger.h), then the
+//  window's records in arrival order.
+typedef int (*rill_window_apply_fn)(rill_window_context_t *window, const rill_record_t *records,
+                                    size_t count, rill_collector_t *out, void *ctx);
 
 typedef enum {
     RILL_WINDOW_AGG_COUNT,
