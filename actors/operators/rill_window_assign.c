@@ -3,7 +3,6 @@
     window gets a timer that fires it when the watermark (or the clock) passes its end, and a
     second one that drops its state once its allowed lateness is over. rill_window_add is the
     step every assigner shares: put the record into one window's state. */
-#include "rill_array.h"
 #include "rill_time_math.h"
 #include "rill_window_private.h"
 
@@ -98,49 +97,25 @@ static int s_add_timed(rill_operator_t *self, const void *key, size_t key_size,
     return 0;
 }
 
-long rill_window_timed_bounds(rill_operator_t *self, int64_t time)
-{
-    rill_window_op_t *op = self->state;
-    const rill_window_t *window = &self->spec->window;
-    int64_t size = window->size;
-    int64_t slide = window->kind == RILL_WINDOW_SLIDING ? window->slide : size;
-    assert(size > 0 && slide > 0); //  the planner refuses anything else
-    //  offset = time - start of a window holding the record: [0, slide) for the latest,
-    //  one slide more for each earlier one, while it stays below size. Working on offsets
-    //  rather than starts keeps every step in range; a start before INT64_MIN saturates
-    //  there, and the windows earlier still cannot be represented.
-    int64_t offset = time % slide;
-    if (offset < 0)
-        offset += slide;
-    size_t count = 0;
-    for (; offset < size; offset = rill_time_add(offset, slide)) {
-        if (rill_array_grow((void **)&op->assigned, &op->assigned_capacity, count + 1,
-                            sizeof(rill_window_bounds_t)))
-            return -1;
-        rill_window_bounds_t bounds = {rill_time_sub(time, offset),
-                                       rill_time_add(time, size - offset)};
-        op->assigned[count++] = bounds;
-        if (bounds.start == INT64_MIN)
-            break;
-    }
-    return (long)count;
-}
-
 int rill_window_assign_timed(rill_operator_t *self, const void *key, size_t key_size, int64_t time,
                              const rill_record_t *record, rill_collector_t *out, bool *skipped)
 {
-    rill_window_op_t *op = self->state;
-    long count = rill_window_timed_bounds(self, time);
-    if (count < 0)
-        return rill_window_fail(self, "out of memory for window assignment");
+    const rill_window_t *window = &self->spec->window;
+    int64_t size = window->size;
+    int64_t slide = rill_window_slide(window);
+    assert(size > 0 && slide > 0); //  the planner refuses anything else
     int rc = 0;
     *skipped = true;
-    for (long i = 0; i < count && rc == 0; i++) {
-        rill_window_bounds_t bounds = op->assigned[i];
+    //  Walked in place rather than listed first: this is the per-record path.
+    for (int64_t offset = rill_window_first_offset(time, slide); offset < size && rc == 0;
+         offset = rill_time_add(offset, slide)) {
+        rill_window_bounds_t bounds = rill_window_at_offset(time, size, offset);
         if (!rill_window_late(self, bounds)) {
             *skipped = false;
             rc = s_add_timed(self, key, key_size, bounds, record, out);
         }
+        if (bounds.start == INT64_MIN)
+            break;
     }
     return rc;
 }

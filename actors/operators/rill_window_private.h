@@ -13,6 +13,7 @@
 
 #include "rill_buffer_private.h"
 #include "rill_keyed_table.h"
+#include "rill_time_math.h"
 #include "rill_operator.h"
 #include "rill_timer_heap.h"
 
@@ -124,9 +125,26 @@ int rill_window_fire(rill_operator_t *self, const uint8_t *state_key, size_t siz
 
 //  ---- time windows (rill_window_assign.c)
 
-//  The tumbling or sliding windows of a record at `time`, into op->assigned (grown), those
-//  that start before INT64_MIN left out. Returns how many, or -1 when out of memory.
-long rill_window_timed_bounds(rill_operator_t *self, int64_t time);
+//  Tumbling and sliding windows are walked by offset = time - start of a window holding the
+//  record: [0, slide) for the latest, one slide more for each earlier one, while it stays
+//  below size. Working on offsets rather than starts keeps every step in range; a start
+//  before INT64_MIN saturates there (stop after it: earlier windows cannot be represented).
+static inline int64_t rill_window_slide(const rill_window_t *window)
+{
+    return window->kind == RILL_WINDOW_SLIDING ? window->slide : window->size;
+}
+
+static inline int64_t rill_window_first_offset(int64_t time, int64_t slide)
+{
+    int64_t offset = time % slide;
+    return offset < 0 ? offset + slide : offset;
+}
+
+static inline rill_window_bounds_t rill_window_at_offset(int64_t time, int64_t size,
+                                                         int64_t offset)
+{
+    return (rill_window_bounds_t){rill_time_sub(time, offset), rill_time_add(time, size - offset)};
+}
 
 //  Adds record to window `bounds` of key, leaving its state key in op->state_key.
 //  *created tells whether the window is new.

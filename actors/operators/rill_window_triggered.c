@@ -10,6 +10,7 @@
     Contents live in the operator's keyed table as on the fast path (accumulator or record
     list under key + bounds), named state and timer markers in the meta table
     (rill_window_context.c); timers in two heaps, event time and processing time. */
+#include "rill_array.h"
 #include "rill_time_math.h"
 #include "rill_trigger.h"
 #include "rill_window_private.h"
@@ -380,8 +381,18 @@ static long s_assign(rill_operator_t *self, const rill_record_t *record, int64_t
         return count;
     }
     default: {
-        long count = rill_window_timed_bounds(self, time);
-        return count < 0 ? rill_window_fail(self, "out of memory") : count;
+        int64_t size = window->size, slide = rill_window_slide(window);
+        size_t count = 0;
+        for (int64_t offset = rill_window_first_offset(time, slide); offset < size;
+             offset = rill_time_add(offset, slide)) {
+            if (rill_array_grow((void **)&op->assigned, &op->assigned_capacity, count + 1,
+                                sizeof *op->assigned))
+                return rill_window_fail(self, "out of memory");
+            op->assigned[count] = rill_window_at_offset(time, size, offset);
+            if (op->assigned[count++].start == INT64_MIN)
+                break;
+        }
+        return (long)count;
     }
     }
 }
