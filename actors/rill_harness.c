@@ -246,6 +246,13 @@ int rill_harness_snapshot(rill_harness_t *self, rill_buffer_t *out)
     return self->op->vtable->snapshot(self->op, 1, out) ? s_failed(self, "snapshot") : 0;
 }
 
+long rill_harness_state_entries(const rill_harness_t *self)
+{
+    if (!self->op->vtable->state_entries)
+        return -1;
+    return (long)self->op->vtable->state_entries(self->op);
+}
+
 size_t rill_harness_output_count(const rill_harness_t *self, int tag)
 {
     return tag >= 0 && tag <= RILL_OUTPUT_MAX_SIDE ? self->outputs[tag].count : 0;

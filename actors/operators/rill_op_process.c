@@ -214,12 +214,27 @@ static int s_failed(rill_operator_t *op, const char *doing, const char *why, int
     return -1;
 }
 
+typedef struct {
+    const rill_process_t *self;
+    int64_t now;
+} s_keep_t;
+
+//  Flink's cleanupFullSnapshot: expired state stays out of checkpoints, so that no restore
+//  brings it back (the live table keeps it until read or cleaned up incrementally).
+static bool s_keep(const rill_keyed_entry_t *entry, void *ctx)
+{
+    const s_keep_t *keep = ctx;
+    return !rill_process_state_expired(keep->self, entry, keep->now);
+}
+
 static int s_snapshot(rill_operator_t *op, int64_t checkpoint, rill_buffer_t *out)
 {
     rill_process_t *self = op->state;
     const char *why = NULL;
-    if (rill_keyed_snapshot_put_table(out, S_TAG_STATE, self->table, rill_process_state_record_key,
-                                      &why) ||
+    s_keep_t keep = {self, op->spec->state_ttl_ms > 0 ? rill_operator_now_ms(op) : 0};
+    if (rill_keyed_snapshot_put_table_kept(
+            out, S_TAG_STATE, self->table, rill_process_state_record_key,
+            op->spec->state_ttl_ms > 0 ? s_keep : NULL, &keep, &why) ||
         rill_keyed_snapshot_put_timers(out, S_TAG_EVENT, self->timers[RILL_TIME_EVENT],
                                        rill_keyed_snapshot_whole_key, &why) ||
         rill_keyed_snapshot_put_timers(out, S_TAG_PROCESSING, self->timers[RILL_TIME_PROCESSING],
@@ -289,6 +304,12 @@ static int s_restore(rill_operator_t *op, rill_state_reader_t *in)
     return 0;
 }
 
+static size_t s_state_entries(rill_operator_t *op)
+{
+    rill_process_t *self = op->state;
+    return rill_keyed_table_size(self->table);
+}
+
 static void s_close(rill_operator_t *op)
 {
     rill_process_t *self = op->state;
@@ -300,6 +321,7 @@ static void s_close(rill_operator_t *op)
     rill_buffer_destroy(&self->state_key);
     rill_buffer_destroy(&self->current);
     rill_buffer_destroy(&self->join_scratch);
+    rill_buffer_destroy(&self->join_sessions);
     rill_keyed_table_destroy(&self->broadcast);
     free(self->keys);
     free(self);
@@ -314,6 +336,7 @@ static const rill_operator_vtable_t s_vtable = {
     .close = s_close,
     .snapshot = s_snapshot,
     .restore = s_restore,
+    .state_entries = s_state_entries,
 };
 
 int rill_op_process_open(rill_operator_t *op)
@@ -333,11 +356,12 @@ int rill_op_process_open(rill_operator_t *op)
     self->state_key = rill_buffer_new();
     self->current = rill_buffer_new();
     self->join_scratch = rill_buffer_new();
+    self->join_sessions = rill_buffer_new();
     self->keys = rill_operator_input_keys(op);
     if (op->spec->on_broadcast)
         self->broadcast = rill_keyed_table_new();
     if (!self->table || !self->timers[0] || !self->timers[1] || !self->state_key ||
-        !self->current || !self->join_scratch || !self->keys ||
+        !self->current || !self->join_scratch || !self->join_sessions || !self->keys ||
         (op->spec->on_broadcast && !self->broadcast)) {
         snprintf(op->error, sizeof op->error, "out of memory");
         return -1;

@@ -83,6 +83,9 @@ typedef struct {
     //  checkpoint_complete: every subtask has saved checkpoint `checkpoint`; what the operator
     //  staged for it may now be made visible (a sink's two-phase commit). 0 or -1.
     int (*checkpoint_complete)(rill_operator_t *self, int64_t checkpoint);
+    //  Optional: the entries the operator's keyed state store holds now, expired or not (the
+    //  test harness's rill_harness_state_entries).
+    size_t (*state_entries)(rill_operator_t *self);
 } rill_operator_vtable_t;
 
 struct rill_operator_t {

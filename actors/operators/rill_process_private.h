@@ -22,11 +22,13 @@ struct rill_process_t {
     int64_t now;
     int input; //  which connected stream the current record came from (0 or 1; 0 in timers)
     rill_buffer_t *join_scratch; //  an interval join's list being rewritten (rill_op_join.c)
+    rill_buffer_t *join_sessions; //  a session window join's sessions of the current key, copied
     //  Broadcast state (rill_broadcast_state.c): (name, key) -> value, the same in every
     //  subtask; NULL unless the operator has a broadcast input. on_broadcast: true while the
     //  broadcast function runs (no key current; the only time broadcast state is written).
     rill_keyed_table_t *broadcast;
     bool on_broadcast;
+    size_t cleanup_slot; //  where the incremental cleanup of expired state goes on (rill_state.c)
 };
 
 //  An interval join's record (rill_op_join.c): joined with the other side's buffered records
@@ -39,6 +41,28 @@ int rill_interval_join_timer(rill_process_t *self, int64_t time, rill_collector_
 int rill_window_join_record(rill_process_t *self, const rill_record_t *record,
                             rill_collector_t *out);
 int rill_window_join_timer(rill_process_t *self, int64_t time, rill_collector_t *out);
+//  What the window joins share: each window's (or session's) records of one side are a list of
+//  (time, size, bytes) entries in map state RILL_WINDOW_JOIN_LISTS under the slot (window
+//  start, side). 0, or -1 with op->error set ("window join: " why).
+#define RILL_WINDOW_JOIN_LISTS "\x01wj"
+#define RILL_WINDOW_JOIN_SLOT_SIZE 9
+int rill_window_join_fail(rill_process_t *self, const char *why);
+void rill_window_join_slot(uint8_t slot[RILL_WINDOW_JOIN_SLOT_SIZE], int64_t start, int side);
+//  Appends record (its timestamp, size and bytes) to the current key's list under (start,
+//  side), in place when it exists.
+int rill_window_join_list_add(rill_process_t *self, int64_t start, int side,
+                              const rill_record_t *record);
+//  Appends the entries of another list (size bytes, not in join_scratch) to that list.
+int rill_window_join_list_extend(rill_process_t *self, int64_t start, int side, const void *list,
+                                 size_t size);
+//  Fires the window starting at `start` of the current key: every pair of its left and right
+//  records goes to the join function, what it emits stamped `time`; then both lists are gone.
+int rill_window_join_fire(rill_process_t *self, int64_t start, int64_t time, rill_collector_t *out);
+//  The same over session windows (rill_window_join_session.c): a record merges the sessions
+//  of its key it touches; a timer at a session's last millisecond fires it.
+int rill_window_join_session_record(rill_process_t *self, const rill_record_t *record,
+                                    rill_collector_t *out);
+int rill_window_join_session_timer(rill_process_t *self, int64_t time, rill_collector_t *out);
 
 //  Sets self->state_key to the entry (current key, name, kind, map key): kind 'V' for a value,
 //  'M' for a map entry; the operator's timer markers use their own kinds. 0, or -1 when out
@@ -55,5 +79,9 @@ rill_keyed_entry_t *rill_process_state_find(rill_process_t *self);
 int rill_process_state_put(rill_process_t *self, const void *data, size_t size);
 //  Removes the entry under self->state_key, if any.
 void rill_process_state_remove(rill_process_t *self);
+//  True when entry is public state (a value, map entry or list) past the operator's
+//  time-to-live at processing time now; never for timer markers and map key lists.
+bool rill_process_state_expired(const rill_process_t *self, const rill_keyed_entry_t *entry,
+                                int64_t now);
 
 #endif

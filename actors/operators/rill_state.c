@@ -46,9 +46,63 @@ rill_keyed_entry_t *rill_process_state_find(rill_process_t *self)
                                  rill_keyed_hash(self->state_key->data, self->state_key->size));
 }
 
+bool rill_process_state_expired(const rill_process_t *self, const rill_keyed_entry_t *entry,
+                                int64_t now)
+{
+    assert(self && entry);
+    int64_t ttl = self->op->spec->state_ttl_ms;
+    if (ttl <= 0 || now - entry->timestamp < ttl)
+        return false;
+    //  The kind follows the name's NUL (rill_process_state_key's layout).
+    const uint8_t *state_key = rill_keyed_entry_key(entry), *key;
+    size_t key_size;
+    if (rill_process_state_record_key(state_key, entry->key_size, &key, &key_size))
+        return false;
+    const uint8_t *name = key + key_size, *end = state_key + entry->key_size;
+    const uint8_t *nul = memchr(name, 0, (size_t)(end - name));
+    if (!nul || nul + 1 == end)
+        return false;
+    char kind = (char)nul[1];
+    return kind == 'V' || kind == 'M' || kind == 'L';
+}
+
+/*  Incremental cleanup (Flink's cleanupIncrementally): each state access first walks on from
+    where the last one stopped over the table's slots, dropping expired entries, until it has
+    looked at spec->state_ttl_cleanup entries (or a few times as many empty slots), so that
+    state nobody reads again goes without a full scan. Runs before the access finds its own
+    entry: a removal moves other entries (backward shift), so no entry pointer may be held
+    across it. A removal may pull the next entry into the slot, which is looked at again. */
+static void s_cleanup_step(rill_process_t *self)
+{
+    int budget = self->op->spec->state_ttl_cleanup;
+    if (self->op->spec->state_ttl_ms <= 0 || budget <= 0)
+        return;
+    size_t slots = rill_keyed_table_slots(self->table);
+    if (slots == 0 || rill_keyed_table_size(self->table) == 0)
+        return;
+    int64_t now = rill_process_now(self);
+    int entries = 0;
+    for (size_t visits = 0; entries < budget && visits < (size_t)budget * 8; visits++) {
+        if (self->cleanup_slot >= slots)
+            self->cleanup_slot = 0;
+        rill_keyed_entry_t *entry = rill_keyed_table_slot(self->table, self->cleanup_slot);
+        if (!entry) {
+            self->cleanup_slot++;
+            continue;
+        }
+        entries++;
+        if (rill_process_state_expired(self, entry, now))
+            rill_keyed_table_remove(self->table, rill_keyed_entry_key(entry), entry->key_size,
+                                    entry->hash);
+        else
+            self->cleanup_slot++;
+    }
+}
+
 int rill_process_state_put(rill_process_t *self, const void *data, size_t size)
 {
     assert(self);
+    s_cleanup_step(self);
     //  With a time-to-live, an entry's timestamp is when it was last written.
     int64_t written = self->op->spec->state_ttl_ms ? rill_process_now(self) : 0;
     return rill_keyed_table_put(self->table, self->state_key->data, self->state_key->size,
@@ -61,6 +115,7 @@ int rill_process_state_put(rill_process_t *self, const void *data, size_t size)
 //  The public state's entry under self->state_key, or NULL: unset, or expired (then removed).
 static rill_keyed_entry_t *s_live(rill_process_t *self)
 {
+    s_cleanup_step(self);
     rill_keyed_entry_t *entry = rill_process_state_find(self);
     int64_t ttl = self->op->spec->state_ttl_ms;
     if (entry && ttl > 0 && rill_process_now(self) - entry->timestamp >= ttl) {

@@ -39,6 +39,13 @@ int rill_keyed_snapshot_put_entry(rill_buffer_t *out, uint8_t tag, uint32_t grou
 int rill_keyed_snapshot_put_table(rill_buffer_t *out, uint8_t tag, rill_keyed_table_t *table,
                                   rill_state_key_fn *record_key, const char **why)
 {
+    return rill_keyed_snapshot_put_table_kept(out, tag, table, record_key, NULL, NULL, why);
+}
+
+int rill_keyed_snapshot_put_table_kept(rill_buffer_t *out, uint8_t tag, rill_keyed_table_t *table,
+                                       rill_state_key_fn *record_key, rill_keyed_keep_fn *keep,
+                                       void *keep_ctx, const char **why)
+{
     assert(out && table && record_key && why);
     rill_buffer_t *scratch = rill_buffer_new();
     if (!scratch) {
@@ -48,7 +55,7 @@ int rill_keyed_snapshot_put_table(rill_buffer_t *out, uint8_t tag, rill_keyed_ta
     int rc = 0;
     for (size_t i = 0; i < rill_keyed_table_slots(table) && rc == 0; i++) {
         const rill_keyed_entry_t *entry = rill_keyed_table_slot(table, i);
-        if (!entry)
+        if (!entry || (keep && !keep(entry, keep_ctx)))
             continue;
         int group =
             rill_keyed_snapshot_group(record_key, rill_keyed_entry_key(entry), entry->key_size);

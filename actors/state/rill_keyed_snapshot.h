@@ -39,6 +39,12 @@ int rill_keyed_snapshot_put_entry(rill_buffer_t *out, uint8_t tag, uint32_t grou
 //  Appends every entry of table so, each in its key group. 0, or -1 with *why set.
 int rill_keyed_snapshot_put_table(rill_buffer_t *out, uint8_t tag, rill_keyed_table_t *table,
                                   rill_state_key_fn *record_key, const char **why);
+//  Whether an entry goes into a checkpoint (false: left out, as expired state is).
+typedef bool(rill_keyed_keep_fn)(const rill_keyed_entry_t *entry, void *ctx);
+//  The same, leaving out the entries keep (when not NULL) refuses.
+int rill_keyed_snapshot_put_table_kept(rill_buffer_t *out, uint8_t tag, rill_keyed_table_t *table,
+                                       rill_state_key_fn *record_key, rill_keyed_keep_fn *keep,
+                                       void *keep_ctx, const char **why);
 //  Puts an entry that rill_keyed_snapshot_put_entry wrote back into table, as it was (key,
 //  value, timestamp). Its key must be new to the table and its group that of its key. Returns
 //  the table's entry, or NULL with *why set.

@@ -954,6 +954,21 @@ rill_stream_t *rill_stream_state_ttl(rill_stream_t *processed, int64_t ttl_ms)
     return processed;
 }
 
+rill_stream_t *rill_stream_state_ttl_cleanup(rill_stream_t *processed, int entries_per_access)
+{
+    if (!processed)
+        return NULL;
+    int op = s_single_op(processed, "state_ttl_cleanup");
+    if (op < 0)
+        return NULL;
+    if (rill_graph_set_state_ttl_cleanup(processed->env->graph, op, entries_per_access)) {
+        s_error(processed->env, "state_ttl_cleanup: needs a process function with a "
+                                "time-to-live (rill_stream_state_ttl first) and a count >= 0");
+        return NULL;
+    }
+    return processed;
+}
+
 rill_stream_t *rill_stream_parallelism(rill_stream_t *stream, int parallelism)
 {
     if (!stream)

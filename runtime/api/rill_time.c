@@ -189,13 +189,21 @@ rill_stream_t *rill_stream_window_join(rill_keyed_stream_t keyed_left,
         rill_env_fail(rill_stream_env(left), "window_join: no window or no join function given");
         return NULL;
     }
-    if (left && ((window->kind != RILL_WINDOW_TUMBLING && window->kind != RILL_WINDOW_SLIDING) ||
-                 window->time != RILL_TIME_EVENT || window->size <= 0 ||
-                 (window->kind == RILL_WINDOW_SLIDING && (window->slide <= 0 ||
-                                                          window->slide > window->size)))) {
+    bool session = window && window->kind == RILL_WINDOW_SESSION;
+    if (left && session &&
+        (window->time != RILL_TIME_EVENT || (!window->gap_fn && window->gap <= 0))) {
+        rill_env_fail(rill_stream_env(left), "window_join: needs an event-time session window "
+                                             "with a gap > 0 ms (or a gap function)");
+        return NULL;
+    }
+    if (left && !session &&
+        ((window->kind != RILL_WINDOW_TUMBLING && window->kind != RILL_WINDOW_SLIDING) ||
+         window->time != RILL_TIME_EVENT || window->size <= 0 ||
+         (window->kind == RILL_WINDOW_SLIDING &&
+          (window->slide <= 0 || window->slide > window->size)))) {
         rill_env_fail(rill_stream_env(left),
-                      "window_join: needs an event-time tumbling or sliding window (size > 0, "
-                      "0 < slide <= size); session and count windows are not supported");
+                      "window_join: needs an event-time tumbling, sliding or session window "
+                      "(size > 0, 0 < slide <= size); count windows are not supported");
         return NULL;
     }
     int64_t most = window->max_windows_per_record > 0 ? window->max_windows_per_record

@@ -4,6 +4,7 @@
 #include "rill_array.h"
 #include "rill_env.h" //  RILL_DEFAULT_COMBINE_BYTES
 #include "rill_graph_private.h"
+#include "rill_time.h" //  RILL_STATE_TTL_CLEANUP
 
 #include <assert.h>
 #include <stdlib.h>
@@ -197,6 +198,16 @@ int rill_graph_set_state_ttl(rill_graph_t *self, int id, int64_t ttl_ms)
         ttl_ms <= 0)
         return -1;
     self->operators[id].state_ttl_ms = ttl_ms;
+    self->operators[id].state_ttl_cleanup = RILL_STATE_TTL_CLEANUP;
+    return 0;
+}
+
+int rill_graph_set_state_ttl_cleanup(rill_graph_t *self, int id, int entries)
+{
+    if (id < 0 || id >= self->operator_count || self->operators[id].kind != RILL_OP_PROCESS ||
+        self->operators[id].state_ttl_ms <= 0 || entries < 0)
+        return -1;
+    self->operators[id].state_ttl_cleanup = entries;
     return 0;
 }
 

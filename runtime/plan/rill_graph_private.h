@@ -65,6 +65,7 @@ typedef struct {
     } fn2;
     void *ctx;               //  handed to fn (and fn2), or what open made of it per subtask
     int64_t state_ttl_ms;    //  RILL_OP_PROCESS: keyed state time-to-live (0: forever)
+    int state_ttl_cleanup;   //  with a time-to-live: entries checked per state access (0: none)
     rill_open_fn open;       //  per-subtask lifecycle (rill_stream_open_close); NULL: none
     rill_close_fn close;
     rill_agg_t agg;          //  RILL_OP_REDUCE: a built-in aggregation instead of fn.reduce
@@ -132,8 +133,12 @@ int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_sn
                                       rill_source_restore_fn restore);
 //  Sets how an operator chains (rill_chaining_t). 0, or -1.
 int rill_graph_set_chaining(rill_graph_t *self, int id, rill_chaining_t chaining);
-//  Sets a process operator's keyed state time-to-live (ms, > 0). 0, or -1.
+//  Sets a process operator's keyed state time-to-live (ms, > 0), with the default incremental
+//  cleanup (RILL_STATE_TTL_CLEANUP entries per state access). 0, or -1.
 int rill_graph_set_state_ttl(rill_graph_t *self, int id, int64_t ttl_ms);
+//  Sets how many entries each state access checks for expiry (>= 0) of a process operator
+//  that has a time-to-live. 0, or -1.
+int rill_graph_set_state_ttl_cleanup(rill_graph_t *self, int id, int entries);
 //  Sets an operator's per-subtask open and close (either may be NULL). 0, or -1.
 int rill_graph_set_open_close(rill_graph_t *self, int id, rill_open_fn open, rill_close_fn close);
 //  Turns chaining off for the whole graph (every operator its own subtask thread), or back on.

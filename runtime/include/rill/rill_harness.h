@@ -63,6 +63,10 @@ RILL_EXPORT void rill_harness_clear(rill_harness_t *self);
 //  0 with *value set, or -1 when there is none of that name.
 RILL_EXPORT int rill_harness_metric(const rill_harness_t *self, const char *name,
                                     int64_t *value);
+//  The entries of the operator's keyed state store now, expired ones not yet dropped
+//  included (Flink's numKeyedStateEntries); -1 when the operator does not count them (only
+//  process functions, joins included, do).
+RILL_EXPORT long rill_harness_state_entries(const rill_harness_t *self);
 //  Why the last call failed.
 RILL_EXPORT const char *rill_harness_error(const rill_harness_t *self);
 

@@ -141,6 +141,13 @@ RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_keyed_stream_t first,
 //  (a pair in two sliding windows is joined in each, as in Flink); both streams keyed and
 //  timestamped. A record whose every window has fired is late: it goes to side output
 //  RILL_JOIN_LATE_LEFT or RILL_JOIN_LATE_RIGHT. Each window's records are state until it fires.
+//  Session windows (rill_window_session, or rill_window_session_dynamic, whose gap function
+//  sees the records of both sides): the records of both sides of a key make sessions
+//  together; a record at t opens [t, t + gap) and merges with every session of its key that
+//  window intersects, bounds included as in Flink's TimeWindow.intersects (a record exactly
+//  gap after a session's last one extends it). A session fires when the watermark passes its
+//  end - 1, which is its pairs' timestamp; a record whose session would be at or behind the
+//  watermark is late.
 RILL_EXPORT rill_stream_t *rill_stream_window_join(rill_keyed_stream_t left,
                                                    rill_keyed_stream_t right,
                                                    const rill_window_t *window, rill_join_fn fn,
@@ -243,10 +250,19 @@ RILL_EXPORT int rill_state_aggregate_add(rill_process_t *self, const char *name,
                                          const rill_aggregate_t *aggregate, void *ctx);
 //  State time-to-live (Flink's StateTtlConfig, OnCreateAndWrite, NeverReturnExpired): the keyed
 //  state of the process function behind stream expires ttl_ms of processing time after it was
-//  last written; expired state reads as unset and is dropped when read (checkpoints keep what
-//  was not read since). Timers are not state here and never expire. Returns stream, or NULL
+//  last written; expired state reads as unset and is dropped when read. Checkpoints and
+//  savepoints leave expired entries out (Flink's cleanupFullSnapshot), so a restore never
+//  brings them back; and each state access also checks a few other entries of the subtask's
+//  state and drops the expired (Flink's cleanupIncrementally, by default
+//  RILL_STATE_TTL_CLEANUP entries, not per record, as Flink's default). Timers and a map's key
+//  list (rill_state_map_keys) are not state here and never expire. Returns stream, or NULL
 //  (rill_env_error).
 RILL_EXPORT rill_stream_t *rill_stream_state_ttl(rill_stream_t *processed, int64_t ttl_ms);
+#define RILL_STATE_TTL_CLEANUP 5
+//  After rill_stream_state_ttl: how many entries each state access checks for expiry (0: none,
+//  expired state then goes only when read or at a checkpoint). Returns stream, or NULL.
+RILL_EXPORT rill_stream_t *rill_stream_state_ttl_cleanup(rill_stream_t *processed,
+                                                         int entries_per_access);
 
 #ifdef __cplusplus
 }
