@@ -62,6 +62,9 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
     case RILL_OP_PROCESS:
         rc = rill_op_process_open(self);
         break;
+    case RILL_OP_ITERATION:
+        rc = rill_op_iteration_head_open(self);
+        break;
     default:
         snprintf(self->error, sizeof self->error, "unknown operator kind %d", self->spec->kind);
         rc = -1;

@@ -11,6 +11,10 @@
 #include "rill_operator.h"
 #include "rill_reader.h"
 #include "rill_writer.h"
+#include "rill_frame.h"
+#include "rill_spill_queue.h"
+#include "rill_subtask_iteration.h"
+#include "rill_iterate.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -76,6 +80,16 @@ struct s_self_t {
     //  on, else NULL.
     rill_busy_split_t busy_split;
     rill_busy_split_t *split;
+    //  An iteration head (rill_iterate.h; see s_run_iteration_head): its termination rounds,
+    //  the input its feedback comes on, the feedback frames parked while its sends were
+    //  blocked, the frames held back from a sender a round ahead, and whether it has ended
+    //  its output (the loop is empty). NULL/-1/false for every other task.
+    rill_iteration_rounds_t *rounds;
+    int feedback_input;
+    rill_spill_queue_t *parked;
+    rill_spill_queue_t *held;
+    bool loop_ended;
+    bool replaying, replay_again; //  s_replay_held under way; and asked for again meanwhile
     char error[512]; //  same size as args->error, which it is copied to
 };
 
@@ -311,10 +325,16 @@ static char *s_handle_pipe(self_t *self)
     return NULL;
 }
 
-//  Called by the writer while a send is blocked on a full channel.
+static int s_park_feedback(self_t *self);
+
+//  Called by the writer while a send is blocked on a full channel. An iteration head takes
+//  its feedback meanwhile (parked, read later in order): that is what keeps a loop from
+//  deadlocking.
 static int s_blocked(void *ctx)
 {
     self_t *self = ctx;
+    if (self->parked && s_park_feedback(self))
+        return -1;
     while (!self->terminated && zsock_events(self->pipe) & ZMQ_POLLIN) {
         char *other = s_handle_pipe(self);
         zstr_free(&other);
@@ -385,6 +405,9 @@ static void s_self_destroy(self_t **self_p)
     free(self->members);
     rill_reader_destroy(&self->reader);
     rill_writer_destroy(&self->writer);
+    rill_iteration_rounds_destroy(&self->rounds);
+    rill_spill_queue_destroy(&self->parked);
+    rill_spill_queue_destroy(&self->held);
     rill_buffer_destroy(&self->snapshot);
     free(self);
     *self_p = NULL;
@@ -569,6 +592,8 @@ static int s_restore(self_t *self)
 
 static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle);
 
+static int s_setup_iteration(self_t *self);
+
 static int s_handle_bind(self_t *self)
 {
     char why[256] = "";
@@ -632,6 +657,8 @@ static int s_handle_bind(self_t *self)
     if (self->args->checkpointing)
         rill_reader_on_barrier(self->reader, s_on_barrier, self,
                                self->args->checkpointing->alignment_bound);
+    if (s_setup_iteration(self))
+        return -1;
     if (rill_reader_bind(self->reader)) {
         s_set_error(self, self->head, rill_reader_error(self->reader));
         return -1;
@@ -647,6 +674,10 @@ static int s_handle_bind(self_t *self)
 static int s_on_input_watermark(void *ctx, int64_t watermark, bool idle)
 {
     self_t *self = ctx;
+    //  Event time does not cross a loop: an iteration head's watermark would wait for its
+    //  feedback's END, which comes after the head has ended its output (rill_iterate.h).
+    if (self->rounds)
+        return 0;
     self->head->watermark = watermark;
     self->head->idle = idle;
     if (s_on_watermark(self->head, watermark, idle)) {
@@ -745,6 +776,16 @@ static int s_on_record(void *ctx, const rill_record_t *record, int input, int se
     //  The key the record carried over a hash edge, for the head if it is keyed (for this
     //  call only: what the chain hands on to its next members carries none).
     head->operator->input_key = key;
+    if (self->rounds && input == self->feedback_input) {
+        if (self->loop_ended) {
+            snprintf(head->operator->error, sizeof head->operator->error,
+                     "a record came back on the feedback edge after the loop ended");
+            s_failed(head);
+            s_set_operator_error(self);
+            return -1;
+        }
+        rill_iteration_rounds_record(self->rounds, sender);
+    }
     int rc = head->operator->vtable->on_record(head->operator, record, input, &head->collector);
     head->operator->input_key = NULL;
     if (trace) {
@@ -962,6 +1003,301 @@ cleanup:
     return rc;
 }
 
+/*  Iterations (rill_iterate.h). A task inside a loop forwards each probe once aligned on its
+    inputs; an iteration head runs s_run_iteration_head instead of s_run_inputs, with its
+    termination rounds kept by rill_subtask_iteration.c (the soundness argument is there).
+
+    Backpressure cannot deadlock a loop: a cycle of full channels needs every subtask on it
+    blocked in a send, and the head never stays blocked without taking its feedback. While
+    its send into the body waits (the writer calls s_blocked every few milliseconds), the
+    head moves every frame waiting on its feedback input into a parked queue, unread; that
+    queue keeps RILL_ITERATION_DEFAULT_MEMORY bytes (or the iteration's own bound) in memory
+    and spills the rest to a temporary file,
+    so memory stays bounded however much the loop multiplies. The tail can always send, the
+    body drains, and the head's send goes through. Parked frames are decoded before anything
+    newer from the feedback and before the loop's input is read again, so order per channel
+    holds (the probes depend on it). */
+
+//  How long a head's blocked send waits before it takes its feedback again (ms).
+#define S_HEAD_SEND_TIMEOUT_MS 2
+
+//  A probe aligned on every input of a task inside a loop: it goes on after the records.
+static int s_on_body_probe(void *ctx, int input, int sender, int64_t round, uint64_t count)
+{
+    self_t *self = ctx;
+    (void)input;
+    (void)sender;
+    if (self->writer && rill_writer_probe(self->writer, round, count)) {
+        s_set_operator_error(self);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_feedback_frame(self_t *self, const void *data, size_t size);
+
+//  Decodes the frames held back from senders a round ahead, now that the head has caught up
+//  (as many as there are now: one whose sender is ahead again goes back behind them).
+static int s_replay_held(self_t *self)
+{
+    //  Not from inside a replay (a frame being replayed lives in the queue's buffer): the
+    //  replay under way goes round once more instead.
+    if (self->replaying) {
+        self->replay_again = true;
+        return 0;
+    }
+    self->replaying = true;
+    int rc = 0;
+    do {
+        self->replay_again = false;
+        size_t count = rill_spill_queue_size(self->held);
+        for (size_t i = 0; i < count && rc == 0; i++) {
+            int tag;
+            const void *data;
+            size_t size;
+            if (rill_spill_queue_pop(self->held, &tag, &data, &size) != 1) {
+                s_set_error(self, self->head, "cannot read back held feedback (temporary file)");
+                rc = -1;
+            } else
+                rc = s_feedback_frame(self, data, size);
+        }
+    } while (rc == 0 && self->replay_again);
+    self->replaying = false;
+    return rc;
+}
+
+//  Sends probe `round` into the body, then decodes what waited for it.
+static int s_send_probe(self_t *self, int64_t round, uint64_t count)
+{
+    if (rill_writer_probe(self->writer, round, count)) {
+        s_set_operator_error(self);
+        return -1;
+    }
+    return s_replay_held(self);
+}
+
+//  A probe came back on the feedback edge (unaligned: the rounds count per sender).
+static int s_on_head_probe(void *ctx, int input, int sender, int64_t probe_round,
+                           uint64_t count)
+{
+    self_t *self = ctx;
+    (void)input;
+    int64_t round = 0;
+    uint64_t next = 0;
+    int step =
+        rill_iteration_rounds_probe(self->rounds, sender, probe_round, count, &round, &next);
+    if (step < 0) {
+        s_set_error(self, self->head, "an iteration probe out of order on the feedback edge");
+        return -1;
+    }
+    if (step == RILL_ROUNDS_NEXT)
+        return s_send_probe(self, round, next);
+    if (step == RILL_ROUNDS_DONE) {
+        //  The loop is empty: END into the body; the task ends once the feedback ends too.
+        self->loop_ended = true;
+        if (rill_writer_end(self->writer)) {
+            s_set_operator_error(self);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  One frame from the feedback edge, in the order it came: held back while its sender is a
+//  round ahead, else decoded (records go into the body, probes to s_on_head_probe).
+static int s_feedback_frame(self_t *self, const void *data, size_t size)
+{
+    rill_frame_header_t header;
+    if (rill_frame_header_get(data, size, &header) == 0 &&
+        rill_iteration_rounds_ahead(self->rounds, header.sender)) {
+        if (rill_spill_queue_push(self->held, self->feedback_input, data, size)) {
+            s_set_error(self, self->head, "cannot hold feedback back (out of memory or disk)");
+            return -1;
+        }
+        return 0;
+    }
+    if (rill_reader_decode(self->reader, self->feedback_input, data, size, s_on_record, self)) {
+        if (!*self->error)
+            s_set_error(self, self->head, rill_reader_error(self->reader));
+        return -1;
+    }
+    return 0;
+}
+
+//  Takes up to max frames waiting on the feedback input: decoded at once while nothing is
+//  parked, else parked behind what is. 0 or -1.
+static int s_take_feedback(self_t *self, int max, bool park)
+{
+    void *socket = rill_reader_handle(self->reader, self->feedback_input);
+    for (int n = 0; n < max && !rill_reader_input_finished(self->reader, self->feedback_input);
+         n++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            if (zmq_errno() == EAGAIN || zmq_errno() == EINTR)
+                return 0;
+            s_set_error(self, self->head, zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        RILL_TSAN_ACQUIRE(zmq_msg_data(&msg)); //  the writer's release before sending it
+        int rc;
+        if (park || rill_spill_queue_size(self->parked) > 0) {
+            rc = rill_spill_queue_push(self->parked, self->feedback_input, zmq_msg_data(&msg),
+                                       zmq_msg_size(&msg));
+            if (rc)
+                s_set_error(self, self->head, "cannot park feedback (out of memory or disk)");
+        } else
+            rc = s_feedback_frame(self, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        RILL_TSAN_RELEASE(zmq_msg_data(&msg));
+        zmq_msg_close(&msg);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+//  Inside a blocked send: parks what the feedback holds, so the tail can go on.
+static int s_park_feedback(self_t *self)
+{
+    return s_take_feedback(self, 1024, true);
+}
+
+//  Once every input but the feedback has ended, round 1 starts.
+static int s_start_rounds(self_t *self)
+{
+    for (int i = 0; i < rill_reader_socket_count(self->reader); i++)
+        if (i != self->feedback_input && !rill_reader_input_finished(self->reader, i))
+            return 0;
+    int64_t round;
+    uint64_t count;
+    rill_iteration_rounds_start(self->rounds, &round, &count);
+    return s_send_probe(self, round, count);
+}
+
+//  After bind: a task inside a loop aligns and forwards probes; an iteration head gets its
+//  rounds and queues. 0, or -1 with self->error set.
+static int s_setup_iteration(self_t *self)
+{
+    const rill_plan_t *plan = self->args->plan;
+    const rill_plan_operator_t *op = self->head->op;
+    bool inside = false;
+    int senders = 0;
+    self->feedback_input = -1;
+    for (int i = 0; i < op->input_count; i++) {
+        const rill_plan_edge_t *edge = rill_plan_edge(plan, rill_plan_input_edge(plan, op->id, i));
+        inside = inside || edge->iteration;
+        if (edge->feedback) {
+            self->feedback_input = i;
+            senders = rill_plan_operator(plan, edge->from)->parallelism;
+        }
+    }
+    if (op->kind != RILL_OP_ITERATION) {
+        if (inside)
+            rill_reader_on_probe(self->reader, s_on_body_probe, self, true);
+        return 0;
+    }
+    //  The planner gives every head one feedback edge and an output.
+    assert(self->feedback_input >= 0 && self->writer && self->member_count == 1);
+    self->rounds = rill_iteration_rounds_new(senders);
+    size_t bytes = self->head->operator->spec->park_bytes ? self->head->operator->spec->park_bytes
+                                                          : RILL_ITERATION_DEFAULT_MEMORY;
+    self->parked = rill_spill_queue_new(bytes);
+    self->held = rill_spill_queue_new(bytes);
+    if (!self->rounds || !self->parked || !self->held) {
+        s_set_error(self, self->head, "out of memory");
+        return -1;
+    }
+    rill_reader_on_probe(self->reader, s_on_head_probe, self, false);
+    rill_writer_set_send_timeout(self->writer, S_HEAD_SEND_TIMEOUT_MS);
+    return 0;
+}
+
+//  An iteration head's loop: its pipe, its inputs and its feedback, feedback first. The
+//  loop's input is read only while nothing is parked; once it has ended the rounds start; the
+//  head's output ends when they find the loop empty, and the task ends when the feedback has
+//  ended in turn (the tail ends after the head).
+static int s_run_iteration_head(self_t *self)
+{
+    int inputs = rill_reader_socket_count(self->reader);
+    zmq_pollitem_t *items = calloc((size_t)inputs + 1, sizeof(zmq_pollitem_t));
+    int *which = calloc((size_t)inputs + 1, sizeof(int));
+    int rc = -1;
+    if (!items || !which) {
+        s_set_error(self, self->head, "out of memory");
+        goto cleanup;
+    }
+    uint64_t blocked =
+        self->tail->metrics ? RILL_COUNTER_GET(self->tail->metrics->backpressure_ns) : 0;
+    while (!self->terminated && !self->finishing && !rill_reader_finished(self->reader)) {
+        bool parked = rill_spill_queue_size(self->parked) > 0;
+        int count = 0;
+        items[count++] = (zmq_pollitem_t){zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0};
+        for (int i = 0; i < inputs; i++)
+            if (!rill_reader_input_finished(self->reader, i) &&
+                (!parked || i == self->feedback_input)) {
+                which[count] = i;
+                items[count++] =
+                    (zmq_pollitem_t){rill_reader_handle(self->reader, i), 0, ZMQ_POLLIN, 0};
+            }
+        uint64_t before = rill_clock_ns();
+        if (zmq_poll(items, count, parked ? 0 : s_poll_timeout(self, before)) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            s_set_error(self, self->head, zmq_strerror(zmq_errno()));
+            goto cleanup;
+        }
+        uint64_t woke = rill_clock_ns();
+        self->idle_ns += woke - before;
+        if (items[0].revents & ZMQ_POLLIN) {
+            char *other = s_handle_pipe(self);
+            zstr_free(&other);
+            if (self->terminated)
+                break;
+        }
+        for (int k = 1; k < count; k++) {
+            if (!(items[k].revents & ZMQ_POLLIN))
+                continue;
+            if (which[k] == self->feedback_input) {
+                if (s_take_feedback(self, S_FRAMES_PER_TURN, false))
+                    goto cleanup;
+            } else if (rill_reader_receive(self->reader, which[k], S_FRAMES_PER_TURN,
+                                           s_on_record, self) < 0) {
+                if (!*self->error)
+                    s_set_error(self, self->head, rill_reader_error(self->reader));
+                goto cleanup;
+            }
+        }
+        for (int n = 0; n < S_FRAMES_PER_TURN && rill_spill_queue_size(self->parked); n++) {
+            int tag;
+            const void *data;
+            size_t size;
+            if (rill_spill_queue_pop(self->parked, &tag, &data, &size) != 1) {
+                s_set_error(self, self->head, "cannot read back parked feedback (temporary file)");
+                goto cleanup;
+            }
+            if (s_feedback_frame(self, data, size))
+                goto cleanup;
+        }
+        if (!rill_iteration_rounds_started(self->rounds) && s_start_rounds(self))
+            goto cleanup;
+        rill_reader_publish(self->reader);
+        if (s_tick(self))
+            goto cleanup;
+        uint64_t now = rill_clock_ns();
+        if (!self->loop_ended && rill_writer_flush_if_due(self->writer, now)) {
+            s_set_operator_error(self);
+            goto cleanup;
+        }
+        s_account_busy(self, woke, now, &blocked);
+    }
+    rc = 0;
+cleanup:
+    free(items);
+    free(which);
+    return rc;
+}
+
 //  Ends the chain in order, as Flink ends a chain's operators: each member ends (a batch
 //  reduce emits its results), then the next sees its input end (the watermark goes to
 //  +infinity, so its windows fire, as END does through a reader), and so on; the writer
@@ -985,7 +1321,7 @@ static int s_end_chain(self_t *self)
             return -1;
         }
     }
-    if (self->writer && rill_writer_end(self->writer)) {
+    if (self->writer && !self->loop_ended && rill_writer_end(self->writer)) {
         s_set_operator_error(self);
         return -1;
     }
@@ -1000,7 +1336,9 @@ static int s_end_chain(self_t *self)
 static int s_handle_start(self_t *self)
 {
     bool source = rill_op_kind_is_source(self->head->op->kind);
-    if (source ? s_run_source(self) : s_run_inputs(self))
+    if (source               ? s_run_source(self)
+        : self->rounds ? s_run_iteration_head(self)
+                       : s_run_inputs(self))
         return -1;
     if (self->terminated)
         return 0;

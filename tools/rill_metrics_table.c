@@ -304,7 +304,9 @@ void rill_metrics_table_print(const rill_metrics_t *metrics, FILE *out)
                  channel->from_index + 1, to->name, channel->to_index + 1);
         //  A chained edge is a function call inside a task, not a channel between threads.
         fprintf(out, "%-40s %9s %8s %8s %10s\n", label,
-                edge->chained ? "chained" : rill_pattern_name(edge->pattern),
+                edge->chained    ? "chained"
+                : edge->feedback ? "feedback"
+                                 : rill_pattern_name(edge->pattern),
                 s_count(a, sizeof a, m.records), s_count(b, sizeof b, m.records_received),
                 s_bytes(c, sizeof c, m.bytes));
     }

@@ -66,6 +66,16 @@ static void s_style_edge(Agedge_t *edge, rill_pattern_t pattern)
     s_set(edge, "arrowhead", look->arrowhead);
 }
 
+//  An iteration's feedback edge (rill_iterate.h): dashed and wide whatever its pattern, and
+//  left out of the ranking, so the loop bends back instead of turning the layout over.
+static void s_feedback_look(Agedge_t *edge)
+{
+    s_set(edge, "feedback", "1");
+    s_set(edge, "style", "dashed");
+    s_set(edge, "penwidth", "2");
+    s_set(edge, "constraint", "false");
+}
+
 //  A chained edge in the logical view: thick, with no channel behind it.
 static void s_chained_look(Agedge_t *edge)
 {
@@ -211,12 +221,15 @@ static void s_logical(Agraph_t *graph, const rill_plan_t *plan)
                          ? " (late records)"
                          : " (side output %d)",
                      edge->output_tag);
-        snprintf(label, sizeof label, "%s%s%s%s", rill_pattern_name(edge->pattern),
+        snprintf(label, sizeof label, "%s%s%s%s%s", edge->feedback ? "feedback · " : "",
+                 rill_pattern_name(edge->pattern),
                  edge->combined ? " · combined" : "", edge->chained ? " · chained" : "",
                  side);
         s_set(drawn, "label", label);
         if (edge->chained)
             s_chained_look(drawn);
+        if (edge->feedback)
+            s_feedback_look(drawn);
     }
     if (s_has_chains(plan))
         s_chain_legend(graph, RILL_VIEW_LOGICAL);
@@ -658,6 +671,8 @@ static void s_channel_edges(s_parallel_t *self, Agraph_t *graph)
             }
             drawn = agedge(graph, from, to, name, 1);
             s_style_edge(drawn, edge->pattern);
+            if (edge->feedback)
+                s_feedback_look(drawn);
             s_seti(drawn, "channels", 1);
             s_seti(drawn, "channel", c);
             char id[48];

@@ -511,6 +511,15 @@ int rill_env_execute(rill_env_t *self)
         s_error(self, "stop with a savepoint across processes is not supported yet");
         return -1;
     }
+    //  Records in flight on a feedback edge are in no checkpoint (rill_iterate.h).
+    if (rill_plan_has_iteration(self->plan) &&
+        (self->checkpoints.interval_ms > 0 || self->checkpoints.restore ||
+         self->checkpoints.savepoint_dir)) {
+        s_error(self, "checkpoints are not supported in a job with an iteration (the records "
+                      "on its feedback edge would be in no checkpoint): run it without a "
+                      "checkpoint interval, restore or savepoint");
+        return -1;
+    }
     if (self->cluster && rill_cluster_rank(self->cluster) == 0)
         rill_cluster_describe(self->cluster, self->plan);
     self->metrics = rill_metrics_new(self->plan);
@@ -638,7 +647,7 @@ rill_stream_t *rill_env_apply(rill_stream_t *in, const rill_operator_spec_t *spe
         const s_part_t *part = &in->parts[i];
         rill_edge_spec_t edge = {part->op,        op,           part->pattern,
                                  part->key,       part->key_ctx, part->partition,
-                                 part->partition_ctx, part->output_tag};
+                                 part->partition_ctx, part->output_tag, false};
         if (rill_graph_add_edge(env->graph, &edge) < 0) {
             s_error(env, "out of memory");
             return NULL;
@@ -838,6 +847,22 @@ rill_env_t *rill_stream_env(rill_stream_t *stream)
 int rill_stream_part_count(const rill_stream_t *stream)
 {
     return stream->part_count;
+}
+
+int rill_stream_part_edge(const rill_stream_t *stream, int i, int to, rill_edge_spec_t *edge)
+{
+    if (i < 0 || i >= stream->part_count)
+        return -1;
+    const s_part_t *part = &stream->parts[i];
+    *edge = (rill_edge_spec_t){part->op,        to,           part->pattern,
+                               part->key,       part->key_ctx, part->partition,
+                               part->partition_ctx, part->output_tag, false};
+    return 0;
+}
+
+const char *rill_stream_view(const rill_stream_t *stream)
+{
+    return stream->sink ? "a sink" : stream->view;
 }
 
 rill_stream_t *rill_stream_forward(rill_stream_t *in)

@@ -21,5 +21,10 @@ void rill_env_fail(rill_env_t *self, const char *message);
 rill_env_t *rill_stream_env(rill_stream_t *stream);
 //  How many parts (operator outputs) a stream handle joins: 1, or more after a union.
 int rill_stream_part_count(const rill_stream_t *stream);
+//  The edge part i of stream would make into operator `to` (feedback unset). 0, or -1 when
+//  there is no such part.
+int rill_stream_part_edge(const rill_stream_t *stream, int i, int to, rill_edge_spec_t *edge);
+//  What the handle is when it is no operator's own output ("key_by", "a sink", ...), or NULL.
+const char *rill_stream_view(const rill_stream_t *stream);
 
 #endif

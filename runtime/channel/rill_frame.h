@@ -15,8 +15,8 @@
         byte  3      reserved, 0
         bytes 4-5    sender: the subtask index within the sending operator (u16)
         bytes 6-7    reserved, 0
-        bytes 8-11   count: entries in a DATA frame (u32)
-        bytes 12-19  value: a BARRIER's checkpoint id, 0 otherwise (i64)
+        bytes 8-11   count: entries in a DATA frame, a PROBE's record count (u32)
+        bytes 12-19  value: a BARRIER's checkpoint id, a PROBE's round, 0 otherwise (i64)
 
     Bytes 0 and 1 keep their meaning in every version, so a receiver can tell a peer speaking
     another version from garbage and say so. Reserved bytes must be 0: a later version may give
@@ -54,6 +54,10 @@ typedef enum {
     //  digest): once the ROUTER could route it, the connection is up, and the receiver knows
     //  the channel belongs to this job. Never sent inside a process.
     RILL_FRAME_HELLO = 16,
+    //  An iteration's termination probe (value: its round; count: how many records the heads
+    //  took back from the feedback edge in the round before, saturated: only 0 matters). It
+    //  travels only on the edges inside a loop, aligned like a barrier (rill_iterate.h).
+    RILL_FRAME_PROBE = 32,
 } rill_frame_kind_t;
 
 #define RILL_FRAME_MAGIC 0x52u //  'R': a cheap check that a frame is ours

@@ -70,6 +70,15 @@ struct rill_reader_t {
     uint64_t aligning_since;
     s_held_t *held;
     size_t held_count, held_capacity, held_bytes;
+    //  Iteration probes (rill_iterate.h): the handler, whether it wants them aligned, the
+    //  round being aligned (0: none) and the sum of the counts its probes carried so far.
+    //  Aligning a probe blocks channels as a barrier does (with no bound: a probe cannot be
+    //  declined); a job with an iteration takes no checkpoints, so the two never mix.
+    rill_reader_probe_fn *on_probe;
+    void *on_probe_ctx;
+    bool probe_aligned;
+    int64_t probing;
+    uint64_t probe_sum;
     //  Where tcp inputs bind, how they are secured, and the job token a HELLO must carry.
     const char *tcp_host;
     rill_security_t *security;
@@ -270,6 +279,22 @@ void rill_reader_on_watermark(rill_reader_t *self, rill_reader_watermark_fn *fn,
     self->on_watermark_ctx = ctx;
 }
 
+void rill_reader_on_probe(rill_reader_t *self, rill_reader_probe_fn *fn, void *ctx, bool aligned)
+{
+    self->on_probe = fn;
+    self->on_probe_ctx = ctx;
+    self->probe_aligned = aligned;
+}
+
+void rill_reader_publish(rill_reader_t *self)
+{
+    if (!self->metrics)
+        return;
+    __atomic_store_n(&self->metrics->records_in, self->records, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->metrics->bytes_in, self->payload, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->metrics->batches_in, self->batches, __ATOMIC_RELAXED);
+}
+
 void rill_reader_on_barrier(rill_reader_t *self, rill_reader_barrier_fn *fn, void *ctx,
                             size_t bound)
 {
@@ -384,10 +409,13 @@ static int s_release(rill_reader_t *self, bool declined, rill_reader_record_fn *
     return rc;
 }
 
-//  Whether every open channel has delivered the barrier being aligned; if so, releases.
+static int s_release_probe(rill_reader_t *self, rill_reader_record_fn *fn, void *ctx);
+
+//  Whether every open channel has delivered the barrier (or probe) being aligned; if so,
+//  releases.
 static int s_check_aligned(rill_reader_t *self, rill_reader_record_fn *fn, void *ctx)
 {
-    if (!self->aligning)
+    if (!self->aligning && !self->probing)
         return 0;
     for (int i = 0; i < self->input_count; i++) {
         s_input_t *in = &self->inputs[i];
@@ -395,7 +423,7 @@ static int s_check_aligned(rill_reader_t *self, rill_reader_record_fn *fn, void 
             if (in->by_sender[s] && !in->ended[s] && !in->blocked[s])
                 return 0;
     }
-    return s_release(self, false, fn, ctx);
+    return self->probing ? s_release_probe(self, fn, ctx) : s_release(self, false, fn, ctx);
 }
 
 //  Holds a frame of a blocked channel back, or declines the alignment when the bound is
@@ -403,7 +431,7 @@ static int s_check_aligned(rill_reader_t *self, rill_reader_record_fn *fn, void 
 static int s_hold(rill_reader_t *self, int input, const void *data, size_t size,
                   rill_reader_record_fn *fn, void *ctx)
 {
-    if (self->held_bytes + size > self->alignment_bound)
+    if (!self->probing && self->held_bytes + size > self->alignment_bound)
         return s_release(self, true, fn, ctx) ? -1 : 0;
     if (self->held_count == self->held_capacity) {
         size_t capacity = self->held_capacity ? 2 * self->held_capacity : 16;
@@ -444,6 +472,52 @@ static int s_barrier(rill_reader_t *self, s_input_t *in, int sender, int64_t che
         self->aligning_since = rill_clock_ns();
     }
     in->blocked[sender] = true;
+    return s_check_aligned(self, fn, ctx);
+}
+
+//  Every open channel delivered probe `probing`: hands it on with the sum of the counts,
+//  unblocks the channels and decodes the frames held back meanwhile, in the order they came.
+static int s_release_probe(rill_reader_t *self, rill_reader_record_fn *fn, void *ctx)
+{
+    int64_t round = self->probing;
+    uint64_t sum = self->probe_sum;
+    self->probing = 0;
+    self->probe_sum = 0;
+    for (int i = 0; i < self->input_count; i++)
+        memset(self->inputs[i].blocked, 0, (size_t)self->inputs[i].senders * sizeof(bool));
+    if (self->on_probe(self->on_probe_ctx, -1, -1, round, sum))
+        return -1;
+    s_held_t *held = self->held;
+    size_t count = self->held_count;
+    self->held = NULL;
+    self->held_count = self->held_capacity = self->held_bytes = 0;
+    int rc = 0;
+    for (size_t h = 0; h < count; h++) {
+        if (rc == 0)
+            rc = rill_reader_decode(self, held[h].input, held[h].data, held[h].size, fn, ctx);
+        free(held[h].data);
+    }
+    free(held);
+    return rc;
+}
+
+//  A probe from one channel: handed on at once, or aligned (the channel blocked until the
+//  probe has come on all, its count added to the round's).
+static int s_probe(rill_reader_t *self, s_input_t *in, int input, const rill_frame_header_t *h,
+                   rill_reader_record_fn *fn, void *ctx)
+{
+    if (!self->on_probe || !in->edge->iteration)
+        return s_bad_frame(self, in, "an iteration probe on an edge outside any loop");
+    if (h->value <= 0)
+        return s_bad_frame(self, in, "a probe for round 0 or below");
+    if (!self->probe_aligned)
+        return self->on_probe(self->on_probe_ctx, input, h->sender, h->value, h->count);
+    assert(!self->aligning); //  the planner refuses checkpoints with iterations
+    if (self->probing && h->value != self->probing)
+        return s_bad_frame(self, in, "a probe for another round than the one being aligned");
+    self->probing = h->value;
+    self->probe_sum += h->count;
+    in->blocked[h->sender] = true;
     return s_check_aligned(self, fn, ctx);
 }
 
@@ -513,7 +587,7 @@ static int s_decode(rill_reader_t *self, int input, const void *data, size_t siz
     if (in->remote[header.sender] && !in->greeted[header.sender])
         return s_bad_frame(self, in, "data before the sender's handshake");
     //  A channel that delivered the barrier being aligned waits for the others.
-    if (self->aligning && in->blocked[header.sender]) {
+    if ((self->aligning || self->probing) && in->blocked[header.sender]) {
         int held = s_hold(self, input, data, size, fn, ctx);
         if (held)
             return held < 0 ? -1 : 0;
@@ -578,6 +652,10 @@ static int s_decode(rill_reader_t *self, int input, const void *data, size_t siz
         if (header.value <= 0)
             return s_bad_frame(self, in, "a barrier for checkpoint 0 or below");
         return s_barrier(self, in, header.sender, header.value, fn, ctx);
+    case RILL_FRAME_PROBE:
+        if (at != end)
+            return s_bad_frame(self, in, "bytes after its last entry");
+        return s_probe(self, in, input, &header, fn, ctx);
     case RILL_FRAME_IDLE:
         if (at != end)
             return s_bad_frame(self, in, "bytes after its last entry");

@@ -38,6 +38,14 @@ typedef int(rill_reader_watermark_fn)(void *ctx, int64_t watermark, bool idle);
 typedef int(rill_reader_barrier_fn)(void *ctx, int64_t checkpoint, bool declined,
                                     uint64_t aligned_ns);
 
+//  An iteration's termination probe for `round` (rill_iterate.h), in order with the records:
+//  unaligned, one call per probe frame, naming its input and sender, with the count it
+//  carried; aligned, one call once every open channel delivered it (input and sender -1),
+//  with the sum of their counts, the channels that delivered it early held back meanwhile as
+//  for a barrier. 0, or -1 to stop.
+typedef int(rill_reader_probe_fn)(void *ctx, int input, int sender, int64_t round,
+                                  uint64_t count);
+
 //  The most bytes of frames a reader holds back while it aligns a barrier, by default.
 #define RILL_ALIGNMENT_BOUND_DEFAULT (64u << 20)
 
@@ -49,6 +57,12 @@ void rill_reader_on_watermark(rill_reader_t *self, rill_reader_watermark_fn *fn,
 //  the most bytes held back while aligning (0: RILL_ALIGNMENT_BOUND_DEFAULT).
 void rill_reader_on_barrier(rill_reader_t *self, rill_reader_barrier_fn *fn, void *ctx,
                             size_t bound);
+//  Registers the probe callback (subtasks inside a loop; without one a probe is refused as a
+//  malformed frame), aligned or not (see rill_reader_probe_fn).
+void rill_reader_on_probe(rill_reader_t *self, rill_reader_probe_fn *fn, void *ctx, bool aligned);
+//  Publishes the input counters now (rill_reader_receive does after each call; frames fed
+//  through rill_reader_decode are counted but published only then or here).
+void rill_reader_publish(rill_reader_t *self);
 //  The checkpoint being aligned (0: none).
 int64_t rill_reader_aligning(const rill_reader_t *self);
 //  The input watermark so far (INT64_MIN before any; INT64_MAX once every input ended).

@@ -118,6 +118,7 @@ struct rill_writer_t {
     int buffer_timeout_ms;
     rill_writer_blocked_fn *blocked;
     void *blocked_ctx;
+    int send_timeout_ms; //  how long a blocked send waits between two calls of blocked
     s_output_t *outputs;
     int output_count;
     uint64_t due_ns; //  when pending batches must go; 0 when none pending
@@ -232,6 +233,7 @@ rill_writer_t *rill_writer_new(const rill_plan_t *plan, int subtask, rill_metric
     self->buffer_timeout_ms = buffer_timeout_ms;
     self->blocked = blocked;
     self->blocked_ctx = blocked_ctx;
+    self->send_timeout_ms = S_SEND_TIMEOUT_MS;
     self->pool = s_pool_new(self->batch_size);
     if (!self->pool)
         goto fail;
@@ -339,6 +341,12 @@ static int s_fail(rill_writer_t *self, const char *format, const char *detail)
     return -1;
 }
 
+void rill_writer_set_send_timeout(rill_writer_t *self, int milliseconds)
+{
+    assert(self && milliseconds > 0);
+    self->send_timeout_ms = milliseconds;
+}
+
 void rill_writer_set_network(rill_writer_t *self, const char *host, rill_security_t *security,
                              uint64_t token)
 {
@@ -443,7 +451,7 @@ int rill_writer_connect(rill_writer_t *self)
         if (!out->socket)
             return s_fail(self, "cannot create an output socket: %s", zmq_strerror(errno));
         zsock_set_sndhwm(out->socket, RILL_CHANNEL_HWM);
-        zsock_set_sndtimeo(out->socket, S_SEND_TIMEOUT_MS);
+        zsock_set_sndtimeo(out->socket, self->send_timeout_ms);
         zsock_set_linger(out->socket, 0);
         if (out->router)
             zsock_set_router_mandatory(out->socket, 1);
@@ -947,6 +955,28 @@ int rill_writer_barrier(rill_writer_t *self, int64_t checkpoint)
 {
     //  The combiners' partials hold records from before the barrier: they go first.
     return s_drain(self) ? -1 : s_control(self, RILL_FRAME_BARRIER, checkpoint);
+}
+
+int rill_writer_probe(rill_writer_t *self, int64_t round, uint64_t count)
+{
+    if (s_drain(self) || rill_writer_flush(self))
+        return -1;
+    uint32_t saturated = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+    for (int i = 0; i < self->output_count; i++) {
+        s_output_t *out = &self->outputs[i];
+        if (!out->edge->iteration)
+            continue;
+        for (int t = 0; t < out->hi - out->lo; t++) {
+            rill_frame_header_t header = {RILL_FRAME_MAGIC, RILL_FRAME_PROBE,
+                                          (uint16_t)self->subtask->index, saturated, round};
+            zmq_msg_t msg;
+            zmq_msg_init_size(&msg, RILL_FRAME_HEADER_SIZE);
+            rill_frame_header_put(zmq_msg_data(&msg), &header);
+            if (s_send(self, out, &out->targets[t], &msg))
+                return -1;
+        }
+    }
+    return 0;
 }
 
 int rill_writer_end(rill_writer_t *self)

@@ -41,6 +41,9 @@ void rill_writer_destroy(rill_writer_t **self_p);
 typedef struct rill_security_t rill_security_t;
 void rill_writer_set_network(rill_writer_t *self, const char *host, rill_security_t *security,
                              uint64_t token);
+//  How long a blocked send waits before it calls blocked again (ms; default 100). An
+//  iteration head, which must take its feedback while blocked, asks for less. Before connect.
+void rill_writer_set_send_timeout(rill_writer_t *self, int milliseconds);
 //  Creates the output sockets and connects them to the receivers' endpoints (which must be
 //  bound already); over tcp, waits until each channel's handshake went through (at most
 //  15 s). 0, or -1 with rill_writer_error set.
@@ -66,6 +69,9 @@ long rill_writer_due_in_ms(const rill_writer_t *self, uint64_t now_ns);
 //  Flushes (combiners first), then sends checkpoint barrier `checkpoint` on every channel, in
 //  band: each receiver gets it after every record this subtask sent before it.
 int rill_writer_barrier(rill_writer_t *self, int64_t checkpoint);
+//  Flushes, then sends an iteration's termination probe for `round`, carrying count, on every
+//  channel of the outputs inside a loop (rill_plan_edge_t.iteration; the others get nothing).
+int rill_writer_probe(rill_writer_t *self, int64_t round, uint64_t count);
 //  Flushes, then sends END on every channel: the receivers will get nothing more from us.
 int rill_writer_end(rill_writer_t *self);
 //  Why the last call failed.

@@ -121,6 +121,15 @@ int rill_graph_set_parallelism(rill_graph_t *self, int id, int parallelism)
     return 0;
 }
 
+int rill_graph_set_park_bytes(rill_graph_t *self, int id, size_t bytes)
+{
+    if (id < 0 || id >= self->operator_count || !bytes ||
+        self->operators[id].kind != RILL_OP_ITERATION)
+        return -1;
+    self->operators[id].park_bytes = bytes;
+    return 0;
+}
+
 int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes)
 {
     if (id < 0 || id >= self->operator_count)
@@ -136,7 +145,7 @@ static const char *s_kind_names[] = {
     [RILL_OP_REDUCE] = "reduce",       [RILL_OP_SINK_PRINT] = "sink",
     [RILL_OP_SINK_COLLECT] = "sink",   [RILL_OP_SINK_DISCARD] = "sink",
     [RILL_OP_TIMESTAMPS] = "timestamps", [RILL_OP_WINDOW] = "window",
-    [RILL_OP_PROCESS] = "process",
+    [RILL_OP_PROCESS] = "process",     [RILL_OP_ITERATION] = "iteration",
 };
 
 const char *rill_op_kind_name(rill_op_kind_t kind)

@@ -93,6 +93,9 @@ typedef struct {
     //  its records. NULL: none.
     rill_broadcast_fn on_broadcast;
     size_t max_record_size; //  RILL_OP_SOURCE_FILE: longest line, bytes (0: the default, 16 MiB)
+    //  RILL_OP_ITERATION: feedback bytes its subtasks park in memory before spilling to a
+    //  temporary file (0: the default, RILL_ITERATION_DEFAULT_MEMORY).
+    size_t park_bytes;
     rill_chaining_t chaining;
     //  RILL_OP_SOURCE_USER: how it rewinds for checkpoints (both or neither; NULL: it cannot)
     rill_source_snapshot_fn source_snapshot;
@@ -109,6 +112,7 @@ typedef struct {
     rill_partition_fn partition; //  RILL_PATTERN_CUSTOM
     void *partition_ctx;
     int output_tag; //  which output of `from` feeds this edge: RILL_OUTPUT_MAIN or a side output
+    bool feedback;  //  closes an iteration: from the loop's tail back to its head (rill_iterate.h)
 } rill_edge_spec_t;
 
 //  Creates an empty graph. NULL when out of memory.
@@ -153,6 +157,8 @@ void rill_graph_set_mini_batch_ms(rill_graph_t *self, int interval_ms);
 int rill_graph_mini_batch_ms(const rill_graph_t *self);
 //  Sets the longest record an operator's source may produce (bytes; 0: the default). 0, or -1.
 int rill_graph_set_max_record_size(rill_graph_t *self, int id, size_t bytes);
+//  Sets how many feedback bytes an iteration head parks in memory (> 0). 0, or -1.
+int rill_graph_set_park_bytes(rill_graph_t *self, int id, size_t bytes);
 
 //  The precise operator kind names of the plan JSON's "op_kind" ("source_file", "map",
 //  "sink_collect", ...; rill_op_kind_name gives the coarse "kind"), NULL for an unknown kind;

@@ -61,6 +61,7 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SINK_DISCARD: return "Sink: discard";
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
+    case RILL_OP_ITERATION: return "iterate()";
     case RILL_OP_PROCESS:
         return spec->join && spec->window_join ? "window_join()"
                : spec->join           ? "interval_join()"
@@ -540,14 +541,22 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         s_error(error, error_size, "plan: out of memory");
         return -1;
     }
+    //  An iteration's feedback edge (rill_iterate.h) is the one edge allowed against the flow:
+    //  left out here, everything else must still be acyclic.
     int head = 0, tail = 0;
     for (int id = 0; id < self->operator_count; id++)
-        if (!(pending[id] = self->operators[id].input_count))
+        pending[id] = self->operators[id].input_count;
+    for (int e = 0; e < self->edge_count; e++)
+        if (rill_graph_edge(graph, e)->feedback)
+            pending[self->edges[e].to]--;
+    for (int id = 0; id < self->operator_count; id++)
+        if (!pending[id])
             queue[tail++] = id;
     while (head < tail) {
         int id = queue[head++];
         for (int e = 0; e < self->edge_count; e++)
-            if (self->edges[e].from == id && --pending[self->edges[e].to] == 0)
+            if (self->edges[e].from == id && !rill_graph_edge(graph, e)->feedback &&
+                --pending[self->edges[e].to] == 0)
                 queue[tail++] = self->edges[e].to;
     }
     int cyclic = -1;
@@ -701,7 +710,8 @@ rill_plan_t *rill_plan_new(const rill_graph_t *graph, const char *job_name,
     }
     if (s_plan_operators(self, graph, default_parallelism, mode, error, error_size) ||
         s_plan_edges(self, graph, error, error_size) ||
-        s_check_shape(self, graph, error, error_size)) {
+        s_check_shape(self, graph, error, error_size) ||
+        rill_plan_iterations(self, graph, error, error_size)) {
         rill_plan_destroy(&self);
         return NULL;
     }

@@ -26,6 +26,7 @@ static const char *s_op_kinds[] = {
     [RILL_OP_TIMESTAMPS] = "timestamps",
     [RILL_OP_WINDOW] = "window",
     [RILL_OP_PROCESS] = "process",
+    [RILL_OP_ITERATION] = "iteration_head",
 };
 #define S_OP_KINDS (int)(sizeof s_op_kinds / sizeof s_op_kinds[0])
 
@@ -71,6 +72,12 @@ char *rill_plan_to_json(const rill_plan_t *self)
                       "first_channel", e->first_channel, "channel_count", e->channel_count,
                       "sender_socket", e->sender_socket, "receiver_socket", e->receiver_socket,
                       "chained", e->chained, "combined", e->combined));
+        //  Only on the edges of a loop, so plans without iterations read as they did.
+        json_t *edge = json_array_get(edges, json_array_size(edges) - 1);
+        if (e->iteration)
+            json_object_set_new(edge, "iteration", json_true());
+        if (e->feedback)
+            json_object_set_new(edge, "feedback", json_true());
     }
     for (int i = 0; i < self->subtask_count; i++)
         json_array_append_new(
@@ -236,6 +243,20 @@ static int s_read_edges(rill_json_check_t *reader, rill_plan_t *plan, json_t *ar
             return rill_json_check_fail(reader,
                                         "edge %d: 'combined' is true but only a hash edge into "
                                         "a reduce carries partial results",
+                                        i);
+        //  Optional: only an iteration's edges have them (rill_iterate.h).
+        json_t *iteration = json_object_get(item, "iteration");
+        json_t *feedback = json_object_get(item, "feedback");
+        if ((iteration && !json_is_boolean(iteration)) || (feedback && !json_is_boolean(feedback)))
+            return rill_json_check_fail(reader, "edge %d: 'iteration' or 'feedback' is not a "
+                                                "boolean", i);
+        e->iteration = json_is_true(iteration);
+        e->feedback = json_is_true(feedback);
+        if (e->feedback && (!e->iteration || e->chained ||
+                            plan->operators[e->to].kind != RILL_OP_ITERATION))
+            return rill_json_check_fail(reader,
+                                        "edge %d: 'feedback' is true but it is no unchained "
+                                        "loop edge into an iteration head",
                                         i);
         bool forward = e->pattern == RILL_PATTERN_FORWARD;
         e->sender_socket = e->chained ? "CHAIN" : forward ? "PAIR" : "ROUTER";

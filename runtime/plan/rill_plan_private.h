@@ -54,6 +54,16 @@ struct rill_plan_t {
 //  reader both call it. 0, or -1 with a message in error.
 int rill_plan_link_chains(rill_plan_t *self, char *error, size_t error_size);
 
+//  Checks every iteration of the graph (rill_plan_iteration.c): closed once, its feedback edge
+//  from an operator downstream of its head, only map, filter and flat_map inside the loop, fed
+//  from inside only; resolves the feedback edge's pattern and marks the edges inside each loop
+//  (rill_plan_edge_t.feedback, .iteration). Called once the edges are planned and the rest is
+//  known to be acyclic. 0, or -1 with a message in error.
+int rill_plan_iterations(rill_plan_t *self, const rill_graph_t *graph, char *error,
+                         size_t error_size);
+//  Whether the plan has an iteration (a feedback edge).
+bool rill_plan_has_iteration(const rill_plan_t *self);
+
 //  Builds the channel index of every edge, once all channels exist (the planner and the JSON
 //  reader both call it last). 0, or -1 when out of memory.
 int rill_plan_index_channels(rill_plan_t *self);

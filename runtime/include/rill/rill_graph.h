@@ -46,6 +46,7 @@ typedef enum {
     RILL_OP_TIMESTAMPS, //  timestamp assigner and watermark generator
     RILL_OP_WINDOW,     //  keyed windows
     RILL_OP_PROCESS,    //  keyed process function with state and timers
+    RILL_OP_ITERATION,  //  an iteration's head: its input and the loop's feedback (rill_iterate.h)
 } rill_op_kind_t;
 
 #define RILL_UNBOUNDED UINT64_MAX

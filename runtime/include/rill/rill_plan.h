@@ -66,6 +66,11 @@ typedef struct {
     //  mini-batch, combining not switched off): senders fold records per key and send
     //  partial results, which the reduce merges.
     bool combined;
+    //  Iterations (rill_iterate.h): feedback is the edge that closes a loop, from its tail back
+    //  to its head (the one edge allowed against the flow); iteration is set on every edge
+    //  inside a loop, feedback included: the termination probes travel on those.
+    bool feedback;
+    bool iteration;
 } rill_plan_edge_t;
 
 typedef struct {
