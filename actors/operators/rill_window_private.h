@@ -175,6 +175,10 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
 int rill_window_session_forget(rill_window_op_t *op, const void *key, size_t key_size,
                                rill_window_bounds_t gone);
 
+//  Grows merged over the sessions[i] not yet taken that it overlaps or touches, marking them
+//  taken, until nothing more does.
+void rill_window_session_grow(const rill_window_bounds_t *sessions, size_t count, bool *taken,
+                              rill_window_bounds_t *merged);
 //  Adds `merged` to the key's index of open sessions; leaves the index's state key in
 //  op->state_key.
 int rill_window_session_index_add(rill_window_op_t *op, const void *key, size_t key_size,
