@@ -703,6 +703,10 @@ static void the_stream_api_refuses_a_wrong_direction_and_a_bad_url(void **unused
     assert_non_null(strstr(rill_env_error(env), "cannot send"));
     rill_env_destroy(&env);
     env = rill_env_new();
+    assert_null(rill_env_from_zmq(env, "zmq+tcp://h:1?type=sub&topic=t/&end=END", NULL));
+    assert_non_null(strstr(rill_env_error(env), "the end marker does not begin with the topic"));
+    rill_env_destroy(&env);
+    env = rill_env_new();
     assert_null(rill_env_from_zmq(env, "zmq+tcp://h", NULL));
     if (!strstr(rill_env_error(env), "zmq source: 'h' has no port: expected HOST:PORT"))
         fail_msg("error: %s", rill_env_error(env));

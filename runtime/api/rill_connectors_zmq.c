@@ -105,6 +105,11 @@ rill_stream_t *rill_env_from_zmq(rill_env_t *self, const char *url, const rill_z
         return s_failed(self, "zmq source", "type push or pub cannot receive: use pull or sub");
     if (options.nodrop || options.subscribers)
         return s_failed(self, "zmq source", "nodrop and subscribers are for PUB sinks");
+    //  The subscription filters the end marker too: one outside the topic would never come.
+    if (options.has_end && strncmp(options.end, options.topic, strlen(options.topic)))
+        return s_failed(self, "zmq source",
+                        "the end marker does not begin with the topic, so the subscription "
+                        "would filter it out");
     char *canonical = malloc(RILL_ZMQ_URL_MAX);
     if (!canonical || rill_zmq_url_format(&options, canonical, RILL_ZMQ_URL_MAX)) {
         free(canonical);
