@@ -25,5 +25,7 @@ int rill_op_timestamps_open(rill_operator_t *self);
 int rill_op_window_open(rill_operator_t *self);
 int rill_op_process_open(rill_operator_t *self);
 int rill_op_iteration_head_open(rill_operator_t *self);
+int rill_op_directory_open(rill_operator_t *self);
+int rill_op_rolling_sink_open(rill_operator_t *self);
 
 #endif

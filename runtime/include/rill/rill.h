@@ -10,6 +10,7 @@
 #include "rill_cluster.h"
 #include "rill_results.h"
 #include "rill_collector.h"
+#include "rill_connectors_files.h"
 #include "rill_env.h"
 #include "rill_export.h"
 #include "rill_functions.h"
