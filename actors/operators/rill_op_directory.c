@@ -74,9 +74,10 @@ static int s_compare_entries(const void *a, const void *b)
     return strcmp((*(s_entry_t *const *)a)->name, (*(s_entry_t *const *)b)->name);
 }
 
-static s_entry_t *s_find(const s_directory_t *state, const char *name)
+//  The entry of name among the first `sorted` known ones (which are in name order).
+static s_entry_t *s_find(const s_directory_t *state, size_t sorted, const char *name)
 {
-    size_t lo = 0, hi = state->known_count;
+    size_t lo = 0, hi = sorted;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int order = strcmp(state->known[mid]->name, name);
@@ -175,7 +176,7 @@ static int s_list(rill_operator_t *self, s_directory_t *state)
         if (!s_eligible_name(state->config, name))
             continue;
         uint32_t group = s_group(name);
-        if (!s_owned(self, group) || s_find(state, name))
+        if (!s_owned(self, group) || s_find(state, first_new, name))
             continue;
         //  Only regular files (or links to them); d_type may be unknown on some file systems.
         if (item->d_type != DT_REG) {

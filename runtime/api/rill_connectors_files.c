@@ -367,7 +367,7 @@ static int s_check_writable(const char *base, char *error, size_t error_size)
         return -1;
     }
     while (!exists) {
-        if (errno != ENOENT) {
+        if (errno != ENOENT && errno != ENOTDIR) {
             s_error(error, error_size, "cannot use base directory '%s': %s", base,
                     strerror(errno));
             return -1;
