@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,15 +40,18 @@ static char *s_path(const char *dir, const char *name)
     return path;
 }
 
-//  Writes lines "<tag> <i>" for i in [0, count) to dir/name.
+//  Writes lines "<tag> <i>" for i in [0, count) to dir/name, as the naming rule asks: under a
+//  hidden name first, then renamed into place complete.
 static void s_write_lines(const char *dir, const char *name, const char *tag, int count)
 {
-    char *path = s_path(dir, name);
-    FILE *file = fopen(path, "w");
+    char *path = s_path(dir, name), *hidden = s_path(dir, ".writing.tmp");
+    FILE *file = fopen(hidden, "w");
     assert_non_null(file);
     for (int i = 0; i < count; i++)
         fprintf(file, "%s %d\n", tag, i);
     assert_int_equal(fclose(file), 0);
+    assert_int_equal(rename(hidden, path), 0);
+    free(hidden);
     free(path);
 }
 
@@ -309,6 +313,45 @@ static void continuous_directory_source_reads_files_as_they_appear(void **state)
     rill_env_cancel(running.env);
     assert_int_equal(pthread_join(thread, NULL), 0);
     assert_true(rill_env_cancelled(running.env));
+    s_results_lines(results, &got);
+    s_expect_same(&got, &expected);
+    s_lines_free(&got);
+    s_lines_free(&expected);
+    rill_results_destroy(&results);
+    rill_env_destroy(&running.env);
+    test_remove_tree(dir);
+    free(from);
+    free(to);
+    free(dir);
+}
+
+static void a_continuous_source_hears_new_names_before_its_next_poll(void **state)
+{
+    int probe = inotify_init1(IN_CLOEXEC);
+    if (probe < 0) {
+        print_message("inotify is not available here: only polling finds new files\n");
+        return;
+    }
+    close(probe);
+    char *dir = s_temp_dir();
+    s_lines_t expected = {0}, got = {0};
+    s_running_t running = {.env = rill_env_new()};
+    rill_results_t *results = rill_results_new();
+    rill_env_set_mode(running.env, RILL_MODE_STREAMING);
+    //  An hour between listings: only inotify can bring the file in within the test's time.
+    rill_stream_t *lines = rill_env_from_directory(
+        running.env, dir,
+        &(rill_directory_options_t){.continuous = true, .poll_interval_ms = 3600 * 1000});
+    rill_stream_collect(rill_stream_flat_map(lines, s_count, &running), results);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_execute, &running), 0);
+    s_write_lines(dir, ".news.tmp", "news", 20);
+    char *from = s_path(dir, ".news.tmp"), *to = s_path(dir, "news");
+    assert_int_equal(rename(from, to), 0);
+    s_expected_add(&expected, "news", 20);
+    s_wait_seen(&running, 20);
+    rill_env_cancel(running.env);
+    assert_int_equal(pthread_join(thread, NULL), 0);
     s_results_lines(results, &got);
     s_expect_same(&got, &expected);
     s_lines_free(&got);
@@ -989,6 +1032,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bounded_directory_source_reads_every_visible_file_once),
         cmocka_unit_test(continuous_directory_source_reads_files_as_they_appear),
+        cmocka_unit_test(a_continuous_source_hears_new_names_before_its_next_poll),
         cmocka_unit_test(directory_source_restored_mid_file_reads_each_line_once),
         cmocka_unit_test(a_restored_file_that_changed_is_refused),
         cmocka_unit_test(rolling_sink_commits_parts_only_when_a_checkpoint_completes),

@@ -3,7 +3,8 @@
     (the key group of the name, owned as keyed state is: rill_key_group_receiver's ranges),
     and reads them one after another, line by line, in name order per listing. Bounded: the
     files there at the start, then END; continuous: the directory is listed again every poll
-    interval for names not seen yet, and the source never ends by itself.
+    interval for names not seen yet (sooner when inotify says a name was created or moved in),
+    and the source never ends by itself.
     Which files count: a regular file whose name does not start with '.' or '_' and does not end
     in ".tmp" or ".inprogress" (the rename-into-place convention: a file is complete once it has
     its visible name), and matches the glob. Each name is read once.
@@ -26,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 //  Lines are read in blocks and emitted straight from the block.
 #define S_BLOCK (256 * 1024)
@@ -59,6 +62,7 @@ typedef struct {
     size_t queue_count;
     size_t queue_capacity;
     int64_t next_listing; //  continuous: when to list the directory again (wall ms)
+    int watch; //  continuous: an inotify descriptor that wakes the wait for new names, or -1
     s_entry_t *current;   //  the file being read, or NULL
     FILE *file;
     char *block; //  [start, filled) holds bytes not yet emitted
@@ -297,6 +301,23 @@ static int s_refill(rill_operator_t *self, s_directory_t *state)
     return 0;
 }
 
+//  Nothing to read until the next listing: waits a little here rather than spin. A name
+//  created or moved into the directory (inotify, when the system has it) ends the wait and
+//  brings the listing forward; the poll interval stays the fallback.
+static void s_wait(s_directory_t *state, int64_t now)
+{
+    int64_t wait = state->next_listing - now;
+    struct pollfd ready = {.fd = state->watch, .events = POLLIN};
+    int polled = poll(&ready, state->watch >= 0 ? 1 : 0,
+                      wait < 0 ? 0 : wait > S_WAIT_MS ? S_WAIT_MS : (int)wait);
+    if (polled <= 0 || !(ready.revents & POLLIN))
+        return;
+    char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (read(state->watch, events, sizeof events) > 0)
+        ;
+    state->next_listing = now;
+}
+
 static int s_produce(rill_operator_t *self, rill_collector_t *out)
 {
     s_directory_t *state = self->state;
@@ -318,11 +339,8 @@ static int s_produce(rill_operator_t *self, rill_collector_t *out)
                 if (state->queue_head < state->queue_count)
                     continue;
             }
-            if (!emitted) {
-                //  Nothing to read until the next listing: wait a little here, not spin.
-                int64_t wait = state->next_listing - now;
-                poll(NULL, 0, wait < 0 ? 0 : wait > S_WAIT_MS ? S_WAIT_MS : (int)wait);
-            }
+            if (!emitted)
+                s_wait(state, now);
             return RILL_SOURCE_MORE;
         }
         char *line = state->block + state->start;
@@ -456,6 +474,8 @@ static void s_close(rill_operator_t *self)
     free(state->known);
     free(state->queue);
     free(state->block);
+    if (state->watch >= 0)
+        close(state->watch);
     free(state);
 }
 
@@ -477,6 +497,15 @@ int rill_op_directory_open(rill_operator_t *self)
     self->vtable = &s_directory_vtable;
     self->state = state;
     state->config = self->spec->options;
+    state->watch = -1;
+    if (state->config->continuous) {
+        state->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (state->watch >= 0 &&
+            inotify_add_watch(state->watch, self->spec->path, IN_CREATE | IN_MOVED_TO) < 0) {
+            close(state->watch); //  polling alone still finds every file
+            state->watch = -1;
+        }
+    }
     state->max_line =
         self->spec->max_record_size ? self->spec->max_record_size : RILL_DEFAULT_MAX_RECORD_SIZE;
     state->capacity = S_BLOCK;
