@@ -693,6 +693,54 @@ static void rolling_sink_restore_truncates_in_progress_and_commits_pending(void 
     free(base);
 }
 
+static int64_t s_fake_clock(void *ctx)
+{
+    return *(const int64_t *)ctx;
+}
+
+static void rolling_sink_rolls_by_age_and_by_inactivity(void **state)
+{
+    char *base = s_temp_dir();
+    rill_rolling_config_t config = {.max_part_bytes = 1 << 20, .rollover_ms = 1000,
+                                    .inactivity_ms = 300, .prefix = "part"};
+    s_job_t job = s_job_new(s_rolling_spec(base, &config), 1);
+    rill_operator_t *sink = s_open(&job, 1, 0);
+    int64_t now = 0;
+    sink->clock_ms = s_fake_clock;
+    sink->clock_ctx = &now;
+    assert_int_equal(sink->vtable->next_tick(sink), INT64_MAX); //  no part open
+    s_record(sink, "a", RILL_NO_TIMESTAMP);
+    now = 200;
+    s_record(sink, "b", RILL_NO_TIMESTAMP);
+    //  Due at the earlier of opened + 1000 and last write + 300.
+    assert_int_equal(sink->vtable->next_tick(sink), 500);
+    assert_int_equal(sink->vtable->on_tick(sink, 499, NULL), 0);
+    s_expect_listing(base, ".part-0-0.inprogress");
+    assert_int_equal(sink->vtable->on_tick(sink, 500, NULL), 0);
+    s_expect_listing(base, ".part-0-0.pending");
+    //  A part written to every 100 ms never idles: it rolls when 1000 ms old.
+    for (now = 600; now < 1600; now += 100) {
+        s_record(sink, "c", RILL_NO_TIMESTAMP);
+        assert_int_equal(sink->vtable->on_tick(sink, now, NULL), 0);
+    }
+    s_expect_listing(base, ".part-0-0.pending .part-0-1.inprogress");
+    assert_int_equal(sink->vtable->next_tick(sink), 1600);
+    now = 1600;
+    assert_int_equal(sink->vtable->on_tick(sink, now, NULL), 0);
+    s_expect_listing(base, ".part-0-0.pending .part-0-1.pending");
+    assert_int_equal(sink->vtable->on_end(sink, NULL), 0);
+    s_expect_listing(base, "part-0-0 part-0-1");
+    char *part = s_path(base, "part-0-0");
+    char *text = test_read_file(part);
+    assert_string_equal(text, "a\nb\n");
+    free(text);
+    free(part);
+    rill_operator_destroy(&sink);
+    s_job_destroy(&job);
+    test_remove_tree(base);
+    free(base);
+}
+
 //  ---- the rolling sink in jobs
 
 //  Record i: "event i" at 2026-11-27 10:00 UTC + i minutes.
@@ -1037,6 +1085,7 @@ int main(void)
         cmocka_unit_test(a_restored_file_that_changed_is_refused),
         cmocka_unit_test(rolling_sink_commits_parts_only_when_a_checkpoint_completes),
         cmocka_unit_test(rolling_sink_restore_truncates_in_progress_and_commits_pending),
+        cmocka_unit_test(rolling_sink_rolls_by_age_and_by_inactivity),
         cmocka_unit_test(rolling_sink_buckets_by_event_hour_and_rolls_by_size),
         cmocka_unit_test(a_failed_job_restored_leaves_each_line_once_in_committed_parts),
         cmocka_unit_test(urls_parse_into_options),
