@@ -222,8 +222,8 @@ static void bounded_directory_source_reads_every_visible_file_once(void **state)
     env = rill_env_new();
     results = rill_results_new();
     rill_env_set_parallelism(env, 3);
-    rill_stream_collect(rill_env_from_directory(env, dir, &(rill_directory_options_t){.glob = "*.log"}),
-                        results);
+    rill_stream_collect(
+        rill_env_from_directory(env, dir, &(rill_directory_options_t){.glob = "*.log"}), results);
     if (rill_env_execute(env))
         fail_msg("job failed: %s", rill_env_error(env));
     s_results_lines(results, &got);
@@ -377,11 +377,11 @@ static s_job_t s_job_new(rill_operator_spec_t spec, int parallelism)
     s_job_t job = {rill_graph_new(), NULL};
     spec.parallelism = parallelism;
     bool source = rill_op_kind_is_source(spec.kind);
-    rill_operator_spec_t other = source ? (rill_operator_spec_t){.kind = RILL_OP_SINK_DISCARD}
-                                        : (rill_operator_spec_t){
-                                              .kind = RILL_OP_SOURCE_GENERATOR,
-                                              .fn.generate = test_generate_sequence,
-                                              .count = 1};
+    rill_operator_spec_t other = source
+                                     ? (rill_operator_spec_t){.kind = RILL_OP_SINK_DISCARD}
+                                     : (rill_operator_spec_t){.kind = RILL_OP_SOURCE_GENERATOR,
+                                                              .fn.generate = test_generate_sequence,
+                                                              .count = 1};
     other.parallelism = parallelism;
     assert_int_equal(rill_graph_add_operator(job.graph, source ? &spec : &other), 0);
     assert_int_equal(rill_graph_add_operator(job.graph, source ? &other : &spec), 1);
@@ -638,7 +638,7 @@ static void rolling_sink_restore_truncates_in_progress_and_commits_pending(void 
     s_job_t job = s_job_new(s_rolling_spec(base, &config), 2);
     rill_operator_t *sinks[2] = {s_open(&job, 1, 0), s_open(&job, 1, 1)};
     s_lines_t expected = {0};
-    s_records(sinks[0], 0, 30, &expected); //  part 0 pending, part 1 in progress (10 records)
+    s_records(sinks[0], 0, 30, &expected);  //  part 0 pending, part 1 in progress (10 records)
     s_records(sinks[1], 30, 45, &expected); //  part 0 in progress
     s_checkpoint_t checkpoint;
     s_snapshot(&checkpoint, sinks, 2, 1);
@@ -701,8 +701,8 @@ static int64_t s_fake_clock(void *ctx)
 static void rolling_sink_rolls_by_age_and_by_inactivity(void **state)
 {
     char *base = s_temp_dir();
-    rill_rolling_config_t config = {.max_part_bytes = 1 << 20, .rollover_ms = 1000,
-                                    .inactivity_ms = 300, .prefix = "part"};
+    rill_rolling_config_t config = {
+        .max_part_bytes = 1 << 20, .rollover_ms = 1000, .inactivity_ms = 300, .prefix = "part"};
     s_job_t job = s_job_new(s_rolling_spec(base, &config), 1);
     rill_operator_t *sink = s_open(&job, 1, 0);
     int64_t now = 0;
@@ -812,12 +812,12 @@ static void rolling_sink_buckets_by_event_hour_and_rolls_by_size(void **state)
     free(base);
 }
 
-//  Slows the job down a little (1 ms per 200 records) so that checkpoints every 10 ms land in
+//  Slows the job down a little (1 ms per 50 records) so that checkpoints every 10 ms land in
 //  the middle of the input: a throttle, not a wait for anything.
 static int s_throttle(const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
     static _Thread_local long count;
-    if (++count % 200 == 0)
+    if (++count % 50 == 0)
         usleep(1000);
     return rill_collector_emit(out, in->data, in->size, in->timestamp);
 }
@@ -835,7 +835,8 @@ static int s_run_files_job(const char *input, const char *output, const char *ch
     if (restore)
         assert_int_equal(rill_env_restore_from(env, restore), 0);
     rill_stream_t *lines = rill_env_from_directory(env, input, NULL);
-    rill_stream_t *relayed = rill_stream_name(rill_stream_flat_map(lines, s_throttle, NULL), "relay");
+    rill_stream_t *relayed =
+        rill_stream_name(rill_stream_flat_map(lines, s_throttle, NULL), "relay");
     rill_stream_parallelism(
         rill_stream_to_rolling_files(rill_stream_rebalance(relayed), output,
                                      &(rill_rolling_options_t){.max_part_bytes = 16 * 1024}),
@@ -869,10 +870,11 @@ static void a_failed_job_restored_leaves_each_line_once_in_committed_parts(void 
         s_expected_add(&expected, name, 2500);
         lines_of[s_owner(name, 2)] += 2500;
     }
-    //  The relay subtask that reads more, failing at two thirds of its lines.
+    //  The relay subtask that reads more, failing at 90% of its lines (the other one may have
+    //  ended by then, and its sink committed everything at the end of its input).
     int busier = lines_of[1] > lines_of[0];
     char fail[64];
-    snprintf(fail, sizeof fail, "relay:%d:%ld", busier + 1, lines_of[busier] * 2 / 3);
+    snprintf(fail, sizeof fail, "relay:%d:%ld", busier + 1, lines_of[busier] * 9 / 10);
     //  The first run dies there (as a killed process would: no restart); what it committed
     //  stays, its in-progress and pending parts wait.
     char error[1024];
@@ -885,8 +887,8 @@ static void a_failed_job_restored_leaves_each_line_once_in_committed_parts(void 
     assert_true(got.count < expected.count);
     s_lines_free(&got);
     //  Restored from its latest checkpoint: every line once, nothing left uncommitted.
-    int rc = s_run_files_job(input, output, checkpoints, NULL, checkpoints, &stats, error,
-                             sizeof error);
+    int rc =
+        s_run_files_job(input, output, checkpoints, NULL, checkpoints, &stats, error, sizeof error);
     if (rc)
         fail_msg("restored job failed: %s", error);
     assert_true(stats.restored > 0);
@@ -927,14 +929,66 @@ static void a_failed_job_restored_leaves_each_line_once_in_committed_parts(void 
     free(checkpoints);
 }
 
+static void a_restart_before_any_checkpoint_removes_what_the_failed_attempt_committed(void **state)
+{
+    //  Subtask 0 of 2 reads one short file and ends (its sink commits at the end of its
+    //  input); subtask 1 fails later, before any checkpoint completed (an hour apart): the
+    //  restart replays everything, so what subtask 0 committed must go first.
+    char *input = s_temp_dir(), *output = s_temp_dir(), *checkpoints = s_temp_dir();
+    s_lines_t expected = {0}, got = {0};
+    int short_files = 0, long_files = 0;
+    for (int i = 0; short_files < 1 || long_files < 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "x-%d", i);
+        int owner = s_owner(name, 2);
+        if ((owner == 0 && short_files) || (owner == 1 && long_files == 2))
+            continue;
+        int lines = owner == 0 ? 10 : 2500;
+        s_write_lines(input, name, name, lines);
+        s_expected_add(&expected, name, lines);
+        short_files += owner == 0;
+        long_files += owner == 1;
+    }
+    rill_env_t *env = rill_env_new();
+    rill_env_set_parallelism(env, 2);
+    rill_env_set_mode(env, RILL_MODE_STREAMING);
+    assert_int_equal(rill_env_enable_checkpointing(env, 3600 * 1000, checkpoints), 0);
+    assert_int_equal(rill_env_set_restart(env, 1, 0, false), 0);
+    rill_stream_t *relayed = rill_stream_name(
+        rill_stream_flat_map(rill_env_from_directory(env, input, NULL), s_throttle, NULL), "relay");
+    rill_stream_to_rolling_files(relayed, output, NULL);
+    setenv("RILL_FAIL", "relay:2:4000", 1);
+    int rc = rill_env_execute(env);
+    unsetenv("RILL_FAIL");
+    if (rc)
+        fail_msg("job failed: %s", rill_env_error(env));
+    rill_checkpoint_stats_t stats = rill_metrics_checkpoints(rill_env_metrics(env));
+    assert_int_equal(stats.restarts, 1);
+    assert_int_equal(stats.restored, 0);
+    rill_env_destroy(&env);
+    s_committed_lines(output, &got, true);
+    s_expect_same(&got, &expected);
+    //  One part per subtask: the failed attempt's part 0-0 was removed, not kept beside a
+    //  second copy.
+    s_expect_listing(output, "part-0-0 part-1-0");
+    s_lines_free(&got);
+    s_lines_free(&expected);
+    test_remove_tree(input);
+    test_remove_tree(output);
+    test_remove_tree(checkpoints);
+    free(input);
+    free(output);
+    free(checkpoints);
+}
+
 //  ---- URLs and refusals
 
 static void urls_parse_into_options(void **state)
 {
     rill_directory_url_t in;
     char error[512];
-    assert_int_equal(rill_directory_url_parse("dir:///data/in?continuous=1&poll=2s&glob=*.log",
-                                              &in, error, sizeof error),
+    assert_int_equal(rill_directory_url_parse("dir:///data/in?continuous=1&poll=2s&glob=*.log", &in,
+                                              error, sizeof error),
                      0);
     assert_string_equal(in.path, "/data/in");
     assert_true(in.options.continuous);
@@ -993,9 +1047,9 @@ static void bad_urls_and_paths_are_refused_with_their_reasons(void **state)
                        error, "size must be a size above 0");
     s_expect_url_error(rill_rolling_url_parse("rolling:///o?size=12X", &out, error, sizeof error),
                        error, "size must be");
-    s_expect_url_error(rill_rolling_url_parse("rolling:///o?interval=-1m", &out, error,
-                                              sizeof error),
-                       error, "interval must be a duration");
+    s_expect_url_error(
+        rill_rolling_url_parse("rolling:///o?interval=-1m", &out, error, sizeof error), error,
+        "interval must be a duration");
     s_expect_url_error(rill_rolling_url_parse("rolling:///o?bucket=day", &out, error, sizeof error),
                        error, "bucket must be none or hour");
     s_expect_url_error(rill_rolling_url_parse("rolling:///o?prefix=a/b", &out, error, sizeof error),
@@ -1066,8 +1120,9 @@ static void a_bucket_that_is_no_directory_name_fails_the_job(void **state)
     char *base = s_temp_dir();
     rill_env_t *env = rill_env_new();
     test_sequence_t sequence = {.count = 10};
-    rill_stream_to_rolling_files(rill_env_from_generator(env, test_generate_sequence, &sequence, 10),
-                                 base, &(rill_rolling_options_t){.bucket = s_bad_bucket});
+    rill_stream_to_rolling_files(
+        rill_env_from_generator(env, test_generate_sequence, &sequence, 10), base,
+        &(rill_rolling_options_t){.bucket = s_bad_bucket});
     assert_int_equal(rill_env_execute(env), -1);
     assert_non_null(strstr(rill_env_error(env), "bucket '../escape' is not a directory name"));
     rill_env_destroy(&env);
@@ -1088,6 +1143,7 @@ int main(void)
         cmocka_unit_test(rolling_sink_rolls_by_age_and_by_inactivity),
         cmocka_unit_test(rolling_sink_buckets_by_event_hour_and_rolls_by_size),
         cmocka_unit_test(a_failed_job_restored_leaves_each_line_once_in_committed_parts),
+        cmocka_unit_test(a_restart_before_any_checkpoint_removes_what_the_failed_attempt_committed),
         cmocka_unit_test(urls_parse_into_options),
         cmocka_unit_test(bad_urls_and_paths_are_refused_with_their_reasons),
         cmocka_unit_test(a_bucket_that_is_no_directory_name_fails_the_job),

@@ -47,8 +47,8 @@ typedef enum { S_QUEUED, S_READING, S_DONE } s_status_t;
 
 typedef struct {
     s_status_t status;
-    uint32_t group;     //  the key group of the name: which subtask owns the file
-    long long offset;   //  queued or reading: where the next line starts
+    uint32_t group;   //  the key group of the name: which subtask owns the file
+    long long offset; //  queued or reading: where the next line starts
     char name[];
 } s_entry_t;
 
@@ -63,7 +63,7 @@ typedef struct {
     size_t queue_capacity;
     int64_t next_listing; //  continuous: when to list the directory again (wall ms)
     int watch; //  continuous: an inotify descriptor that wakes the wait for new names, or -1
-    s_entry_t *current;   //  the file being read, or NULL
+    s_entry_t *current; //  the file being read, or NULL
     FILE *file;
     char *block; //  [start, filled) holds bytes not yet emitted
     size_t start;
@@ -129,8 +129,7 @@ static int s_out_of_memory(rill_operator_t *self)
 }
 
 //  A new entry, not yet in known or the queue. NULL when out of memory.
-static s_entry_t *s_entry_new(const char *name, size_t length, s_status_t status,
-                              long long offset)
+static s_entry_t *s_entry_new(const char *name, size_t length, s_status_t status, long long offset)
 {
     s_entry_t *entry = malloc(sizeof(s_entry_t) + length + 1);
     if (!entry)
@@ -289,11 +288,12 @@ static int s_refill(rill_operator_t *self, s_directory_t *state)
     if (state->filled == state->capacity &&
         rill_array_grow((void **)&state->block, &state->capacity, state->capacity + 1, 1))
         return s_out_of_memory(self);
-    size_t got = fread(state->block + state->filled, 1, state->capacity - state->filled,
-                       state->file);
+    size_t got =
+        fread(state->block + state->filled, 1, state->capacity - state->filled, state->file);
     if (got == 0 && ferror(state->file)) {
-        snprintf(self->error, sizeof self->error, "directory source: cannot read '%.100s/%.100s': %s",
-                 self->spec->path, state->current->name, strerror(errno));
+        snprintf(self->error, sizeof self->error,
+                 "directory source: cannot read '%.100s/%.100s': %s", self->spec->path,
+                 state->current->name, strerror(errno));
         return -1;
     }
     state->filled += got;
@@ -309,7 +309,9 @@ static void s_wait(s_directory_t *state, int64_t now)
     int64_t wait = state->next_listing - now;
     struct pollfd ready = {.fd = state->watch, .events = POLLIN};
     int polled = poll(&ready, state->watch >= 0 ? 1 : 0,
-                      wait < 0 ? 0 : wait > S_WAIT_MS ? S_WAIT_MS : (int)wait);
+                      wait < 0           ? 0
+                      : wait > S_WAIT_MS ? S_WAIT_MS
+                                         : (int)wait);
     if (polled <= 0 || !(ready.revents & POLLIN))
         return;
     char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));

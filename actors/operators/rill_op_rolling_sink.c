@@ -15,6 +15,7 @@
 #include "rill_connectors_files_private.h"
 #include "rill_number.h"
 #include "rill_operator.h"
+#include "rill_plan_private.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -93,24 +94,30 @@ static int s_out_of_memory(rill_operator_t *self)
 //  BASE or BASE/BUCKET.
 static void s_bucket_dir(const rill_operator_t *self, const char *bucket, char *out, size_t size)
 {
-    if (*bucket)
-        snprintf(out, size, "%s/%s", self->spec->path, bucket);
-    else
-        snprintf(out, size, "%s", self->spec->path);
+    int length = *bucket ? snprintf(out, size, "%s/%s", self->spec->path, bucket)
+                         : snprintf(out, size, "%s", self->spec->path);
+    if (length < 0 || (size_t)length >= size)
+        *out = '\0';
 }
 
 typedef enum { S_INPROGRESS, S_PENDING, S_COMMITTED } s_state_t;
 
 //  A part's file name in a state.
-static void s_part_path(const rill_operator_t *self, const char *bucket, uint32_t ns,
-                        uint64_t part, s_state_t state, char *out, size_t size)
+static void s_part_path(const rill_operator_t *self, const char *bucket, uint32_t ns, uint64_t part,
+                        s_state_t state, char *out, size_t size)
 {
     const rill_rolling_config_t *config = self->spec->options;
     char dir[PATH_MAX];
     s_bucket_dir(self, bucket, dir, sizeof dir);
-    snprintf(out, size, "%s/%s%s-%u-%llu%s%s", dir, state == S_COMMITTED ? "" : ".",
-             config->prefix, ns, (unsigned long long)part, config->suffix,
-             state == S_INPROGRESS ? ".inprogress" : state == S_PENDING ? ".pending" : "");
+    int length = snprintf(out, size, "%s/%s%s-%u-%llu%s%s", dir, state == S_COMMITTED ? "" : ".",
+                          config->prefix, ns, (unsigned long long)part, config->suffix,
+                          state == S_INPROGRESS ? ".inprogress"
+                          : state == S_PENDING  ? ".pending"
+                                                : "");
+    //  The API keeps base directories short enough for every name to fit; were one cut, the
+    //  empty name fails the file call that uses it.
+    if (length < 0 || (size_t)length >= size)
+        *out = '\0';
 }
 
 static int s_sync_dir(rill_operator_t *self, const char *bucket)
@@ -255,6 +262,10 @@ static int s_later_part(rill_operator_t *self, const char *path, uint64_t part, 
     return 0;
 }
 
+//  Starts this subtask's namespace without a restore. A restart of this run from no
+//  checkpoint finds what its earlier attempt wrote from the part number it started at (parts
+//  that attempt committed at the end of its input included) and removes it: the input is
+//  replayed from the start.
 static int s_start(rill_operator_t *self, s_rolling_t *state)
 {
     if (state->started)
@@ -262,7 +273,17 @@ static int s_start(rill_operator_t *self, s_rolling_t *state)
     state->started = true;
     if (s_make_dirs(self->spec->path))
         return s_failed(self, "make the base directory", self->spec->path);
-    return s_each_part(self, (uint32_t)self->index, s_fresh_part, NULL);
+    rill_rolling_config_t *shared = (rill_rolling_config_t *)self->spec->options;
+    uint64_t run = rill_key_hash(self->plan->id, strlen(self->plan->id));
+    if (__atomic_load_n(&shared->first_part_run[self->index], __ATOMIC_SEQ_CST) == run) {
+        state->next_part = __atomic_load_n(&shared->first_part[self->index], __ATOMIC_SEQ_CST);
+        return s_each_part(self, (uint32_t)self->index, s_later_part, &state->next_part);
+    }
+    if (s_each_part(self, (uint32_t)self->index, s_fresh_part, NULL))
+        return -1;
+    __atomic_store_n(&shared->first_part[self->index], state->next_part, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&shared->first_part_run[self->index], run, __ATOMIC_SEQ_CST);
+    return 0;
 }
 
 //  ---- writing
@@ -275,8 +296,8 @@ static int s_flush(rill_operator_t *self, s_bucket_t *bucket)
             continue;
         if (put < 0) {
             char path[PATH_MAX];
-            s_part_path(self, bucket->name, (uint32_t)self->index, bucket->part, S_INPROGRESS,
-                        path, sizeof path);
+            s_part_path(self, bucket->name, (uint32_t)self->index, bucket->part, S_INPROGRESS, path,
+                        sizeof path);
             return s_failed(self, "write", path);
         }
         done += (size_t)put;
@@ -357,8 +378,8 @@ static s_bucket_t *s_bucket(rill_operator_t *self, s_rolling_t *state, const cha
     }
     s_bucket_t *bucket = calloc(1, sizeof(s_bucket_t));
     if (!bucket || !(bucket->buffer = malloc(S_CHUNK)) ||
-        rill_array_grow((void **)&state->buckets, &state->bucket_capacity,
-                        state->bucket_count + 1, sizeof(s_bucket_t *))) {
+        rill_array_grow((void **)&state->buckets, &state->bucket_capacity, state->bucket_count + 1,
+                        sizeof(s_bucket_t *))) {
         if (bucket)
             free(bucket->buffer);
         free(bucket);
@@ -562,8 +583,8 @@ static int s_snapshot(rill_operator_t *self, int64_t checkpoint, rill_buffer_t *
             return -1;
     for (size_t i = 0; i < state->bucket_count; i++) {
         const s_bucket_t *bucket = state->buckets[i];
-        if (bucket->fd >= 0 && s_put(self, out, S_TAG_INPROGRESS, ns, bucket->name, bucket->part,
-                                     bucket->size, true))
+        if (bucket->fd >= 0 &&
+            s_put(self, out, S_TAG_INPROGRESS, ns, bucket->name, bucket->part, bucket->size, true))
             return -1;
     }
     for (size_t i = 0; i < state->pending_count; i++) {
@@ -639,8 +660,8 @@ static int s_restore(rill_operator_t *self, rill_state_reader_t *in)
         if (entry.scope != RILL_STATE_SPLIT || entry.tag < S_TAG_NAMESPACE ||
             entry.tag > S_TAG_PENDING || rill_varint_get(&at, end, &first) ||
             (two && rill_varint_get(&at, end, &second)) || at != end ||
-            entry.a_size >= sizeof bucket || (entry.a_size && memchr(entry.a, '\0', entry.a_size)) ||
-            (!two && entry.a_size)) {
+            entry.a_size >= sizeof bucket ||
+            (entry.a_size && memchr(entry.a, '\0', entry.a_size)) || (!two && entry.a_size)) {
             rc = -1;
             break;
         }

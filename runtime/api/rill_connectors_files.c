@@ -219,7 +219,8 @@ int rill_directory_url_parse(const char *url, rill_directory_url_t *out, char *e
 bool rill_directory_url_matches(const char *url)
 {
     struct stat info;
-    return url && (strncmp(url, "dir://", 6) == 0 || (stat(url, &info) == 0 && S_ISDIR(info.st_mode)));
+    return url &&
+           (strncmp(url, "dir://", 6) == 0 || (stat(url, &info) == 0 && S_ISDIR(info.st_mode)));
 }
 
 rill_stream_t *rill_env_from_directory(rill_env_t *env, const char *path,
@@ -253,12 +254,12 @@ rill_stream_t *rill_env_from_directory(rill_env_t *env, const char *path,
         return NULL;
     }
     closedir(dir);
-    return rill_env_add_source(env, &(rill_operator_spec_t){
-                                        .kind = RILL_OP_SOURCE_DIRECTORY,
-                                        .path = path,
-                                        .max_record_size = rill_env_max_record_size(env),
-                                        .options = &config,
-                                        .options_size = sizeof config});
+    return rill_env_add_source(
+        env, &(rill_operator_spec_t){.kind = RILL_OP_SOURCE_DIRECTORY,
+                                     .path = path,
+                                     .max_record_size = rill_env_max_record_size(env),
+                                     .options = &config,
+                                     .options_size = sizeof config});
 }
 
 rill_stream_t *rill_env_from_directory_url(rill_env_t *env, const char *url)
@@ -290,8 +291,10 @@ static int s_rolling_param(const char *key, const char *value, void *target, cha
         strcmp(key, "inactivity") == 0) {
         int64_t ms;
         if (s_parse_duration(value, &ms) || ms <= 0) {
-            s_error(error, error_size, "%s must be a duration above 0 (500ms, 30s, 15m, 1h), not "
-                    "'%s'", key, value);
+            s_error(error, error_size,
+                    "%s must be a duration above 0 (500ms, 30s, 15m, 1h), not "
+                    "'%s'",
+                    key, value);
             return -1;
         }
         if (strcmp(key, "inactivity") == 0)
@@ -314,8 +317,8 @@ static int s_rolling_param(const char *key, const char *value, void *target, cha
     if (strcmp(key, "prefix") == 0 || strcmp(key, "suffix") == 0) {
         char *into = strcmp(key, "prefix") == 0 ? out->prefix : out->suffix;
         if (strlen(value) >= RILL_FILES_NAME_MAX || strchr(value, '/')) {
-            s_error(error, error_size, "%s must be a file name part without '/', not '%.100s'",
-                    key, value);
+            s_error(error, error_size, "%s must be a file name part without '/', not '%.100s'", key,
+                    value);
             return -1;
         }
         snprintf(into, RILL_FILES_NAME_MAX, "%s", value);
@@ -330,8 +333,7 @@ static int s_rolling_param(const char *key, const char *value, void *target, cha
     return -1;
 }
 
-int rill_rolling_url_parse(const char *url, rill_rolling_url_t *out, char *error,
-                           size_t error_size)
+int rill_rolling_url_parse(const char *url, rill_rolling_url_t *out, char *error, size_t error_size)
 {
     if (!url || !out) {
         s_error(error, error_size, "no URL given");
@@ -368,8 +370,7 @@ static int s_check_writable(const char *base, char *error, size_t error_size)
     }
     while (!exists) {
         if (errno != ENOENT && errno != ENOTDIR) {
-            s_error(error, error_size, "cannot use base directory '%s': %s", base,
-                    strerror(errno));
+            s_error(error, error_size, "cannot use base directory '%s': %s", base, strerror(errno));
             return -1;
         }
         char *slash = strrchr(path, '/');
@@ -412,7 +413,8 @@ rill_stream_t *rill_stream_to_rolling_files(rill_stream_t *in, const char *base_
         s_fail(env, "rolling file sink: no base directory given");
         return NULL;
     }
-    if (strlen(base_dir) >= RILL_FILES_PATH_MAX - 2 * RILL_FILES_NAME_MAX - RILL_BUCKET_MAX) {
+    //  Room for a bucket, a prefix, a suffix and the numbers within PATH_MAX.
+    if (strlen(base_dir) >= RILL_FILES_PATH_MAX - 2 * RILL_FILES_NAME_MAX - RILL_BUCKET_MAX - 128) {
         s_fail(env, "rolling file sink: base directory '%.100s...' is too long", base_dir);
         return NULL;
     }
@@ -427,8 +429,9 @@ rill_stream_t *rill_stream_to_rolling_files(rill_stream_t *in, const char *base_
         const char *names[2] = {options->prefix, options->suffix};
         for (int i = 0; i < 2; i++)
             if (names[i] && (strlen(names[i]) >= RILL_FILES_NAME_MAX || strchr(names[i], '/'))) {
-                s_fail(env, "rolling file sink '%s': the part %s '%.100s' must be a file name "
-                            "part without '/'",
+                s_fail(env,
+                       "rolling file sink '%s': the part %s '%.100s' must be a file name "
+                       "part without '/'",
                        base_dir, i ? "suffix" : "prefix", names[i]);
                 return NULL;
             }
@@ -455,14 +458,14 @@ rill_stream_t *rill_stream_to_rolling_files(rill_stream_t *in, const char *base_
     //  own output (forever, when continuous).
     struct stat written;
     const rill_graph_t *graph = rill_env_graph(env);
-    for (int id = 0; stat(base_dir, &written) == 0 && id < rill_graph_operator_count(graph);
-         id++) {
+    for (int id = 0; stat(base_dir, &written) == 0 && id < rill_graph_operator_count(graph); id++) {
         const rill_operator_spec_t *spec = rill_graph_operator(graph, id);
         struct stat read;
         if (spec->kind == RILL_OP_SOURCE_DIRECTORY && stat(spec->path, &read) == 0 &&
             read.st_dev == written.st_dev && read.st_ino == written.st_ino) {
-            s_fail(env, "rolling file sink: base directory '%s' is the directory that operator "
-                        "'%s' reads: the job would read its own output; choose another",
+            s_fail(env,
+                   "rolling file sink: base directory '%s' is the directory that operator "
+                   "'%s' reads: the job would read its own output; choose another",
                    base_dir, spec->name ? spec->name : "Source: directory");
             return NULL;
         }

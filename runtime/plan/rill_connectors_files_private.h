@@ -23,6 +23,14 @@ typedef struct {
     int64_t inactivity_ms;
     char prefix[RILL_FILES_NAME_MAX];
     char suffix[RILL_FILES_NAME_MAX];
+    //  Written while the job runs (the one mutable part of a spec, each slot by one subtask,
+    //  atomically): per subtask index, the first part number it used when it started without
+    //  a restore, and the run (a hash of the plan's id; 0: none yet) that did. The graph and
+    //  the plan outlive the attempts of one execute, so a restart from no checkpoint knows
+    //  which committed parts its earlier attempt wrote (at the end of its input) and removes
+    //  them before the input is replayed.
+    uint64_t first_part[RILL_MAX_PARALLELISM];
+    uint64_t first_part_run[RILL_MAX_PARALLELISM];
 } rill_rolling_config_t;
 
 #endif
