@@ -45,6 +45,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return "Source: text file";
     case RILL_OP_SOURCE_GENERATOR: return "Source: generator";
     case RILL_OP_SOURCE_USER: return "Source: custom";
+    case RILL_OP_SOURCE_KAFKA: return "Source: Kafka";
+    case RILL_OP_SINK_KAFKA: return "Sink: Kafka";
     case RILL_OP_MAP: return spec->first_inputs ? "co_map()" : "map()";
     case RILL_OP_FILTER: return "filter()";
     case RILL_OP_FLAT_MAP: return spec->first_inputs ? "co_flat_map()" : "flat_map()";
@@ -78,6 +80,7 @@ static bool s_source_bounded(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return true;
     case RILL_OP_SOURCE_GENERATOR: return spec->count != RILL_UNBOUNDED;
     case RILL_OP_SOURCE_USER: return spec->bounded;
+    case RILL_OP_SOURCE_KAFKA: return spec->bounded;
     default: return false;
     }
 }
