@@ -66,8 +66,8 @@ static void s_topic(s_cluster_t *self, const char *topic, int partitions)
 
 //  Produces count records "<prefix><partition>-<i>" into each partition of topic, record i of
 //  partition p with timestamp first + i * step (+ p * offset_per_partition).
-static void s_fill(const char *brokers, const char *topic, int partitions, int count,
-                   int64_t first, int64_t step)
+static void s_fill(const char *brokers, const char *topic, int partitions, int count, int64_t first,
+                   int64_t step)
 {
     rd_kafka_t *producer = s_client(RD_KAFKA_PRODUCER, brokers, NULL);
     for (int p = 0; p < partitions; p++)
@@ -111,8 +111,9 @@ static int s_compare_strings(const void *a, const void *b)
 
 static s_read_t s_read_topic(const char *brokers, const char *topic, int partitions)
 {
-    const char *extra[] = {"group.id", "test-reader", "isolation.level", "read_committed",
-                           "enable.auto.commit", "false", NULL};
+    const char *extra[] = {
+        "group.id", "test-reader", "isolation.level", "read_committed", "enable.auto.commit",
+        "false",    NULL};
     rd_kafka_t *consumer = s_client(RD_KAFKA_CONSUMER, brokers, extra);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
     int64_t ends[64] = {0}, total = 0;
@@ -188,8 +189,8 @@ static size_t s_expect_every_record(const s_read_t *read, int partitions, int co
 
 static rill_kafka_source_t s_source_options(const char *brokers, const char *topic)
 {
-    return (rill_kafka_source_t){.brokers = brokers, .topic = topic, .bounded = true,
-                                 .timeout_ms = 5000};
+    return (rill_kafka_source_t){
+        .brokers = brokers, .topic = topic, .bounded = true, .timeout_ms = 5000};
 }
 
 //  The first case doubles as the usage example: a topic into another, at p = 1 and 2.
@@ -207,8 +208,8 @@ static void a_topic_goes_into_another_once_per_record_at_p1_and_p2(void **unused
         rill_env_set_parallelism(env, p);
         rill_kafka_source_t source = s_source_options(cluster.brokers, "in");
         rill_stream_t *records = rill_env_from_kafka(env, &source);
-        rill_kafka_sink_t sink = {.brokers = cluster.brokers, .topic = out,
-                                  .key = rill_key_first_field};
+        rill_kafka_sink_t sink = {
+            .brokers = cluster.brokers, .topic = out, .key = rill_key_first_field};
         rill_stream_to_kafka(records, &sink);
         if (rill_env_execute(env))
             fail_msg("p=%d: %s", p, rill_env_error(env));
@@ -276,7 +277,9 @@ static void s_start_window_job(s_running_t *running, pthread_t *thread, const ch
 {
     running->env = rill_env_new();
     rill_env_set_parallelism(running->env, 1);
-    rill_kafka_source_t source = {.brokers = brokers, .topic = "events", .timeout_ms = 5000,
+    rill_kafka_source_t source = {.brokers = brokers,
+                                  .topic = "events",
+                                  .timeout_ms = 5000,
                                   .idle_timeout_ms = idle_timeout_ms};
     rill_stream_t *events = rill_env_from_kafka(running->env, &source);
     rill_window_t window = rill_window_tumbling(1000);
@@ -324,12 +327,11 @@ static void an_idle_partition_does_not_hold_back_the_window(void **unused)
     rd_kafka_t *keepalive = s_client(RD_KAFKA_PRODUCER, cluster.brokers, NULL);
     int64_t started = test_now_ms(), deadline = started + 10000;
     for (;;) {
-        assert_int_equal(rd_kafka_producev(keepalive, RD_KAFKA_V_TOPIC("events"),
-                                           RD_KAFKA_V_PARTITION(1),
-                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                           RD_KAFKA_V_VALUE("a", 1), RD_KAFKA_V_TIMESTAMP(1500),
-                                           RD_KAFKA_V_END),
-                         0);
+        assert_int_equal(
+            rd_kafka_producev(keepalive, RD_KAFKA_V_TOPIC("events"), RD_KAFKA_V_PARTITION(1),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE("a", 1),
+                              RD_KAFKA_V_TIMESTAMP(1500), RD_KAFKA_V_END),
+            0);
         assert_int_equal(rd_kafka_flush(keepalive, 5000), 0);
         usleep(50 * 1000);
         read = s_read_topic(cluster.brokers, "windows", 1);
@@ -428,8 +430,8 @@ static void a_restart_from_a_checkpoint_is_at_least_once_without(void **unused)
     s_topic(&cluster, "least", 2);
     s_read_t read = s_run_with_failure(&cluster, "least", RILL_KAFKA_AT_LEAST_ONCE, 1);
     size_t duplicates = s_expect_every_record(&read, 4, 300, false);
-    fprintf(stderr, "at least once: %zu records, %zu sent again after the restart\n",
-            read.count, duplicates);
+    fprintf(stderr, "at least once: %zu records, %zu sent again after the restart\n", read.count,
+            duplicates);
     assert_int_equal(read.count, 1200 + duplicates);
     s_read_free(&read);
     s_cluster_stop(&cluster);
@@ -501,8 +503,8 @@ static void missing_options_are_refused_when_building(void **unused)
     env = rill_env_new();
     const char *properties[] = {"acks", NULL};
     rill_kafka_sink_t sink = {.brokers = "h:1", .topic = "t", .properties = properties};
-    assert_null(rill_stream_to_kafka(rill_env_from_generator(env, test_generate_sequence, NULL, 1),
-                                     &sink));
+    assert_null(
+        rill_stream_to_kafka(rill_env_from_generator(env, test_generate_sequence, NULL, 1), &sink));
     assert_non_null(strstr(rill_env_error(env), "property 'acks' is not key=value"));
     rill_env_destroy(&env);
 }
@@ -513,9 +515,8 @@ static void urls_parse_brokers_topic_and_options(void **unused)
 {
     rill_kafka_url_t url;
     char error[512];
-    assert_int_equal(rill_kafka_url_parse("kafka://localhost:9092/events", &url, error,
-                                          sizeof error),
-                     0);
+    assert_int_equal(
+        rill_kafka_url_parse("kafka://localhost:9092/events", &url, error, sizeof error), 0);
     assert_string_equal(url.brokers, "localhost:9092");
     assert_string_equal(url.topic, "events");
     assert_string_equal(url.group, "");

@@ -75,15 +75,14 @@ int rill_kafka_partition_count(rd_kafka_t *client, const char *brokers, const ch
                  "is the address right?",
                  brokers, timeout_ms, rd_kafka_err2str(err));
     else if (err)
-        snprintf(error, size, "Kafka metadata for topic '%.100s' from '%.100s': %s", topic,
-                 brokers, rd_kafka_err2str(err));
+        snprintf(error, size, "Kafka metadata for topic '%.100s' from '%.100s': %s", topic, brokers,
+                 rd_kafka_err2str(err));
     else if (metadata->topic_cnt != 1 || metadata->topics[0].err ||
              metadata->topics[0].partition_cnt <= 0) {
         rd_kafka_resp_err_t topic_err =
             metadata->topic_cnt == 1 ? metadata->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN;
         snprintf(error, size, "Kafka topic '%.100s' does not exist on '%.100s' (%s)", topic,
-                 brokers,
-                 topic_err ? rd_kafka_err2str(topic_err) : "it has no partitions");
+                 brokers, topic_err ? rd_kafka_err2str(topic_err) : "it has no partitions");
     } else
         count = metadata->topics[0].partition_cnt;
     if (metadata)

@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "rill_array.h"
-#include "rill_number.h"
 #include "rill_kafka.h"
+#include "rill_number.h"
 
 //  A staged record: this header, then the key's bytes (none when key_size is S_NO_KEY), then
 //  the value's.
@@ -55,10 +55,10 @@ typedef struct {
     rd_kafka_topic_t *topic;
     bool exactly_once;
     bool in_transaction;
-    uint64_t since_poll;   //  records sent since the last rd_kafka_poll
+    uint64_t since_poll;      //  records sent since the last rd_kafka_poll
     char delivery_error[200]; //  the first failed delivery ("" while none)
-    rill_buffer_t *staged; //  exactly once: records not yet sent
-    s_pending_t *pending;  //  checkpoints taken, not yet completed, in order
+    rill_buffer_t *staged;    //  exactly once: records not yet sent
+    s_pending_t *pending;     //  checkpoints taken, not yet completed, in order
     size_t pending_count;
     size_t pending_capacity;
 } s_sink_t;
@@ -84,11 +84,9 @@ static int s_send(rill_operator_t *self, s_sink_t *state, const void *key, size_
 {
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            state->producer, RD_KAFKA_V_RKT(state->topic),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_size),
-            RD_KAFKA_V_KEY((void *)key, key_size),
-            RD_KAFKA_V_TIMESTAMP(timestamp == RILL_NO_TIMESTAMP ? 0 : timestamp),
-            RD_KAFKA_V_END);
+            state->producer, RD_KAFKA_V_RKT(state->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE((void *)value, value_size), RD_KAFKA_V_KEY((void *)key, key_size),
+            RD_KAFKA_V_TIMESTAMP(timestamp == RILL_NO_TIMESTAMP ? 0 : timestamp), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(state->producer, 10);
             continue;
@@ -207,8 +205,9 @@ static int64_t s_read_marker(rill_operator_t *self, s_sink_t *state, const char 
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);
     if (err)
-        return s_fail(self, "Kafka sink: cannot read the commit marker of the restored "
-                            "checkpoint: %s",
+        return s_fail(self,
+                      "Kafka sink: cannot read the commit marker of the restored "
+                      "checkpoint: %s",
                       rd_kafka_err2str(err));
     return marker < 0 ? 0 : marker; //  RD_KAFKA_OFFSET_INVALID: nothing committed yet
 }
@@ -242,9 +241,9 @@ static int s_commit(rill_operator_t *self, s_sink_t *state, size_t end, int64_t 
             return -1;
         at += header.value_size;
     }
-    if (checkpoint > 0 && (error = s_send_marker(state, restored_id ? restored_id
-                                                                    : state->transactional_id,
-                                                 checkpoint)))
+    if (checkpoint > 0 &&
+        (error =
+             s_send_marker(state, restored_id ? restored_id : state->transactional_id, checkpoint)))
         goto failed;
     error = rd_kafka_commit_transaction(state->producer, timeout);
     if (error)
@@ -334,8 +333,9 @@ static int s_restore(rill_operator_t *self, rill_state_reader_t *in)
         newest = (int64_t)checkpoint;
     }
     if (rc < 0)
-        return s_fail(self, "cannot restore: the checkpoint's state of Kafka sink '%.60s' is "
-                            "malformed",
+        return s_fail(self,
+                      "cannot restore: the checkpoint's state of Kafka sink '%.60s' is "
+                      "malformed",
                       self->op->name);
     if (group != UINT32_MAX && s_commit(self, state, rill_buffer_size(state->staged), newest, id))
         return -1;

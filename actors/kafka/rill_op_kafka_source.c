@@ -33,26 +33,26 @@ enum {
 
 typedef struct {
     int32_t partition;
-    int64_t next;     //  the offset of the next record to emit
-    int64_t end;      //  bounded: the end offset seen at start (next == end: finished)
-    int64_t highest;  //  highest record timestamp (INT64_MIN: none yet)
+    int64_t next;      //  the offset of the next record to emit
+    int64_t end;       //  bounded: the end offset seen at start (next == end: finished)
+    int64_t highest;   //  highest record timestamp (INT64_MIN: none yet)
     int64_t active_at; //  wall ms of the last record (or of the start): idleness
-    bool restored;    //  next came from a checkpoint
-    bool done;        //  bounded and at its end
+    bool restored;     //  next came from a checkpoint
+    bool done;         //  bounded and at its end
 } s_partition_t;
 
 typedef struct {
     const rill_kafka_source_t *options;
     rd_kafka_t *consumer;
-    int32_t partition_count;       //  of the topic
-    s_partition_t *partitions;     //  those of this subtask, by partition number
+    int32_t partition_count;   //  of the topic
+    s_partition_t *partitions; //  those of this subtask, by partition number
     int count;
-    int *slot;                     //  partition number -> index in partitions, or -1
-    bool started;                  //  assigned (after restore, at the first produce)
-    int64_t emitted;               //  the last watermark sent
-    bool idle;                     //  the output is marked idle
-    rill_metric_t *lag;            //  the "kafka_lag" gauge, or NULL
-    int64_t lag_at;                //  wall ms of the last lag update
+    int *slot;          //  partition number -> index in partitions, or -1
+    bool started;       //  assigned (after restore, at the first produce)
+    int64_t emitted;    //  the last watermark sent
+    bool idle;          //  the output is marked idle
+    rill_metric_t *lag; //  the "kafka_lag" gauge, or NULL
+    int64_t lag_at;     //  wall ms of the last lag update
 } s_source_t;
 
 static int s_fail(rill_operator_t *self, const char *format, const char *detail)
@@ -74,9 +74,8 @@ static int s_start(rill_operator_t *self, s_source_t *state)
         s_partition_t *partition = &state->partitions[i];
         int64_t low = 0, high = 0;
         rd_kafka_resp_err_t err =
-            rd_kafka_query_watermark_offsets(state->consumer, options->topic,
-                                             partition->partition, &low, &high,
-                                             options->timeout_ms);
+            rd_kafka_query_watermark_offsets(state->consumer, options->topic, partition->partition,
+                                             &low, &high, options->timeout_ms);
         if (err) {
             snprintf(self->error, sizeof self->error,
                      "Kafka source: cannot read the offsets of '%.100s' partition %d within %d "
@@ -320,16 +319,16 @@ static int s_restore(rill_operator_t *self, rill_state_reader_t *in)
             snprintf(self->error, sizeof self->error,
                      "cannot restore Kafka source '%.60s': the checkpoint holds partition %u, "
                      "which topic '%.60s' (%d partitions) does not deal to subtask %d",
-                     self->op->name, entry.group, topic, (int)state->partition_count,
-                     self->index);
+                     self->op->name, entry.group, topic, (int)state->partition_count, self->index);
             return -1;
         }
         state->partitions[slot].next = (int64_t)next;
         state->partitions[slot].restored = true;
     }
     if (rc < 0)
-        return s_fail(self, "cannot restore: the checkpoint's state of Kafka source '%.60s' is "
-                            "malformed",
+        return s_fail(self,
+                      "cannot restore: the checkpoint's state of Kafka source '%.60s' is "
+                      "malformed",
                       self->op->name);
     return 0;
 }
@@ -373,8 +372,8 @@ int rill_op_kafka_source_open(rill_operator_t *self)
     else
         snprintf(group, sizeof group, "rill-%.250s", rill_plan_job_name(self->plan));
     char error[256];
-    rd_kafka_conf_t *conf = rill_kafka_conf_new(options->brokers, options->client_id, error,
-                                                sizeof error);
+    rd_kafka_conf_t *conf =
+        rill_kafka_conf_new(options->brokers, options->client_id, error, sizeof error);
     //  Offsets live in rill's checkpoints, never in the group; then the user's properties.
     if (!conf || rill_kafka_conf_set(conf, "group.id", group, error, sizeof error) ||
         rill_kafka_conf_set(conf, "enable.auto.commit", "false", error, sizeof error) ||

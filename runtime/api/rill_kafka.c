@@ -80,7 +80,9 @@ static bool s_properties_valid(rill_env_t *env, const char *what, const char *co
 
 static bool s_required(rill_env_t *env, const char *what, const char *brokers, const char *topic)
 {
-    const char *missing = !brokers || !*brokers ? "no brokers" : !topic || !*topic ? "no topic" : NULL;
+    const char *missing = !brokers || !*brokers ? "no brokers"
+                          : !topic || !*topic   ? "no topic"
+                                                : NULL;
     if (missing) {
         char message[200];
         snprintf(message, sizeof message, "%s: %s given", what, missing);
@@ -132,10 +134,10 @@ rill_stream_t *rill_env_from_kafka(rill_env_t *env, const rill_kafka_source_t *o
     if (!source->timeout_ms)
         source->timeout_ms = RILL_KAFKA_DEFAULT_TIMEOUT;
     return rill_env_add_source(env, &(rill_operator_spec_t){.kind = RILL_OP_SOURCE_KAFKA,
-                                                           .bounded = options->bounded,
-                                                           .open = s_open_lag_gauge,
-                                                           .connector = copy,
-                                                           .connector_free = s_copy_free});
+                                                            .bounded = options->bounded,
+                                                            .open = s_open_lag_gauge,
+                                                            .connector = copy,
+                                                            .connector_free = s_copy_free});
 }
 
 rill_stream_t *rill_stream_to_kafka(rill_stream_t *in, const rill_kafka_sink_t *options)
@@ -171,12 +173,11 @@ rill_stream_t *rill_stream_to_kafka(rill_stream_t *in, const rill_kafka_sink_t *
     }
     if (!sink->timeout_ms)
         sink->timeout_ms = RILL_KAFKA_DEFAULT_TIMEOUT;
-    rill_stream_t *stream = rill_env_apply(
-        in,
-        &(rill_operator_spec_t){.kind = RILL_OP_SINK_KAFKA,
-                                .connector = copy,
-                                .connector_free = s_copy_free},
-        "to_kafka");
+    rill_stream_t *stream = rill_env_apply(in,
+                                           &(rill_operator_spec_t){.kind = RILL_OP_SINK_KAFKA,
+                                                                   .connector = copy,
+                                                                   .connector_free = s_copy_free},
+                                           "to_kafka");
     return stream;
 }
 
@@ -185,9 +186,10 @@ rill_stream_t *rill_stream_to_kafka(rill_stream_t *in, const rill_kafka_sink_t *
 static int s_url_error(char *error, size_t size, const char *url, const char *why)
 {
     if (error && size)
-        snprintf(error, size, "bad Kafka URL '%.200s': %s (expected "
-                              "kafka://host:port[,host:port]/topic[?group=..&from=earliest|latest"
-                              "&bounded=true|false])",
+        snprintf(error, size,
+                 "bad Kafka URL '%.200s': %s (expected "
+                 "kafka://host:port[,host:port]/topic[?group=..&from=earliest|latest"
+                 "&bounded=true|false])",
                  url ? url : "(null)", why);
     return -1;
 }

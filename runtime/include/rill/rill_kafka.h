@@ -83,7 +83,8 @@ RILL_EXPORT rill_stream_t *rill_env_from_kafka(rill_env_t *env, const rill_kafka
 //  checkpoint after them completes, then go out in one transaction, whose transactional.id
 //  is "<job name>-<operator name>-<subtask>", so a restarted attempt fences the old one.
 //  Readers must use isolation.level=read_committed.
-RILL_EXPORT rill_stream_t *rill_stream_to_kafka(rill_stream_t *in, const rill_kafka_sink_t *options);
+RILL_EXPORT rill_stream_t *rill_stream_to_kafka(rill_stream_t *in,
+                                                const rill_kafka_sink_t *options);
 
 //  A Kafka URL as the bundled jobs take it:
 //      kafka://host:port[,host:port...]/topic[?group=G&from=earliest|latest&bounded=true|false]
