@@ -193,6 +193,15 @@ static rill_kafka_source_t s_source_options(const char *brokers, const char *top
         .brokers = brokers, .topic = topic, .bounded = true, .timeout_ms = 5000};
 }
 
+static atomic_int s_user_opens;
+
+static int s_user_open(const rill_context_t *context, void *ctx, void **subtask_ctx)
+{
+    atomic_fetch_add(&s_user_opens, 1);
+    *subtask_ctx = &s_user_opens; //  anything: the source must not take it for its gauge
+    return 0;
+}
+
 //  The first case doubles as the usage example: a topic into another, at p = 1 and 2.
 static void a_topic_goes_into_another_once_per_record_at_p1_and_p2(void **unused)
 {
@@ -210,9 +219,13 @@ static void a_topic_goes_into_another_once_per_record_at_p1_and_p2(void **unused
         rill_stream_t *records = rill_env_from_kafka(env, &source);
         rill_kafka_sink_t sink = {
             .brokers = cluster.brokers, .topic = out, .key = rill_key_first_field};
+        //  A user's open and close on the source keep the lag gauge working.
+        atomic_store(&s_user_opens, 0);
+        rill_stream_open_close(records, s_user_open, NULL);
         rill_stream_to_kafka(records, &sink);
         if (rill_env_execute(env))
             fail_msg("p=%d: %s", p, rill_env_error(env));
+        assert_int_equal(atomic_load(&s_user_opens), p);
         //  The lag gauge: every record read, none behind, in each source subtask.
         const rill_metrics_t *metrics = rill_env_metrics(env);
         for (int subtask = 0; subtask < p; subtask++) {
@@ -421,6 +434,56 @@ static void a_restart_from_a_checkpoint_is_exactly_once_with_transactions(void *
     s_cluster_stop(&cluster);
 }
 
+//  A job at p = 2 fails for good (no restarts) after some checkpoints; another restores its
+//  latest checkpoint at p = 3: the source's offsets go to their partitions' new subtasks
+//  (p % 3), the sink commits what the checkpoint covered and the marker says was not yet
+//  committed, and the output holds every record exactly once.
+static void a_restore_at_another_parallelism_is_exactly_once(void **unused)
+{
+    s_cluster_t cluster;
+    s_cluster_start(&cluster);
+    s_topic(&cluster, "in", 4);
+    s_fill(cluster.brokers, "in", 4, 300, 0, 1);
+    s_topic(&cluster, "rescaled", 2);
+    char dir[] = "/tmp/rill-kafka-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    for (int attempt = 0; attempt < 2; attempt++) {
+        atomic_store(&s_seen, 0);
+        atomic_store(&s_failed, attempt); //  the second job does not fail
+        s_fail_at = 1000;
+        rill_env_t *env = rill_env_new();
+        rill_env_set_job_name(env, "rescaled");
+        rill_env_set_mode(env, RILL_MODE_STREAMING);
+        rill_env_set_parallelism(env, attempt == 0 ? 2 : 3);
+        rill_env_enable_checkpointing(env, 20, dir);
+        if (attempt == 1)
+            assert_int_equal(rill_env_restore_from(env, dir), 0);
+        rill_kafka_source_t source = s_source_options(cluster.brokers, "in");
+        rill_stream_t *records =
+            rill_stream_map(rill_env_from_kafka(env, &source), s_slow_map_failing_once, NULL);
+        rill_kafka_sink_t sink = {
+            .brokers = cluster.brokers, .topic = "rescaled", .guarantee = RILL_KAFKA_EXACTLY_ONCE};
+        rill_stream_to_kafka(records, &sink);
+        int rc = rill_env_execute(env);
+        if (attempt == 0)
+            assert_int_equal(rc, -1);
+        else if (rc)
+            fail_msg("restored at p=3: %s", rill_env_error(env));
+        else {
+            //  It went on from the checkpoint, not from the start.
+            fprintf(stderr, "restored at p=3: %d records mapped\n", atomic_load(&s_seen));
+            assert_true(atomic_load(&s_seen) < 1200);
+        }
+        rill_env_destroy(&env);
+    }
+    test_remove_tree(dir);
+    s_read_t read = s_read_topic(cluster.brokers, "rescaled", 2);
+    assert_int_equal(read.count, 1200);
+    s_expect_every_record(&read, 4, 300, true);
+    s_read_free(&read);
+    s_cluster_stop(&cluster);
+}
+
 static void a_restart_from_a_checkpoint_is_at_least_once_without(void **unused)
 {
     s_cluster_t cluster;
@@ -574,6 +637,7 @@ int main(void)
         cmocka_unit_test(records_carry_their_kafka_timestamps),
         cmocka_unit_test(an_idle_partition_does_not_hold_back_the_window),
         cmocka_unit_test(a_restart_from_a_checkpoint_is_exactly_once_with_transactions),
+        cmocka_unit_test(a_restore_at_another_parallelism_is_exactly_once),
         cmocka_unit_test(a_restart_from_a_checkpoint_is_at_least_once_without),
         cmocka_unit_test(unreachable_brokers_fail_the_job_within_the_timeout),
         cmocka_unit_test(an_unknown_topic_fails_the_job_naming_it),

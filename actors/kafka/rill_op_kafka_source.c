@@ -190,8 +190,8 @@ static int s_produce(rill_operator_t *self, rill_collector_t *out)
 {
     s_source_t *state = self->state;
     if (!state->started) {
-        //  The gauge handle, from the open the API set (rill_kafka.c): the subtask's ctx.
-        state->lag = self->ctx;
+        //  The subtask's context exists: the API gave the source an open (rill_kafka.c).
+        state->lag = rill_context_gauge(self->context, "kafka_lag");
         if (s_start(self, state))
             return -1;
     }

@@ -91,11 +91,11 @@ static bool s_required(rill_env_t *env, const char *what, const char *brokers, c
     return !missing;
 }
 
-//  The lag gauge: registered from the source's open (the one place a subtask's user metrics
-//  are made); the operator reads the handle back as its ctx.
-static int s_open_lag_gauge(const rill_context_t *context, void *ctx, void **subtask_ctx)
+//  An open that does nothing: with it the subtask gets a context (rill_operator_open_user),
+//  through which the source registers its lag gauge (rill_op_kafka_source.c). A user's own
+//  open (rill_stream_open_close) serves as well.
+static int s_open_context(const rill_context_t *context, void *ctx, void **subtask_ctx)
 {
-    *subtask_ctx = rill_context_gauge(context, "kafka_lag");
     return 0;
 }
 
@@ -135,7 +135,7 @@ rill_stream_t *rill_env_from_kafka(rill_env_t *env, const rill_kafka_source_t *o
         source->timeout_ms = RILL_KAFKA_DEFAULT_TIMEOUT;
     return rill_env_add_source(env, &(rill_operator_spec_t){.kind = RILL_OP_SOURCE_KAFKA,
                                                             .bounded = options->bounded,
-                                                            .open = s_open_lag_gauge,
+                                                            .open = s_open_context,
                                                             .connector = copy,
                                                             .connector_free = s_copy_free});
 }
