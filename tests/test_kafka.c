@@ -9,6 +9,7 @@
     bounded wait; unknown topics; URLs. */
 #include "testutil.h"
 
+#include <glob.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
@@ -303,6 +304,25 @@ static void s_start_window_job(s_running_t *running, pthread_t *thread, const ch
     assert_int_equal(pthread_create(thread, NULL, s_execute, running), 0);
 }
 
+//  Keeps partition 1 of events active: a record at 1500 ms every 50 ms until stop.
+typedef struct {
+    rd_kafka_t *producer;
+    atomic_bool stop;
+} s_keepalive_t;
+
+static void *s_keep_alive(void *arg)
+{
+    s_keepalive_t *self = arg;
+    while (!atomic_load(&self->stop)) {
+        rd_kafka_producev(self->producer, RD_KAFKA_V_TOPIC("events"), RD_KAFKA_V_PARTITION(1),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE("a", 1),
+                          RD_KAFKA_V_TIMESTAMP(1500), RD_KAFKA_V_END);
+        rd_kafka_flush(self->producer, 1000);
+        usleep(50 * 1000);
+    }
+    return NULL;
+}
+
 //  Partitions 0 and 1 hold key "a" at 100..900 ms, then partition 0 one record at 2100 ms;
 //  partition 2 holds nothing. Without idleness, partition 2 (no watermark yet) holds every
 //  window back. With it, partition 2 goes idle, and so does partition 0 once read; partition
@@ -334,26 +354,24 @@ static void an_idle_partition_does_not_hold_back_the_window(void **unused)
     pthread_join(thread, NULL);
     rill_env_destroy(&running.env);
 
-    //  With idleness (1 s: far longer than a turn of the loop below, so partition 1 stays
-    //  active), the window fires while the job runs.
+    //  With idleness (1 s: partition 1 gets a record every 50 ms and stays active), the
+    //  window fires while the job runs.
     s_start_window_job(&running, &thread, cluster.brokers, "windows", 1000);
-    rd_kafka_t *keepalive = s_client(RD_KAFKA_PRODUCER, cluster.brokers, NULL);
+    s_keepalive_t keepalive = {.producer = s_client(RD_KAFKA_PRODUCER, cluster.brokers, NULL)};
+    pthread_t sender;
+    assert_int_equal(pthread_create(&sender, NULL, s_keep_alive, &keepalive), 0);
     int64_t started = test_now_ms(), deadline = started + 10000;
     for (;;) {
-        assert_int_equal(
-            rd_kafka_producev(keepalive, RD_KAFKA_V_TOPIC("events"), RD_KAFKA_V_PARTITION(1),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE("a", 1),
-                              RD_KAFKA_V_TIMESTAMP(1500), RD_KAFKA_V_END),
-            0);
-        assert_int_equal(rd_kafka_flush(keepalive, 5000), 0);
-        usleep(50 * 1000);
+        usleep(100 * 1000);
         read = s_read_topic(cluster.brokers, "windows", 1);
         //  Once the window is out, a second more, in which [1000, 2000) must not fire.
         if ((read.count && test_now_ms() > started + 2500) || test_now_ms() > deadline)
             break;
         s_read_free(&read);
     }
-    rd_kafka_destroy(keepalive);
+    atomic_store(&keepalive.stop, true);
+    pthread_join(sender, NULL);
+    rd_kafka_destroy(keepalive.producer);
     rill_env_cancel(running.env);
     pthread_join(thread, NULL);
     rill_env_destroy(&running.env);
@@ -372,12 +390,25 @@ static atomic_int s_seen;
 static atomic_int s_failed;
 static int s_fail_at;
 
-//  Passes records on, slowly (so checkpoints come in between), and fails once at s_fail_at.
+//  Whether the checkpoint directory holds a completed checkpoint.
+static bool s_has_checkpoint(const char *dir)
+{
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "%s/chk-*/_metadata", dir);
+    glob_t found;
+    bool any = glob(pattern, 0, NULL, &found) == 0 && found.gl_pathc > 0;
+    globfree(&found);
+    return any;
+}
+
+//  Passes records on, slowly (so checkpoints come in between), and fails once: at the first
+//  record from s_fail_at on that comes after a checkpoint completed into ctx (a directory).
 static int s_slow_map_failing_once(const rill_record_t *in, rill_buffer_t *out, void *ctx)
 {
-    if (atomic_fetch_add(&s_seen, 1) + 1 == s_fail_at && !atomic_exchange(&s_failed, 1))
+    if (atomic_fetch_add(&s_seen, 1) + 1 >= s_fail_at && !atomic_load(&s_failed) &&
+        s_has_checkpoint(ctx) && !atomic_exchange(&s_failed, 1))
         return -1;
-    usleep(200);
+    usleep(500);
     return rill_buffer_set(out, in->data, in->size);
 }
 
@@ -388,7 +419,7 @@ static s_read_t s_run_with_failure(s_cluster_t *cluster, const char *out,
 {
     atomic_store(&s_seen, 0);
     atomic_store(&s_failed, 0);
-    s_fail_at = 700;
+    s_fail_at = 400;
     char dir[] = "/tmp/rill-kafka-XXXXXX";
     assert_non_null(mkdtemp(dir));
     rill_env_t *env = rill_env_new();
@@ -399,7 +430,7 @@ static s_read_t s_run_with_failure(s_cluster_t *cluster, const char *out,
     rill_env_set_restart(env, 2, 0, false);
     rill_kafka_source_t source = s_source_options(cluster->brokers, "in");
     rill_stream_t *records =
-        rill_stream_map(rill_env_from_kafka(env, &source), s_slow_map_failing_once, NULL);
+        rill_stream_map(rill_env_from_kafka(env, &source), s_slow_map_failing_once, dir);
     rill_kafka_sink_t sink = {.brokers = cluster->brokers, .topic = out, .guarantee = guarantee};
     rill_stream_to_kafka(records, &sink);
     if (rill_env_execute(env))
@@ -450,7 +481,7 @@ static void a_restore_at_another_parallelism_is_exactly_once(void **unused)
     for (int attempt = 0; attempt < 2; attempt++) {
         atomic_store(&s_seen, 0);
         atomic_store(&s_failed, attempt); //  the second job does not fail
-        s_fail_at = 1000;
+        s_fail_at = 400;
         rill_env_t *env = rill_env_new();
         rill_env_set_job_name(env, "rescaled");
         rill_env_set_mode(env, RILL_MODE_STREAMING);
@@ -460,7 +491,7 @@ static void a_restore_at_another_parallelism_is_exactly_once(void **unused)
             assert_int_equal(rill_env_restore_from(env, dir), 0);
         rill_kafka_source_t source = s_source_options(cluster.brokers, "in");
         rill_stream_t *records =
-            rill_stream_map(rill_env_from_kafka(env, &source), s_slow_map_failing_once, NULL);
+            rill_stream_map(rill_env_from_kafka(env, &source), s_slow_map_failing_once, dir);
         rill_kafka_sink_t sink = {
             .brokers = cluster.brokers, .topic = "rescaled", .guarantee = RILL_KAFKA_EXACTLY_ONCE};
         rill_stream_to_kafka(records, &sink);

@@ -15,7 +15,9 @@
     records not yet committed, by checkpoint, and every transaction commits, with its
     records, a marker: the offset "checkpoint n" of the output topic's partition 0 for the
     consumer group "rill-sink-<transactional.id>" (rd_kafka_send_offsets_to_transaction). A
-    restore reads the marker and commits the saved records of the checkpoints after it. */
+    restore reads the marker and commits the saved records of the checkpoints after it.
+    librdkafka's mock cluster drops transactional offset commits, so after each commit the
+    marker is also committed plainly (same value; on Kafka a no-op in effect). */
 #include "rill_kafka_client.h"
 #include "rill_operator.h"
 
@@ -52,6 +54,7 @@ typedef struct {
     char transactional_id[512];
     int64_t last_checkpoint; //  the latest snapshot's checkpoint (0: none yet)
     rd_kafka_t *producer;
+    rd_kafka_t *marker_consumer; //  exactly once: commits the marker plainly (NULL until then)
     rd_kafka_topic_t *topic;
     bool exactly_once;
     bool in_transaction;
@@ -175,9 +178,9 @@ static rd_kafka_error_t *s_send_marker(s_sink_t *state, const char *id, int64_t 
     return error;
 }
 
-//  The checkpoint the marker of transactional id `id` says was committed last (0: none).
-//  -1 with self->error set when it cannot be read.
-static int64_t s_read_marker(rill_operator_t *self, s_sink_t *state, const char *id)
+//  A consumer in the marker group of transactional id `id` (it never reads: it commits and
+//  fetches the marker). NULL with self->error set.
+static rd_kafka_t *s_marker_consumer(rill_operator_t *self, s_sink_t *state, const char *id)
 {
     const rill_kafka_sink_t *options = state->options;
     char group[600], error[256];
@@ -188,13 +191,59 @@ static int64_t s_read_marker(rill_operator_t *self, s_sink_t *state, const char 
         rill_kafka_conf_apply(conf, options->properties, error, sizeof error)) {
         if (conf)
             rd_kafka_conf_destroy(conf);
-        return s_fail(self, "Kafka sink: %s", error);
+        s_fail(self, "Kafka sink: %s", error);
+        return NULL;
     }
     rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
     if (!consumer) {
         rd_kafka_conf_destroy(conf);
-        return s_fail(self, "Kafka sink: %s", error);
+        s_fail(self, "Kafka sink: %s", error);
     }
+    return consumer;
+}
+
+static void s_marker_consumer_destroy(rd_kafka_t **consumer_p)
+{
+    if (*consumer_p) {
+        rd_kafka_consumer_close(*consumer_p);
+        rd_kafka_destroy(*consumer_p);
+        *consumer_p = NULL;
+    }
+}
+
+//  After the transaction committed: the same marker once more, as a plain offset commit.
+//  Brokers that keep transactional offset commits (Kafka) already hold it; this is for those
+//  that do not (librdkafka's mock cluster). The subtask's own marker consumer is kept; one
+//  for a restored old subtask's id is made for the occasion. 0, or -1.
+static int s_commit_marker_plainly(rill_operator_t *self, s_sink_t *state, const char *id,
+                                   int64_t checkpoint)
+{
+    bool own = strcmp(id, state->transactional_id) == 0;
+    rd_kafka_t *consumer = own ? state->marker_consumer : NULL;
+    if (!consumer && !(consumer = s_marker_consumer(self, state, id)))
+        return -1;
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offsets, state->options->topic, 0)->offset = checkpoint;
+    rd_kafka_resp_err_t err = rd_kafka_commit(consumer, offsets, 0);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (own)
+        state->marker_consumer = consumer;
+    else
+        s_marker_consumer_destroy(&consumer);
+    if (err)
+        return s_fail(self, "Kafka sink: cannot commit the checkpoint marker: %s",
+                      rd_kafka_err2str(err));
+    return 0;
+}
+
+//  The checkpoint the marker of transactional id `id` says was committed last (0: none).
+//  -1 with self->error set when it cannot be read.
+static int64_t s_read_marker(rill_operator_t *self, s_sink_t *state, const char *id)
+{
+    const rill_kafka_sink_t *options = state->options;
+    rd_kafka_t *consumer = s_marker_consumer(self, state, id);
+    if (!consumer)
+        return -1;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, options->topic, 0);
     rd_kafka_resp_err_t err = rd_kafka_committed(consumer, list, options->timeout_ms);
@@ -202,8 +251,7 @@ static int64_t s_read_marker(rill_operator_t *self, s_sink_t *state, const char 
     if (!err && list->elems[0].err)
         err = list->elems[0].err;
     rd_kafka_topic_partition_list_destroy(list);
-    rd_kafka_consumer_close(consumer);
-    rd_kafka_destroy(consumer);
+    s_marker_consumer_destroy(&consumer);
     if (err)
         return s_fail(self,
                       "Kafka sink: cannot read the commit marker of the restored "
@@ -249,6 +297,10 @@ static int s_commit(rill_operator_t *self, s_sink_t *state, size_t end, int64_t 
     if (error)
         goto failed;
     state->in_transaction = false;
+    if (checkpoint > 0 &&
+        s_commit_marker_plainly(self, state, restored_id ? restored_id : state->transactional_id,
+                                checkpoint))
+        return -1;
     size_t size = rill_buffer_size(state->staged);
     //  The records after end (later checkpoints', or not yet covered) move to the front.
     uint8_t *bytes = (uint8_t *)rill_buffer_data(state->staged);
@@ -393,6 +445,7 @@ static void s_close(rill_operator_t *self)
         rd_kafka_purge(state->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(state->producer, 0);
     }
+    s_marker_consumer_destroy(&state->marker_consumer);
     if (state->topic)
         rd_kafka_topic_destroy(state->topic);
     if (state->producer)

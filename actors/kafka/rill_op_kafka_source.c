@@ -24,8 +24,10 @@
 //  How long one produce() waits for a record when none is ready (ms): the subtask then looks
 //  at its actor pipe (cancel, barriers) and flushes its batches.
 #define S_POLL_MS 20
-//  Records per produce() at most: checkpoint barriers and the pipe get a turn in between.
+//  Records per produce() at most, and its time at most (ms; what is chained after the source
+//  runs inside it): checkpoint barriers and the pipe get a turn in between.
 #define S_CHUNK 256
+#define S_CHUNK_MS 20
 
 enum {
     S_TAG_OFFSET = 1, //  a = the topic; b = varint next offset
@@ -206,6 +208,7 @@ static int s_produce(rill_operator_t *self, rill_collector_t *out)
             rd_kafka_message_destroy(none);
         return RILL_SOURCE_MORE;
     }
+    int64_t chunk_end = rill_operator_now_ms(self) + S_CHUNK_MS;
     for (int emitted = 0; emitted < S_CHUNK;) {
         rd_kafka_message_t *message =
             rd_kafka_consumer_poll(state->consumer, emitted ? 0 : S_POLL_MS);
@@ -264,6 +267,8 @@ static int s_produce(rill_operator_t *self, rill_collector_t *out)
             partition->done = true;
         s_update_lag(self, state, now, false);
         emitted++;
+        if (now >= chunk_end)
+            break;
     }
     bool finished = self->spec->bounded && s_all_done(state);
     s_update_lag(self, state, rill_operator_now_ms(self), finished);
