@@ -461,7 +461,8 @@ static void s_run_exchange(void *ctx, bench_result_t *result)
     bool hash = config->pattern == RILL_PATTERN_HASH;
     rill_stream_t *s = rill_stream_parallelism(
         rill_env_from_generator(env, s_eight_bytes, NULL, config->records), hash ? 2 : 1);
-    s = hash ? rill_stream_key_by(s, rill_key_first_field, NULL) : rill_stream_broadcast(s);
+    s = hash ? rill_keyed_stream_stream(rill_stream_key_by(s, rill_key_first_field, NULL))
+             : rill_stream_broadcast(s);
     rill_stream_parallelism(rill_stream_discard(s), 2);
     uint64_t start = bench_now_ns();
     result->failed = rill_env_execute(env) != 0;
@@ -681,8 +682,9 @@ static void s_run_checkpoints(void *ctx, bench_result_t *result)
     } else {
         rill_stream_t *s = rill_env_from_generator(env, s_million_keys, NULL, config->records);
         if (config->slow)
-            s = rill_stream_map(rill_stream_key_by(s, rill_key_first_field, NULL), s_slow_copy,
-                                NULL);
+            s = rill_stream_map(
+                rill_keyed_stream_stream(rill_stream_key_by(s, rill_key_first_field, NULL)),
+                s_slow_copy, NULL);
         else
             s = rill_stream_count(rill_stream_key_by(s, rill_key_first_field, NULL));
         rill_stream_discard(s);

@@ -321,8 +321,8 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     }
     s_job->output.headers[0] = &ev->header;
     s_job->output.headers[1] = &ref->header;
-    rill_stream_t *keyed = rill_job_csv_stream(env, ev, out_of_orderness, true);
-    rill_stream_t *rules = rill_job_csv_stream(env, ref, out_of_orderness, false);
+    rill_keyed_stream_t keyed = rill_job_csv_keyed(env, ev, out_of_orderness);
+    rill_stream_t *rules = rill_job_csv_stream(env, ref, out_of_orderness);
     rill_stream_t *enriched = rill_stream_open_close(
         rill_stream_name(rill_stream_broadcast_process(keyed, rules, s_on_event, s_on_reference,
                                                        s_on_time, s_job),

@@ -204,8 +204,8 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     }
     s_job->output.headers[0] = &s_job->sides[0].header;
     s_job->output.headers[1] = &s_job->sides[1].header;
-    rill_stream_t *left = rill_job_csv_stream(env, &s_job->sides[0], out_of_orderness, true);
-    rill_stream_t *right = rill_job_csv_stream(env, &s_job->sides[1], out_of_orderness, true);
+    rill_keyed_stream_t left = rill_job_csv_keyed(env, &s_job->sides[0], out_of_orderness);
+    rill_keyed_stream_t right = rill_job_csv_keyed(env, &s_job->sides[1], out_of_orderness);
     rill_stream_t *joined = rill_stream_name(
         rill_stream_interval_join(left, right, lower, upper, s_pair, NULL), "interval_join()");
     for (int i = 0; i < 2; i++) {

@@ -230,10 +230,10 @@ static inline int rill_job_csv_time(const rill_record_t *in, int64_t *timestamp,
     return 0;
 }
 
-//  One file as a stream: read by one subtask (line numbers), parsed, timestamped (watermarks
-//  out_of_orderness behind), and when keyed, keyed by its first field.
+//  One file as a stream: read by one subtask (line numbers), parsed and timestamped
+//  (watermarks out_of_orderness behind). rill_job_csv_keyed keys it by its first field.
 static inline rill_stream_t *rill_job_csv_stream(rill_env_t *env, rill_job_csv_t *self,
-                                                 int64_t out_of_orderness, bool keyed)
+                                                 int64_t out_of_orderness)
 {
     char name[48];
     snprintf(name, sizeof name, "Source: %s", self->name);
@@ -243,9 +243,15 @@ static inline rill_stream_t *rill_job_csv_stream(rill_env_t *env, rill_job_csv_t
     rill_stream_t *rows = rill_stream_parallelism(
         rill_stream_name(rill_stream_flat_map(lines, rill_job_csv_parse, self), name), 1);
     rill_watermarks_t strategy = {.out_of_orderness = out_of_orderness, .interval_ms = 0};
-    rill_stream_t *timed = rill_stream_parallelism(
+    return rill_stream_parallelism(
         rill_stream_assign_timestamps(rows, rill_job_csv_time, NULL, &strategy), 1);
-    return keyed ? rill_stream_key_by(timed, rill_job_csv_key, NULL) : timed;
+}
+
+static inline rill_keyed_stream_t rill_job_csv_keyed(rill_env_t *env, rill_job_csv_t *self,
+                                                     int64_t out_of_orderness)
+{
+    return rill_stream_key_by(rill_job_csv_stream(env, self, out_of_orderness), rill_job_csv_key,
+                              NULL);
 }
 
 //  After the run: how many rows of the file did not parse.

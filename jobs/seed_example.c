@@ -105,7 +105,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
             s_record_time, NULL, &strategy),
         "timestamps");
     rill_stream_t *mapped = rill_stream_name(rill_stream_map(source, s_to_fahrenheit, NULL), "map()");
-    rill_stream_t *keyed = rill_stream_key_by(mapped, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(mapped, rill_key_first_field, NULL);
     rill_window_t second = rill_window_tumbling(1000);
     rill_stream_t *maxima = rill_stream_name(
         rill_stream_window_builtin(keyed, &second, RILL_WINDOW_AGG_MAX), "key_by()/window()");

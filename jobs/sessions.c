@@ -238,7 +238,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     }
     s_job->output.headers[0] = &s_job->header[0];
     s_job->output.headers[1] = &s_job->header[1];
-    rill_stream_t *rows = rill_job_csv_stream(env, &s_job->input, out_of_orderness, true);
+    rill_keyed_stream_t rows = rill_job_csv_keyed(env, &s_job->input, out_of_orderness);
     rill_window_t window = rill_window_session(gap);
     window.trigger = rill_trigger_custom(s_on_row, s_on_time, NULL, s_on_merge, s_on_clear, s_job);
     rill_stream_t *fired =

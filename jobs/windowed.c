@@ -346,7 +346,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     rill_watermarks_t strategy = {.out_of_orderness = out_of_orderness, .interval_ms = 0};
     rill_stream_t *timed = rill_stream_parallelism(
         rill_stream_assign_timestamps(rows, s_record_time, NULL, &strategy), 1);
-    rill_stream_t *keyed = rill_stream_key_by(timed, s_key, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(timed, s_key, NULL);
     rill_stream_t *windows =
         rill_stream_name(rill_stream_window_builtin(keyed, &window, agg), "key_by/window()");
     rill_stream_t *late = rill_stream_parallelism(

@@ -128,7 +128,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     s_table = s_make_table();
     rill_stream_t *words =
         rill_stream_name(rill_stream_flat_map(lines, s_split, &s_table), "split()");
-    rill_stream_t *keyed = rill_stream_key_by(words, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(words, rill_key_first_field, NULL);
     rill_stream_t *counts = rill_stream_name(rill_stream_count(keyed), "key_by/count()");
     rill_stream_t *sink = rill_stream_print(counts, output);
     rill_stream_name(sink, "Sink: print");

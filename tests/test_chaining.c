@@ -286,7 +286,8 @@ static void start_new_chain_and_disable_chaining_split_a_chain(void **state)
     rill_results_t *results = rill_results_new();
     rill_stream_collect(rill_stream_map(c, s_identity, NULL), results);
     //  A view (key_by) is no operator: the setting is refused, naming the call.
-    assert_null(rill_stream_start_new_chain(rill_stream_key_by(a, rill_key_first_field, NULL)));
+    assert_null(rill_stream_start_new_chain(
+        rill_keyed_stream_stream(rill_stream_key_by(a, rill_key_first_field, NULL))));
     assert_non_null(strstr(rill_env_error(env), "start_new_chain"));
     rill_env_destroy(&env);
     rill_results_destroy(&results);

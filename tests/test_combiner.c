@@ -109,7 +109,7 @@ static rill_results_t *s_run(const s_job_t *job, uint64_t *sent, bool *combined)
         assert_int_equal(rill_env_set_trace(env, job->trace, 7), 0);
     rill_stream_t *s = rill_stream_parallelism(
         rill_env_from_generator(env, s_generate, &input, S_RECORDS), job->senders);
-    rill_stream_t *keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
     rill_stream_t *reduced = NULL;
     switch (job->kind) {
     case S_COUNT:
@@ -324,7 +324,7 @@ static void a_failing_reduce_function_fails_the_job_naming_sender_and_reduce(voi
     rill_env_t *env = rill_env_new();
     rill_stream_t *s =
         rill_stream_name(rill_env_from_generator(env, s_bad_number, NULL, 100), "numbers");
-    rill_stream_t *keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
     rill_stream_discard(rill_stream_name(rill_stream_reduce(keyed, s_refuse, NULL), "refuser"));
     assert_int_equal(rill_env_execute(env), -1);
     assert_non_null(strstr(rill_env_error(env), "operator 'numbers' subtask 1/1: "
@@ -354,9 +354,8 @@ static void integer_sums_wrap_around_and_empty_reductions_are_kept(void **state)
         rill_env_t *env = rill_env_new();
         rill_results_t *sums = rill_results_new(), *empties = rill_results_new();
         rill_env_set_combine(env, combine ? RILL_DEFAULT_COMBINE_BYTES : 0);
-        rill_stream_t *keyed =
-            rill_stream_key_by(rill_env_from_generator(env, s_huge, NULL, 4), rill_key_first_field,
-                               NULL);
+        rill_keyed_stream_t keyed = rill_stream_key_by(
+            rill_env_from_generator(env, s_huge, NULL, 4), rill_key_first_field, NULL);
         rill_stream_collect(rill_stream_sum(keyed), sums);
         rill_stream_collect(rill_stream_reduce(keyed, s_nothing, NULL), empties);
         assert_int_equal(rill_env_execute(env), 0);
@@ -377,7 +376,7 @@ static const rill_plan_t *s_plan(rill_env_t *env, rill_mode_t mode)
 {
     rill_env_set_mode(env, mode);
     rill_stream_t *s = rill_env_from_generator(env, test_generate_sequence, NULL, 10);
-    rill_stream_t *keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
     rill_stream_discard(rill_stream_count(keyed));
     //  The same keyed stream into a window: not a reduce, never combined.
     rill_window_t window = rill_window_count(2, 2);

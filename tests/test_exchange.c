@@ -40,7 +40,9 @@ static s_seen_t *s_run(rill_pattern_t pattern, int p_s, int p_r, size_t *count)
     rill_stream_t *exchanged = NULL;
     switch (pattern) {
     case RILL_PATTERN_FORWARD: exchanged = rill_stream_forward(source); break;
-    case RILL_PATTERN_HASH: exchanged = rill_stream_key_by(source, s_last_digit_key, NULL); break;
+    case RILL_PATTERN_HASH:
+        exchanged = rill_keyed_stream_stream(rill_stream_key_by(source, s_last_digit_key, NULL));
+        break;
     case RILL_PATTERN_BROADCAST: exchanged = rill_stream_broadcast(source); break;
     case RILL_PATTERN_REBALANCE: exchanged = rill_stream_rebalance(source); break;
     case RILL_PATTERN_RESCALE: exchanged = rill_stream_rescale(source); break;

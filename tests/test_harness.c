@@ -29,7 +29,7 @@ static int s_nothing(uint64_t index, rill_collector_t *out, void *ctx)
 }
 
 //  A keyed stream of nothing, for an operator to harness.
-static rill_stream_t *s_keyed(rill_env_t *env)
+static rill_keyed_stream_t s_keyed(rill_env_t *env)
 {
     return rill_stream_key_by(rill_env_from_generator(env, s_nothing, NULL, RILL_UNBOUNDED),
                               rill_key_first_field, NULL);
@@ -126,8 +126,7 @@ static void a_tumbling_window_fires_when_the_watermark_passes_its_end(void **sta
 static int64_t s_gap(const rill_record_t *record, void *ctx)
 {
     (void)ctx;
-    const char *tab = memchr(record->data, '\t', record->size);
-    return tab ? atol(tab + 1) : 0;
+    return test_field_number(record, '\t');
 }
 
 //  Flink's DynamicEventTimeSessionWindows: each record's window is [t, t + its gap), merged

@@ -41,7 +41,9 @@ static void counters_equal_the_true_counts_for_every_pattern(void **state)
             rill_env_from_generator(env, test_generate_sequence, NULL, S_RECORDS), senders);
         switch (p) {
         case RILL_PATTERN_FORWARD: s = rill_stream_forward(s); break;
-        case RILL_PATTERN_HASH: s = rill_stream_key_by(s, rill_key_first_field, NULL); break;
+        case RILL_PATTERN_HASH:
+            s = rill_keyed_stream_stream(rill_stream_key_by(s, rill_key_first_field, NULL));
+            break;
         case RILL_PATTERN_BROADCAST: s = rill_stream_broadcast(s); break;
         case RILL_PATTERN_REBALANCE: s = rill_stream_rebalance(s); break;
         case RILL_PATTERN_RESCALE: s = rill_stream_rescale(s); break;
@@ -85,7 +87,8 @@ static void a_skewed_key_shows_in_the_exchange_matrix(void **state)
     rill_env_t *env = rill_env_new();
     rill_env_set_parallelism(env, 4);
     rill_stream_t *s = rill_env_from_generator(env, s_skewed, NULL, 10000);
-    rill_stream_discard(rill_stream_key_by(s, rill_key_first_field, NULL));
+    rill_stream_discard(
+        rill_keyed_stream_stream(rill_stream_key_by(s, rill_key_first_field, NULL)));
     assert_int_equal(rill_env_execute(env), 0);
     const rill_metrics_t *m = rill_env_metrics(env);
     const rill_plan_t *plan = rill_metrics_plan(m);

@@ -141,9 +141,10 @@ static rill_stream_t *s_rebalance(rill_stream_t *in)
     return rill_stream_rebalance(in);
 }
 
+//  A keyed stream where any stream goes: the loop's exchange is by key.
 static rill_stream_t *s_key_by_number(rill_stream_t *in)
 {
-    return rill_stream_key_by(in, rill_key_first_field, NULL);
+    return rill_keyed_stream_stream(rill_stream_key_by(in, rill_key_first_field, NULL));
 }
 
 static void s_expect_double(rill_results_t *results, uint64_t count)

@@ -420,7 +420,7 @@ static int s_run_process_job(const char *checkpoints, const char *output, int *r
                              "events"),
             s_event_time, NULL, &strategy),
         "timestamps");
-    rill_stream_t *keyed = rill_stream_key_by(events, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(events, rill_key_first_field, NULL);
     rill_stream_t *buckets =
         rill_stream_name(rill_stream_process(keyed, s_bucket, s_bucket_done, NULL), "buckets");
     rill_stream_parallelism(rill_stream_name(rill_stream_print(buckets, output), "sink"), 1);

@@ -80,7 +80,8 @@ static int s_record_time(const rill_record_t *in, int64_t *timestamp, void *ctx)
 }
 
 //  A keyed, timestamped stream of count records from generate at parallelism p.
-static rill_stream_t *s_keyed(rill_env_t *env, rill_generate_fn generate, uint64_t count, int p)
+static rill_keyed_stream_t s_keyed(rill_env_t *env, rill_generate_fn generate, uint64_t count,
+                                   int p)
 {
     rill_stream_t *timed = rill_stream_parallelism(
         rill_stream_assign_timestamps(
@@ -375,8 +376,7 @@ static void open_sessions_survive_a_checkpoint(void **state)
 static int64_t s_gap_of(const rill_record_t *record, void *ctx)
 {
     (void)ctx;
-    const char *colon = memchr(record->data, ':', record->size);
-    return colon ? strtoll(colon + 1, NULL, 10) : 0;
+    return test_field_number(record, ':');
 }
 
 //  Dynamic gaps (Flink's DynamicEventTimeSessionWindows): L0 gap 5 opens [0,5), R4 gap 20
@@ -410,10 +410,10 @@ static void bad_session_windows_are_refused(void **state)
     windows[0].time = RILL_TIME_PROCESSING;
     for (int i = 0; i < 2; i++) {
         rill_env_t *env = rill_env_new();
-        rill_stream_t *left = rill_stream_key_by(rill_env_from_generator(env, s_left, NULL, 1),
-                                                 rill_key_first_field, NULL);
-        rill_stream_t *right = rill_stream_key_by(rill_env_from_generator(env, s_right, NULL, 1),
-                                                  rill_key_first_field, NULL);
+        rill_keyed_stream_t left = rill_stream_key_by(rill_env_from_generator(env, s_left, NULL, 1),
+                                                      rill_key_first_field, NULL);
+        rill_keyed_stream_t right = rill_stream_key_by(
+            rill_env_from_generator(env, s_right, NULL, 1), rill_key_first_field, NULL);
         assert_null(rill_stream_window_join(left, right, &windows[i], s_pair, NULL));
         assert_non_null(strstr(rill_env_error(env), "event-time session window"));
         rill_env_destroy(&env);

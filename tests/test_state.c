@@ -50,8 +50,8 @@ static void value_and_map_state_are_kept_per_key(void **state)
     char *path = test_temp_file("a\t1\nb\t1\na\t2\na\t1\nb\t3\n");
     rill_env_t *env = rill_env_new();
     rill_results_t *results = rill_results_new();
-    rill_stream_t *s = rill_stream_key_by(rill_env_from_text_file(env, path), rill_key_first_field,
-                                          NULL);
+    rill_keyed_stream_t s =
+        rill_stream_key_by(rill_env_from_text_file(env, path), rill_key_first_field, NULL);
     rill_stream_collect(rill_stream_process(s, s_count_distinct, NULL, NULL), results);
     assert_int_equal(rill_env_execute(env), 0);
     //  Per key, in arrival order: a 1 1, a 2 2, a 3 2; b 1 1, b 2 2.
@@ -74,8 +74,7 @@ static void value_and_map_state_are_kept_per_key(void **state)
 static int s_register(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
                       void *ctx)
 {
-    const char *tab = memchr(in->data, '\t', in->size);
-    long n = atol(tab + 1);
+    long n = (long)test_field_number(in, '\t');
     return rill_timer_register(process, RILL_TIME_EVENT, 1000 - n) ||
            rill_timer_register(process, RILL_TIME_EVENT, 500);
 }
@@ -112,8 +111,8 @@ static void event_timers_fire_in_time_order_once_per_key_and_time(void **state)
     rill_results_t *results = rill_results_new();
     rill_stream_t *s = rill_stream_assign_timestamps(rill_env_from_source(env, s_numbered, &next, true),
                                                      s_record_time, NULL, NULL);
-    s = rill_stream_key_by(s, rill_key_first_field, NULL);
-    rill_stream_collect(rill_stream_process(s, s_register, s_on_timer, NULL), results);
+    rill_keyed_stream_t keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
+    rill_stream_collect(rill_stream_process(keyed, s_register, s_on_timer, NULL), results);
     if (rill_env_execute(env))
         fail_msg("%s", rill_env_error(env));
     //  Registered 993, 700, 998, 1, 959, 700 (again), 995 and 500 seven times: each distinct
@@ -177,8 +176,8 @@ static void processing_timers_fire_by_the_clock(void **state)
     //  Send each record at once: a batch waiting for its buffer timeout would hold the first
     //  record back while the source waits.
     rill_env_set_buffer_timeout(env, 0);
-    rill_stream_t *s = rill_stream_key_by(rill_env_from_source(env, s_slow_two, &test, true),
-                                          rill_key_first_field, NULL);
+    rill_keyed_stream_t s = rill_stream_key_by(rill_env_from_source(env, s_slow_two, &test, true),
+                                               rill_key_first_field, NULL);
     rill_stream_collect(rill_stream_process(s, s_register_processing, s_on_processing_timer, &test),
                         results);
     if (rill_env_execute(env))
@@ -243,8 +242,8 @@ static void a_million_keys_fit_in_the_promised_memory(void **state)
     long before = s_rss_kib();
     rill_env_t *env = rill_env_new();
     rill_stream_t *s = rill_env_from_generator(env, s_unique_key, NULL, S_KEYS);
-    s = rill_stream_key_by(s, rill_key_first_field, NULL);
-    rill_stream_discard(rill_stream_process(s, s_remember, NULL, NULL));
+    rill_keyed_stream_t keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
+    rill_stream_discard(rill_stream_process(keyed, s_remember, NULL, NULL));
     s_peak_t peak = {before};
     rill_env_set_monitor(env, s_sample_rss, &peak, 50);
     assert_int_equal(rill_env_execute(env), 0);

@@ -98,7 +98,7 @@ static bool s_same(s_output_t *a, s_output_t *b, bool sorted)
 
 //  ---- planned operators, opened through the registry as the subtask opens them
 
-typedef rill_stream_t *(s_build_fn)(rill_stream_t *keyed);
+typedef rill_stream_t *(s_build_fn)(rill_keyed_stream_t keyed);
 
 typedef struct {
     rill_env_t *env;
@@ -329,7 +329,7 @@ static void s_check(const char *name, s_build_fn *build, int mini_batch_ms, cons
 
 //  ---- keyed reduce
 
-static rill_stream_t *s_sum(rill_stream_t *keyed)
+static rill_stream_t *s_sum(rill_keyed_stream_t keyed)
 {
     return rill_stream_sum(keyed);
 }
@@ -345,7 +345,7 @@ static int s_concat(const rill_record_t *acc, const rill_record_t *in, rill_buff
            rill_buffer_append(out, tab + 1, rest);
 }
 
-static rill_stream_t *s_concat_reduce(rill_stream_t *keyed)
+static rill_stream_t *s_concat_reduce(rill_keyed_stream_t keyed)
 {
     return rill_stream_reduce(keyed, s_concat, NULL);
 }
@@ -391,7 +391,7 @@ static void mini_batch_reduce_emits_the_pending_keys_once_after_restore(void **s
 
 //  ---- windows
 
-static rill_stream_t *s_tumbling_sum(rill_stream_t *keyed)
+static rill_stream_t *s_tumbling_sum(rill_keyed_stream_t keyed)
 {
     rill_window_t window = rill_window_tumbling(10);
     return rill_stream_window_builtin(keyed, &window, RILL_WINDOW_AGG_SUM);
@@ -413,7 +413,7 @@ static void tumbling_windows_keep_contents_and_pending_timers(void **state)
     s_check("tumbling", s_tumbling_sum, 0, s_tumbling_script);
 }
 
-static rill_stream_t *s_tumbling_lateness(rill_stream_t *keyed)
+static rill_stream_t *s_tumbling_lateness(rill_keyed_stream_t keyed)
 {
     rill_window_t window = rill_window_tumbling(10);
     window.allowed_lateness = 5;
@@ -440,7 +440,7 @@ static void window_lateness_is_judged_by_the_saved_watermark(void **state)
     s_check("lateness", s_tumbling_lateness, 0, s_lateness_script);
 }
 
-static rill_stream_t *s_session_sum(rill_stream_t *keyed)
+static rill_stream_t *s_session_sum(rill_keyed_stream_t keyed)
 {
     rill_window_t window = rill_window_session(10);
     return rill_stream_window_builtin(keyed, &window, RILL_WINDOW_AGG_SUM);
@@ -476,7 +476,7 @@ static int s_list_window(const rill_window_bounds_t *window, const rill_key_t *k
     return rill_collector_emit(out, text, (size_t)length, window->end - 1);
 }
 
-static rill_stream_t *s_sliding_lists(rill_stream_t *keyed)
+static rill_stream_t *s_sliding_lists(rill_keyed_stream_t keyed)
 {
     rill_window_t window = rill_window_sliding(10, 5);
     return rill_stream_window_process(keyed, &window, s_list_window, NULL);
@@ -487,14 +487,14 @@ static void sliding_windows_keep_their_records(void **state)
     s_check("sliding", s_sliding_lists, 0, s_tumbling_script);
 }
 
-static rill_stream_t *s_count_sum(rill_stream_t *keyed)
+static rill_stream_t *s_count_sum(rill_keyed_stream_t keyed)
 {
     rill_window_t window = rill_window_count(3, 0);
     window.kind = RILL_WINDOW_COUNT_TUMBLING;
     return rill_stream_window_builtin(keyed, &window, RILL_WINDOW_AGG_SUM);
 }
 
-static rill_stream_t *s_count_sliding(rill_stream_t *keyed)
+static rill_stream_t *s_count_sliding(rill_keyed_stream_t keyed)
 {
     rill_window_t window = rill_window_count(3, 2);
     return rill_stream_window_process(keyed, &window, s_list_window, NULL);
@@ -543,7 +543,7 @@ static int s_process(rill_process_t *process, const rill_record_t *in, rill_coll
     if (rill_state_value_set(process, "count", &count, sizeof count) ||
         rill_state_value_set(process, "distinct", &distinct, sizeof distinct) ||
         rill_timer_register(process, RILL_TIME_EVENT, (in->timestamp / 10 + 1) * 10) ||
-        rill_timer_register(process, RILL_TIME_PROCESSING, 1000 + atol(tab + 1)))
+        rill_timer_register(process, RILL_TIME_PROCESSING, 1000 + test_field_number(in, '\t')))
         return -1;
     char text[128];
     int length = snprintf(text, sizeof text, "%.*s count %llu distinct %llu wm %lld",
@@ -568,7 +568,7 @@ static int s_on_timer(rill_process_t *process, int64_t time, rill_time_domain_t 
     return rill_collector_emit(out, text, (size_t)length, time);
 }
 
-static rill_stream_t *s_process_op(rill_stream_t *keyed)
+static rill_stream_t *s_process_op(rill_keyed_stream_t keyed)
 {
     return rill_stream_process(keyed, s_process, s_on_timer, NULL);
 }

@@ -49,7 +49,7 @@ typedef struct {
 static void s_drive(s_driven_t *self, int64_t ttl, int cleanup)
 {
     self->env = rill_env_new();
-    rill_stream_t *keyed =
+    rill_keyed_stream_t keyed =
         rill_stream_key_by(rill_env_from_generator(self->env, s_nothing, NULL, RILL_UNBOUNDED),
                            rill_key_first_field, NULL);
     rill_stream_t *op = rill_stream_state_ttl(rill_stream_process(keyed, s_state, NULL, NULL), ttl);
@@ -187,7 +187,7 @@ static void a_cleanup_without_a_time_to_live_is_refused(void **state)
 {
     (void)state;
     rill_env_t *env = rill_env_new();
-    rill_stream_t *keyed = rill_stream_key_by(
+    rill_keyed_stream_t keyed = rill_stream_key_by(
         rill_env_from_generator(env, s_nothing, NULL, RILL_UNBOUNDED), rill_key_first_field, NULL);
     rill_stream_t *op = rill_stream_process(keyed, s_state, NULL, NULL);
     assert_null(rill_stream_state_ttl_cleanup(op, 5));

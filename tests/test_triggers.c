@@ -33,7 +33,7 @@ static int s_nothing(uint64_t index, rill_collector_t *out, void *ctx)
     return 0;
 }
 
-static rill_stream_t *s_keyed(rill_env_t *env)
+static rill_keyed_stream_t s_keyed(rill_env_t *env)
 {
     return rill_stream_key_by(rill_env_from_generator(env, s_nothing, NULL, RILL_UNBOUNDED),
                               rill_key_first_field, NULL);

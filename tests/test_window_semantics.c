@@ -231,7 +231,7 @@ static void when_every_input_is_idle_the_highest_watermark_goes_out(void **state
     rill_stream_t *timed_b = rill_stream_assign_timestamps(
         rill_env_from_source(env, s_send_then_wait, &b, true), s_record_time, NULL, &slow);
     rill_stream_t *both = rill_stream_map(rill_stream_union(timed_a, timed_b), s_identity, NULL);
-    rill_stream_t *keyed = rill_stream_key_by(both, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(both, rill_key_first_field, NULL);
     rill_window_t window = rill_window_tumbling(10);
     rill_stream_discard(rill_stream_window_process(keyed, &window, s_note_window, &watch));
     if (rill_env_execute(env))
@@ -328,13 +328,13 @@ static char *s_plan_window(const rill_window_t *window, int agg)
     rill_env_t *env = rill_env_new();
     rill_stream_t *s = rill_env_from_generator(env, s_generate_timed, NULL, 10);
     s = rill_stream_assign_timestamps(s, s_record_time, NULL, NULL);
-    s = rill_stream_key_by(s, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(s, rill_key_first_field, NULL);
     if (agg == S_AGGREGATE)
-        s = rill_stream_window_aggregate(s, window, &s_aggregate, NULL);
+        s = rill_stream_window_aggregate(keyed, window, &s_aggregate, NULL);
     else if (agg == S_REDUCE)
-        s = rill_stream_window_reduce(s, window, s_keep_first, NULL);
+        s = rill_stream_window_reduce(keyed, window, s_keep_first, NULL);
     else
-        s = rill_stream_window_builtin(s, window, (rill_window_agg_t)agg);
+        s = rill_stream_window_builtin(keyed, window, (rill_window_agg_t)agg);
     rill_stream_discard(rill_stream_name(s, "hourly"));
     char *error = strdup(rill_env_plan(env) ? "" : rill_env_error(env));
     rill_env_destroy(&env);

@@ -349,7 +349,8 @@ static bool s_b_ended_before_the_first_fire(int idle_timeout_ms, int b_hold_ms)
                                       s_record_time, NULL, &strategy);
     rill_stream_t *b = rill_stream_assign_timestamps(
         rill_env_from_source(env, s_silent, &race, true), s_record_time, NULL, &strategy);
-    rill_stream_t *keyed = rill_stream_key_by(rill_stream_union(a, b), rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed =
+        rill_stream_key_by(rill_stream_union(a, b), rill_key_first_field, NULL);
     rill_window_t window = rill_window_tumbling(10);
     rill_stream_discard(rill_stream_window_process(keyed, &window, s_note_fire, &race));
     if (rill_env_execute(env))

@@ -20,7 +20,7 @@ int main(void)
     rill_env_set_parallelism(env, 2);
 
     rill_stream_t *numbers = rill_env_from_generator(env, make_record, NULL, 1000);
-    rill_stream_t *keyed = rill_stream_key_by(numbers, rill_key_first_field, NULL);
+    rill_keyed_stream_t keyed = rill_stream_key_by(numbers, rill_key_first_field, NULL);
     rill_stream_collect(rill_stream_sum(keyed), results);
 
     if (rill_env_execute(env) != 0) {

@@ -734,46 +734,56 @@ static rill_stream_t *s_repartition(rill_stream_t *in, rill_pattern_t pattern, r
     return self;
 }
 
-rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx)
+//  The keyed stream is a struct around a key_by view (see rill_keyed_stream_t): the type makes
+//  a plain stream into a keyed operation a compile error; the view keeps what the exchange
+//  needs and, being a view, refuses operator settings.
+rill_keyed_stream_t rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx)
 {
     if (in && !fn) {
         s_error(in->env, "key_by: no key extractor given");
-        return NULL;
+        return (rill_keyed_stream_t){NULL};
     }
-    return s_repartition(in, RILL_PATTERN_HASH, fn, ctx, NULL, NULL, "key_by");
+    return (rill_keyed_stream_t){
+        s_repartition(in, RILL_PATTERN_HASH, fn, ctx, NULL, NULL, "key_by")};
 }
 
-static rill_stream_t *s_keyed(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx, rill_agg_t agg,
-                              const char *what)
+rill_stream_t *rill_keyed_stream_stream(rill_keyed_stream_t keyed)
 {
-    //  A non-keyed input is left for the planner, which names the operator in its message.
-    return rill_env_apply(keyed,
-                   &(rill_operator_spec_t){
-                       .kind = RILL_OP_REDUCE, .fn.reduce = fn, .ctx = ctx, .agg = agg},
-                   what);
+    return keyed.stream;
 }
 
-rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx)
+static rill_stream_t *s_keyed(rill_keyed_stream_t keyed, rill_reduce_fn fn, void *ctx,
+                              rill_agg_t agg, const char *what)
+{
+    //  A keyed stream made by hand around a stream that is not keyed is left for the planner,
+    //  which names the operator in its message.
+    return rill_env_apply(
+        keyed.stream,
+        &(rill_operator_spec_t){.kind = RILL_OP_REDUCE, .fn.reduce = fn, .ctx = ctx, .agg = agg},
+        what);
+}
+
+rill_stream_t *rill_stream_reduce(rill_keyed_stream_t keyed, rill_reduce_fn fn, void *ctx)
 {
     return s_keyed(keyed, fn, ctx, RILL_AGG_NONE, "reduce");
 }
 
-rill_stream_t *rill_stream_sum(rill_stream_t *keyed)
+rill_stream_t *rill_stream_sum(rill_keyed_stream_t keyed)
 {
     return s_keyed(keyed, NULL, NULL, RILL_AGG_SUM, "sum");
 }
 
-rill_stream_t *rill_stream_count(rill_stream_t *keyed)
+rill_stream_t *rill_stream_count(rill_keyed_stream_t keyed)
 {
     return s_keyed(keyed, NULL, NULL, RILL_AGG_COUNT, "count");
 }
 
-rill_stream_t *rill_stream_min(rill_stream_t *keyed)
+rill_stream_t *rill_stream_min(rill_keyed_stream_t keyed)
 {
     return s_keyed(keyed, NULL, NULL, RILL_AGG_MIN, "min");
 }
 
-rill_stream_t *rill_stream_max(rill_stream_t *keyed)
+rill_stream_t *rill_stream_max(rill_keyed_stream_t keyed)
 {
     return s_keyed(keyed, NULL, NULL, RILL_AGG_MAX, "max");
 }
@@ -906,6 +916,15 @@ rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_partition_fn
 //  output (SingleOutputStreamOperator) does.
 static int s_single_op(rill_stream_t *stream, const char *what)
 {
+    if (stream->view && strcmp(stream->view, "key_by") == 0) {
+        //  Reached through rill_keyed_stream_stream: the keyed stream itself takes no settings.
+        s_error(stream->env,
+                "%s: the keyed stream returned by key_by() is not an operator (as Flink's "
+                "KeyedStream has no name or parallelism); set it on the operator before key_by() "
+                "or on the keyed operation after it",
+                what);
+        return -1;
+    }
     if (stream->view) {
         s_error(stream->env,
                 "%s: the stream returned by %s() is not an operator; set it on the operator "

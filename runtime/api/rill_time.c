@@ -66,20 +66,20 @@ rill_window_t rill_window_custom(rill_window_assign_fn fn, void *ctx, rill_time_
                            .assign_ctx = ctx};
 }
 
-static rill_stream_t *s_window(rill_stream_t *keyed, const rill_window_t *window,
+static rill_stream_t *s_window(rill_keyed_stream_t keyed, const rill_window_t *window,
                                rill_operator_spec_t *spec, const char *what)
 {
-    if (keyed && !window) {
-        rill_env_fail(rill_stream_env(keyed), "window: no window given");
+    if (keyed.stream && !window) {
+        rill_env_fail(rill_stream_env(keyed.stream), "window: no window given");
         return NULL;
     }
     spec->kind = RILL_OP_WINDOW;
     if (window)
         spec->window = *window;
-    return rill_env_apply(keyed, spec, what);
+    return rill_env_apply(keyed.stream, spec, what);
 }
 
-rill_stream_t *rill_stream_window_reduce(rill_stream_t *keyed, const rill_window_t *window,
+rill_stream_t *rill_stream_window_reduce(rill_keyed_stream_t keyed, const rill_window_t *window,
                                          rill_reduce_fn fn, void *ctx)
 {
     rill_operator_spec_t spec = {
@@ -87,7 +87,7 @@ rill_stream_t *rill_stream_window_reduce(rill_stream_t *keyed, const rill_window
     return s_window(keyed, window, &spec, "window_reduce");
 }
 
-rill_stream_t *rill_stream_window_aggregate(rill_stream_t *keyed, const rill_window_t *window,
+rill_stream_t *rill_stream_window_aggregate(rill_keyed_stream_t keyed, const rill_window_t *window,
                                             const rill_aggregate_t *aggregate, void *ctx)
 {
     rill_operator_spec_t spec = {.window_fn = RILL_WINDOW_FN_AGGREGATE, .ctx = ctx};
@@ -96,7 +96,7 @@ rill_stream_t *rill_stream_window_aggregate(rill_stream_t *keyed, const rill_win
     return s_window(keyed, window, &spec, "window_aggregate");
 }
 
-rill_stream_t *rill_stream_window_process(rill_stream_t *keyed, const rill_window_t *window,
+rill_stream_t *rill_stream_window_process(rill_keyed_stream_t keyed, const rill_window_t *window,
                                           rill_window_process_fn fn, void *ctx)
 {
     rill_operator_spec_t spec = {
@@ -104,7 +104,7 @@ rill_stream_t *rill_stream_window_process(rill_stream_t *keyed, const rill_windo
     return s_window(keyed, window, &spec, "window_process");
 }
 
-rill_stream_t *rill_stream_window_apply(rill_stream_t *keyed, const rill_window_t *window,
+rill_stream_t *rill_stream_window_apply(rill_keyed_stream_t keyed, const rill_window_t *window,
                                         rill_window_apply_fn fn, void *ctx)
 {
     rill_operator_spec_t spec = {
@@ -112,7 +112,7 @@ rill_stream_t *rill_stream_window_apply(rill_stream_t *keyed, const rill_window_
     return s_window(keyed, window, &spec, "window_apply");
 }
 
-rill_stream_t *rill_stream_window_builtin(rill_stream_t *keyed, const rill_window_t *window,
+rill_stream_t *rill_stream_window_builtin(rill_keyed_stream_t keyed, const rill_window_t *window,
                                           rill_window_agg_t agg)
 {
     rill_operator_spec_t spec = {.window_fn = RILL_WINDOW_FN_BUILTIN, .window_agg = agg};
@@ -124,12 +124,12 @@ rill_stream_t *rill_stream_late_records(rill_stream_t *windowed)
     return rill_env_side_output(windowed, RILL_OP_WINDOW, RILL_OUTPUT_LATE, "late_records");
 }
 
-rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn, rill_timer_fn on_timer,
-                                   void *ctx)
+rill_stream_t *rill_stream_process(rill_keyed_stream_t keyed, rill_process_fn fn,
+                                   rill_timer_fn on_timer, void *ctx)
 {
     rill_operator_spec_t spec = {
         .kind = RILL_OP_PROCESS, .fn.process = fn, .on_timer = on_timer, .ctx = ctx};
-    return rill_env_apply(keyed, &spec, "process");
+    return rill_env_apply(keyed.stream, &spec, "process");
 }
 
 //  An operator on two connected streams: its input edges are the first stream's parts, then
@@ -153,12 +153,12 @@ static rill_stream_t *s_connect(rill_stream_t *first, rill_stream_t *second,
     return rill_env_apply(both, spec, what);
 }
 
-rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
+rill_stream_t *rill_stream_co_process(rill_keyed_stream_t first, rill_keyed_stream_t second,
                                       rill_process_fn fn, rill_timer_fn on_timer, void *ctx)
 {
     rill_operator_spec_t spec = {
         .kind = RILL_OP_PROCESS, .fn.process = fn, .on_timer = on_timer, .ctx = ctx};
-    return s_connect(first, second, &spec, "co_process");
+    return s_connect(first.stream, second.stream, &spec, "co_process");
 }
 
 rill_stream_t *rill_stream_co_map(rill_stream_t *first, rill_stream_t *second,
@@ -180,9 +180,11 @@ rill_stream_t *rill_stream_co_flat_map(rill_stream_t *first, rill_stream_t *seco
     return s_connect(first, second, &spec, "co_flat_map");
 }
 
-rill_stream_t *rill_stream_window_join(rill_stream_t *left, rill_stream_t *right,
-                                       const rill_window_t *window, rill_join_fn fn, void *ctx)
+rill_stream_t *rill_stream_window_join(rill_keyed_stream_t keyed_left,
+                                       rill_keyed_stream_t keyed_right, const rill_window_t *window,
+                                       rill_join_fn fn, void *ctx)
 {
+    rill_stream_t *left = keyed_left.stream, *right = keyed_right.stream;
     if (left && (!window || !fn)) {
         rill_env_fail(rill_stream_env(left), "window_join: no window or no join function given");
         return NULL;
@@ -219,10 +221,11 @@ rill_stream_t *rill_stream_window_join(rill_stream_t *left, rill_stream_t *right
     return s_connect(left, right, &spec, "window_join");
 }
 
-rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
-                                         int64_t lower_ms, int64_t upper_ms, rill_join_fn fn,
-                                         void *ctx)
+rill_stream_t *rill_stream_interval_join(rill_keyed_stream_t keyed_left,
+                                         rill_keyed_stream_t keyed_right, int64_t lower_ms,
+                                         int64_t upper_ms, rill_join_fn fn, void *ctx)
 {
+    rill_stream_t *left = keyed_left.stream, *right = keyed_right.stream;
     if (left && lower_ms > upper_ms) {
         rill_env_fail(rill_stream_env(left), "interval_join: the lower bound is above the upper");
         return NULL;
@@ -239,10 +242,12 @@ rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *rig
     return s_connect(left, right, &spec, "interval_join");
 }
 
-rill_stream_t *rill_stream_broadcast_process(rill_stream_t *keyed, rill_stream_t *broadcast,
-                                             rill_process_fn fn, rill_broadcast_fn on_broadcast,
-                                             rill_timer_fn on_timer, void *ctx)
+rill_stream_t *rill_stream_broadcast_process(rill_keyed_stream_t keyed_stream,
+                                             rill_stream_t *broadcast, rill_process_fn fn,
+                                             rill_broadcast_fn on_broadcast, rill_timer_fn on_timer,
+                                             void *ctx)
 {
+    rill_stream_t *keyed = keyed_stream.stream;
     if (keyed && !on_broadcast) {
         rill_env_fail(rill_stream_env(keyed), "broadcast_process: no broadcast function given");
         return NULL;

@@ -54,7 +54,7 @@ static s_fixture_t *s_fixture(void)
         for (int combined = 0; combined < 2; combined++) {
             rill_env_t *env = rill_env_new();
             rill_env_set_combine(env, combined ? RILL_DEFAULT_COMBINE_BYTES : 0);
-            rill_stream_t *keyed = rill_stream_key_by(
+            rill_keyed_stream_t keyed = rill_stream_key_by(
                 rill_env_from_generator(env, s_generate, NULL, 1), rill_key_first_field, NULL);
             rill_stream_t *reduced = k == 0   ? rill_stream_count(keyed)
                                      : k == 1 ? rill_stream_sum(keyed)

@@ -44,8 +44,8 @@ static s_fixture_t *s_fixture(void)
         return &fixture;
     for (int k = 0; k < S_KINDS; k++) {
         rill_env_t *env = rill_env_new();
-        rill_stream_t *keyed = rill_stream_key_by(rill_env_from_generator(env, s_generate, NULL, 1),
-                                                  rill_key_first_field, NULL);
+        rill_keyed_stream_t keyed = rill_stream_key_by(
+            rill_env_from_generator(env, s_generate, NULL, 1), rill_key_first_field, NULL);
         rill_stream_t *reduced = k == 0   ? rill_stream_count(keyed)
                                  : k == 1 ? rill_stream_sum(keyed)
                                  : k == 2 ? rill_stream_min(keyed)

@@ -5,13 +5,18 @@
         rill_env_t *env = rill_env_new ();
         rill_stream_t *lines = rill_env_from_text_file (env, "input.txt");
         rill_stream_t *words = rill_stream_flat_map (lines, split_words, NULL);
-        rill_stream_t *counts = rill_stream_count (rill_stream_key_by (words, rill_key_first_field,
-   NULL)); rill_stream_print (counts, NULL); if (rill_env_execute (env)) fprintf (stderr, "%s\n",
-   rill_env_error (env)); rill_env_destroy (&env);
+        rill_keyed_stream_t by_word = rill_stream_key_by (words, rill_key_first_field, NULL);
+        rill_stream_t *counts = rill_stream_count (by_word);
+        rill_stream_print (counts, NULL);
+        if (rill_env_execute (env))
+            fprintf (stderr, "%s\n", rill_env_error (env));
+        rill_env_destroy (&env);
 
     Stream handles belong to the environment and live as long as it does. Every function that
     takes a stream accepts NULL (the result of an earlier error) and then returns NULL, so a
-    job may build its whole graph and check rill_env_error() once, at execute. */
+    job may build its whole graph and check rill_env_error() once, at execute. A keyed stream
+    (rill_keyed_stream_t, what key_by returns) is a type of its own: the keyed operations take
+    only it, so handing them a stream that was never keyed does not compile. */
 #ifndef RILL_ENV_H_INCLUDED
 #define RILL_ENV_H_INCLUDED
 
@@ -30,6 +35,17 @@ extern "C" {
 
 typedef struct rill_env_t rill_env_t;
 typedef struct rill_stream_t rill_stream_t;
+//  A keyed stream (Flink's KeyedStream): what rill_stream_key_by returns and the keyed
+//  operations (reduce, sum ... max, the window operators, process, co_process, the joins,
+//  broadcast_process) take. It is a struct passed by value, not a pointer, so that a plain
+//  rill_stream_t * where a keyed stream is expected, or the other way round, is a compile error
+//  in every C compiler (a pointer of another type would only be a warning). Make it with
+//  rill_stream_key_by only; use it as a plain stream with rill_keyed_stream_stream. `stream`
+//  is the partitioned view behind it (NULL after an error: keyed operations then return NULL);
+//  a hand-made one that was not keyed is still refused when the job is planned.
+typedef struct {
+    rill_stream_t *stream;
+} rill_keyed_stream_t;
 
 //  Batches are flushed when this full (bytes), ...
 #define RILL_DEFAULT_BATCH_SIZE (32 * 1024)
@@ -185,20 +201,32 @@ RILL_EXPORT rill_stream_t *rill_stream_map(rill_stream_t *in, rill_map_fn fn, vo
 RILL_EXPORT rill_stream_t *rill_stream_filter(rill_stream_t *in, rill_filter_fn fn, void *ctx);
 RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *in, rill_flat_map_fn fn, void *ctx);
 //  Partitions the stream by key (hash of the key picks the receiving subtask); the result
-//  is a keyed stream, which the keyed operations below require.
-RILL_EXPORT rill_stream_t *rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
+//  is a keyed stream, which the keyed operations below require. key_by adds no operator:
+//  there is nothing to name or to give a parallelism (as in Flink, where a KeyedStream has
+//  neither name() nor setParallelism()); set them on the operator before key_by or on the
+//  keyed operation after it, e.g. rill_stream_parallelism (rill_stream_sum (keyed), 4).
+RILL_EXPORT rill_keyed_stream_t rill_stream_key_by(rill_stream_t *in, rill_key_fn fn, void *ctx);
+//  The keyed stream as a plain stream, for any call that takes one (Flink's KeyedStream is a
+//  DataStream): the operator that reads it receives it partitioned by key (a hash exchange),
+//  e.g. rill_stream_map (rill_keyed_stream_stream (keyed), fn, NULL). The handle is a view on
+//  the operator before key_by, not an operator: rill_stream_name, _parallelism, _operator and
+//  the other operator settings refuse it (NULL and a message in rill_env_error naming
+//  key_by), rather than silently change the operator before key_by. NULL for a keyed stream
+//  whose stream is NULL (an earlier error).
+RILL_EXPORT rill_stream_t *rill_keyed_stream_stream(rill_keyed_stream_t keyed);
 //  Keyed reduce. In streaming mode every update is emitted (with a mini-batch, the latest
 //  value of each changed key once per interval); in batch mode only the final value per key,
 //  when the input ends. In batch mode and with a mini-batch the senders pre-aggregate with fn
 //  too (rill_env_set_combine) and fn then reduces partial results: it must be associative.
-RILL_EXPORT rill_stream_t *rill_stream_reduce(rill_stream_t *keyed, rill_reduce_fn fn, void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_reduce(rill_keyed_stream_t keyed, rill_reduce_fn fn,
+                                              void *ctx);
 //  Built-in keyed aggregations over "KEY<TAB>...<TAB>NUMBER" records (count ignores the
 //  number); each emits "KEY<TAB>VALUE". Integers stay integers; reals print as the shortest
 //  decimal that reads back as the same double.
-RILL_EXPORT rill_stream_t *rill_stream_sum(rill_stream_t *keyed);
-RILL_EXPORT rill_stream_t *rill_stream_count(rill_stream_t *keyed);
-RILL_EXPORT rill_stream_t *rill_stream_min(rill_stream_t *keyed);
-RILL_EXPORT rill_stream_t *rill_stream_max(rill_stream_t *keyed);
+RILL_EXPORT rill_stream_t *rill_stream_sum(rill_keyed_stream_t keyed);
+RILL_EXPORT rill_stream_t *rill_stream_count(rill_keyed_stream_t keyed);
+RILL_EXPORT rill_stream_t *rill_stream_min(rill_keyed_stream_t keyed);
+RILL_EXPORT rill_stream_t *rill_stream_max(rill_keyed_stream_t keyed);
 //  One stream made of several; the next operator reads all of them.
 RILL_EXPORT rill_stream_t *rill_stream_union(rill_stream_t *a, rill_stream_t *b);
 RILL_EXPORT rill_stream_t *rill_stream_union_n(rill_stream_t **streams, size_t count);
@@ -218,8 +246,10 @@ RILL_EXPORT rill_stream_t *rill_stream_partition_custom(rill_stream_t *in, rill_
                                                         void *ctx, rill_key_fn key, void *key_ctx);
 
 //  ---- operator settings: apply to the operator that produces the stream; return it
-//  Only a handle an operator returned takes them. The handles of key_by, the exchange
-//  patterns (forward ... partition_custom), union and late_records are views on another
+//  Only a handle an operator returned takes them: rill_stream_parallelism (rill_stream_reduce
+//  (keyed, fn, NULL), 4) sets the reduce's. A keyed stream is not a rill_stream_t * and cannot
+//  be passed here at all; the handles of rill_keyed_stream_stream, the exchange patterns
+//  (forward ... partition_custom), union, late_records and side_output are views on another
 //  operator's output (as in Flink, where a KeyedStream has no name or parallelism): a setting
 //  on them returns NULL and leaves a message in rill_env_error, changing nothing.
 

@@ -12,8 +12,9 @@
     map, filter and flat_map may run, fed from inside the loop only; their other outputs leave
     the loop. Exchange patterns inside (key_by, rebalance, ...) are free, but for global into
     an operator of parallelism > 1 (its other subtasks would get no input). The feedback stream
-    redistributes (rebalance unless it says key_by, shuffle, broadcast or custom); forward,
-    rescale and global are refused when the head has more than one subtask.
+    redistributes (rebalance unless it says key_by, shuffle, broadcast or custom; a keyed
+    feedback goes in as rill_keyed_stream_stream (keyed)); forward, rescale and global are
+    refused when the head has more than one subtask.
 
     Termination (bounded input): the loop ends once every input of the head has ended and no
     record is in flight on the loop. The heads then run probe rounds: a probe travels in band

@@ -5,12 +5,16 @@
     processing time or by count, and fire when the watermark (or the clock) passes their end.
     A keyed process function gets per-key state and timers.
 
-        rill_stream_t *timed = rill_stream_assign_timestamps (lines, parse_time, NULL,
-                                                              &(rill_watermarks_t)
-   {.out_of_orderness = 5000}); rill_stream_t *keyed = rill_stream_key_by (timed,
-   rill_key_first_field, NULL); rill_window_t w = rill_window_tumbling (60000); rill_stream_t *sums
-   = rill_stream_window_builtin (keyed, &w, RILL_WINDOW_AGG_SUM); rill_stream_t *late =
-   rill_stream_late_records (sums);          // records too late for w
+        rill_watermarks_t strategy = {.out_of_orderness = 5000};
+        rill_stream_t *timed = rill_stream_assign_timestamps (lines, parse_time, NULL, &strategy);
+        rill_keyed_stream_t keyed = rill_stream_key_by (timed, rill_key_first_field, NULL);
+        rill_window_t w = rill_window_tumbling (60000);
+        rill_stream_t *sums = rill_stream_window_builtin (keyed, &w, RILL_WINDOW_AGG_SUM);
+        rill_stream_t *late = rill_stream_late_records (sums);  // records too late for w
+
+    The keyed operations (windows, process, co_process, the joins, broadcast_process) take a
+    rill_keyed_stream_t, the result of rill_stream_key_by: a stream never keyed does not
+    compile there.
 */
 #ifndef RILL_TIME_H_INCLUDED
 #define RILL_TIME_H_INCLUDED
@@ -75,28 +79,28 @@ RILL_EXPORT rill_window_t rill_window_custom(rill_window_assign_fn fn, void *ctx
 //  (count windows: the latest timestamp, see above).
 //  reduce: the user reduce over the window; the result is "START<TAB>END<TAB>" + the reduced
 //  record.
-RILL_EXPORT rill_stream_t *rill_stream_window_reduce(rill_stream_t *keyed,
+RILL_EXPORT rill_stream_t *rill_stream_window_reduce(rill_keyed_stream_t keyed,
                                                      const rill_window_t *window, rill_reduce_fn fn,
                                                      void *ctx);
 //  aggregate: result writes the whole output record.
-RILL_EXPORT rill_stream_t *rill_stream_window_aggregate(rill_stream_t *keyed,
+RILL_EXPORT rill_stream_t *rill_stream_window_aggregate(rill_keyed_stream_t keyed,
                                                         const rill_window_t *window,
                                                         const rill_aggregate_t *aggregate,
                                                         void *ctx);
 //  process: fn emits what it likes.
-RILL_EXPORT rill_stream_t *rill_stream_window_process(rill_stream_t *keyed,
+RILL_EXPORT rill_stream_t *rill_stream_window_process(rill_keyed_stream_t keyed,
                                                       const rill_window_t *window,
                                                       rill_window_process_fn fn, void *ctx);
 //  apply: fn sees the window's context too (rill_trigger.h): bounds, key, watermark, clock,
 //  per-window and per-key state (Flink's ProcessWindowFunction with windowState and
 //  globalState). Per-window state goes with the window when it is cleaned up.
-RILL_EXPORT rill_stream_t *rill_stream_window_apply(rill_stream_t *keyed,
+RILL_EXPORT rill_stream_t *rill_stream_window_apply(rill_keyed_stream_t keyed,
                                                     const rill_window_t *window,
                                                     rill_window_apply_fn fn, void *ctx);
 //  Built-ins over "KEY<TAB>...<TAB>NUMBER" records, emitting "START<TAB>END<TAB>KEY<TAB>VALUE":
 //  count, sum, min, max (integers stay integers) and avg (full double precision: the shortest
 //  decimal that reads back as the same double).
-RILL_EXPORT rill_stream_t *rill_stream_window_builtin(rill_stream_t *keyed,
+RILL_EXPORT rill_stream_t *rill_stream_window_builtin(rill_keyed_stream_t keyed,
                                                       const rill_window_t *window,
                                                       rill_window_agg_t agg);
 //  The records a window operator found too late (beyond allowed lateness), as a stream.
@@ -106,7 +110,7 @@ RILL_EXPORT rill_stream_t *rill_stream_late_records(rill_stream_t *windowed);
 
 //  Runs fn for every record of a keyed stream with that record's key current, and on_timer
 //  (may be NULL) when a timer the function registered fires.
-RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_process_fn fn,
+RILL_EXPORT rill_stream_t *rill_stream_process(rill_keyed_stream_t keyed, rill_process_fn fn,
                                                rill_timer_fn on_timer, void *ctx);
 
 //  Two keyed streams connected (Flink's connect + KeyedCoProcessFunction): fn sees the records
@@ -116,9 +120,9 @@ RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *keyed, rill_proces
 //  must be keyed (key_by) with keys that mean the same thing; records of one key from both
 //  reach the same subtask. The watermark is the lowest of the two inputs'. Order is kept per
 //  sending subtask, not between the two streams.
-RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_stream_t *second,
-                                                  rill_process_fn fn, rill_timer_fn on_timer,
-                                                  void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_keyed_stream_t first,
+                                                  rill_keyed_stream_t second, rill_process_fn fn,
+                                                  rill_timer_fn on_timer, void *ctx);
 //  Interval join (Flink's KeyedStream.intervalJoin): every pair of a left and a right record
 //  with the same key whose times satisfy left + lower_ms <= right <= left + upper_ms (bounds
 //  included; lower_ms <= upper_ms, either may be negative) goes to fn once, whichever came
@@ -144,14 +148,15 @@ RILL_EXPORT rill_stream_t *rill_stream_co_process(rill_stream_t *first, rill_str
 //  gap after a session's last one extends it). A session fires when the watermark passes its
 //  end - 1, which is its pairs' timestamp; a record whose session would be at or behind the
 //  watermark is late.
-RILL_EXPORT rill_stream_t *rill_stream_window_join(rill_stream_t *left, rill_stream_t *right,
+RILL_EXPORT rill_stream_t *rill_stream_window_join(rill_keyed_stream_t left,
+                                                   rill_keyed_stream_t right,
                                                    const rill_window_t *window, rill_join_fn fn,
                                                    void *ctx);
 #define RILL_JOIN_LATE_LEFT 1
 #define RILL_JOIN_LATE_RIGHT 2
-RILL_EXPORT rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_stream_t *right,
-                                                     int64_t lower_ms, int64_t upper_ms,
-                                                     rill_join_fn fn, void *ctx);
+RILL_EXPORT rill_stream_t *rill_stream_interval_join(rill_keyed_stream_t left,
+                                                     rill_keyed_stream_t right, int64_t lower_ms,
+                                                     int64_t upper_ms, rill_join_fn fn, void *ctx);
 //  Broadcast state (Flink's KeyedBroadcastProcessFunction): every record of `broadcast` goes to
 //  every subtask of the operator, where on_broadcast (no key current) may write broadcast
 //  state, a map per name that is the same in every subtask as long as on_broadcast does the
@@ -160,7 +165,7 @@ RILL_EXPORT rill_stream_t *rill_stream_interval_join(rill_stream_t *left, rill_s
 //  There is no order between the two streams: to apply a rule only to records after it in
 //  event time, key the rules by their time in broadcast state and let fn pick. Checkpoints
 //  keep broadcast state; a restore at any parallelism gives every subtask a copy.
-RILL_EXPORT rill_stream_t *rill_stream_broadcast_process(rill_stream_t *keyed,
+RILL_EXPORT rill_stream_t *rill_stream_broadcast_process(rill_keyed_stream_t keyed,
                                                          rill_stream_t *broadcast,
                                                          rill_process_fn fn,
                                                          rill_broadcast_fn on_broadcast,
