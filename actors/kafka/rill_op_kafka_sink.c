@@ -66,9 +66,12 @@ typedef struct {
     size_t pending_capacity;
 } s_sink_t;
 
+//  The message, cut to what self->error holds (librdkafka's own may be long). -1.
 static int s_fail(rill_operator_t *self, const char *format, const char *detail)
 {
-    snprintf(self->error, sizeof self->error, format, detail);
+    char message[640];
+    snprintf(message, sizeof message, format, detail);
+    snprintf(self->error, sizeof self->error, "%.*s", (int)sizeof self->error - 1, message);
     return -1;
 }
 
