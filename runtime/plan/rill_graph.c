@@ -39,6 +39,8 @@ void rill_graph_destroy(rill_graph_t **self_p)
         free((char *)self->operators[i].name);
         free((char *)self->operators[i].path);
         free((void *)self->operators[i].options);
+        if (self->operators[i].connector_free)
+            self->operators[i].connector_free(self->operators[i].connector);
     }
     free(self->operators);
     free(self->edges);
@@ -153,6 +155,7 @@ static const char *s_kind_names[] = {
     [RILL_OP_TIMESTAMPS] = "timestamps", [RILL_OP_WINDOW] = "window",
     [RILL_OP_PROCESS] = "process",     [RILL_OP_ITERATION] = "iteration",
     [RILL_OP_SOURCE_DIRECTORY] = "source", [RILL_OP_SINK_ROLLING] = "sink",
+    [RILL_OP_SOURCE_KAFKA] = "source", [RILL_OP_SINK_KAFKA] = "sink",
 };
 
 const char *rill_op_kind_name(rill_op_kind_t kind)
@@ -188,13 +191,15 @@ int rill_pattern_from_name(const char *name)
 bool rill_op_kind_is_source(rill_op_kind_t kind)
 {
     return kind == RILL_OP_SOURCE_FILE || kind == RILL_OP_SOURCE_GENERATOR ||
-           kind == RILL_OP_SOURCE_USER || kind == RILL_OP_SOURCE_DIRECTORY;
+           kind == RILL_OP_SOURCE_USER || kind == RILL_OP_SOURCE_DIRECTORY ||
+           kind == RILL_OP_SOURCE_KAFKA;
 }
 
 bool rill_op_kind_is_sink(rill_op_kind_t kind)
 {
     return kind == RILL_OP_SINK_PRINT || kind == RILL_OP_SINK_COLLECT ||
-           kind == RILL_OP_SINK_DISCARD || kind == RILL_OP_SINK_ROLLING;
+           kind == RILL_OP_SINK_DISCARD || kind == RILL_OP_SINK_ROLLING ||
+           kind == RILL_OP_SINK_KAFKA;
 }
 
 int rill_graph_set_source_checkpoints(rill_graph_t *self, int id, rill_source_snapshot_fn snapshot,

@@ -104,6 +104,10 @@ typedef struct {
     //  spec (rill_connectors_files_private.h). NULL: none.
     const void *options;
     size_t options_size;
+    //  Connectors (RILL_OP_SOURCE_KAFKA, RILL_OP_SINK_KAFKA): their options, a deep copy the
+    //  graph owns from rill_graph_add_operator on and frees with connector_free.
+    void *connector;
+    void (*connector_free)(void *connector);
 } rill_operator_spec_t;
 
 //  One stream from operator `from` to operator `to`.

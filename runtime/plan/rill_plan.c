@@ -46,6 +46,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return "Source: text file";
     case RILL_OP_SOURCE_GENERATOR: return "Source: generator";
     case RILL_OP_SOURCE_USER: return "Source: custom";
+    case RILL_OP_SOURCE_KAFKA: return "Source: Kafka";
+    case RILL_OP_SINK_KAFKA: return "Sink: Kafka";
     case RILL_OP_MAP: return spec->first_inputs ? "co_map()" : "map()";
     case RILL_OP_FILTER: return "filter()";
     case RILL_OP_FLAT_MAP: return spec->first_inputs ? "co_flat_map()" : "flat_map()";
@@ -83,6 +85,7 @@ static bool s_source_bounded(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_USER: return spec->bounded;
     case RILL_OP_SOURCE_DIRECTORY:
         return spec->options && !((const rill_directory_config_t *)spec->options)->continuous;
+    case RILL_OP_SOURCE_KAFKA: return spec->bounded;
     default: return false;
     }
 }

@@ -17,6 +17,7 @@
 #include "rill_graph.h"
 #include "rill_harness.h"
 #include "rill_iterate.h"
+#include "rill_kafka.h"
 #include "rill_job_plugin.h"
 #include "rill_metrics.h"
 #include "rill_plan.h"
