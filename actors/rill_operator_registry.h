@@ -25,6 +25,11 @@ int rill_op_timestamps_open(rill_operator_t *self);
 int rill_op_window_open(rill_operator_t *self);
 int rill_op_process_open(rill_operator_t *self);
 int rill_op_iteration_head_open(rill_operator_t *self);
+int rill_op_directory_open(rill_operator_t *self);
+int rill_op_rolling_sink_open(rill_operator_t *self);
+//  In actors/kafka/ (the layer that links librdkafka).
+int rill_op_kafka_source_open(rill_operator_t *self);
+int rill_op_kafka_sink_open(rill_operator_t *self);
 //  The connectors (rill_op_zmq.c, rill_op_socket_text.c).
 int rill_op_zmq_source_open(rill_operator_t *self);
 int rill_op_zmq_sink_open(rill_operator_t *self);

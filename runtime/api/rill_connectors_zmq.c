@@ -115,17 +115,14 @@ rill_stream_t *rill_env_from_zmq(rill_env_t *self, const char *url, const rill_z
         free(canonical);
         return s_failed(self, "zmq source", "out of memory");
     }
-    rill_graph_t *graph = rill_env_graph(self);
     rill_operator_spec_t spec = {.kind = RILL_OP_SOURCE_ZMQ,
                                  .path = canonical,
                                  .parallelism = s_parallelism(&options),
                                  .bounded = options.has_end,
                                  .max_record_size = rill_env_max_record_size(self)};
-    int op = rill_graph_add_operator(graph, &spec);
+    rill_stream_t *source = rill_env_add_source(self, &spec);
     free(canonical);
-    if (op < 0)
-        return s_failed(self, "zmq source", "out of memory");
-    return rill_env_stream_of(self, op);
+    return source;
 }
 
 rill_stream_t *rill_stream_to_zmq(rill_stream_t *in, const char *url,
@@ -172,8 +169,5 @@ rill_stream_t *rill_env_from_socket_text(rill_env_t *self, const char *host, int
                                  .path = url,
                                  .parallelism = 1,
                                  .max_record_size = rill_env_max_record_size(self)};
-    int op = rill_graph_add_operator(rill_env_graph(self), &spec);
-    if (op < 0)
-        return s_failed(self, "tcp text source", "out of memory");
-    return rill_env_stream_of(self, op);
+    return rill_env_add_source(self, &spec);
 }

@@ -656,19 +656,19 @@ rill_stream_t *rill_env_apply(rill_stream_t *in, const rill_operator_spec_t *spe
     return s_stream_of(env, op, rill_op_kind_is_sink(spec->kind));
 }
 
-rill_stream_t *rill_env_stream_of(rill_env_t *self, int op)
+static rill_stream_t *s_source(rill_env_t *self, const rill_operator_spec_t *spec)
 {
-    return s_stream_of(self, op, false);
+    return s_stream_of(self, rill_graph_add_operator(self->graph, spec), false);
+}
+
+rill_stream_t *rill_env_add_source(rill_env_t *self, const rill_operator_spec_t *spec)
+{
+    return s_source(self, spec);
 }
 
 size_t rill_env_max_record_size(const rill_env_t *self)
 {
     return self->max_record_size;
-}
-
-static rill_stream_t *s_source(rill_env_t *self, const rill_operator_spec_t *spec)
-{
-    return s_stream_of(self, rill_graph_add_operator(self->graph, spec), false);
 }
 
 rill_stream_t *rill_env_from_text_file(rill_env_t *self, const char *path)

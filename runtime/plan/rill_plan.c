@@ -3,6 +3,7 @@
     pattern. The result is plain data that the job deploys and the viz module draws. */
 #include "rill_array.h"
 #include "rill_clock.h"
+#include "rill_connectors_files_private.h"
 #include "rill_plan_private.h"
 #include "rill_graph_private.h"
 
@@ -45,6 +46,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return "Source: text file";
     case RILL_OP_SOURCE_GENERATOR: return "Source: generator";
     case RILL_OP_SOURCE_USER: return "Source: custom";
+    case RILL_OP_SOURCE_KAFKA: return "Source: Kafka";
+    case RILL_OP_SINK_KAFKA: return "Sink: Kafka";
     case RILL_OP_MAP: return spec->first_inputs ? "co_map()" : "map()";
     case RILL_OP_FILTER: return "filter()";
     case RILL_OP_FLAT_MAP: return spec->first_inputs ? "co_flat_map()" : "flat_map()";
@@ -62,6 +65,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
     case RILL_OP_ITERATION: return "iterate()";
+    case RILL_OP_SOURCE_DIRECTORY: return "Source: directory";
+    case RILL_OP_SINK_ROLLING: return "Sink: rolling files";
     case RILL_OP_SOURCE_ZMQ: return "Source: zmq";
     case RILL_OP_SOURCE_SOCKET_TEXT: return "Source: tcp text";
     case RILL_OP_SINK_ZMQ: return "Sink: zmq";
@@ -81,6 +86,9 @@ static bool s_source_bounded(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return true;
     case RILL_OP_SOURCE_GENERATOR: return spec->count != RILL_UNBOUNDED;
     case RILL_OP_SOURCE_USER: return spec->bounded;
+    case RILL_OP_SOURCE_DIRECTORY:
+        return spec->options && !((const rill_directory_config_t *)spec->options)->continuous;
+    case RILL_OP_SOURCE_KAFKA: return spec->bounded;
     case RILL_OP_SOURCE_ZMQ: return spec->bounded; //  with an end marker
     case RILL_OP_SOURCE_SOCKET_TEXT: return true;  //  ends when the server closes
     default: return false;
@@ -514,6 +522,8 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         case RILL_OP_SOURCE_GENERATOR: needs_fn = !spec->fn.generate; break;
         case RILL_OP_SOURCE_USER: needs_fn = !spec->fn.source; break;
         case RILL_OP_SOURCE_FILE: needs_fn = !spec->path; break;
+        case RILL_OP_SOURCE_DIRECTORY:
+        case RILL_OP_SINK_ROLLING: needs_fn = !spec->path || !spec->options; break;
         case RILL_OP_SOURCE_ZMQ:
         case RILL_OP_SOURCE_SOCKET_TEXT:
         case RILL_OP_SINK_ZMQ: needs_fn = !spec->path; break;
@@ -532,7 +542,9 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         }
         if (needs_fn) {
             s_error(error, error_size, "operator '%s': no %s given", op->name,
-                    op->kind == RILL_OP_SOURCE_FILE     ? "input path"
+                    op->kind == RILL_OP_SOURCE_FILE || op->kind == RILL_OP_SOURCE_DIRECTORY
+                        ? "input path"
+                    : op->kind == RILL_OP_SINK_ROLLING ? "base directory"
                     : spec->path == NULL && (op->kind == RILL_OP_SOURCE_ZMQ ||
                                              op->kind == RILL_OP_SOURCE_SOCKET_TEXT ||
                                              op->kind == RILL_OP_SINK_ZMQ)
