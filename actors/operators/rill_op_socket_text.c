@@ -36,11 +36,22 @@ typedef struct {
     bool eof;
 } s_socket_t;
 
+//  Appends text to the NUL-terminated string in to, cutting it short where to is full.
+static void s_append(char *to, size_t size, const char *text)
+{
+    size_t at = strlen(to);
+    while (*text && at + 1 < size)
+        to[at++] = *text++;
+    to[at] = 0;
+}
+
 static int s_fail(rill_operator_t *self, const char *what, const char *why)
 {
     s_socket_t *state = self->state;
-    snprintf(self->error, sizeof self->error, "tcp text source '%.40s' (%.80s:%d): %s%s",
-             self->op->name, state->host, state->port, what, why ? why : "");
+    snprintf(self->error, sizeof self->error, "tcp text source '%.40s' (%.80s:%d): ",
+             self->op->name, state->host, state->port);
+    s_append(self->error, sizeof self->error, what);
+    s_append(self->error, sizeof self->error, why ? why : "");
     return -1;
 }
 
