@@ -4,9 +4,9 @@
     index), its events carry their event time and watermarks follow the generator's clock.
     Each query reads the event kinds it needs, computes as Flink's nexmark SQL says (README:
     Nexmark, for where we differ), and one sink subtask writes a header and CSV lines. */
-#include <rill/rill.h>
 #include "nexmark_gen.h"
 #include "rill_job_csv.h"
+#include <rill/rill.h>
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -206,8 +206,8 @@ static int s_q3_person(const rill_record_t *in, void *ctx)
     (void)ctx;
     s_fields_t f;
     s_split(in, &f);
-    return f.size[6] == 2 && (!memcmp(f.at[6], "OR", 2) || !memcmp(f.at[6], "ID", 2) ||
-                              !memcmp(f.at[6], "CA", 2));
+    return f.size[6] == 2 &&
+           (!memcmp(f.at[6], "OR", 2) || !memcmp(f.at[6], "ID", 2) || !memcmp(f.at[6], "CA", 2));
 }
 
 static int s_q3_auction(const rill_record_t *in, void *ctx)
@@ -304,8 +304,8 @@ static int s_winning_process(rill_process_t *process, const rill_record_t *in,
     if (rill_state_value_get(process, "closed", &data, &size) == 0)
         return 0; //  a bid after the auction closed: it cannot win
     if (rill_process_input(process) == 0) {
-        s_auction_t auction = {s_number(&f, 1), s_number(&f, 6), s_number(&f, 7),
-                               s_number(&f, 8), s_number(&f, 9)};
+        s_auction_t auction = {s_number(&f, 1), s_number(&f, 6), s_number(&f, 7), s_number(&f, 8),
+                               s_number(&f, 9)};
         if (rill_state_value_set(process, "auction", &auction, sizeof auction) ||
             rill_timer_register(process, RILL_TIME_EVENT, auction.expires))
             return -1;
@@ -373,8 +373,7 @@ static rill_stream_t *s_winning_bids(rill_stream_t *auctions, rill_stream_t *bid
 
 //  q4: the average winning price per category, updated as each auction closes ("category,
 //  average,auctions"; the average truncated to an integer as Flink's AVG of a BIGINT).
-static int s_q4(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
-                void *ctx)
+static int s_q4(rill_process_t *process, const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
     (void)ctx;
     s_fields_t f;
@@ -395,8 +394,7 @@ static int s_q4(rill_process_t *process, const rill_record_t *in, rill_collector
 //  q6: per seller, the average of the winning prices of its last 10 closed auctions, in the
 //  order they closed (expiry, then auction id): winners wait in map state for the watermark
 //  to pass their expiry, so every one that closed at the same time or before is there.
-static int s_q6(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
-                void *ctx)
+static int s_q6(rill_process_t *process, const rill_record_t *in, rill_collector_t *out, void *ctx)
 {
     (void)out, (void)ctx;
     s_fields_t f;
@@ -517,9 +515,9 @@ static int s_q11_count(const void *acc, const rill_window_bounds_t *window, cons
                        rill_buffer_t *out, void *ctx)
 {
     (void)ctx;
-    return rill_buffer_appendf(out, "%.*s,%lld,%lld,%lld", (int)key->size,
-                               (const char *)key->data, (long long)*(const int64_t *)acc,
-                               (long long)window->start, (long long)window->end);
+    return rill_buffer_appendf(out, "%.*s,%lld,%lld,%lld", (int)key->size, (const char *)key->data,
+                               (long long)*(const int64_t *)acc, (long long)window->start,
+                               (long long)window->end);
 }
 
 //  Emits the records whose numeric field `field` (ctx) is the window's highest, ties and all.
@@ -619,17 +617,16 @@ static rill_stream_t *s_query(rill_env_t *env, rill_stream_t *events, int query)
                                                    s_count_merge, s_q11_count};
     switch (query) {
     case 0:
-        return rill_stream_name(rill_stream_flat_map(s_kind(events, NEXMARK_BID, "bids"), s_q0,
-                                                     NULL),
-                                "q0 pass-through");
+        return rill_stream_name(
+            rill_stream_flat_map(s_kind(events, NEXMARK_BID, "bids"), s_q0, NULL),
+            "q0 pass-through");
     case 1:
-        return rill_stream_name(rill_stream_flat_map(s_kind(events, NEXMARK_BID, "bids"), s_q1,
-                                                     NULL),
-                                "q1 currency conversion");
+        return rill_stream_name(
+            rill_stream_flat_map(s_kind(events, NEXMARK_BID, "bids"), s_q1, NULL),
+            "q1 currency conversion");
     case 2:
-        return rill_stream_name(rill_stream_flat_map(s_kind(events, NEXMARK_BID, "bids"), s_q2,
-                                                     NULL),
-                                "q2 selection");
+        return rill_stream_name(
+            rill_stream_flat_map(s_kind(events, NEXMARK_BID, "bids"), s_q2, NULL), "q2 selection");
     case 3: {
         rill_stream_t *persons = rill_stream_name(
             rill_stream_filter(s_kind(events, NEXMARK_PERSON, "persons"), s_q3_person, NULL),
@@ -637,9 +634,8 @@ static rill_stream_t *s_query(rill_env_t *env, rill_stream_t *events, int query)
         rill_stream_t *auctions = rill_stream_name(
             rill_stream_filter(s_kind(events, NEXMARK_AUCTION, "auctions"), s_q3_auction, NULL),
             "auctions of category 10");
-        return rill_stream_name(rill_stream_co_process(s_key_by(persons, 1),
-                                                       s_key_by(auctions, 8), s_q3_join, NULL,
-                                                       NULL),
+        return rill_stream_name(rill_stream_co_process(s_key_by(persons, 1), s_key_by(auctions, 8),
+                                                       s_q3_join, NULL, NULL),
                                 "q3 join");
     }
     case 4:
@@ -658,8 +654,8 @@ static rill_stream_t *s_query(rill_env_t *env, rill_stream_t *events, int query)
     case 5: {
         rill_window_t sliding = rill_window_sliding(10000, 2000);
         rill_stream_t *counts = rill_stream_name(
-            rill_stream_window_aggregate(s_key_by(s_kind(events, NEXMARK_BID, "bids"), 1),
-                                         &sliding, &count, NULL),
+            rill_stream_window_aggregate(s_key_by(s_kind(events, NEXMARK_BID, "bids"), 1), &sliding,
+                                         &count, NULL),
             "q5 bids per auction");
         rill_window_t each = rill_window_tumbling(2000);
         return rill_stream_name(rill_stream_window_process(s_key_by(counts, 0), &each,
@@ -669,8 +665,8 @@ static rill_stream_t *s_query(rill_env_t *env, rill_stream_t *events, int query)
     case 7: {
         rill_window_t tumbling = rill_window_tumbling(10000);
         rill_stream_t *per_auction = rill_stream_name(
-            rill_stream_window_process(s_key_by(s_kind(events, NEXMARK_BID, "bids"), 1),
-                                       &tumbling, s_q7_auction, NULL),
+            rill_stream_window_process(s_key_by(s_kind(events, NEXMARK_BID, "bids"), 1), &tumbling,
+                                       s_q7_auction, NULL),
             "q7 highest per auction");
         return rill_stream_name(rill_stream_window_process(s_key_by(per_auction, 0), &tumbling,
                                                            s_emit_highest, (void *)(intptr_t)3),
@@ -683,16 +679,16 @@ static rill_stream_t *s_query(rill_env_t *env, rill_stream_t *events, int query)
                                     s_key_by(s_kind(events, NEXMARK_AUCTION, "auctions"), 8),
                                     &tumbling, s_q8_pair, NULL),
             "q8 persons and their auctions");
-        return rill_stream_name(rill_stream_window_process(rill_stream_key_by(pairs, s_key_whole,
-                                                                              NULL),
-                                                           &tumbling, s_q8_once, NULL),
-                                "q8 new sellers");
+        return rill_stream_name(
+            rill_stream_window_process(rill_stream_key_by(pairs, s_key_whole, NULL), &tumbling,
+                                       s_q8_once, NULL),
+            "q8 new sellers");
     }
     case 11: {
         rill_window_t session = rill_window_session(10000);
         return rill_stream_name(
-            rill_stream_window_aggregate(s_key_by(s_kind(events, NEXMARK_BID, "bids"), 2),
-                                         &session, &session_count, NULL),
+            rill_stream_window_aggregate(s_key_by(s_kind(events, NEXMARK_BID, "bids"), 2), &session,
+                                         &session_count, NULL),
             "q11 bids per session");
     }
     }
@@ -747,10 +743,10 @@ static void s_job_destroy(s_job_t **job_p)
 int rill_job_build(rill_env_t *env, int argc, char **argv)
 {
     static const struct option options[] = {
-        {"query", required_argument, NULL, 'q'},  {"events", required_argument, NULL, 'n'},
-        {"rate", required_argument, NULL, 'r'},   {"event-rate", required_argument, NULL, 'e'},
-        {"seed", required_argument, NULL, 's'},   {"output", required_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"query", required_argument, NULL, 'q'}, {"events", required_argument, NULL, 'n'},
+        {"rate", required_argument, NULL, 'r'},  {"event-rate", required_argument, NULL, 'e'},
+        {"seed", required_argument, NULL, 's'},  {"output", required_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     const char *output = NULL;
     uint64_t query = UINT64_MAX, events = 100000, rate = 0, event_rate = NEXMARK_DEFAULT_EVENT_RATE;
@@ -774,17 +770,21 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
             break;
         case 'e':
             if (s_whole(optarg, 1, 1000000000, &event_rate))
-                return s_usage("bad --event-rate (events per second of event time, > 0) ",
-                               optarg);
+                return s_usage("bad --event-rate (events per second of event time, > 0) ", optarg);
             break;
         case 's':
             if (s_whole(optarg, 0, UINT64_MAX / 2, &seed))
                 return s_usage("bad --seed ", optarg);
             break;
-        case 'O': output = optarg; break;
-        case 'h': return s_usage(NULL, NULL);
-        case ':': return s_usage("option needs a value: ", argv[optind - 1]);
-        default: return s_usage("unknown option ", argv[optind - 1]);
+        case 'O':
+            output = optarg;
+            break;
+        case 'h':
+            return s_usage(NULL, NULL);
+        case ':':
+            return s_usage("option needs a value: ", argv[optind - 1]);
+        default:
+            return s_usage("unknown option ", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -824,8 +824,8 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         "event time");
     rill_stream_t *results = s_query(env, events_stream, s_job->query);
     rill_stream_discard(rill_stream_parallelism(
-        rill_stream_name(rill_stream_flat_map(rill_stream_rebalance(results),
-                                              rill_job_output_write, &s_job->output),
+        rill_stream_name(rill_stream_flat_map(rill_stream_rebalance(results), rill_job_output_write,
+                                              &s_job->output),
                          "Sink: write results"),
         1));
     return 0;

@@ -65,14 +65,13 @@ typedef struct {
     uint64_t card;
 } nexmark_event_t;
 
-static const char *const nexmark_first_names[] = {"Peter", "Paul",  "Luke",   "John",
-                                                  "Saul",  "Vicky", "Kate",   "Julie",
-                                                  "Sarah", "Deiter", "Walter"};
+static const char *const nexmark_first_names[] = {
+    "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"};
 static const char *const nexmark_last_names[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
                                                  "Walton", "Smith",  "Jones",   "Noris"};
 //  Cities and the state each is in.
-static const char *const nexmark_cities[] = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                             "Portland", "Bend",       "Redmond",       "Seattle",
+static const char *const nexmark_cities[] = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
+                                             "Portland", "Bend",        "Redmond",       "Seattle",
                                              "Kent",     "Cheyenne"};
 static const char *const nexmark_states[] = {"AZ", "CA", "CA", "ID", "OR",
                                              "OR", "WA", "WA", "WA", "WY"};
@@ -224,8 +223,9 @@ static inline size_t nexmark_event_format(const nexmark_event_t *event, char *te
     case NEXMARK_PERSON: {
         const char *first = nexmark_first_names[event->first_name];
         const char *last = nexmark_last_names[event->last_name];
-        n = snprintf(text, size, "P,%lld,%s %s,%s.%s%lld@example.com,%04llu %04llu %04llu %04llu,"
-                                 "%s,%s,%lld,",
+        n = snprintf(text, size,
+                     "P,%lld,%s %s,%s.%s%lld@example.com,%04llu %04llu %04llu %04llu,"
+                     "%s,%s,%lld,",
                      (long long)event->id, first, last, first, last, (long long)event->id,
                      (unsigned long long)(event->card / 1000000000000ull),
                      (unsigned long long)(event->card / 100000000ull % 10000),
@@ -235,8 +235,9 @@ static inline size_t nexmark_event_format(const nexmark_event_t *event, char *te
         break;
     }
     case NEXMARK_AUCTION:
-        n = snprintf(text, size, "A,%lld,item-%lld,description of item %lld,%lld,%lld,%lld,%lld,%lld,"
-                                 "%lld,",
+        n = snprintf(text, size,
+                     "A,%lld,item-%lld,description of item %lld,%lld,%lld,%lld,%lld,%lld,"
+                     "%lld,",
                      (long long)event->id, (long long)event->id, (long long)event->id,
                      (long long)event->price, (long long)event->reserve, (long long)event->time,
                      (long long)event->expires, (long long)event->seller,
