@@ -31,6 +31,7 @@ typedef struct {
     char *header[2];
     char header_text[256];
     int64_t start_ns; //  wall clock of the first generated event (rate limit)
+    bool discard;     //  results into a discard sink, at the query's parallelism (benchmarks)
 } s_job_t;
 
 static s_job_t *s_job;
@@ -707,7 +708,8 @@ static int s_usage(const char *why, const char *detail)
             "possible)\n"
             "         [--event-rate R]   (events per second of event time; default %d)\n"
             "         [--seed S]   (default %d)\n"
-            "         [--output FILE]   (default: standard output)\n",
+            "         [--output FILE]   (default: standard output)\n"
+            "         [--discard]   (no output: results into a discard sink, for benchmarks)\n",
             NEXMARK_DEFAULT_EVENT_RATE, NEXMARK_DEFAULT_SEED);
     return 2;
 }
@@ -743,14 +745,20 @@ static void s_job_destroy(s_job_t **job_p)
 int rill_job_build(rill_env_t *env, int argc, char **argv)
 {
     static const struct option options[] = {
-        {"query", required_argument, NULL, 'q'}, {"events", required_argument, NULL, 'n'},
-        {"rate", required_argument, NULL, 'r'},  {"event-rate", required_argument, NULL, 'e'},
-        {"seed", required_argument, NULL, 's'},  {"output", required_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"query", required_argument, NULL, 'q'},
+        {"events", required_argument, NULL, 'n'},
+        {"rate", required_argument, NULL, 'r'},
+        {"event-rate", required_argument, NULL, 'e'},
+        {"seed", required_argument, NULL, 's'},
+        {"output", required_argument, NULL, 'O'},
+        {"discard", no_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *output = NULL;
     uint64_t query = UINT64_MAX, events = 100000, rate = 0, event_rate = NEXMARK_DEFAULT_EVENT_RATE;
     uint64_t seed = NEXMARK_DEFAULT_SEED;
+    bool discard = false;
     optind = 1;
     opterr = 0;
     int option;
@@ -779,6 +787,9 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         case 'O':
             output = optarg;
             break;
+        case 'd':
+            discard = true;
+            break;
         case 'h':
             return s_usage(NULL, NULL);
         case ':':
@@ -800,6 +811,7 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     s_job->events = events ? events : RILL_UNBOUNDED;
     s_job->rate = (double)rate;
     s_job->event_rate = (int64_t)event_rate;
+    s_job->discard = discard;
     //  The output's header in two halves at its last comma (rill_job_output_t joins them).
     snprintf(s_job->header_text, sizeof s_job->header_text, "%s", s_headers[query]);
     char *comma = strrchr(s_job->header_text, ',');
@@ -823,6 +835,12 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
             s_event_time, NULL, &strategy),
         "event time");
     rill_stream_t *results = s_query(env, events_stream, s_job->query);
+    if (s_job->discard) {
+        //  No output at all, not even the header: what the queries cost without a writer.
+        s_job->output.header_written = true;
+        rill_stream_name(rill_stream_discard(results), "Sink: discard");
+        return 0;
+    }
     rill_stream_discard(rill_stream_parallelism(
         rill_stream_name(rill_stream_flat_map(rill_stream_rebalance(results), rill_job_output_write,
                                               &s_job->output),
