@@ -19,7 +19,6 @@
 #define RILL_NEXMARK_GEN_H_INCLUDED
 
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #define NEXMARK_PROPORTION_PERSON 1
@@ -215,49 +214,116 @@ static inline void nexmark_event(uint64_t seed, uint64_t n, int64_t rate, nexmar
     }
 }
 
-//  The event's CSV line into text (size >= NEXMARK_RECORD_MAX, no newline). Returns its length.
+//  Text appended at `at` (no NUL); returns the end. Written by hand: snprintf was most of the
+//  generator's time.
+static inline char *nexmark_put_text(char *at, const char *text)
+{
+    size_t size = strlen(text);
+    memcpy(at, text, size);
+    return at + size;
+}
+
+static inline char *nexmark_put_number(char *at, int64_t value)
+{
+    char digits[24];
+    int count = 0;
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[count++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0)
+        *at++ = '-';
+    while (count)
+        *at++ = digits[--count];
+    return at;
+}
+
+//  Four digits with leading zeros.
+static inline char *nexmark_put_four(char *at, uint64_t value)
+{
+    for (int i = 3; i >= 0; i--, value /= 10)
+        at[i] = (char)('0' + value % 10);
+    return at + 4;
+}
+
+//  The event's CSV line into text (size >= NEXMARK_RECORD_MAX, no newline, no NUL). Returns
+//  its length, or 0 when text is too small.
 static inline size_t nexmark_event_format(const nexmark_event_t *event, char *text, size_t size)
 {
-    int n = 0;
+    if (size < NEXMARK_RECORD_MAX)
+        return 0;
+    char *at = text;
     switch (event->kind) {
     case NEXMARK_PERSON: {
         const char *first = nexmark_first_names[event->first_name];
         const char *last = nexmark_last_names[event->last_name];
-        n = snprintf(text, size,
-                     "P,%lld,%s %s,%s.%s%lld@example.com,%04llu %04llu %04llu %04llu,"
-                     "%s,%s,%lld,",
-                     (long long)event->id, first, last, first, last, (long long)event->id,
-                     (unsigned long long)(event->card / 1000000000000ull),
-                     (unsigned long long)(event->card / 100000000ull % 10000),
-                     (unsigned long long)(event->card / 10000 % 10000),
-                     (unsigned long long)(event->card % 10000), nexmark_cities[event->city],
-                     nexmark_states[event->city], (long long)event->time);
+        at = nexmark_put_text(at, "P,");
+        at = nexmark_put_number(at, event->id);
+        *at++ = ',';
+        at = nexmark_put_text(at, first);
+        *at++ = ' ';
+        at = nexmark_put_text(at, last);
+        *at++ = ',';
+        at = nexmark_put_text(at, first);
+        *at++ = '.';
+        at = nexmark_put_text(at, last);
+        at = nexmark_put_number(at, event->id);
+        at = nexmark_put_text(at, "@example.com,");
+        at = nexmark_put_four(at, event->card / 1000000000000ull);
+        *at++ = ' ';
+        at = nexmark_put_four(at, event->card / 100000000ull % 10000);
+        *at++ = ' ';
+        at = nexmark_put_four(at, event->card / 10000 % 10000);
+        *at++ = ' ';
+        at = nexmark_put_four(at, event->card % 10000);
+        *at++ = ',';
+        at = nexmark_put_text(at, nexmark_cities[event->city]);
+        *at++ = ',';
+        at = nexmark_put_text(at, nexmark_states[event->city]);
+        *at++ = ',';
+        at = nexmark_put_number(at, event->time);
+        *at++ = ',';
         break;
     }
     case NEXMARK_AUCTION:
-        n = snprintf(text, size,
-                     "A,%lld,item-%lld,description of item %lld,%lld,%lld,%lld,%lld,%lld,"
-                     "%lld,",
-                     (long long)event->id, (long long)event->id, (long long)event->id,
-                     (long long)event->price, (long long)event->reserve, (long long)event->time,
-                     (long long)event->expires, (long long)event->seller,
-                     (long long)event->category);
+        at = nexmark_put_text(at, "A,");
+        at = nexmark_put_number(at, event->id);
+        at = nexmark_put_text(at, ",item-");
+        at = nexmark_put_number(at, event->id);
+        at = nexmark_put_text(at, ",description of item ");
+        at = nexmark_put_number(at, event->id);
+        const int64_t numbers[] = {event->price,   event->reserve, event->time,
+                                   event->expires, event->seller,  event->category};
+        for (int i = 0; i < 6; i++) {
+            *at++ = ',';
+            at = nexmark_put_number(at, numbers[i]);
+        }
+        *at++ = ',';
         break;
     case NEXMARK_BID:
-        if (event->channel < 100)
-            n = snprintf(text, size,
-                         "B,%lld,%lld,%lld,%s,https://www.nexmark.com/item.htm?query=1,%lld,",
-                         (long long)event->id, (long long)event->seller, (long long)event->price,
-                         nexmark_channels[event->channel], (long long)event->time);
-        else
-            n = snprintf(text, size,
-                         "B,%lld,%lld,%lld,channel-%d,https://www.nexmark.com/item.htm?query=1"
-                         "&channel_id=%d,%lld,",
-                         (long long)event->id, (long long)event->seller, (long long)event->price,
-                         event->channel - 100, event->channel - 100, (long long)event->time);
+        at = nexmark_put_text(at, "B,");
+        at = nexmark_put_number(at, event->id);
+        *at++ = ',';
+        at = nexmark_put_number(at, event->seller);
+        *at++ = ',';
+        at = nexmark_put_number(at, event->price);
+        *at++ = ',';
+        if (event->channel < 100) {
+            at = nexmark_put_text(at, nexmark_channels[event->channel]);
+            at = nexmark_put_text(at, ",https://www.nexmark.com/item.htm?query=1,");
+        } else {
+            at = nexmark_put_text(at, "channel-");
+            at = nexmark_put_number(at, event->channel - 100);
+            at = nexmark_put_text(at, ",https://www.nexmark.com/item.htm?query=1&channel_id=");
+            at = nexmark_put_number(at, event->channel - 100);
+            *at++ = ',';
+        }
+        at = nexmark_put_number(at, event->time);
+        *at++ = ',';
         break;
     }
-    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+    return (size_t)(at - text);
 }
 
 #endif

@@ -106,7 +106,7 @@ static void s_expect_q0_q1_q2(int query, s_lines_t *expected)
         if (e->kind != NEXMARK_BID)
             continue;
         char line[NEXMARK_RECORD_MAX];
-        nexmark_event_format(e, line, sizeof line);
+        line[nexmark_event_format(e, line, sizeof line)] = 0;
         if (query == 0)
             s_add(expected, "%s", line + 2);
         else if (query == 1) {
