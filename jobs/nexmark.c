@@ -482,23 +482,34 @@ static int s_q6_timer(rill_process_t *process, int64_t time, rill_time_domain_t 
 
 //  ---- q5 hot items: per sliding window, the auctions with the most bids
 
+//  The count accumulator: an int64_t the runtime keeps unaligned, so read and written with
+//  memcpy.
+static int64_t s_count_get(const void *acc)
+{
+    int64_t count;
+    memcpy(&count, acc, sizeof count);
+    return count;
+}
+
 static void s_count_create(void *acc, void *ctx)
 {
     (void)ctx;
-    *(int64_t *)acc = 0;
+    memset(acc, 0, sizeof(int64_t));
 }
 
 static int s_count_add(void *acc, const rill_record_t *in, void *ctx)
 {
     (void)in, (void)ctx;
-    ++*(int64_t *)acc;
+    int64_t count = s_count_get(acc) + 1;
+    memcpy(acc, &count, sizeof count);
     return 0;
 }
 
 static void s_count_merge(void *acc, const void *other, void *ctx)
 {
     (void)ctx;
-    *(int64_t *)acc += *(const int64_t *)other;
+    int64_t count = s_count_get(acc) + s_count_get(other);
+    memcpy(acc, &count, sizeof count);
 }
 
 //  q5's first step: "start,end,auction,bids".
@@ -508,7 +519,7 @@ static int s_q5_count(const void *acc, const rill_window_bounds_t *window, const
     (void)ctx;
     return rill_buffer_appendf(out, "%lld,%lld,%.*s,%lld", (long long)window->start,
                                (long long)window->end, (int)key->size, (const char *)key->data,
-                               (long long)*(const int64_t *)acc);
+                               (long long)s_count_get(acc));
 }
 
 //  q11: "bidder,bids,session_start,session_end".
@@ -517,7 +528,7 @@ static int s_q11_count(const void *acc, const rill_window_bounds_t *window, cons
 {
     (void)ctx;
     return rill_buffer_appendf(out, "%.*s,%lld,%lld,%lld", (int)key->size, (const char *)key->data,
-                               (long long)*(const int64_t *)acc, (long long)window->start,
+                               (long long)s_count_get(acc), (long long)window->start,
                                (long long)window->end);
 }
 
