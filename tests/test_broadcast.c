@@ -48,9 +48,8 @@ static int s_on_rule(rill_process_t *process, const rill_record_t *in, rill_coll
                      void *ctx)
 {
     (void)ctx;
-    const char *tab = memchr(in->data, '\t', in->size);
     int64_t time = in->timestamp;
-    long threshold = atol(tab + 1);
+    long threshold = (long)test_field_number(in, '\t');
     //  No key is current here: keyed state and timers are refused.
     if (rill_state_value_set(process, "x", "1", 1) != -1 ||
         rill_timer_register(process, RILL_TIME_EVENT, 5) != -1)

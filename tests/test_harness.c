@@ -126,8 +126,7 @@ static void a_tumbling_window_fires_when_the_watermark_passes_its_end(void **sta
 static int64_t s_gap(const rill_record_t *record, void *ctx)
 {
     (void)ctx;
-    const char *tab = memchr(record->data, '\t', record->size);
-    return tab ? atol(tab + 1) : 0;
+    return test_field_number(record, '\t');
 }
 
 //  Flink's DynamicEventTimeSessionWindows: each record's window is [t, t + its gap), merged

@@ -376,8 +376,7 @@ static void open_sessions_survive_a_checkpoint(void **state)
 static int64_t s_gap_of(const rill_record_t *record, void *ctx)
 {
     (void)ctx;
-    const char *colon = memchr(record->data, ':', record->size);
-    return colon ? strtoll(colon + 1, NULL, 10) : 0;
+    return test_field_number(record, ':');
 }
 
 //  Dynamic gaps (Flink's DynamicEventTimeSessionWindows): L0 gap 5 opens [0,5), R4 gap 20

@@ -74,8 +74,7 @@ static void value_and_map_state_are_kept_per_key(void **state)
 static int s_register(rill_process_t *process, const rill_record_t *in, rill_collector_t *out,
                       void *ctx)
 {
-    const char *tab = memchr(in->data, '\t', in->size);
-    long n = atol(tab + 1);
+    long n = (long)test_field_number(in, '\t');
     return rill_timer_register(process, RILL_TIME_EVENT, 1000 - n) ||
            rill_timer_register(process, RILL_TIME_EVENT, 500);
 }

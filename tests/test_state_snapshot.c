@@ -543,7 +543,7 @@ static int s_process(rill_process_t *process, const rill_record_t *in, rill_coll
     if (rill_state_value_set(process, "count", &count, sizeof count) ||
         rill_state_value_set(process, "distinct", &distinct, sizeof distinct) ||
         rill_timer_register(process, RILL_TIME_EVENT, (in->timestamp / 10 + 1) * 10) ||
-        rill_timer_register(process, RILL_TIME_PROCESSING, 1000 + atol(tab + 1)))
+        rill_timer_register(process, RILL_TIME_PROCESSING, 1000 + test_field_number(in, '\t')))
         return -1;
     char text[128];
     int length = snprintf(text, sizeof text, "%.*s count %llu distinct %llu wm %lld",

@@ -39,6 +39,21 @@ uint64_t test_record_number(const rill_record_t *record)
     return i ? value : UINT64_MAX;
 }
 
+int64_t test_field_number(const rill_record_t *record, char separator)
+{
+    const char *text = record->data;
+    const char *at = memchr(text, separator, record->size);
+    if (!at)
+        return 0;
+    size_t i = (size_t)(at + 1 - text);
+    bool negative = i < record->size && text[i] == '-';
+    i += negative;
+    int64_t value = 0;
+    for (; i < record->size && text[i] >= '0' && text[i] <= '9'; i++)
+        value = value * 10 + (text[i] - '0');
+    return negative ? -value : value;
+}
+
 static char *s_read_all(int fd)
 {
     size_t size = 0, capacity = 4096;

@@ -31,6 +31,10 @@ int test_tag_subtask(const rill_record_t *in, rill_collector_t *out, void *ctx);
 
 //  Parses the leading unsigned decimal of a record; UINT64_MAX when there is none.
 uint64_t test_record_number(const rill_record_t *record);
+//  Parses the signed decimal right after the first `separator` in a record, within the
+//  record's own bytes (they end with no NUL: atol there reads on into the batch). 0 when
+//  there is no separator or no number.
+int64_t test_field_number(const rill_record_t *record, char separator);
 
 //  Runs `$RILL_BIN/rill ARGS...` with stdout and stderr captured into malloc'd strings (either
 //  may be NULL when not wanted); returns the exit status, or -1 when it could not run. The

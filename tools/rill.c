@@ -19,6 +19,7 @@ static void s_usage(FILE *out)
             "  trace FILE  latency report of records sampled by 'rill run --trace'\n"
             "  worker --join ENDPOINT  run part of a job a 'rill run --workers' coordinates\n"
             "  keys DIR    make the cluster certificate that secures a job's tcp sockets\n"
+            "  state PATH  list or print the named state in a checkpoint or savepoint\n"
             "\n"
             "'rill COMMAND --help' describes each command.\n");
 }
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
         return rill_cmd_worker(argc - 1, argv + 1);
     if (strcmp(command, "keys") == 0)
         return rill_cmd_keys(argc - 1, argv + 1);
+    if (strcmp(command, "state") == 0)
+        return rill_cmd_state(argc - 1, argv + 1);
     fprintf(stderr, "rill: unknown command '%s'\n\n", command);
     s_usage(stderr);
     return RILL_EXIT_USAGE;

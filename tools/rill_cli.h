@@ -34,6 +34,8 @@ int rill_cmd_worker(int argc, char **argv);
 //  and `rill run` command line), runs its share, and returns the exit code.
 int rill_run_worker(rill_cluster_t *cluster);
 int rill_cmd_keys(int argc, char **argv);
+//  `rill state PATH`: a checkpoint's named state (rill_cmd_state.c).
+int rill_cmd_state(int argc, char **argv);
 
 //  A loaded job plugin. rill_job_load finds JOB (a bundled job's name, or a path to a
 //  shared object), and calls its entry with argv (argv[0] = the job's name) to build the

@@ -197,7 +197,7 @@ static int s_on_end(rill_operator_t *op, rill_collector_t *out)
     Each keyed entry goes to the key group of its record key: the front of a state key
     (rill_process_state_record_key), a timer's whole key. */
 enum {
-    S_TAG_STATE = 1,
+    S_TAG_STATE = RILL_PROCESS_SNAPSHOT_TAG_STATE,
     S_TAG_EVENT = 2,
     S_TAG_PROCESSING = 3,
     S_TAG_WATERMARK = 4,

@@ -73,6 +73,21 @@ int rill_process_state_key(rill_process_t *self, const char *name, char kind, co
 //  wrote): 0, or -1 when the bytes are not such a state key (a rill_state_key_fn).
 int rill_process_state_record_key(const uint8_t *state_key, size_t size, const uint8_t **key,
                                   size_t *key_size);
+//  A state key taken apart: record key, state name (NUL-terminated inside the key), kind and
+//  map key (for 'M' entries). 0, or -1 when the bytes are not such a state key.
+typedef struct {
+    const uint8_t *key;
+    size_t key_size;
+    const char *name;
+    char kind;
+    const uint8_t *map_key;
+    size_t map_key_size;
+} rill_process_state_parts_t;
+int rill_process_state_key_parts(const uint8_t *state_key, size_t size,
+                                 rill_process_state_parts_t *parts);
+//  The snapshot tag of the process operator's table entries (a = state key, b = its
+//  timestamp, 8 bytes, then the value): what reads a checkpoint's named state looks for.
+#define RILL_PROCESS_SNAPSHOT_TAG_STATE 1
 //  The entry under self->state_key, or NULL.
 rill_keyed_entry_t *rill_process_state_find(rill_process_t *self);
 //  Stores data under self->state_key. 0, or -1 when out of memory.

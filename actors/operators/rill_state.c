@@ -39,6 +39,23 @@ int rill_process_state_record_key(const uint8_t *state_key, size_t size, const u
     return 0;
 }
 
+int rill_process_state_key_parts(const uint8_t *state_key, size_t size,
+                                 rill_process_state_parts_t *parts)
+{
+    assert(parts);
+    if (rill_process_state_record_key(state_key, size, &parts->key, &parts->key_size))
+        return -1;
+    const uint8_t *name = parts->key + parts->key_size, *end = state_key + size;
+    const uint8_t *nul = memchr(name, 0, (size_t)(end - name));
+    if (!nul || nul + 1 == end)
+        return -1;
+    parts->name = (const char *)name;
+    parts->kind = (char)nul[1];
+    parts->map_key = nul + 2;
+    parts->map_key_size = (size_t)(end - (nul + 2));
+    return 0;
+}
+
 rill_keyed_entry_t *rill_process_state_find(rill_process_t *self)
 {
     assert(self);

@@ -66,7 +66,8 @@ static int s_set(rill_window_context_t *self, rill_window_bounds_t bounds, const
                : -1;
 }
 
-static const rill_window_bounds_t s_global = {INT64_MIN, INT64_MIN + 1};
+static const rill_window_bounds_t s_global = {RILL_WINDOW_GLOBAL_STATE_START,
+                                              RILL_WINDOW_GLOBAL_STATE_START + 1};
 
 const rill_window_bounds_t *rill_window_context_bounds(const rill_window_context_t *self)
 {

@@ -102,6 +102,10 @@ long rill_window_list_decode(const uint8_t *list, size_t size, rill_record_t **r
 //  set: writes into out the map with name set to value (or taken out when remove). 0 or -1.
 int rill_window_map_find(const uint8_t *map, size_t size, const char *name, size_t name_size,
                          const uint8_t **value, size_t *value_size);
+//  The next entry of a map from *at (start: the map's first byte): 0 with name and value set
+//  and *at moved past it, or -1 at the end (or where the rest is truncated).
+int rill_window_map_next(const uint8_t **at, const uint8_t *end, const uint8_t **name,
+                         size_t *name_size, const uint8_t **value, size_t *value_size);
 int rill_window_map_set(rill_buffer_t *out, const uint8_t *map, size_t size, const char *name,
                         size_t name_size, const void *value, size_t value_size, bool remove);
 //  Encodes records into out (replacing it) as a window list. 0 or -1.
@@ -171,6 +175,10 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
 int rill_window_session_forget(rill_window_op_t *op, const void *key, size_t key_size,
                                rill_window_bounds_t gone);
 
+//  Grows merged over the sessions[i] not yet taken that it overlaps or touches, marking them
+//  taken, until nothing more does.
+void rill_window_session_grow(const rill_window_bounds_t *sessions, size_t count, bool *taken,
+                              rill_window_bounds_t *merged);
 //  Adds `merged` to the key's index of open sessions; leaves the index's state key in
 //  op->state_key.
 int rill_window_session_index_add(rill_window_op_t *op, const void *key, size_t key_size,
@@ -224,6 +232,12 @@ int rill_window_count_add(rill_operator_t *self, const void *key, size_t key_siz
                           const rill_record_t *record, rill_collector_t *out);
 
 //  ---- checkpoints (rill_window_snapshot.c): the operator's snapshot and restore hooks
+
+//  The snapshot tag of a triggered window's named state (a = window state key, b = its
+//  timestamp, 8 bytes, then the map): what reads a checkpoint's named state looks for. The
+//  per-key ("global") state has the bounds RILL_WINDOW_GLOBAL_STATE_START, + 1.
+#define RILL_WINDOW_SNAPSHOT_TAG_META 4
+#define RILL_WINDOW_GLOBAL_STATE_START INT64_MIN
 
 int rill_window_snapshot(rill_operator_t *self, int64_t checkpoint, rill_buffer_t *out);
 int rill_window_restore(rill_operator_t *self, rill_state_reader_t *in);

@@ -57,6 +57,24 @@ int rill_window_session_index_add(rill_window_op_t *op, const void *key, size_t 
     return 0;
 }
 
+void rill_window_session_grow(const rill_window_bounds_t *sessions, size_t count, bool *taken,
+                              rill_window_bounds_t *merged)
+{
+    assert((sessions || count == 0) && (taken || count == 0) && merged);
+    //  Windows that only touch merge too: Flink's TimeWindow.intersects counts the bounds.
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (size_t i = 0; i < count; i++)
+            if (!taken[i] && sessions[i].start <= merged->end && merged->start <= sessions[i].end) {
+                taken[i] = true;
+                merged->start = sessions[i].start < merged->start ? sessions[i].start
+                                                                  : merged->start;
+                merged->end = sessions[i].end > merged->end ? sessions[i].end : merged->end;
+                grew = true;
+            }
+    }
+}
+
 int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_size, int64_t time,
                             const rill_record_t *record, rill_collector_t *out, bool *skipped)
 {
@@ -92,18 +110,7 @@ int rill_window_session_add(rill_operator_t *self, const void *key, size_t key_s
         }
         memcpy(sessions, rill_keyed_entry_value(index), count * sizeof(rill_window_bounds_t));
     }
-    //  Grow the new window over overlapping sessions until nothing more overlaps.
-    bool grew = true;
-    while (grew) {
-        grew = false;
-        for (size_t i = 0; i < count; i++)
-            if (!absorbed[i] && sessions[i].start <= merged.end && merged.start <= sessions[i].end) {
-                absorbed[i] = true;
-                merged.start = sessions[i].start < merged.start ? sessions[i].start : merged.start;
-                merged.end = sessions[i].end > merged.end ? sessions[i].end : merged.end;
-                grew = true;
-            }
-    }
+    rill_window_session_grow(sessions, count, absorbed, &merged);
     *skipped = rill_window_late(self, merged);
     if (*skipped) {
         rc = 0;

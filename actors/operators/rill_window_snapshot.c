@@ -21,7 +21,8 @@ enum {
     S_TAG_WINDOW = 1,
     S_TAG_TIMER = 2,
     S_TAG_WATERMARK = 3,
-    S_TAG_META = 4,       //  triggered windows: named state of a window or key (a, b as WINDOW)
+    //  Triggered windows: named state of a window or key (a, b as WINDOW).
+    S_TAG_META = RILL_WINDOW_SNAPSHOT_TAG_META,
     S_TAG_PROC_TIMER = 5, //  triggered windows: a processing-time timer (as TIMER)
 };
 

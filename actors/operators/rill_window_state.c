@@ -102,7 +102,7 @@ int rill_window_list_encode(rill_buffer_t *out, const rill_record_t *records, si
 //  One entry of a named-state map: where its name and value are and where the next begins.
 //  0, or -1 at the end or when the rest is truncated (read as the end: a map is only ever
 //  written whole by rill_window_map_set).
-static int s_map_next(const uint8_t **at, const uint8_t *end, const uint8_t **name,
+int rill_window_map_next(const uint8_t **at, const uint8_t *end, const uint8_t **name,
                       size_t *name_size, const uint8_t **value, size_t *value_size)
 {
     uint16_t name_len;
@@ -134,7 +134,7 @@ int rill_window_map_find(const uint8_t *map, size_t size, const char *name, size
         return -1;
     const uint8_t *at = map, *end = map + size, *n;
     size_t ns;
-    while (s_map_next(&at, end, &n, &ns, value, value_size) == 0)
+    while (rill_window_map_next(&at, end, &n, &ns, value, value_size) == 0)
         if (ns == name_size && memcmp(n, name, ns) == 0)
             return 0;
     return -1;
@@ -160,7 +160,7 @@ int rill_window_map_set(rill_buffer_t *out, const uint8_t *map, size_t size, con
     rill_buffer_reset(out);
     const uint8_t *at = map, *end = map ? map + size : NULL, *n, *v;
     size_t ns, vs;
-    while (map && s_map_next(&at, end, &n, &ns, &v, &vs) == 0)
+    while (map && rill_window_map_next(&at, end, &n, &ns, &v, &vs) == 0)
         if (!(ns == name_size && memcmp(n, name, ns) == 0) && s_map_put(out, n, ns, v, vs))
             return -1;
     if (!remove && s_map_put(out, name, name_size, value, value_size))

@@ -255,16 +255,7 @@ static int s_session(rill_operator_t *self, const void *key, size_t key_size, in
     }
     if (count)
         memcpy(sessions, rill_keyed_entry_value(index), count * sizeof *sessions);
-    for (bool grew = true; grew;) {
-        grew = false;
-        for (size_t i = 0; i < count; i++)
-            if (!taken[i] && sessions[i].start <= merged.end && merged.start <= sessions[i].end) {
-                taken[i] = true;
-                merged.start = sessions[i].start < merged.start ? sessions[i].start : merged.start;
-                merged.end = sessions[i].end > merged.end ? sessions[i].end : merged.end;
-                grew = true;
-            }
-    }
+    rill_window_session_grow(sessions, count, taken, &merged);
     *skipped = s_late(self, merged);
     if (*skipped) {
         rc = 0;

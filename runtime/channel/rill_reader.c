@@ -382,19 +382,10 @@ static int s_bad_header(rill_reader_t *self, s_input_t *in, const uint8_t *at, s
 
 //  Ends the alignment of self->aligning (aligned, or declined), unblocks every channel and
 //  hands on the frames held back, in the order they came. 0 or -1.
-static int s_release(rill_reader_t *self, bool declined, rill_reader_record_fn *fn, void *ctx)
+//  Hands on the frames held while an alignment (barrier or probe) waited, in order. They are
+//  taken first: handing them on may start the next alignment, which holds frames anew.
+static int s_decode_held(rill_reader_t *self, rill_reader_record_fn *fn, void *ctx)
 {
-    int64_t checkpoint = self->aligning;
-    uint64_t took = rill_clock_ns() - self->aligning_since;
-    self->aligning = 0;
-    self->last_checkpoint = checkpoint;
-    for (int i = 0; i < self->input_count; i++)
-        memset(self->inputs[i].blocked, 0, (size_t)self->inputs[i].senders * sizeof(bool));
-    if (self->on_barrier &&
-        self->on_barrier(self->on_barrier_ctx, checkpoint, declined, took))
-        return -1;
-    //  Take the held frames first: handing them on may start the next alignment, which
-    //  holds frames anew.
     s_held_t *held = self->held;
     size_t count = self->held_count;
     self->held = NULL;
@@ -407,6 +398,20 @@ static int s_release(rill_reader_t *self, bool declined, rill_reader_record_fn *
     }
     free(held);
     return rc;
+}
+
+static int s_release(rill_reader_t *self, bool declined, rill_reader_record_fn *fn, void *ctx)
+{
+    int64_t checkpoint = self->aligning;
+    uint64_t took = rill_clock_ns() - self->aligning_since;
+    self->aligning = 0;
+    self->last_checkpoint = checkpoint;
+    for (int i = 0; i < self->input_count; i++)
+        memset(self->inputs[i].blocked, 0, (size_t)self->inputs[i].senders * sizeof(bool));
+    if (self->on_barrier &&
+        self->on_barrier(self->on_barrier_ctx, checkpoint, declined, took))
+        return -1;
+    return s_decode_held(self, fn, ctx);
 }
 
 static int s_release_probe(rill_reader_t *self, rill_reader_record_fn *fn, void *ctx);
@@ -487,18 +492,7 @@ static int s_release_probe(rill_reader_t *self, rill_reader_record_fn *fn, void 
         memset(self->inputs[i].blocked, 0, (size_t)self->inputs[i].senders * sizeof(bool));
     if (self->on_probe(self->on_probe_ctx, -1, -1, round, sum))
         return -1;
-    s_held_t *held = self->held;
-    size_t count = self->held_count;
-    self->held = NULL;
-    self->held_count = self->held_capacity = self->held_bytes = 0;
-    int rc = 0;
-    for (size_t h = 0; h < count; h++) {
-        if (rc == 0)
-            rc = rill_reader_decode(self, held[h].input, held[h].data, held[h].size, fn, ctx);
-        free(held[h].data);
-    }
-    free(held);
-    return rc;
+    return s_decode_held(self, fn, ctx);
 }
 
 //  A probe from one channel: handed on at once, or aligned (the channel blocked until the

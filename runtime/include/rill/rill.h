@@ -21,6 +21,7 @@
 #include "rill_plan.h"
 #include "rill_process.h"
 #include "rill_record.h"
+#include "rill_savepoint.h"
 #include "rill_time.h"
 #include "rill_trigger.h"
 #include "rill_window.h"
