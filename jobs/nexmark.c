@@ -30,8 +30,7 @@ typedef struct {
     rill_job_output_t output;
     char *header[2];
     char header_text[256];
-    int64_t start_ns; //  wall clock of the first generated event (rate limit)
-    bool discard;     //  results into a discard sink, at the query's parallelism (benchmarks)
+    bool discard; //  results into a discard sink, at the query's parallelism (benchmarks)
 } s_job_t;
 
 static s_job_t *s_job;
@@ -123,20 +122,44 @@ static int64_t s_now_ns(void)
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
+//  Each source subtask's pace: event n is due (n - first) / rate seconds after the subtask made
+//  its first, `first` (after a restore, where it went on), so a restored source does not wait
+//  for the events before its checkpoint.
+typedef struct {
+    const s_job_t *job;
+    int64_t start_ns;
+    uint64_t first;
+    bool started;
+} s_pace_t;
+
+static int s_pace_open(const rill_context_t *context, void *ctx, void **subtask_ctx)
+{
+    (void)context;
+    s_pace_t *pace = calloc(1, sizeof *pace);
+    if (!pace)
+        return -1;
+    pace->job = ctx;
+    *subtask_ctx = pace;
+    return 0;
+}
+
+static void s_pace_close(const rill_context_t *context, void *subtask_ctx)
+{
+    (void)context;
+    free(subtask_ctx);
+}
+
 static int s_generate(uint64_t index, rill_collector_t *out, void *ctx)
 {
-    const s_job_t *job = ctx;
+    s_pace_t *pace = ctx;
+    const s_job_t *job = pace->job;
     if (job->rate > 0) {
-        //  Event n is due n / rate seconds after the first: a subtask ahead of that sleeps.
-        int64_t start = __atomic_load_n(&s_job->start_ns, __ATOMIC_ACQUIRE);
-        if (!start) {
-            int64_t zero = 0, now = s_now_ns();
-            if (!__atomic_compare_exchange_n(&s_job->start_ns, &zero, now, false, __ATOMIC_ACQ_REL,
-                                             __ATOMIC_ACQUIRE))
-                now = zero;
-            start = now;
+        if (!pace->started) {
+            pace->started = true;
+            pace->first = index;
+            pace->start_ns = s_now_ns();
         }
-        int64_t due = start + (int64_t)((double)index * 1e9 / job->rate);
+        int64_t due = pace->start_ns + (int64_t)((double)(index - pace->first) * 1e9 / job->rate);
         int64_t ahead = due - s_now_ns();
         if (ahead > 1000000) {
             struct timespec pause = {ahead / 1000000000, ahead % 1000000000};
@@ -841,8 +864,10 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
     rill_watermarks_t strategy = {.interval_ms = 200};
     rill_stream_t *events_stream = rill_stream_name(
         rill_stream_assign_timestamps(
-            rill_stream_name(rill_env_from_generator(env, s_generate, s_job, s_job->events),
-                             "Source: nexmark generator"),
+            rill_stream_open_close(
+                rill_stream_name(rill_env_from_generator(env, s_generate, s_job, s_job->events),
+                                 "Source: nexmark generator"),
+                s_pace_open, s_pace_close),
             s_event_time, NULL, &strategy),
         "event time");
     rill_stream_t *results = s_query(env, events_stream, s_job->query);
