@@ -19,8 +19,8 @@ static int s_run(const char *tool, int parallelism, int query, uint64_t events, 
     snprintf(p, sizeof p, "%d", parallelism);
     snprintf(q, sizeof q, "%d", query);
     snprintf(n, sizeof n, "%llu", (unsigned long long)events);
-    const char *argv[] = {tool,      "run", "nexmark",  "-p", p,           "--",
-                          "--query", q,     "--events", n,    "--discard", NULL};
+    const char *argv[] = {tool, "run",     "nexmark", "-p",       p, "--mode",    "streaming",
+                          "--", "--query", q,         "--events", n, "--discard", NULL};
     uint64_t start = bench_now_ns();
     pid_t pid = fork();
     if (pid == 0) {
@@ -49,7 +49,8 @@ static void s_rate(char *text, size_t size, double value)
 void bench_nexmark(const char *tool, uint64_t events)
 {
     printf("\n9. Nexmark: %llu events (1 person : 3 auctions : 46 bids), each query into a "
-           "discard sink,\n   one run each, events per second of wall time, the whole run (start to exit); "
+           "discard sink,\n   streaming mode, one run each, events per second of wall time, the "
+           "whole run (start to exit); "
            "limit: the generator\n   alone (make and format each event) in a C loop on one "
            "core\n",
            (unsigned long long)events);
