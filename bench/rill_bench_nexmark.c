@@ -49,8 +49,10 @@ static void s_rate(char *text, size_t size, double value)
 void bench_nexmark(const char *tool, uint64_t events)
 {
     printf("\n9. Nexmark: %llu events (1 person : 3 auctions : 46 bids), each query into a "
-           "discard sink,\n   streaming mode, one run each, events per second of wall time, the "
-           "whole run (start to exit); "
+           "discard sink,\n   streaming mode, one run each: events per second of wall time, "
+           "the whole run\n   (start to exit); limit: the generator alone (make and format "
+           "each event) in a C\n   loop on one core\n",
+           (unsigned long long)events); "
            "limit: the generator\n   alone (make and format each event) in a C loop on one "
            "core\n",
            (unsigned long long)events);
