@@ -52,9 +52,6 @@ void bench_nexmark(const char *tool, uint64_t events)
            "discard sink,\n   streaming mode, one run each: events per second of wall time, "
            "the whole run\n   (start to exit); limit: the generator alone (make and format "
            "each event) in a C\n   loop on one core\n",
-           (unsigned long long)events); "
-           "limit: the generator\n   alone (make and format each event) in a C loop on one "
-           "core\n",
            (unsigned long long)events);
     uint64_t start = bench_now_ns();
     char text[NEXMARK_RECORD_MAX];
