@@ -11,7 +11,8 @@
 #   make tsan   runs the suite under ThreadSanitizer.
 
 PACKAGES := build-essential cmake pkg-config libzmq3-dev libczmq-dev libgraphviz-dev \
-            libcmocka-dev libxxhash-dev libjansson-dev libxml2-dev
+            libcmocka-dev libxxhash-dev libjansson-dev libxml2-dev \
+            librdkafka-dev
 SHELL    := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 JOBS     ?= 2

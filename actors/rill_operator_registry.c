@@ -65,6 +65,18 @@ rill_operator_t *rill_operator_new(const rill_plan_t *plan, int op, int index, c
     case RILL_OP_ITERATION:
         rc = rill_op_iteration_head_open(self);
         break;
+    case RILL_OP_SOURCE_DIRECTORY:
+        rc = rill_op_directory_open(self);
+        break;
+    case RILL_OP_SINK_ROLLING:
+        rc = rill_op_rolling_sink_open(self);
+        break;
+    case RILL_OP_SOURCE_KAFKA:
+        rc = rill_op_kafka_source_open(self);
+        break;
+    case RILL_OP_SINK_KAFKA:
+        rc = rill_op_kafka_sink_open(self);
+        break;
     default:
         snprintf(self->error, sizeof self->error, "unknown operator kind %d", self->spec->kind);
         rc = -1;

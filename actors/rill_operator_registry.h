@@ -25,5 +25,10 @@ int rill_op_timestamps_open(rill_operator_t *self);
 int rill_op_window_open(rill_operator_t *self);
 int rill_op_process_open(rill_operator_t *self);
 int rill_op_iteration_head_open(rill_operator_t *self);
+int rill_op_directory_open(rill_operator_t *self);
+int rill_op_rolling_sink_open(rill_operator_t *self);
+//  In actors/kafka/ (the layer that links librdkafka).
+int rill_op_kafka_source_open(rill_operator_t *self);
+int rill_op_kafka_sink_open(rill_operator_t *self);
 
 #endif

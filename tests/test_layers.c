@@ -29,6 +29,8 @@ static const s_layer_t s_layers[] = {
     {"runtime/channel", {"runtime/net", "runtime/metrics", "runtime/plan", "runtime/base", NULL}},
     {"actors/state", {"runtime/metrics", "runtime/plan", "runtime/base", NULL}},
     {"actors/operators", {"actors/state", "runtime/metrics", "runtime/plan", "runtime/base", NULL}},
+    {"actors/kafka",
+     {"actors/operators", "actors/state", "runtime/metrics", "runtime/plan", "runtime/base", NULL}},
     {"actors",
      {"actors/operators", "actors/state", "runtime/channel", "runtime/metrics", "runtime/plan",
       "runtime/base", NULL}},

@@ -661,6 +661,16 @@ static rill_stream_t *s_source(rill_env_t *self, const rill_operator_spec_t *spe
     return s_stream_of(self, rill_graph_add_operator(self->graph, spec), false);
 }
 
+rill_stream_t *rill_env_add_source(rill_env_t *self, const rill_operator_spec_t *spec)
+{
+    return s_source(self, spec);
+}
+
+size_t rill_env_max_record_size(const rill_env_t *self)
+{
+    return self->max_record_size;
+}
+
 rill_stream_t *rill_env_from_text_file(rill_env_t *self, const char *path)
 {
     if (!path) {

@@ -13,9 +13,16 @@ rill_graph_t *rill_env_graph(rill_env_t *self);
 //  names the call in error messages).
 rill_stream_t *rill_env_apply(rill_stream_t *in, const rill_operator_spec_t *spec,
                               const char *what);
+//  Adds a source operator and returns its stream (NULL with the error recorded when out of
+//  memory).
+rill_stream_t *rill_env_add_source(rill_env_t *self, const rill_operator_spec_t *spec);
 //  A handle on side output `tag` of the single operator behind `in`, which must be of `kind`.
 rill_stream_t *rill_env_side_output(rill_stream_t *in, rill_op_kind_t kind, int tag,
                                     const char *what);
+//  Adds a source operator (the spec is copied) and returns its stream; NULL when out of memory.
+rill_stream_t *rill_env_add_source(rill_env_t *self, const rill_operator_spec_t *spec);
+//  The longest record a source of this environment may produce (rill_env_set_max_record_size).
+size_t rill_env_max_record_size(const rill_env_t *self);
 //  Records a build error (the first one wins).
 void rill_env_fail(rill_env_t *self, const char *message);
 rill_env_t *rill_stream_env(rill_stream_t *stream);

@@ -100,6 +100,14 @@ typedef struct {
     //  RILL_OP_SOURCE_USER: how it rewinds for checkpoints (both or neither; NULL: it cannot)
     rill_source_snapshot_fn source_snapshot;
     rill_source_restore_fn source_restore;
+    //  Connectors: their own settings as a flat struct (no pointers to free), copied with the
+    //  spec (rill_connectors_files_private.h). NULL: none.
+    const void *options;
+    size_t options_size;
+    //  Connectors (RILL_OP_SOURCE_KAFKA, RILL_OP_SINK_KAFKA): their options, a deep copy the
+    //  graph owns from rill_graph_add_operator on and frees with connector_free.
+    void *connector;
+    void (*connector_free)(void *connector);
 } rill_operator_spec_t;
 
 //  One stream from operator `from` to operator `to`.

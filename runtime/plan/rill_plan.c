@@ -3,6 +3,7 @@
     pattern. The result is plain data that the job deploys and the viz module draws. */
 #include "rill_array.h"
 #include "rill_clock.h"
+#include "rill_connectors_files_private.h"
 #include "rill_plan_private.h"
 #include "rill_graph_private.h"
 
@@ -45,6 +46,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return "Source: text file";
     case RILL_OP_SOURCE_GENERATOR: return "Source: generator";
     case RILL_OP_SOURCE_USER: return "Source: custom";
+    case RILL_OP_SOURCE_KAFKA: return "Source: Kafka";
+    case RILL_OP_SINK_KAFKA: return "Sink: Kafka";
     case RILL_OP_MAP: return spec->first_inputs ? "co_map()" : "map()";
     case RILL_OP_FILTER: return "filter()";
     case RILL_OP_FLAT_MAP: return spec->first_inputs ? "co_flat_map()" : "flat_map()";
@@ -62,6 +65,8 @@ static const char *s_default_name(const rill_operator_spec_t *spec)
     case RILL_OP_TIMESTAMPS: return "timestamps/watermarks";
     case RILL_OP_WINDOW: return "window()";
     case RILL_OP_ITERATION: return "iterate()";
+    case RILL_OP_SOURCE_DIRECTORY: return "Source: directory";
+    case RILL_OP_SINK_ROLLING: return "Sink: rolling files";
     case RILL_OP_PROCESS:
         return spec->join && spec->window_join ? "window_join()"
                : spec->join           ? "interval_join()"
@@ -78,6 +83,9 @@ static bool s_source_bounded(const rill_operator_spec_t *spec)
     case RILL_OP_SOURCE_FILE: return true;
     case RILL_OP_SOURCE_GENERATOR: return spec->count != RILL_UNBOUNDED;
     case RILL_OP_SOURCE_USER: return spec->bounded;
+    case RILL_OP_SOURCE_DIRECTORY:
+        return spec->options && !((const rill_directory_config_t *)spec->options)->continuous;
+    case RILL_OP_SOURCE_KAFKA: return spec->bounded;
     default: return false;
     }
 }
@@ -509,6 +517,8 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         case RILL_OP_SOURCE_GENERATOR: needs_fn = !spec->fn.generate; break;
         case RILL_OP_SOURCE_USER: needs_fn = !spec->fn.source; break;
         case RILL_OP_SOURCE_FILE: needs_fn = !spec->path; break;
+        case RILL_OP_SOURCE_DIRECTORY:
+        case RILL_OP_SINK_ROLLING: needs_fn = !spec->path || !spec->options; break;
         case RILL_OP_SINK_COLLECT: needs_fn = !spec->collect; break;
         case RILL_OP_TIMESTAMPS: needs_fn = !spec->fn.timestamp; break;
         case RILL_OP_PROCESS: needs_fn = !spec->fn.process && !spec->join; break;
@@ -524,7 +534,9 @@ static int s_check_shape(rill_plan_t *self, const rill_graph_t *graph, char *err
         }
         if (needs_fn) {
             s_error(error, error_size, "operator '%s': no %s given", op->name,
-                    op->kind == RILL_OP_SOURCE_FILE     ? "input path"
+                    op->kind == RILL_OP_SOURCE_FILE || op->kind == RILL_OP_SOURCE_DIRECTORY
+                        ? "input path"
+                    : op->kind == RILL_OP_SINK_ROLLING ? "base directory"
                     : op->kind == RILL_OP_SINK_COLLECT ? "collect result set"
                                                        : "user function");
             return -1;

@@ -27,6 +27,10 @@ static const char *s_op_kinds[] = {
     [RILL_OP_WINDOW] = "window",
     [RILL_OP_PROCESS] = "process",
     [RILL_OP_ITERATION] = "iteration_head",
+    [RILL_OP_SOURCE_DIRECTORY] = "source_directory",
+    [RILL_OP_SINK_ROLLING] = "sink_rolling",
+    [RILL_OP_SOURCE_KAFKA] = "source_kafka",
+    [RILL_OP_SINK_KAFKA] = "sink_kafka",
 };
 #define S_OP_KINDS (int)(sizeof s_op_kinds / sizeof s_op_kinds[0])
 

@@ -47,6 +47,10 @@ typedef enum {
     RILL_OP_WINDOW,     //  keyed windows
     RILL_OP_PROCESS,    //  keyed process function with state and timers
     RILL_OP_ITERATION,  //  an iteration's head: its input and the loop's feedback (rill_iterate.h)
+    RILL_OP_SOURCE_DIRECTORY, //  the files of a directory (rill_connectors_files.h)
+    RILL_OP_SINK_ROLLING,     //  rolling part files (rill_connectors_files.h)
+    RILL_OP_SOURCE_KAFKA, //  a Kafka topic (rill_kafka.h)
+    RILL_OP_SINK_KAFKA,   //  into a Kafka topic (rill_kafka.h)
 } rill_op_kind_t;
 
 #define RILL_UNBOUNDED UINT64_MAX
