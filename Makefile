@@ -3,7 +3,7 @@
 #               in Release and runs WordCount on the bundled text.
 #   make test   builds (Debug) and runs the whole cmocka suite through ctest.
 #   make bench  builds in Release and runs the benchmark suite (QUICK=1: under a minute;
-#               CHECKPOINTS=1: the checkpoint section alone).
+#               CHECKPOINTS=1: the checkpoint section alone; NEXMARK=1: the Nexmark section).
 #   make docs   regenerates the diagrams under docs/.
 #   make sanitize  runs the suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 #   make install   installs the build (PREFIX=DIR for another prefix).
@@ -92,7 +92,7 @@ sanitize: deps
 
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target rill_bench
-	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,) $(if $(CHECKPOINTS),--checkpoints,) $(if $(CLUSTER),--cluster,) $(if $(DIAGNOSTICS),--diagnostics,)
+	./$(BUILD)/bin/rill-bench $(if $(QUICK),--quick,) $(if $(CHECKPOINTS),--checkpoints,) $(if $(CLUSTER),--cluster,) $(if $(DIAGNOSTICS),--diagnostics,) $(if $(NEXMARK),--nexmark,)
 
 docs: build
 	./tools/make-docs.sh $(BUILD)/bin/rill docs

@@ -16,11 +16,15 @@
       5. what the counters cost per record;
       6. an unbounded job with a slow sink for 30 s (5 s quick): RSS must stay flat;
       7. checkpoints: WordCount streaming with a checkpoint every second against none, the
-         duration and size of a checkpoint of a million keys, alignment under backpressure. */
+         duration and size of a checkpoint of a million keys, alignment under backpressure;
+      8. WordCount across two processes (rill_bench_cluster.c);
+      9. the Nexmark queries on 10 M events (200,000 quick) at p = 1 and 2 (rill_bench_nexmark.c).
+ */
 #define _GNU_SOURCE //  nftw, usleep
 #include "rill.h"
-#include "rill_bench_limits.h"
 #include "rill_bench_cluster.h"
+#include "rill_bench_limits.h"
+#include "rill_bench_nexmark.h"
 #include "rill_bench_util.h"
 #include "rill_bench_words.h"
 #include "rill_bench_zipf.h"
@@ -628,15 +632,14 @@ static void s_flat(void)
            r.extra[1] <= r.extra[0] * 1.1 + 1024 ? "flat" : "GROWING");
 }
 
-
 //  ---- 7. checkpoints
 
 typedef struct {
-    const char *path;         //  WordCount's input (NULL: the many-keys generator job)
-    int interval_ms;          //  0: no checkpoints
-    uint64_t records;         //  the generator jobs' records
-    bool slow;                //  a slow keyed map: backpressure for the alignment figure
-    char dir[64];             //  the checkpoint directory (made and removed per run)
+    const char *path; //  WordCount's input (NULL: the many-keys generator job)
+    int interval_ms;  //  0: no checkpoints
+    uint64_t records; //  the generator jobs' records
+    bool slow;        //  a slow keyed map: backpressure for the alignment figure
+    char dir[64];     //  the checkpoint directory (made and removed per run)
 } s_checkpoint_run_t;
 
 //  Record i: "k<i mod 1,000,000><TAB>1", so a keyed count holds a million keys.
@@ -678,7 +681,8 @@ static void s_run_checkpoints(void *ctx, bench_result_t *result)
     if (config->path) {
         rill_stream_t *lines = rill_env_from_text_file(env, config->path);
         rill_stream_t *words = rill_stream_flat_map(lines, s_split, fold);
-        rill_stream_discard(rill_stream_count(rill_stream_key_by(words, rill_key_first_field, NULL)));
+        rill_stream_discard(
+            rill_stream_count(rill_stream_key_by(words, rill_key_first_field, NULL)));
     } else {
         rill_stream_t *s = rill_env_from_generator(env, s_million_keys, NULL, config->records);
         if (config->slow)
@@ -696,13 +700,13 @@ static void s_run_checkpoints(void *ctx, bench_result_t *result)
     //  Words out of the split (text), or records out of the generator.
     uint64_t records = 0;
     const rill_plan_t *plan = metrics ? rill_metrics_plan(metrics) : NULL;
-    const rill_plan_operator_t *counted = plan ? rill_plan_operator(plan, config->path ? 1 : 0)
-                                               : NULL;
+    const rill_plan_operator_t *counted =
+        plan ? rill_plan_operator(plan, config->path ? 1 : 0) : NULL;
     for (int i = 0; counted && i < counted->parallelism; i++)
         records += rill_metrics_subtask(metrics, counted->first_subtask + i).records_out;
     result->value = seconds > 0 ? (double)records / seconds : 0;
-    rill_checkpoint_stats_t stats = metrics ? rill_metrics_checkpoints(metrics)
-                                            : (rill_checkpoint_stats_t){0};
+    rill_checkpoint_stats_t stats =
+        metrics ? rill_metrics_checkpoints(metrics) : (rill_checkpoint_stats_t){0};
     result->extra[0] = (double)stats.latest_duration_ms;
     result->extra[1] = (double)stats.latest_bytes;
     result->extra[2] = (double)stats.latest_alignment_ns / 1e6;
@@ -724,7 +728,8 @@ static void s_checkpoints(const char *corpus, uint64_t scale, int runs)
         bench_result_t on = bench_median(s_run_checkpoints, &every, runs);
         s_rate(base, sizeof base, off.value, "words/s");
         s_rate(rate, sizeof rate, on.value, "words/s");
-        s_row("WordCount, no checkpoints", off.failed ? "FAILED" : base, "", 0, "", off.peak_rss_kib);
+        s_row("WordCount, no checkpoints", off.failed ? "FAILED" : base, "", 0, "",
+              off.peak_rss_kib);
         double ratio = off.value > 0 ? on.value / off.value : 0;
         snprintf(label, sizeof label, "WordCount, a checkpoint every 1 s (%.0f taken)",
                  on.extra[3]);
@@ -749,7 +754,9 @@ static void s_checkpoints(const char *corpus, uint64_t scale, int runs)
 int main(int argc, char **argv)
 {
     //  --checkpoints runs section 7 alone (on the cached text corpus), --cluster section 8.
+    //  --nexmark section 9.
     bool only_checkpoints = false, only_cluster = false, only_diagnostics = false;
+    bool only_nexmark = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             s_quick = true;
@@ -759,9 +766,12 @@ int main(int argc, char **argv)
             only_cluster = true;
         else if (strcmp(argv[i], "--diagnostics") == 0)
             only_diagnostics = true;
+        else if (strcmp(argv[i], "--nexmark") == 0)
+            only_nexmark = true;
         else {
             fprintf(stderr,
-                    "usage: rill-bench [--quick] [--checkpoints] [--cluster] [--diagnostics]\n");
+                    "usage: rill-bench [--quick] [--checkpoints] [--cluster] [--diagnostics] "
+                    "[--nexmark]\n");
             return 2;
         }
     }
@@ -777,6 +787,18 @@ int main(int argc, char **argv)
                sysconf(_SC_NPROCESSORS_ONLN), S_TEXT_RUNS, S_ZIPF_RUNS);
     printf("(* peak RSS: the run's own, above what its forked process started with)\n");
     size_t bytes = (s_quick ? 10u : 100u) << 20;
+    uint64_t nexmark_events = s_quick ? 200000 : 10000000;
+    if (only_nexmark) {
+        char tool[4200] = "rill", build[4096] = ".";
+        ssize_t length = readlink("/proc/self/exe", build, sizeof build - 1);
+        if (length > 0) {
+            build[length] = 0;
+            *strrchr(build, '/') = 0;
+            snprintf(tool, sizeof tool, "%s/rill", build);
+        }
+        bench_nexmark(tool, nexmark_events);
+        return 0;
+    }
     if (!only_checkpoints && !only_cluster && !only_diagnostics) {
         s_forward(scale);
         s_trace_cost(scale);
@@ -838,5 +860,6 @@ int main(int argc, char **argv)
     s_flat();
     s_checkpoints(corpus, scale, s_quick ? 1 : 3);
     bench_cluster(tool, corpus, s_quick ? 1 : 3);
+    bench_nexmark(tool, nexmark_events);
     return 0;
 }
