@@ -13,6 +13,7 @@
 
 #include <rill/rill.h>
 #include "rill_job_args.h"
+#include "rill_job_io.h"
 #include "windowed_parse.h"
 
 #include <errno.h>
@@ -237,8 +238,14 @@ static inline rill_stream_t *rill_job_csv_stream(rill_env_t *env, rill_job_csv_t
 {
     char name[48];
     snprintf(name, sizeof name, "Source: %s", self->name);
-    rill_stream_t *lines =
-        rill_stream_parallelism(rill_stream_name(rill_env_from_text_file(env, self->path), name), 1);
+    //  A file, or a connector URL (rill_job_io.h): its first line is the header either way.
+    char error[512];
+    rill_stream_t *source = rill_job_input(env, self->path, error, sizeof error);
+    if (!source) {
+        fprintf(stderr, "%s: the %s input: %s\n", self->job, self->name, error);
+        return NULL;
+    }
+    rill_stream_t *lines = rill_stream_parallelism(rill_stream_name(source, name), 1);
     snprintf(name, sizeof name, "parse %s rows", self->name);
     rill_stream_t *rows = rill_stream_parallelism(
         rill_stream_name(rill_stream_flat_map(lines, rill_job_csv_parse, self), name), 1);

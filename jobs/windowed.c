@@ -5,6 +5,7 @@
     parse are counted and the first few reported on stderr with their line numbers. */
 #include <rill/rill.h>
 #include "rill_job_args.h"
+#include "rill_job_io.h"
 #include "windowed_parse.h"
 
 #include <errno.h>
@@ -171,7 +172,8 @@ static int s_usage(const char *why, const char *detail)
             "         [--max-record-size BYTES]   (longest line; K, M, G suffixes; default 16M)\n"
             "         [--output FILE]   (default: standard output)\n"
             "durations: 250ms, 10s, 5m, 1h, 1d; times: ISO-8601 UTC or epoch milliseconds;\n"
-            "FILE may be a pipe or /dev/stdin\n");
+            "FILE may be a pipe or /dev/stdin, or a connector URL (a directory, dir://,\n"
+            "kafka://, zmq+tcp://, tcp://; for --output rolling://, kafka://, zmq+tcp://)\n");
     return 2;
 }
 
@@ -339,8 +341,14 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         }
     }
     //  One reader keeps line numbers right; the windows run at the job's parallelism.
-    rill_stream_t *lines = rill_stream_parallelism(
-        rill_stream_name(rill_env_from_text_file(env, input), "Source: csv"), 1);
+    char error[512];
+    rill_stream_t *source = rill_job_input(env, input, error, sizeof error);
+    if (!source) {
+        fprintf(stderr, "windowed: --input: %s\n", error);
+        s_job_destroy(&s_job);
+        return 2;
+    }
+    rill_stream_t *lines = rill_stream_parallelism(rill_stream_name(source, "Source: csv"), 1);
     rill_stream_t *rows = rill_stream_parallelism(
         rill_stream_name(rill_stream_flat_map(lines, s_parse_row, s_job), "parse rows"), 1);
     rill_watermarks_t strategy = {.out_of_orderness = out_of_orderness, .interval_ms = 0};
@@ -357,6 +365,14 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         1);
     rill_stream_discard(late);
     rill_stream_t *csv = rill_stream_name(rill_stream_map(windows, s_to_csv, NULL), "to csv");
+    if (output && rill_job_io_is_connector(output)) {
+        if (!rill_job_output(env, csv, output, error, sizeof error)) {
+            fprintf(stderr, "windowed: --output: %s\n", error);
+            s_job_destroy(&s_job);
+            return 2;
+        }
+        return 0;
+    }
     rill_stream_parallelism(
         rill_stream_name(rill_stream_print(rill_stream_rebalance(csv), output), "Sink: print"), 1);
     return 0;

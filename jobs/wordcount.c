@@ -3,6 +3,7 @@
     and counted; one "word<TAB>count" line per word goes to stdout or --output. */
 #include <rill/rill.h>
 #include "rill_job_args.h"
+#include "rill_job_io.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -77,7 +78,10 @@ static void s_usage(void)
     fprintf(stderr, "usage: rill run wordcount [-p N] -- --input FILE [--output FILE]\n"
                     "         [--max-record-size BYTES]   (longest line; K, M, G suffixes; "
                     "default 16M)\n"
-                    "FILE may be a pipe or /dev/stdin; it is then read by one subtask\n");
+                    "FILE may be a pipe or /dev/stdin; it is then read by one subtask\n"
+                    "--input may also be a directory, dir://DIR?continuous=1, kafka://BROKER/TOPIC,\n"
+                    "zmq+tcp://HOST:PORT?type=pull or tcp://HOST:PORT; --output rolling://DIR,\n"
+                    "kafka://BROKER/TOPIC or zmq+tcp://HOST:PORT?type=push (see README, Connectors)\n");
 }
 
 int rill_job_build(rill_env_t *env, int argc, char **argv)
@@ -124,16 +128,28 @@ int rill_job_build(rill_env_t *env, int argc, char **argv)
         s_usage();
         return 2;
     }
-    rill_stream_t *lines = rill_stream_name(rill_env_from_text_file(env, input), "Source: lines");
+    char error[512];
+    rill_stream_t *lines = rill_job_input(env, input, error, sizeof error);
+    if (!lines) {
+        fprintf(stderr, "wordcount: --input: %s\n", error);
+        return 2;
+    }
+    rill_stream_name(lines, "Source: lines");
     s_table = s_make_table();
     rill_stream_t *words =
         rill_stream_name(rill_stream_flat_map(lines, s_split, &s_table), "split()");
     rill_keyed_stream_t keyed = rill_stream_key_by(words, rill_key_first_field, NULL);
     rill_stream_t *counts = rill_stream_name(rill_stream_count(keyed), "key_by/count()");
-    rill_stream_t *sink = rill_stream_print(counts, output);
-    rill_stream_name(sink, "Sink: print");
+    rill_stream_t *sink = output ? rill_job_output(env, counts, output, error, sizeof error)
+                                 : rill_stream_print(counts, NULL);
+    if (!sink) {
+        fprintf(stderr, "wordcount: --output: %s\n", error);
+        return 2;
+    }
     //  One output file, not one per subtask, when the user names a file.
-    if (output)
+    if (!output || !rill_job_io_is_connector(output))
+        rill_stream_name(sink, "Sink: print");
+    if (output && !rill_job_io_is_connector(output))
         rill_stream_parallelism(sink, 1);
     return 0;
 }
