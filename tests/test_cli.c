@@ -137,7 +137,11 @@ static void failures_exit_1_with_a_clear_message(void **state)
     EXPECT(1, NULL, "cannot load job plugin", "run", "./not/a/plugin.so");
     EXPECT(1, NULL, "/nonexistent/words.txt", "run", "wordcount", "--", "--input",
            "/nonexistent/words.txt");
-    EXPECT(1, NULL, "is a directory", "run", "wordcount", "--", "--input", "/tmp");
+    //  A directory is an input of its own now (the directory source, issue 17): one that cannot
+    //  be read is refused before anything runs (the text source's refusal of a directory is
+    //  test_sources' the_text_file_source_refuses_a_directory).
+    EXPECT(2, NULL, "cannot read directory '/nonexistent/dir'", "run", "wordcount", "--",
+           "--input", "dir:///nonexistent/dir");
     //  Batch mode cannot run an unbounded source: the planner names the operator.
     EXPECT(1, NULL, "operator 'Source'", "run", "seed-example", "--mode", "batch", "--",
            "--unbounded");

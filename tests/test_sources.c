@@ -286,6 +286,18 @@ static void the_maximum_record_size_is_range_checked(void **state)
     rill_env_destroy(&env);
 }
 
+static int s_copy(const char *input, const char *output, int p, char *error);
+
+//  The text-file source refuses a directory, naming it (the bundled jobs read a directory
+//  through the directory source instead: test_job_io).
+static void the_text_file_source_refuses_a_directory(void **state)
+{
+    (void)state;
+    char error[512];
+    assert_int_not_equal(s_copy("/tmp", "/dev/null", 1, error), 0);
+    assert_non_null(strstr(error, "is a directory"));
+}
+
 //  text file `input` -> print to `output` (sink parallelism p); execute's result and error.
 static int s_copy(const char *input, const char *output, int p, char *error)
 {
@@ -377,6 +389,7 @@ int main(void)
         cmocka_unit_test(a_long_line_within_the_limit_is_read_whole),
         cmocka_unit_test(a_line_of_exactly_the_maximum_is_a_record_and_one_byte_more_fails),
         cmocka_unit_test(the_maximum_record_size_is_range_checked),
+        cmocka_unit_test(the_text_file_source_refuses_a_directory),
         cmocka_unit_test(an_output_that_is_the_input_is_refused_before_anything_runs),
         cmocka_unit_test(wordcount_refuses_an_output_that_is_its_input_with_exit_1),
     };
