@@ -216,6 +216,7 @@ static void named_state_reads_back_by_operator_and_name(void **state)
     free(out);
     free(err);
     assert_int_equal(test_run_tool(&out, &err, "state", "/nonexistent/rill", NULL), 1);
+    assert_non_null(strstr(err, "/nonexistent/rill"));
     free(out);
     free(err);
     test_remove_tree(dir);

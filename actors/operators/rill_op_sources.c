@@ -178,11 +178,7 @@ static int s_text_file_produce(rill_operator_t *self, rill_collector_t *out)
         size_t length = newline ? (size_t)(newline - line) + 1 : available;
         state->start += length;
         state->position += (long long)length;
-        size_t size = length;
-        if (size && line[size - 1] == '\n')
-            size--;
-        if (size && line[size - 1] == '\r')
-            size--;
+        size_t size = rill_line_size(line, length);
         if (size > state->max_line)
             return s_line_too_long(self, state);
         if (rill_collector_emit(out, line, size, RILL_NO_TIMESTAMP))

@@ -46,6 +46,17 @@ static inline void rill_collector_inherit_end(rill_collector_t *self)
     self->inheriting = false;
 }
 
+//  The bytes of a line a line source emits: without its end, "\n" or "\r\n" (the file,
+//  directory and TCP text sources share it).
+static inline size_t rill_line_size(const char *line, size_t length)
+{
+    if (length && line[length - 1] == '\n')
+        length--;
+    if (length && line[length - 1] == '\r')
+        length--;
+    return length;
+}
+
 typedef struct rill_operator_t rill_operator_t;
 
 typedef struct {

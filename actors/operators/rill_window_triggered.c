@@ -81,7 +81,6 @@ static rill_window_context_t s_context(rill_operator_t *self, const void *key, s
 static rill_keyed_entry_t *s_contents(rill_window_op_t *op, const rill_window_context_t *window,
                                       uint64_t *hash)
 {
-    *hash = 0;
     if (rill_window_state_key_set(op->fire_key, window->key.data, window->key.size,
                                   window->window))
         return NULL;
@@ -273,31 +272,31 @@ static int s_session(rill_operator_t *self, const void *key, size_t key_size, in
     }
     rill_window_context_t window = s_context(self, key, key_size, merged);
     if (absorbed_count) {
-        //  Contents: every absorbed session's into the merged window's (for record lists:
-        //  the absorbed session's records first; Flink keeps no order across merged
-        //  sessions either).
+        //  Contents: every absorbed session's gathered, then the merged window's own, stored
+        //  once under the merged window (for record lists the absorbed sessions' records come
+        //  first; Flink keeps no order across merged sessions either).
+        rill_buffer_reset(op->value);
         for (size_t i = 0; i < absorbed_count; i++) {
             rill_window_context_t gone = s_context(self, key, key_size, absorbed[i]);
             uint64_t h;
             rill_keyed_entry_t *old = s_contents(op, &gone, &h);
             if (!old)
                 continue;
-            rill_buffer_reset(op->value);
             if (rill_window_merge(self, op->value, rill_keyed_entry_value(old), old->value_size))
                 goto done;
             rill_keyed_table_remove(op->table, op->fire_key->data, op->fire_key->size, h);
-            uint64_t mh;
-            rill_keyed_entry_t *into = s_contents(op, &window, &mh);
-            if (!mh) {
-                rill_window_fail(self, "out of memory for window state");
-                goto done;
-            }
-            if (into && rill_window_merge(self, op->value, rill_keyed_entry_value(into),
-                                          into->value_size))
-                goto done;
-            if (!rill_keyed_table_put(op->table, op->fire_key->data, op->fire_key->size, mh,
+        }
+        if (op->value->size) {
+            uint64_t h;
+            rill_keyed_entry_t *into = s_contents(op, &window, &h);
+            if ((into && rill_window_merge(self, op->value, rill_keyed_entry_value(into),
+                                           into->value_size)) ||
+                rill_window_state_key_set(op->fire_key, key, key_size, merged) ||
+                !rill_keyed_table_put(op->table, op->fire_key->data, op->fire_key->size,
+                                      rill_keyed_hash(op->fire_key->data, op->fire_key->size),
                                       op->value->data, op->value->size, 0)) {
-                rill_window_fail(self, "out of memory for window state");
+                if (!self->error[0])
+                    rill_window_fail(self, "out of memory for window state");
                 goto done;
             }
         }

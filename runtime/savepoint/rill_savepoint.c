@@ -195,21 +195,17 @@ int rill_savepoint_each_state(rill_savepoint_t *self, int id, const char *name,
     for (int subtask = 0; subtask < op->parallelism; subtask++) {
         const uint8_t *at = parts[subtask].data, *end = at + parts[subtask].size;
         rill_state_entry_t entry;
+        bool malformed = false;
         int got = 0;
-        while (at && (got = rill_snapshot_get(&at, end, &entry)) == 1) {
+        while (at && !malformed && (got = rill_snapshot_get(&at, end, &entry)) == 1) {
             if (entry.scope != RILL_STATE_KEYED || entry.tag != tag)
                 continue;
-            bool malformed = false;
             int rc = process ? s_process_entry(&entry, name, subtask, fn, ctx, &malformed)
                              : s_window_entry(&entry, name, subtask, fn, ctx, &malformed);
-            if (malformed)
-                got = -1;
-            else if (rc)
+            if (rc && !malformed)
                 return rc;
-            if (got < 0)
-                break;
         }
-        if (at && got < 0) {
+        if (malformed || got < 0) {
             if (error && error_size)
                 snprintf(error, error_size, "operator '%s' subtask %d: malformed state file",
                          op->name, subtask);
