@@ -18,22 +18,26 @@ static rill_window_op_t *s_op(const rill_window_context_t *self)
     return self->self->state;
 }
 
-//  The meta entry of bounds for the context's key (found or NULL), its state key left in
-//  op->meta_key.
-static rill_keyed_entry_t *s_entry(rill_window_context_t *self, rill_window_bounds_t bounds)
+//  The meta entry of bounds for the context's key (*entry NULL: none), its state key left in
+//  op->meta_key and its hash in *hash. 0, or -1 when out of memory making the key.
+static int s_entry(rill_window_context_t *self, rill_window_bounds_t bounds,
+                   rill_keyed_entry_t **entry, uint64_t *hash)
 {
     rill_window_op_t *op = s_op(self);
+    *entry = NULL;
     if (rill_window_state_key_set(op->meta_key, self->key.data, self->key.size, bounds))
-        return NULL;
-    uint64_t hash = rill_keyed_hash(op->meta_key->data, op->meta_key->size);
-    return rill_keyed_table_find(op->meta, op->meta_key->data, op->meta_key->size, hash);
+        return -1;
+    *hash = rill_keyed_hash(op->meta_key->data, op->meta_key->size);
+    *entry = rill_keyed_table_find(op->meta, op->meta_key->data, op->meta_key->size, *hash);
+    return 0;
 }
 
 static int s_get(rill_window_context_t *self, rill_window_bounds_t bounds, const char *name,
                  size_t name_size, const void **data, size_t *size)
 {
-    rill_keyed_entry_t *entry = s_entry(self, bounds);
-    if (!entry)
+    rill_keyed_entry_t *entry;
+    uint64_t hash;
+    if (s_entry(self, bounds, &entry, &hash) || !entry)
         return -1;
     const uint8_t *value;
     if (rill_window_map_find(rill_keyed_entry_value(entry), entry->value_size, name, name_size,
@@ -47,15 +51,15 @@ static int s_set(rill_window_context_t *self, rill_window_bounds_t bounds, const
                  size_t name_size, const void *data, size_t size, bool remove)
 {
     rill_window_op_t *op = s_op(self);
-    rill_keyed_entry_t *entry = s_entry(self, bounds);
+    rill_keyed_entry_t *entry;
+    uint64_t hash;
+    if (s_entry(self, bounds, &entry, &hash))
+        return -1;
     if (!entry && remove)
         return 0;
-    if (op->meta_key->size == 0)
-        return -1; //  out of memory making the state key
     if (rill_window_map_set(op->map, entry ? rill_keyed_entry_value(entry) : NULL,
                             entry ? entry->value_size : 0, name, name_size, data, size, remove))
         return -1;
-    uint64_t hash = rill_keyed_hash(op->meta_key->data, op->meta_key->size);
     if (op->map->size == 0) {
         rill_keyed_table_remove(op->meta, op->meta_key->data, op->meta_key->size, hash);
         return 0;
@@ -192,16 +196,18 @@ int rill_window_timer_take(rill_window_context_t *self, bool event_time, int64_t
 
 bool rill_window_context_has_state(rill_window_context_t *self)
 {
-    return s_entry(self, self->window) != NULL;
+    rill_keyed_entry_t *entry;
+    uint64_t hash;
+    return s_entry(self, self->window, &entry, &hash) == 0 && entry;
 }
 
 void rill_window_context_drop_state(rill_window_context_t *self)
 {
     rill_window_op_t *op = s_op(self);
-    if (s_entry(self, self->window)) {
-        uint64_t hash = rill_keyed_hash(op->meta_key->data, op->meta_key->size);
+    rill_keyed_entry_t *entry;
+    uint64_t hash;
+    if (s_entry(self, self->window, &entry, &hash) == 0 && entry)
         rill_keyed_table_remove(op->meta, op->meta_key->data, op->meta_key->size, hash);
-    }
 }
 
 size_t rill_window_merged_count(const rill_window_context_t *self)
